@@ -1,0 +1,250 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+
+namespace Cct.Gpu.IO;
+
+/// <summary>One tensor of a safetensors file: dtype (F32, F64, I64, I32), shape and raw little-endian bytes.</summary>
+public sealed record SafeTensor(string DType, int[] Shape, byte[] Data)
+{
+    public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);
+
+    public float[] ToFloats() => DType switch
+    {
+        "F32" => Convert(4, (s) => BinaryPrimitives.ReadSingleLittleEndian(s)),
+        "F64" => Convert(8, (s) => (float)BinaryPrimitives.ReadDoubleLittleEndian(s)),
+        "I64" => Convert(8, (s) => (float)BinaryPrimitives.ReadInt64LittleEndian(s)),
+        "I32" => Convert(4, (s) => (float)BinaryPrimitives.ReadInt32LittleEndian(s)),
+        _ => throw new InvalidDataException($"tensor dtype {DType} cannot be read as float"),
+    };
+
+    public double[] ToDoubles() => DType switch
+    {
+        "F64" => Convert(8, (s) => BinaryPrimitives.ReadDoubleLittleEndian(s)),
+        _ => ToFloats().Select(f => (double)f).ToArray(),
+    };
+
+    public int[] ToInts() => DType switch
+    {
+        "I64" => Convert(8, (s) => checked((int)BinaryPrimitives.ReadInt64LittleEndian(s))),
+        "I32" => Convert(4, (s) => BinaryPrimitives.ReadInt32LittleEndian(s)),
+        _ => throw new InvalidDataException($"tensor dtype {DType} cannot be read as int"),
+    };
+
+    public static SafeTensor FromFloats(float[] data, params int[] shape)
+    {
+        var bytes = new byte[data.Length * 4];
+        for (var i = 0; i < data.Length; i++)
+        {
+            BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * 4), data[i]);
+        }
+
+        return new SafeTensor("F32", shape, bytes);
+    }
+
+    public static SafeTensor FromLongs(long[] data, params int[] shape)
+    {
+        var bytes = new byte[data.Length * 8];
+        for (var i = 0; i < data.Length; i++)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(i * 8), data[i]);
+        }
+
+        return new SafeTensor("I64", shape, bytes);
+    }
+
+    private delegate T Reader<out T>(ReadOnlySpan<byte> source);
+
+    private T[] Convert<T>(int size, Reader<T> read)
+    {
+        var result = new T[Data.Length / size];
+        for (var i = 0; i < result.Length; i++)
+        {
+            result[i] = read(Data.AsSpan(i * size, size));
+        }
+
+        return result;
+    }
+}
+
+/// <summary>
+/// The safetensors format: 8-byte little-endian header length, a JSON header (name → dtype, shape,
+/// data_offsets; optional "__metadata__" of strings), then the raw data. PyTorch tooling reads it.
+/// </summary>
+public sealed class SafeTensorsFile
+{
+    private static readonly Dictionary<string, int> ElementSizes = new(StringComparer.Ordinal)
+    {
+        ["F32"] = 4, ["F64"] = 8, ["I64"] = 8, ["I32"] = 4, ["F16"] = 2, ["BF16"] = 2, ["U8"] = 1,
+    };
+
+    public SafeTensorsFile(IReadOnlyDictionary<string, SafeTensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        Tensors = tensors;
+        Metadata = metadata ?? new Dictionary<string, string>();
+    }
+
+    public IReadOnlyDictionary<string, SafeTensor> Tensors { get; }
+
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    public SafeTensor this[string name]
+        => Tensors.TryGetValue(name, out var t) ? t : throw new KeyNotFoundException($"no tensor named '{name}' in safetensors file");
+
+    public static SafeTensorsFile Read(string path)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidDataException($"{path}: cannot read ({e.Message})", e);
+        }
+
+        return Parse(bytes, path);
+    }
+
+    public static SafeTensorsFile Parse(byte[] bytes, string source)
+    {
+        if (bytes.Length < 8)
+        {
+            throw new InvalidDataException($"{source}: not a safetensors file (shorter than its 8-byte header length)");
+        }
+
+        var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        if (headerLength > (ulong)(bytes.Length - 8))
+        {
+            throw new InvalidDataException($"{source}: truncated safetensors file (header of {headerLength} bytes, file of {bytes.Length})");
+        }
+
+        var dataStart = 8 + (int)headerLength;
+        var tensors = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        try
+        {
+            using var doc = JsonDocument.Parse(bytes.AsMemory(8, (int)headerLength));
+            foreach (var entry in doc.RootElement.EnumerateObject())
+            {
+                if (entry.Name == "__metadata__")
+                {
+                    foreach (var m in entry.Value.EnumerateObject())
+                    {
+                        metadata[m.Name] = m.Value.GetString() ?? string.Empty;
+                    }
+
+                    continue;
+                }
+
+                var dtype = entry.Value.GetProperty("dtype").GetString() ?? string.Empty;
+                var shape = entry.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+                var offsets = entry.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                if (!ElementSizes.TryGetValue(dtype, out var size))
+                {
+                    throw new InvalidDataException($"{source}: tensor '{entry.Name}' has unsupported dtype {dtype}");
+                }
+
+                var count = shape.Aggregate(1L, (a, b) => a * b);
+                if (offsets.Length != 2 || offsets[1] - offsets[0] != count * size || dataStart + offsets[1] > bytes.Length || offsets[0] < 0)
+                {
+                    throw new InvalidDataException($"{source}: tensor '{entry.Name}' data is truncated or its offsets disagree with its shape");
+                }
+
+                tensors[entry.Name] = new SafeTensor(dtype, shape, bytes.AsSpan(dataStart + (int)offsets[0], (int)(offsets[1] - offsets[0])).ToArray());
+            }
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException or FormatException)
+        {
+            throw new InvalidDataException($"{source}: malformed safetensors header ({e.Message})", e);
+        }
+
+        return new SafeTensorsFile(tensors, metadata);
+    }
+
+    /// <summary>Serialises to bytes, tensors in the given order.</summary>
+    public byte[] ToBytes()
+    {
+        using var header = new MemoryStream();
+        using (var json = new Utf8JsonWriter(header))
+        {
+            json.WriteStartObject();
+            if (Metadata.Count > 0)
+            {
+                json.WriteStartObject("__metadata__");
+                foreach (var (key, value) in Metadata)
+                {
+                    json.WriteString(key, value);
+                }
+
+                json.WriteEndObject();
+            }
+
+            long offset = 0;
+            foreach (var (name, tensor) in Tensors)
+            {
+                json.WriteStartObject(name);
+                json.WriteString("dtype", tensor.DType);
+                json.WriteStartArray("shape");
+                foreach (var d in tensor.Shape)
+                {
+                    json.WriteNumberValue(d);
+                }
+
+                json.WriteEndArray();
+                json.WriteStartArray("data_offsets");
+                json.WriteNumberValue(offset);
+                json.WriteNumberValue(offset + tensor.Data.Length);
+                json.WriteEndArray();
+                json.WriteEndObject();
+                offset += tensor.Data.Length;
+            }
+
+            json.WriteEndObject();
+        }
+
+        // The format pads the header with spaces so the data starts 8-byte aligned.
+        var headerBytes = header.ToArray().ToList();
+        while ((8 + headerBytes.Count) % 8 != 0)
+        {
+            headerBytes.Add((byte)' ');
+        }
+
+        using var output = new MemoryStream();
+        Span<byte> length = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)headerBytes.Count);
+        output.Write(length);
+        output.Write(headerBytes.ToArray());
+        foreach (var tensor in Tensors.Values)
+        {
+            output.Write(tensor.Data);
+        }
+
+        return output.ToArray();
+    }
+
+    /// <summary>Writes atomically: a temporary file beside the target, flushed to disk, then renamed over it.</summary>
+    public void Write(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var directory = Path.GetDirectoryName(full) ?? ".";
+        Directory.CreateDirectory(directory);
+        var temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                stream.Write(ToBytes());
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temporary))
+            {
+                File.Delete(temporary);
+            }
+        }
+    }
+}

@@ -1,0 +1,202 @@
+using System.Collections.Concurrent;
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
+
+namespace Cct.Gpu.Runtime;
+
+/// <summary>One device a user can pick, as reported by <see cref="ComputeDevice.List"/>.</summary>
+public sealed record DeviceDescription(AcceleratorKind Kind, string Name, long MemoryBytes, int MaxGroupSize);
+
+/// <summary>
+/// An ILGPU context plus one accelerator. Owns the kernel sets loaded for it, so each kernel is
+/// compiled once per device. Disposes the accelerator before the context, as ILGPU requires.
+/// </summary>
+public sealed class ComputeDevice : IDisposable
+{
+    private readonly ConcurrentDictionary<Type, object> kernelSets = new();
+    private bool disposed;
+
+    private ComputeDevice(Context context, Accelerator accelerator, AcceleratorKind kind)
+    {
+        Context = context;
+        Accelerator = accelerator;
+        Kind = kind;
+    }
+
+    public Context Context { get; }
+
+    public Accelerator Accelerator { get; }
+
+    /// <summary>The concrete backend (never <see cref="AcceleratorKind.Auto"/>).</summary>
+    public AcceleratorKind Kind { get; }
+
+    public string Name => Accelerator.Name;
+
+    /// <summary>
+    /// Shared-memory kernels with barriers are ~1000x slower on ILGPU's CPU simulator, so real GPUs
+    /// get the tiled kernels and the CPU gets barrier-free ones.
+    /// </summary>
+    public bool PrefersTiledKernels => Kind != AcceleratorKind.Cpu;
+
+    /// <summary>
+    /// The CPU simulator's shape. Measured on 2 cores (docs/cpu-accelerator.md): one warp of 4 threads
+    /// per multiprocessor and one multiprocessor per core launches fastest for auto-grouped kernels.
+    /// </summary>
+    public static CPUDevice DefaultCpuShape => new(4, 1, Math.Max(1, Environment.ProcessorCount));
+
+    /// <summary>A CPU shape whose groups hold 16x16 threads, so tiled kernels can be tested on the simulator.</summary>
+    public static CPUDevice TiledCpuShape => new(16, 16, 1);
+
+    public static ComputeDevice Create(AcceleratorKind kind = AcceleratorKind.Auto, CPUDevice? cpuShape = null)
+    {
+        NativeLibraries.Register();
+        var context = Context.Create(builder =>
+        {
+            builder.CPU(cpuShape ?? DefaultCpuShape).EnableAlgorithms().Math(MathMode.Default);
+            if (kind is AcceleratorKind.Auto or AcceleratorKind.Cuda)
+            {
+                TryAdd(() => builder.Cuda());
+            }
+
+            if (kind is AcceleratorKind.Auto or AcceleratorKind.OpenCL)
+            {
+                TryAdd(() => builder.OpenCL());
+            }
+        });
+
+        try
+        {
+            var device = Pick(context, kind);
+            var accelerator = device.CreateAccelerator(context);
+            return new ComputeDevice(context, accelerator, KindOf(device));
+        }
+        catch
+        {
+            context.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Every device this machine offers, in the order <see cref="AcceleratorKind.Auto"/> considers them.</summary>
+    public static IReadOnlyList<DeviceDescription> List()
+    {
+        NativeLibraries.Register();
+        using var context = Context.Create(builder =>
+        {
+            builder.CPU(DefaultCpuShape);
+            TryAdd(() => builder.Cuda());
+            TryAdd(() => builder.OpenCL());
+        });
+        return Ordered(context.Devices)
+            .Select(d => new DeviceDescription(KindOf(d), d.Name, d.MemorySize, d.MaxNumThreadsPerGroup))
+            .ToList();
+    }
+
+    /// <summary>Returns the kernel set of type <typeparamref name="T"/> for this device, loading it on first use.</summary>
+    public T Kernels<T>(Func<ComputeDevice, T> load)
+        where T : class
+        => (T)kernelSets.GetOrAdd(typeof(T), _ => load(this));
+
+    public MemoryBuffer1D<float, Stride1D.Dense> Allocate(long length)
+        => Accelerator.Allocate1D<float>(Math.Max(1, length));
+
+    public MemoryBuffer1D<float, Stride1D.Dense> Upload(float[] data)
+    {
+        var buffer = Allocate(data.Length);
+        if (data.Length > 0)
+        {
+            buffer.View.SubView(0, data.Length).CopyFromCPU(data);
+        }
+
+        return buffer;
+    }
+
+    public MemoryBuffer1D<int, Stride1D.Dense> Upload(int[] data)
+    {
+        var buffer = Accelerator.Allocate1D<int>(Math.Max(1, data.Length));
+        if (data.Length > 0)
+        {
+            buffer.View.SubView(0, data.Length).CopyFromCPU(data);
+        }
+
+        return buffer;
+    }
+
+    public void Synchronize() => Accelerator.Synchronize();
+
+    public void Dispose()
+    {
+        if (disposed)
+        {
+            return;
+        }
+
+        disposed = true;
+        Accelerator.Synchronize();
+        Accelerator.Dispose();
+        Context.Dispose();
+    }
+
+    private static void TryAdd(Action add)
+    {
+        try
+        {
+            add();
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or TypeInitializationException or InvalidOperationException or NotSupportedException)
+        {
+            // The backend's driver is absent or unusable: it just offers no devices.
+        }
+    }
+
+    private static IEnumerable<Device> Ordered(IEnumerable<Device> devices)
+        => devices.OrderBy(d => KindOf(d) switch
+        {
+            AcceleratorKind.Cuda => 0,
+            AcceleratorKind.OpenCL => 1,
+            _ => 2,
+        });
+
+    private static Device Pick(Context context, AcceleratorKind kind)
+    {
+        var ordered = Ordered(context.Devices).ToList();
+        var match = ordered.FirstOrDefault(d => kind == AcceleratorKind.Auto || KindOf(d) == kind);
+        if (match is not null)
+        {
+            return match;
+        }
+
+        var available = string.Join(", ", ordered.Select(d => $"{KindOf(d).ToString().ToLowerInvariant()} ({d.Name})").Distinct());
+        throw new AcceleratorUnavailableException(
+            $"no {kind.ToString().ToLowerInvariant()} accelerator found; available: {available}");
+    }
+
+    private static AcceleratorKind KindOf(Device device) => device switch
+    {
+        CudaDevice => AcceleratorKind.Cuda,
+        CLDevice => AcceleratorKind.OpenCL,
+        _ => AcceleratorKind.Cpu,
+    };
+}
+
+/// <summary>The requested accelerator is not present on this machine.</summary>
+public sealed class AcceleratorUnavailableException : Exception
+{
+    public AcceleratorUnavailableException(string message)
+        : base(message)
+    {
+    }
+
+    public AcceleratorUnavailableException()
+    {
+    }
+
+    public AcceleratorUnavailableException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

@@ -1,0 +1,3 @@
+global using NUnit.Framework;
+global using ILGPU;
+global using ILGPU.Runtime;

@@ -1,0 +1,132 @@
+using Cct.Gpu.Layers;
+using Cct.Gpu.Runtime;
+using Cct.Tests.Support;
+
+namespace Cct.Tests.Layers;
+
+public sealed class LinearTests
+{
+    private static IEnumerable<string> Cases => Fixture.CasesOf("linear");
+
+    [TestCaseSource(nameof(Cases))]
+    public void ForwardAndBackwardMatchPyTorch(string @case) => Check(TestDevices.Cpu, @case, "linear");
+
+    /// <summary>The shared-memory tiled GEMM is the GPU path; run it here on a CPU shaped for 16x16 groups.</summary>
+    [TestCaseSource(nameof(Cases))]
+    public void TiledKernelMatchesPyTorch(string @case)
+    {
+        Assert.That(TestDevices.TiledCpu.Accelerator.MaxNumThreadsPerGroup, Is.GreaterThanOrEqualTo(MatMul.Tile * MatMul.Tile));
+        Check(TestDevices.TiledCpu, @case, "linear.tiled", forceTiled: true);
+    }
+
+    [Test]
+    public void BackwardMatchesFiniteDifferences()
+    {
+        const int rows = 3, fin = 4, fout = 5;
+        var x = GradCheck.RandomDoubles(1, rows * fin);
+        var w = GradCheck.RandomDoubles(2, fout * fin);
+        var b = GradCheck.RandomDoubles(3, fout);
+        var dy = GradCheck.RandomDoubles(4, rows * fout);
+        var device = TestDevices.Cpu;
+        var linear = Linear.For(device);
+        using var xb = device.Upload(x.ToFloats());
+        using var wb = device.Upload(w.ToFloats());
+        using var bb = device.Upload(b.ToFloats());
+        using var dyb = device.Upload(dy.ToFloats());
+        using var dx = device.Allocate(rows * fin);
+        using var dw = device.Allocate(fout * fin);
+        using var db = device.Allocate(fout);
+        dx.MemSetToZero();
+        dw.MemSetToZero();
+        db.MemSetToZero();
+        linear.Backward(dx.View, dw.View, db.View, dyb.View, xb.View, wb.View, true, rows, fin, fout);
+
+        double Loss(double[] xs, double[] ws, double[] bs) => GradCheck.Dot(HostForward(xs, ws, bs, rows, fin, fout), dy);
+        Compare.AssertClose(dx.Read().ToDoubles(), GradCheck.Numerical(v => Loss(v, w, b), x), "linear.fd.dx", 1e-4, 1e-3);
+        Compare.AssertClose(dw.Read().ToDoubles(), GradCheck.Numerical(v => Loss(x, v, b), w), "linear.fd.dweight", 1e-4, 1e-3);
+        Compare.AssertClose(db.Read().ToDoubles(), GradCheck.Numerical(v => Loss(x, w, v), b), "linear.fd.dbias", 1e-4, 1e-3);
+    }
+
+    [Test]
+    public void BackwardAccumulatesIntoGradients()
+    {
+        var device = TestDevices.Cpu;
+        var fixture = Fixture.Load("linear");
+        const string c = "odd";
+        var (rows, fin) = (fixture.Shape(c, "x")[0], fixture.Shape(c, "x")[1]);
+        var fout = fixture.Shape(c, "weight")[0];
+        using var x = device.Upload(fixture.Floats(c, "x"));
+        using var w = device.Upload(fixture.Floats(c, "weight"));
+        using var dy = device.Upload(fixture.Floats(c, "dout"));
+        using var dx = device.Allocate(rows * fin);
+        using var dw = device.Allocate(fout * fin);
+        using var db = device.Allocate(fout);
+        dx.MemSetToZero();
+        dw.MemSetToZero();
+        db.MemSetToZero();
+        for (var i = 0; i < 2; i++)
+        {
+            Linear.For(device).Backward(dx.View, dw.View, db.View, dy.View, x.View, w.View, true, rows, fin, fout);
+        }
+
+        Compare.AssertClose(dw.Read(), fixture.Floats(c, "dweight").Select(v => 2 * v).ToArray(), "linear.accumulate.dweight");
+        Compare.AssertClose(db.Read(), fixture.Floats(c, "dbias").Select(v => 2 * v).ToArray(), "linear.accumulate.dbias");
+    }
+
+    private static double[] HostForward(double[] x, double[] w, double[] b, int rows, int fin, int fout)
+    {
+        var y = new double[rows * fout];
+        for (var r = 0; r < rows; r++)
+        {
+            for (var o = 0; o < fout; o++)
+            {
+                var sum = b[o];
+                for (var i = 0; i < fin; i++)
+                {
+                    sum += x[(r * fin) + i] * w[(o * fin) + i];
+                }
+
+                y[(r * fout) + o] = sum;
+            }
+        }
+
+        return y;
+    }
+
+    private static void Check(ComputeDevice device, string c, string label, bool forceTiled = false)
+    {
+        var fixture = Fixture.Load("linear");
+        var (rows, fin) = (fixture.Shape(c, "x")[0], fixture.Shape(c, "x")[1]);
+        var fout = fixture.Shape(c, "weight")[0];
+        var hasBias = fixture.Ints(c, "has_bias")[0] == 1;
+        using var x = device.Upload(fixture.Floats(c, "x"));
+        using var w = device.Upload(fixture.Floats(c, "weight"));
+        using var b = device.Upload(fixture.Floats(c, "bias"));
+        using var dy = device.Upload(fixture.Floats(c, "dout"));
+        using var y = device.Allocate(rows * fout);
+        using var dx = device.Allocate(rows * fin);
+        using var dw = device.Allocate(fout * fin);
+        using var db = device.Allocate(fout);
+        dx.MemSetToZero();
+        dw.MemSetToZero();
+        db.MemSetToZero();
+        if (forceTiled)
+        {
+            var matMul = MatMul.For(device);
+            matMul.RunTiled(y.View, x.View, w.View, b.View, new GemmShape(rows, fout, fin, 0, 1, 0, hasBias ? 1 : 0));
+            matMul.RunTiled(dx.View, dy.View, w.View, w.View, new GemmShape(rows, fin, fout, 0, 0, 1, 0));
+            matMul.RunTiled(dw.View, dy.View, x.View, x.View, new GemmShape(fout, fin, rows, 1, 0, 1, 0));
+        }
+        else
+        {
+            var linear = Linear.For(device);
+            linear.Forward(y.View, x.View, w.View, b.View, hasBias, rows, fin, fout);
+            linear.Backward(dx.View, dw.View, db.View, dy.View, x.View, w.View, hasBias, rows, fin, fout);
+            Compare.AssertClose(db.Read(), fixture.Floats(c, "dbias"), $"{label}.dbias");
+        }
+
+        Compare.AssertClose(y.Read(), fixture.Floats(c, "out"), $"{label}.out");
+        Compare.AssertClose(dx.Read(), fixture.Floats(c, "dx"), $"{label}.dx");
+        Compare.AssertClose(dw.Read(), fixture.Floats(c, "dweight"), $"{label}.dweight");
+    }
+}
