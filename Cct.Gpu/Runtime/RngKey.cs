@@ -1,0 +1,31 @@
+namespace Cct.Gpu.Runtime;
+
+/// <summary>
+/// Counter-based random numbers: a value is a pure hash of (seed, stream, step, index), so kernels
+/// need no RNG state, backward can recompute forward's masks, and a resumed run draws the same numbers.
+/// Stream separates call sites (e.g. one per dropout layer) within a step.
+/// </summary>
+public readonly record struct RngKey(uint Seed, uint Stream, uint Step)
+{
+    /// <summary>Uniform in [0, 1) with 24 random bits, for element <paramref name="index"/>.</summary>
+    public float Uniform(long index)
+    {
+        var h = Mix(Seed ^ 0x9E3779B9u);
+        h = Mix(h ^ Stream ^ 0x85EBCA6Bu);
+        h = Mix(h ^ Step ^ 0xC2B2AE35u);
+        h = Mix(h ^ (uint)index);
+        h = Mix(h ^ (uint)(index >> 32) ^ 0x27D4EB2Fu);
+        return (h >> 8) * (1f / 16777216f);
+    }
+
+    // The murmur3 finaliser: a bijective avalanche on 32 bits.
+    private static uint Mix(uint x)
+    {
+        x ^= x >> 16;
+        x *= 0x85EBCA6Bu;
+        x ^= x >> 13;
+        x *= 0xC2B2AE35u;
+        x ^= x >> 16;
+        return x;
+    }
+}
