@@ -1,0 +1,133 @@
+using ILGPU;
+using ILGPU.Runtime;
+using Cct.Gpu.Runtime;
+
+namespace Cct.Gpu.Layers;
+
+/// <summary>Dimensions of one square-window 2D pooling over NCHW tensors; floor mode, as PyTorch's ceil_mode=False.</summary>
+public readonly record struct Pool2dShape(int Batch, int Channels, int Height, int Width, int Kernel, int Stride, int Padding)
+{
+    public int OutHeight => ((Height + (2 * Padding) - Kernel) / Stride) + 1;
+
+    public int OutWidth => ((Width + (2 * Padding) - Kernel) / Stride) + 1;
+}
+
+/// <summary>2D max pooling, as torch.nn.functional.max_pool2d; padding acts as −∞ and is never selected.</summary>
+public sealed class MaxPool2d
+{
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, Pool2dShape> forward;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, Pool2dShape> backward;
+
+    private MaxPool2d(ComputeDevice device)
+    {
+        forward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, Pool2dShape>(ForwardKernel);
+        backward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, Pool2dShape>(BackwardKernel);
+    }
+
+    public static MaxPool2d For(ComputeDevice device) => device.Kernels(static d => new MaxPool2d(d));
+
+    /// <summary>
+    /// output (B, C, Ho, Wo) = window maxima of input (B, C, H, W); argmax (B, C, Ho, Wo) = flat index
+    /// into input of each maximum, the first in row-major window order on ties (PyTorch's rule).
+    /// </summary>
+    public void Forward(ArrayView<float> output, ArrayView<int> argmax, ArrayView<float> input, Pool2dShape shape)
+    {
+        var count = (long)shape.Batch * shape.Channels * shape.OutHeight * shape.OutWidth;
+        if (count > 0)
+        {
+            forward(checked((int)count), output, argmax, input, shape);
+        }
+    }
+
+    /// <summary>
+    /// dinput (B, C, H, W) += doutput (B, C, Ho, Wo) routed to the elements argmax (B, C, Ho, Wo) names.
+    /// Overlapping windows (kernel 3, stride 2) can route several outputs to one input, so each input
+    /// element gathers from the windows covering it: deterministic and free of atomics.
+    /// </summary>
+    public void Backward(ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<int> argmax, Pool2dShape shape)
+    {
+        var count = (long)shape.Batch * shape.Channels * shape.Height * shape.Width;
+        if (count > 0)
+        {
+            backward(checked((int)count), dinput, doutput, argmax, shape);
+        }
+    }
+
+    // One thread per output element. Strict '>' keeps the first maximum; NaN wins, so it propagates as in PyTorch.
+    private static void ForwardKernel(Index1D index, ArrayView<float> output, ArrayView<int> argmax, ArrayView<float> input, Pool2dShape s)
+    {
+        var ho = s.OutHeight;
+        var wo = s.OutWidth;
+        var ow = index.X % wo;
+        var oh = index.X / wo % ho;
+        var plane = index.X / wo / ho * s.Height * s.Width;
+        var best = float.NegativeInfinity;
+        var at = -1;
+        for (var kh = 0; kh < s.Kernel; kh++)
+        {
+            var h = (oh * s.Stride) + kh - s.Padding;
+            if (h < 0 || h >= s.Height)
+            {
+                continue;
+            }
+
+            for (var kw = 0; kw < s.Kernel; kw++)
+            {
+                var w = (ow * s.Stride) + kw - s.Padding;
+                if (w < 0 || w >= s.Width)
+                {
+                    continue;
+                }
+
+                var i = plane + (h * s.Width) + w;
+                var v = input[i];
+                if (at < 0 || v > best || float.IsNaN(v))
+                {
+                    best = v;
+                    at = i;
+                }
+            }
+        }
+
+        output[index] = best;
+        argmax[index] = at;
+    }
+
+    // One thread per input element (b, c, h, w) sums doutput over the windows that selected it.
+    private static void BackwardKernel(Index1D index, ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<int> argmax, Pool2dShape s)
+    {
+        var ho = s.OutHeight;
+        var wo = s.OutWidth;
+        var w = index.X % s.Width;
+        var h = index.X / s.Width % s.Height;
+        var outPlane = index.X / s.Width / s.Height * ho * wo;
+        var sum = 0f;
+        for (var kh = 0; kh < s.Kernel; kh++)
+        {
+            var th = h + s.Padding - kh;
+            var oh = th / s.Stride;
+            if (th < 0 || th % s.Stride != 0 || oh >= ho)
+            {
+                continue;
+            }
+
+            for (var kw = 0; kw < s.Kernel; kw++)
+            {
+                var tw = w + s.Padding - kw;
+                var ow = tw / s.Stride;
+                if (tw < 0 || tw % s.Stride != 0 || ow >= wo)
+                {
+                    continue;
+                }
+
+                var o = outPlane + (oh * wo) + ow;
+                if (argmax[o] == index)
+                {
+                    sum += doutput[o];
+                }
+            }
+        }
+
+        dinput[index] += sum;
+    }
+}

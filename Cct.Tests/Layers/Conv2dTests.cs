@@ -1,0 +1,151 @@
+using Cct.Gpu.Layers;
+using Cct.Tests.Support;
+
+namespace Cct.Tests.Layers;
+
+public sealed class Conv2dTests
+{
+    private static IEnumerable<string> Cases => Fixture.CasesOf("conv2d");
+
+    [TestCaseSource(nameof(Cases))]
+    public void ForwardAndBackwardMatchPyTorch(string @case)
+    {
+        var device = TestDevices.Cpu;
+        var fixture = Fixture.Load("conv2d");
+        var s = ShapeOf(fixture, @case);
+        using var x = device.Upload(fixture.Floats(@case, "x"));
+        using var w = device.Upload(fixture.Floats(@case, "weight"));
+        using var dy = device.Upload(fixture.Floats(@case, "dout"));
+        using var y = device.Allocate(OutputCount(s));
+        using var dx = device.Allocate(InputCount(s));
+        using var dw = device.Allocate(WeightCount(s));
+        dx.MemSetToZero();
+        dw.MemSetToZero();
+        var conv = Conv2d.For(device);
+        conv.Forward(y.View, x.View, w.View, s);
+        conv.Backward(dx.View, dw.View, dy.View, x.View, w.View, s);
+
+        Assert.That(fixture.Shape(@case, "out"), Is.EqualTo(new[] { s.Batch, s.OutChannels, s.OutHeight, s.OutWidth }), "OutHeight/OutWidth");
+        Compare.AssertClose(y.Read(), fixture.Floats(@case, "out"), $"conv2d.{@case}.out");
+        Compare.AssertClose(dx.Read(), fixture.Floats(@case, "dx"), $"conv2d.{@case}.dx");
+        Compare.AssertClose(dw.Read(), fixture.Floats(@case, "dweight"), $"conv2d.{@case}.dweight");
+    }
+
+    [TestCase(1, 1)]
+    [TestCase(2, 1)]
+    [TestCase(2, 0)]
+    public void BackwardMatchesFiniteDifferences(int stride, int padding)
+    {
+        var s = new Conv2dShape(2, 2, 5, 4, 3, 3, stride, padding);
+        var x = GradCheck.RandomDoubles(1, InputCount(s));
+        var w = GradCheck.RandomDoubles(2, WeightCount(s));
+        var dy = GradCheck.RandomDoubles(3, OutputCount(s));
+        var device = TestDevices.Cpu;
+        using var xb = device.Upload(x.ToFloats());
+        using var wb = device.Upload(w.ToFloats());
+        using var dyb = device.Upload(dy.ToFloats());
+        using var dx = device.Allocate(x.Length);
+        using var dw = device.Allocate(w.Length);
+        dx.MemSetToZero();
+        dw.MemSetToZero();
+        Conv2d.For(device).Backward(dx.View, dw.View, dyb.View, xb.View, wb.View, s);
+
+        double Loss(double[] xs, double[] ws) => GradCheck.Dot(HostForward(xs, ws, s), dy);
+        Compare.AssertClose(dx.Read().ToDoubles(), GradCheck.Numerical(v => Loss(v, w), x), $"conv2d.fd.s{stride}p{padding}.dx", 1e-4, 1e-3);
+        Compare.AssertClose(dw.Read().ToDoubles(), GradCheck.Numerical(v => Loss(x, v), w), $"conv2d.fd.s{stride}p{padding}.dweight", 1e-4, 1e-3);
+    }
+
+    [Test]
+    public void BackwardAccumulatesIntoGradients()
+    {
+        var device = TestDevices.Cpu;
+        var fixture = Fixture.Load("conv2d");
+        const string c = "stride2";
+        var s = ShapeOf(fixture, c);
+        using var x = device.Upload(fixture.Floats(c, "x"));
+        using var w = device.Upload(fixture.Floats(c, "weight"));
+        using var dy = device.Upload(fixture.Floats(c, "dout"));
+        using var dx = device.Allocate(InputCount(s));
+        using var dw = device.Allocate(WeightCount(s));
+        dx.MemSetToZero();
+        dw.MemSetToZero();
+        for (var i = 0; i < 2; i++)
+        {
+            Conv2d.For(device).Backward(dx.View, dw.View, dy.View, x.View, w.View, s);
+        }
+
+        Compare.AssertClose(dx.Read(), fixture.Floats(c, "dx").Select(v => 2 * v).ToArray(), "conv2d.accumulate.dx");
+        Compare.AssertClose(dw.Read(), fixture.Floats(c, "dweight").Select(v => 2 * v).ToArray(), "conv2d.accumulate.dweight");
+    }
+
+    /// <summary>The first layer skips dinput: its buffer stays untouched while dweight is still computed.</summary>
+    [Test]
+    public void BackwardWithoutInputGradientLeavesDinputAlone()
+    {
+        var device = TestDevices.Cpu;
+        var fixture = Fixture.Load("conv2d");
+        const string c = "tokenizer";
+        var s = ShapeOf(fixture, c);
+        var sentinel = Enumerable.Repeat(7f, InputCount(s)).ToArray();
+        using var x = device.Upload(fixture.Floats(c, "x"));
+        using var w = device.Upload(fixture.Floats(c, "weight"));
+        using var dy = device.Upload(fixture.Floats(c, "dout"));
+        using var dx = device.Upload(sentinel);
+        using var dw = device.Allocate(WeightCount(s));
+        dw.MemSetToZero();
+        Conv2d.For(device).Backward(dx.View, dw.View, dy.View, x.View, w.View, s, inputGradient: false);
+
+        Assert.That(dx.Read(), Is.EqualTo(sentinel));
+        Compare.AssertClose(dw.Read(), fixture.Floats(c, "dweight"), "conv2d.no_dinput.dweight");
+    }
+
+    private static Conv2dShape ShapeOf(Fixture fixture, string c)
+    {
+        var d = fixture.Ints(c, "dims");
+        return new Conv2dShape(d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+    }
+
+    private static int InputCount(Conv2dShape s) => s.Batch * s.InChannels * s.Height * s.Width;
+
+    private static int WeightCount(Conv2dShape s) => s.OutChannels * s.InChannels * s.Kernel * s.Kernel;
+
+    private static int OutputCount(Conv2dShape s) => s.Batch * s.OutChannels * s.OutHeight * s.OutWidth;
+
+    private static double[] HostForward(double[] x, double[] w, Conv2dShape s)
+    {
+        var (ho, wo, k) = (s.OutHeight, s.OutWidth, s.Kernel);
+        var y = new double[OutputCount(s)];
+        for (var b = 0; b < s.Batch; b++)
+        {
+            for (var co = 0; co < s.OutChannels; co++)
+            {
+                for (var oh = 0; oh < ho; oh++)
+                {
+                    for (var ow = 0; ow < wo; ow++)
+                    {
+                        double sum = 0;
+                        for (var ci = 0; ci < s.InChannels; ci++)
+                        {
+                            for (var kh = 0; kh < k; kh++)
+                            {
+                                for (var kw = 0; kw < k; kw++)
+                                {
+                                    var (h, c) = ((oh * s.Stride) + kh - s.Padding, (ow * s.Stride) + kw - s.Padding);
+                                    if (h >= 0 && h < s.Height && c >= 0 && c < s.Width)
+                                    {
+                                        sum += x[((((b * s.InChannels) + ci) * s.Height) + h) * s.Width + c]
+                                            * w[((((co * s.InChannels) + ci) * k) + kh) * k + kw];
+                                    }
+                                }
+                            }
+                        }
+
+                        y[((((b * s.OutChannels) + co) * ho) + oh) * wo + ow] = sum;
+                    }
+                }
+            }
+        }
+
+        return y;
+    }
+}
