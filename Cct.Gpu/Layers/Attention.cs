@@ -19,19 +19,19 @@ public readonly record struct AttentionShape(int Batch, int Tokens, int Channels
 public sealed class Attention
 {
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, AttentionShape, float> softmax;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, DropoutMask> mix;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, DropoutMask> probabilitiesBackward;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey> mix;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey> probabilitiesBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> softmaxBackward;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, DropoutMask> qkvBackward;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, float, RngKey> qkvBackward;
 
     private Attention(ComputeDevice device)
     {
         var a = device.Accelerator;
         softmax = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, AttentionShape, float>(SoftmaxKernel);
-        mix = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, DropoutMask>(MixKernel);
-        probabilitiesBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, DropoutMask>(ProbabilitiesBackwardKernel);
+        mix = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey>(MixKernel);
+        probabilitiesBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey>(ProbabilitiesBackwardKernel);
         softmaxBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(SoftmaxBackwardKernel);
-        qkvBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, DropoutMask>(QkvBackwardKernel);
+        qkvBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, float, RngKey>(QkvBackwardKernel);
     }
 
     public static Attention For(ComputeDevice device) => device.Kernels(static d => new Attention(d));
@@ -43,10 +43,9 @@ public sealed class Attention
     /// </summary>
     public void Forward(ArrayView<float> output, ArrayView<float> probabilities, ArrayView<float> qkv, AttentionShape shape, float dropoutProbability, RngKey key)
     {
-        var mask = DropoutMask.Create(dropoutProbability, key);
-        Validate(shape);
+        Validate(shape, dropoutProbability);
         softmax(shape.Batch * shape.Heads * shape.Tokens, probabilities, qkv, shape, ScoreScale(shape));
-        mix(shape.Batch * shape.Tokens * shape.Channels, output, probabilities, qkv, shape, mask);
+        mix(shape.Batch * shape.Tokens * shape.Channels, output, probabilities, qkv, shape, dropoutProbability, key);
     }
 
     /// <summary>
@@ -56,16 +55,20 @@ public sealed class Attention
     /// </summary>
     public void Backward(ArrayView<float> dqkv, ArrayView<float> dprobabilities, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> probabilities, AttentionShape shape, float dropoutProbability, RngKey key)
     {
-        var mask = DropoutMask.Create(dropoutProbability, key);
-        Validate(shape);
+        Validate(shape, dropoutProbability);
         var rows = shape.Batch * shape.Heads * shape.Tokens;
-        probabilitiesBackward(rows * shape.Tokens, dprobabilities, doutput, qkv, shape, mask);
+        probabilitiesBackward(rows * shape.Tokens, dprobabilities, doutput, qkv, shape, dropoutProbability, key);
         softmaxBackward(rows, dprobabilities, probabilities, shape.Tokens);
-        qkvBackward(shape.Batch * shape.Tokens * 3 * shape.Channels, dqkv, dprobabilities, doutput, qkv, probabilities, shape, ScoreScale(shape), mask);
+        qkvBackward(shape.Batch * shape.Tokens * 3 * shape.Channels, dqkv, dprobabilities, doutput, qkv, probabilities, shape, ScoreScale(shape), dropoutProbability, key);
     }
 
-    private static void Validate(AttentionShape shape)
+    private static void Validate(AttentionShape shape, float dropoutProbability)
     {
+        if (!(dropoutProbability is >= 0f and < 1f))
+        {
+            throw new ArgumentOutOfRangeException(nameof(dropoutProbability), dropoutProbability, "dropout probability must lie in [0, 1)");
+        }
+
         if (shape.Heads <= 0 || shape.Channels % shape.Heads != 0)
         {
             throw new ArgumentException($"{shape.Channels} channels do not split into {shape.Heads} heads", nameof(shape));
@@ -115,7 +118,7 @@ public sealed class Attention
     }
 
     // One thread per output element (b, t, c): the dropped-out probability row of its head times v's column c.
-    private static void MixKernel(Index1D index, ArrayView<float> output, ArrayView<float> probabilities, ArrayView<float> qkv, AttentionShape s, DropoutMask mask)
+    private static void MixKernel(Index1D index, ArrayView<float> output, ArrayView<float> probabilities, ArrayView<float> qkv, AttentionShape s, float p, RngKey key)
     {
         var i = index.X;
         var (c, bt) = (i % s.Channels, i / s.Channels);
@@ -126,14 +129,14 @@ public sealed class Attention
         var sum = 0f;
         for (var t2 = 0; t2 < s.Tokens; t2++)
         {
-            sum += mask.Apply(baseRow + t2, probabilities[baseRow + t2]) * qkv[v + (t2 * stride)];
+            sum += Drop(baseRow + t2, probabilities[baseRow + t2], p, key) * qkv[v + (t2 * stride)];
         }
 
         output[i] = sum;
     }
 
     // One thread per (b, h, t1, t2): d(dropped probability) = doutput row · v row, then through the mask.
-    private static void ProbabilitiesBackwardKernel(Index1D index, ArrayView<float> dprobabilities, ArrayView<float> doutput, ArrayView<float> qkv, AttentionShape s, DropoutMask mask)
+    private static void ProbabilitiesBackwardKernel(Index1D index, ArrayView<float> dprobabilities, ArrayView<float> doutput, ArrayView<float> qkv, AttentionShape s, float p, RngKey key)
     {
         var i = index.X;
         var (t2, rest) = (i % s.Tokens, i / s.Tokens);
@@ -148,7 +151,7 @@ public sealed class Attention
             sum += doutput[dy + d] * qkv[v + d];
         }
 
-        dprobabilities[i] = mask.Apply(i, sum);
+        dprobabilities[i] = Drop(i, sum, p, key);
     }
 
     // One thread per (b, h, t) row, in place: dscore = p · (dp − Σ p·dp). A row thread (not one per element)
@@ -172,7 +175,7 @@ public sealed class Attention
 
     // One thread per element (b, t, j) of dqkv; j's block of C says whether it is q, k or v:
     // dq = scale·Σ_t2 dS[t, t2]·k[t2], dk = scale·Σ_t1 dS[t1, t]·q[t1], dv = Σ_t1 dropped P[t1, t]·doutput[t1].
-    private static void QkvBackwardKernel(Index1D index, ArrayView<float> dqkv, ArrayView<float> dscores, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> probabilities, AttentionShape s, float scale, DropoutMask mask)
+    private static void QkvBackwardKernel(Index1D index, ArrayView<float> dqkv, ArrayView<float> dscores, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> probabilities, AttentionShape s, float scale, float p, RngKey key)
     {
         var i = index.X;
         var stride = 3L * s.Channels;
@@ -206,29 +209,15 @@ public sealed class Attention
         {
             for (var t1 = 0; t1 < s.Tokens; t1++)
             {
-                var p = matrix + ((long)t1 * s.Tokens) + t;
-                sum += mask.Apply(p, probabilities[p]) * doutput[((batch + t1) * s.Channels) + c];
+                var e = matrix + ((long)t1 * s.Tokens) + t;
+                sum += Drop(e, probabilities[e], p, key) * doutput[((batch + t1) * s.Channels) + c];
             }
         }
 
         dqkv[i] += sum;
     }
 
-    /// <summary>Inverted dropout on the attention matrix, recomputable from the key alone.</summary>
-    private readonly record struct DropoutMask(float Probability, float Scale, RngKey Key)
-    {
-        public static DropoutMask Create(float probability, RngKey key)
-        {
-            if (!(probability is >= 0f and < 1f))
-            {
-                throw new ArgumentOutOfRangeException(nameof(probability), probability, "dropout probability must lie in [0, 1)");
-            }
-
-            return new DropoutMask(probability, 1f / (1f - probability), key);
-        }
-
-        // p = 0 skips the hash: every element is kept with scale 1.
-        public float Apply(long index, float value)
-            => Probability == 0f ? value : Key.Uniform(index) >= Probability ? value * Scale : 0f;
-    }
+    // Inverted dropout of attention element i, recomputable from the key alone; p = 0 skips the hash.
+    private static float Drop(long i, float value, float p, RngKey key)
+        => p == 0f ? value : key.Uniform(i) >= p ? value * (1f / (1f - p)) : 0f;
 }
