@@ -1,0 +1,167 @@
+using Cct.Gpu.Layers;
+using Cct.Tests.Support;
+
+namespace Cct.Tests.Layers;
+
+public sealed class BatchNorm2dTests
+{
+    private static IEnumerable<string> Cases => Fixture.CasesOf("batchnorm2d");
+
+    [TestCaseSource(nameof(Cases))]
+    public void TrainingForwardAndBackwardMatchPyTorch(string @case)
+    {
+        var device = TestDevices.Cpu;
+        var fixture = Fixture.Load("batchnorm2d");
+        var shape = ShapeOf(fixture, @case);
+        var channels = shape.Channels;
+        var count = fixture.Floats(@case, "x").Length;
+        using var x = device.Upload(fixture.Floats(@case, "x"));
+        using var w = device.Upload(fixture.Floats(@case, "weight"));
+        using var b = device.Upload(fixture.Floats(@case, "bias"));
+        using var runningMean = device.Upload(fixture.Floats(@case, "running_mean"));
+        using var runningVar = device.Upload(fixture.Floats(@case, "running_var"));
+        using var dy = device.Upload(fixture.Floats(@case, "dout"));
+        using var y = device.Allocate(count);
+        using var mean = device.Allocate(channels);
+        using var rstd = device.Allocate(channels);
+        using var dx = device.Allocate(count);
+        using var dw = device.Allocate(channels);
+        using var db = device.Allocate(channels);
+        dx.MemSetToZero();
+        dw.MemSetToZero();
+        db.MemSetToZero();
+        var bn = BatchNorm2d.For(device);
+        bn.ForwardTraining(y.View, mean.View, rstd.View, runningMean.View, runningVar.View, x.View, w.View, b.View, shape,
+            fixture.Floats(@case, "momentum")[0], fixture.Floats(@case, "eps")[0]);
+        bn.Backward(dx.View, dw.View, db.View, dy.View, x.View, mean.View, rstd.View, w.View, shape);
+
+        var p = $"batchnorm2d.{@case}.";
+        Compare.AssertClose(y.Read(), fixture.Floats(@case, "out"), p + "out");
+        Compare.AssertClose(mean.Read(), fixture.Floats(@case, "mean"), p + "mean");
+        Compare.AssertClose(rstd.Read(), fixture.Floats(@case, "rstd"), p + "rstd");
+        Compare.AssertClose(runningMean.Read(), fixture.Floats(@case, "updated_running_mean"), p + "running_mean");
+        Compare.AssertClose(runningVar.Read(), fixture.Floats(@case, "updated_running_var"), p + "running_var");
+        Compare.AssertClose(dx.Read(), fixture.Floats(@case, "dx"), p + "dx");
+        Compare.AssertClose(dw.Read(), fixture.Floats(@case, "dweight"), p + "dweight");
+        Compare.AssertClose(db.Read(), fixture.Floats(@case, "dbias"), p + "dbias");
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void EvalForwardMatchesPyTorch(string @case)
+    {
+        var device = TestDevices.Cpu;
+        var fixture = Fixture.Load("batchnorm2d");
+        var shape = ShapeOf(fixture, @case);
+        using var x = device.Upload(fixture.Floats(@case, "x"));
+        using var w = device.Upload(fixture.Floats(@case, "weight"));
+        using var b = device.Upload(fixture.Floats(@case, "bias"));
+        using var runningMean = device.Upload(fixture.Floats(@case, "running_mean"));
+        using var runningVar = device.Upload(fixture.Floats(@case, "running_var"));
+        using var y = device.Allocate(x.Length);
+        BatchNorm2d.For(device).ForwardEval(y.View, x.View, w.View, b.View, runningMean.View, runningVar.View, shape, fixture.Floats(@case, "eps")[0]);
+
+        Compare.AssertClose(y.Read(), fixture.Floats(@case, "out_eval"), $"batchnorm2d.{@case}.out_eval");
+        Compare.AssertClose(runningMean.Read(), fixture.Floats(@case, "running_mean"), $"batchnorm2d.{@case}.eval_keeps_running_mean", 0, 0);
+    }
+
+    [Test]
+    public void BackwardMatchesFiniteDifferences()
+    {
+        var shape = new BatchNormShape(2, 3, 3);
+        const float eps = 1e-5f;
+        var count = shape.Channels * shape.PerChannel;
+        var x = GradCheck.RandomDoubles(1, count, 2);
+        var w = GradCheck.RandomDoubles(2, shape.Channels);
+        var b = GradCheck.RandomDoubles(3, shape.Channels);
+        var dy = GradCheck.RandomDoubles(4, count);
+        var device = TestDevices.Cpu;
+        using var xb = device.Upload(x.ToFloats());
+        using var wb = device.Upload(w.ToFloats());
+        using var bb = device.Upload(b.ToFloats());
+        using var dyb = device.Upload(dy.ToFloats());
+        using var runningMean = device.Allocate(shape.Channels);
+        using var runningVar = device.Allocate(shape.Channels);
+        using var y = device.Allocate(count);
+        using var mean = device.Allocate(shape.Channels);
+        using var rstd = device.Allocate(shape.Channels);
+        using var dx = device.Allocate(count);
+        using var dw = device.Allocate(shape.Channels);
+        using var db = device.Allocate(shape.Channels);
+        runningMean.MemSetToZero();
+        runningVar.MemSetToZero();
+        dx.MemSetToZero();
+        dw.MemSetToZero();
+        db.MemSetToZero();
+        var bn = BatchNorm2d.For(device);
+        bn.ForwardTraining(y.View, mean.View, rstd.View, runningMean.View, runningVar.View, xb.View, wb.View, bb.View, shape, epsilon: eps);
+        bn.Backward(dx.View, dw.View, db.View, dyb.View, xb.View, mean.View, rstd.View, wb.View, shape);
+
+        double Loss(double[] xs, double[] ws, double[] bs) => GradCheck.Dot(HostForward(xs, ws, bs, shape, eps), dy);
+        Compare.AssertClose(y.Read().ToDoubles(), HostForward(x, w, b, shape, eps), "batchnorm2d.host.out");
+        Compare.AssertClose(dx.Read().ToDoubles(), GradCheck.Numerical(v => Loss(v, w, b), x), "batchnorm2d.fd.dx", 1e-4, 1e-3);
+        Compare.AssertClose(dw.Read().ToDoubles(), GradCheck.Numerical(v => Loss(x, v, b), w), "batchnorm2d.fd.dweight", 1e-4, 1e-3);
+        Compare.AssertClose(db.Read().ToDoubles(), GradCheck.Numerical(v => Loss(x, w, v), b), "batchnorm2d.fd.dbias", 1e-4, 1e-3);
+    }
+
+    [Test]
+    public void BackwardAccumulatesIntoGradients()
+    {
+        var device = TestDevices.Cpu;
+        var fixture = Fixture.Load("batchnorm2d");
+        const string c = "odd";
+        var shape = ShapeOf(fixture, c);
+        using var x = device.Upload(fixture.Floats(c, "x"));
+        using var w = device.Upload(fixture.Floats(c, "weight"));
+        using var mean = device.Upload(fixture.Floats(c, "mean"));
+        using var rstd = device.Upload(fixture.Floats(c, "rstd"));
+        using var dy = device.Upload(fixture.Floats(c, "dout"));
+        using var dx = device.Allocate(x.Length);
+        using var dw = device.Allocate(shape.Channels);
+        using var db = device.Allocate(shape.Channels);
+        dx.MemSetToZero();
+        dw.MemSetToZero();
+        db.MemSetToZero();
+        for (var i = 0; i < 2; i++)
+        {
+            BatchNorm2d.For(device).Backward(dx.View, dw.View, db.View, dy.View, x.View, mean.View, rstd.View, w.View, shape);
+        }
+
+        Compare.AssertClose(dx.Read(), fixture.Floats(c, "dx").Select(v => 2 * v).ToArray(), "batchnorm2d.accumulate.dx");
+        Compare.AssertClose(dw.Read(), fixture.Floats(c, "dweight").Select(v => 2 * v).ToArray(), "batchnorm2d.accumulate.dweight");
+        Compare.AssertClose(db.Read(), fixture.Floats(c, "dbias").Select(v => 2 * v).ToArray(), "batchnorm2d.accumulate.dbias");
+    }
+
+    [Test]
+    public void TrainingRejectsOneValuePerChannel()
+    {
+        var device = TestDevices.Cpu;
+        using var buffer = device.Allocate(4);
+        var v = buffer.View;
+        Assert.Throws<ArgumentException>(() => BatchNorm2d.For(device).ForwardTraining(v, v, v, v, v, v, v, v, new BatchNormShape(1, 4, 1)));
+    }
+
+    private static BatchNormShape ShapeOf(Fixture fixture, string @case)
+    {
+        var s = fixture.Shape(@case, "x");
+        return new BatchNormShape(s[0], s[1], s[2] * s[3]);
+    }
+
+    // Training-mode batch norm in double precision, with the biased variance.
+    private static double[] HostForward(double[] x, double[] w, double[] b, BatchNormShape s, double eps)
+    {
+        var y = new double[x.Length];
+        var n = s.PerChannel;
+        for (var c = 0; c < s.Channels; c++)
+        {
+            var indices = Enumerable.Range(0, s.Batch).SelectMany(bi => Enumerable.Range(0, s.Spatial).Select(i => (int)s.Index(bi, c, i))).ToArray();
+            var mean = indices.Sum(i => x[i]) / n;
+            var variance = indices.Sum(i => (x[i] - mean) * (x[i] - mean)) / n;
+            foreach (var i in indices)
+            {
+                y[i] = ((x[i] - mean) / Math.Sqrt(variance + eps) * w[c]) + b[c];
+            }
+        }
+
+        return y;
+    }
+}
