@@ -1,0 +1,90 @@
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
+using Cct.Gpu.Runtime;
+
+namespace Cct.Gpu.Layers;
+
+/// <summary>
+/// Hyperparameters of <see cref="AdamW"/>, named as in torch.optim.AdamW. A <see cref="WeightDecay"/>
+/// of 0 gives plain Adam (torch.optim.Adam without weight decay); see <see cref="Adam"/>.
+/// </summary>
+public readonly record struct AdamWSettings(float LearningRate, float Beta1, float Beta2, float Epsilon, float WeightDecay)
+{
+    /// <summary>Plain Adam: AdamW's decoupled decay is the only difference, so zero decay is exactly Adam.</summary>
+    public static AdamWSettings Adam(float learningRate, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f)
+        => new(learningRate, beta1, beta2, epsilon, 0f);
+}
+
+/// <summary>
+/// torch.optim.AdamW (decoupled weight decay, bias-corrected moments) as one elementwise kernel over
+/// the flat parameter buffer, as in llm.c. With zero weight decay it is torch.optim.Adam.
+/// </summary>
+public sealed class AdamW
+{
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamWCoefficients> stepKernel;
+
+    private AdamW(ComputeDevice device)
+        => stepKernel = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamWCoefficients>(StepKernel);
+
+    public static AdamW For(ComputeDevice device) => device.Kernels(static d => new AdamW(d));
+
+    /// <summary>
+    /// Step number <paramref name="step"/> (1 for the first) of AdamW, in place:
+    /// p -= lr·wd·p; m = β1·m + (1 − β1)·g; v = β2·v + (1 − β2)·g²; p -= lr·(m / (1 − β1ᵗ)) / (√(v / (1 − β2ᵗ)) + ε).
+    /// parameters (N), firstMoment (N) and secondMoment (N) are updated; gradients (N) are read.
+    /// </summary>
+    public void Step(ArrayView<float> parameters, ArrayView<float> firstMoment, ArrayView<float> secondMoment, ArrayView<float> gradients, AdamWSettings settings, int step)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(step, 1);
+        var n = parameters.Length;
+        if (firstMoment.Length != n || secondMoment.Length != n || gradients.Length != n)
+        {
+            throw new ArgumentException($"AdamW needs equal lengths: parameters {n}, firstMoment {firstMoment.Length}, secondMoment {secondMoment.Length}, gradients {gradients.Length}");
+        }
+
+        if (n > 0)
+        {
+            stepKernel(checked((int)n), parameters, firstMoment, secondMoment, gradients, AdamWCoefficients.Of(settings, step));
+        }
+    }
+
+    private static void StepKernel(Index1D i, ArrayView<float> parameters, ArrayView<float> firstMoment, ArrayView<float> secondMoment, ArrayView<float> gradients, AdamWCoefficients c)
+    {
+        if (i >= parameters.Length)
+        {
+            return;
+        }
+
+        var g = gradients[i];
+        var m = (c.Beta1 * firstMoment[i]) + ((1f - c.Beta1) * g);
+        var v = (c.Beta2 * secondMoment[i]) + ((1f - c.Beta2) * g * g);
+        firstMoment[i] = m;
+        secondMoment[i] = v;
+
+        // PyTorch's order: decay first, then the step from the decayed parameter.
+        var p = parameters[i] * c.Decay;
+        var denominator = (XMath.Sqrt(v) * c.InverseSqrtCorrection2) + c.Epsilon;
+        parameters[i] = p - (c.StepSize * m / denominator);
+    }
+}
+
+/// <summary>
+/// AdamW's per-step scalars, computed on the host in double so the kernel needs no pow. Public only
+/// because ILGPU's CPU backend emits kernel launchers into another assembly, which must see the type.
+/// </summary>
+public readonly record struct AdamWCoefficients(float Decay, float Beta1, float Beta2, float StepSize, float InverseSqrtCorrection2, float Epsilon)
+{
+    internal static AdamWCoefficients Of(AdamWSettings s, int t)
+    {
+        var correction1 = 1.0 - Math.Pow(s.Beta1, t);
+        var correction2 = 1.0 - Math.Pow(s.Beta2, t);
+        return new AdamWCoefficients(
+            (float)(1.0 - ((double)s.LearningRate * s.WeightDecay)),
+            s.Beta1,
+            s.Beta2,
+            (float)(s.LearningRate / correction1),
+            (float)(1.0 / Math.Sqrt(correction2)),
+            s.Epsilon);
+    }
+}

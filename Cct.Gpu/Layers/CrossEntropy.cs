@@ -1,0 +1,121 @@
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
+using Cct.Gpu.Runtime;
+
+namespace Cct.Gpu.Layers;
+
+/// <summary>
+/// Softmax cross entropy with label smoothing, as F.cross_entropy(logits, targets, label_smoothing: s)
+/// with reduction mean over the batch: the target distribution is (1 − s)·onehot + s/K.
+/// </summary>
+public sealed class CrossEntropy
+{
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, float> forward;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> mean;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, float> backward;
+
+    private CrossEntropy(ComputeDevice device)
+    {
+        forward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, float>(ForwardKernel);
+        mean = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(MeanKernel);
+        backward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, float>(BackwardKernel);
+    }
+
+    public static CrossEntropy For(ComputeDevice device) => device.Kernels(static d => new CrossEntropy(d));
+
+    /// <summary>
+    /// loss (1) = mean of losses (B), the per-sample smoothed cross entropy of logits (B, K) against
+    /// targets (B) in [0, K); probabilities (B, K) = softmax(logits) are saved for the backward pass.
+    /// </summary>
+    public void Forward(ArrayView<float> loss, ArrayView<float> losses, ArrayView<float> probabilities, ArrayView<float> logits, ArrayView<int> targets, int batch, int classes, float labelSmoothing)
+    {
+        if (batch <= 0 || classes <= 0)
+        {
+            return;
+        }
+
+        forward(batch, losses, probabilities, logits, targets, classes, labelSmoothing);
+        mean(1, loss, losses, batch);
+    }
+
+    /// <summary>
+    /// Accumulates dlogits (B, K) += (probabilities (B, K) − ((1 − s)·onehot(targets (B)) + s/K)) / B,
+    /// the gradient of the mean loss.
+    /// </summary>
+    public void Backward(ArrayView<float> dlogits, ArrayView<float> probabilities, ArrayView<int> targets, int batch, int classes, float labelSmoothing)
+    {
+        if (batch > 0 && classes > 0)
+        {
+            backward(batch * classes, dlogits, probabilities, targets, batch, classes, labelSmoothing);
+        }
+    }
+
+    // One thread per sample. With z = logits − max and S = Σ exp z, log p_k = z_k − log S, so
+    // loss = log S − (1 − s)·z_target − s·mean(z): no exp of a large logit, no log of a tiny probability.
+    private static void ForwardKernel(Index1D b, ArrayView<float> losses, ArrayView<float> probabilities, ArrayView<float> logits, ArrayView<int> targets, int classes, float smoothing)
+    {
+        if (b >= losses.Length)
+        {
+            return;
+        }
+
+        var row = (long)b.X * classes;
+        var max = logits[row];
+        for (var k = 1; k < classes; k++)
+        {
+            max = XMath.Max(max, logits[row + k]);
+        }
+
+        var sum = 0f;
+        var zSum = 0f;
+        for (var k = 0; k < classes; k++)
+        {
+            var z = logits[row + k] - max;
+            var e = XMath.Exp(z);
+            probabilities[row + k] = e;
+            sum += e;
+            zSum += z;
+        }
+
+        var inverse = 1f / sum;
+        for (var k = 0; k < classes; k++)
+        {
+            probabilities[row + k] *= inverse;
+        }
+
+        var zTarget = logits[row + targets[b]] - max;
+        losses[b] = XMath.Log(sum) - ((1f - smoothing) * zTarget) - (smoothing * zSum / classes);
+    }
+
+    // A single thread: the batch is small (at most ~1024 samples) and a tree reduction needs barriers.
+    private static void MeanKernel(Index1D i, ArrayView<float> loss, ArrayView<float> losses, int batch)
+    {
+        if (i != 0)
+        {
+            return;
+        }
+
+        var sum = 0f;
+        for (var b = 0; b < batch; b++)
+        {
+            sum += losses[b];
+        }
+
+        loss[0] = sum / batch;
+    }
+
+    // One thread per logit (b, k).
+    private static void BackwardKernel(Index1D i, ArrayView<float> dlogits, ArrayView<float> probabilities, ArrayView<int> targets, int batch, int classes, float smoothing)
+    {
+        if (i >= (long)batch * classes)
+        {
+            return;
+        }
+
+        var b = i.X / classes;
+        var k = i.X % classes;
+        var target = (smoothing / classes) + (k == targets[b] ? 1f - smoothing : 0f);
+        dlogits[i] += (probabilities[i] - target) / batch;
+    }
+}
