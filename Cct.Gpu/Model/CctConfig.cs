@@ -1,0 +1,191 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Cct.Gpu.Model;
+
+/// <summary>Where LayerNorm sits in a transformer block.</summary>
+public enum BlockLayout
+{
+    /// <summary>Official CCT: x += Attn(LN_pre(x)); x = LN1(x); x += MLP_GELU(x); a final LN before pooling.</summary>
+    Official,
+
+    /// <summary>The seed notebook's torch.nn.TransformerEncoderLayer: x = LN1(x + Attn(x)); x = LN2(x + MLP_ReLU(x)); no final LN.</summary>
+    PostNorm,
+}
+
+public enum PositionalEmbeddingKind
+{
+    Learnable,
+    Sine,
+    None,
+}
+
+public enum PoolingKind
+{
+    /// <summary>SeqPool: softmax over tokens of Linear(d, 1), then the weighted sum of tokens.</summary>
+    Seq,
+
+    /// <summary>Mean over tokens.</summary>
+    Mean,
+}
+
+/// <summary>Everything that fixes a CCT's shape and its stochastic layers.</summary>
+public sealed record CctConfig
+{
+    public int ImageSize { get; init; } = 28;
+
+    public int InChannels { get; init; } = 1;
+
+    /// <summary>Number of conv layers in the tokenizer ("/3x2" means two of them).</summary>
+    public int ConvLayers { get; init; } = 2;
+
+    /// <summary>Conv kernel size ("/3x2" means 3x3), padding k/2, stride 1.</summary>
+    public int Kernel { get; init; } = 3;
+
+    /// <summary>Channels of every tokenizer conv but the last, which outputs <see cref="Dim"/>.</summary>
+    public int MidChannels { get; init; } = 64;
+
+    /// <summary>Explicit tokenizer channels (one per conv layer); overrides <see cref="MidChannels"/> when set (the seed's 16, 32, 64, 128, 128).</summary>
+    public IReadOnlyList<int>? ConvChannels { get; init; }
+
+    public bool BatchNorm { get; init; }
+
+    /// <summary>Official CCT max-pools (3, 2, 1) after every conv; the seed pools once (2, 2, 0) after the last.</summary>
+    public bool PoolAfterEveryConv { get; init; } = true;
+
+    public int PoolKernel { get; init; } = 3;
+
+    public int PoolStride { get; init; } = 2;
+
+    public int PoolPadding { get; init; } = 1;
+
+    public int Layers { get; init; } = 2;
+
+    public int Heads { get; init; } = 2;
+
+    public double MlpRatio { get; init; } = 1;
+
+    public int Dim { get; init; } = 128;
+
+    public int Classes { get; init; } = 10;
+
+    public BlockLayout Layout { get; init; } = BlockLayout.Official;
+
+    public PositionalEmbeddingKind PositionalEmbedding { get; init; } = PositionalEmbeddingKind.Learnable;
+
+    public PoolingKind Pooling { get; init; } = PoolingKind.Seq;
+
+    public float AttentionDropout { get; init; }
+
+    /// <summary>Stochastic depth: drop-path rate of the last block, rising linearly from 0 at the first (as the official code).</summary>
+    public float StochasticDepth { get; init; }
+
+    /// <summary>Dropout after each tokenizer conv's activation (the seed's 0.3).</summary>
+    public float ConvDropout { get; init; }
+
+    [JsonIgnore]
+    public int MlpHidden => (int)Math.Round(Dim * MlpRatio);
+
+    [JsonIgnore]
+    public int HeadSize => Dim / Heads;
+
+    /// <summary>Output channels of each tokenizer conv.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<int> TokenizerChannels
+        => ConvChannels ?? Enumerable.Range(0, ConvLayers).Select(i => i == ConvLayers - 1 ? Dim : MidChannels).ToList();
+
+    /// <summary>Spatial side after the tokenizer; tokens = side².</summary>
+    [JsonIgnore]
+    public int TokenSide
+    {
+        get
+        {
+            var side = ImageSize;
+            for (var i = 0; i < TokenizerChannels.Count; i++)
+            {
+                side = ((side + (2 * (Kernel / 2)) - Kernel) / 1) + 1;
+                if (PoolAfterEveryConv || i == TokenizerChannels.Count - 1)
+                {
+                    side = ((side + (2 * PoolPadding) - PoolKernel) / PoolStride) + 1;
+                }
+            }
+
+            return side;
+        }
+    }
+
+    [JsonIgnore]
+    public int Tokens => TokenSide * TokenSide;
+
+    /// <summary>The config as JSON (snake_case, enums as strings), as stored in checkpoints and config.json.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, CctConfigJsonContext.Default.CctConfig);
+
+    /// <summary>Reads <see cref="ToJson"/>'s output; throws <see cref="JsonException"/> on malformed text.</summary>
+    public static CctConfig FromJson(string json)
+        => JsonSerializer.Deserialize(json, CctConfigJsonContext.Default.CctConfig) ?? throw new JsonException("model config is null");
+
+    /// <summary>Throws a one-line <see cref="ArgumentException"/> naming the first inconsistent field.</summary>
+    public void Validate()
+    {
+        static void Require(bool ok, string message)
+        {
+            if (!ok)
+            {
+                throw new ArgumentException(message);
+            }
+        }
+
+        Require(ImageSize > 0 && InChannels > 0 && Classes > 1, "image size, input channels must be positive and classes at least 2");
+        Require(TokenizerChannels.Count > 0 && TokenizerChannels.All(c => c > 0), "the tokenizer needs at least one conv layer with positive channels");
+        Require(TokenizerChannels[^1] == Dim, $"the last tokenizer conv must output the embedding dim {Dim}, not {TokenizerChannels[^1]}");
+        Require(Kernel > 0 && Kernel % 2 == 1, $"conv kernel must be odd and positive, got {Kernel}");
+        Require(Layers > 0 && Heads > 0 && Dim > 0, "layers, heads and dim must be positive");
+        Require(Dim % Heads == 0, $"dim {Dim} is not divisible by heads {Heads}");
+        Require(MlpHidden > 0, $"mlp ratio {MlpRatio} gives no hidden units");
+        Require(TokenSide > 0, $"a {ImageSize}x{ImageSize} image leaves no tokens after the tokenizer");
+        Require(AttentionDropout is >= 0 and < 1 && StochasticDepth is >= 0 and < 1 && ConvDropout is >= 0 and < 1, "dropout rates must lie in [0, 1)");
+    }
+
+    /// <summary>Presets by name: cct-2/3x2, cct-4/3x2, cct-6/3x1, cct-7/3x1 (official), seed (the notebook's model), cct-tiny.</summary>
+    public static CctConfig Preset(string name)
+    {
+        var official = new CctConfig { AttentionDropout = 0.1f, StochasticDepth = 0.1f };
+        return name switch
+        {
+            "cct-2/3x2" => official with { Layers = 2, Heads = 2, MlpRatio = 1, Dim = 128, ConvLayers = 2 },
+            "cct-4/3x2" => official with { Layers = 4, Heads = 2, MlpRatio = 1, Dim = 128, ConvLayers = 2 },
+            "cct-6/3x1" => official with { Layers = 6, Heads = 4, MlpRatio = 2, Dim = 256, ConvLayers = 1 },
+            "cct-7/3x1" => official with { Layers = 7, Heads = 4, MlpRatio = 2, Dim = 256, ConvLayers = 1 },
+
+            // Small enough for ILGPU's CPU simulator: one block over 49 tokens of width 32.
+            "cct-tiny" => official with { Layers = 1, Heads = 2, MlpRatio = 2, Dim = 32, ConvLayers = 2, MidChannels = 16, StochasticDepth = 0, AttentionDropout = 0 },
+            "seed" => new CctConfig
+            {
+                ConvChannels = [16, 32, 64, 128, 128],
+                ConvLayers = 5,
+                BatchNorm = true,
+                ConvDropout = 0.3f,
+                PoolAfterEveryConv = false,
+                PoolKernel = 2,
+                PoolStride = 2,
+                PoolPadding = 0,
+                Layers = 4,
+                Heads = 4,
+                Dim = 128,
+                MlpRatio = 2,
+                Layout = BlockLayout.PostNorm,
+                Pooling = PoolingKind.Mean,
+                AttentionDropout = 0.2f,
+            },
+            _ => throw new ArgumentException($"unknown model preset '{name}'; known: {string.Join(", ", PresetNames)}"),
+        };
+    }
+
+    [JsonIgnore]
+    public static IReadOnlyList<string> PresetNames { get; } = ["cct-2/3x2", "cct-4/3x2", "cct-6/3x1", "cct-7/3x1", "seed", "cct-tiny"];
+}
+
+/// <summary>Source-generated, so config (de)serialisation survives trimming.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, UseStringEnumConverter = true, WriteIndented = true)]
+[JsonSerializable(typeof(CctConfig))]
+internal sealed partial class CctConfigJsonContext : JsonSerializerContext;

@@ -1,0 +1,678 @@
+using Cct.Gpu.Layers;
+using Cct.Gpu.Runtime;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Cct.Gpu.Model;
+
+/// <summary>
+/// A Compact Convolutional Transformer composed from the layer kernels. Parameters, gradients and
+/// AdamW moments are flat buffers (<see cref="ParameterSet"/>); activations and their gradients are two
+/// more flat buffers sized for <see cref="MaxBatch"/>, so zeroing all activation gradients is one memset.
+/// Parameter names follow the official PyTorch state_dict, so checkpoints read back into PyTorch.
+/// </summary>
+public sealed class CctModel : IDisposable
+{
+    private const uint TokenizerDropoutStream = 1000;
+    private const uint AttentionDropoutStream = 2000;
+    private const uint AttentionDropPathStream = 3000;
+    private const uint MlpDropPathStream = 4000;
+
+    private readonly ComputeDevice device;
+    private readonly TensorLayout activationLayout = new();
+    private readonly TensorLayout argmaxLayout = new();
+    private readonly List<ConvStage> stages = [];
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> activations;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> activationGradients;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> buffers;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> argmax;
+    private ArrayView<float> images;
+    private int batch;
+    private bool training;
+
+    public CctModel(ComputeDevice device, CctConfig config, int maxBatch)
+    {
+        config.Validate();
+        if (maxBatch <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxBatch), "batch size must be positive");
+        }
+
+        this.device = device;
+        Config = config;
+        MaxBatch = maxBatch;
+        var parameterLayout = new TensorLayout();
+        BufferLayout = new TensorLayout();
+        DescribeTokenizer(parameterLayout);
+        DescribeClassifier(parameterLayout);
+        Parameters = new ParameterSet(device, parameterLayout);
+        buffers = device.Allocate(BufferLayout.TotalLength);
+        activations = device.Allocate(activationLayout.TotalLength);
+        activationGradients = device.Allocate(activationLayout.TotalLength);
+        argmax = device.Accelerator.Allocate1D<int>(Math.Max(1, argmaxLayout.TotalLength));
+        buffers.MemSetToZero();
+        activations.MemSetToZero();
+        activationGradients.MemSetToZero();
+    }
+
+    public CctConfig Config { get; }
+
+    public int MaxBatch { get; }
+
+    public ParameterSet Parameters { get; }
+
+    /// <summary>Non-trainable state saved with the model: BatchNorm running statistics, a fixed sine embedding.</summary>
+    public TensorLayout BufferLayout { get; }
+
+    /// <summary>Seed of the counter RNG behind dropout and drop-path.</summary>
+    public uint Seed { get; set; }
+
+    /// <summary>Training step; with <see cref="Seed"/> it fixes every dropout mask, so resumed runs repeat exactly.</summary>
+    public uint Step { get; set; }
+
+    private int Tokens => Config.Tokens;
+
+    private int Dim => Config.Dim;
+
+    /// <summary>Fills parameters and buffers as the official code does, from <paramref name="seed"/>.</summary>
+    public void Initialize(int seed)
+    {
+        var random = new Random(seed);
+        foreach (var slot in Parameters.Layout.Slots)
+        {
+            Parameters.WriteValue(slot.Name, InitialValues(slot, random));
+        }
+
+        foreach (var slot in BufferLayout.Slots)
+        {
+            float[] values = slot.Name.EndsWith(".running_var", StringComparison.Ordinal)
+                ? Enumerable.Repeat(1f, (int)slot.Length).ToArray()
+                : slot.Name == "classifier.positional_emb" ? Layers.Tokens.SineEmbedding(Tokens, Dim) : new float[slot.Length];
+            WriteBuffer(slot.Name, values);
+        }
+    }
+
+    public float[] ReadBuffer(string name)
+    {
+        var slot = BufferLayout[name];
+        var data = new float[slot.Length];
+        Buffer(name).CopyToCPU(data);
+        return data;
+    }
+
+    public void WriteBuffer(string name, float[] data)
+    {
+        var slot = BufferLayout[name];
+        if (data.Length != slot.Length)
+        {
+            throw new ArgumentException($"'{name}' expects {slot.Length} values {slot.ShapeText}, got {data.Length}", nameof(data));
+        }
+
+        Buffer(name).CopyFromCPU(data);
+    }
+
+    /// <summary>
+    /// Runs the model on images (B, InChannels, ImageSize, ImageSize) and returns logits (B, Classes).
+    /// In training mode it uses batch statistics and draws dropout masks from (Seed, Step); it saves
+    /// every activation that <see cref="Backward"/> needs. The images view must stay valid until then.
+    /// </summary>
+    public ArrayView<float> Forward(ArrayView<float> input, int batchSize, bool train)
+    {
+        if (batchSize <= 0 || batchSize > MaxBatch)
+        {
+            throw new ArgumentOutOfRangeException(nameof(batchSize), $"batch {batchSize} is outside 1..{MaxBatch}");
+        }
+
+        images = input;
+        batch = batchSize;
+        training = train;
+        foreach (var stage in stages)
+        {
+            ForwardConvStage(stage);
+        }
+
+        var c = Config;
+        var tokens = new TokensShape(batch, Dim, Tokens);
+        var learnable = c.PositionalEmbedding == PositionalEmbeddingKind.Learnable;
+        var positional = c.PositionalEmbedding switch
+        {
+            PositionalEmbeddingKind.Learnable => Parameters.Value("classifier.positional_emb"),
+            PositionalEmbeddingKind.Sine => Buffer("classifier.positional_emb"),
+            _ => Act("tokens"),
+        };
+        Layers.Tokens.For(device).Forward(Act("tokens"), Act(stages[^1].Output), positional, learnable || c.PositionalEmbedding == PositionalEmbeddingKind.Sine, tokens);
+
+        var stream = "tokens";
+        for (var j = 0; j < c.Layers; j++)
+        {
+            stream = c.Layout == BlockLayout.Official ? ForwardOfficialBlock(j, stream) : ForwardPostNormBlock(j, stream);
+        }
+
+        if (c.Layout == BlockLayout.Official)
+        {
+            LayerNorm.For(device).Forward(Act("norm"), Act("norm.mean"), Act("norm.rstd"), Act(stream), Param("classifier.norm.weight"), Param("classifier.norm.bias"), Rows, Dim);
+            stream = "norm";
+        }
+
+        if (c.Pooling == PoolingKind.Seq)
+        {
+            SeqPool.For(device).Forward(Act("pooled"), Act("pool.weights"), Act(stream), Param("classifier.attention_pool.weight"), Param("classifier.attention_pool.bias"), batch, Tokens, Dim);
+        }
+        else
+        {
+            MeanPool.For(device).Forward(Act("pooled"), Act(stream), batch, Tokens, Dim);
+        }
+
+        Linear.For(device).Forward(Act("logits"), Act("pooled"), Param("classifier.fc.weight"), Param("classifier.fc.bias"), true, batch, Dim, c.Classes);
+        return Act("logits").SubView(0, (long)batch * c.Classes);
+    }
+
+    /// <summary>
+    /// Cross-entropy (mean over the batch, with label smoothing) of the last forward against labels (B),
+    /// then the whole backward pass. Parameter gradients are accumulated into <see cref="ParameterSet.Gradients"/>;
+    /// the caller zeroes them (one memset) when it starts a new accumulation.
+    /// </summary>
+    public void Backward(ArrayView<int> labels, float labelSmoothing)
+    {
+        if (batch == 0)
+        {
+            throw new InvalidOperationException("Backward needs a Forward first");
+        }
+
+        var c = Config;
+        activationGradients.MemSetToZero();
+        var crossEntropy = CrossEntropy.For(device);
+        crossEntropy.Forward(Act("loss"), Act("losses"), Act("probabilities"), Act("logits"), labels, batch, c.Classes, labelSmoothing);
+        crossEntropy.Backward(Grad("logits"), Act("probabilities"), labels, batch, c.Classes, labelSmoothing);
+        Linear.For(device).Backward(Grad("pooled"), ParamGrad("classifier.fc.weight"), ParamGrad("classifier.fc.bias"), Grad("logits"), Act("pooled"), Param("classifier.fc.weight"), true, batch, Dim, c.Classes);
+
+        var last = c.Layers == 0 ? "tokens" : BlockOutput(c.Layers - 1);
+        var pooledFrom = c.Layout == BlockLayout.Official ? "norm" : last;
+        if (c.Pooling == PoolingKind.Seq)
+        {
+            SeqPool.For(device).Backward(Grad(pooledFrom), ParamGrad("classifier.attention_pool.weight"), ParamGrad("classifier.attention_pool.bias"), Grad("pooled"), Act(pooledFrom), Act("pool.weights"), Param("classifier.attention_pool.weight"), batch, Tokens, Dim);
+        }
+        else
+        {
+            MeanPool.For(device).Backward(Grad(pooledFrom), Grad("pooled"), batch, Tokens, Dim);
+        }
+
+        if (c.Layout == BlockLayout.Official)
+        {
+            LayerNorm.For(device).Backward(Grad(last), ParamGrad("classifier.norm.weight"), ParamGrad("classifier.norm.bias"), Grad("norm"), Act(last), Act("norm.mean"), Act("norm.rstd"), Param("classifier.norm.weight"), Rows, Dim);
+        }
+
+        for (var j = c.Layers - 1; j >= 0; j--)
+        {
+            var input = j == 0 ? "tokens" : BlockOutput(j - 1);
+            if (c.Layout == BlockLayout.Official)
+            {
+                BackwardOfficialBlock(j, input);
+            }
+            else
+            {
+                BackwardPostNormBlock(j, input);
+            }
+        }
+
+        var learnable = c.PositionalEmbedding == PositionalEmbeddingKind.Learnable;
+        Layers.Tokens.For(device).Backward(Grad(stages[^1].Output), learnable ? ParamGrad("classifier.positional_emb") : Grad("tokens"), Grad("tokens"), learnable, new TokensShape(batch, Dim, Tokens));
+        for (var i = stages.Count - 1; i >= 0; i--)
+        {
+            BackwardConvStage(stages[i]);
+        }
+    }
+
+    /// <summary>The mean loss of the last <see cref="Backward"/> (synchronises with the device).</summary>
+    public float ReadLoss()
+    {
+        var loss = new float[1];
+        Act("loss").SubView(0, 1).CopyToCPU(loss);
+        return loss[0];
+    }
+
+    public void Dispose()
+    {
+        Parameters.Dispose();
+        buffers.Dispose();
+        activations.Dispose();
+        activationGradients.Dispose();
+        argmax.Dispose();
+    }
+
+    private int Rows => batch * Tokens;
+
+    private static string Block(int j) => $"classifier.blocks.{j}.";
+
+    private string BlockOutput(int j) => Config.Layout == BlockLayout.Official ? $"b{j}.res2" : $"b{j}.ln2";
+
+    private float DropPathRate(int j) => Config.Layers == 1 ? 0f : Config.StochasticDepth * j / (Config.Layers - 1);
+
+    private RngKey Key(uint stream) => new(Seed, stream, Step);
+
+    private ArrayView<float> Act(string name) => Slice(activations, activationLayout[name]);
+
+    private ArrayView<float> Grad(string name) => Slice(activationGradients, activationLayout[name]);
+
+    private ArrayView<float> Param(string name) => Parameters.Value(name);
+
+    private ArrayView<float> ParamGrad(string name) => Parameters.Gradient(name);
+
+    private ArrayView<float> Buffer(string name) => Slice(buffers, BufferLayout[name]);
+
+    private ArrayView<int> Argmax(string name)
+    {
+        var slot = argmaxLayout[name];
+        return argmax.View.SubView(slot.Offset, slot.Length);
+    }
+
+    private static ArrayView<float> Slice(MemoryBuffer1D<float, Stride1D.Dense> buffer, TensorSlot slot) => buffer.View.SubView(slot.Offset, slot.Length);
+
+    private void AddActivation(string name, params int[] perSample) => activationLayout.Add(name, [MaxBatch, .. perSample]);
+
+    private void DescribeTokenizer(TensorLayout parameters)
+    {
+        var c = Config;
+        var channels = c.TokenizerChannels;
+        var side = c.ImageSize;
+        var inChannels = c.InChannels;
+        for (var i = 0; i < channels.Count; i++)
+        {
+            var outChannels = channels[i];
+            var prefix = $"tokenizer.conv_layers.{i}.";
+            parameters.Add(prefix + "0.weight", outChannels, inChannels, c.Kernel, c.Kernel);
+            var conv = new Conv2dShape(MaxBatch, inChannels, side, side, outChannels, c.Kernel, 1, c.Kernel / 2);
+            side = conv.OutHeight;
+            var spatial = new[] { outChannels, side, side };
+            AddActivation($"t{i}.conv", spatial);
+            var current = $"t{i}.conv";
+            string? norm = null;
+            if (c.BatchNorm)
+            {
+                parameters.Add(prefix + "1.weight", outChannels);
+                parameters.Add(prefix + "1.bias", outChannels);
+                BufferLayout.Add(prefix + "1.running_mean", outChannels);
+                BufferLayout.Add(prefix + "1.running_var", outChannels);
+                norm = $"t{i}.bn";
+                AddActivation(norm, spatial);
+                activationLayout.Add(norm + ".mean", outChannels);
+                activationLayout.Add(norm + ".rstd", outChannels);
+                current = norm;
+            }
+
+            var reluInput = current;
+            current = $"t{i}.relu";
+            AddActivation(current, spatial);
+            string? dropout = null;
+            if (c.ConvDropout > 0)
+            {
+                dropout = $"t{i}.drop";
+                AddActivation(dropout, spatial);
+                current = dropout;
+            }
+
+            var poolInput = current;
+            Pool2dShape? pool = null;
+            if (c.PoolAfterEveryConv || i == channels.Count - 1)
+            {
+                pool = new Pool2dShape(MaxBatch, outChannels, side, side, c.PoolKernel, c.PoolStride, c.PoolPadding);
+                side = pool.Value.OutHeight;
+                current = $"t{i}.pool";
+                AddActivation(current, outChannels, side, side);
+                argmaxLayout.Add(current, MaxBatch, outChannels, side, side);
+            }
+
+            stages.Add(new ConvStage(i, prefix, conv, i == 0 ? null : stages[^1].Output, norm, reluInput, dropout, poolInput, pool, current));
+            inChannels = outChannels;
+        }
+    }
+
+    private void DescribeClassifier(TensorLayout parameters)
+    {
+        var c = Config;
+        int t = Tokens, d = Dim, h = c.MlpHidden;
+        if (c.PositionalEmbedding == PositionalEmbeddingKind.Learnable)
+        {
+            parameters.Add("classifier.positional_emb", 1, t, d);
+        }
+        else if (c.PositionalEmbedding == PositionalEmbeddingKind.Sine)
+        {
+            BufferLayout.Add("classifier.positional_emb", 1, t, d);
+        }
+
+        if (c.Pooling == PoolingKind.Seq)
+        {
+            parameters.Add("classifier.attention_pool.weight", 1, d);
+            parameters.Add("classifier.attention_pool.bias", 1);
+        }
+
+        AddActivation("tokens", t, d);
+        for (var j = 0; j < c.Layers; j++)
+        {
+            var p = Block(j);
+            if (c.Layout == BlockLayout.Official)
+            {
+                parameters.Add(p + "pre_norm.weight", d);
+                parameters.Add(p + "pre_norm.bias", d);
+                AddActivation($"b{j}.ln0", t, d);
+                AddActivation($"b{j}.ln0.mean", t);
+                AddActivation($"b{j}.ln0.rstd", t);
+            }
+
+            parameters.Add(p + "self_attn.qkv.weight", 3 * d, d);
+            parameters.Add(p + "self_attn.proj.weight", d, d);
+            parameters.Add(p + "self_attn.proj.bias", d);
+            parameters.Add(p + "linear1.weight", h, d);
+            parameters.Add(p + "linear1.bias", h);
+            parameters.Add(p + "norm1.weight", d);
+            parameters.Add(p + "norm1.bias", d);
+            parameters.Add(p + "linear2.weight", d, h);
+            parameters.Add(p + "linear2.bias", d);
+            AddActivation($"b{j}.qkv", t, 3 * d);
+            AddActivation($"b{j}.att", t, d);
+            AddActivation($"b{j}.probs", c.Heads, t, t);
+            AddActivation($"b{j}.proj", t, d);
+            AddActivation($"b{j}.res1", t, d);
+            AddActivation($"b{j}.ln1", t, d);
+            AddActivation($"b{j}.ln1.mean", t);
+            AddActivation($"b{j}.ln1.rstd", t);
+            AddActivation($"b{j}.fc1", t, h);
+            AddActivation($"b{j}.act", t, h);
+            AddActivation($"b{j}.fc2", t, d);
+            AddActivation($"b{j}.res2", t, d);
+            if (DropPathRate(j) > 0)
+            {
+                AddActivation($"b{j}.dp1", t, d);
+                AddActivation($"b{j}.dp2", t, d);
+            }
+
+            if (c.Layout == BlockLayout.PostNorm)
+            {
+                parameters.Add(p + "norm2.weight", d);
+                parameters.Add(p + "norm2.bias", d);
+                AddActivation($"b{j}.ln2", t, d);
+                AddActivation($"b{j}.ln2.mean", t);
+                AddActivation($"b{j}.ln2.rstd", t);
+            }
+        }
+
+        // Attention backward's dprobabilities scratch, shared by all blocks (overwritten each time).
+        AddActivation("dprobs", c.Heads, t, t);
+        if (c.Layout == BlockLayout.Official)
+        {
+            parameters.Add("classifier.norm.weight", d);
+            parameters.Add("classifier.norm.bias", d);
+            AddActivation("norm", t, d);
+            AddActivation("norm.mean", t);
+            AddActivation("norm.rstd", t);
+        }
+
+        if (c.Pooling == PoolingKind.Seq)
+        {
+            AddActivation("pool.weights", t);
+        }
+
+        parameters.Add("classifier.fc.weight", c.Classes, d);
+        parameters.Add("classifier.fc.bias", c.Classes);
+        AddActivation("pooled", d);
+        AddActivation("logits", c.Classes);
+        AddActivation("probabilities", c.Classes);
+        AddActivation("losses");
+        activationLayout.Add("loss", 1);
+    }
+
+    private void ForwardConvStage(ConvStage s)
+    {
+        var conv = s.Conv with { Batch = batch };
+        var input = s.Input is null ? images : Act(s.Input);
+        Conv2d.For(device).Forward(Act($"t{s.Index}.conv"), input, Param(s.Prefix + "0.weight"), conv);
+        var spatial = conv.OutHeight * conv.OutWidth;
+        long count = (long)batch * conv.OutChannels * spatial;
+        if (s.Norm is not null)
+        {
+            var bn = BatchNorm2d.For(device);
+            var shape = new BatchNormShape(batch, conv.OutChannels, spatial);
+            if (training)
+            {
+                bn.ForwardTraining(Act(s.Norm), Act(s.Norm + ".mean"), Act(s.Norm + ".rstd"), Buffer(s.Prefix + "1.running_mean"), Buffer(s.Prefix + "1.running_var"), Act($"t{s.Index}.conv"), Param(s.Prefix + "1.weight"), Param(s.Prefix + "1.bias"), shape);
+            }
+            else
+            {
+                bn.ForwardEval(Act(s.Norm), Act($"t{s.Index}.conv"), Param(s.Prefix + "1.weight"), Param(s.Prefix + "1.bias"), Buffer(s.Prefix + "1.running_mean"), Buffer(s.Prefix + "1.running_var"), shape);
+            }
+        }
+
+        Relu.For(device).Forward(Act($"t{s.Index}.relu"), Act(s.ReluInput), count);
+        if (s.Dropout is not null)
+        {
+            Dropout.For(device).Forward(Act(s.Dropout), Act($"t{s.Index}.relu"), count, training ? Config.ConvDropout : 0f, Key(TokenizerDropoutStream + (uint)s.Index));
+        }
+
+        if (s.Pool is { } pool)
+        {
+            MaxPool2d.For(device).Forward(Act(s.Output), Argmax(s.Output), Act(s.PoolInput), pool with { Batch = batch });
+        }
+    }
+
+    private void BackwardConvStage(ConvStage s)
+    {
+        var conv = s.Conv with { Batch = batch };
+        var spatial = conv.OutHeight * conv.OutWidth;
+        long count = (long)batch * conv.OutChannels * spatial;
+        if (s.Pool is { } pool)
+        {
+            MaxPool2d.For(device).Backward(Grad(s.PoolInput), Grad(s.Output), Argmax(s.Output), pool with { Batch = batch });
+        }
+
+        if (s.Dropout is not null)
+        {
+            Dropout.For(device).Backward(Grad($"t{s.Index}.relu"), Grad(s.Dropout), count, training ? Config.ConvDropout : 0f, Key(TokenizerDropoutStream + (uint)s.Index));
+        }
+
+        Relu.For(device).Backward(Grad(s.ReluInput), Grad($"t{s.Index}.relu"), Act(s.ReluInput), count);
+        if (s.Norm is not null)
+        {
+            BatchNorm2d.For(device).Backward(Grad($"t{s.Index}.conv"), ParamGrad(s.Prefix + "1.weight"), ParamGrad(s.Prefix + "1.bias"), Grad(s.Norm), Act($"t{s.Index}.conv"), Act(s.Norm + ".mean"), Act(s.Norm + ".rstd"), Param(s.Prefix + "1.weight"), new BatchNormShape(batch, conv.OutChannels, spatial));
+        }
+
+        var hasInput = s.Input is not null;
+        Conv2d.For(device).Backward(hasInput ? Grad(s.Input!) : Grad($"t{s.Index}.conv"), ParamGrad(s.Prefix + "0.weight"), Grad($"t{s.Index}.conv"), hasInput ? Act(s.Input!) : images, Param(s.Prefix + "0.weight"), conv, inputGradient: hasInput);
+    }
+
+    // x += Attn(LN_pre(x)); x = LN1(x); x += MLP(x), with LN1 on the residual stream as in the official code.
+    private string ForwardOfficialBlock(int j, string input)
+    {
+        var p = Block(j);
+        var b = $"b{j}.";
+        LayerNorm.For(device).Forward(Act(b + "ln0"), Act(b + "ln0.mean"), Act(b + "ln0.rstd"), Act(input), Param(p + "pre_norm.weight"), Param(p + "pre_norm.bias"), Rows, Dim);
+        var attended = ForwardDropPath(j, ForwardAttention(j, b + "ln0"), b + "dp1", AttentionDropPathStream);
+        Residual.For(device).Forward(Act(b + "res1"), Act(input), Act(attended), (long)Rows * Dim);
+        LayerNorm.For(device).Forward(Act(b + "ln1"), Act(b + "ln1.mean"), Act(b + "ln1.rstd"), Act(b + "res1"), Param(p + "norm1.weight"), Param(p + "norm1.bias"), Rows, Dim);
+        var mlp = ForwardMlp(j, b + "ln1");
+        var added = ForwardDropPath(j, mlp, b + "dp2", MlpDropPathStream);
+        Residual.For(device).Forward(Act(b + "res2"), Act(b + "ln1"), Act(added), (long)Rows * Dim);
+        return b + "res2";
+    }
+
+    private void BackwardOfficialBlock(int j, string input)
+    {
+        var p = Block(j);
+        var b = $"b{j}.";
+        var n = (long)Rows * Dim;
+        var added = BackwardDropPathTarget(j, b + "fc2", b + "dp2");
+        Residual.For(device).Backward(Grad(b + "ln1"), Grad(added), Grad(b + "res2"), n);
+        BackwardDropPath(j, b + "fc2", b + "dp2", MlpDropPathStream);
+        BackwardMlp(j, b + "ln1");
+        LayerNorm.For(device).Backward(Grad(b + "res1"), ParamGrad(p + "norm1.weight"), ParamGrad(p + "norm1.bias"), Grad(b + "ln1"), Act(b + "res1"), Act(b + "ln1.mean"), Act(b + "ln1.rstd"), Param(p + "norm1.weight"), Rows, Dim);
+        var attended = BackwardDropPathTarget(j, b + "proj", b + "dp1");
+        Residual.For(device).Backward(Grad(input), Grad(attended), Grad(b + "res1"), n);
+        BackwardDropPath(j, b + "proj", b + "dp1", AttentionDropPathStream);
+        BackwardAttention(j, b + "ln0");
+        LayerNorm.For(device).Backward(Grad(input), ParamGrad(p + "pre_norm.weight"), ParamGrad(p + "pre_norm.bias"), Grad(b + "ln0"), Act(input), Act(b + "ln0.mean"), Act(b + "ln0.rstd"), Param(p + "pre_norm.weight"), Rows, Dim);
+    }
+
+    // x = LN1(x + Attn(x)); x = LN2(x + MLP(x)), as torch.nn.TransformerEncoderLayer with norm_first=False.
+    private string ForwardPostNormBlock(int j, string input)
+    {
+        var p = Block(j);
+        var b = $"b{j}.";
+        var n = (long)Rows * Dim;
+        var attended = ForwardDropPath(j, ForwardAttention(j, input), b + "dp1", AttentionDropPathStream);
+        Residual.For(device).Forward(Act(b + "res1"), Act(input), Act(attended), n);
+        LayerNorm.For(device).Forward(Act(b + "ln1"), Act(b + "ln1.mean"), Act(b + "ln1.rstd"), Act(b + "res1"), Param(p + "norm1.weight"), Param(p + "norm1.bias"), Rows, Dim);
+        var mlp = ForwardMlp(j, b + "ln1");
+        var added = ForwardDropPath(j, mlp, b + "dp2", MlpDropPathStream);
+        Residual.For(device).Forward(Act(b + "res2"), Act(b + "ln1"), Act(added), n);
+        LayerNorm.For(device).Forward(Act(b + "ln2"), Act(b + "ln2.mean"), Act(b + "ln2.rstd"), Act(b + "res2"), Param(p + "norm2.weight"), Param(p + "norm2.bias"), Rows, Dim);
+        return b + "ln2";
+    }
+
+    private void BackwardPostNormBlock(int j, string input)
+    {
+        var p = Block(j);
+        var b = $"b{j}.";
+        var n = (long)Rows * Dim;
+        LayerNorm.For(device).Backward(Grad(b + "res2"), ParamGrad(p + "norm2.weight"), ParamGrad(p + "norm2.bias"), Grad(b + "ln2"), Act(b + "res2"), Act(b + "ln2.mean"), Act(b + "ln2.rstd"), Param(p + "norm2.weight"), Rows, Dim);
+        var added = BackwardDropPathTarget(j, b + "fc2", b + "dp2");
+        Residual.For(device).Backward(Grad(b + "ln1"), Grad(added), Grad(b + "res2"), n);
+        BackwardDropPath(j, b + "fc2", b + "dp2", MlpDropPathStream);
+        BackwardMlp(j, b + "ln1");
+        LayerNorm.For(device).Backward(Grad(b + "res1"), ParamGrad(p + "norm1.weight"), ParamGrad(p + "norm1.bias"), Grad(b + "ln1"), Act(b + "res1"), Act(b + "ln1.mean"), Act(b + "ln1.rstd"), Param(p + "norm1.weight"), Rows, Dim);
+        var attended = BackwardDropPathTarget(j, b + "proj", b + "dp1");
+        Residual.For(device).Backward(Grad(input), Grad(attended), Grad(b + "res1"), n);
+        BackwardDropPath(j, b + "proj", b + "dp1", AttentionDropPathStream);
+        BackwardAttention(j, input);
+    }
+
+    private string ForwardAttention(int j, string input)
+    {
+        var p = Block(j) + "self_attn.";
+        var b = $"b{j}.";
+        var linear = Linear.For(device);
+        linear.Forward(Act(b + "qkv"), Act(input), Param(p + "qkv.weight"), Param(p + "qkv.weight"), false, Rows, Dim, 3 * Dim);
+        Attention.For(device).Forward(Act(b + "att"), Act(b + "probs"), Act(b + "qkv"), AttentionShapeFor(), training ? Config.AttentionDropout : 0f, Key(AttentionDropoutStream + (uint)j));
+        linear.Forward(Act(b + "proj"), Act(b + "att"), Param(p + "proj.weight"), Param(p + "proj.bias"), true, Rows, Dim, Dim);
+        return b + "proj";
+    }
+
+    private void BackwardAttention(int j, string input)
+    {
+        var p = Block(j) + "self_attn.";
+        var b = $"b{j}.";
+        var linear = Linear.For(device);
+        linear.Backward(Grad(b + "att"), ParamGrad(p + "proj.weight"), ParamGrad(p + "proj.bias"), Grad(b + "proj"), Act(b + "att"), Param(p + "proj.weight"), true, Rows, Dim, Dim);
+        Attention.For(device).Backward(Grad(b + "qkv"), Act("dprobs"), Grad(b + "att"), Act(b + "qkv"), Act(b + "probs"), AttentionShapeFor(), training ? Config.AttentionDropout : 0f, Key(AttentionDropoutStream + (uint)j));
+        linear.Backward(Grad(input), ParamGrad(p + "qkv.weight"), ParamGrad(p + "qkv.weight"), Grad(b + "qkv"), Act(input), Param(p + "qkv.weight"), false, Rows, Dim, 3 * Dim);
+    }
+
+    // Linear → GELU (official) or ReLU (post-norm) → Linear.
+    private string ForwardMlp(int j, string input)
+    {
+        var p = Block(j);
+        var b = $"b{j}.";
+        var h = Config.MlpHidden;
+        var linear = Linear.For(device);
+        linear.Forward(Act(b + "fc1"), Act(input), Param(p + "linear1.weight"), Param(p + "linear1.bias"), true, Rows, Dim, h);
+        if (Config.Layout == BlockLayout.Official)
+        {
+            Gelu.For(device).Forward(Act(b + "act"), Act(b + "fc1"), (long)Rows * h);
+        }
+        else
+        {
+            Relu.For(device).Forward(Act(b + "act"), Act(b + "fc1"), (long)Rows * h);
+        }
+
+        linear.Forward(Act(b + "fc2"), Act(b + "act"), Param(p + "linear2.weight"), Param(p + "linear2.bias"), true, Rows, h, Dim);
+        return b + "fc2";
+    }
+
+    private void BackwardMlp(int j, string input)
+    {
+        var p = Block(j);
+        var b = $"b{j}.";
+        var h = Config.MlpHidden;
+        var linear = Linear.For(device);
+        linear.Backward(Grad(b + "act"), ParamGrad(p + "linear2.weight"), ParamGrad(p + "linear2.bias"), Grad(b + "fc2"), Act(b + "act"), Param(p + "linear2.weight"), true, Rows, h, Dim);
+        if (Config.Layout == BlockLayout.Official)
+        {
+            Gelu.For(device).Backward(Grad(b + "fc1"), Grad(b + "act"), Act(b + "fc1"), (long)Rows * h);
+        }
+        else
+        {
+            Relu.For(device).Backward(Grad(b + "fc1"), Grad(b + "act"), Act(b + "fc1"), (long)Rows * h);
+        }
+
+        linear.Backward(Grad(input), ParamGrad(p + "linear1.weight"), ParamGrad(p + "linear1.bias"), Grad(b + "fc1"), Act(input), Param(p + "linear1.weight"), true, Rows, Dim, h);
+    }
+
+    // Drop-path buffers exist only for blocks with a non-zero rate; in eval they pass values through.
+    private string ForwardDropPath(int j, string input, string output, uint stream)
+    {
+        if (DropPathRate(j) <= 0)
+        {
+            return input;
+        }
+
+        DropPath.For(device).Forward(Act(output), Act(input), batch, Tokens * Dim, training ? DropPathRate(j) : 0f, Key(stream + (uint)j));
+        return output;
+    }
+
+    private string BackwardDropPathTarget(int j, string input, string output) => DropPathRate(j) > 0 ? output : input;
+
+    private void BackwardDropPath(int j, string input, string output, uint stream)
+    {
+        if (DropPathRate(j) > 0)
+        {
+            DropPath.For(device).Backward(Grad(input), Grad(output), batch, Tokens * Dim, training ? DropPathRate(j) : 0f, Key(stream + (uint)j));
+        }
+    }
+
+    private AttentionShape AttentionShapeFor() => new(batch, Tokens, Dim, Config.Heads);
+
+    private static float[] InitialValues(TensorSlot slot, Random random)
+    {
+        var name = slot.Name;
+        var values = new float[slot.Length];
+        if (name.StartsWith("tokenizer.", StringComparison.Ordinal) && name.EndsWith(".0.weight", StringComparison.Ordinal))
+        {
+            // Kaiming normal (fan_in, gain √2), torch.nn.init.kaiming_normal_'s default.
+            var fanIn = slot.Shape[1] * slot.Shape[2] * slot.Shape[3];
+            FillNormal(values, random, Math.Sqrt(2.0 / fanIn), double.PositiveInfinity);
+        }
+        else if (name == "classifier.positional_emb")
+        {
+            FillNormal(values, random, 0.2, 2.0);
+        }
+        else if (slot.Shape.Length == 2)
+        {
+            // Linear weights: trunc_normal_(std=0.02), cut at ±2 as timm's default bounds.
+            FillNormal(values, random, 0.02, 2.0);
+        }
+        else if (name.EndsWith(".weight", StringComparison.Ordinal))
+        {
+            Array.Fill(values, 1f); // LayerNorm and BatchNorm scales
+        }
+
+        return values;
+    }
+
+    private static void FillNormal(float[] values, Random random, double std, double bound)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            double sample;
+            do
+            {
+                // Box–Muller; redraw outside ±bound (truncated normal).
+                var u1 = 1.0 - random.NextDouble();
+                var u2 = random.NextDouble();
+                sample = std * Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
+            }
+            while (Math.Abs(sample) > bound);
+            values[i] = (float)sample;
+        }
+    }
+
+    /// <summary>One tokenizer layer: conv → [BatchNorm] → ReLU → [dropout] → [max-pool], and the names of its activations.</summary>
+    private sealed record ConvStage(int Index, string Prefix, Conv2dShape Conv, string? Input, string? Norm, string ReluInput, string? Dropout, string PoolInput, Pool2dShape? Pool, string Output);
+}

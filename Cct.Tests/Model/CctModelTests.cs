@@ -1,0 +1,198 @@
+using System.Text.Json;
+using Cct.Gpu.IO;
+using Cct.Gpu.Layers;
+using Cct.Gpu.Model;
+using Cct.Gpu.Runtime;
+using Cct.Tests.Support;
+
+namespace Cct.Tests.Model;
+
+/// <summary>
+/// The whole model against tools/reference/model_tiny.py: a tiny official CCT and a tiny post-norm +
+/// BatchNorm + mean-pool model, same weights and batch as PyTorch (float64 reference).
+/// </summary>
+public sealed class CctModelTests
+{
+    private static readonly string[] Models = ["model_official", "model_postnorm"];
+
+    [TestCaseSource(nameof(Models))]
+    public void FirstStepMatchesPyTorch(string name)
+    {
+        var file = Load(name);
+        var device = TestDevices.Cpu;
+        using var model = Build(device, file);
+        var batch = file["input"].Shape[0];
+        using var input = device.Upload(file["input"].ToFloats());
+        using var labels = device.Upload(file["labels"].ToInts());
+
+        var logits = new float[batch * model.Config.Classes];
+        model.Forward(input.View, batch, train: true).CopyToCPU(logits);
+        model.Parameters.ZeroGradients();
+        model.Backward(labels.View, LabelSmoothing(file));
+
+        Compare.AssertClose(logits, file["logits"].ToFloats(), $"{name}.logits");
+        Compare.AssertClose([model.ReadLoss()], file["loss"].ToFloats(), $"{name}.loss");
+        foreach (var slot in model.Parameters.Layout.Slots)
+        {
+            // Gradients pass through up to ~20 fp32 ops; 1e-4 absolute still flags any wrong term,
+            // whose error would be of the order of the gradient itself (1e-2 .. 1).
+            Compare.AssertClose(model.Parameters.ReadGradient(slot.Name), file["grad." + slot.Name].ToFloats(), $"{name}.grad.{slot.Name}", 1e-4, 1e-3);
+        }
+
+        foreach (var slot in model.BufferLayout.Slots)
+        {
+            Compare.AssertClose(model.ReadBuffer(slot.Name), file["buffer_after." + slot.Name].ToFloats(), $"{name}.buffer_after.{slot.Name}");
+        }
+    }
+
+    [TestCaseSource(nameof(Models))]
+    public void FiveAdamWStepsGivePyTorchLosses(string name)
+    {
+        var file = Load(name);
+        var config = JsonDocument.Parse(file.Metadata["config"]).RootElement;
+        var betas = config.GetProperty("betas").EnumerateArray().Select(b => b.GetSingle()).ToArray();
+        var settings = new AdamWSettings(config.GetProperty("lr").GetSingle(), betas[0], betas[1], config.GetProperty("eps").GetSingle(), config.GetProperty("weight_decay").GetSingle());
+        var device = TestDevices.Cpu;
+        using var model = Build(device, file);
+        var batch = file["input"].Shape[0];
+        using var input = device.Upload(file["input"].ToFloats());
+        using var labels = device.Upload(file["labels"].ToInts());
+        var parameters = model.Parameters;
+
+        var losses = new float[5];
+        for (var step = 1; step <= 5; step++)
+        {
+            model.Forward(input.View, batch, train: true);
+            parameters.ZeroGradients();
+            model.Backward(labels.View, LabelSmoothing(file));
+            losses[step - 1] = model.ReadLoss();
+            AdamW.For(device).Step(parameters.Values.View, parameters.FirstMoment.View, parameters.SecondMoment.View, parameters.Gradients.View, settings, step);
+        }
+
+        // Five steps of lr 1e-2 amplify fp32 rounding through Adam's g/√v; 1e-4 relative stays far
+        // below the 0.1–0.6 per-step loss changes a wrong update would disturb.
+        Compare.AssertClose(losses, file["losses"].ToFloats(), $"{name}.losses", 1e-5, 1e-4);
+        foreach (var slot in parameters.Layout.Slots)
+        {
+            // attention_pool.bias has a zero true gradient (softmax ignores a shift), so Adam turns fp32
+            // noise into ±lr steps: up to 5·lr = 0.05 apart from PyTorch's float64 run.
+            var atol = slot.Name == "classifier.attention_pool.bias" ? 0.05 : 1e-4;
+            Compare.AssertClose(parameters.ReadValue(slot.Name), file["param_after5." + slot.Name].ToFloats(), $"{name}.param_after5.{slot.Name}", atol, 1e-3);
+        }
+    }
+
+    [Test]
+    public void ParameterNamesMatchPyTorchStateDict()
+    {
+        foreach (var name in Models)
+        {
+            var file = Load(name);
+            using var model = Build(TestDevices.Cpu, file);
+            var expected = file.Metadata["param_names"].Split(',');
+            Assert.That(model.Parameters.Layout.Slots.Select(s => s.Name), Is.EquivalentTo(expected), name);
+            foreach (var slot in model.Parameters.Layout.Slots)
+            {
+                Assert.That(slot.Shape.Aggregate(1, (a, b) => a * b), Is.EqualTo(file["param." + slot.Name].ElementCount), slot.Name);
+            }
+        }
+    }
+
+    [TestCase("cct-2/3x2", 280_651, 49)]
+    [TestCase("cct-7/3x1", 3_740_171, 196)]
+    public void OfficialPresetsHaveThePaperSizes(string preset, long parameters, int tokens)
+    {
+        var config = CctConfig.Preset(preset);
+        using var model = new CctModel(TestDevices.Cpu, config, maxBatch: 1);
+        Assert.Multiple(() =>
+        {
+            Assert.That(model.Parameters.Count, Is.EqualTo(parameters));
+            Assert.That(config.Tokens, Is.EqualTo(tokens));
+        });
+    }
+
+    [Test]
+    public void SeedPresetHas196TokensOfWidth128()
+    {
+        var config = CctConfig.Preset("seed");
+        config.Validate();
+        Assert.That((config.Tokens, config.Dim, config.Layers, config.Heads, config.MlpHidden), Is.EqualTo((196, 128, 4, 4, 256)));
+    }
+
+    [Test]
+    public void InitializationFollowsTheOfficialScheme()
+    {
+        using var model = new CctModel(TestDevices.Cpu, CctConfig.Preset("cct-2/3x2"), maxBatch: 1);
+        model.Initialize(seed: 0);
+        var p = model.Parameters;
+        var qkv = p.ReadValue("classifier.blocks.0.self_attn.qkv.weight");
+        var conv = p.ReadValue("tokenizer.conv_layers.1.0.weight");
+        var pos = p.ReadValue("classifier.positional_emb");
+        Assert.Multiple(() =>
+        {
+            // Sample std within 5% of the target: each tensor has > 6,000 draws, so the standard error is ~1%.
+            Assert.That(Std(qkv), Is.EqualTo(0.02).Within(5).Percent);
+            Assert.That(Std(conv), Is.EqualTo(Math.Sqrt(2.0 / (64 * 9))).Within(5).Percent);
+            Assert.That(Std(pos), Is.EqualTo(0.2).Within(5).Percent);
+            Assert.That(p.ReadValue("classifier.blocks.0.self_attn.proj.bias"), Is.All.EqualTo(0f));
+            Assert.That(p.ReadValue("classifier.norm.weight"), Is.All.EqualTo(1f));
+        });
+    }
+
+    [Test]
+    public void InvalidConfigurationIsRejectedWithAClearMessage()
+    {
+        var bad = CctConfig.Preset("cct-2/3x2") with { Heads = 3 };
+        Assert.That(() => new CctModel(TestDevices.Cpu, bad, 1), Throws.ArgumentException.With.Message.Contains("not divisible by heads"));
+    }
+
+    private static double Std(float[] values)
+    {
+        var mean = values.Average(v => (double)v);
+        return Math.Sqrt(values.Average(v => (v - mean) * (v - mean)));
+    }
+
+    private static SafeTensorsFile Load(string name)
+        => SafeTensorsFile.Read(Path.Combine(AppContext.BaseDirectory, "Fixtures", name + ".safetensors"));
+
+    private static float LabelSmoothing(SafeTensorsFile file)
+        => JsonDocument.Parse(file.Metadata["config"]).RootElement.GetProperty("label_smoothing").GetSingle();
+
+    private static CctModel Build(ComputeDevice device, SafeTensorsFile file)
+    {
+        var c = JsonDocument.Parse(file.Metadata["config"]).RootElement;
+        var postNorm = c.GetProperty("layout").GetString() == "post-norm";
+        var config = new CctConfig
+        {
+            ImageSize = c.GetProperty("image_size").GetInt32(),
+            InChannels = c.GetProperty("in_channels").GetInt32(),
+            ConvLayers = c.GetProperty("conv_layers").GetInt32(),
+            Kernel = c.GetProperty("kernel").GetInt32(),
+            MidChannels = c.GetProperty("mid_channels").GetInt32(),
+            Dim = c.GetProperty("dim").GetInt32(),
+            Layers = c.GetProperty("layers").GetInt32(),
+            Heads = c.GetProperty("heads").GetInt32(),
+            MlpRatio = c.GetProperty("mlp_ratio").GetDouble(),
+            Classes = c.GetProperty("classes").GetInt32(),
+            Layout = postNorm ? BlockLayout.PostNorm : BlockLayout.Official,
+            BatchNorm = c.GetProperty("batch_norm").GetBoolean(),
+            Pooling = c.GetProperty("pool").GetString() == "mean" ? PoolingKind.Mean : PoolingKind.Seq,
+            PositionalEmbedding = PositionalEmbeddingKind.Learnable,
+            PoolAfterEveryConv = !postNorm,
+            PoolKernel = postNorm ? 2 : 3,
+            PoolStride = 2,
+            PoolPadding = postNorm ? 0 : 1,
+        };
+        var model = new CctModel(device, config, file["input"].Shape[0]);
+        foreach (var slot in model.Parameters.Layout.Slots)
+        {
+            model.Parameters.WriteValue(slot.Name, file["param." + slot.Name].ToFloats());
+        }
+
+        foreach (var slot in model.BufferLayout.Slots)
+        {
+            model.WriteBuffer(slot.Name, file["buffer." + slot.Name].ToFloats());
+        }
+
+        return model;
+    }
+}
