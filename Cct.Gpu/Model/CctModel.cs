@@ -223,6 +223,12 @@ public sealed class CctModel : IDisposable
         }
     }
 
+    /// <summary>Per-sample losses (B) of the last <see cref="Backward"/>.</summary>
+    public ArrayView<float> Losses => Act("losses");
+
+    /// <summary>Softmax of the logits (B, Classes) of the last <see cref="Backward"/>.</summary>
+    public ArrayView<float> Probabilities => Act("probabilities");
+
     /// <summary>The mean loss of the last <see cref="Backward"/> (synchronises with the device).</summary>
     public float ReadLoss()
     {

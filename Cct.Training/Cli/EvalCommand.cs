@@ -1,0 +1,57 @@
+using System.Globalization;
+using Cct.Gpu.Model;
+using Cct.Gpu.Runtime;
+using Cct.Training.Checkpoints;
+using Cct.Training.Data;
+using Cct.Training.Reports;
+using Cct.Training.Training;
+
+namespace Cct.Training.Cli;
+
+/// <summary>`cct eval`: a checkpoint on the test set → report/ (json, PNGs) and a classification table.</summary>
+public static class EvalCommand
+{
+    private const int EvalBatch = 256;
+
+    public static int Run(string[] args)
+    {
+        var parsed = ParsedArguments.Parse(args, new HashSet<string> { "checkpoint", "data", "out", "accelerator", "test-limit" }, new HashSet<string>());
+        if (parsed.WantsHelp)
+        {
+            Console.WriteLine("usage: cct eval --checkpoint FILE [--data DIR] [--out DIR] [--test-limit N] [--accelerator auto|cuda|opencl|cpu]\n  Writes DIR/report/ (default: the checkpoint's folder): report.json, confusion.png, roc.png, samples.png, curves.png.");
+            return 0;
+        }
+
+        var path = parsed.String("checkpoint") ?? throw new UsageException("--checkpoint FILE is required");
+        var checkpoint = Checkpoint.Load(path);
+        var runFolder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
+        var output = parsed.String("out") ?? runFolder;
+        var spec = DatasetSpec.Parse(checkpoint.Options.Dataset);
+        var files = TrainCommand.ResolveData(spec, parsed.String("data"));
+        var testSet = files.LoadTest(spec);
+        var limit = parsed.Int("test-limit", 0, 0);
+        if (limit > 0)
+        {
+            testSet = testSet.Take(limit);
+        }
+
+        using var device = ComputeDevice.Create(ModelOptions.Accelerator(parsed));
+        using var model = new CctModel(device, checkpoint.Config, EvalBatch);
+        checkpoint.Restore(model, optimizer: false);
+        using var test = new DeviceDataset(device, testSet);
+        using var evaluator = new Evaluator(device, model);
+        var evaluation = evaluator.Run(test, spec.Mean, spec.Std);
+        Console.WriteLine(WriteReport(Path.Combine(output, "report"), evaluation, testSet, runFolder));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy {evaluation.Accuracy * 100:F2}% on {testSet.Count} images; report in {Path.Combine(output, "report")}"));
+        return 0;
+    }
+
+    /// <summary>Writes report/ from an evaluation, with training curves when the run folder has metrics.jsonl.</summary>
+    internal static string WriteReport(string reportDirectory, Evaluation evaluation, ImageDataset testSet, string runFolder)
+    {
+        var metricsPath = Path.Combine(runFolder, MetricsLog.FileName);
+        var epochs = File.Exists(metricsPath) ? MetricsLog.Read(metricsPath).Epochs : null;
+        var input = new ReportInput(testSet.ClassNames, evaluation.Labels, evaluation.Predictions, evaluation.Probabilities, testSet.Pixels, epochs);
+        return ReportWriter.Write(reportDirectory, input);
+    }
+}

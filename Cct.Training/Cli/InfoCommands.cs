@@ -1,0 +1,55 @@
+using System.Globalization;
+using Cct.Gpu.Model;
+using Cct.Gpu.Runtime;
+using Spectre.Console;
+
+namespace Cct.Training.Cli;
+
+/// <summary>`cct devices` and `cct summary`.</summary>
+public static class InfoCommands
+{
+    public static int Devices(string[] args)
+    {
+        var parsed = ParsedArguments.Parse(args, new HashSet<string> { "accelerator" }, new HashSet<string>());
+        if (parsed.WantsHelp)
+        {
+            Console.WriteLine("usage: cct devices\n  Lists CUDA, OpenCL and CPU accelerators; 'auto' takes the first.");
+            return 0;
+        }
+
+        var devices = ComputeDevice.List();
+        var table = new Table().AddColumns("kind", "name", "memory", "max group", "auto");
+        for (var i = 0; i < devices.Count; i++)
+        {
+            var d = devices[i];
+            table.AddRow(d.Kind.ToString().ToLowerInvariant(), Markup.Escape(d.Name), $"{d.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB", d.MaxGroupSize.ToString(CultureInfo.InvariantCulture), i == 0 ? "yes" : string.Empty);
+        }
+
+        AnsiConsole.Write(table);
+        return 0;
+    }
+
+    public static int Summary(string[] args)
+    {
+        var parsed = ParsedArguments.Parse(args, new HashSet<string>(ModelOptions.Overrides) { "model", "accelerator" }, new HashSet<string>());
+        if (parsed.WantsHelp)
+        {
+            Console.WriteLine($"usage: cct summary [--model {string.Join("|", CctConfig.PresetNames)}] [--layers N --heads N --dim N --mlp-ratio X --conv-layers N --kernel K --pos-emb learnable|sine|none --pool seq|mean]");
+            return 0;
+        }
+
+        var config = ModelOptions.Apply(CctConfig.Preset(ModelOptions.Preset(parsed, "cct-7/3x1")), parsed);
+        var table = new Table().AddColumns("layer", "output shape", "params");
+        table.Columns[2].RightAligned();
+        long total = 0;
+        foreach (var row in ModelSummary.Rows(config))
+        {
+            total += row.Parameters;
+            table.AddRow(Markup.Escape(row.Layer), row.Shape, row.Parameters.ToString("N0", CultureInfo.InvariantCulture));
+        }
+
+        AnsiConsole.Write(table);
+        Console.WriteLine($"total parameters: {total.ToString("N0", CultureInfo.InvariantCulture)}; tokens: {config.Tokens} of width {config.Dim}");
+        return 0;
+    }
+}

@@ -1,0 +1,62 @@
+using System.Text.Json;
+using Cct.Gpu.Runtime;
+using Cct.Training.Checkpoints;
+using Cct.Training.Data;
+using Cct.Training.Training;
+
+namespace Cct.Training.Cli;
+
+/// <summary>The `cct` command line: devices, summary, train, eval, predict.</summary>
+public static class Program
+{
+    private const string Usage = """
+        usage: cct <command> [options]
+
+        commands:
+          devices    list accelerators, with memory, and which one auto picks
+          summary    layer table and parameter count of a model
+          train      train on FashionMNIST (or MNIST) and write a run folder
+          eval       evaluate a checkpoint on the test set and write report/
+          predict    classify PNG images with a checkpoint
+
+        Every command takes --accelerator auto|cuda|opencl|cpu and --help.
+        """;
+
+    public static int Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            Console.WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+
+        try
+        {
+            var rest = args.Skip(1).ToArray();
+            return args[0] switch
+            {
+                "devices" => InfoCommands.Devices(rest),
+                "summary" => InfoCommands.Summary(rest),
+                "train" => TrainCommand.Run(rest),
+                "eval" => EvalCommand.Run(rest),
+                "predict" => PredictCommand.Run(rest),
+                _ => throw new UsageException($"unknown command '{args[0]}'; run cct --help"),
+            };
+        }
+        catch (Exception e) when (e is UsageException or DatasetException or CheckpointException or AcceleratorUnavailableException or TrainingDivergedException)
+        {
+            return Fail(e.Message);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            return Fail(e.Message);
+        }
+    }
+
+    /// <summary>One clear line on stderr and exit code 2 (1 for a run that diverged).</summary>
+    internal static int Fail(string message)
+    {
+        Console.Error.WriteLine($"cct: error: {message}");
+        return 2;
+    }
+}

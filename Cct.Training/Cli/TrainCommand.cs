@@ -1,0 +1,229 @@
+using System.Globalization;
+using Cct.Gpu.Model;
+using Cct.Gpu.Runtime;
+using Cct.Training.Checkpoints;
+using Cct.Training.Data;
+using Cct.Training.Reports;
+using Cct.Training.Training;
+
+namespace Cct.Training.Cli;
+
+/// <summary>`cct train`: options → data → trainer → checkpoints, metrics and the final report.</summary>
+public static class TrainCommand
+{
+    private static readonly HashSet<string> ValueOptions = new(ModelOptions.Overrides)
+    {
+        "model", "epochs", "batch", "lr", "weight-decay", "warmup-epochs", "label-smoothing", "augment", "val-split",
+        "patience", "train-limit", "test-limit", "seed", "data", "dataset", "out", "resume", "stop-after", "accelerator", "schedule",
+    };
+
+    public static int Run(string[] args)
+    {
+        var parsed = ParsedArguments.Parse(args, ValueOptions, new HashSet<string>());
+        if (parsed.WantsHelp)
+        {
+            Console.WriteLine(Help);
+            return 0;
+        }
+
+        if (parsed.Positionals.Count > 0)
+        {
+            throw new UsageException($"unexpected argument '{parsed.Positionals[0]}'");
+        }
+
+        var (options, state, output) = Prepare(parsed);
+        using var device = ComputeDevice.Create(options.Accelerator);
+        var spec = DatasetSpec.Parse(options.Dataset);
+        var files = ResolveData(spec, parsed.String("data"));
+        var (trainSet, validationSet, testSet) = LoadData(files, spec, options);
+        if (options.Model.Classes != spec.ClassCount || options.Model.ImageSize != DatasetSpec.ImageRows)
+        {
+            throw new UsageException($"the model expects {options.Model.ImageSize}x{options.Model.ImageSize} images in {options.Model.Classes} classes; {spec.Name} has 28x28 in {spec.ClassCount}");
+        }
+
+        Directory.CreateDirectory(output);
+        File.WriteAllText(Path.Combine(output, "config.json"), options.ToJson());
+        Console.WriteLine($"cct: {options.Preset} ({ModelSummary.Rows(options.Model).Sum(r => r.Parameters):N0} params, {options.Model.Tokens} tokens) on {device.Kind.ToString().ToLowerInvariant()} ({device.Name}); {spec.Name} from {files.Directory}: {trainSet.Count} train, {validationSet?.Count ?? 0} validation, {testSet.Count} test; out {output}");
+
+        using var train = new DeviceDataset(device, trainSet);
+        using var validation = validationSet is null ? null : new DeviceDataset(device, validationSet);
+        using var test = new DeviceDataset(device, testSet);
+        using var trainer = new Trainer(device, options, train, validation, test, spec.Mean, spec.Std);
+        if (parsed.String("resume") is { } resume)
+        {
+            Checkpoint.Load(resume).Restore(trainer.Model, optimizer: true);
+        }
+        else
+        {
+            trainer.Model.Initialize(options.Seed);
+        }
+
+        using var cancellation = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            // First Ctrl+C: finish the step, save checkpoint-last, exit cleanly. A second one kills.
+            e.Cancel = !cancellation.IsCancellationRequested;
+            cancellation.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            var outcome = trainer.Run(output, state, new ConsoleProgress(), cancellation.Token);
+            if (outcome == TrainingOutcome.Interrupted)
+            {
+                return 130;
+            }
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+
+        var best = Path.Combine(output, Trainer.BestCheckpoint);
+        if (File.Exists(best))
+        {
+            Checkpoint.Load(best).Restore(trainer.Model, optimizer: false);
+        }
+
+        var evaluation = trainer.Evaluate(test);
+        var table = EvalCommand.WriteReport(Path.Combine(output, "report"), evaluation, testSet, output);
+        Console.WriteLine(table);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy {evaluation.Accuracy * 100:F2}% (checkpoint-best); report in {Path.Combine(output, "report")}"));
+        return 0;
+    }
+
+    internal static DatasetFiles ResolveData(DatasetSpec spec, string? dataDirectory)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
+        var lastShown = -1;
+        return DatasetProvider.ResolveAsync(spec, dataDirectory, DataEnvironment.Current, http, p =>
+        {
+            var percent = p.TotalBytes is > 0 ? (int)(100 * p.BytesReceived / p.TotalBytes.Value) : -1;
+            if (percent != lastShown && (percent % 10 == 0 || !Console.IsErrorRedirected))
+            {
+                lastShown = percent;
+                Console.Error.Write($"\rdownloading {p.FileName} ({p.FileIndex + 1}/{p.FileCount}) {(percent >= 0 ? $"{percent}%" : $"{p.BytesReceived / 1024} KiB")}   ");
+            }
+        }).GetAwaiter().GetResult();
+    }
+
+    private static (TrainOptions Options, TrainingState State, string Output) Prepare(ParsedArguments p)
+    {
+        TrainingState state = new();
+        TrainOptions options;
+        string? output = p.String("out");
+        if (p.String("resume") is { } resume)
+        {
+            var checkpoint = Checkpoint.Load(resume);
+            options = checkpoint.Options with { Model = checkpoint.Config };
+            state = checkpoint.State;
+            output ??= Path.GetDirectoryName(Path.GetFullPath(resume));
+            var changed = new[] { "model", "batch", "seed", "dataset", "val-split", "train-limit" }.FirstOrDefault(p.Has);
+            changed ??= ModelOptions.Overrides.FirstOrDefault(p.Has);
+            if (changed is not null)
+            {
+                throw new UsageException($"--{changed} cannot change when resuming; the checkpoint fixes it");
+            }
+        }
+        else
+        {
+            var preset = ModelOptions.Preset(p, "cct-7/3x1");
+            options = TrainOptions.ForPreset(preset);
+            options = options with { Model = ModelOptions.Apply(options.Model, p) };
+        }
+
+        var augment = p.String("augment");
+        options = options with
+        {
+            Epochs = p.Int("epochs", options.Epochs, 1),
+            BatchSize = p.Int("batch", options.BatchSize, 1),
+            LearningRate = p.Double("lr", options.LearningRate, 0, 10),
+            WeightDecay = p.Double("weight-decay", options.WeightDecay, 0, 10),
+            WarmupEpochs = p.Int("warmup-epochs", options.WarmupEpochs, 0),
+            LabelSmoothing = p.Double("label-smoothing", options.LabelSmoothing, 0, 0.99),
+            ValidationSplit = p.Double("val-split", options.ValidationSplit, 0, 0.9),
+            Patience = p.Int("patience", options.Patience, 0),
+            TrainLimit = p.Int("train-limit", options.TrainLimit, 0),
+            TestLimit = p.Int("test-limit", options.TestLimit, 0),
+            Seed = p.Int("seed", options.Seed, 0),
+            Dataset = p.String("dataset", options.Dataset),
+            StopAfter = p.Int("stop-after", 0, 0),
+            Accelerator = p.Has("accelerator") ? ModelOptions.Accelerator(p) : options.Accelerator,
+            Schedule = p.Choice("schedule", options.Schedule, new Dictionary<string, LearningRateScheduleKind>(StringComparer.Ordinal)
+            {
+                ["cosine"] = LearningRateScheduleKind.Cosine,
+                ["constant"] = LearningRateScheduleKind.Constant,
+            }),
+        };
+        if (augment is not null)
+        {
+            var parts = augment.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var unknown = parts.FirstOrDefault(a => a is not ("crop" or "flip" or "none"));
+            if (unknown is not null || (parts.Contains("none") && parts.Length > 1))
+            {
+                throw new UsageException($"--augment takes crop,flip or none; got '{augment}'");
+            }
+
+            options = options with { Crop = parts.Contains("crop"), Flip = parts.Contains("flip") };
+        }
+
+        if (options.WarmupEpochs >= options.Epochs && options.WarmupEpochs > 0)
+        {
+            throw new UsageException($"--warmup-epochs {options.WarmupEpochs} must be less than --epochs {options.Epochs}");
+        }
+
+        _ = DatasetSpec.Parse(options.Dataset);
+        output ??= Path.Combine("runs", $"{options.Preset.Replace('/', '-')}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
+        if (p.String("resume") is null && File.Exists(Path.Combine(output, Trainer.LastCheckpoint)))
+        {
+            throw new UsageException($"{output} already holds a run; pass --resume {Path.Combine(output, Trainer.LastCheckpoint)} to continue it, or choose another --out");
+        }
+
+        return (options, state, output);
+    }
+
+    private static (ImageDataset Train, ImageDataset? Validation, ImageDataset Test) LoadData(DatasetFiles files, DatasetSpec spec, TrainOptions options)
+    {
+        var all = files.LoadTrain(spec);
+        var test = files.LoadTest(spec);
+        ImageDataset? validation = null;
+        var train = all;
+        if (options.ValidationSplit > 0)
+        {
+            (train, validation) = all.Split(options.ValidationSplit, options.Seed);
+        }
+
+        if (options.TrainLimit > 0)
+        {
+            train = train.Take(options.TrainLimit);
+        }
+
+        if (options.TestLimit > 0)
+        {
+            test = test.Take(options.TestLimit);
+        }
+
+        if (train.Count == 0)
+        {
+            throw new UsageException("no training images left after the validation split and --train-limit");
+        }
+
+        return (train, validation, test);
+    }
+
+    private const string Help = """
+        usage: cct train [--model cct-7/3x1] [--epochs N] [--batch 128] [--lr 5.5e-4] [--weight-decay 0.06]
+                         [--warmup-epochs N] [--label-smoothing 0.1] [--augment crop,flip|none] [--val-split 0.1]
+                         [--patience N] [--train-limit N] [--test-limit N] [--seed 0] [--data DIR]
+                         [--dataset fashion-mnist|mnist] [--out runs/NAME] [--resume CHECKPOINT] [--stop-after N]
+                         [--schedule cosine|constant] [--accelerator auto|cuda|opencl|cpu]
+                         [--layers N --heads N --dim N --mlp-ratio X --conv-layers N --kernel K
+                          --pos-emb learnable|sine|none --pool seq|mean]
+
+          models: cct-2/3x2, cct-4/3x2, cct-6/3x1, cct-7/3x1 (official), seed (the notebook's model and recipe),
+                  cct-tiny (1 block, dim 32, for the CPU accelerator)
+          --epochs is the total; --resume continues a run to it with the saved optimizer, data order and RNG.
+          --stop-after N stops after N epochs of this invocation (resumable). Ctrl+C saves checkpoint-last.
+          The run folder gets metrics.jsonl, checkpoint-last/-best.safetensors, config.json and report/.
+        """;
+}

@@ -1,0 +1,91 @@
+using Cct.Gpu.Data;
+using Cct.Gpu.Model;
+using Cct.Gpu.Runtime;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Cct.Training.Training;
+
+/// <summary>Predictions of a model over a whole dataset: probabilities (N, K), mean cross-entropy and accuracy.</summary>
+public sealed record Evaluation(float[] Probabilities, int[] Predictions, int[] Labels, double Loss, double Accuracy);
+
+/// <summary>Runs a model in eval mode (running BatchNorm statistics, no dropout) over a device dataset.</summary>
+public sealed class Evaluator : IDisposable
+{
+    private readonly ComputeDevice device;
+    private readonly CctModel model;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> images;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> indices;
+
+    public Evaluator(ComputeDevice device, CctModel model)
+    {
+        this.device = device;
+        this.model = model;
+        var c = model.Config;
+        images = device.Allocate((long)model.MaxBatch * c.InChannels * c.ImageSize * c.ImageSize);
+        indices = device.Accelerator.Allocate1D<int>(model.MaxBatch);
+    }
+
+    public Evaluation Run(DeviceDataset data, float mean, float std)
+    {
+        var classes = model.Config.Classes;
+        var size = model.Config.ImageSize;
+        var count = data.Count;
+        var probabilities = new float[(long)count * classes];
+        var logits = new float[model.MaxBatch * classes];
+        var labels = data.Data.LabelsAsInts();
+        var predictions = new int[count];
+        double lossSum = 0;
+        var correct = 0;
+        var assembler = BatchAssembler.For(device);
+        var order = new int[model.MaxBatch];
+        for (var start = 0; start < count; start += model.MaxBatch)
+        {
+            var batch = Math.Min(model.MaxBatch, count - start);
+            for (var i = 0; i < batch; i++)
+            {
+                order[i] = start + i;
+            }
+
+            indices.View.SubView(0, batch).CopyFromCPU(order.AsSpan(0, batch));
+            assembler.Assemble(images.View, data.Pixels.View, indices.View, batch, size, size, mean, std, crop: false, flip: false, default);
+            model.Forward(images.View, batch, train: false).SubView(0, (long)batch * classes).CopyToCPU(logits.AsSpan(0, batch * classes));
+            for (var b = 0; b < batch; b++)
+            {
+                var row = logits.AsSpan(b * classes, classes);
+                var target = probabilities.AsSpan((int)((long)(start + b) * classes), classes);
+                var max = float.NegativeInfinity;
+                foreach (var v in row)
+                {
+                    max = Math.Max(max, v);
+                }
+
+                double sum = 0;
+                for (var k = 0; k < classes; k++)
+                {
+                    sum += Math.Exp(row[k] - max);
+                }
+
+                var best = 0;
+                for (var k = 0; k < classes; k++)
+                {
+                    target[k] = (float)(Math.Exp(row[k] - max) / sum);
+                    best = row[k] > row[best] ? k : best;
+                }
+
+                var label = labels[start + b];
+                lossSum += Math.Log(sum) + max - row[label];
+                predictions[start + b] = best;
+                correct += best == label ? 1 : 0;
+            }
+        }
+
+        return new Evaluation(probabilities, predictions, labels, count == 0 ? 0 : lossSum / count, count == 0 ? 0 : (double)correct / count);
+    }
+
+    public void Dispose()
+    {
+        images.Dispose();
+        indices.Dispose();
+    }
+}

@@ -1,0 +1,103 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Cct.Gpu.Model;
+using Cct.Gpu.Runtime;
+
+namespace Cct.Training.Training;
+
+public enum LearningRateScheduleKind
+{
+    /// <summary>Linear warmup, then cosine decay (the official CCT recipe).</summary>
+    Cosine,
+
+    /// <summary>A fixed rate after warmup (the seed notebook's plain Adam).</summary>
+    Constant,
+}
+
+/// <summary>Everything `cct train` was asked to do; saved in checkpoints so --resume continues the same recipe.</summary>
+public sealed record TrainOptions
+{
+    public string Preset { get; init; } = "cct-7/3x1";
+
+    public required CctConfig Model { get; init; }
+
+    public int Epochs { get; init; } = 10;
+
+    public int BatchSize { get; init; } = 128;
+
+    public double LearningRate { get; init; } = 5.5e-4;
+
+    public double WeightDecay { get; init; } = 0.06;
+
+    public double Beta1 { get; init; } = 0.9;
+
+    public double Beta2 { get; init; } = 0.999;
+
+    public double AdamEpsilon { get; init; } = 1e-8;
+
+    public int WarmupEpochs { get; init; }
+
+    public LearningRateScheduleKind Schedule { get; init; } = LearningRateScheduleKind.Cosine;
+
+    public double LabelSmoothing { get; init; } = 0.1;
+
+    public bool Crop { get; init; } = true;
+
+    public bool Flip { get; init; } = true;
+
+    public double ValidationSplit { get; init; }
+
+    /// <summary>Early stopping: epochs without a better validation loss before stopping; 0 disables.</summary>
+    public int Patience { get; init; }
+
+    /// <summary>Use only the first N training images (after the validation split); 0 means all.</summary>
+    public int TrainLimit { get; init; }
+
+    /// <summary>Use only the first N test images; 0 means all.</summary>
+    public int TestLimit { get; init; }
+
+    public int Seed { get; init; }
+
+    public string Dataset { get; init; } = "fashion-mnist";
+
+    /// <summary>Stop after this many epochs of this invocation (checkpoint kept, resumable); 0 means run to --epochs.</summary>
+    public int StopAfter { get; init; }
+
+    public AcceleratorKind Accelerator { get; init; } = AcceleratorKind.Auto;
+
+    public string ToJson() => JsonSerializer.Serialize(this, TrainingJsonContext.Default.TrainOptions);
+
+    public static TrainOptions FromJson(string json)
+        => JsonSerializer.Deserialize(json, TrainingJsonContext.Default.TrainOptions) ?? throw new JsonException("training options are null");
+
+    /// <summary>The recipe a preset implies: official CCT (AdamW 5.5e-4, wd 0.06, smoothing 0.1, crop+flip, cosine) or the seed notebook's (Adam 1e-3, batch 64, 10 % validation, patience 5).</summary>
+    public static TrainOptions ForPreset(string preset)
+    {
+        var model = CctConfig.Preset(preset);
+        var options = new TrainOptions { Preset = preset, Model = model };
+        return preset switch
+        {
+            "seed" => options with
+            {
+                LearningRate = 1e-3,
+                WeightDecay = 0,
+                BatchSize = 64,
+                LabelSmoothing = 0,
+                Crop = false,
+                Flip = false,
+                ValidationSplit = 0.1,
+                Patience = 5,
+                Schedule = LearningRateScheduleKind.Constant,
+                Epochs = 30,
+            },
+            "cct-tiny" => options with { Epochs = 3, BatchSize = 64, LearningRate = 2e-3, WeightDecay = 0.05, Crop = false, Flip = false },
+            _ => options,
+        };
+    }
+}
+
+/// <summary>Source-generated JSON for the training types, so it survives trimming.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, UseStringEnumConverter = true, WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+[JsonSerializable(typeof(TrainOptions))]
+[JsonSerializable(typeof(TrainingState))]
+internal sealed partial class TrainingJsonContext : JsonSerializerContext;
