@@ -77,15 +77,16 @@ public sealed class BatchAssembler
     // One thread per output pixel; each recomputes its sample's three draws, which is cheaper than a second pass.
     private static void AssembleKernel(Index1D index, ArrayView<float> output, ArrayView<byte> pixels, ArrayView<int> indices, BatchShape s, RngKey key)
     {
+        int i = index;
         var plane = s.Height * s.Width;
-        if (index >= (long)s.Batch * plane)
+        if (i >= (long)s.Batch * plane)
         {
             return;
         }
 
-        var b = index / plane;
-        var y = (index - (b * plane)) / s.Width;
-        var x = index - (b * plane) - (y * s.Width);
+        var b = i / plane;
+        var y = (i - (b * plane)) / s.Width;
+        var x = i - (b * plane) - (y * s.Width);
         if (s.Flip != 0 && key.Uniform((3L * b) + 2) < 0.5f)
         {
             x = s.Width - 1 - x;
@@ -97,19 +98,19 @@ public sealed class BatchAssembler
             x += Shift(key.Uniform((3L * b) + 1));
         }
 
-        var source = ((long)indices[b] * plane) + ((long)y * s.Width) + x;
+        var sample = indices[b];
         var value = 0f;
-        if (indices[b] < 0 || ((long)indices[b] + 1) * plane > pixels.Length)
+        if (sample < 0 || ((long)sample + 1) * plane > pixels.Length)
         {
             // A bad sample index must not read out of bounds; NaN makes the loss check name the step.
             value = float.NaN;
         }
         else if (y >= 0 && y < s.Height && x >= 0 && x < s.Width)
         {
-            value = pixels[source] / 255f;
+            value = pixels[((long)sample * plane) + ((long)y * s.Width) + x] / 255f;
         }
 
-        output[index] = (value - s.Mean) / s.Std;
+        output[i] = (value - s.Mean) / s.Std;
     }
 
     // Uniform in [0, 1) to a whole shift in [−Padding, Padding]; the clamp only guards rounding at 1.
@@ -117,13 +118,13 @@ public sealed class BatchAssembler
 
     private static void GatherLabelsKernel(Index1D b, ArrayView<int> output, ArrayView<int> labels, ArrayView<int> indices)
     {
-        if (b >= output.Length)
+        if (b.X >= output.Length)
         {
             return;
         }
 
         // A bad sample index must not read out of bounds; -1 is no class, which the loss can reject.
-        var i = indices[b];
-        output[b] = i >= 0 && i < labels.Length ? labels[i] : -1;
+        var sample = indices[b];
+        output[b] = sample >= 0 && sample < labels.Length ? labels[sample] : -1;
     }
 }
