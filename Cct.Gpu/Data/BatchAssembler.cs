@@ -1,0 +1,130 @@
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
+using Cct.Gpu.Runtime;
+
+namespace Cct.Gpu.Data;
+
+/// <summary>
+/// Dimensions and switches of one batch assembly. Crop and Flip are 0/1 because kernel structs
+/// carry no bools.
+/// </summary>
+public readonly record struct BatchShape(int Batch, int Height, int Width, float Mean, float Std, int Crop, int Flip);
+
+/// <summary>
+/// Builds training batches on the device from the whole dataset uploaded once, so augmentation
+/// needs no host round trip per image. Pixels stay bytes on the device (47 MB for FashionMNIST's
+/// training set instead of 188 MB as floats); ILGPU loads bytes on every backend.
+/// Augmentation follows torchvision's RandomCrop(padding=4) then RandomHorizontalFlip(0.5), with
+/// per-sample draws from the counter RNG: element 3b, 3b+1 and 3b+2 of the key give sample b's
+/// vertical shift, horizontal shift and flip, so a batch is a pure function of (indices, key).
+/// </summary>
+public sealed class BatchAssembler
+{
+    /// <summary>Zero padding of the random crop: shifts are uniform in [−Padding, Padding] per axis.</summary>
+    public const int Padding = 4;
+
+    private readonly ComputeDevice device;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<byte>, ArrayView<int>, BatchShape, RngKey> assemble;
+    private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>> gatherLabels;
+
+    private BatchAssembler(ComputeDevice device)
+    {
+        this.device = device;
+        assemble = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<byte>, ArrayView<int>, BatchShape, RngKey>(AssembleKernel);
+        gatherLabels = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>>(GatherLabelsKernel);
+    }
+
+    public static BatchAssembler For(ComputeDevice device) => device.Kernels(static d => new BatchAssembler(d));
+
+    /// <summary>Copies a dataset's pixels (N×H×W bytes) to the device, once per run.</summary>
+    public MemoryBuffer1D<byte, Stride1D.Dense> UploadPixels(byte[] pixels)
+    {
+        var buffer = device.Accelerator.Allocate1D<byte>(Math.Max(1, pixels.Length));
+        if (pixels.Length > 0)
+        {
+            buffer.View.SubView(0, pixels.Length).CopyFromCPU(pixels);
+        }
+
+        return buffer;
+    }
+
+    /// <summary>
+    /// output (batch, 1, height, width) = ((pixels[indices[b]] shifted and mirrored) / 255 − mean) / std,
+    /// from pixels (N, height, width) and indices (batch). Crop fills pixels shifted in from outside
+    /// with 0 before normalising, as torchvision pads the image; a shift is uniform in [−4, 4] per axis.
+    /// Flip mirrors left–right with probability 0.5. <paramref name="key"/> (one Step per training step)
+    /// makes the draws reproducible.
+    /// </summary>
+    public void Assemble(ArrayView<float> output, ArrayView<byte> pixels, ArrayView<int> indices, int batch, int height, int width, float mean, float std, bool crop, bool flip, RngKey key)
+    {
+        var total = (long)batch * height * width;
+        if (total > 0)
+        {
+            assemble((int)total, output, pixels, indices, new BatchShape(batch, height, width, mean, std, crop ? 1 : 0, flip ? 1 : 0), key);
+        }
+    }
+
+    /// <summary>output (batch) = labels[indices[b]], from labels (N) and indices (batch); −1 for an index outside labels.</summary>
+    public void GatherLabels(ArrayView<int> output, ArrayView<int> labels, ArrayView<int> indices, int batch)
+    {
+        if (batch > 0)
+        {
+            gatherLabels(batch, output, labels, indices);
+        }
+    }
+
+    // One thread per output pixel; each recomputes its sample's three draws, which is cheaper than a second pass.
+    private static void AssembleKernel(Index1D index, ArrayView<float> output, ArrayView<byte> pixels, ArrayView<int> indices, BatchShape s, RngKey key)
+    {
+        int i = index;
+        var plane = s.Height * s.Width;
+        if (i >= (long)s.Batch * plane)
+        {
+            return;
+        }
+
+        var b = i / plane;
+        var y = (i - (b * plane)) / s.Width;
+        var x = i - (b * plane) - (y * s.Width);
+        if (s.Flip != 0 && key.Uniform((3L * b) + 2) < 0.5f)
+        {
+            x = s.Width - 1 - x;
+        }
+
+        if (s.Crop != 0)
+        {
+            y += Shift(key.Uniform(3L * b));
+            x += Shift(key.Uniform((3L * b) + 1));
+        }
+
+        var sample = indices[b];
+        var value = 0f;
+        if (sample < 0 || ((long)sample + 1) * plane > pixels.Length)
+        {
+            // A bad sample index must not read out of bounds; NaN makes the loss check name the step.
+            value = float.NaN;
+        }
+        else if (y >= 0 && y < s.Height && x >= 0 && x < s.Width)
+        {
+            value = pixels[((long)sample * plane) + ((long)y * s.Width) + x] / 255f;
+        }
+
+        output[i] = (value - s.Mean) / s.Std;
+    }
+
+    // Uniform in [0, 1) to a whole shift in [−Padding, Padding]; the clamp only guards rounding at 1.
+    private static int Shift(float uniform) => XMath.Min((int)(uniform * ((2 * Padding) + 1)), 2 * Padding) - Padding;
+
+    private static void GatherLabelsKernel(Index1D b, ArrayView<int> output, ArrayView<int> labels, ArrayView<int> indices)
+    {
+        if (b.X >= output.Length)
+        {
+            return;
+        }
+
+        // A bad sample index must not read out of bounds; -1 is no class, which the loss can reject.
+        var sample = indices[b];
+        output[b] = sample >= 0 && sample < labels.Length ? labels[sample] : -1;
+    }
+}

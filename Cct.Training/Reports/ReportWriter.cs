@@ -1,0 +1,84 @@
+namespace Cct.Training.Reports;
+
+/// <summary>Everything a report is made from; sample i is row i of every per-sample array.</summary>
+/// <param name="ClassNames">name per class (K)</param>
+/// <param name="TrueLabels">true class per sample (N)</param>
+/// <param name="PredictedLabels">predicted class per sample (N)</param>
+/// <param name="Probabilities">class probabilities, row-major (N, K)</param>
+/// <param name="Images">grey 28×28 images as stored in the IDX file, row-major (N, 28, 28); null: no samples.png</param>
+/// <param name="Epochs">training history; null or empty: no curves.png</param>
+public sealed record ReportInput(
+    IReadOnlyList<string> ClassNames,
+    int[] TrueLabels,
+    int[] PredictedLabels,
+    float[] Probabilities,
+    byte[]? Images = null,
+    IReadOnlyList<EpochMetrics>? Epochs = null);
+
+/// <summary>Writes a whole evaluation report into one folder; every file is written atomically.</summary>
+public static class ReportWriter
+{
+    public const string ConfusionFile = "confusion.png";
+    public const string RocFile = "roc.png";
+    public const string CurvesFile = "curves.png";
+    public const string SamplesFile = "samples.png";
+
+    /// <summary>
+    /// Writes <c>report.json</c>, <c>confusion.png</c>, <c>roc.png</c>, <c>samples.png</c> (when images are given) and
+    /// <c>curves.png</c> (when epochs are given) into <paramref name="reportDirectory"/>, creating it if needed.
+    /// </summary>
+    /// <returns>The classification report table, as sklearn prints it.</returns>
+    public static string Write(string reportDirectory, ReportInput input)
+    {
+        Validate(input);
+        Directory.CreateDirectory(reportDirectory);
+        var names = input.ClassNames;
+        var report = ClassificationReport.Compute(names, input.TrueLabels, input.PredictedLabels, input.Probabilities);
+        report.WriteJson(Path.Combine(reportDirectory, ClassificationReport.FileName));
+        AtomicFile.WriteAllBytes(Path.Combine(reportDirectory, ConfusionFile), ReportPlots.ConfusionPng(report.ConfusionMatrix, names));
+        var curves = Enumerable.Range(0, names.Count).Select(c => Metrics.Roc(input.TrueLabels, input.Probabilities, names.Count, c)).ToArray();
+        AtomicFile.WriteAllBytes(Path.Combine(reportDirectory, RocFile), ReportPlots.RocPng(names, curves));
+        if (input.Epochs is { Count: > 0 } epochs)
+        {
+            AtomicFile.WriteAllBytes(Path.Combine(reportDirectory, CurvesFile), ReportPlots.CurvesPng(epochs));
+        }
+
+        if (input.Images is { } images)
+        {
+            var chosen = SampleGrid.Choose(input.TrueLabels, input.PredictedLabels);
+            AtomicFile.WriteAllBytes(Path.Combine(reportDirectory, SamplesFile), SampleGrid.Png(images, input.TrueLabels, input.PredictedLabels, names, chosen));
+        }
+
+        return report.ToText();
+    }
+
+    private static void Validate(ReportInput input)
+    {
+        var k = input.ClassNames.Count;
+        var n = input.TrueLabels.Length;
+        if (k == 0)
+        {
+            throw new ArgumentException("a report needs at least one class name.", nameof(input));
+        }
+
+        if (n == 0)
+        {
+            throw new ArgumentException("a report needs at least one sample.", nameof(input));
+        }
+
+        if (input.PredictedLabels.Length != n)
+        {
+            throw new ArgumentException($"{n} true labels but {input.PredictedLabels.Length} predicted labels.", nameof(input));
+        }
+
+        if (input.Probabilities.Length != (long)n * k)
+        {
+            throw new ArgumentException($"{input.Probabilities.Length} probabilities; expected {n} samples × {k} classes.", nameof(input));
+        }
+
+        if (input.Images is { } images && images.Length != (long)n * SampleGrid.ImagePixels)
+        {
+            throw new ArgumentException($"{images.Length} image bytes; expected {n} images of {SampleGrid.ImageSide}×{SampleGrid.ImageSide}.", nameof(input));
+        }
+    }
+}
