@@ -47,7 +47,7 @@ public sealed class Evaluator : IDisposable
                 order[i] = start + i;
             }
 
-            indices.View.SubView(0, batch).CopyFromCPU(order.AsSpan(0, batch));
+            indices.View.SubView(0, batch).CopyFromCPU(order[..batch]);
             assembler.Assemble(images.View, data.Pixels.View, indices.View, batch, size, size, mean, std, crop: false, flip: false, default);
             model.Forward(images.View, batch, train: false).SubView(0, (long)batch * classes).CopyToCPU(logits.AsSpan(0, batch * classes));
             for (var b = 0; b < batch; b++)
