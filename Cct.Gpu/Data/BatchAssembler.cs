@@ -79,7 +79,7 @@ public sealed class BatchAssembler
     {
         int i = index;
         var plane = s.Height * s.Width;
-        if (i >= (long)s.Batch * plane)
+        if (i >= (long)s.Batch * plane || i >= output.Length)
         {
             return;
         }

@@ -12,13 +12,20 @@ public static class ReportPlots
     /// <param name="classNames">name per class (K)</param>
     public static byte[] ConfusionPng(int[][] confusion, IReadOnlyList<string> classNames, int width = 900, int height = 800)
     {
+        using var plot = ConfusionPlot(confusion, classNames);
+        return plot.GetImageBytes(width, height, ImageFormat.Png);
+    }
+
+    /// <summary>The figure behind <see cref="ConfusionPng"/>; tests read its layout after rendering.</summary>
+    internal static Plot ConfusionPlot(int[][] confusion, IReadOnlyList<string> classNames)
+    {
         var k = classNames.Count;
         if (confusion.Length != k || confusion.Any(row => row.Length != k))
         {
             throw new ArgumentException($"the confusion matrix must be {k}×{k}, one row and column per class name.", nameof(confusion));
         }
 
-        using var plot = NewPlot();
+        var plot = NewPlot();
         var intensities = new double[k, k];
         var max = 1;
         for (var t = 0; t < k; t++)
@@ -30,10 +37,10 @@ public static class ReportPlots
             }
         }
 
-        // Row 0 of the heatmap is drawn at the top, so true class t sits at y = k-1-t.
+        // By default cell (row r, column c) is centred on (c, k-1-r): row 0 on top, so true class t sits at y = k-1-t.
         var heatmap = plot.Add.Heatmap(intensities);
-        heatmap.Colormap = new ScottPlot.Colormaps.Blues();
-        heatmap.Extent = new CoordinateRect(-0.5, k - 0.5, -0.5, k - 0.5);
+        // ScottPlot's Blues runs dark to light; reversed, empty cells are white and large counts dark.
+        heatmap.Colormap = new ScottPlot.Colormaps.Reversed(new ScottPlot.Colormaps.Blues());
         var colorbar = plot.Add.ColorBar(heatmap);
         colorbar.Label = "count";
         for (var t = 0; t < k; t++)
@@ -52,14 +59,14 @@ public static class ReportPlots
         plot.Axes.Bottom.SetTicks(positions, [.. classNames]);
         plot.Axes.Left.SetTicks([.. positions.Reverse()], [.. classNames]);
         plot.Axes.Bottom.TickLabelStyle.Rotation = -40;
-        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.UpperRight;
         plot.Axes.Bottom.MinimumSize = 90;
         plot.Axes.SetLimits(-0.5, k - 0.5, -0.5, k - 0.5);
         plot.HideGrid();
         plot.Title("Confusion matrix");
         plot.XLabel("Predicted");
         plot.YLabel("True");
-        return plot.GetImageBytes(width, height, ImageFormat.Png);
+        return plot;
     }
 
     /// <summary>One-vs-rest ROC curve per class with "Name (AUC 0.987)" in the legend, and the chance diagonal.</summary>
@@ -129,9 +136,18 @@ public static class ReportPlots
 
         using var surface = SKSurface.Create(new SKImageInfo(width, height)) ?? throw new InvalidOperationException($"Skia could not create a {width}×{height} surface.");
         surface.Canvas.Clear(SKColors.White);
-        loss.Render(surface.Canvas, new PixelRect(0, width / 2, height, 0));
-        accuracy.Render(surface.Canvas, new PixelRect(width / 2, width, height, 0));
+        RenderInto(surface.Canvas, loss, new PixelRect(0, width / 2, height, 0));
+        RenderInto(surface.Canvas, accuracy, new PixelRect(width / 2, width, height, 0));
         return Png.Encode(surface);
+    }
+
+    /// <summary>A plot clears the canvas before drawing, so each panel is clipped to its own rectangle.</summary>
+    private static void RenderInto(SKCanvas canvas, Plot plot, PixelRect rect)
+    {
+        canvas.Save();
+        canvas.ClipRect(new SKRect(rect.Left, rect.Top, rect.Right, rect.Bottom));
+        plot.Render(canvas, rect);
+        canvas.Restore();
     }
 
     private static Plot NewPlot()

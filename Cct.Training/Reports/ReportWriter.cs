@@ -31,9 +31,10 @@ public static class ReportWriter
     public static string Write(string reportDirectory, ReportInput input)
     {
         Validate(input);
-        Directory.CreateDirectory(reportDirectory);
         var names = input.ClassNames;
+        // Computed first so that bad labels are reported before the folder is touched.
         var report = ClassificationReport.Compute(names, input.TrueLabels, input.PredictedLabels, input.Probabilities);
+        Directory.CreateDirectory(reportDirectory);
         report.WriteJson(Path.Combine(reportDirectory, ClassificationReport.FileName));
         AtomicFile.WriteAllBytes(Path.Combine(reportDirectory, ConfusionFile), ReportPlots.ConfusionPng(report.ConfusionMatrix, names));
         var curves = Enumerable.Range(0, names.Count).Select(c => Metrics.Roc(input.TrueLabels, input.Probabilities, names.Count, c)).ToArray();
