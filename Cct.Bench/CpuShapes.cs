@@ -21,7 +21,8 @@ internal static class CpuShapes
     private const int StreamElements = 1 << 16;
     private const int GemmSize = 128;
 
-    public static int Run()
+    /// <summary>Measures <paramref name="only"/> when given, else a list of custom and predefined shapes plus the barrier cost.</summary>
+    public static int Run(IReadOnlyList<(int Warp, int Warps, int Multiprocessors)> only)
     {
         var p = Environment.ProcessorCount;
         Console.WriteLine($"{p} logical processors; launch = up to {MaxLaunches} launches (at most ~{LaunchSecondsBudget} s) of y += a·x on {LaunchElements} elements; "
@@ -49,9 +50,19 @@ internal static class CpuShapes
             ("CPUDevice.LegacyAMD", () => CPUDevice.LegacyAMD),
             ("ComputeDevice.TiledCpuShape", () => ComputeDevice.TiledCpuShape),
         ];
+        if (only.Count > 0)
+        {
+            shapes = [.. only.Select(s => ("custom", (Func<CPUDevice>)(() => new CPUDevice(s.Warp, s.Warps, s.Multiprocessors))))];
+        }
+
         foreach (var (name, shape) in shapes)
         {
             MeasureShape(name, shape);
+        }
+
+        if (only.Count > 0)
+        {
+            return 0;
         }
 
         Console.WriteLine();

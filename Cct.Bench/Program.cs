@@ -1,3 +1,4 @@
+using System.Globalization;
 using Cct.Gpu.Runtime;
 
 namespace Cct.Bench;
@@ -8,7 +9,7 @@ namespace Cct.Bench;
 /// </summary>
 public static class Program
 {
-    private const string Usage = "usage: cct-bench kernels [--accelerator auto|cuda|opencl|cpu] [--size small|cct] [--json FILE] | cct-bench cpu-shapes";
+    private const string Usage = "usage: cct-bench kernels [--accelerator auto|cuda|opencl|cpu] [--size small|cct] [--json FILE] | cct-bench cpu-shapes [--shape WARP,WARPS,MPS]...";
 
     public static int Main(string[] args)
     {
@@ -26,7 +27,7 @@ public static class Program
 
         try
         {
-            return options.Mode == BenchMode.CpuShapes ? CpuShapes.Run() : KernelBench.Run(options);
+            return options.Mode == BenchMode.CpuShapes ? CpuShapes.Run(options.Shapes) : KernelBench.Run(options);
         }
         catch (AcceleratorUnavailableException e)
         {
@@ -42,12 +43,13 @@ internal enum BenchMode
     CpuShapes,
 }
 
-internal sealed record BenchOptions(BenchMode Mode, AcceleratorKind Accelerator, BenchSize Size, string? JsonPath)
+/// <summary>Parsed command line; <see cref="Shapes"/> (cpu-shapes only) replaces the default shape list when not empty.</summary>
+internal sealed record BenchOptions(BenchMode Mode, AcceleratorKind Accelerator, BenchSize Size, string? JsonPath, IReadOnlyList<(int Warp, int Warps, int Multiprocessors)> Shapes)
 {
     /// <summary>Parses the command line by hand; on failure <paramref name="error"/> is one line naming the bad argument.</summary>
     public static bool TryParse(string[] args, out BenchOptions options, out string error)
     {
-        options = new BenchOptions(BenchMode.Kernels, AcceleratorKind.Auto, BenchSize.Small, null);
+        options = new BenchOptions(BenchMode.Kernels, AcceleratorKind.Auto, BenchSize.Small, null, []);
         error = "";
         if (args.Length == 0)
         {
@@ -58,14 +60,7 @@ internal sealed record BenchOptions(BenchMode Mode, AcceleratorKind Accelerator,
         switch (args[0])
         {
             case "cpu-shapes":
-                options = options with { Mode = BenchMode.CpuShapes };
-                if (args.Length > 1)
-                {
-                    error = $"cpu-shapes takes no options, got '{args[1]}'";
-                    return false;
-                }
-
-                return true;
+                return TryParseShapes(args, ref options, out error);
             case "kernels":
                 break;
             default:
@@ -129,6 +124,33 @@ internal sealed record BenchOptions(BenchMode Mode, AcceleratorKind Accelerator,
             }
         }
 
+        return true;
+    }
+
+    private static bool TryParseShapes(string[] args, ref BenchOptions options, out string error)
+    {
+        error = "";
+        var shapes = new List<(int, int, int)>();
+        for (var i = 1; i < args.Length; i += 2)
+        {
+            if (args[i] != "--shape")
+            {
+                error = $"unknown cpu-shapes option '{args[i]}'";
+                return false;
+            }
+
+            var parts = i + 1 < args.Length ? args[i + 1].Split(',') : [];
+            var numbers = parts.Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 0).ToArray();
+            if (numbers.Length != 3 || numbers.Contains(0))
+            {
+                error = "--shape needs three positive integers WARP,WARPS,MPS";
+                return false;
+            }
+
+            shapes.Add((numbers[0], numbers[1], numbers[2]));
+        }
+
+        options = options with { Mode = BenchMode.CpuShapes, Shapes = shapes };
         return true;
     }
 }
