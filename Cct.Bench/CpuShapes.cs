@@ -28,33 +28,9 @@ internal static class CpuShapes
         Console.WriteLine($"{p} logical processors; launch = up to {MaxLaunches} launches (at most ~{LaunchSecondsBudget} s) of y += a·x on {LaunchElements} elements; "
             + $"adamw = AdamW.Step on {StreamElements} elements (28 B each); matmul = MatMul.RunSimple {GemmSize}^3");
         Console.WriteLine($"{"shape",-34} {"(warp,warps,MPs)",-17} {"threads",7} {"launch us",10} {"adamw ms",9} {"GB/s",6} {"matmul ms",10} {"GFLOP/s",8}");
-        // Warp size must be a power of two >= 2. Auto-grouped kernels run groups of one warp, and each
-        // multiprocessor ends every group with a barrier over its warp's OS threads, so warp size and
-        // multiprocessor count are what matter; extra warps only add idle threads.
-        (string Name, Func<CPUDevice> Shape)[] shapes =
-        [
-            ("ComputeDevice.DefaultCpuShape", () => ComputeDevice.DefaultCpuShape),
-            ("custom", () => new CPUDevice(2, 1, 1)),
-            ("custom", () => new CPUDevice(2, 1, p)),
-            ("custom", () => new CPUDevice(2, 1, 2 * p)),
-            ("custom", () => new CPUDevice(4, 1, 1)),
-            ("custom", () => new CPUDevice(8, 1, 1)),
-            ("custom", () => new CPUDevice(8, 1, p)),
-            ("custom", () => new CPUDevice(16, 1, 1)),
-            ("custom", () => new CPUDevice(32, 1, 1)),
-            ("custom", () => new CPUDevice(2, 4, 1)),
-            ("CPUDevice.Default", () => CPUDevice.Default),
-            ("CPUDevice.Intel", () => CPUDevice.Intel),
-            ("CPUDevice.AMD", () => CPUDevice.AMD),
-            ("CPUDevice.Nvidia", () => CPUDevice.Nvidia),
-            ("CPUDevice.LegacyAMD", () => CPUDevice.LegacyAMD),
-            ("ComputeDevice.TiledCpuShape", () => ComputeDevice.TiledCpuShape),
-        ];
-        if (only.Count > 0)
-        {
-            shapes = [.. only.Select(s => ("custom", (Func<CPUDevice>)(() => new CPUDevice(s.Warp, s.Warps, s.Multiprocessors))))];
-        }
-
+        var shapes = only.Count > 0
+            ? [.. only.Select(s => ("custom", (Func<CPUDevice>)(() => new CPUDevice(s.Warp, s.Warps, s.Multiprocessors))))]
+            : DefaultShapes(p);
         foreach (var (name, shape) in shapes)
         {
             MeasureShape(name, shape);
@@ -78,6 +54,32 @@ internal static class CpuShapes
         }
 
         return 0;
+    }
+
+    private static (string Name, Func<CPUDevice> Shape)[] DefaultShapes(int p)
+    {
+        // Warp size must be a power of two >= 2. Auto-grouped kernels run groups of one warp, and each
+        // multiprocessor ends every group with a barrier over its warp's OS threads, so warp size and
+        // multiprocessor count are what matter; extra warps only add idle threads.
+        return
+        [
+            ("ComputeDevice.DefaultCpuShape", () => ComputeDevice.DefaultCpuShape),
+            ("custom", () => new CPUDevice(2, 1, 1)),
+            ("custom", () => new CPUDevice(2, 1, p)),
+            ("custom", () => new CPUDevice(2, 1, 2 * p)),
+            ("custom", () => new CPUDevice(4, 1, 1)),
+            ("custom", () => new CPUDevice(8, 1, 1)),
+            ("custom", () => new CPUDevice(8, 1, p)),
+            ("custom", () => new CPUDevice(16, 1, 1)),
+            ("custom", () => new CPUDevice(32, 1, 1)),
+            ("custom", () => new CPUDevice(2, 4, 1)),
+            ("CPUDevice.Default", () => CPUDevice.Default),
+            ("CPUDevice.Intel", () => CPUDevice.Intel),
+            ("CPUDevice.AMD", () => CPUDevice.AMD),
+            ("CPUDevice.Nvidia", () => CPUDevice.Nvidia),
+            ("CPUDevice.LegacyAMD", () => CPUDevice.LegacyAMD),
+            ("ComputeDevice.TiledCpuShape", () => ComputeDevice.TiledCpuShape),
+        ];
     }
 
     private static void MeasureShape(string name, Func<CPUDevice> shape)

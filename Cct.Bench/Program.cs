@@ -29,7 +29,7 @@ public static class Program
         {
             return options.Mode == BenchMode.CpuShapes ? CpuShapes.Run(options.Shapes) : KernelBench.Run(options);
         }
-        catch (AcceleratorUnavailableException e)
+        catch (Exception e) when (e is AcceleratorUnavailableException or IOException or UnauthorizedAccessException)
         {
             Console.Error.WriteLine($"cct-bench: {e.Message}");
             return 1;
