@@ -1,6 +1,156 @@
+using System.Globalization;
+using Cct.Gpu.Runtime;
+
 namespace Cct.Bench;
 
+/// <summary>
+/// Kernel timing harness. "kernels" times every benchmark case on one accelerator; "cpu-shapes"
+/// compares shapes of ILGPU's CPU simulator (docs/cpu-accelerator.md).
+/// </summary>
 public static class Program
 {
-    public static int Main() => 0;
+    private const string Usage = "usage: cct-bench kernels [--accelerator auto|cuda|opencl|cpu] [--size small|cct] [--json FILE] | cct-bench cpu-shapes [--shape WARP,WARPS,MPS]...";
+
+    public static int Main(string[] args)
+    {
+        if (args is ["--help"] or ["-h"])
+        {
+            Console.WriteLine(Usage);
+            return 0;
+        }
+
+        if (!BenchOptions.TryParse(args, out var options, out var error))
+        {
+            Console.Error.WriteLine($"cct-bench: {error}; {Usage}");
+            return 2;
+        }
+
+        try
+        {
+            return options.Mode == BenchMode.CpuShapes ? CpuShapes.Run(options.Shapes) : KernelBench.Run(options);
+        }
+        catch (Exception e) when (e is AcceleratorUnavailableException or IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"cct-bench: {e.Message}");
+            return 1;
+        }
+    }
+}
+
+internal enum BenchMode
+{
+    Kernels,
+    CpuShapes,
+}
+
+/// <summary>Parsed command line; <see cref="Shapes"/> (cpu-shapes only) replaces the default shape list when not empty.</summary>
+internal sealed record BenchOptions(BenchMode Mode, AcceleratorKind Accelerator, BenchSize Size, string? JsonPath, IReadOnlyList<(int Warp, int Warps, int Multiprocessors)> Shapes)
+{
+    /// <summary>Parses the command line by hand; on failure <paramref name="error"/> is one line naming the bad argument.</summary>
+    public static bool TryParse(string[] args, out BenchOptions options, out string error)
+    {
+        options = new BenchOptions(BenchMode.Kernels, AcceleratorKind.Auto, BenchSize.Small, null, []);
+        error = "";
+        if (args.Length == 0)
+        {
+            error = "missing mode";
+            return false;
+        }
+
+        switch (args[0])
+        {
+            case "cpu-shapes":
+                return TryParseShapes(args, ref options, out error);
+            case "kernels":
+                break;
+            default:
+                error = $"unknown mode '{args[0]}'";
+                return false;
+        }
+
+        for (var i = 1; i < args.Length; i++)
+        {
+            var name = args[i];
+            if (name is not ("--accelerator" or "--size" or "--json"))
+            {
+                error = $"unknown option '{name}'";
+                return false;
+            }
+
+            if (i + 1 >= args.Length)
+            {
+                error = $"{name} needs a value";
+                return false;
+            }
+
+            var value = args[++i];
+            switch (name)
+            {
+                case "--accelerator":
+                    AcceleratorKind? kind = value switch
+                    {
+                        "auto" => AcceleratorKind.Auto,
+                        "cuda" => AcceleratorKind.Cuda,
+                        "opencl" => AcceleratorKind.OpenCL,
+                        "cpu" => AcceleratorKind.Cpu,
+                        _ => null,
+                    };
+                    if (kind is null)
+                    {
+                        error = $"--accelerator must be auto, cuda, opencl or cpu, not '{value}'";
+                        return false;
+                    }
+
+                    options = options with { Accelerator = kind.Value };
+                    break;
+                case "--size":
+                    BenchSize? size = value switch
+                    {
+                        "small" => BenchSize.Small,
+                        "cct" => BenchSize.Cct,
+                        _ => null,
+                    };
+                    if (size is null)
+                    {
+                        error = $"--size must be small or cct, not '{value}'";
+                        return false;
+                    }
+
+                    options = options with { Size = size.Value };
+                    break;
+                default:
+                    options = options with { JsonPath = value };
+                    break;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool TryParseShapes(string[] args, ref BenchOptions options, out string error)
+    {
+        error = "";
+        var shapes = new List<(int, int, int)>();
+        for (var i = 1; i < args.Length; i += 2)
+        {
+            if (args[i] != "--shape")
+            {
+                error = $"unknown cpu-shapes option '{args[i]}'";
+                return false;
+            }
+
+            var parts = i + 1 < args.Length ? args[i + 1].Split(',') : [];
+            var numbers = parts.Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 0).ToArray();
+            if (numbers.Length != 3 || numbers.Contains(0))
+            {
+                error = "--shape needs three positive integers WARP,WARPS,MPS";
+                return false;
+            }
+
+            shapes.Add((numbers[0], numbers[1], numbers[2]));
+        }
+
+        options = options with { Mode = BenchMode.CpuShapes, Shapes = shapes };
+        return true;
+    }
 }
