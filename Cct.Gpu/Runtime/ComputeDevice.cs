@@ -43,10 +43,11 @@ public sealed class ComputeDevice : IDisposable
     public bool PrefersTiledKernels => Kind != AcceleratorKind.Cpu;
 
     /// <summary>
-    /// The CPU simulator's shape. Measured on 2 cores (docs/cpu-accelerator.md): one warp of 4 threads
-    /// per multiprocessor and one multiprocessor per core launches fastest for auto-grouped kernels.
+    /// The CPU simulator's shape. Measured on 2 cores (docs/cpu-accelerator.md): a warp of 2 threads and
+    /// one multiprocessor per two cores launches fastest, since every group ends with a barrier across
+    /// its warp's OS threads.
     /// </summary>
-    public static CPUDevice DefaultCpuShape => new(4, 1, Math.Max(1, Environment.ProcessorCount));
+    public static CPUDevice DefaultCpuShape => new(2, 1, Math.Max(1, Environment.ProcessorCount / 2));
 
     /// <summary>A CPU shape whose groups hold 16x16 threads, so tiled kernels can be tested on the simulator.</summary>
     public static CPUDevice TiledCpuShape => new(16, 16, 1);
