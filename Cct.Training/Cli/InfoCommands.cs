@@ -8,6 +8,9 @@ namespace Cct.Training.Cli;
 /// <summary>`cct devices` and `cct summary`.</summary>
 public static class InfoCommands
 {
+    // Bound to the current Console.Out on each call (AnsiConsole's static instance captures the first one).
+    private static IAnsiConsole Terminal() => AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+
     public static int Devices(string[] args)
     {
         var parsed = ParsedArguments.Parse(args, new HashSet<string> { "accelerator" }, new HashSet<string>());
@@ -17,15 +20,16 @@ public static class InfoCommands
             return 0;
         }
 
+        _ = ModelOptions.Accelerator(parsed);
         var devices = ComputeDevice.List();
         var table = new Table().AddColumns("kind", "name", "memory", "max group", "auto");
         for (var i = 0; i < devices.Count; i++)
         {
             var d = devices[i];
-            table.AddRow(d.Kind.ToString().ToLowerInvariant(), Markup.Escape(d.Name), $"{d.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB", d.MaxGroupSize.ToString(CultureInfo.InvariantCulture), i == 0 ? "yes" : string.Empty);
+            table.AddRow(d.Kind.ToString().ToLowerInvariant(), Markup.Escape(d.Name), d.Kind == AcceleratorKind.Cpu ? "host" : string.Create(CultureInfo.InvariantCulture, $"{d.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB"), d.MaxGroupSize.ToString(CultureInfo.InvariantCulture), i == 0 ? "yes" : string.Empty);
         }
 
-        AnsiConsole.Write(table);
+        Terminal().Write(table);
         return 0;
     }
 
@@ -38,6 +42,7 @@ public static class InfoCommands
             return 0;
         }
 
+        _ = ModelOptions.Accelerator(parsed); // accepted everywhere, validated even where unused
         var config = ModelOptions.Apply(CctConfig.Preset(ModelOptions.Preset(parsed, "cct-7/3x1")), parsed);
         var table = new Table().AddColumns("layer", "output shape", "params");
         table.Columns[2].RightAligned();
@@ -48,7 +53,7 @@ public static class InfoCommands
             table.AddRow(Markup.Escape(row.Layer), row.Shape, row.Parameters.ToString("N0", CultureInfo.InvariantCulture));
         }
 
-        AnsiConsole.Write(table);
+        Terminal().Write(table);
         Console.WriteLine($"total parameters: {total.ToString("N0", CultureInfo.InvariantCulture)}; tokens: {config.Tokens} of width {config.Dim}");
         return 0;
     }
