@@ -25,14 +25,14 @@ public sealed class BatchAssembler
     public const int Padding = 4;
 
     private readonly ComputeDevice device;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<byte>, ArrayView<int>, BatchShape, RngKey> assemble;
-    private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>> gatherLabels;
+    private readonly Action<Index1D, int, ArrayView<float>, ArrayView<byte>, ArrayView<int>, BatchShape, RngKey> assemble;
+    private readonly Action<Index1D, int, ArrayView<int>, ArrayView<int>, ArrayView<int>> gatherLabels;
 
     private BatchAssembler(ComputeDevice device)
     {
         this.device = device;
-        assemble = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<byte>, ArrayView<int>, BatchShape, RngKey>(AssembleKernel);
-        gatherLabels = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>>(GatherLabelsKernel);
+        assemble = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<byte>, ArrayView<int>, BatchShape, RngKey>(AssembleKernel);
+        gatherLabels = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<int>, ArrayView<int>, ArrayView<int>>(GatherLabelsKernel);
     }
 
     public static BatchAssembler For(ComputeDevice device) => device.Kernels(static d => new BatchAssembler(d));
@@ -59,72 +59,72 @@ public sealed class BatchAssembler
     public void Assemble(ArrayView<float> output, ArrayView<byte> pixels, ArrayView<int> indices, int batch, int height, int width, float mean, float std, bool crop, bool flip, RngKey key)
     {
         var total = (long)batch * height * width;
-        if (total > 0)
+        var threads = device.Threads(checked((int)total));
+        if (threads > 0)
         {
-            assemble((int)total, output, pixels, indices, new BatchShape(batch, height, width, mean, std, crop ? 1 : 0, flip ? 1 : 0), key);
+            assemble(threads, threads, output, pixels, indices, new BatchShape(batch, height, width, mean, std, crop ? 1 : 0, flip ? 1 : 0), key);
         }
     }
 
     /// <summary>output (batch) = labels[indices[b]], from labels (N) and indices (batch); −1 for an index outside labels.</summary>
     public void GatherLabels(ArrayView<int> output, ArrayView<int> labels, ArrayView<int> indices, int batch)
     {
-        if (batch > 0)
+        var threads = device.Threads(batch);
+        if (threads > 0)
         {
-            gatherLabels(batch, output, labels, indices);
+            gatherLabels(threads, threads, output, labels, indices);
         }
     }
 
-    // One thread per output pixel; each recomputes its sample's three draws, which is cheaper than a second pass.
-    private static void AssembleKernel(Index1D index, ArrayView<float> output, ArrayView<byte> pixels, ArrayView<int> indices, BatchShape s, RngKey key)
+    // One item per output pixel, grid-stride (ComputeDevice.Threads); each recomputes its sample's three draws,
+    // which is cheaper than a second pass. A long counter, as index + stride can pass int.MaxValue on a GPU.
+    private static void AssembleKernel(Index1D index, int stride, ArrayView<float> output, ArrayView<byte> pixels, ArrayView<int> indices, BatchShape s, RngKey key)
     {
-        int i = index;
         var plane = s.Height * s.Width;
-        if (i >= (long)s.Batch * plane || i >= output.Length)
+        for (long item = index; item < (long)s.Batch * plane && item < output.Length; item += stride)
         {
-            return;
-        }
+            var i = (int)item;
+            var b = i / plane;
+            var y = (i - (b * plane)) / s.Width;
+            var x = i - (b * plane) - (y * s.Width);
+            if (s.Flip != 0 && key.Uniform((3L * b) + 2) < 0.5f)
+            {
+                x = s.Width - 1 - x;
+            }
 
-        var b = i / plane;
-        var y = (i - (b * plane)) / s.Width;
-        var x = i - (b * plane) - (y * s.Width);
-        if (s.Flip != 0 && key.Uniform((3L * b) + 2) < 0.5f)
-        {
-            x = s.Width - 1 - x;
-        }
+            if (s.Crop != 0)
+            {
+                y += Shift(key.Uniform(3L * b));
+                x += Shift(key.Uniform((3L * b) + 1));
+            }
 
-        if (s.Crop != 0)
-        {
-            y += Shift(key.Uniform(3L * b));
-            x += Shift(key.Uniform((3L * b) + 1));
-        }
+            var sample = indices[b];
+            var value = 0f;
+            if (sample < 0 || ((long)sample + 1) * plane > pixels.Length)
+            {
+                // A bad sample index must not read out of bounds; NaN makes the loss check name the step.
+                value = float.NaN;
+            }
+            else if (y >= 0 && y < s.Height && x >= 0 && x < s.Width)
+            {
+                value = pixels[((long)sample * plane) + ((long)y * s.Width) + x] / 255f;
+            }
 
-        var sample = indices[b];
-        var value = 0f;
-        if (sample < 0 || ((long)sample + 1) * plane > pixels.Length)
-        {
-            // A bad sample index must not read out of bounds; NaN makes the loss check name the step.
-            value = float.NaN;
+            output[i] = (value - s.Mean) / s.Std;
         }
-        else if (y >= 0 && y < s.Height && x >= 0 && x < s.Width)
-        {
-            value = pixels[((long)sample * plane) + ((long)y * s.Width) + x] / 255f;
-        }
-
-        output[i] = (value - s.Mean) / s.Std;
     }
 
     // Uniform in [0, 1) to a whole shift in [−Padding, Padding]; the clamp only guards rounding at 1.
     private static int Shift(float uniform) => XMath.Min((int)(uniform * ((2 * Padding) + 1)), 2 * Padding) - Padding;
 
-    private static void GatherLabelsKernel(Index1D b, ArrayView<int> output, ArrayView<int> labels, ArrayView<int> indices)
+    // One item per sample, grid-stride (ComputeDevice.Threads).
+    private static void GatherLabelsKernel(Index1D index, int stride, ArrayView<int> output, ArrayView<int> labels, ArrayView<int> indices)
     {
-        if (b.X >= output.Length)
+        for (long b = index; b < output.Length; b += stride)
         {
-            return;
+            // A bad sample index must not read out of bounds; -1 is no class, which the loss can reject.
+            var sample = indices[b];
+            output[b] = sample >= 0 && sample < labels.Length ? labels[sample] : -1;
         }
-
-        // A bad sample index must not read out of bounds; -1 is no class, which the loss can reject.
-        var sample = indices[b];
-        output[b] = sample >= 0 && sample < labels.Length ? labels[sample] : -1;
     }
 }

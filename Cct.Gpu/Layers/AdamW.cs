@@ -22,10 +22,14 @@ public readonly record struct AdamWSettings(float LearningRate, float Beta1, flo
 /// </summary>
 public sealed class AdamW
 {
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamWCoefficients> stepKernel;
+    private readonly ComputeDevice device;
+    private readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamWCoefficients> stepKernel;
 
     private AdamW(ComputeDevice device)
-        => stepKernel = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamWCoefficients>(StepKernel);
+    {
+        this.device = device;
+        stepKernel = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamWCoefficients>(StepKernel);
+    }
 
     public static AdamW For(ComputeDevice device) => device.Kernels(static d => new AdamW(d));
 
@@ -43,29 +47,30 @@ public sealed class AdamW
             throw new ArgumentException($"AdamW needs equal lengths: parameters {n}, firstMoment {firstMoment.Length}, secondMoment {secondMoment.Length}, gradients {gradients.Length}");
         }
 
-        if (n > 0)
+        var threads = device.Threads(checked((int)n));
+        if (threads > 0)
         {
-            stepKernel(checked((int)n), parameters, firstMoment, secondMoment, gradients, AdamWCoefficients.Of(settings, step));
+            stepKernel(threads, threads, parameters, firstMoment, secondMoment, gradients, AdamWCoefficients.Of(settings, step));
         }
     }
 
-    private static void StepKernel(Index1D i, ArrayView<float> parameters, ArrayView<float> firstMoment, ArrayView<float> secondMoment, ArrayView<float> gradients, AdamWCoefficients c)
+    // Grid-stride over the elements (ComputeDevice.Threads); a long counter, as index + stride can pass
+    // int.MaxValue on a GPU, where stride is the element count.
+    private static void StepKernel(Index1D index, int stride, ArrayView<float> parameters, ArrayView<float> firstMoment, ArrayView<float> secondMoment, ArrayView<float> gradients, AdamWCoefficients c)
     {
-        if (i >= parameters.Length)
+        for (long i = index; i < parameters.Length; i += stride)
         {
-            return;
+            var g = gradients[i];
+            var m = (c.Beta1 * firstMoment[i]) + ((1f - c.Beta1) * g);
+            var v = (c.Beta2 * secondMoment[i]) + ((1f - c.Beta2) * g * g);
+            firstMoment[i] = m;
+            secondMoment[i] = v;
+
+            // PyTorch's order: decay first, then the step from the decayed parameter.
+            var p = parameters[i] * c.Decay;
+            var denominator = (XMath.Sqrt(v) * c.InverseSqrtCorrection2) + c.Epsilon;
+            parameters[i] = p - (c.StepSize * m / denominator);
         }
-
-        var g = gradients[i];
-        var m = (c.Beta1 * firstMoment[i]) + ((1f - c.Beta1) * g);
-        var v = (c.Beta2 * secondMoment[i]) + ((1f - c.Beta2) * g * g);
-        firstMoment[i] = m;
-        secondMoment[i] = v;
-
-        // PyTorch's order: decay first, then the step from the decayed parameter.
-        var p = parameters[i] * c.Decay;
-        var denominator = (XMath.Sqrt(v) * c.InverseSqrtCorrection2) + c.Epsilon;
-        parameters[i] = p - (c.StepSize * m / denominator);
     }
 }
 

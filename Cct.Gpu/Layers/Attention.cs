@@ -18,20 +18,22 @@ public readonly record struct AttentionShape(int Batch, int Tokens, int Channels
 /// </summary>
 public sealed class Attention
 {
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, AttentionShape, float> softmax;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey> mix;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey> probabilitiesBackward;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> softmaxBackward;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, float, RngKey> qkvBackward;
+    private readonly ComputeDevice device;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, AttentionShape, float> softmax;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey> mix;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey> probabilitiesBackward;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, int> softmaxBackward;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, float, RngKey> qkvBackward;
 
     private Attention(ComputeDevice device)
     {
+        this.device = device;
         var a = device.Accelerator;
-        softmax = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, AttentionShape, float>(SoftmaxKernel);
-        mix = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey>(MixKernel);
-        probabilitiesBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey>(ProbabilitiesBackwardKernel);
-        softmaxBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(SoftmaxBackwardKernel);
-        qkvBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, float, RngKey>(QkvBackwardKernel);
+        softmax = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, AttentionShape, float>(SoftmaxKernel);
+        mix = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey>(MixKernel);
+        probabilitiesBackward = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey>(ProbabilitiesBackwardKernel);
+        softmaxBackward = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, int>(SoftmaxBackwardKernel);
+        qkvBackward = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, float, RngKey>(QkvBackwardKernel);
     }
 
     public static Attention For(ComputeDevice device) => device.Kernels(static d => new Attention(d));
@@ -44,8 +46,19 @@ public sealed class Attention
     public void Forward(ArrayView<float> output, ArrayView<float> probabilities, ArrayView<float> qkv, AttentionShape shape, float dropoutProbability, RngKey key)
     {
         Validate(shape, dropoutProbability);
-        softmax(shape.Batch * shape.Heads * shape.Tokens, probabilities, qkv, shape, ScoreScale(shape));
-        mix(shape.Batch * shape.Tokens * shape.Channels, output, probabilities, qkv, shape, dropoutProbability, key);
+        var rows = shape.Batch * shape.Heads * shape.Tokens;
+        var threads = device.Threads(rows);
+        if (threads > 0)
+        {
+            softmax(threads, threads, rows, probabilities, qkv, shape, ScoreScale(shape));
+        }
+
+        var outputs = shape.Batch * shape.Tokens * shape.Channels;
+        threads = device.Threads(outputs);
+        if (threads > 0)
+        {
+            mix(threads, threads, outputs, output, probabilities, qkv, shape, dropoutProbability, key);
+        }
     }
 
     /// <summary>
@@ -57,9 +70,25 @@ public sealed class Attention
     {
         Validate(shape, dropoutProbability);
         var rows = shape.Batch * shape.Heads * shape.Tokens;
-        probabilitiesBackward(rows * shape.Tokens, dprobabilities, doutput, qkv, shape, dropoutProbability, key);
-        softmaxBackward(rows, dprobabilities, probabilities, shape.Tokens);
-        qkvBackward(shape.Batch * shape.Tokens * 3 * shape.Channels, dqkv, dprobabilities, doutput, qkv, probabilities, shape, ScoreScale(shape), dropoutProbability, key);
+        var elements = rows * shape.Tokens;
+        var threads = device.Threads(elements);
+        if (threads > 0)
+        {
+            probabilitiesBackward(threads, threads, elements, dprobabilities, doutput, qkv, shape, dropoutProbability, key);
+        }
+
+        threads = device.Threads(rows);
+        if (threads > 0)
+        {
+            softmaxBackward(threads, threads, rows, dprobabilities, probabilities, shape.Tokens);
+        }
+
+        var gradients = shape.Batch * shape.Tokens * 3 * shape.Channels;
+        threads = device.Threads(gradients);
+        if (threads > 0)
+        {
+            qkvBackward(threads, threads, gradients, dqkv, dprobabilities, doutput, qkv, probabilities, shape, ScoreScale(shape), dropoutProbability, key);
+        }
     }
 
     private static void Validate(AttentionShape shape, float dropoutProbability)
@@ -78,143 +107,160 @@ public sealed class Attention
     // Rounded once on the host like PyTorch's python-float scale, rather than per thread.
     private static float ScoreScale(AttentionShape shape) => (float)(1.0 / Math.Sqrt(shape.HeadSize));
 
-    // One thread per (b, h, t) row: scores into the row, then a max-shifted softmax in place.
-    private static void SoftmaxKernel(Index1D index, ArrayView<float> probabilities, ArrayView<float> qkv, AttentionShape s, float scale)
+    // Kernels loop grid-stride over their items (ComputeDevice.Threads); the counter is long because
+    // index + stride can pass int.MaxValue on a GPU, where stride is the item count.
+
+    // One item per (b, h, t) row, grid-stride: scores into the row, then a max-shifted softmax in place.
+    private static void SoftmaxKernel(Index1D index, int stride, int count, ArrayView<float> probabilities, ArrayView<float> qkv, AttentionShape s, float scale)
     {
-        var row = index.X;
-        var (t, bh) = (row % s.Tokens, row / s.Tokens);
-        var (h, b) = (bh % s.Heads, bh / s.Heads);
-        var hs = s.HeadSize;
-        var stride = 3L * s.Channels;
-        var q = (((long)b * s.Tokens) + t) * stride + ((long)h * hs);
-        var baseRow = (long)row * s.Tokens;
-        var max = float.NegativeInfinity;
-        for (var t2 = 0; t2 < s.Tokens; t2++)
+        for (long item = index; item < count; item += stride)
         {
-            var k = (((long)b * s.Tokens) + t2) * stride + s.Channels + ((long)h * hs);
-            var dot = 0f;
-            for (var d = 0; d < hs; d++)
-            {
-                dot += qkv[q + d] * qkv[k + d];
-            }
-
-            dot *= scale;
-            probabilities[baseRow + t2] = dot;
-            max = XMath.Max(max, dot);
-        }
-
-        var sum = 0f;
-        for (var t2 = 0; t2 < s.Tokens; t2++)
-        {
-            var e = XMath.Exp(probabilities[baseRow + t2] - max);
-            probabilities[baseRow + t2] = e;
-            sum += e;
-        }
-
-        for (var t2 = 0; t2 < s.Tokens; t2++)
-        {
-            probabilities[baseRow + t2] /= sum;
-        }
-    }
-
-    // One thread per output element (b, t, c): the dropped-out probability row of its head times v's column c.
-    private static void MixKernel(Index1D index, ArrayView<float> output, ArrayView<float> probabilities, ArrayView<float> qkv, AttentionShape s, float p, RngKey key)
-    {
-        var i = index.X;
-        var (c, bt) = (i % s.Channels, i / s.Channels);
-        var (t, b) = (bt % s.Tokens, bt / s.Tokens);
-        var baseRow = ((((long)b * s.Heads) + (c / s.HeadSize)) * s.Tokens + t) * s.Tokens;
-        var stride = 3L * s.Channels;
-        var v = ((long)b * s.Tokens * stride) + (2L * s.Channels) + c;
-        var sum = 0f;
-        for (var t2 = 0; t2 < s.Tokens; t2++)
-        {
-            sum += Drop(baseRow + t2, probabilities[baseRow + t2], p, key) * qkv[v + (t2 * stride)];
-        }
-
-        output[i] = sum;
-    }
-
-    // One thread per (b, h, t1, t2): d(dropped probability) = doutput row · v row, then through the mask.
-    private static void ProbabilitiesBackwardKernel(Index1D index, ArrayView<float> dprobabilities, ArrayView<float> doutput, ArrayView<float> qkv, AttentionShape s, float p, RngKey key)
-    {
-        var i = index.X;
-        var (t2, rest) = (i % s.Tokens, i / s.Tokens);
-        var (t1, bh) = (rest % s.Tokens, rest / s.Tokens);
-        var (h, b) = (bh % s.Heads, bh / s.Heads);
-        var hs = s.HeadSize;
-        var dy = ((((long)b * s.Tokens) + t1) * s.Channels) + ((long)h * hs);
-        var v = ((((long)b * s.Tokens) + t2) * 3L * s.Channels) + (2L * s.Channels) + ((long)h * hs);
-        var sum = 0f;
-        for (var d = 0; d < hs; d++)
-        {
-            sum += doutput[dy + d] * qkv[v + d];
-        }
-
-        dprobabilities[i] = Drop(i, sum, p, key);
-    }
-
-    // One thread per (b, h, t) row, in place: dscore = p · (dp − Σ p·dp). A row thread (not one per element)
-    // so the row's dot product is computed once and read before the row is overwritten.
-    private static void SoftmaxBackwardKernel(Index1D index, ArrayView<float> dprobabilities, ArrayView<float> probabilities, int tokens)
-    {
-        var row = index.X;
-        var baseRow = (long)row * tokens;
-        var dot = 0f;
-        for (var t2 = 0; t2 < tokens; t2++)
-        {
-            dot += probabilities[baseRow + t2] * dprobabilities[baseRow + t2];
-        }
-
-        for (var t2 = 0; t2 < tokens; t2++)
-        {
-            var j = baseRow + t2;
-            dprobabilities[j] = probabilities[j] * (dprobabilities[j] - dot);
-        }
-    }
-
-    // One thread per element (b, t, j) of dqkv; j's block of C says whether it is q, k or v:
-    // dq = scale·Σ_t2 dS[t, t2]·k[t2], dk = scale·Σ_t1 dS[t1, t]·q[t1], dv = Σ_t1 dropped P[t1, t]·doutput[t1].
-    private static void QkvBackwardKernel(Index1D index, ArrayView<float> dqkv, ArrayView<float> dscores, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> probabilities, AttentionShape s, float scale, float p, RngKey key)
-    {
-        var i = index.X;
-        var stride = 3L * s.Channels;
-        var (j, bt) = (i % (3 * s.Channels), i / (3 * s.Channels));
-        var (t, b) = (bt % s.Tokens, bt / s.Tokens);
-        var (part, c) = (j / s.Channels, j % s.Channels);
-        var head = ((long)b * s.Heads) + (c / s.HeadSize);
-        var matrix = head * s.Tokens * s.Tokens;
-        var batch = (long)b * s.Tokens;
-        var sum = 0f;
-        if (part == 0)
-        {
-            var row = matrix + ((long)t * s.Tokens);
+            var row = (int)item;
+            var (t, bh) = (row % s.Tokens, row / s.Tokens);
+            var (h, b) = (bh % s.Heads, bh / s.Heads);
+            var hs = s.HeadSize;
+            var qkvStride = 3L * s.Channels;
+            var q = (((long)b * s.Tokens) + t) * qkvStride + ((long)h * hs);
+            var baseRow = (long)row * s.Tokens;
+            var max = float.NegativeInfinity;
             for (var t2 = 0; t2 < s.Tokens; t2++)
             {
-                sum += dscores[row + t2] * qkv[((batch + t2) * stride) + s.Channels + c];
+                var k = (((long)b * s.Tokens) + t2) * qkvStride + s.Channels + ((long)h * hs);
+                var dot = 0f;
+                for (var d = 0; d < hs; d++)
+                {
+                    dot += qkv[q + d] * qkv[k + d];
+                }
+
+                dot *= scale;
+                probabilities[baseRow + t2] = dot;
+                max = XMath.Max(max, dot);
             }
 
-            sum *= scale;
-        }
-        else if (part == 1)
-        {
-            for (var t1 = 0; t1 < s.Tokens; t1++)
+            var sum = 0f;
+            for (var t2 = 0; t2 < s.Tokens; t2++)
             {
-                sum += dscores[matrix + ((long)t1 * s.Tokens) + t] * qkv[((batch + t1) * stride) + c];
+                var e = XMath.Exp(probabilities[baseRow + t2] - max);
+                probabilities[baseRow + t2] = e;
+                sum += e;
             }
 
-            sum *= scale;
-        }
-        else
-        {
-            for (var t1 = 0; t1 < s.Tokens; t1++)
+            for (var t2 = 0; t2 < s.Tokens; t2++)
             {
-                var e = matrix + ((long)t1 * s.Tokens) + t;
-                sum += Drop(e, probabilities[e], p, key) * doutput[((batch + t1) * s.Channels) + c];
+                probabilities[baseRow + t2] /= sum;
             }
         }
+    }
 
-        dqkv[i] += sum;
+    // One item per output element (b, t, c), grid-stride: the dropped-out probability row of its head times v's column c.
+    private static void MixKernel(Index1D index, int stride, int count, ArrayView<float> output, ArrayView<float> probabilities, ArrayView<float> qkv, AttentionShape s, float p, RngKey key)
+    {
+        for (long item = index; item < count; item += stride)
+        {
+            var i = (int)item;
+            var (c, bt) = (i % s.Channels, i / s.Channels);
+            var (t, b) = (bt % s.Tokens, bt / s.Tokens);
+            var baseRow = ((((long)b * s.Heads) + (c / s.HeadSize)) * s.Tokens + t) * s.Tokens;
+            var qkvStride = 3L * s.Channels;
+            var v = ((long)b * s.Tokens * qkvStride) + (2L * s.Channels) + c;
+            var sum = 0f;
+            for (var t2 = 0; t2 < s.Tokens; t2++)
+            {
+                sum += Drop(baseRow + t2, probabilities[baseRow + t2], p, key) * qkv[v + (t2 * qkvStride)];
+            }
+
+            output[i] = sum;
+        }
+    }
+
+    // One item per (b, h, t1, t2), grid-stride: d(dropped probability) = doutput row · v row, then through the mask.
+    private static void ProbabilitiesBackwardKernel(Index1D index, int stride, int count, ArrayView<float> dprobabilities, ArrayView<float> doutput, ArrayView<float> qkv, AttentionShape s, float p, RngKey key)
+    {
+        for (long item = index; item < count; item += stride)
+        {
+            var i = (int)item;
+            var (t2, rest) = (i % s.Tokens, i / s.Tokens);
+            var (t1, bh) = (rest % s.Tokens, rest / s.Tokens);
+            var (h, b) = (bh % s.Heads, bh / s.Heads);
+            var hs = s.HeadSize;
+            var dy = ((((long)b * s.Tokens) + t1) * s.Channels) + ((long)h * hs);
+            var v = ((((long)b * s.Tokens) + t2) * 3L * s.Channels) + (2L * s.Channels) + ((long)h * hs);
+            var sum = 0f;
+            for (var d = 0; d < hs; d++)
+            {
+                sum += doutput[dy + d] * qkv[v + d];
+            }
+
+            dprobabilities[i] = Drop(i, sum, p, key);
+        }
+    }
+
+    // One item per (b, h, t) row, grid-stride, in place: dscore = p · (dp − Σ p·dp). A row item (not one per
+    // element) so the row's dot product is computed once and read before the row is overwritten.
+    private static void SoftmaxBackwardKernel(Index1D index, int stride, int count, ArrayView<float> dprobabilities, ArrayView<float> probabilities, int tokens)
+    {
+        for (long row = index; row < count; row += stride)
+        {
+            var baseRow = row * tokens;
+            var dot = 0f;
+            for (var t2 = 0; t2 < tokens; t2++)
+            {
+                dot += probabilities[baseRow + t2] * dprobabilities[baseRow + t2];
+            }
+
+            for (var t2 = 0; t2 < tokens; t2++)
+            {
+                var j = baseRow + t2;
+                dprobabilities[j] = probabilities[j] * (dprobabilities[j] - dot);
+            }
+        }
+    }
+
+    // One item per element (b, t, j) of dqkv, grid-stride; j's block of C says whether it is q, k or v:
+    // dq = scale·Σ_t2 dS[t, t2]·k[t2], dk = scale·Σ_t1 dS[t1, t]·q[t1], dv = Σ_t1 dropped P[t1, t]·doutput[t1].
+    private static void QkvBackwardKernel(Index1D index, int stride, int count, ArrayView<float> dqkv, ArrayView<float> dscores, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> probabilities, AttentionShape s, float scale, float p, RngKey key)
+    {
+        for (long item = index; item < count; item += stride)
+        {
+            var i = (int)item;
+            var qkvStride = 3L * s.Channels;
+            var (j, bt) = (i % (3 * s.Channels), i / (3 * s.Channels));
+            var (t, b) = (bt % s.Tokens, bt / s.Tokens);
+            var (part, c) = (j / s.Channels, j % s.Channels);
+            var head = ((long)b * s.Heads) + (c / s.HeadSize);
+            var matrix = head * s.Tokens * s.Tokens;
+            var batch = (long)b * s.Tokens;
+            var sum = 0f;
+            if (part == 0)
+            {
+                var row = matrix + ((long)t * s.Tokens);
+                for (var t2 = 0; t2 < s.Tokens; t2++)
+                {
+                    sum += dscores[row + t2] * qkv[((batch + t2) * qkvStride) + s.Channels + c];
+                }
+
+                sum *= scale;
+            }
+            else if (part == 1)
+            {
+                for (var t1 = 0; t1 < s.Tokens; t1++)
+                {
+                    sum += dscores[matrix + ((long)t1 * s.Tokens) + t] * qkv[((batch + t1) * qkvStride) + c];
+                }
+
+                sum *= scale;
+            }
+            else
+            {
+                for (var t1 = 0; t1 < s.Tokens; t1++)
+                {
+                    var e = matrix + ((long)t1 * s.Tokens) + t;
+                    sum += Drop(e, probabilities[e], p, key) * doutput[((batch + t1) * s.Channels) + c];
+                }
+            }
+
+            dqkv[i] += sum;
+        }
     }
 
     // Inverted dropout of attention element i, recomputable from the key alone; p = 0 skips the hash.

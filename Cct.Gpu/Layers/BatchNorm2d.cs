@@ -15,23 +15,25 @@ public readonly record struct BatchNormShape(int Batch, int Channels, int Spatia
 }
 
 /// <summary>
-/// torch.nn.BatchNorm2d: per-channel statistics over (B, H, W). Reductions run one thread per channel,
-/// which keeps every kernel barrier-free for the CPU simulator.
+/// torch.nn.BatchNorm2d: per-channel statistics over (B, H, W). Reductions run one item per channel
+/// (grid-stride), which keeps every kernel barrier-free for the CPU simulator.
 /// </summary>
 public sealed class BatchNorm2d
 {
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, float, float> statistics;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape> normalise;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, float> normaliseEval;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape> backward;
+    private readonly ComputeDevice device;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, float, float> statistics;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape> normalise;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, float> normaliseEval;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape> backward;
 
     private BatchNorm2d(ComputeDevice device)
     {
+        this.device = device;
         var a = device.Accelerator;
-        statistics = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, float, float>(StatisticsKernel);
-        normalise = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape>(NormaliseKernel);
-        normaliseEval = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, float>(NormaliseEvalKernel);
-        backward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape>(BackwardKernel);
+        statistics = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, float, float>(StatisticsKernel);
+        normalise = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape>(NormaliseKernel);
+        normaliseEval = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, float>(NormaliseEvalKernel);
+        backward = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape>(BackwardKernel);
     }
 
     public static BatchNorm2d For(ComputeDevice device) => device.Kernels(static d => new BatchNorm2d(d));
@@ -55,8 +57,11 @@ public sealed class BatchNorm2d
             return;
         }
 
-        statistics(shape.Channels, mean, rstd, runningMean, runningVar, input, shape, momentum, epsilon);
-        normalise(Elements(shape), output, input, mean, rstd, weight, bias, shape);
+        var channels = device.Threads(shape.Channels);
+        statistics(channels, channels, shape.Channels, mean, rstd, runningMean, runningVar, input, shape, momentum, epsilon);
+        var elements = Elements(shape);
+        var threads = device.Threads(elements);
+        normalise(threads, threads, elements, output, input, mean, rstd, weight, bias, shape);
     }
 
     /// <summary>Eval mode: output (B, C, S) = (input (B, C, S) − runningMean (C)) / √(runningVar (C) + ε) · weight (C) + bias (C).</summary>
@@ -65,7 +70,9 @@ public sealed class BatchNorm2d
     {
         if (shape.Channels > 0 && shape.PerChannel > 0)
         {
-            normaliseEval(Elements(shape), output, input, weight, bias, runningMean, runningVar, shape, epsilon);
+            var elements = Elements(shape);
+            var threads = device.Threads(elements);
+            normaliseEval(threads, threads, elements, output, input, weight, bias, runningMean, runningVar, shape, epsilon);
         }
     }
 
@@ -78,89 +85,106 @@ public sealed class BatchNorm2d
     {
         if (shape.Channels > 0 && shape.PerChannel > 0)
         {
-            backward(shape.Channels, dinput, dweight, dbias, doutput, input, mean, rstd, weight, shape);
+            var channels = device.Threads(shape.Channels);
+            backward(channels, channels, shape.Channels, dinput, dweight, dbias, doutput, input, mean, rstd, weight, shape);
         }
     }
 
     private static int Elements(BatchNormShape shape) => checked(shape.Channels * shape.PerChannel);
 
-    // One thread per channel; two passes (mean, then squared deviations) avoid E[x²] − E[x]² cancellation.
-    private static void StatisticsKernel(Index1D c, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> runningMean, ArrayView<float> runningVar,
-        ArrayView<float> input, BatchNormShape s, float momentum, float epsilon)
+    // One item per channel, grid-stride; two passes (mean, then squared deviations) avoid E[x²] − E[x]² cancellation.
+    private static void StatisticsKernel(Index1D index, int stride, int channels, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> runningMean,
+        ArrayView<float> runningVar, ArrayView<float> input, BatchNormShape s, float momentum, float epsilon)
     {
         var n = s.PerChannel;
-        var sum = 0f;
-        for (var b = 0; b < s.Batch; b++)
+        for (long item = index; item < channels; item += stride)
         {
-            for (var i = 0; i < s.Spatial; i++)
+            var c = (int)item;
+            var sum = 0f;
+            for (var b = 0; b < s.Batch; b++)
             {
-                sum += input[s.Index(b, c, i)];
+                for (var i = 0; i < s.Spatial; i++)
+                {
+                    sum += input[s.Index(b, c, i)];
+                }
             }
-        }
 
-        var m = sum / n;
-        var squares = 0f;
-        for (var b = 0; b < s.Batch; b++)
-        {
-            for (var i = 0; i < s.Spatial; i++)
+            var m = sum / n;
+            var squares = 0f;
+            for (var b = 0; b < s.Batch; b++)
             {
-                var d = input[s.Index(b, c, i)] - m;
-                squares += d * d;
+                for (var i = 0; i < s.Spatial; i++)
+                {
+                    var d = input[s.Index(b, c, i)] - m;
+                    squares += d * d;
+                }
             }
-        }
 
-        mean[c] = m;
-        rstd[c] = 1f / XMath.Sqrt((squares / n) + epsilon);
-        runningMean[c] = ((1f - momentum) * runningMean[c]) + (momentum * m);
-        runningVar[c] = ((1f - momentum) * runningVar[c]) + (momentum * (squares / (n - 1)));
+            mean[c] = m;
+            rstd[c] = 1f / XMath.Sqrt((squares / n) + epsilon);
+            runningMean[c] = ((1f - momentum) * runningMean[c]) + (momentum * m);
+            runningVar[c] = ((1f - momentum) * runningVar[c]) + (momentum * (squares / (n - 1)));
+        }
     }
 
-    // One thread per element.
-    private static void NormaliseKernel(Index1D i, ArrayView<float> output, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd,
+    // One item per element, grid-stride.
+    private static void NormaliseKernel(Index1D index, int stride, int count, ArrayView<float> output, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd,
         ArrayView<float> weight, ArrayView<float> bias, BatchNormShape s)
     {
-        int c = (i / s.Spatial) % s.Channels;
-        output[i] = ((input[i] - mean[c]) * rstd[c] * weight[c]) + bias[c];
+        for (long item = index; item < count; item += stride)
+        {
+            var i = (int)item;
+            var c = i / s.Spatial % s.Channels;
+            output[i] = ((input[i] - mean[c]) * rstd[c] * weight[c]) + bias[c];
+        }
     }
 
-    private static void NormaliseEvalKernel(Index1D i, ArrayView<float> output, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias,
+    private static void NormaliseEvalKernel(Index1D index, int stride, int count, ArrayView<float> output, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias,
         ArrayView<float> runningMean, ArrayView<float> runningVar, BatchNormShape s, float epsilon)
     {
-        int c = (i / s.Spatial) % s.Channels;
-        output[i] = ((input[i] - runningMean[c]) / XMath.Sqrt(runningVar[c] + epsilon) * weight[c]) + bias[c];
+        for (long item = index; item < count; item += stride)
+        {
+            var i = (int)item;
+            var c = i / s.Spatial % s.Channels;
+            output[i] = ((input[i] - runningMean[c]) / XMath.Sqrt(runningVar[c] + epsilon) * weight[c]) + bias[c];
+        }
     }
 
-    // One thread per channel: both reductions first, then dinput = w·rstd·(dy − mean(dy) − x̂·mean(dy·x̂)),
-    // all in one thread because the reductions have no buffer to pass through to an elementwise kernel.
-    private static void BackwardKernel(Index1D c, ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput,
-        ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, BatchNormShape s)
+    // One item per channel, grid-stride: both reductions first, then dinput = w·rstd·(dy − mean(dy) − x̂·mean(dy·x̂)),
+    // all in one item because the reductions have no buffer to pass through to an elementwise kernel.
+    private static void BackwardKernel(Index1D index, int stride, int channels, ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias,
+        ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, BatchNormShape s)
     {
-        var m = mean[c];
-        var r = rstd[c];
-        var sumDy = 0f;
-        var sumDyXhat = 0f;
-        for (var b = 0; b < s.Batch; b++)
-        {
-            for (var i = 0; i < s.Spatial; i++)
-            {
-                var k = s.Index(b, c, i);
-                sumDy += doutput[k];
-                sumDyXhat += doutput[k] * (input[k] - m) * r;
-            }
-        }
-
-        dbias[c] += sumDy;
-        dweight[c] += sumDyXhat;
         var n = (float)s.PerChannel;
-        var meanDy = sumDy / n;
-        var meanDyXhat = sumDyXhat / n;
-        var scale = weight[c] * r;
-        for (var b = 0; b < s.Batch; b++)
+        for (long item = index; item < channels; item += stride)
         {
-            for (var i = 0; i < s.Spatial; i++)
+            var c = (int)item;
+            var m = mean[c];
+            var r = rstd[c];
+            var sumDy = 0f;
+            var sumDyXhat = 0f;
+            for (var b = 0; b < s.Batch; b++)
             {
-                var k = s.Index(b, c, i);
-                dinput[k] += scale * (doutput[k] - meanDy - ((input[k] - m) * r * meanDyXhat));
+                for (var i = 0; i < s.Spatial; i++)
+                {
+                    var k = s.Index(b, c, i);
+                    sumDy += doutput[k];
+                    sumDyXhat += doutput[k] * (input[k] - m) * r;
+                }
+            }
+
+            dbias[c] += sumDy;
+            dweight[c] += sumDyXhat;
+            var meanDy = sumDy / n;
+            var meanDyXhat = sumDyXhat / n;
+            var scale = weight[c] * r;
+            for (var b = 0; b < s.Batch; b++)
+            {
+                for (var i = 0; i < s.Spatial; i++)
+                {
+                    var k = s.Index(b, c, i);
+                    dinput[k] += scale * (doutput[k] - meanDy - ((input[k] - m) * r * meanDyXhat));
+                }
             }
         }
     }

@@ -15,16 +15,18 @@ public readonly record struct Conv2dShape(int Batch, int InChannels, int Height,
 /// <summary>2D convolution without bias and with zero padding, as torch.nn.functional.conv2d (weight (Cout, Cin, K, K)).</summary>
 public sealed class Conv2d
 {
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape> forward;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape> inputBackward;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape> weightBackward;
+    private readonly ComputeDevice device;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape> forward;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape> inputBackward;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape> weightBackward;
 
     private Conv2d(ComputeDevice device)
     {
+        this.device = device;
         var accelerator = device.Accelerator;
-        forward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(ForwardKernel);
-        inputBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(InputBackwardKernel);
-        weightBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(WeightBackwardKernel);
+        forward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(ForwardKernel);
+        inputBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(InputBackwardKernel);
+        weightBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(WeightBackwardKernel);
     }
 
     public static Conv2d For(ComputeDevice device) => device.Kernels(static d => new Conv2d(d));
@@ -33,9 +35,10 @@ public sealed class Conv2d
     public void Forward(ArrayView<float> output, ArrayView<float> input, ArrayView<float> weight, Conv2dShape shape)
     {
         var count = (long)shape.Batch * shape.OutChannels * shape.OutHeight * shape.OutWidth;
-        if (count > 0)
+        var threads = device.Threads(count);
+        if (threads > 0)
         {
-            forward(checked((int)count), output, input, weight, shape);
+            forward(threads, threads, checked((int)count), output, input, weight, shape);
         }
     }
 
@@ -47,128 +50,142 @@ public sealed class Conv2d
     public void Backward(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, Conv2dShape shape, bool inputGradient = true)
     {
         var inputs = (long)shape.Batch * shape.InChannels * shape.Height * shape.Width;
-        if (inputGradient && inputs > 0)
+        var threads = device.Threads(inputs);
+        if (inputGradient && threads > 0)
         {
-            inputBackward(checked((int)inputs), dinput, doutput, weight, shape);
+            inputBackward(threads, threads, checked((int)inputs), dinput, doutput, weight, shape);
         }
 
         var weights = (long)shape.OutChannels * shape.InChannels * shape.Kernel * shape.Kernel;
-        if (weights > 0)
+        threads = device.Threads(weights);
+        if (threads > 0)
         {
-            weightBackward(checked((int)weights), dweight, doutput, input, shape);
+            weightBackward(threads, threads, checked((int)weights), dweight, doutput, input, shape);
         }
     }
 
-    // One thread per output element (b, co, oh, ow); padded taps are skipped, i.e. read as zero.
-    private static void ForwardKernel(Index1D index, ArrayView<float> output, ArrayView<float> input, ArrayView<float> weight, Conv2dShape s)
+    // One item per output element (b, co, oh, ow), grid-stride; padded taps are skipped, i.e. read as zero.
+    private static void ForwardKernel(Index1D index, int stride, int count, ArrayView<float> output, ArrayView<float> input, ArrayView<float> weight, Conv2dShape s)
     {
         var ho = s.OutHeight;
         var wo = s.OutWidth;
-        var ow = index.X % wo;
-        var oh = index.X / wo % ho;
-        var co = index.X / wo / ho % s.OutChannels;
-        var b = index.X / wo / ho / s.OutChannels;
-        var sum = 0f;
-        for (var ci = 0; ci < s.InChannels; ci++)
+        for (long item = index; item < count; item += stride)
         {
-            var plane = ((long)b * s.InChannels + ci) * s.Height * s.Width;
-            var taps = ((long)co * s.InChannels + ci) * s.Kernel * s.Kernel;
+            var e = (int)item;
+            var ow = e % wo;
+            var oh = e / wo % ho;
+            var co = e / wo / ho % s.OutChannels;
+            var b = e / wo / ho / s.OutChannels;
+            var sum = 0f;
+            for (var ci = 0; ci < s.InChannels; ci++)
+            {
+                var plane = ((long)b * s.InChannels + ci) * s.Height * s.Width;
+                var taps = ((long)co * s.InChannels + ci) * s.Kernel * s.Kernel;
+                for (var kh = 0; kh < s.Kernel; kh++)
+                {
+                    var h = (oh * s.Stride) + kh - s.Padding;
+                    if (h < 0 || h >= s.Height)
+                    {
+                        continue;
+                    }
+
+                    for (var kw = 0; kw < s.Kernel; kw++)
+                    {
+                        var w = (ow * s.Stride) + kw - s.Padding;
+                        if (w >= 0 && w < s.Width)
+                        {
+                            sum += input[plane + ((long)h * s.Width) + w] * weight[taps + (kh * s.Kernel) + kw];
+                        }
+                    }
+                }
+            }
+
+            output[e] = sum;
+        }
+    }
+
+    // One item per input element (b, ci, h, w), grid-stride, gathering from every output position whose
+    // window covers it: oh = (h + pad − kh) / stride where that division is exact and in range.
+    private static void InputBackwardKernel(Index1D index, int stride, int count, ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<float> weight, Conv2dShape s)
+    {
+        var ho = s.OutHeight;
+        var wo = s.OutWidth;
+        for (long item = index; item < count; item += stride)
+        {
+            var e = (int)item;
+            var w = e % s.Width;
+            var h = e / s.Width % s.Height;
+            var ci = e / s.Width / s.Height % s.InChannels;
+            var b = e / s.Width / s.Height / s.InChannels;
+            var sum = 0f;
             for (var kh = 0; kh < s.Kernel; kh++)
             {
-                var h = (oh * s.Stride) + kh - s.Padding;
-                if (h < 0 || h >= s.Height)
+                var th = h + s.Padding - kh;
+                var oh = th / s.Stride;
+                if (th < 0 || th % s.Stride != 0 || oh >= ho)
                 {
                     continue;
                 }
 
                 for (var kw = 0; kw < s.Kernel; kw++)
                 {
-                    var w = (ow * s.Stride) + kw - s.Padding;
-                    if (w >= 0 && w < s.Width)
+                    var tw = w + s.Padding - kw;
+                    var ow = tw / s.Stride;
+                    if (tw < 0 || tw % s.Stride != 0 || ow >= wo)
                     {
-                        sum += input[plane + ((long)h * s.Width) + w] * weight[taps + (kh * s.Kernel) + kw];
+                        continue;
+                    }
+
+                    for (var co = 0; co < s.OutChannels; co++)
+                    {
+                        var o = ((((long)b * s.OutChannels) + co) * ho + oh) * wo + ow;
+                        var tap = ((((long)co * s.InChannels) + ci) * s.Kernel + kh) * s.Kernel + kw;
+                        sum += doutput[o] * weight[tap];
                     }
                 }
             }
-        }
 
-        output[index] = sum;
+            dinput[e] += sum;
+        }
     }
 
-    // One thread per input element (b, ci, h, w) gathers from every output position whose window
-    // covers it: oh = (h + pad − kh) / stride where that division is exact and in range.
-    private static void InputBackwardKernel(Index1D index, ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<float> weight, Conv2dShape s)
+    // One item per weight element (co, ci, kh, kw), grid-stride, summing over the batch and the output positions.
+    private static void WeightBackwardKernel(Index1D index, int stride, int count, ArrayView<float> dweight, ArrayView<float> doutput, ArrayView<float> input, Conv2dShape s)
     {
         var ho = s.OutHeight;
         var wo = s.OutWidth;
-        var w = index.X % s.Width;
-        var h = index.X / s.Width % s.Height;
-        var ci = index.X / s.Width / s.Height % s.InChannels;
-        var b = index.X / s.Width / s.Height / s.InChannels;
-        var sum = 0f;
-        for (var kh = 0; kh < s.Kernel; kh++)
+        for (long item = index; item < count; item += stride)
         {
-            var th = h + s.Padding - kh;
-            var oh = th / s.Stride;
-            if (th < 0 || th % s.Stride != 0 || oh >= ho)
+            var e = (int)item;
+            var kw = e % s.Kernel;
+            var kh = e / s.Kernel % s.Kernel;
+            var ci = e / s.Kernel / s.Kernel % s.InChannels;
+            var co = e / s.Kernel / s.Kernel / s.InChannels;
+            var sum = 0f;
+            for (var b = 0; b < s.Batch; b++)
             {
-                continue;
-            }
-
-            for (var kw = 0; kw < s.Kernel; kw++)
-            {
-                var tw = w + s.Padding - kw;
-                var ow = tw / s.Stride;
-                if (tw < 0 || tw % s.Stride != 0 || ow >= wo)
+                var plane = ((long)b * s.InChannels + ci) * s.Height * s.Width;
+                var outPlane = ((long)b * s.OutChannels + co) * ho * wo;
+                for (var oh = 0; oh < ho; oh++)
                 {
-                    continue;
-                }
-
-                for (var co = 0; co < s.OutChannels; co++)
-                {
-                    var o = ((((long)b * s.OutChannels) + co) * ho + oh) * wo + ow;
-                    var tap = ((((long)co * s.InChannels) + ci) * s.Kernel + kh) * s.Kernel + kw;
-                    sum += doutput[o] * weight[tap];
-                }
-            }
-        }
-
-        dinput[index] += sum;
-    }
-
-    // One thread per weight element (co, ci, kh, kw) sums over the batch and the output positions.
-    private static void WeightBackwardKernel(Index1D index, ArrayView<float> dweight, ArrayView<float> doutput, ArrayView<float> input, Conv2dShape s)
-    {
-        var ho = s.OutHeight;
-        var wo = s.OutWidth;
-        var kw = index.X % s.Kernel;
-        var kh = index.X / s.Kernel % s.Kernel;
-        var ci = index.X / s.Kernel / s.Kernel % s.InChannels;
-        var co = index.X / s.Kernel / s.Kernel / s.InChannels;
-        var sum = 0f;
-        for (var b = 0; b < s.Batch; b++)
-        {
-            var plane = ((long)b * s.InChannels + ci) * s.Height * s.Width;
-            var outPlane = ((long)b * s.OutChannels + co) * ho * wo;
-            for (var oh = 0; oh < ho; oh++)
-            {
-                var h = (oh * s.Stride) + kh - s.Padding;
-                if (h < 0 || h >= s.Height)
-                {
-                    continue;
-                }
-
-                for (var ow = 0; ow < wo; ow++)
-                {
-                    var w = (ow * s.Stride) + kw - s.Padding;
-                    if (w >= 0 && w < s.Width)
+                    var h = (oh * s.Stride) + kh - s.Padding;
+                    if (h < 0 || h >= s.Height)
                     {
-                        sum += doutput[outPlane + ((long)oh * wo) + ow] * input[plane + ((long)h * s.Width) + w];
+                        continue;
+                    }
+
+                    for (var ow = 0; ow < wo; ow++)
+                    {
+                        var w = (ow * s.Stride) + kw - s.Padding;
+                        if (w >= 0 && w < s.Width)
+                        {
+                            sum += doutput[outPlane + ((long)oh * wo) + ow] * input[plane + ((long)h * s.Width) + w];
+                        }
                     }
                 }
             }
-        }
 
-        dweight[index] += sum;
+            dweight[e] += sum;
+        }
     }
 }

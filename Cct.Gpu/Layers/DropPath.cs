@@ -11,10 +11,14 @@ namespace Cct.Gpu.Layers;
 /// </summary>
 public sealed class DropPath
 {
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, float, float, RngKey, int> kernel;
+    private readonly ComputeDevice device;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, int, float, float, RngKey, int> kernel;
 
     private DropPath(ComputeDevice device)
-        => kernel = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, float, float, RngKey, int>(MaskKernel);
+    {
+        this.device = device;
+        kernel = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, int, float, float, RngKey, int>(MaskKernel);
+    }
 
     public static DropPath For(ComputeDevice device) => device.Kernels(static d => new DropPath(d));
 
@@ -35,16 +39,20 @@ public sealed class DropPath
             throw new ArgumentOutOfRangeException(nameof(batch), count, "one launch covers at most int.MaxValue elements");
         }
 
-        if (count > 0)
+        var threads = device.Threads(count);
+        if (threads > 0)
         {
-            kernel((int)count, target, source, perSample, probability, scale, key, accumulate ? 1 : 0);
+            kernel(threads, threads, (int)count, target, source, perSample, probability, scale, key, accumulate ? 1 : 0);
         }
     }
 
-    // One thread per element, each hashing its own sample index, so no per-sample mask buffer is needed.
-    private static void MaskKernel(Index1D i, ArrayView<float> target, ArrayView<float> source, int perSample, float probability, float scale, RngKey key, int accumulate)
+    // Grid-stride over elements, each hashing its own sample index, so no per-sample mask buffer is needed.
+    private static void MaskKernel(Index1D index, int stride, int count, ArrayView<float> target, ArrayView<float> source, int perSample, float probability, float scale, RngKey key, int accumulate)
     {
-        var value = probability <= 0f ? source[i] : key.Uniform((int)i / perSample) >= probability ? source[i] * scale : 0f;
-        target[i] = accumulate != 0 ? target[i] + value : value;
+        for (long i = index; i < count; i += stride)
+        {
+            var value = probability <= 0f ? source[i] : key.Uniform((int)i / perSample) >= probability ? source[i] * scale : 0f;
+            target[i] = accumulate != 0 ? target[i] + value : value;
+        }
     }
 }

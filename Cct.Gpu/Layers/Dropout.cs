@@ -10,10 +10,14 @@ namespace Cct.Gpu.Layers;
 /// </summary>
 public sealed class Dropout
 {
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, float, float, RngKey, int> kernel;
+    private readonly ComputeDevice device;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, float, float, RngKey, int> kernel;
 
     private Dropout(ComputeDevice device)
-        => kernel = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, float, float, RngKey, int>(MaskKernel);
+    {
+        this.device = device;
+        kernel = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, float, float, RngKey, int>(MaskKernel);
+    }
 
     public static Dropout For(ComputeDevice device) => device.Kernels(static d => new Dropout(d));
 
@@ -44,16 +48,20 @@ public sealed class Dropout
             throw new ArgumentOutOfRangeException(nameof(count), count, "one launch covers at most int.MaxValue elements");
         }
 
-        if (count > 0)
+        var threads = device.Threads(count);
+        if (threads > 0)
         {
-            kernel((int)count, target, source, probability, scale, key, accumulate ? 1 : 0);
+            kernel(threads, threads, (int)count, target, source, probability, scale, key, accumulate ? 1 : 0);
         }
     }
 
-    // One thread per element; p = 0 skips the hash so it is an exact copy (or add).
-    private static void MaskKernel(Index1D i, ArrayView<float> target, ArrayView<float> source, float probability, float scale, RngKey key, int accumulate)
+    // Grid-stride over elements; p = 0 skips the hash so it is an exact copy (or add).
+    private static void MaskKernel(Index1D index, int stride, int count, ArrayView<float> target, ArrayView<float> source, float probability, float scale, RngKey key, int accumulate)
     {
-        var value = probability <= 0f ? source[i] : key.Uniform(i) >= probability ? source[i] * scale : 0f;
-        target[i] = accumulate != 0 ? target[i] + value : value;
+        for (long i = index; i < count; i += stride)
+        {
+            var value = probability <= 0f ? source[i] : key.Uniform(i) >= probability ? source[i] * scale : 0f;
+            target[i] = accumulate != 0 ? target[i] + value : value;
+        }
     }
 }

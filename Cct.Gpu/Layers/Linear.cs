@@ -7,13 +7,15 @@ namespace Cct.Gpu.Layers;
 /// <summary>Linear layer y = x·Wᵀ + b over rows, as torch.nn.Linear (weight stored (out, in)).</summary>
 public sealed class Linear
 {
+    private readonly ComputeDevice device;
     private readonly MatMul matMul;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> biasBackward;
+    private readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, int, int> biasBackward;
 
     private Linear(ComputeDevice device)
     {
+        this.device = device;
         matMul = MatMul.For(device);
-        biasBackward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(BiasBackwardKernel);
+        biasBackward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, int, int>(BiasBackwardKernel);
     }
 
     public static Linear For(ComputeDevice device) => device.Kernels(static d => new Linear(d));
@@ -33,21 +35,25 @@ public sealed class Linear
     {
         matMul.Run(dinput, doutput, weight, weight, new GemmShape(rows, inFeatures, outFeatures, 0, 0, 1, 0));
         matMul.Run(dweight, doutput, input, input, new GemmShape(outFeatures, inFeatures, rows, 1, 0, 1, 0));
-        if (hasBias)
+        var threads = hasBias ? device.Threads(outFeatures) : 0;
+        if (threads > 0)
         {
-            biasBackward(outFeatures, dbias, doutput, rows, outFeatures);
+            biasBackward(threads, threads, dbias, doutput, rows, outFeatures);
         }
     }
 
-    // One thread per output feature sums its column over the rows.
-    private static void BiasBackwardKernel(Index1D o, ArrayView<float> dbias, ArrayView<float> doutput, int rows, int outFeatures)
+    // One item per output feature, grid-stride (ComputeDevice.Threads), sums its column over the rows.
+    private static void BiasBackwardKernel(Index1D index, int stride, ArrayView<float> dbias, ArrayView<float> doutput, int rows, int outFeatures)
     {
-        var sum = 0f;
-        for (var r = 0; r < rows; r++)
+        for (long o = index; o < outFeatures; o += stride)
         {
-            sum += doutput[((long)r * outFeatures) + o];
-        }
+            var sum = 0f;
+            for (var r = 0; r < rows; r++)
+            {
+                sum += doutput[((long)r * outFeatures) + o];
+            }
 
-        dbias[o] += sum;
+            dbias[o] += sum;
+        }
     }
 }

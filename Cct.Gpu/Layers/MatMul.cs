@@ -25,13 +25,13 @@ public sealed class MatMul
     public const int Tile = 16;
 
     private readonly ComputeDevice device;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> simple;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> simple;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> tiled;
 
     private MatMul(ComputeDevice device)
     {
         this.device = device;
-        simple = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(SimpleKernel);
+        simple = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(SimpleKernel);
         tiled = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(TiledKernel);
     }
 
@@ -52,9 +52,11 @@ public sealed class MatMul
 
     internal void RunSimple(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, GemmShape shape)
     {
-        if (shape.M > 0 && shape.N > 0)
+        var count = shape.M > 0 && shape.N > 0 ? (int)((long)shape.M * shape.N) : 0;
+        var threads = device.Threads(count);
+        if (threads > 0)
         {
-            simple((int)((long)shape.M * shape.N), c, a, b, bias, shape);
+            simple(threads, threads, count, c, a, b, bias, shape);
         }
     }
 
@@ -67,18 +69,23 @@ public sealed class MatMul
         }
     }
 
-    // One thread per output element.
-    private static void SimpleKernel(Index1D index, ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, GemmShape s)
+    // One item per output element, grid-stride (ComputeDevice.Threads); a long counter, as index + stride
+    // can pass int.MaxValue where stride is the item count.
+    private static void SimpleKernel(Index1D index, int stride, int count, ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, GemmShape s)
     {
-        var m = index / s.N;
-        var n = index % s.N;
-        var sum = 0f;
-        for (var k = 0; k < s.K; k++)
+        for (long item = index; item < count; item += stride)
         {
-            sum += s.A(a, m, k) * s.B(b, k, n);
-        }
+            var i = (int)item;
+            var m = i / s.N;
+            var n = i % s.N;
+            var sum = 0f;
+            for (var k = 0; k < s.K; k++)
+            {
+                sum += s.A(a, m, k) * s.B(b, k, n);
+            }
 
-        Store(c, bias, s, m, n, sum);
+            Store(c, bias, s, m, n, sum);
+        }
     }
 
     // One 16x16 group per output tile; the loop walks K (not M, the bug in ILGPU's own sample).

@@ -15,13 +15,15 @@ public readonly record struct Pool2dShape(int Batch, int Channels, int Height, i
 /// <summary>2D max pooling, as torch.nn.functional.max_pool2d; padding acts as −∞ and is never selected.</summary>
 public sealed class MaxPool2d
 {
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, Pool2dShape> forward;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, Pool2dShape> backward;
+    private readonly ComputeDevice device;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<int>, ArrayView<float>, Pool2dShape> forward;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<int>, Pool2dShape> backward;
 
     private MaxPool2d(ComputeDevice device)
     {
-        forward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, Pool2dShape>(ForwardKernel);
-        backward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, Pool2dShape>(BackwardKernel);
+        this.device = device;
+        forward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<int>, ArrayView<float>, Pool2dShape>(ForwardKernel);
+        backward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<int>, Pool2dShape>(BackwardKernel);
     }
 
     public static MaxPool2d For(ComputeDevice device) => device.Kernels(static d => new MaxPool2d(d));
@@ -33,9 +35,10 @@ public sealed class MaxPool2d
     public void Forward(ArrayView<float> output, ArrayView<int> argmax, ArrayView<float> input, Pool2dShape shape)
     {
         var count = (long)shape.Batch * shape.Channels * shape.OutHeight * shape.OutWidth;
-        if (count > 0)
+        var threads = device.Threads(count);
+        if (threads > 0)
         {
-            forward(checked((int)count), output, argmax, input, shape);
+            forward(threads, threads, checked((int)count), output, argmax, input, shape);
         }
     }
 
@@ -47,87 +50,96 @@ public sealed class MaxPool2d
     public void Backward(ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<int> argmax, Pool2dShape shape)
     {
         var count = (long)shape.Batch * shape.Channels * shape.Height * shape.Width;
-        if (count > 0)
+        var threads = device.Threads(count);
+        if (threads > 0)
         {
-            backward(checked((int)count), dinput, doutput, argmax, shape);
+            backward(threads, threads, checked((int)count), dinput, doutput, argmax, shape);
         }
     }
 
-    // One thread per output element. Strict '>' keeps the first maximum; NaN wins, so it propagates as in PyTorch.
-    private static void ForwardKernel(Index1D index, ArrayView<float> output, ArrayView<int> argmax, ArrayView<float> input, Pool2dShape s)
+    // One item per output element, grid-stride. Strict '>' keeps the first maximum; NaN wins, so it propagates as in PyTorch.
+    private static void ForwardKernel(Index1D index, int stride, int count, ArrayView<float> output, ArrayView<int> argmax, ArrayView<float> input, Pool2dShape s)
     {
         var ho = s.OutHeight;
         var wo = s.OutWidth;
-        var ow = index.X % wo;
-        var oh = index.X / wo % ho;
-        var plane = index.X / wo / ho * s.Height * s.Width;
-        var best = float.NegativeInfinity;
-        var at = -1;
-        for (var kh = 0; kh < s.Kernel; kh++)
+        for (long item = index; item < count; item += stride)
         {
-            var h = (oh * s.Stride) + kh - s.Padding;
-            if (h < 0 || h >= s.Height)
+            var e = (int)item;
+            var ow = e % wo;
+            var oh = e / wo % ho;
+            var plane = e / wo / ho * s.Height * s.Width;
+            var best = float.NegativeInfinity;
+            var at = -1;
+            for (var kh = 0; kh < s.Kernel; kh++)
             {
-                continue;
-            }
-
-            for (var kw = 0; kw < s.Kernel; kw++)
-            {
-                var w = (ow * s.Stride) + kw - s.Padding;
-                if (w < 0 || w >= s.Width)
+                var h = (oh * s.Stride) + kh - s.Padding;
+                if (h < 0 || h >= s.Height)
                 {
                     continue;
                 }
 
-                var i = plane + (h * s.Width) + w;
-                var v = input[i];
-                if (at < 0 || v > best || float.IsNaN(v))
+                for (var kw = 0; kw < s.Kernel; kw++)
                 {
-                    best = v;
-                    at = i;
+                    var w = (ow * s.Stride) + kw - s.Padding;
+                    if (w < 0 || w >= s.Width)
+                    {
+                        continue;
+                    }
+
+                    var i = plane + (h * s.Width) + w;
+                    var v = input[i];
+                    if (at < 0 || v > best || float.IsNaN(v))
+                    {
+                        best = v;
+                        at = i;
+                    }
                 }
             }
-        }
 
-        output[index] = best;
-        argmax[index] = at;
+            output[e] = best;
+            argmax[e] = at;
+        }
     }
 
-    // One thread per input element (b, c, h, w) sums doutput over the windows that selected it.
-    private static void BackwardKernel(Index1D index, ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<int> argmax, Pool2dShape s)
+    // One item per input element (b, c, h, w), grid-stride, summing doutput over the windows that selected it.
+    private static void BackwardKernel(Index1D index, int stride, int count, ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<int> argmax, Pool2dShape s)
     {
         var ho = s.OutHeight;
         var wo = s.OutWidth;
-        var w = index.X % s.Width;
-        var h = index.X / s.Width % s.Height;
-        var outPlane = index.X / s.Width / s.Height * ho * wo;
-        var sum = 0f;
-        for (var kh = 0; kh < s.Kernel; kh++)
+        for (long item = index; item < count; item += stride)
         {
-            var th = h + s.Padding - kh;
-            var oh = th / s.Stride;
-            if (th < 0 || th % s.Stride != 0 || oh >= ho)
+            var e = (int)item;
+            var w = e % s.Width;
+            var h = e / s.Width % s.Height;
+            var outPlane = e / s.Width / s.Height * ho * wo;
+            var sum = 0f;
+            for (var kh = 0; kh < s.Kernel; kh++)
             {
-                continue;
-            }
-
-            for (var kw = 0; kw < s.Kernel; kw++)
-            {
-                var tw = w + s.Padding - kw;
-                var ow = tw / s.Stride;
-                if (tw < 0 || tw % s.Stride != 0 || ow >= wo)
+                var th = h + s.Padding - kh;
+                var oh = th / s.Stride;
+                if (th < 0 || th % s.Stride != 0 || oh >= ho)
                 {
                     continue;
                 }
 
-                var o = outPlane + (oh * wo) + ow;
-                if (argmax[o] == index)
+                for (var kw = 0; kw < s.Kernel; kw++)
                 {
-                    sum += doutput[o];
+                    var tw = w + s.Padding - kw;
+                    var ow = tw / s.Stride;
+                    if (tw < 0 || tw % s.Stride != 0 || ow >= wo)
+                    {
+                        continue;
+                    }
+
+                    var o = outPlane + (oh * wo) + ow;
+                    if (argmax[o] == e)
+                    {
+                        sum += doutput[o];
+                    }
                 }
             }
-        }
 
-        dinput[index] += sum;
+            dinput[e] += sum;
+        }
     }
 }
