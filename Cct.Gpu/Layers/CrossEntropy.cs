@@ -11,15 +11,17 @@ namespace Cct.Gpu.Layers;
 /// </summary>
 public sealed class CrossEntropy
 {
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, float> forward;
+    private readonly ComputeDevice device;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, float> forward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> mean;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, float> backward;
+    private readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, float> backward;
 
     private CrossEntropy(ComputeDevice device)
     {
-        forward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, float>(ForwardKernel);
+        this.device = device;
+        forward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, float>(ForwardKernel);
         mean = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(MeanKernel);
-        backward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, float>(BackwardKernel);
+        backward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, float>(BackwardKernel);
     }
 
     public static CrossEntropy For(ComputeDevice device) => device.Kernels(static d => new CrossEntropy(d));
@@ -35,7 +37,8 @@ public sealed class CrossEntropy
             return;
         }
 
-        forward(batch, losses, probabilities, logits, targets, classes, labelSmoothing);
+        var threads = device.Threads(batch);
+        forward(threads, threads, batch, losses, probabilities, logits, targets, classes, labelSmoothing);
         mean(1, loss, losses, batch);
     }
 
@@ -47,45 +50,49 @@ public sealed class CrossEntropy
     {
         if (batch > 0 && classes > 0)
         {
-            backward(batch * classes, dlogits, probabilities, targets, batch, classes, labelSmoothing);
+            var threads = device.Threads((long)batch * classes);
+            backward(threads, threads, dlogits, probabilities, targets, batch, classes, labelSmoothing);
         }
     }
 
-    // One thread per sample. With z = logits − max and S = Σ exp z, log p_k = z_k − log S, so
+    // One item per sample, grid-stride. With z = logits − max and S = Σ exp z, log p_k = z_k − log S, so
     // loss = log S − (1 − s)·z_target − s·mean(z): no exp of a large logit, no log of a tiny probability.
-    private static void ForwardKernel(Index1D b, ArrayView<float> losses, ArrayView<float> probabilities, ArrayView<float> logits, ArrayView<int> targets, int classes, float smoothing)
+    private static void ForwardKernel(Index1D index, int stride, int batch, ArrayView<float> losses, ArrayView<float> probabilities, ArrayView<float> logits, ArrayView<int> targets, int classes, float smoothing)
     {
-        if (b >= losses.Length)
+        for (var b = index.X; b < batch; b += stride)
         {
-            return;
-        }
+            if (b >= losses.Length)
+            {
+                continue;
+            }
 
-        var row = (long)b.X * classes;
-        var max = logits[row];
-        for (var k = 1; k < classes; k++)
-        {
-            max = XMath.Max(max, logits[row + k]);
-        }
+            var row = (long)b * classes;
+            var max = logits[row];
+            for (var k = 1; k < classes; k++)
+            {
+                max = XMath.Max(max, logits[row + k]);
+            }
 
-        var sum = 0f;
-        var zSum = 0f;
-        for (var k = 0; k < classes; k++)
-        {
-            var z = logits[row + k] - max;
-            var e = XMath.Exp(z);
-            probabilities[row + k] = e;
-            sum += e;
-            zSum += z;
-        }
+            var sum = 0f;
+            var zSum = 0f;
+            for (var k = 0; k < classes; k++)
+            {
+                var z = logits[row + k] - max;
+                var e = XMath.Exp(z);
+                probabilities[row + k] = e;
+                sum += e;
+                zSum += z;
+            }
 
-        var inverse = 1f / sum;
-        for (var k = 0; k < classes; k++)
-        {
-            probabilities[row + k] *= inverse;
-        }
+            var inverse = 1f / sum;
+            for (var k = 0; k < classes; k++)
+            {
+                probabilities[row + k] *= inverse;
+            }
 
-        var zTarget = logits[row + targets[b]] - max;
-        losses[b] = XMath.Log(sum) - ((1f - smoothing) * zTarget) - (smoothing * zSum / classes);
+            var zTarget = logits[row + targets[b]] - max;
+            losses[b] = XMath.Log(sum) - ((1f - smoothing) * zTarget) - (smoothing * zSum / classes);
+        }
     }
 
     // A single thread: the batch is small (at most ~1024 samples) and a tree reduction needs barriers.
@@ -105,17 +112,15 @@ public sealed class CrossEntropy
         loss[0] = sum / batch;
     }
 
-    // One thread per logit (b, k).
-    private static void BackwardKernel(Index1D i, ArrayView<float> dlogits, ArrayView<float> probabilities, ArrayView<int> targets, int batch, int classes, float smoothing)
+    // One item per logit (b, k), grid-stride.
+    private static void BackwardKernel(Index1D index, int stride, ArrayView<float> dlogits, ArrayView<float> probabilities, ArrayView<int> targets, int batch, int classes, float smoothing)
     {
-        if (i >= (long)batch * classes)
+        for (var i = index.X; i < (long)batch * classes; i += stride)
         {
-            return;
+            var b = i / classes;
+            var k = i % classes;
+            var target = (smoothing / classes) + (k == targets[b] ? 1f - smoothing : 0f);
+            dlogits[i] += (probabilities[i] - target) / batch;
         }
-
-        var b = i.X / classes;
-        var k = i.X % classes;
-        var target = (smoothing / classes) + (k == targets[b] ? 1f - smoothing : 0f);
-        dlogits[i] += (probabilities[i] - target) / batch;
     }
 }

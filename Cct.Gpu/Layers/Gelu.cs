@@ -11,13 +11,15 @@ public sealed class Gelu
     private const float InvSqrt2 = 0.70710678118654752f;
     private const float InvSqrt2Pi = 0.39894228040143268f;
 
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>> forward;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> backward;
+    private readonly ComputeDevice device;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>> forward;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>> backward;
 
     private Gelu(ComputeDevice device)
     {
-        forward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ForwardKernel);
-        backward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(BackwardKernel);
+        this.device = device;
+        forward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>>(ForwardKernel);
+        backward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>>(BackwardKernel);
     }
 
     public static Gelu For(ComputeDevice device) => device.Kernels(static d => new Gelu(d));
@@ -27,7 +29,8 @@ public sealed class Gelu
     {
         if (count > 0)
         {
-            forward((int)count, output, input);
+            var threads = device.Threads(count);
+            forward(threads, threads, (int)count, output, input);
         }
     }
 
@@ -36,27 +39,36 @@ public sealed class Gelu
     {
         if (count > 0)
         {
-            backward((int)count, dinput, doutput, input);
+            var threads = device.Threads(count);
+            backward(threads, threads, (int)count, dinput, doutput, input);
         }
     }
 
-    private static void ForwardKernel(Index1D i, ArrayView<float> output, ArrayView<float> input)
+    // One item per element, grid-stride.
+    private static void ForwardKernel(Index1D index, int stride, int count, ArrayView<float> output, ArrayView<float> input)
     {
-        if (i < output.Length)
+        for (var i = index.X; i < count; i += stride)
         {
-            var x = input[i];
-            output[i] = 0.5f * x * Erfc(-x * InvSqrt2);
+            if (i < output.Length)
+            {
+                var x = input[i];
+                output[i] = 0.5f * x * Erfc(-x * InvSqrt2);
+            }
         }
     }
 
-    private static void BackwardKernel(Index1D i, ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<float> input)
+    // One item per element, grid-stride.
+    private static void BackwardKernel(Index1D index, int stride, int count, ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<float> input)
     {
-        if (i < dinput.Length)
+        for (var i = index.X; i < count; i += stride)
         {
-            var x = input[i];
-            var cdf = 0.5f * Erfc(-x * InvSqrt2);
-            var pdf = InvSqrt2Pi * XMath.Exp(-0.5f * x * x);
-            dinput[i] += doutput[i] * (cdf + (x * pdf));
+            if (i < dinput.Length)
+            {
+                var x = input[i];
+                var cdf = 0.5f * Erfc(-x * InvSqrt2);
+                var pdf = InvSqrt2Pi * XMath.Exp(-0.5f * x * x);
+                dinput[i] += doutput[i] * (cdf + (x * pdf));
+            }
         }
     }
 

@@ -10,15 +10,17 @@ public sealed class LayerNorm
 {
     public const float Epsilon = 1e-5f;
 
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> forward;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> inputBackward;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> parameterBackward;
+    private readonly ComputeDevice device;
+    private readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> forward;
+    private readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> inputBackward;
+    private readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> parameterBackward;
 
     private LayerNorm(ComputeDevice device)
     {
-        forward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ForwardKernel);
-        inputBackward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(InputBackwardKernel);
-        parameterBackward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ParameterBackwardKernel);
+        this.device = device;
+        forward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ForwardKernel);
+        inputBackward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(InputBackwardKernel);
+        parameterBackward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ParameterBackwardKernel);
     }
 
     public static LayerNorm For(ComputeDevice device) => device.Kernels(static d => new LayerNorm(d));
@@ -31,7 +33,8 @@ public sealed class LayerNorm
     {
         if (rows > 0 && channels > 0)
         {
-            forward(rows, output, mean, rstd, input, weight, bias, rows, channels);
+            var threads = device.Threads(rows);
+            forward(threads, threads, output, mean, rstd, input, weight, bias, rows, channels);
         }
     }
 
@@ -43,94 +46,90 @@ public sealed class LayerNorm
     {
         if (rows > 0 && channels > 0)
         {
-            inputBackward(rows, dinput, doutput, input, mean, rstd, weight, rows, channels);
-            parameterBackward(channels, dweight, dbias, doutput, input, mean, rstd, rows, channels);
+            var rowThreads = device.Threads(rows);
+            inputBackward(rowThreads, rowThreads, dinput, doutput, input, mean, rstd, weight, rows, channels);
+            var channelThreads = device.Threads(channels);
+            parameterBackward(channelThreads, channelThreads, dweight, dbias, doutput, input, mean, rstd, rows, channels);
         }
     }
 
-    // One thread per row. Statistics are taken of x − x[0], which is exact for nearby values, so a
+    // One item per row, grid-stride. Statistics are taken of x − x[0], which is exact for nearby values, so a
     // large common offset (mean 100, std 1) costs no precision in the normalised output.
-    private static void ForwardKernel(Index1D r, ArrayView<float> output, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, int rows, int channels)
+    private static void ForwardKernel(Index1D index, int stride, ArrayView<float> output, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, int rows, int channels)
     {
-        if (r >= rows)
+        for (var r = index.X; r < rows; r += stride)
         {
-            return;
-        }
+            var row = (long)r * channels;
+            var shift = input[row];
+            var sum = 0f;
+            for (var c = 0; c < channels; c++)
+            {
+                sum += input[row + c] - shift;
+            }
 
-        var row = (long)r.X * channels;
-        var shift = input[row];
-        var sum = 0f;
-        for (var c = 0; c < channels; c++)
-        {
-            sum += input[row + c] - shift;
-        }
+            var shiftedMean = sum / channels;
+            var squares = 0f;
+            for (var c = 0; c < channels; c++)
+            {
+                var d = input[row + c] - shift - shiftedMean;
+                squares += d * d;
+            }
 
-        var shiftedMean = sum / channels;
-        var squares = 0f;
-        for (var c = 0; c < channels; c++)
-        {
-            var d = input[row + c] - shift - shiftedMean;
-            squares += d * d;
-        }
+            var s = 1f / XMath.Sqrt((squares / channels) + Epsilon);
+            for (var c = 0; c < channels; c++)
+            {
+                output[row + c] = ((input[row + c] - shift - shiftedMean) * s * weight[c]) + bias[c];
+            }
 
-        var s = 1f / XMath.Sqrt((squares / channels) + Epsilon);
-        for (var c = 0; c < channels; c++)
-        {
-            output[row + c] = ((input[row + c] - shift - shiftedMean) * s * weight[c]) + bias[c];
-        }
-
-        mean[r] = shift + shiftedMean;
-        rstd[r] = s;
-    }
-
-    // One thread per row: dx = rstd · (g − mean(g) − n · mean(g·n)) with g = dy·w and n the normalised input.
-    private static void InputBackwardKernel(Index1D r, ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels)
-    {
-        if (r >= rows)
-        {
-            return;
-        }
-
-        var row = (long)r.X * channels;
-        var m = mean[r];
-        var s = rstd[r];
-        var gSum = 0f;
-        var gnSum = 0f;
-        for (var c = 0; c < channels; c++)
-        {
-            var g = doutput[row + c] * weight[c];
-            gSum += g;
-            gnSum += g * (input[row + c] - m) * s;
-        }
-
-        var gMean = gSum / channels;
-        var gnMean = gnSum / channels;
-        for (var c = 0; c < channels; c++)
-        {
-            var n = (input[row + c] - m) * s;
-            dinput[row + c] += s * ((doutput[row + c] * weight[c]) - gMean - (n * gnMean));
+            mean[r] = shift + shiftedMean;
+            rstd[r] = s;
         }
     }
 
-    // One thread per channel sums over rows (a gather, so no atomics).
-    private static void ParameterBackwardKernel(Index1D c, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, int rows, int channels)
+    // One item per row, grid-stride: dx = rstd · (g − mean(g) − n · mean(g·n)) with g = dy·w and n the normalised input.
+    private static void InputBackwardKernel(Index1D index, int stride, ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels)
     {
-        if (c >= channels)
+        for (var r = index.X; r < rows; r += stride)
         {
-            return;
-        }
+            var row = (long)r * channels;
+            var m = mean[r];
+            var s = rstd[r];
+            var gSum = 0f;
+            var gnSum = 0f;
+            for (var c = 0; c < channels; c++)
+            {
+                var g = doutput[row + c] * weight[c];
+                gSum += g;
+                gnSum += g * (input[row + c] - m) * s;
+            }
 
-        var weightSum = 0f;
-        var biasSum = 0f;
-        for (var r = 0; r < rows; r++)
+            var gMean = gSum / channels;
+            var gnMean = gnSum / channels;
+            for (var c = 0; c < channels; c++)
+            {
+                var n = (input[row + c] - m) * s;
+                dinput[row + c] += s * ((doutput[row + c] * weight[c]) - gMean - (n * gnMean));
+            }
+        }
+    }
+
+    // One item per channel, grid-stride, summing over rows (a gather, so no atomics).
+    private static void ParameterBackwardKernel(Index1D index, int stride, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, int rows, int channels)
+    {
+        for (var c = index.X; c < channels; c += stride)
         {
-            var i = ((long)r * channels) + c;
-            var dy = doutput[i];
-            weightSum += dy * (input[i] - mean[r]) * rstd[r];
-            biasSum += dy;
-        }
+            var weightSum = 0f;
+            var biasSum = 0f;
+            for (var r = 0; r < rows; r++)
+            {
+                var i = ((long)r * channels) + c;
+                var dy = doutput[i];
+                weightSum += dy * (input[i] - mean[r]) * rstd[r];
+                biasSum += dy;
+            }
 
-        dweight[c] += weightSum;
-        dbias[c] += biasSum;
+            dweight[c] += weightSum;
+            dbias[c] += biasSum;
+        }
     }
 }

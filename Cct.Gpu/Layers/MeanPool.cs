@@ -7,13 +7,15 @@ namespace Cct.Gpu.Layers;
 /// <summary>Mean over tokens, the sequence-pooling alternative to SeqPool: output (B, C) = mean_t input (B, T, C).</summary>
 public sealed class MeanPool
 {
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> forward;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> backward;
+    private readonly ComputeDevice device;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, int, int> forward;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, int, int> backward;
 
     private MeanPool(ComputeDevice device)
     {
-        forward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(ForwardKernel);
-        backward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(BackwardKernel);
+        this.device = device;
+        forward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, int, int>(ForwardKernel);
+        backward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, int, int>(BackwardKernel);
     }
 
     public static MeanPool For(ComputeDevice device) => device.Kernels(static d => new MeanPool(d));
@@ -23,7 +25,9 @@ public sealed class MeanPool
     {
         if (batch > 0 && channels > 0)
         {
-            forward(batch * channels, output, input, tokens, channels);
+            var count = batch * channels;
+            var threads = device.Threads(count);
+            forward(threads, threads, count, output, input, tokens, channels);
         }
     }
 
@@ -32,39 +36,47 @@ public sealed class MeanPool
     {
         if (batch > 0 && tokens > 0 && channels > 0)
         {
-            backward((int)((long)batch * tokens * channels), dinput, doutput, tokens, channels);
+            var count = (int)((long)batch * tokens * channels);
+            var threads = device.Threads(count);
+            backward(threads, threads, count, dinput, doutput, tokens, channels);
         }
     }
 
-    // One thread per output element (b, c).
-    private static void ForwardKernel(Index1D i, ArrayView<float> output, ArrayView<float> input, int tokens, int channels)
+    // One item per output element (b, c), grid-stride.
+    private static void ForwardKernel(Index1D index, int stride, int count, ArrayView<float> output, ArrayView<float> input, int tokens, int channels)
     {
-        if (i >= output.Length)
+        for (var i = index.X; i < count; i += stride)
         {
-            return;
-        }
+            if (i >= output.Length)
+            {
+                continue;
+            }
 
-        var b = i.X / channels;
-        var c = i.X % channels;
-        var sum = 0f;
-        for (var t = 0; t < tokens; t++)
-        {
-            sum += input[((((long)b * tokens) + t) * channels) + c];
-        }
+            var b = i / channels;
+            var c = i % channels;
+            var sum = 0f;
+            for (var t = 0; t < tokens; t++)
+            {
+                sum += input[((((long)b * tokens) + t) * channels) + c];
+            }
 
-        output[i] = sum / tokens;
+            output[i] = sum / tokens;
+        }
     }
 
-    // One thread per input element (b, t, c).
-    private static void BackwardKernel(Index1D i, ArrayView<float> dinput, ArrayView<float> doutput, int tokens, int channels)
+    // One item per input element (b, t, c), grid-stride.
+    private static void BackwardKernel(Index1D index, int stride, int count, ArrayView<float> dinput, ArrayView<float> doutput, int tokens, int channels)
     {
-        if (i >= dinput.Length)
+        for (var i = index.X; i < count; i += stride)
         {
-            return;
-        }
+            if (i >= dinput.Length)
+            {
+                continue;
+            }
 
-        var b = i.X / channels / tokens;
-        var c = i.X % channels;
-        dinput[i] += doutput[((long)b * channels) + c] / tokens;
+            var b = i / channels / tokens;
+            var c = i % channels;
+            dinput[i] += doutput[((long)b * channels) + c] / tokens;
+        }
     }
 }

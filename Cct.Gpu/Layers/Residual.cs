@@ -7,13 +7,15 @@ namespace Cct.Gpu.Layers;
 /// <summary>Residual connection: output = input1 + input2, elementwise.</summary>
 public sealed class Residual
 {
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> forward;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> backward;
+    private readonly ComputeDevice device;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>> forward;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>> backward;
 
     private Residual(ComputeDevice device)
     {
-        forward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ForwardKernel);
-        backward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(BackwardKernel);
+        this.device = device;
+        forward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ForwardKernel);
+        backward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>>(BackwardKernel);
     }
 
     public static Residual For(ComputeDevice device) => device.Kernels(static d => new Residual(d));
@@ -23,7 +25,8 @@ public sealed class Residual
     {
         if (count > 0)
         {
-            forward((int)count, output, input1, input2);
+            var threads = device.Threads(count);
+            forward(threads, threads, (int)count, output, input1, input2);
         }
     }
 
@@ -32,26 +35,35 @@ public sealed class Residual
     {
         if (count > 0)
         {
-            backward((int)count, dinput1, dinput2, doutput);
+            var threads = device.Threads(count);
+            backward(threads, threads, (int)count, dinput1, dinput2, doutput);
         }
     }
 
-    private static void ForwardKernel(Index1D i, ArrayView<float> output, ArrayView<float> input1, ArrayView<float> input2)
+    // One item per element, grid-stride.
+    private static void ForwardKernel(Index1D index, int stride, int count, ArrayView<float> output, ArrayView<float> input1, ArrayView<float> input2)
     {
-        if (i < output.Length)
+        for (var i = index.X; i < count; i += stride)
         {
-            output[i] = input1[i] + input2[i];
+            if (i < output.Length)
+            {
+                output[i] = input1[i] + input2[i];
+            }
         }
     }
 
-    private static void BackwardKernel(Index1D i, ArrayView<float> dinput1, ArrayView<float> dinput2, ArrayView<float> doutput)
+    // One item per element, grid-stride.
+    private static void BackwardKernel(Index1D index, int stride, int count, ArrayView<float> dinput1, ArrayView<float> dinput2, ArrayView<float> doutput)
     {
-        if (i < doutput.Length)
+        for (var i = index.X; i < count; i += stride)
         {
-            // Read once, then update in order, so dinput1 and dinput2 may be the same buffer.
-            var d = doutput[i];
-            dinput1[i] += d;
-            dinput2[i] += d;
+            if (i < doutput.Length)
+            {
+                // Read once, then update in order, so dinput1 and dinput2 may be the same buffer.
+                var d = doutput[i];
+                dinput1[i] += d;
+                dinput2[i] += d;
+            }
         }
     }
 }

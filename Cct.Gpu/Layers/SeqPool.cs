@@ -11,26 +11,28 @@ namespace Cct.Gpu.Layers;
 /// </summary>
 public sealed class SeqPool
 {
+    private readonly ComputeDevice device;
     private readonly Accelerator accelerator;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> logits;
-    private readonly Action<Index1D, ArrayView<float>, int> softmax;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> pool;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> scoreBackward;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> softmaxBackward;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> inputBackward;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> parameterBackward;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> logits;
+    private readonly Action<Index1D, int, int, ArrayView<float>, int> softmax;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> pool;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> scoreBackward;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, int> softmaxBackward;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> inputBackward;
+    private readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> parameterBackward;
     private MemoryBuffer1D<float, Stride1D.Dense>? scratch;
 
     private SeqPool(ComputeDevice device)
     {
+        this.device = device;
         accelerator = device.Accelerator;
-        logits = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(LogitsKernel);
-        softmax = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int>(SoftmaxKernel);
-        pool = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(PoolKernel);
-        scoreBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ScoreBackwardKernel);
-        softmaxBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(SoftmaxBackwardKernel);
-        inputBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(InputBackwardKernel);
-        parameterBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ParameterBackwardKernel);
+        logits = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(LogitsKernel);
+        softmax = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, int>(SoftmaxKernel);
+        pool = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(PoolKernel);
+        scoreBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ScoreBackwardKernel);
+        softmaxBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, int>(SoftmaxBackwardKernel);
+        inputBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(InputBackwardKernel);
+        parameterBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ParameterBackwardKernel);
     }
 
     public static SeqPool For(ComputeDevice device) => device.Kernels(static d => new SeqPool(d));
@@ -46,9 +48,14 @@ public sealed class SeqPool
             return;
         }
 
-        logits(batch * tokens, weights, input, poolWeight, poolBias, channels);
-        softmax(batch, weights, tokens);
-        pool(batch * channels, output, weights, input, tokens, channels);
+        var tokenCount = batch * tokens;
+        var tokenThreads = device.Threads(tokenCount);
+        var sampleThreads = device.Threads(batch);
+        var outputCount = batch * channels;
+        var outputThreads = device.Threads(outputCount);
+        logits(tokenThreads, tokenThreads, tokenCount, weights, input, poolWeight, poolBias, channels);
+        softmax(sampleThreads, sampleThreads, batch, weights, tokens);
+        pool(outputThreads, outputThreads, outputCount, output, weights, input, tokens, channels);
     }
 
     /// <summary>
@@ -64,10 +71,16 @@ public sealed class SeqPool
 
         // dscores (B, T): the gradient of the attention-pool logits, shared by dinput and the parameters.
         var dscores = Scratch((long)batch * tokens);
-        scoreBackward(batch * tokens, dscores, doutput, input, tokens, channels);
-        softmaxBackward(batch, dscores, weights, tokens);
-        inputBackward((int)((long)batch * tokens * channels), dinput, doutput, weights, dscores, poolWeight, tokens, channels);
-        parameterBackward(channels + 1, dpoolWeight, dpoolBias, dscores, input, batch * tokens, channels);
+        var tokenCount = batch * tokens;
+        var tokenThreads = device.Threads(tokenCount);
+        var sampleThreads = device.Threads(batch);
+        var inputCount = (int)((long)batch * tokens * channels);
+        var inputThreads = device.Threads(inputCount);
+        var parameterThreads = device.Threads(channels + 1);
+        scoreBackward(tokenThreads, tokenThreads, tokenCount, dscores, doutput, input, tokens, channels);
+        softmaxBackward(sampleThreads, sampleThreads, batch, dscores, weights, tokens);
+        inputBackward(inputThreads, inputThreads, inputCount, dinput, doutput, weights, dscores, poolWeight, tokens, channels);
+        parameterBackward(parameterThreads, parameterThreads, dpoolWeight, dpoolBias, dscores, input, tokenCount, channels);
     }
 
     /// <summary>
@@ -87,149 +100,165 @@ public sealed class SeqPool
         return scratch.View.SubView(0, length);
     }
 
-    // One thread per token (b, t): weights[b, t] = x[b, t, :] · w + bias, the logit before the softmax.
-    private static void LogitsKernel(Index1D i, ArrayView<float> weights, ArrayView<float> input, ArrayView<float> poolWeight, ArrayView<float> poolBias, int channels)
+    // One item per token (b, t), grid-stride: weights[b, t] = x[b, t, :] · w + bias, the logit before the softmax.
+    private static void LogitsKernel(Index1D index, int stride, int count, ArrayView<float> weights, ArrayView<float> input, ArrayView<float> poolWeight, ArrayView<float> poolBias, int channels)
     {
-        if (i >= weights.Length)
+        for (var i = index.X; i < count; i += stride)
         {
-            return;
-        }
+            if (i >= weights.Length)
+            {
+                continue;
+            }
 
-        var row = (long)i.X * channels;
-        var sum = poolBias[0];
-        for (var c = 0; c < channels; c++)
-        {
-            sum += input[row + c] * poolWeight[c];
-        }
+            var row = (long)i * channels;
+            var sum = poolBias[0];
+            for (var c = 0; c < channels; c++)
+            {
+                sum += input[row + c] * poolWeight[c];
+            }
 
-        weights[i] = sum;
-    }
-
-    // One thread per sample: a numerically stable softmax over its tokens, in place.
-    private static void SoftmaxKernel(Index1D b, ArrayView<float> weights, int tokens)
-    {
-        var row = (long)b.X * tokens;
-        if (row + tokens > weights.Length)
-        {
-            return;
-        }
-
-        var max = weights[row];
-        for (var t = 1; t < tokens; t++)
-        {
-            max = XMath.Max(max, weights[row + t]);
-        }
-
-        var sum = 0f;
-        for (var t = 0; t < tokens; t++)
-        {
-            var e = XMath.Exp(weights[row + t] - max);
-            weights[row + t] = e;
-            sum += e;
-        }
-
-        var inverse = 1f / sum;
-        for (var t = 0; t < tokens; t++)
-        {
-            weights[row + t] *= inverse;
+            weights[i] = sum;
         }
     }
 
-    // One thread per output element (b, c).
-    private static void PoolKernel(Index1D i, ArrayView<float> output, ArrayView<float> weights, ArrayView<float> input, int tokens, int channels)
+    // One item per sample, grid-stride: a numerically stable softmax over its tokens, in place.
+    private static void SoftmaxKernel(Index1D index, int stride, int batch, ArrayView<float> weights, int tokens)
     {
-        if (i >= output.Length)
+        for (var b = index.X; b < batch; b += stride)
         {
-            return;
-        }
+            var row = (long)b * tokens;
+            if (row + tokens > weights.Length)
+            {
+                continue;
+            }
 
-        var b = i.X / channels;
-        var c = i.X % channels;
-        var sum = 0f;
-        for (var t = 0; t < tokens; t++)
-        {
-            var bt = ((long)b * tokens) + t;
-            sum += weights[bt] * input[(bt * channels) + c];
-        }
+            var max = weights[row];
+            for (var t = 1; t < tokens; t++)
+            {
+                max = XMath.Max(max, weights[row + t]);
+            }
 
-        output[i] = sum;
-    }
+            var sum = 0f;
+            for (var t = 0; t < tokens; t++)
+            {
+                var e = XMath.Exp(weights[row + t] - max);
+                weights[row + t] = e;
+                sum += e;
+            }
 
-    // One thread per token (b, t): dweights[b, t] = doutput[b, :] · x[b, t, :].
-    private static void ScoreBackwardKernel(Index1D i, ArrayView<float> dscores, ArrayView<float> doutput, ArrayView<float> input, int tokens, int channels)
-    {
-        if (i >= dscores.Length)
-        {
-            return;
-        }
-
-        var row = (long)i.X * channels;
-        var drow = (long)(i.X / tokens) * channels;
-        var sum = 0f;
-        for (var c = 0; c < channels; c++)
-        {
-            sum += doutput[drow + c] * input[row + c];
-        }
-
-        dscores[i] = sum;
-    }
-
-    // One thread per sample, in place: dlogit_t = w_t · (dweight_t − Σ_u w_u · dweight_u), the softmax Jacobian.
-    private static void SoftmaxBackwardKernel(Index1D b, ArrayView<float> dscores, ArrayView<float> weights, int tokens)
-    {
-        var row = (long)b.X * tokens;
-        if (row + tokens > dscores.Length)
-        {
-            return;
-        }
-
-        var dot = 0f;
-        for (var t = 0; t < tokens; t++)
-        {
-            dot += weights[row + t] * dscores[row + t];
-        }
-
-        for (var t = 0; t < tokens; t++)
-        {
-            dscores[row + t] = weights[row + t] * (dscores[row + t] - dot);
+            var inverse = 1f / sum;
+            for (var t = 0; t < tokens; t++)
+            {
+                weights[row + t] *= inverse;
+            }
         }
     }
 
-    // One thread per input element (b, t, c): the pooling path plus the attention-pool path.
-    private static void InputBackwardKernel(Index1D i, ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<float> weights, ArrayView<float> dscores, ArrayView<float> poolWeight, int tokens, int channels)
+    // One item per output element (b, c), grid-stride.
+    private static void PoolKernel(Index1D index, int stride, int count, ArrayView<float> output, ArrayView<float> weights, ArrayView<float> input, int tokens, int channels)
     {
-        if (i >= (long)dscores.Length * channels)
+        for (var i = index.X; i < count; i += stride)
         {
-            return;
-        }
+            if (i >= output.Length)
+            {
+                continue;
+            }
 
-        var bt = i.X / channels;
-        var c = i.X % channels;
-        var b = bt / tokens;
-        dinput[i] += (weights[bt] * doutput[((long)b * channels) + c]) + (dscores[bt] * poolWeight[c]);
+            var b = i / channels;
+            var c = i % channels;
+            var sum = 0f;
+            for (var t = 0; t < tokens; t++)
+            {
+                var bt = ((long)b * tokens) + t;
+                sum += weights[bt] * input[(bt * channels) + c];
+            }
+
+            output[i] = sum;
+        }
     }
 
-    // One thread per channel sums over all tokens (a gather, so no atomics); thread C does the bias.
-    private static void ParameterBackwardKernel(Index1D c, ArrayView<float> dpoolWeight, ArrayView<float> dpoolBias, ArrayView<float> dscores, ArrayView<float> input, int rows, int channels)
+    // One item per token (b, t), grid-stride: dweights[b, t] = doutput[b, :] · x[b, t, :].
+    private static void ScoreBackwardKernel(Index1D index, int stride, int count, ArrayView<float> dscores, ArrayView<float> doutput, ArrayView<float> input, int tokens, int channels)
     {
-        if (c > channels)
+        for (var i = index.X; i < count; i += stride)
         {
-            return;
-        }
+            if (i >= dscores.Length)
+            {
+                continue;
+            }
 
-        var sum = 0f;
-        for (var r = 0; r < rows; r++)
-        {
-            sum += dscores[r] * (c < channels ? input[((long)r * channels) + c] : 1f);
-        }
+            var row = (long)i * channels;
+            var drow = (long)(i / tokens) * channels;
+            var sum = 0f;
+            for (var c = 0; c < channels; c++)
+            {
+                sum += doutput[drow + c] * input[row + c];
+            }
 
-        if (c < channels)
-        {
-            dpoolWeight[c] += sum;
+            dscores[i] = sum;
         }
-        else
+    }
+
+    // One item per sample, grid-stride, in place: dlogit_t = w_t · (dweight_t − Σ_u w_u · dweight_u), the softmax Jacobian.
+    private static void SoftmaxBackwardKernel(Index1D index, int stride, int batch, ArrayView<float> dscores, ArrayView<float> weights, int tokens)
+    {
+        for (var b = index.X; b < batch; b += stride)
         {
-            dpoolBias[0] += sum;
+            var row = (long)b * tokens;
+            if (row + tokens > dscores.Length)
+            {
+                continue;
+            }
+
+            var dot = 0f;
+            for (var t = 0; t < tokens; t++)
+            {
+                dot += weights[row + t] * dscores[row + t];
+            }
+
+            for (var t = 0; t < tokens; t++)
+            {
+                dscores[row + t] = weights[row + t] * (dscores[row + t] - dot);
+            }
+        }
+    }
+
+    // One item per input element (b, t, c), grid-stride: the pooling path plus the attention-pool path.
+    private static void InputBackwardKernel(Index1D index, int stride, int count, ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<float> weights, ArrayView<float> dscores, ArrayView<float> poolWeight, int tokens, int channels)
+    {
+        for (var i = index.X; i < count; i += stride)
+        {
+            if (i >= (long)dscores.Length * channels)
+            {
+                continue;
+            }
+
+            var bt = i / channels;
+            var c = i % channels;
+            var b = bt / tokens;
+            dinput[i] += (weights[bt] * doutput[((long)b * channels) + c]) + (dscores[bt] * poolWeight[c]);
+        }
+    }
+
+    // One item per channel, grid-stride, summing over all tokens (a gather, so no atomics); item C does the bias.
+    private static void ParameterBackwardKernel(Index1D index, int stride, ArrayView<float> dpoolWeight, ArrayView<float> dpoolBias, ArrayView<float> dscores, ArrayView<float> input, int rows, int channels)
+    {
+        for (var c = index.X; c <= channels; c += stride)
+        {
+            var sum = 0f;
+            for (var r = 0; r < rows; r++)
+            {
+                sum += dscores[r] * (c < channels ? input[((long)r * channels) + c] : 1f);
+            }
+
+            if (c < channels)
+            {
+                dpoolWeight[c] += sum;
+            }
+            else
+            {
+                dpoolBias[0] += sum;
+            }
         }
     }
 }

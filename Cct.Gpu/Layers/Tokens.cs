@@ -16,16 +16,18 @@ public readonly record struct TokensShape(int Batch, int Channels, int Tokens)
 /// </summary>
 public sealed class Tokens
 {
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, TokensShape> forward;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, TokensShape> inputBackward;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, TokensShape> embeddingBackward;
+    private readonly ComputeDevice device;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, TokensShape> forward;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, TokensShape> inputBackward;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, TokensShape> embeddingBackward;
 
     private Tokens(ComputeDevice device)
     {
+        this.device = device;
         var a = device.Accelerator;
-        forward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, TokensShape>(ForwardKernel);
-        inputBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, TokensShape>(InputBackwardKernel);
-        embeddingBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, TokensShape>(EmbeddingBackwardKernel);
+        forward = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, TokensShape>(ForwardKernel);
+        inputBackward = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, TokensShape>(InputBackwardKernel);
+        embeddingBackward = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, TokensShape>(EmbeddingBackwardKernel);
     }
 
     public static Tokens For(ComputeDevice device) => device.Kernels(static d => new Tokens(d));
@@ -38,7 +40,9 @@ public sealed class Tokens
     {
         if (shape.Elements > 0)
         {
-            forward(Count(shape.Elements), output, input, hasPositionalEmbedding ? positionalEmbedding : input, hasPositionalEmbedding ? 1 : 0, shape);
+            var count = Count(shape.Elements);
+            var threads = device.Threads(count);
+            forward(threads, threads, count, output, input, hasPositionalEmbedding ? positionalEmbedding : input, hasPositionalEmbedding ? 1 : 0, shape);
         }
     }
 
@@ -53,10 +57,14 @@ public sealed class Tokens
             return;
         }
 
-        inputBackward(Count(shape.Elements), dinput, doutput, shape);
+        var count = Count(shape.Elements);
+        var threads = device.Threads(count);
+        inputBackward(threads, threads, count, dinput, doutput, shape);
         if (positionalEmbeddingGradient)
         {
-            embeddingBackward(shape.Tokens * shape.Channels, dpositionalEmbedding, doutput, shape);
+            var embeddingCount = shape.Tokens * shape.Channels;
+            var embeddingThreads = device.Threads(embeddingCount);
+            embeddingBackward(embeddingThreads, embeddingThreads, embeddingCount, dpositionalEmbedding, doutput, shape);
         }
     }
 
@@ -82,35 +90,44 @@ public sealed class Tokens
     private static int Count(long elements)
         => elements <= int.MaxValue ? (int)elements : throw new ArgumentOutOfRangeException(nameof(elements), elements, "one launch covers at most int.MaxValue elements");
 
-    // One thread per output element (b, t, c), reading its transposed input.
-    private static void ForwardKernel(Index1D i, ArrayView<float> output, ArrayView<float> input, ArrayView<float> positionalEmbedding, int hasPositionalEmbedding, TokensShape s)
+    // One item per output element (b, t, c), grid-stride, reading its transposed input.
+    private static void ForwardKernel(Index1D index, int stride, int count, ArrayView<float> output, ArrayView<float> input, ArrayView<float> positionalEmbedding, int hasPositionalEmbedding, TokensShape s)
     {
-        int c = i % s.Channels;
-        int t = (i / s.Channels) % s.Tokens;
-        int b = i / (s.Channels * s.Tokens);
-        var value = input[((((long)b * s.Channels) + c) * s.Tokens) + t];
-        output[i] = hasPositionalEmbedding != 0 ? value + positionalEmbedding[((long)t * s.Channels) + c] : value;
+        for (var i = index.X; i < count; i += stride)
+        {
+            int c = i % s.Channels;
+            int t = (i / s.Channels) % s.Tokens;
+            int b = i / (s.Channels * s.Tokens);
+            var value = input[((((long)b * s.Channels) + c) * s.Tokens) + t];
+            output[i] = hasPositionalEmbedding != 0 ? value + positionalEmbedding[((long)t * s.Channels) + c] : value;
+        }
     }
 
-    // One thread per input element (b, c, t), gathering its transposed output gradient.
-    private static void InputBackwardKernel(Index1D i, ArrayView<float> dinput, ArrayView<float> doutput, TokensShape s)
+    // One item per input element (b, c, t), grid-stride, gathering its transposed output gradient.
+    private static void InputBackwardKernel(Index1D index, int stride, int count, ArrayView<float> dinput, ArrayView<float> doutput, TokensShape s)
     {
-        int t = i % s.Tokens;
-        int c = (i / s.Tokens) % s.Channels;
-        int b = i / (s.Channels * s.Tokens);
-        dinput[i] += doutput[((((long)b * s.Tokens) + t) * s.Channels) + c];
+        for (var i = index.X; i < count; i += stride)
+        {
+            int t = i % s.Tokens;
+            int c = (i / s.Tokens) % s.Channels;
+            int b = i / (s.Channels * s.Tokens);
+            dinput[i] += doutput[((((long)b * s.Tokens) + t) * s.Channels) + c];
+        }
     }
 
-    // One thread per embedding element (t, c), summing over the batch.
-    private static void EmbeddingBackwardKernel(Index1D i, ArrayView<float> dpositionalEmbedding, ArrayView<float> doutput, TokensShape s)
+    // One item per embedding element (t, c), grid-stride, summing over the batch.
+    private static void EmbeddingBackwardKernel(Index1D index, int stride, int count, ArrayView<float> dpositionalEmbedding, ArrayView<float> doutput, TokensShape s)
     {
         var perSample = (long)s.Tokens * s.Channels;
-        var sum = 0f;
-        for (var b = 0; b < s.Batch; b++)
+        for (var i = index.X; i < count; i += stride)
         {
-            sum += doutput[(b * perSample) + i];
-        }
+            var sum = 0f;
+            for (var b = 0; b < s.Batch; b++)
+            {
+                sum += doutput[(b * perSample) + i];
+            }
 
-        dpositionalEmbedding[i] += sum;
+            dpositionalEmbedding[i] += sum;
+        }
     }
 }
