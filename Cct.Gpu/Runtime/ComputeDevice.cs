@@ -101,10 +101,11 @@ public sealed class ComputeDevice : IDisposable
     /// How many threads to launch for <paramref name="work"/> independent items. Auto-grouped kernels loop
     /// over their items with this stride (grid-stride loops): ILGPU's CPU simulator pays ~0.2 µs per thread
     /// index (ReLU over 0.8M floats: 172 ms with a thread per element, 1.9 ms with 8 threads, measured on
-    /// 2 cores), while a GPU gets one thread per item and runs each loop once.
+    /// 2 cores), while a GPU gets one thread per item (up to 2^24, which fills any GPU and keeps
+    /// int loop counters from overflowing) and runs each loop about once.
     /// </summary>
     public int Threads(long work)
-        => work <= 0 ? 0 : (int)Math.Min(work, Kind == AcceleratorKind.Cpu ? 4L * Environment.ProcessorCount : int.MaxValue);
+        => work <= 0 ? 0 : (int)Math.Min(work, Kind == AcceleratorKind.Cpu ? 4L * Environment.ProcessorCount : 1 << 24);
 
     /// <summary>Returns the kernel set of type <typeparamref name="T"/> for this device, loading it on first use.</summary>
     public T Kernels<T>(Func<ComputeDevice, T> load)
