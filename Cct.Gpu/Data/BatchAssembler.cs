@@ -26,13 +26,13 @@ public sealed class BatchAssembler
 
     private readonly ComputeDevice device;
     private readonly Action<Index1D, int, ArrayView<float>, ArrayView<byte>, ArrayView<int>, BatchShape, RngKey> assemble;
-    private readonly Action<Index1D, int, ArrayView<int>, ArrayView<int>, ArrayView<int>> gatherLabels;
+    private readonly Action<Index1D, int, ArrayView<int>, ArrayView<int>, ArrayView<int>, int> gatherLabels;
 
     private BatchAssembler(ComputeDevice device)
     {
         this.device = device;
         assemble = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<byte>, ArrayView<int>, BatchShape, RngKey>(AssembleKernel);
-        gatherLabels = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<int>, ArrayView<int>, ArrayView<int>>(GatherLabelsKernel);
+        gatherLabels = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<int>, ArrayView<int>, ArrayView<int>, int>(GatherLabelsKernel);
     }
 
     public static BatchAssembler For(ComputeDevice device) => device.Kernels(static d => new BatchAssembler(d));
@@ -72,7 +72,7 @@ public sealed class BatchAssembler
         var threads = device.Threads(batch);
         if (threads > 0)
         {
-            gatherLabels(threads, threads, output, labels, indices);
+            gatherLabels(threads, threads, output, labels, indices, batch);
         }
     }
 
@@ -118,9 +118,9 @@ public sealed class BatchAssembler
     private static int Shift(float uniform) => XMath.Min((int)(uniform * ((2 * Padding) + 1)), 2 * Padding) - Padding;
 
     // One item per sample, grid-stride (ComputeDevice.Threads).
-    private static void GatherLabelsKernel(Index1D index, int stride, ArrayView<int> output, ArrayView<int> labels, ArrayView<int> indices)
+    private static void GatherLabelsKernel(Index1D index, int stride, ArrayView<int> output, ArrayView<int> labels, ArrayView<int> indices, int batch)
     {
-        for (long b = index; b < output.Length; b += stride)
+        for (long b = index; b < batch && b < output.Length && b < indices.Length; b += stride)
         {
             // A bad sample index must not read out of bounds; -1 is no class, which the loss can reject.
             var sample = indices[b];

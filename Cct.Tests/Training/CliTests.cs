@@ -125,11 +125,11 @@ public sealed class CliTests
         var checkpoint = SafeTensorsFile.Read(Path.Combine(run, "checkpoint-best.safetensors"));
         Assert.Multiple(() =>
         {
-            Assert.That(checkpoint["tokenizer.conv_layers.0.0.weight"].Shape, Is.EqualTo(new[] { 16, 1, 3, 3 }));
-            Assert.That(checkpoint["classifier.blocks.0.self_attn.qkv.weight"].Shape, Is.EqualTo(new[] { 96, 32 }));
+            Assert.That(checkpoint["tokenizer.conv_layers.0.0.weight"].Shape, Is.EqualTo(new[] { 8, 1, 3, 3 }));
+            Assert.That(checkpoint["classifier.blocks.0.self_attn.qkv.weight"].Shape, Is.EqualTo(new[] { 72, 24 }));
             Assert.That(checkpoint["classifier.fc.weight"].DType, Is.EqualTo("F32"));
-            Assert.That(checkpoint["optimizer.exp_avg.classifier.fc.weight"].Shape, Is.EqualTo(new[] { 10, 32 }));
-            Assert.That(JsonDocument.Parse(checkpoint.Metadata["config"]).RootElement.GetProperty("dim").GetInt32(), Is.EqualTo(32));
+            Assert.That(checkpoint["optimizer.exp_avg.classifier.fc.weight"].Shape, Is.EqualTo(new[] { 10, 24 }));
+            Assert.That(JsonDocument.Parse(checkpoint.Metadata["config"]).RootElement.GetProperty("dim").GetInt32(), Is.EqualTo(24));
         });
 
         var (evalCode, evalOutput, evalError) = CliRunner.Run("eval", "--checkpoint", Path.Combine(run, "checkpoint-best.safetensors"), "--data", data, "--accelerator", "cpu", "--out", Path.Combine(root, "eval"));
