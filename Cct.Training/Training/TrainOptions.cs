@@ -90,7 +90,8 @@ public sealed record TrainOptions
                 Schedule = LearningRateScheduleKind.Constant,
                 Epochs = 30,
             },
-            "cct-tiny" => options with { Epochs = 3, BatchSize = 64, LearningRate = 2e-3, WeightDecay = 0.05, Crop = false, Flip = false },
+            // Few, small steps on the CPU simulator: a higher rate and smaller batches learn fastest (measured).
+            "cct-tiny" => options with { Epochs = 3, BatchSize = 32, LearningRate = 5e-3, WeightDecay = 0.05, LabelSmoothing = 0, Crop = false, Flip = false },
             _ => options,
         };
     }
