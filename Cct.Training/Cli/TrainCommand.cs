@@ -221,7 +221,7 @@ public static class TrainCommand
                           --pos-emb learnable|sine|none --pool seq|mean]
 
           models: cct-2/3x2, cct-4/3x2, cct-6/3x1, cct-7/3x1 (official), seed (the notebook's model and recipe),
-                  cct-tiny (1 block, dim 32, for the CPU accelerator)
+                  cct-tiny (1 block, dim 24, for the CPU accelerator)
           --epochs is the total; --resume continues a run to it with the saved optimizer, data order and RNG.
           --stop-after N stops after N epochs of this invocation (resumable). Ctrl+C saves checkpoint-last.
           The run folder gets metrics.jsonl, checkpoint-last/-best.safetensors, config.json and report/.
