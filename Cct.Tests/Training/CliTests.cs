@@ -160,11 +160,13 @@ public sealed class CliTests
     public void ResumeContinuesExactly()
     {
         var data = CliRunner.FashionMnistSlice(Path.Combine(root, "data"), 192, 64);
-        string[] common = ["--model", "cct-tiny", "--epochs", "2", "--batch", "32", "--data", data, "--accelerator", "cpu", "--seed", "3", "--augment", "crop,flip", "--warmup-epochs", "1"];
+        string[] common = ["train", "--model", "cct-tiny", "--epochs", "2", "--batch", "32", "--data", data, "--accelerator", "cpu", "--seed", "3", "--augment", "crop,flip", "--warmup-epochs", "1"];
         var once = Path.Combine(root, "once");
         var split = Path.Combine(root, "split");
-        Assert.That(CliRunner.Run([.. common, "--out", once]).ExitCode, Is.Zero);
-        Assert.That(CliRunner.Run([.. common, "--out", split, "--stop-after", "1"]).ExitCode, Is.Zero);
+        var first = CliRunner.Run([.. common, "--out", once]);
+        Assert.That(first.ExitCode, Is.Zero, first.Error);
+        var second = CliRunner.Run([.. common, "--out", split, "--stop-after", "1"]);
+        Assert.That(second.ExitCode, Is.Zero, second.Error);
         Assert.That(MetricsLog.Read(Path.Combine(split, MetricsLog.FileName)).Epochs, Has.Count.EqualTo(1));
         var resumed = CliRunner.Run("train", "--resume", Path.Combine(split, "checkpoint-last.safetensors"), "--accelerator", "cpu", "--data", data);
         Assert.That(resumed.ExitCode, Is.Zero, resumed.Error);
