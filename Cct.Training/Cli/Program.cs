@@ -18,6 +18,7 @@ public static class Program
           train      train on FashionMNIST (or MNIST) and write a run folder
           eval       evaluate a checkpoint on the test set and write report/
           predict    classify PNG images with a checkpoint
+          check      every kernel on the accelerator vs the CPU accelerator and PyTorch fixtures
 
         Every command takes --accelerator auto|cuda|opencl|cpu and --help.
         """;
@@ -40,6 +41,7 @@ public static class Program
                 "train" => TrainCommand.Run(rest),
                 "eval" => EvalCommand.Run(rest),
                 "predict" => PredictCommand.Run(rest),
+                "check" => CheckCommand.Run(rest),
                 _ => throw new UsageException($"unknown command '{args[0]}'; run cct --help"),
             };
         }

@@ -1,0 +1,199 @@
+using System.Reflection;
+using System.Text.Json;
+using Cct.Gpu.Layers;
+using Cct.Gpu.Runtime;
+using Cct.Tests.Support;
+using Cct.Training.Check;
+using Cct.Training.Cli;
+
+namespace Cct.Tests.Training;
+
+/// <summary>
+/// `cct check`: on the CPU accelerator every row passes (the CPU against itself for kernels, against
+/// PyTorch for the model), every kernel class has rows, and a wrong result, a throwing kernel or a
+/// missing fixture fails it.
+/// </summary>
+[Category("Cli")]
+public sealed class CheckCommandTests
+{
+    private static readonly Lock Gate = new();
+    private string root = string.Empty;
+    private int exitCode;
+    private string output = string.Empty;
+    private JsonElement report;
+
+    /// <summary>One full run for the whole fixture: ~5 s on an idle 2-core machine, ~25 s under load.</summary>
+    [OneTimeSetUp]
+    public void RunTheCheckOnTheCpu()
+    {
+        root = Path.Combine(Path.GetTempPath(), "cct-check-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(root);
+        var json = Path.Combine(root, "check.json");
+        (exitCode, output, var error) = CliRunner.Run("check", "--accelerator", "cpu", "--json", json);
+        Assert.That(exitCode, Is.Zero, output + error);
+        report = JsonDocument.Parse(File.ReadAllBytes(json)).RootElement;
+    }
+
+    [OneTimeTearDown]
+    public void DeleteFolder() => Directory.Delete(root, recursive: true);
+
+    [Test]
+    public void CpuCheckPassesEveryRow()
+    {
+        var rows = report.GetProperty("rows").EnumerateArray().ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(exitCode, Is.Zero);
+            Assert.That(report.GetProperty("passed").GetBoolean(), Is.True);
+            Assert.That(report.GetProperty("accelerator").GetString(), Is.EqualTo("cpu"));
+            Assert.That(rows, Has.Count.GreaterThan(100));
+            Assert.That(rows.Where(r => !r.GetProperty("pass").GetBoolean()).Select(r => r.GetProperty("op").GetString()), Is.Empty);
+            Assert.That(output, Does.Contain($"{rows.Count} of {rows.Count} checks pass"));
+            Assert.That(output, Does.Contain("max abs error").And.Contain("max rel error"));
+        });
+    }
+
+    [Test]
+    public void ModelRowsMatchPyTorchWithinTheParityBound()
+    {
+        var model = report.GetProperty("rows").EnumerateArray()
+            .Where(r => r.GetProperty("op").GetString()!.StartsWith("model_", StringComparison.Ordinal)).ToList();
+        Assert.That(model.Select(r => r.GetProperty("op").GetString()), Has.Some.StartsWith("model_official: gradients").And.Some.StartsWith("model_postnorm: batchnorm running stats"));
+        foreach (var row in model.Where(r => !r.GetProperty("op").GetString()!.Contains("attention_pool.bias", StringComparison.Ordinal)))
+        {
+            Assert.That(row.GetProperty("atol").GetDouble(), Is.EqualTo(Compare.Atol), row.GetProperty("op").GetString());
+            Assert.That(row.GetProperty("rtol").GetDouble(), Is.EqualTo(Compare.Rtol), row.GetProperty("op").GetString());
+        }
+    }
+
+    /// <summary>Every kernel class (a type with a static For(ComputeDevice)) in Cct.Gpu has rows, so a new layer cannot be forgotten.</summary>
+    [Test]
+    public void EveryKernelClassIsChecked()
+    {
+        var kernelClasses = typeof(MatMul).Assembly.GetTypes()
+            .Where(t => t.GetMethod("For", BindingFlags.Public | BindingFlags.Static, [typeof(ComputeDevice)]) is not null)
+            .Select(t => t.Name.ToLowerInvariant())
+            .ToList();
+        var ops = report.GetProperty("rows").EnumerateArray()
+            .Select(r => r.GetProperty("op").GetString()!.Replace(" ", string.Empty, StringComparison.Ordinal).ToLowerInvariant())
+            .ToList();
+        Assert.That(kernelClasses, Has.Count.GreaterThanOrEqualTo(19));
+        Assert.That(kernelClasses.Where(k => !ops.Any(op => op.StartsWith(k, StringComparison.Ordinal))), Is.Empty);
+    }
+
+    [Test]
+    public void ComparisonFailsOnPerturbedData()
+    {
+        var reference = KernelCases.Uniform(1, 1000);
+        var perturbed = (float[])reference.Clone();
+        perturbed[321] += 1e-3f;
+        var close = Array.ConvertAll(reference, v => v * (1 + 1e-6f));
+        Assert.Multiple(() =>
+        {
+            var wrong = Comparison.Compare("perturbed", perturbed, reference, Tolerance.Elementwise);
+            Assert.That(wrong.Pass, Is.False);
+            Assert.That(wrong.MaxAbs, Is.EqualTo(1e-3).Within(1e-6));
+            Assert.That(Comparison.Compare("rounding", close, reference, Tolerance.Elementwise).Pass, Is.True);
+            Assert.That(Comparison.Compare("same", reference, reference, Tolerance.Exact).Pass, Is.True);
+            Assert.That(Comparison.Compare("exact", close, reference, Tolerance.Exact).Pass, Is.False);
+            Assert.That(Comparison.Compare("nan on one side", [float.NaN, 1f], [0f, 1f], Tolerance.LongReduction).Pass, Is.False);
+            Assert.That(Comparison.Compare("nan on both", [float.NaN, 1f], [float.NaN, 1f], Tolerance.Exact).Pass, Is.True);
+            Assert.That(Comparison.Compare("infinity", [float.PositiveInfinity], [3e38f], Tolerance.LongReduction).Pass, Is.False);
+            Assert.That(Comparison.Compare("length", [1f], [1f, 2f], Tolerance.Elementwise).Note, Does.Contain("reference has 2"));
+        });
+    }
+
+    /// <summary>
+    /// A "kernel" whose first run (the target's) is off by 0.01 in one element, and one that throws on the
+    /// target: the command prints FAIL rows and notes, and exits 1 with one line on stderr.
+    /// </summary>
+    [Test]
+    public void AWrongKernelFailsTheCommand()
+    {
+        var runs = 0;
+        var wrong = new KernelCase("relu with a bug on the target", s =>
+        {
+            var input = KernelCases.Uniform(5, 100);
+            if (runs++ == 0)
+            {
+                input[17] = Math.Abs(input[17]) + 0.01f;
+            }
+
+            var x = s.Upload(input);
+            var y = s.Zeros(input.Length);
+            Relu.For(s.Device).Forward(y, x, input.Length);
+            return [new CheckOutput("output", DeviceScope.Read(y), Tolerance.Elementwise)];
+        });
+        var calls = 0;
+        var throwing = new KernelCase("kernel that throws on the target", s =>
+            calls++ == 0 ? throw new InvalidOperationException("launch failed") : [new CheckOutput("output", [1f], Tolerance.Exact)]);
+        var good = new KernelCase("a correct kernel", _ => [new CheckOutput("output", [1f, 2f], Tolerance.Exact)]);
+
+        var (code, stdout, stderr) = Capture(() => CheckCommand.Run(["--accelerator", "cpu"], _ => [wrong, throwing, good], []));
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(1));
+            Assert.That(stdout, Does.Contain("relu with a bug on the target: output").And.Contain("FAIL"));
+            Assert.That(stdout, Does.Contain("note: kernel that throws on the target: throws on cpu").And.Contain("launch failed"));
+            Assert.That(stdout, Does.Contain("1 of 3 checks pass"));
+            Assert.That(stderr.TrimEnd().Split('\n'), Has.Length.EqualTo(1));
+            Assert.That(stderr, Does.StartWith("cct: check failed: 2 of 3 checks fail on cpu"));
+        });
+    }
+
+    [Test]
+    public void HelpAndBadInput()
+    {
+        var (helpCode, help, _) = CliRunner.Run("check", "--help");
+        Assert.That(helpCode, Is.Zero);
+        Assert.That(help, Does.Contain("usage: cct check").And.Contain("--accelerator"));
+        foreach (var (args, message) in new[]
+        {
+            (new[] { "check", "--fixtures", Path.Combine(root, "nowhere") }, "model fixture"),
+            (new[] { "check", "--accelerator", "tpu" }, "--accelerator must be one of"),
+            (new[] { "check", "extra" }, "takes no arguments"),
+            (new[] { "check", "--bogus" }, "unknown option --bogus"),
+        })
+        {
+            var (code, _, error) = CliRunner.Run(args);
+            Assert.That(code, Is.EqualTo(2), string.Join(" ", args));
+            Assert.That(error.TrimEnd().Split('\n'), Has.Length.EqualTo(1), error);
+            Assert.That(error, Does.StartWith("cct: error: ").And.Contain(message));
+        }
+    }
+
+    /// <summary>On a machine with CUDA (the GPU validation run), the real thing; elsewhere ignored.</summary>
+    [Test]
+    [Category("Gpu")]
+    public void CudaCheckPasses()
+    {
+        if (!ComputeDevice.List().Any(d => d.Kind == AcceleratorKind.Cuda))
+        {
+            Assert.Ignore("no CUDA device on this machine");
+        }
+
+        var (code, stdout, stderr) = CliRunner.Run("check", "--accelerator", "cuda");
+        Assert.That(code, Is.Zero, stdout + stderr);
+    }
+
+    private static (int Code, string Out, string Error) Capture(Func<int> run)
+    {
+        lock (Gate)
+        {
+            var (oldOut, oldError) = (Console.Out, Console.Error);
+            using var stdout = new StringWriter();
+            using var stderr = new StringWriter();
+            Console.SetOut(stdout);
+            Console.SetError(stderr);
+            try
+            {
+                return (run(), stdout.ToString(), stderr.ToString());
+            }
+            finally
+            {
+                Console.SetOut(oldOut);
+                Console.SetError(oldError);
+            }
+        }
+    }
+}

@@ -1,0 +1,391 @@
+using Cct.Gpu.Data;
+using Cct.Gpu.Layers;
+using Cct.Gpu.Runtime;
+using ILGPU;
+
+namespace Cct.Training.Check;
+
+/// <summary>One named result of a case, read back to the host, with the bound it must meet.</summary>
+public sealed record CheckOutput(string Name, float[] Values, Tolerance Tolerance);
+
+/// <summary>
+/// A kernel run that <see cref="DeviceCheck"/> repeats on two devices: the delegate builds its inputs
+/// from fixed seeds, so both runs see the same numbers, and returns every output it wrote.
+/// </summary>
+public sealed record KernelCase(string Name, Func<DeviceScope, IReadOnlyList<CheckOutput>> Run);
+
+/// <summary>
+/// Every kernel of Cct.Gpu/Layers and Cct.Gpu/Data, forward and backward, at a small CCT's shapes
+/// (batch 4, 49 tokens, dim 32, cct-tiny's tokenizer) and at odd sizes that exercise bounds and
+/// tile edges (13, 17, 33, ...). Gradient buffers start random, not zero, because every backward
+/// accumulates (+=). Element counts stay ~10^4 so the CPU simulator runs all of it in seconds.
+/// </summary>
+public static class KernelCases
+{
+    private static readonly RngKey Key = new(Seed: 7, Stream: 11, Step: 3);
+
+    /// <summary>All cases. <paramref name="targetTiled"/> only names the matmul rows: the target runs the tiled kernel when it prefers it, the CPU reference the simple one.</summary>
+    public static IReadOnlyList<KernelCase> All(bool targetTiled)
+    {
+        var matmul = targetTiled ? "matmul tiled vs simple" : "matmul simple";
+        return
+        [
+            MatMulCase($"{matmul} 196x96x32 nn", new GemmShape(196, 96, 32, 0, 0, 0, 0)),
+            MatMulCase($"{matmul} 196x96x32 nt+bias", new GemmShape(196, 96, 32, 0, 1, 0, 1)),
+            MatMulCase($"{matmul} 32x96x196 tn+acc", new GemmShape(32, 96, 196, 1, 0, 1, 0)),
+            MatMulCase($"{matmul} 13x33x17 nn+acc+bias", new GemmShape(13, 33, 17, 0, 0, 1, 1)),
+            MatMulCase($"{matmul} 37x5x19 tt", new GemmShape(37, 5, 19, 1, 1, 0, 0)),
+            LinearCase(rows: 196, inFeatures: 32, outFeatures: 96, hasBias: true),
+            LinearCase(rows: 13, inFeatures: 17, outFeatures: 33, hasBias: false),
+            Conv2dCase(new Conv2dShape(4, 1, 28, 28, 16, 3, 1, 1)),
+            Conv2dCase(new Conv2dShape(4, 16, 14, 14, 32, 3, 1, 1)),
+            Conv2dCase(new Conv2dShape(3, 5, 13, 11, 7, 3, 2, 1)),
+            MaxPoolCase(new Pool2dShape(4, 16, 28, 28, 3, 2, 1)),
+            MaxPoolCase(new Pool2dShape(3, 5, 13, 11, 2, 2, 0)),
+            BatchNormCase(new BatchNormShape(4, 16, 28 * 28)),
+            BatchNormCase(new BatchNormShape(3, 5, 13 * 11)),
+            ReluCase(4 * 49 * 64),
+            ReluCase(1001),
+            GeluCase(4 * 49 * 64),
+            GeluCase(1001),
+            ResidualCase(4 * 49 * 32),
+            ResidualCase(1001),
+            DropoutCase(4 * 49 * 64, 0.1f),
+            DropoutCase(1001, 0f),
+            DropPathCase(batch: 4, perSample: 49 * 32, probability: 0.25f),
+            DropPathCase(batch: 13, perSample: 17, probability: 0.5f),
+            TokensCase(new TokensShape(4, 32, 49), positional: true),
+            TokensCase(new TokensShape(3, 17, 13), positional: false),
+            LayerNormCase(rows: 4 * 49, channels: 32),
+            LayerNormCase(rows: 13, channels: 17),
+            AttentionCase(new AttentionShape(4, 49, 32, 2), 0f),
+            AttentionCase(new AttentionShape(4, 49, 32, 2), 0.1f),
+            AttentionCase(new AttentionShape(3, 13, 15, 3), 0f),
+            SeqPoolCase(batch: 4, tokens: 49, channels: 32),
+            SeqPoolCase(batch: 3, tokens: 13, channels: 17),
+            MeanPoolCase(batch: 4, tokens: 49, channels: 32),
+            MeanPoolCase(batch: 3, tokens: 13, channels: 17),
+            CrossEntropyCase(batch: 4, classes: 10, smoothing: 0.1f),
+            CrossEntropyCase(batch: 13, classes: 10, smoothing: 0f),
+            AdamWCase(1001),
+            TrainingStatisticsCase(batch: 13, classes: 10),
+            BatchAssemblerCase(augment: true),
+            BatchAssemblerCase(augment: false),
+        ];
+    }
+
+    /// <summary>Uniform in [−scale, scale), the same for a given seed on every machine (System.Random with a seed is stable).</summary>
+    public static float[] Uniform(int seed, long count, float scale = 1f)
+    {
+        var random = new Random(seed);
+        var values = new float[count];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = (float)(((random.NextDouble() * 2) - 1) * scale);
+        }
+
+        return values;
+    }
+
+    private static CheckOutput Out(string name, ArrayView<float> view, Tolerance tolerance) => new(name, DeviceScope.Read(view), tolerance);
+
+    private static CheckOutput Out(string name, ArrayView<int> view) => new(name, DeviceScope.Read(view), Tolerance.Exact);
+
+    private static KernelCase MatMulCase(string name, GemmShape g) => new(name, s =>
+    {
+        var c = s.Upload(Uniform(1, (long)g.M * g.N));
+        var a = s.Upload(Uniform(2, (long)g.M * g.K));
+        var b = s.Upload(Uniform(3, (long)g.K * g.N));
+        var bias = s.Upload(Uniform(4, g.N));
+        MatMul.For(s.Device).Run(c, a, b, bias, g);
+        return [Out("c", c, Tolerance.Reduction)];
+    });
+
+    private static KernelCase LinearCase(int rows, int inFeatures, int outFeatures, bool hasBias)
+        => new($"linear {rows}x{inFeatures}→{outFeatures}{(hasBias ? "+bias" : string.Empty)}", s =>
+        {
+            var linear = Linear.For(s.Device);
+            var input = s.Upload(Uniform(10, (long)rows * inFeatures));
+            var weight = s.Upload(Uniform(11, (long)outFeatures * inFeatures, 0.3f));
+            var bias = s.Upload(Uniform(12, outFeatures));
+            var output = s.Zeros((long)rows * outFeatures);
+            linear.Forward(output, input, weight, bias, hasBias, rows, inFeatures, outFeatures);
+            var doutput = s.Upload(Uniform(13, (long)rows * outFeatures));
+            var dinput = s.Upload(Uniform(14, (long)rows * inFeatures));
+            var dweight = s.Upload(Uniform(15, (long)outFeatures * inFeatures));
+            var dbias = s.Upload(Uniform(16, outFeatures));
+            linear.Backward(dinput, dweight, dbias, doutput, input, weight, hasBias, rows, inFeatures, outFeatures);
+            return [Out("output", output, Tolerance.Reduction), Out("dinput", dinput, Tolerance.Reduction), Out("dweight", dweight, Tolerance.Reduction), Out("dbias", dbias, Tolerance.Reduction)];
+        });
+
+    private static KernelCase Conv2dCase(Conv2dShape c)
+        => new($"conv2d {c.Batch}x{c.InChannels}x{c.Height}x{c.Width}→{c.OutChannels} k{c.Kernel} s{c.Stride} p{c.Padding}", s =>
+        {
+            var conv = Conv2d.For(s.Device);
+            var inputs = (long)c.Batch * c.InChannels * c.Height * c.Width;
+            var outputs = (long)c.Batch * c.OutChannels * c.OutHeight * c.OutWidth;
+            var weights = (long)c.OutChannels * c.InChannels * c.Kernel * c.Kernel;
+            var input = s.Upload(Uniform(20, inputs));
+            var weight = s.Upload(Uniform(21, weights, 0.3f));
+            var output = s.Zeros(outputs);
+            conv.Forward(output, input, weight, c);
+            var doutput = s.Upload(Uniform(22, outputs));
+            var dinput = s.Upload(Uniform(23, inputs));
+            var dweight = s.Upload(Uniform(24, weights));
+            conv.Backward(dinput, dweight, doutput, input, weight, c);
+
+            // dweight sums over batch × output positions (3,136 terms for 4x28x28).
+            return [Out("output", output, Tolerance.Reduction), Out("dinput", dinput, Tolerance.Reduction), Out("dweight", dweight, Tolerance.LongReduction)];
+        });
+
+    private static KernelCase MaxPoolCase(Pool2dShape p)
+        => new($"maxpool2d {p.Batch}x{p.Channels}x{p.Height}x{p.Width} k{p.Kernel} s{p.Stride} p{p.Padding}", s =>
+        {
+            var pool = MaxPool2d.For(s.Device);
+            var inputs = (long)p.Batch * p.Channels * p.Height * p.Width;
+            var outputs = (long)p.Batch * p.Channels * p.OutHeight * p.OutWidth;
+            var input = s.Upload(Uniform(30, inputs));
+            var output = s.Zeros(outputs);
+            var argmax = s.IntZeros(outputs);
+            pool.Forward(output, argmax, input, p);
+            var doutput = s.Upload(Uniform(31, outputs));
+            var dinput = s.Upload(Uniform(32, inputs));
+            pool.Backward(dinput, doutput, argmax, p);
+            return [Out("output", output, Tolerance.Elementwise), Out("argmax", argmax), Out("dinput", dinput, Tolerance.Elementwise)];
+        });
+
+    private static KernelCase BatchNormCase(BatchNormShape b)
+        => new($"batchnorm2d {b.Batch}x{b.Channels}x{b.Spatial}", s =>
+        {
+            var norm = BatchNorm2d.For(s.Device);
+            var count = (long)b.Batch * b.Channels * b.Spatial;
+            var input = s.Upload(Array.ConvertAll(Uniform(40, count), v => (2 * v) + 0.5f));
+            var weight = s.Upload(Uniform(41, b.Channels));
+            var bias = s.Upload(Uniform(42, b.Channels));
+            var runningMean = s.Upload(Uniform(43, b.Channels));
+            var runningVar = s.Upload(Array.ConvertAll(Uniform(44, b.Channels), v => 1.5f + v));
+            var output = s.Zeros(count);
+            var mean = s.Zeros(b.Channels);
+            var rstd = s.Zeros(b.Channels);
+            norm.ForwardTraining(output, mean, rstd, runningMean, runningVar, input, weight, bias, b);
+            var evalOutput = s.Zeros(count);
+            norm.ForwardEval(evalOutput, input, weight, bias, runningMean, runningVar, b);
+            var doutput = s.Upload(Uniform(45, count));
+            var dinput = s.Upload(Uniform(46, count));
+            var dweight = s.Upload(Uniform(47, b.Channels));
+            var dbias = s.Upload(Uniform(48, b.Channels));
+            norm.Backward(dinput, dweight, dbias, doutput, input, mean, rstd, weight, b);
+
+            // Every output hangs on per-channel sums over B·H·W values.
+            var t = Tolerance.LongReduction;
+            return
+            [
+                Out("train output", output, t), Out("mean", mean, t), Out("rstd", rstd, t), Out("running mean", runningMean, t), Out("running var", runningVar, t),
+                Out("eval output", evalOutput, t), Out("dinput", dinput, t), Out("dweight", dweight, t), Out("dbias", dbias, t),
+            ];
+        });
+
+    private static KernelCase ReluCase(int count) => new($"relu {count}", s =>
+    {
+        var relu = Relu.For(s.Device);
+        var input = Uniform(50, count);
+        input[0] = 0f; // zero passes no gradient, as in PyTorch
+        var x = s.Upload(input);
+        var output = s.Zeros(count);
+        relu.Forward(output, x, count);
+        var dinput = s.Upload(Uniform(51, count));
+        relu.Backward(dinput, s.Upload(Uniform(52, count)), x, count);
+        return [Out("output", output, Tolerance.Elementwise), Out("dinput", dinput, Tolerance.Elementwise)];
+    });
+
+    private static KernelCase GeluCase(int count) => new($"gelu {count}", s =>
+    {
+        var gelu = Gelu.For(s.Device);
+        var x = s.Upload(Uniform(55, count, 6f)); // ±6 reaches both tails of the erfc fit
+        var output = s.Zeros(count);
+        gelu.Forward(output, x, count);
+        var dinput = s.Upload(Uniform(56, count));
+        gelu.Backward(dinput, s.Upload(Uniform(57, count)), x, count);
+        return [Out("output", output, Tolerance.Elementwise), Out("dinput", dinput, Tolerance.Elementwise)];
+    });
+
+    private static KernelCase ResidualCase(int count) => new($"residual {count}", s =>
+    {
+        var residual = Residual.For(s.Device);
+        var output = s.Zeros(count);
+        residual.Forward(output, s.Upload(Uniform(60, count)), s.Upload(Uniform(61, count)), count);
+        var dinput1 = s.Upload(Uniform(62, count));
+        var dinput2 = s.Upload(Uniform(63, count));
+        residual.Backward(dinput1, dinput2, s.Upload(Uniform(64, count)), count);
+        return [Out("output", output, Tolerance.Elementwise), Out("dinput1", dinput1, Tolerance.Elementwise), Out("dinput2", dinput2, Tolerance.Elementwise)];
+    });
+
+    private static KernelCase DropoutCase(int count, float p) => new($"dropout {count} p={p}", s =>
+    {
+        var dropout = Dropout.For(s.Device);
+        var output = s.Zeros(count);
+        dropout.Forward(output, s.Upload(Uniform(70, count)), count, p, Key);
+        var dinput = s.Upload(Uniform(71, count));
+        dropout.Backward(dinput, s.Upload(Uniform(72, count)), count, p, Key);
+        return [Out("output", output, Tolerance.Elementwise), Out("dinput", dinput, Tolerance.Elementwise)];
+    });
+
+    private static KernelCase DropPathCase(int batch, int perSample, float probability)
+        => new($"droppath {batch}x{perSample} p={probability}", s =>
+        {
+            var dropPath = DropPath.For(s.Device);
+            var count = (long)batch * perSample;
+            var output = s.Zeros(count);
+            dropPath.Forward(output, s.Upload(Uniform(75, count)), batch, perSample, probability, Key);
+            var dinput = s.Upload(Uniform(76, count));
+            dropPath.Backward(dinput, s.Upload(Uniform(77, count)), batch, perSample, probability, Key);
+            return [Out("output", output, Tolerance.Elementwise), Out("dinput", dinput, Tolerance.Elementwise)];
+        });
+
+    private static KernelCase TokensCase(TokensShape t, bool positional)
+        => new($"tokens {t.Batch}x{t.Channels}x{t.Tokens}{(positional ? "+pos" : string.Empty)}", s =>
+        {
+            var tokens = Tokens.For(s.Device);
+            var input = s.Upload(Uniform(80, t.Elements));
+            var embedding = s.Upload(Uniform(81, (long)t.Tokens * t.Channels));
+            var output = s.Zeros(t.Elements);
+            tokens.Forward(output, input, embedding, positional, t);
+            var dinput = s.Upload(Uniform(82, t.Elements));
+            var dembedding = s.Upload(Uniform(83, (long)t.Tokens * t.Channels));
+            tokens.Backward(dinput, dembedding, s.Upload(Uniform(84, t.Elements)), positional, t);
+            return [Out("output", output, Tolerance.Elementwise), Out("dinput", dinput, Tolerance.Elementwise), Out("dpositional", dembedding, Tolerance.Reduction)];
+        });
+
+    private static KernelCase LayerNormCase(int rows, int channels) => new($"layernorm {rows}x{channels}", s =>
+    {
+        var norm = LayerNorm.For(s.Device);
+        var count = (long)rows * channels;
+        var input = s.Upload(Array.ConvertAll(Uniform(90, count), v => (3 * v) + 1f));
+        var weight = s.Upload(Uniform(91, channels));
+        var bias = s.Upload(Uniform(92, channels));
+        var output = s.Zeros(count);
+        var mean = s.Zeros(rows);
+        var rstd = s.Zeros(rows);
+        norm.Forward(output, mean, rstd, input, weight, bias, rows, channels);
+        var dinput = s.Upload(Uniform(93, count));
+        var dweight = s.Upload(Uniform(94, channels));
+        var dbias = s.Upload(Uniform(95, channels));
+        norm.Backward(dinput, dweight, dbias, s.Upload(Uniform(96, count)), input, mean, rstd, weight, rows, channels);
+        var t = Tolerance.Reduction;
+        return [Out("output", output, t), Out("mean", mean, t), Out("rstd", rstd, t), Out("dinput", dinput, t), Out("dweight", dweight, t), Out("dbias", dbias, t)];
+    });
+
+    private static KernelCase AttentionCase(AttentionShape a, float p)
+        => new($"attention {a.Batch}x{a.Tokens}x{a.Channels} h{a.Heads} p={p}", s =>
+        {
+            var attention = Attention.For(s.Device);
+            var qkvCount = (long)a.Batch * a.Tokens * 3 * a.Channels;
+            var outputs = (long)a.Batch * a.Tokens * a.Channels;
+            var matrices = (long)a.Batch * a.Heads * a.Tokens * a.Tokens;
+            var qkv = s.Upload(Uniform(100, qkvCount, 2f)); // scores of a few units, so the softmax is not flat
+            var output = s.Zeros(outputs);
+            var probabilities = s.Zeros(matrices);
+            attention.Forward(output, probabilities, qkv, a, p, Key);
+            var dqkv = s.Upload(Uniform(101, qkvCount));
+            var scratch = s.Zeros(matrices);
+            attention.Backward(dqkv, scratch, s.Upload(Uniform(102, outputs)), qkv, probabilities, a, p, Key);
+            var t = Tolerance.Reduction;
+            return [Out("output", output, t), Out("probabilities", probabilities, t), Out("dqkv", dqkv, t)];
+        });
+
+    private static KernelCase SeqPoolCase(int batch, int tokens, int channels) => new($"seqpool {batch}x{tokens}x{channels}", s =>
+    {
+        var pool = SeqPool.For(s.Device);
+        var count = (long)batch * tokens * channels;
+        var input = s.Upload(Uniform(110, count));
+        var poolWeight = s.Upload(Uniform(111, channels));
+        var poolBias = s.Upload(Uniform(112, 1));
+        var output = s.Zeros((long)batch * channels);
+        var weights = s.Zeros((long)batch * tokens);
+        pool.Forward(output, weights, input, poolWeight, poolBias, batch, tokens, channels);
+        var dinput = s.Upload(Uniform(113, count));
+        var dpoolWeight = s.Upload(Uniform(114, channels));
+        var dpoolBias = s.Upload(Uniform(115, 1));
+        pool.Backward(dinput, dpoolWeight, dpoolBias, s.Upload(Uniform(116, (long)batch * channels)), input, weights, poolWeight, batch, tokens, channels);
+        var t = Tolerance.Reduction;
+        return [Out("output", output, t), Out("weights", weights, t), Out("dinput", dinput, t), Out("dweight", dpoolWeight, t), Out("dbias", dpoolBias, t)];
+    });
+
+    private static KernelCase MeanPoolCase(int batch, int tokens, int channels) => new($"meanpool {batch}x{tokens}x{channels}", s =>
+    {
+        var pool = MeanPool.For(s.Device);
+        var count = (long)batch * tokens * channels;
+        var output = s.Zeros((long)batch * channels);
+        pool.Forward(output, s.Upload(Uniform(120, count)), batch, tokens, channels);
+        var dinput = s.Upload(Uniform(121, count));
+        pool.Backward(dinput, s.Upload(Uniform(122, (long)batch * channels)), batch, tokens, channels);
+        return [Out("output", output, Tolerance.Reduction), Out("dinput", dinput, Tolerance.Elementwise)];
+    });
+
+    private static KernelCase CrossEntropyCase(int batch, int classes, float smoothing)
+        => new($"crossentropy {batch}x{classes} smoothing={smoothing}", s =>
+        {
+            var loss = CrossEntropy.For(s.Device);
+            var logits = s.Upload(Uniform(130, (long)batch * classes, 4f));
+            var targets = s.Upload(Enumerable.Range(0, batch).Select(b => (b * 7) % classes).ToArray());
+            var mean = s.Zeros(1);
+            var losses = s.Zeros(batch);
+            var probabilities = s.Zeros((long)batch * classes);
+            loss.Forward(mean, losses, probabilities, logits, targets, batch, classes, smoothing);
+            var dlogits = s.Upload(Uniform(131, (long)batch * classes));
+            loss.Backward(dlogits, probabilities, targets, batch, classes, smoothing);
+            var t = Tolerance.Reduction;
+            return [Out("loss", mean, t), Out("losses", losses, t), Out("probabilities", probabilities, t), Out("dlogits", dlogits, t)];
+        });
+
+    private static KernelCase AdamWCase(int count) => new($"adamw {count} x2 steps", s =>
+    {
+        var adam = AdamW.For(s.Device);
+        var parameters = s.Upload(Uniform(140, count));
+        var first = s.Upload(Uniform(141, count, 0.01f));
+        var second = s.Upload(Array.ConvertAll(Uniform(142, count, 1e-4f), Math.Abs));
+        var settings = new AdamWSettings(1e-3f, 0.9f, 0.999f, 1e-8f, 0.05f);
+        adam.Step(parameters, first, second, s.Upload(Uniform(143, count)), settings, 1);
+        adam.Step(parameters, first, second, s.Upload(Uniform(144, count)), settings, 2);
+        var t = Tolerance.Elementwise;
+        return [Out("parameters", parameters, t), Out("first moment", first, t), Out("second moment", second, t)];
+    });
+
+    private static KernelCase TrainingStatisticsCase(int batch, int classes) => new($"training statistics {batch}x{classes}", s =>
+    {
+        var statisticsKernel = TrainingStatistics.For(s.Device);
+        var statistics = s.Zeros(TrainingStatistics.Length);
+        TrainingStatistics.Reset(statistics);
+        var probabilities = s.Upload(Array.ConvertAll(Uniform(150, (long)batch * classes), Math.Abs));
+        var targets = s.Upload(Enumerable.Range(0, batch).Select(b => (b * 3) % classes).ToArray());
+        statisticsKernel.Accumulate(statistics, s.Upload(Array.ConvertAll(Uniform(151, batch), Math.Abs)), probabilities, targets, batch, classes, step: 5);
+        var first = DeviceScope.Read(statistics);
+
+        // A NaN loss must name its step (NaN sums compare equal to NaN).
+        var diverged = Array.ConvertAll(Uniform(152, batch), Math.Abs);
+        diverged[batch / 2] = float.NaN;
+        statisticsKernel.Accumulate(statistics, s.Upload(diverged), probabilities, targets, batch, classes, step: 6);
+        return [new CheckOutput("after one batch", first, Tolerance.Reduction), Out("after a NaN batch", statistics, Tolerance.Reduction)];
+    });
+
+    private static KernelCase BatchAssemblerCase(bool augment) => new($"batch assembler 5x28x28{(augment ? " crop+flip" : string.Empty)}", s =>
+    {
+        const int Images = 10;
+        const int Side = 28;
+        var assembler = BatchAssembler.For(s.Device);
+        var random = new Random(160);
+        var bytes = new byte[Images * Side * Side];
+        random.NextBytes(bytes);
+        var pixels = s.Upload(bytes);
+
+        // The last index is out of range: the image must become NaN and the label −1, on every device.
+        int[] picks = [3, 0, 9, 5, Images];
+        var indices = s.Upload(picks);
+        var output = s.Zeros(picks.Length * Side * Side);
+        assembler.Assemble(output, pixels, indices, picks.Length, Side, Side, 0.2860f, 0.3530f, augment, augment, Key);
+        var labels = s.Upload(Enumerable.Range(0, Images).Select(i => (i * 3) % 10).ToArray());
+        var gathered = s.IntZeros(picks.Length);
+        assembler.GatherLabels(gathered, labels, indices, picks.Length);
+        return [Out("images", output, Tolerance.Elementwise), Out("labels", gathered)];
+    });
+}
