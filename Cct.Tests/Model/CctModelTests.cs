@@ -4,6 +4,7 @@ using Cct.Gpu.Layers;
 using Cct.Gpu.Model;
 using Cct.Gpu.Runtime;
 using Cct.Tests.Support;
+using Cct.Training.Check;
 
 namespace Cct.Tests.Model;
 
@@ -154,41 +155,5 @@ public sealed class CctModelTests
         => JsonDocument.Parse(file.Metadata["config"]).RootElement.GetProperty("label_smoothing").GetSingle();
 
     private static CctModel Build(ComputeDevice device, SafeTensorsFile file)
-    {
-        var c = JsonDocument.Parse(file.Metadata["config"]).RootElement;
-        var postNorm = c.GetProperty("layout").GetString() == "post-norm";
-        var config = new CctConfig
-        {
-            ImageSize = c.GetProperty("image_size").GetInt32(),
-            InChannels = c.GetProperty("in_channels").GetInt32(),
-            ConvLayers = c.GetProperty("conv_layers").GetInt32(),
-            Kernel = c.GetProperty("kernel").GetInt32(),
-            MidChannels = c.GetProperty("mid_channels").GetInt32(),
-            Dim = c.GetProperty("dim").GetInt32(),
-            Layers = c.GetProperty("layers").GetInt32(),
-            Heads = c.GetProperty("heads").GetInt32(),
-            MlpRatio = c.GetProperty("mlp_ratio").GetDouble(),
-            Classes = c.GetProperty("classes").GetInt32(),
-            Layout = postNorm ? BlockLayout.PostNorm : BlockLayout.Official,
-            BatchNorm = c.GetProperty("batch_norm").GetBoolean(),
-            Pooling = c.GetProperty("pool").GetString() == "mean" ? PoolingKind.Mean : PoolingKind.Seq,
-            PositionalEmbedding = PositionalEmbeddingKind.Learnable,
-            PoolAfterEveryConv = !postNorm,
-            PoolKernel = postNorm ? 2 : 3,
-            PoolStride = 2,
-            PoolPadding = postNorm ? 0 : 1,
-        };
-        var model = new CctModel(device, config, file["input"].Shape[0]);
-        foreach (var slot in model.Parameters.Layout.Slots)
-        {
-            model.Parameters.WriteValue(slot.Name, file["param." + slot.Name].ToFloats());
-        }
-
-        foreach (var slot in model.BufferLayout.Slots)
-        {
-            model.WriteBuffer(slot.Name, file["buffer." + slot.Name].ToFloats());
-        }
-
-        return model;
-    }
+        => ModelParity.Build(device, JsonDocument.Parse(file.Metadata["config"]).RootElement, file, file["input"].Shape[0]);
 }

@@ -102,8 +102,8 @@ public static class ModelParity
         return rows;
     }
 
-    /// <summary>The fixture's model with its initial parameters and BatchNorm buffers (as CctModelTests builds it).</summary>
-    private static CctModel Build(ComputeDevice device, JsonElement c, SafeTensorsFile file, int batch)
+    /// <summary>The fixture's model with its initial parameters and BatchNorm buffers (CctModelTests uses it too).</summary>
+    internal static CctModel Build(ComputeDevice device, JsonElement c, SafeTensorsFile file, int batch)
     {
         var postNorm = c.GetProperty("layout").GetString() == "post-norm";
         var config = new CctConfig
