@@ -1,0 +1,305 @@
+#!/usr/bin/env bash
+# Validates an unpacked Cct bundle on a CUDA machine in under 8 minutes: devices, `cct check`, the GPU
+# tests, the bench pair against PyTorch, and a fixed-time training run of cct-7/3x1 on full FashionMNIST
+# with test accuracy per epoch. Needs no .NET; the bench pair needs a Python with torch.
+#
+# usage: tools/gpu-validate.sh BUNDLE_DIR DATA_DIR OUT_DIR
+#   BUNDLE_DIR  an unpacked bundle (tools/publish-bundle.sh): BUNDLE_DIR/cct, BUNDLE_DIR/tests/Cct.Tests, ...
+#   DATA_DIR    the four FashionMNIST IDX files (.gz or not)
+#   OUT_DIR     new or empty; gets NN-step.{cmd,stdout,stderr,rc} per step, the step's own files, summary.txt
+#
+# Every step runs under its own time limit and a failure never stops the steps after it; the exit code is
+# 0 when no step failed, 1 otherwise, 2 for bad arguments.
+#
+# Environment (defaults in brackets; the CPU values in docs/gpu-bundle.md rehearse the script without a GPU):
+#   CCT_VALIDATE_ACCELERATOR   [cuda] accelerator for every step: cuda, opencl, cpu or auto
+#   CCT_VALIDATE_BUDGET        [470] seconds for the whole script; later steps shrink to fit it
+#   CCT_VALIDATE_MODEL         [cct-7/3x1] model trained
+#   CCT_VALIDATE_EPOCHS        [30] epochs asked for; the time budget stops the run earlier
+#   CCT_VALIDATE_TRAIN_SECONDS [240] training time budget; then SIGINT (Ctrl+C) saves checkpoint-last
+#   CCT_VALIDATE_TRAIN_ARGS    [] more `cct train` arguments, e.g. "--train-limit 512 --val-split 0"
+#   CCT_VALIDATE_TEST_FILTER   [TestCategory=Gpu] test filter (Microsoft.Testing.Platform --filter syntax)
+#   CCT_VALIDATE_CHECK_SECONDS [60], CCT_VALIDATE_TESTS_SECONDS [60], CCT_VALIDATE_BENCH_SECONDS [150],
+#   CCT_VALIDATE_EVAL_SECONDS [60]  caps of the other steps
+#   CCT_VALIDATE_SKIP          [] step names to leave out, space-separated: env devices check tests bench train eval
+#   CCT_BENCH_*                passed on to tools/bench/run-bench-pair.sh (CCT_BENCH_TIMEOUT defaults to 45 here)
+set -uo pipefail
+
+usage="usage: gpu-validate.sh BUNDLE_DIR DATA_DIR OUT_DIR"
+die() { echo "gpu-validate.sh: $*" >&2; exit 2; }
+[[ $# -eq 3 ]] || die "$usage"
+command -v timeout >/dev/null || die "timeout (coreutils) is not installed"
+
+bundle=$(cd "$1" 2>/dev/null && pwd) || die "BUNDLE_DIR $1 does not exist"
+data=$(cd "$2" 2>/dev/null && pwd) || die "DATA_DIR $2 does not exist"
+out=$3
+[[ -x $bundle/cct ]] || die "$bundle/cct is missing: BUNDLE_DIR must be an unpacked bundle (tools/publish-bundle.sh)"
+[[ -n $(find "$data" -maxdepth 1 -name 'train-images-idx3-ubyte*' -print -quit) ]] \
+    || die "$data holds no train-images-idx3-ubyte[.gz]: DATA_DIR must be the FashionMNIST folder"
+
+int_env() { # VARIABLE NAME DEFAULT: VARIABLE = the non-negative integer in environment variable NAME, or DEFAULT
+    local value=${!2:-$3}
+    [[ $value =~ ^[0-9]+$ ]] || die "$2 must be a whole number, not '$value'"
+    printf -v "$1" '%s' "$value"
+}
+accelerator=${CCT_VALIDATE_ACCELERATOR:-cuda}
+case $accelerator in
+    cuda | opencl | cpu | auto) ;;
+    *) die "CCT_VALIDATE_ACCELERATOR must be cuda, opencl, cpu or auto, not '$accelerator'" ;;
+esac
+budget=0 epochs=0 train_seconds=0 check_seconds=0 tests_seconds=0 bench_seconds=0 eval_seconds=0
+int_env budget CCT_VALIDATE_BUDGET 470
+model=${CCT_VALIDATE_MODEL:-cct-7/3x1}
+int_env epochs CCT_VALIDATE_EPOCHS 30
+int_env train_seconds CCT_VALIDATE_TRAIN_SECONDS 240
+int_env check_seconds CCT_VALIDATE_CHECK_SECONDS 60
+int_env tests_seconds CCT_VALIDATE_TESTS_SECONDS 60
+int_env bench_seconds CCT_VALIDATE_BENCH_SECONDS 150
+int_env eval_seconds CCT_VALIDATE_EVAL_SECONDS 60
+test_filter=${CCT_VALIDATE_TEST_FILTER:-TestCategory=Gpu}
+read -r -a train_extra <<<"${CCT_VALIDATE_TRAIN_ARGS:-}"
+skip=" ${CCT_VALIDATE_SKIP:-} "
+export CCT_BENCH_TIMEOUT=${CCT_BENCH_TIMEOUT:-45}
+
+mkdir -p "$out" 2>/dev/null || die "cannot create OUT_DIR $out"
+out=$(cd "$out" && pwd)
+# A second run into the same folder would mix results, and `cct train` refuses a folder that holds a run.
+[[ -z $(ls -A "$out") ]] || die "OUT_DIR $out is not empty; give a new or empty folder"
+# The GPU machine has no network: no telemetry attempts from the testing platform or .NET.
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 TESTINGPLATFORM_TELEMETRY_OPTOUT=1
+# The bundle may be read-only or shared: no __pycache__ from the bench's Python inside it.
+export PYTHONDONTWRITEBYTECODE=1
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+start=$(date +%s)
+deadline=$((start + budget))
+kill_grace=20 # after SIGINT/SIGTERM, seconds to save a checkpoint or flush JSON before SIGKILL
+train_reserve=$((train_seconds + kill_grace))
+step_number=0
+failures=0
+skipped=0
+rows=()
+
+# Seconds a step may take: its own cap, less what the steps after it still need, never past the deadline.
+allowance() { # CAP RESERVE
+    local left=$((deadline - $(date +%s) - $2))
+    ((left < $1)) && echo "$left" || echo "$1"
+}
+
+# run_step NAME CAP RESERVE SIGNAL COMMAND...: runs COMMAND with stdout, stderr, exit code and command line
+# in OUT_DIR/NN-NAME.*; sets step_rc, step_seconds, step_timed_out and step_status (ok, FAIL, skip).
+run_step() {
+    local name=$1 cap=$2 reserve=$3 signal=$4
+    shift 4
+    step_number=$((step_number + 1))
+    local base
+    base=$(printf '%s/%02d-%s' "$out" "$step_number" "$name")
+    step_base=$base
+    step_rc=
+    step_seconds=0
+    step_timed_out=
+    if [[ $skip == *" $name "* ]]; then
+        step_status=skip
+        echo "skipped: CCT_VALIDATE_SKIP" >"$base.stdout"
+        return
+    fi
+    local limit
+    limit=$(allowance "$cap" "$reserve")
+    if ((limit < 5)); then
+        step_status=skip
+        echo "skipped: no time left in the ${budget} s budget" >"$base.stdout"
+        return
+    fi
+    printf '%q ' "$@" >"$base.cmd"
+    echo >>"$base.cmd"
+    printf '[%s] %-8s (up to %s s) ... ' "$(date +%H:%M:%S)" "$name" "$limit"
+    local t0
+    t0=$(date +%s)
+    # --preserve-status: the command's own exit code (cct train exits 130 after a SIGINT), not timeout's 124.
+    timeout --preserve-status -s "$signal" -k "$kill_grace" "$limit" "$@" >"$base.stdout" 2>"$base.stderr" </dev/null
+    step_rc=$?
+    step_seconds=$(($(date +%s) - t0))
+    ((step_seconds >= limit)) && step_timed_out=$limit
+    echo "$step_rc" >"$base.rc"
+    if [[ $step_rc -eq 0 ]]; then step_status=ok; else step_status=FAIL; fi
+    echo "$step_status (exit $step_rc, ${step_seconds} s)"
+}
+
+# metrics.jsonl lines are flat objects with numeric or null values: a field by name, without a JSON parser.
+field() { # NAME, reading $line
+    grep -o "\"$1\": *[-0-9.eE+]*" <<<"$line" | sed 's/.*: *//'
+}
+
+last_line() { # FILE: the last non-empty line, shortened, for the summary
+    [[ -f $1 ]] && grep -v '^[[:space:]]*$' "$1" | tail -n 1 | cut -c1-110
+}
+
+record() { # NAME NOTE: one summary row for the step just run (a skipped step says why)
+    local note=$2
+    [[ $step_status == FAIL ]] && failures=$((failures + 1))
+    [[ $step_status == skip ]] && skipped=$((skipped + 1))
+    [[ $step_status == skip && -z $note ]] && note=$(last_line "$step_base.stdout")
+    [[ $step_status == FAIL && -n $step_timed_out ]] && note="timed out at $step_timed_out s; $note"
+    rows+=("$(printf '%-8s %-5s %-5s %7s  %s' "$1" "$step_status" "${step_rc:--}" "$step_seconds" "$note")")
+}
+
+echo "gpu-validate: bundle $bundle, data $data, out $out, accelerator $accelerator, budget ${budget} s"
+
+# 1. env: the machine, the driver and the bundle's build.
+env_info() {
+    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "host: $(uname -srm); $(nproc) processors"
+    [[ -f $bundle/BUNDLE.txt ]] && sed -n '1,3p' "$bundle/BUNDLE.txt"
+    if command -v nvidia-smi >/dev/null; then
+        nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,compute_cap --format=csv
+        nvidia-smi
+    elif [[ $accelerator == cuda ]]; then
+        echo "nvidia-smi not found" >&2
+        return 1
+    else
+        echo "nvidia-smi: not installed (accelerator $accelerator)"
+    fi
+    local python
+    python=$(command -v python3 || true)
+    if [[ -n $python ]]; then
+        "$python" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available())' 2>&1 \
+            || echo "python3 has no torch"
+    fi
+    return 0
+}
+export -f env_info
+export bundle accelerator
+run_step env 30 "$train_reserve" TERM bash -c env_info
+gpu=$(grep -m1 -A1 '^name, driver_version' "$step_base.stdout" 2>/dev/null | tail -n 1)
+case $step_status in
+    FAIL) note=$(last_line "$step_base.stderr") ;;
+    ok) note=${gpu:-no NVIDIA GPU reported} ;;
+    *) note= ;;
+esac
+record env "$note"
+
+# 2. devices: what ILGPU sees; `auto` takes the first row.
+run_step devices 30 "$train_reserve" TERM "$bundle/cct" devices
+if [[ $step_status == ok ]]; then
+    note="$(grep -c "$accelerator" "$step_base.stdout") row(s) naming $accelerator"
+else
+    note=$(last_line "$step_base.stderr")
+fi
+record devices "$note"
+
+# 3. check: every kernel forward and backward against the PyTorch fixtures, on this accelerator.
+run_step check "$check_seconds" "$train_reserve" TERM "$bundle/cct" check --accelerator "$accelerator"
+if [[ $step_status == ok ]]; then note=$(last_line "$step_base.stdout"); else note=$(last_line "$step_base.stderr"); fi
+record check "$note"
+
+# 4. tests: the suite's GPU category. Exit 8 means no test matched the filter.
+if [[ -x $bundle/tests/Cct.Tests ]]; then
+    run_step tests "$tests_seconds" "$train_reserve" TERM "$bundle/tests/Cct.Tests" --filter "$test_filter" \
+        --results-directory "$out/tests" --no-ansi --no-progress
+    # The runner's closing lines: "  total: N", "  failed: N", "  succeeded: N", "  skipped: N".
+    note=$(grep -E '^\s+(total|failed|succeeded|skipped):' "$step_base.stdout" 2>/dev/null | tr -s ' ' | tr '\n' ',' | sed 's/^ //; s/,$//; s/, / /g')
+    if [[ $step_rc == 8 ]]; then
+        step_status=none
+        note="no test matches '$test_filter'"
+    fi
+    record tests "${note:-$(last_line "$step_base.stderr")}"
+else
+    step_number=$((step_number + 1)); step_status=FAIL; step_rc=; step_seconds=0
+    record tests "$bundle/tests/Cct.Tests is missing"
+fi
+
+# 5. bench: Cct.Bench and PyTorch on the same device, ratio table in bench/comparison.md.
+bench_script=
+for candidate in "$bundle/tools/bench/run-bench-pair.sh" "$here/bench/run-bench-pair.sh"; do
+    if [[ -f $candidate ]]; then bench_script=$candidate; break; fi
+done
+if [[ -n $bench_script ]]; then
+    run_step bench "$bench_seconds" "$train_reserve" TERM bash "$bench_script" "$bundle" "$out/bench" "$accelerator"
+    if [[ $step_status == skip ]]; then
+        record bench ""
+    elif [[ -f $out/bench/comparison.md ]]; then
+        record bench "bench/comparison.md$([[ $step_status == FAIL ]] && echo "; some runs failed: $(last_line "$step_base.stderr")")"
+    else
+        record bench "no comparison.md; $(last_line "$step_base.stderr")"
+    fi
+else
+    step_number=$((step_number + 1)); step_status=skip; step_rc=; step_seconds=0
+    record bench "tools/bench/run-bench-pair.sh is not in the bundle"
+fi
+
+# 6. train: a fixed time budget, then SIGINT, which `cct train` takes as Ctrl+C (saves checkpoint-last, exit 130).
+run_step train "$train_seconds" "$kill_grace" INT "$bundle/cct" train --model "$model" --epochs "$epochs" \
+    --data "$data" --out "$out/train" --accelerator "$accelerator" "${train_extra[@]}"
+metrics=$out/train/metrics.jsonl
+completed=0
+[[ -f $metrics ]] && completed=$(grep -c . "$metrics")
+if [[ $step_rc == 130 ]]; then
+    step_status=ok
+    note="stopped by the time budget after $completed epoch(s)"
+    if [[ $completed -eq 0 ]]; then
+        note="stopped by the time budget before the first epoch ended; $(grep -m1 -o 'saved checkpoint-last[^;]*' "$step_base.stdout" || echo 'no checkpoint saved')"
+    fi
+elif [[ $step_rc == 0 ]]; then
+    note="finished $completed epoch(s)"
+else
+    note="$(last_line "$step_base.stderr")"
+fi
+best_acc=
+if [[ -f $metrics ]]; then
+    best_acc=$(while IFS= read -r line; do field test_acc; done <"$metrics" | sort -g | tail -n 1)
+fi
+[[ -n $best_acc ]] && note="$note; best test acc $(awk -v a="$best_acc" 'BEGIN { printf "%.2f %%", 100 * a }')"
+record train "$note"
+
+# 7. eval: the report (confusion, ROC, ...) of checkpoint-best, which the interrupted run did not write.
+best=$out/train/checkpoint-best.safetensors
+if [[ -f $best ]]; then
+    # The same --test-limit as the training run, if it had one.
+    eval_extra=()
+    for ((i = 0; i + 1 < ${#train_extra[@]}; i++)); do
+        [[ ${train_extra[i]} == --test-limit ]] && eval_extra=(--test-limit "${train_extra[i + 1]}")
+    done
+    run_step eval "$eval_seconds" "$kill_grace" TERM "$bundle/cct" eval --checkpoint "$best" --data "$data" --out "$out/eval" \
+        --accelerator "$accelerator" "${eval_extra[@]}"
+    if [[ $step_status == ok ]]; then
+        # The report table's line "accuracy  0.9012  10000".
+        note=$(awk '$1 == "accuracy" { printf "test accuracy %.2f %% on %d images", 100 * $2, $3; exit }' "$step_base.stdout")
+    else
+        note=$(last_line "$step_base.stderr")
+    fi
+    record eval "$note"
+else
+    step_number=$((step_number + 1)); step_status=skip; step_rc=; step_seconds=0
+    record eval "no checkpoint-best (no epoch completed)"
+fi
+
+# The summary: one row per step, test accuracy per epoch, the bench ratio table.
+{
+    echo "Cct GPU validation, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -n), accelerator $accelerator"
+    echo "bundle: $bundle ($(sed -n '2p' "$bundle/BUNDLE.txt" 2>/dev/null))"
+    echo "gpu: ${gpu:-none reported}"
+    echo "total: $(($(date +%s) - start)) s of a ${budget} s budget"
+    echo
+    printf '%-8s %-5s %-5s %7s  %s\n' step status exit seconds note
+    printf '%s\n' "${rows[@]}"
+    echo
+    if [[ -f $metrics ]]; then
+        echo "per epoch ($model, from train/metrics.jsonl):"
+        printf '%5s %10s %9s %9s %9s %8s\n' epoch train_loss train_acc test_acc img/s seconds
+        while IFS= read -r line; do
+            awk -v e="$(field epoch)" -v l="$(field train_loss)" -v a="$(field train_acc)" -v t="$(field test_acc)" \
+                -v r="$(field images_per_second)" -v s="$(field seconds)" \
+                'BEGIN { printf "%5d %10.4f %8.2f%% %8.2f%% %9.0f %8.1f\n", e, l, 100 * a, 100 * t, r, s }'
+        done <"$metrics"
+        echo
+    fi
+    if [[ -f $out/bench/comparison.md ]]; then
+        echo "bench pair (bench/comparison.md):"
+        cat "$out/bench/comparison.md"
+        echo
+    fi
+    echo "result: $failures step(s) failed, $skipped skipped"
+} >"$out/summary.txt"
+echo
+cat "$out/summary.txt"
+[[ $failures -eq 0 ]]
