@@ -504,6 +504,17 @@ public sealed class CctModel : IDisposable
     {
         var p = Block(j);
         var b = $"b{j}.";
+        BackwardResiduals(j, input);
+        BackwardAttention(j, b + "ln0");
+        LayerNorm.For(device).Backward(Grad(input), ParamGrad(p + "pre_norm.weight"), ParamGrad(p + "pre_norm.bias"), Grad(b + "ln0"), Act(input), Act(b + "ln0.mean"), Act(b + "ln0.rstd"), Param(p + "pre_norm.weight"), Rows, Dim);
+    }
+
+    // The part both layouts share, from the block's second residual back to the attention branch:
+    // res2 = ln1 + MLP(ln1); ln1 = LN1(res1); res1 = input + Attn(·). Leaves Grad(proj-or-dp1) for attention.
+    private void BackwardResiduals(int j, string input)
+    {
+        var p = Block(j);
+        var b = $"b{j}.";
         var n = (long)Rows * Dim;
         var added = BackwardDropPathTarget(j, b + "fc2", b + "dp2");
         Residual.For(device).Backward(Grad(b + "ln1"), Grad(added), Grad(b + "res2"), n);
@@ -513,8 +524,6 @@ public sealed class CctModel : IDisposable
         var attended = BackwardDropPathTarget(j, b + "proj", b + "dp1");
         Residual.For(device).Backward(Grad(input), Grad(attended), Grad(b + "res1"), n);
         BackwardDropPath(j, b + "proj", b + "dp1", AttentionDropPathStream);
-        BackwardAttention(j, b + "ln0");
-        LayerNorm.For(device).Backward(Grad(input), ParamGrad(p + "pre_norm.weight"), ParamGrad(p + "pre_norm.bias"), Grad(b + "ln0"), Act(input), Act(b + "ln0.mean"), Act(b + "ln0.rstd"), Param(p + "pre_norm.weight"), Rows, Dim);
     }
 
     // x = LN1(x + Attn(x)); x = LN2(x + MLP(x)), as torch.nn.TransformerEncoderLayer with norm_first=False.
@@ -537,16 +546,8 @@ public sealed class CctModel : IDisposable
     {
         var p = Block(j);
         var b = $"b{j}.";
-        var n = (long)Rows * Dim;
         LayerNorm.For(device).Backward(Grad(b + "res2"), ParamGrad(p + "norm2.weight"), ParamGrad(p + "norm2.bias"), Grad(b + "ln2"), Act(b + "res2"), Act(b + "ln2.mean"), Act(b + "ln2.rstd"), Param(p + "norm2.weight"), Rows, Dim);
-        var added = BackwardDropPathTarget(j, b + "fc2", b + "dp2");
-        Residual.For(device).Backward(Grad(b + "ln1"), Grad(added), Grad(b + "res2"), n);
-        BackwardDropPath(j, b + "fc2", b + "dp2", MlpDropPathStream);
-        BackwardMlp(j, b + "ln1");
-        LayerNorm.For(device).Backward(Grad(b + "res1"), ParamGrad(p + "norm1.weight"), ParamGrad(p + "norm1.bias"), Grad(b + "ln1"), Act(b + "res1"), Act(b + "ln1.mean"), Act(b + "ln1.rstd"), Param(p + "norm1.weight"), Rows, Dim);
-        var attended = BackwardDropPathTarget(j, b + "proj", b + "dp1");
-        Residual.For(device).Backward(Grad(input), Grad(attended), Grad(b + "res1"), n);
-        BackwardDropPath(j, b + "proj", b + "dp1", AttentionDropPathStream);
+        BackwardResiduals(j, input);
         BackwardAttention(j, input);
     }
 
