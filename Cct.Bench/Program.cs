@@ -9,7 +9,9 @@ namespace Cct.Bench;
 /// </summary>
 public static class Program
 {
-    private const string Usage = "usage: cct-bench kernels [--accelerator auto|cuda|opencl|cpu] [--size small|cct] [--json FILE] | cct-bench cpu-shapes [--shape WARP,WARPS,MPS]...";
+    private const string Usage = "usage: cct-bench kernels [--accelerator auto|cuda|opencl|cpu] [--size small|cct] [--json FILE]"
+        + " | cct-bench train --model PRESET [--batch 128] [--accelerator A] [--steps 20] [--warmup 5] [--repeats 3] [--profile-steps 3] [--json FILE]"
+        + " | cct-bench cpu-shapes [--shape WARP,WARPS,MPS]...";
 
     public static int Main(string[] args)
     {
@@ -19,17 +21,34 @@ public static class Program
             return 0;
         }
 
+        if (args.Length > 0 && args[0] == "train")
+        {
+            if (!TrainArguments.TryParse(args, out var trainOptions, out var trainError))
+            {
+                Console.Error.WriteLine($"cct-bench: {trainError}; {Usage}");
+                return 2;
+            }
+
+            return Guarded(() => TrainBench.Run(trainOptions));
+        }
+
         if (!BenchOptions.TryParse(args, out var options, out var error))
         {
             Console.Error.WriteLine($"cct-bench: {error}; {Usage}");
             return 2;
         }
 
+        return Guarded(() => options.Mode == BenchMode.CpuShapes ? CpuShapes.Run(options.Shapes) : KernelBench.Run(options));
+    }
+
+    // Expected failures (no such device, unwritable JSON path, a device out of memory) are one line, not a stack trace.
+    private static int Guarded(Func<int> run)
+    {
         try
         {
-            return options.Mode == BenchMode.CpuShapes ? CpuShapes.Run(options.Shapes) : KernelBench.Run(options);
+            return run();
         }
-        catch (Exception e) when (e is AcceleratorUnavailableException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is AcceleratorUnavailableException or IOException or UnauthorizedAccessException or ILGPU.Runtime.AcceleratorException or OutOfMemoryException)
         {
             Console.Error.WriteLine($"cct-bench: {e.Message}");
             return 1;

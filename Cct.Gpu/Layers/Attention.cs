@@ -45,6 +45,7 @@ public sealed class Attention
     /// </summary>
     public void Forward(ArrayView<float> output, ArrayView<float> probabilities, ArrayView<float> qkv, AttentionShape shape, float dropoutProbability, RngKey key)
     {
+        using var profile = device.Profile("Attention.Forward");
         Validate(shape, dropoutProbability);
         var rows = shape.Batch * shape.Heads * shape.Tokens;
         var threads = device.Threads(rows);
@@ -68,6 +69,7 @@ public sealed class Attention
     /// </summary>
     public void Backward(ArrayView<float> dqkv, ArrayView<float> dprobabilities, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> probabilities, AttentionShape shape, float dropoutProbability, RngKey key)
     {
+        using var profile = device.Profile("Attention.Backward");
         Validate(shape, dropoutProbability);
         var rows = shape.Batch * shape.Heads * shape.Tokens;
         var elements = rows * shape.Tokens;

@@ -46,6 +46,7 @@ public sealed class BatchNorm2d
     public void ForwardTraining(ArrayView<float> output, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> runningMean, ArrayView<float> runningVar,
         ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, BatchNormShape shape, float momentum = 0.1f, float epsilon = 1e-5f)
     {
+        using var profile = device.Profile("BatchNorm2d.ForwardTraining");
         // PyTorch refuses this too: the unbiased variance of one value is undefined.
         if (shape.PerChannel < 2)
         {
@@ -68,6 +69,7 @@ public sealed class BatchNorm2d
     public void ForwardEval(ArrayView<float> output, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias,
         ArrayView<float> runningMean, ArrayView<float> runningVar, BatchNormShape shape, float epsilon = 1e-5f)
     {
+        using var profile = device.Profile("BatchNorm2d.ForwardEval");
         if (shape.Channels > 0 && shape.PerChannel > 0)
         {
             var elements = Elements(shape);
@@ -83,6 +85,7 @@ public sealed class BatchNorm2d
     public void Backward(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput,
         ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, BatchNormShape shape)
     {
+        using var profile = device.Profile("BatchNorm2d.Backward");
         if (shape.Channels > 0 && shape.PerChannel > 0)
         {
             var channels = device.Threads(shape.Channels);

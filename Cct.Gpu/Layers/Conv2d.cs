@@ -54,6 +54,7 @@ public sealed class Conv2d
     /// <summary>output (B, Cout, Ho, Wo) = input (B, Cin, H, W) ⋆ weight (Cout, Cin, K, K).</summary>
     public void Forward(ArrayView<float> output, ArrayView<float> input, ArrayView<float> weight, Conv2dShape shape)
     {
+        using var profile = device.Profile("Conv2d.Forward");
         var count = (long)shape.Batch * shape.OutChannels * shape.OutHeight * Blocks(shape.OutWidth);
         var threads = device.Threads(count);
         if (threads > 0)
@@ -69,6 +70,7 @@ public sealed class Conv2d
     /// </summary>
     public void Backward(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, Conv2dShape shape, bool inputGradient = true)
     {
+        using var profile = device.Profile("Conv2d.Backward");
         var inputs = (long)shape.Batch * shape.InChannels * shape.Height * Blocks(shape.Width);
         var threads = device.Threads(inputs);
         if (inputGradient && threads > 0)

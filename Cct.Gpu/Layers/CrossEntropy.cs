@@ -32,6 +32,7 @@ public sealed class CrossEntropy
     /// </summary>
     public void Forward(ArrayView<float> loss, ArrayView<float> losses, ArrayView<float> probabilities, ArrayView<float> logits, ArrayView<int> targets, int batch, int classes, float labelSmoothing)
     {
+        using var profile = device.Profile("CrossEntropy.Forward");
         if (batch <= 0 || classes <= 0)
         {
             return;
@@ -48,6 +49,7 @@ public sealed class CrossEntropy
     /// </summary>
     public void Backward(ArrayView<float> dlogits, ArrayView<float> probabilities, ArrayView<int> targets, int batch, int classes, float labelSmoothing)
     {
+        using var profile = device.Profile("CrossEntropy.Backward");
         if (batch > 0 && classes > 0)
         {
             var threads = device.Threads((long)batch * classes);

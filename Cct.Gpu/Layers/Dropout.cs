@@ -23,11 +23,17 @@ public sealed class Dropout
 
     /// <summary>output (count) = input (count) · mask / (1 − p); p = 0 copies.</summary>
     public void Forward(ArrayView<float> output, ArrayView<float> input, long count, float probability, RngKey key)
-        => Launch(output, input, count, probability, key, accumulate: false);
+    {
+        using var profile = device.Profile("Dropout.Forward");
+        Launch(output, input, count, probability, key, accumulate: false);
+    }
 
     /// <summary>dinput (count) += doutput (count) · mask / (1 − p), with the mask of the forward call given the same key.</summary>
     public void Backward(ArrayView<float> dinput, ArrayView<float> doutput, long count, float probability, RngKey key)
-        => Launch(dinput, doutput, count, probability, key, accumulate: true);
+    {
+        using var profile = device.Profile("Dropout.Backward");
+        Launch(dinput, doutput, count, probability, key, accumulate: true);
+    }
 
     internal static float Scale(float probability)
     {

@@ -31,6 +31,7 @@ public sealed class LayerNorm
     /// </summary>
     public void Forward(ArrayView<float> output, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, int rows, int channels)
     {
+        using var profile = device.Profile("LayerNorm.Forward");
         if (rows > 0 && channels > 0)
         {
             var threads = device.Threads(rows);
@@ -44,6 +45,7 @@ public sealed class LayerNorm
     /// </summary>
     public void Backward(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels)
     {
+        using var profile = device.Profile("LayerNorm.Backward");
         if (rows > 0 && channels > 0)
         {
             var rowThreads = device.Threads(rows);

@@ -25,7 +25,10 @@ public sealed class Linear
     /// Pass <paramref name="hasBias"/> false to ignore <paramref name="bias"/>.
     /// </summary>
     public void Forward(ArrayView<float> output, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, bool hasBias, int rows, int inFeatures, int outFeatures)
-        => matMul.Run(output, input, weight, hasBias ? bias : weight, new GemmShape(rows, outFeatures, inFeatures, 0, 1, 0, hasBias ? 1 : 0));
+    {
+        using var profile = device.Profile("Linear.Forward");
+        matMul.Run(output, input, weight, hasBias ? bias : weight, new GemmShape(rows, outFeatures, inFeatures, 0, 1, 0, hasBias ? 1 : 0));
+    }
 
     /// <summary>
     /// Accumulates dinput (rows, inFeatures) += doutput · weight, dweight (outFeatures, inFeatures) += doutputᵀ · input,
@@ -33,6 +36,7 @@ public sealed class Linear
     /// </summary>
     public void Backward(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, bool hasBias, int rows, int inFeatures, int outFeatures)
     {
+        using var profile = device.Profile("Linear.Backward");
         matMul.Run(dinput, doutput, weight, weight, new GemmShape(rows, inFeatures, outFeatures, 0, 0, 1, 0));
         matMul.Run(dweight, doutput, input, input, new GemmShape(outFeatures, inFeatures, rows, 1, 0, 1, 0));
         var threads = hasBias ? device.Threads(outFeatures) : 0;

@@ -40,6 +40,7 @@ public sealed class MatMul
     /// <summary>c (M, N) = op(a) · op(b) [+ bias (N)] [+ c], with the variant that suits the device.</summary>
     public void Run(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, GemmShape shape)
     {
+        using var profile = device.Profile("MatMul.Run");
         if (device.PrefersTiledKernels)
         {
             RunTiled(c, a, b, bias, shape);

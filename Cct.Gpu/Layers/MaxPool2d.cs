@@ -34,6 +34,7 @@ public sealed class MaxPool2d
     /// </summary>
     public void Forward(ArrayView<float> output, ArrayView<int> argmax, ArrayView<float> input, Pool2dShape shape)
     {
+        using var profile = device.Profile("MaxPool2d.Forward");
         var count = (long)shape.Batch * shape.Channels * shape.OutHeight * shape.OutWidth;
         var threads = device.Threads(count);
         if (threads > 0)
@@ -49,6 +50,7 @@ public sealed class MaxPool2d
     /// </summary>
     public void Backward(ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<int> argmax, Pool2dShape shape)
     {
+        using var profile = device.Profile("MaxPool2d.Backward");
         var count = (long)shape.Batch * shape.Channels * shape.Height * shape.Width;
         var threads = device.Threads(count);
         if (threads > 0)

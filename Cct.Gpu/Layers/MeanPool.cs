@@ -23,6 +23,7 @@ public sealed class MeanPool
     /// <summary>output (B, C) = mean over T of input (B, T, C).</summary>
     public void Forward(ArrayView<float> output, ArrayView<float> input, int batch, int tokens, int channels)
     {
+        using var profile = device.Profile("MeanPool.Forward");
         if (batch > 0 && channels > 0)
         {
             var count = batch * channels;
@@ -34,6 +35,7 @@ public sealed class MeanPool
     /// <summary>Accumulates dinput (B, T, C) += doutput (B, C) / T, broadcast over tokens.</summary>
     public void Backward(ArrayView<float> dinput, ArrayView<float> doutput, int batch, int tokens, int channels)
     {
+        using var profile = device.Profile("MeanPool.Backward");
         if (batch > 0 && tokens > 0 && channels > 0)
         {
             var count = (int)((long)batch * tokens * channels);

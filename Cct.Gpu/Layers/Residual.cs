@@ -23,6 +23,7 @@ public sealed class Residual
     /// <summary>output (count) = input1 (count) + input2 (count); output may alias either input.</summary>
     public void Forward(ArrayView<float> output, ArrayView<float> input1, ArrayView<float> input2, long count)
     {
+        using var profile = device.Profile("Residual.Forward");
         if (count > 0)
         {
             var threads = device.Threads(count);
@@ -33,6 +34,7 @@ public sealed class Residual
     /// <summary>Accumulates dinput1 (count) += doutput (count) and dinput2 (count) += doutput; doutput must alias neither.</summary>
     public void Backward(ArrayView<float> dinput1, ArrayView<float> dinput2, ArrayView<float> doutput, long count)
     {
+        using var profile = device.Profile("Residual.Backward");
         if (count > 0)
         {
             var threads = device.Threads(count);

@@ -38,6 +38,7 @@ public sealed class Tokens
     /// </summary>
     public void Forward(ArrayView<float> output, ArrayView<float> input, ArrayView<float> positionalEmbedding, bool hasPositionalEmbedding, TokensShape shape)
     {
+        using var profile = device.Profile("Tokens.Forward");
         if (shape.Elements > 0)
         {
             var count = Count(shape.Elements);
@@ -52,6 +53,7 @@ public sealed class Tokens
     /// </summary>
     public void Backward(ArrayView<float> dinput, ArrayView<float> dpositionalEmbedding, ArrayView<float> doutput, bool positionalEmbeddingGradient, TokensShape shape)
     {
+        using var profile = device.Profile("Tokens.Backward");
         if (shape.Elements == 0)
         {
             return;

@@ -61,6 +61,12 @@ public sealed class CctModel : IDisposable
 
     public ParameterSet Parameters { get; }
 
+    /// <summary>
+    /// Device bytes the model holds: parameters, gradients, AdamW moments, buffers, activations and their
+    /// gradients for <see cref="MaxBatch"/>. All are allocated here; a step allocates nothing.
+    /// </summary>
+    public long DeviceBytes => Parameters.DeviceBytes + buffers.LengthInBytes + activations.LengthInBytes + activationGradients.LengthInBytes + argmax.LengthInBytes;
+
     /// <summary>Non-trainable state saved with the model: BatchNorm running statistics, a fixed sine embedding.</summary>
     public TensorLayout BufferLayout { get; }
 
@@ -221,6 +227,20 @@ public sealed class CctModel : IDisposable
         {
             BackwardConvStage(stages[i]);
         }
+    }
+
+    /// <summary>
+    /// One optimisation step on images (B, InChannels, ImageSize, ImageSize) and labels (B): forward in
+    /// training mode, zero-grad (one memset), backward, then AdamW over the flat buffer as step
+    /// <see cref="Step"/> + 1; <see cref="Step"/> then advances. Nothing here waits for the device.
+    /// </summary>
+    public void TrainStep(ArrayView<float> input, ArrayView<int> labels, int batchSize, float labelSmoothing, AdamWSettings settings)
+    {
+        Forward(input, batchSize, train: true);
+        Parameters.ZeroGradients();
+        Backward(labels, labelSmoothing);
+        AdamW.For(device).Step(Parameters.Values.View, Parameters.FirstMoment.View, Parameters.SecondMoment.View, Parameters.Gradients.View, settings, (int)Step + 1);
+        Step++;
     }
 
     /// <summary>Per-sample losses (B) of the last <see cref="Backward"/>.</summary>

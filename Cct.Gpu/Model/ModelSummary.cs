@@ -57,5 +57,38 @@ public static class ModelSummary
         return rows;
     }
 
+    /// <summary>
+    /// Floating-point operations of one image's forward pass, counting 2 per multiply-add of the convs,
+    /// linears and the two attention products (QKᵀ and PV); elementwise work is left out. A training step
+    /// costs about 3x this (backward computes two products per forward product).
+    /// </summary>
+    public static double ForwardFlopsPerImage(CctConfig c)
+    {
+        var flops = 0.0;
+        var side = c.ImageSize;
+        var inChannels = c.InChannels;
+        var channels = c.TokenizerChannels;
+        for (var i = 0; i < channels.Count; i++)
+        {
+            var outChannels = channels[i];
+            side = side + (2 * (c.Kernel / 2)) - c.Kernel + 1;
+            flops += 2.0 * side * side * outChannels * inChannels * c.Kernel * c.Kernel;
+            if (c.PoolAfterEveryConv || i == channels.Count - 1)
+            {
+                side = ((side + (2 * c.PoolPadding) - c.PoolKernel) / c.PoolStride) + 1;
+            }
+
+            inChannels = outChannels;
+        }
+
+        double t = c.Tokens, d = c.Dim, h = c.MlpHidden;
+        var linears = (3 * d * d) + (d * d) + (2 * d * h);
+        var attention = 2 * t * t * d; // QKᵀ and PV over all heads
+        flops += c.Layers * 2 * ((t * linears) + attention);
+        flops += 2 * t * d; // SeqPool's scores, or the mean
+        flops += 2 * d * c.Classes;
+        return flops;
+    }
+
     private static string Shape(params int[] dims) => "(" + string.Join(", ", dims) + ")";
 }

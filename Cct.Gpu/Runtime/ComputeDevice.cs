@@ -139,6 +139,15 @@ public sealed class ComputeDevice : IDisposable
 
     public void Synchronize() => Accelerator.Synchronize();
 
+    /// <summary>When set, every layer operation's <see cref="Profile"/> scope is timed into it.</summary>
+    public KernelProfiler? Profiler { get; set; }
+
+    /// <summary>Times the enclosed kernel launches as <paramref name="name"/> when <see cref="Profiler"/> is set.</summary>
+    public ProfileScope Profile(string name) => new(this, name);
+
+    /// <summary>Free device memory as the CUDA driver reports it; null on other backends.</summary>
+    public long? FreeMemoryBytes => Accelerator is CudaAccelerator cuda ? cuda.GetFreeMemory() : null;
+
     public void Dispose()
     {
         if (disposed)

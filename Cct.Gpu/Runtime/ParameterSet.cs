@@ -34,6 +34,9 @@ public sealed class ParameterSet : IDisposable
 
     public MemoryBuffer1D<float, Stride1D.Dense> SecondMoment { get; }
 
+    /// <summary>Device bytes of the four buffers.</summary>
+    public long DeviceBytes => Values.LengthInBytes + Gradients.LengthInBytes + FirstMoment.LengthInBytes + SecondMoment.LengthInBytes;
+
     public ArrayView<float> Value(string name) => Slice(Values, name);
 
     public ArrayView<float> Gradient(string name) => Slice(Gradients, name);

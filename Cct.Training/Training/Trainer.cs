@@ -188,9 +188,7 @@ public sealed class Trainer : IDisposable
         order.View.SubView(0, permutation.Length).CopyFromCPU(permutation);
         TrainingStatistics.Reset(statistics.View);
         var assembler = BatchAssembler.For(device);
-        var adamW = AdamW.For(device);
         var accumulate = TrainingStatistics.For(device);
-        var parameters = Model.Parameters;
         var clock = Stopwatch.StartNew();
         var lastReport = TimeSpan.Zero;
         var imagesSeen = 0L;
@@ -211,12 +209,9 @@ public sealed class Trainer : IDisposable
             assembler.Assemble(images.View, train.Pixels.View, indices, size, c.ImageSize, c.ImageSize, mean, std, options.Crop, options.Flip, new RngKey((uint)options.Seed, AugmentStream, (uint)step));
             assembler.GatherLabels(labels.View, train.Labels.View, indices, size);
             Model.Step = (uint)step;
-            Model.Forward(images.View, size, train: true);
-            parameters.ZeroGradients();
-            Model.Backward(labels.View, (float)options.LabelSmoothing);
-            accumulate.Accumulate(statistics.View, Model.Losses, Model.Probabilities, labels.View, size, c.Classes, (int)step);
             var settings = new AdamWSettings((float)schedule.At(step), (float)options.Beta1, (float)options.Beta2, (float)options.AdamEpsilon, (float)options.WeightDecay);
-            adamW.Step(parameters.Values.View, parameters.FirstMoment.View, parameters.SecondMoment.View, parameters.Gradients.View, settings, (int)(step + 1));
+            Model.TrainStep(images.View, labels.View, size, (float)options.LabelSmoothing, settings);
+            accumulate.Accumulate(statistics.View, Model.Losses, Model.Probabilities, labels.View, size, c.Classes, (int)step);
             step++;
             imagesSeen += size;
             if (clock.Elapsed - lastReport >= ProgressInterval || batch == batches - 1)
