@@ -17,9 +17,12 @@ public sealed class CctModel : IDisposable
     private const uint AttentionDropoutStream = 2000;
     private const uint AttentionDropPathStream = 3000;
     private const uint MlpDropPathStream = 4000;
+    private const string SharedBlockPrefix = "blk.";
 
     private readonly ComputeDevice device;
     private readonly TensorLayout activationLayout = new();
+    private readonly TensorLayout gradientLayout = new();
+    private readonly Dictionary<string, string> gradientSlotOf = new(StringComparer.Ordinal);
     private readonly TensorLayout argmaxLayout = new();
     private readonly List<ConvStage> stages = [];
     private readonly MemoryBuffer1D<float, Stride1D.Dense> activations;
@@ -47,8 +50,9 @@ public sealed class CctModel : IDisposable
         DescribeClassifier(parameterLayout);
         Parameters = new ParameterSet(device, parameterLayout);
         buffers = device.Allocate(BufferLayout.TotalLength);
+        DescribeGradients();
         activations = device.Allocate(activationLayout.TotalLength);
-        activationGradients = device.Allocate(activationLayout.TotalLength);
+        activationGradients = device.Allocate(gradientLayout.TotalLength);
         argmax = device.Accelerator.Allocate1D<int>(Math.Max(1, argmaxLayout.TotalLength));
         buffers.MemSetToZero();
         activations.MemSetToZero();
@@ -211,6 +215,12 @@ public sealed class CctModel : IDisposable
         for (var j = c.Layers - 1; j >= 0; j--)
         {
             var input = j == 0 ? "tokens" : BlockOutput(j - 1);
+            if (j < c.Layers - 1)
+            {
+                // Blocks share their internal gradient buffers; the previous block left its sums there.
+                BlockGradientScratch().MemSetToZero();
+            }
+
             if (c.Layout == BlockLayout.Official)
             {
                 BackwardOfficialBlock(j, input);
@@ -278,7 +288,13 @@ public sealed class CctModel : IDisposable
 
     private ArrayView<float> Act(string name) => Slice(activations, activationLayout[name]);
 
-    private ArrayView<float> Grad(string name) => Slice(activationGradients, activationLayout[name]);
+    private ArrayView<float> Grad(string name) => Slice(activationGradients, gradientLayout[gradientSlotOf[name]]);
+
+    private ArrayView<float> BlockGradientScratch()
+    {
+        var first = gradientLayout.Slots.First(s => s.Name.StartsWith(SharedBlockPrefix, StringComparison.Ordinal));
+        return activationGradients.View.SubView(first.Offset, gradientLayout.TotalLength - first.Offset);
+    }
 
     private ArrayView<float> Param(string name) => Parameters.Value(name);
 
@@ -295,6 +311,47 @@ public sealed class CctModel : IDisposable
     private static ArrayView<float> Slice(MemoryBuffer1D<float, Stride1D.Dense> buffer, TensorSlot slot) => buffer.View.SubView(slot.Offset, slot.Length);
 
     private void AddActivation(string name, params int[] perSample) => activationLayout.Add(name, [MaxBatch, .. perSample]);
+
+    /// <summary>
+    /// Gradients of activations, laid out apart from the activations: a block's backward needs the gradients
+    /// of its own intermediates only while it runs, so all blocks share one set ("blk.*", zeroed before each
+    /// block) and only each block's output keeps its own. This drops the gradient memory from one copy of every
+    /// block's activations to one block's. Statistics, probabilities and scratch have no gradient.
+    /// </summary>
+    private void DescribeGradients()
+    {
+        var shared = new List<(string Activation, string Slot, int[] Shape)>();
+        foreach (var slot in activationLayout.Slots)
+        {
+            var name = slot.Name;
+            if (name.EndsWith(".mean", StringComparison.Ordinal) || name.EndsWith(".rstd", StringComparison.Ordinal) || name.EndsWith(".probs", StringComparison.Ordinal)
+                || name is "dprobs" or "probabilities" or "losses" or "loss" or "pool.weights")
+            {
+                continue;
+            }
+
+            var dot = name.IndexOf('.', StringComparison.Ordinal);
+            if (name.StartsWith('b') && dot > 1 && int.TryParse(name.AsSpan(1, dot - 1), out var j) && name != BlockOutput(j))
+            {
+                shared.Add((name, SharedBlockPrefix + name[(dot + 1)..], slot.Shape));
+                continue;
+            }
+
+            gradientLayout.Add(name, slot.Shape);
+            gradientSlotOf[name] = name;
+        }
+
+        // Last, so the shared set is one contiguous range for its memset.
+        foreach (var (activation, sharedSlot, shape) in shared)
+        {
+            if (!gradientLayout.Contains(sharedSlot))
+            {
+                gradientLayout.Add(sharedSlot, shape);
+            }
+
+            gradientSlotOf[activation] = sharedSlot;
+        }
+    }
 
     private void DescribeTokenizer(TensorLayout parameters)
     {
