@@ -1,0 +1,284 @@
+#!/usr/bin/env python3
+"""Markdown tables of `Cct.Bench train` results against tools/bench/pytorch_bench.py results.
+
+usage: compare.py DIR_OR_JSON... [--markdown FILE] [--top N] [--peak-tflops X]
+
+Reads every Cct JSON (implementation "cct-ilgpu") and PyTorch JSON (implementation "pytorch-eager") given or
+found in the given folders, pairs them by (architecture, batch, device class) and prints: throughput and
+its ratio Cct / PyTorch (above 1 = Cct faster) for training and inference against each PyTorch precision
+mode; training compute in GFLOP/s from Cct's analytic FLOPs per image, and its share of --peak-tflops;
+peak memory and its ratio (below 1 = Cct uses less); the largest time shares of a training step on each
+side. Needs only the Python standard library.
+"""
+import argparse
+import glob
+import json
+import os
+import sys
+
+# The fields that fix the architecture; both sides write them under "config".
+ARCHITECTURE = ("image_size", "in_channels", "kernel", "mid_channels", "classes", "layers", "heads", "mlp_ratio",
+                "dim", "conv_layers", "attention_dropout", "stochastic_depth")
+# Cct on OpenCL runs on a GPU as a rule, and PyTorch's counterpart there is CUDA: they share one table.
+DEVICE_CLASS = {"cuda": "gpu", "opencl": "gpu", "cpu": "cpu"}
+NAME_WIDTH = 48  # CUDA kernel names can run to hundreds of characters
+
+
+class Fail(Exception):
+    """A one-line error for the user."""
+
+
+def model_key(data):
+    """Results pair by architecture, not by name, so a --config run pairs with the preset it copies."""
+    config = data.get("config") or {}
+    try:
+        return tuple(round(float(config[k]), 6) for k in ARCHITECTURE)
+    except (KeyError, TypeError, ValueError):
+        return data.get("preset")
+
+
+def json_files(paths):
+    files = []
+    for path in paths:
+        if os.path.isdir(path):
+            files.extend(sorted(glob.glob(os.path.join(path, "*.json"))))
+        elif os.path.isfile(path):
+            files.append(path)
+        else:
+            raise Fail("%s is neither a folder nor a file" % path)
+    return files
+
+
+def load(paths):
+    """(Cct results, PyTorch results), each a dict keyed by (architecture, batch, device class)."""
+    ours, theirs = {}, {}
+    for name in json_files(paths):
+        try:
+            with open(name) as f:
+                data = json.load(f)
+        except (OSError, ValueError) as e:
+            print("compare.py: skipping %s: %s" % (name, e), file=sys.stderr)
+            continue
+        if not isinstance(data, dict):
+            continue  # other JSON in the folder
+        key = (model_key(data), data.get("batch"), DEVICE_CLASS.get(data.get("kind"), data.get("kind")))
+        if data.get("implementation") == "cct-ilgpu":
+            ours[key] = data
+        elif data.get("implementation") == "pytorch-eager":
+            theirs[key] = data
+    return ours, theirs
+
+
+def label(key, ours, theirs):
+    for report in (ours.get(key), theirs.get(key)):
+        if report and report.get("preset"):
+            return report["preset"]
+    return "custom"
+
+
+def ratio(a, b):
+    if not a or not b:
+        return "-"
+    r = a / b
+    # Three significant digits below 0.1, so the CPU simulator's tiny ratios do not print as 0.00.
+    return "%.2f" % r if r >= 0.1 else "%.3g" % r
+
+
+def number(x):
+    if x is None:
+        return "-"
+    return "%.0f" % x if x >= 100 else "%.1f" % x if x >= 1 else "%.3g" % x
+
+
+def mib(x):
+    return "%.1f" % (x / 2 ** 20) if x is not None else "-"
+
+
+def percent(x):
+    return "-" if x is None else "%.1f %%" % x if x >= 0.1 else "%.2g %%" % x
+
+
+def run_of(torch_report, mode):
+    for run in (torch_report or {}).get("runs", []):
+        if run.get("mode") == mode:
+            return run
+    return None
+
+
+def field(report, name):
+    return report.get(name) if report else None
+
+
+def short(name):
+    return name if len(name) <= NAME_WIDTH else name[:NAME_WIDTH - 3] + "..."
+
+
+def shares(rows, top):
+    return ", ".join("%s %.0f%%" % (short(r["name"]), 100 * r["share"]) for r in rows[:top])
+
+
+def row(cells):
+    return "| " + " | ".join(cells) + " |"
+
+
+def throughput_table(rows, names, ours, theirs):
+    lines = ["Throughput in images/s; ratio = Cct / PyTorch (above 1: Cct is faster). "
+             "PyTorch fp32 = TF32 off; default = PyTorch's defaults.", "",
+             "| model | batch | Cct train | PyTorch fp32 train | ratio | PyTorch default train | ratio "
+             "| Cct infer | PyTorch fp32 infer | ratio | PyTorch default infer | ratio |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for key in rows:
+        a, t = ours.get(key), theirs.get(key)
+        cells = [names[key], str(key[1])]
+        for metric in ("train_images_per_second", "inference_images_per_second"):
+            mine = field(a, metric)
+            cells.append(number(mine))
+            for mode in ("fp32", "default"):
+                other = field(run_of(t, mode), metric)
+                cells += [number(other), ratio(mine, other)]
+        lines.append(row(cells))
+    return lines
+
+
+def compute_table(rows, names, ours, theirs, peak_tflops):
+    """Achieved training GFLOP/s: Cct's analytic FLOPs per image times each side's img/s (the same model)."""
+    peak_gflops = peak_tflops * 1e3 if peak_tflops else None
+    lines = ["Training compute in GFLOP/s = Cct's analytic training FLOPs per image x training img/s "
+             "(the same FLOPs for PyTorch: same model)%s." % (
+                 "; %% of peak = share of %g TFLOP/s, the fp32 (non-tensor-core) peak given with --peak-tflops; "
+                 "TF32 runs can pass it" % peak_tflops if peak_tflops else
+                 "; pass --peak-tflops to see the share of the device's fp32 peak"), ""]
+    header = ["model", "batch", "GFLOP/image", "Cct GFLOP/s"] + (["Cct % of peak"] if peak_gflops else [])
+    header += ["PyTorch fp32 GFLOP/s"] + (["PyTorch fp32 % of peak"] if peak_gflops else [])
+    header += ["PyTorch default GFLOP/s"]
+    lines += [row(header), row(["---"] + ["---:"] * (len(header) - 1))]
+    for key in rows:
+        a, t = ours.get(key), theirs.get(key)
+        flops = field(a, "training_flops_per_image")
+        if not flops:
+            continue
+
+        def gflops(rate):
+            return flops * rate / 1e9 if rate else None
+
+        mine = gflops(field(a, "train_images_per_second"))
+        fp32 = gflops(field(run_of(t, "fp32"), "train_images_per_second"))
+        default = gflops(field(run_of(t, "default"), "train_images_per_second"))
+        cells = [names[key], str(key[1]), "%.4g" % (flops / 1e9), number(mine)]
+        if peak_gflops:
+            cells.append(percent(mine and 100 * mine / peak_gflops))
+        cells.append(number(fp32))
+        if peak_gflops:
+            cells.append(percent(fp32 and 100 * fp32 / peak_gflops))
+        cells.append(number(default))
+        lines.append(row(cells))
+    return lines if len(lines) > 4 else []
+
+
+def memory_table(rows, names, ours, theirs, device_class):
+    lines = ["Peak memory in MiB; ratio = Cct / PyTorch (below 1: Cct uses less).", "",
+             "| model | batch | Cct allocated | Cct device free-memory drop | PyTorch fp32 max allocated | ratio "
+             "| PyTorch default max allocated | ratio |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for key in rows:
+        a, t = ours.get(key), theirs.get(key)
+        mine = field(a, "memory_bytes")
+        cells = [names[key], str(key[1]), mib(mine), mib(field(field(a, "memory"), "device_free_delta_bytes"))]
+        for mode in ("fp32", "default"):
+            other = field(run_of(t, mode), "memory_bytes")
+            cells += [mib(other), ratio(mine, other)]
+        lines.append(row(cells))
+    if device_class == "cpu":
+        lines += ["", "PyTorch has no allocator peak on the CPU, so the memory ratio needs a GPU."]
+    return lines
+
+
+def profile_lines(rows, names, ours, theirs, top):
+    lines = ["Largest shares of a training step (Cct: per kernel; PyTorch: per ATen op, torch.profiler self "
+             "time, GPU time on CUDA). Launches = kernel launches per step.", ""]
+    for key in rows:
+        a, t = ours.get(key), theirs.get(key)
+        parts = []
+        profile = field(a, "kernel_profile") or {}
+        if profile.get("kernels"):
+            launches = profile.get("launches_per_step")
+            parts.append("Cct%s: %s" % (" (%.0f launches)" % launches if launches else "", shares(profile["kernels"], top)))
+        run = run_of(t, "fp32") or run_of(t, "default")
+        profile = field(run, "kernel_profile") or {}
+        if profile.get("ops"):
+            launches = profile.get("launches_per_step")
+            parts.append("PyTorch %s%s: %s" % (run["mode"], " (%.0f launches)" % launches if launches else "",
+                                               shares(profile["ops"], top)))
+        if parts:
+            lines.append("- %s, batch %s. %s" % (names[key], key[1], ". ".join(parts)))
+    return lines if len(lines) > 2 else []
+
+
+def notes_for(rows, names, ours, theirs):
+    notes = []
+    for key in rows:
+        a, t = ours.get(key), theirs.get(key)
+        what = "%s batch %s" % (names[key], key[1])
+        if a is None or t is None:
+            notes.append("%s: no %s result" % (what, "Cct" if a is None else "PyTorch"))
+        elif a.get("parameters") != t.get("parameters"):
+            notes.append("%s: parameter counts differ (Cct %s, PyTorch %s): not the same model"
+                         % (what, a.get("parameters"), t.get("parameters")))
+        for side, report in (("Cct", a), ("PyTorch", t)):
+            if report and report.get("complete") is False:
+                notes.append("%s: the %s run was cut short; only the figures it reached are shown" % (what, side))
+    return ["Note: " + n for n in notes]
+
+
+def tables(ours, theirs, top, peak_tflops):
+    names = {k: label(k, ours, theirs) for k in set(ours) | set(theirs)}
+    keys = sorted(names, key=lambda k: (str(k[2]), names[k], str(k[0]), k[1] or 0))
+    lines = []
+    for device_class in sorted({str(k[2]) for k in keys}):
+        rows = [k for k in keys if str(k[2]) == device_class]
+        devices = sorted({"%s %s (%s)" % (side, r.get("device"), r.get("kind"))
+                          for k in rows for side, r in (("Cct", ours.get(k)), ("PyTorch", theirs.get(k))) if r})
+        lines += ["### %s: %s" % (device_class, "; ".join(devices)), ""]
+        for section in (throughput_table(rows, names, ours, theirs),
+                        compute_table(rows, names, ours, theirs, peak_tflops),
+                        memory_table(rows, names, ours, theirs, device_class),
+                        profile_lines(rows, names, ours, theirs, top),
+                        notes_for(rows, names, ours, theirs)):
+            if section:
+                lines += section + [""]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Markdown tables of Cct.Bench train results against pytorch_bench.py results.")
+    p.add_argument("inputs", nargs="+", help="folders (their *.json) or JSON files")
+    p.add_argument("--markdown", help="also write the tables to this file")
+    p.add_argument("--top", type=int, default=5, help="largest profile entries listed per side (default 5)")
+    p.add_argument("--peak-tflops", type=float,
+                   help="the device's fp32 peak in TFLOP/s (H100 SXM / H200: ~67), for the %% of peak columns")
+    args = p.parse_args(argv)
+    if args.top < 1:
+        p.error("--top must be at least 1")
+    if args.peak_tflops is not None and not args.peak_tflops > 0:
+        p.error("--peak-tflops must be positive")
+    ours, theirs = load(args.inputs)
+    if not ours and not theirs:
+        raise Fail("no Cct.Bench or pytorch_bench.py JSON in %s" % ", ".join(args.inputs))
+    text = tables(ours, theirs, args.top, args.peak_tflops)
+    print(text)
+    if args.markdown:
+        try:
+            with open(args.markdown, "w") as f:
+                f.write(text)
+        except OSError as e:
+            raise Fail("cannot write %s: %s" % (args.markdown, e.strerror))
+        print("wrote " + args.markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except Fail as e:
+        print("compare.py: %s" % e, file=sys.stderr)
+        sys.exit(1)
