@@ -16,13 +16,15 @@
 #   CCT_VALIDATE_BUDGET        [470] seconds for the whole script; later steps shrink to fit it
 #   CCT_VALIDATE_MODEL         [cct-7/3x1] model trained
 #   CCT_VALIDATE_EPOCHS        [30] epochs asked for; the time budget stops the run earlier
-#   CCT_VALIDATE_TRAIN_SECONDS [240] training time budget; then SIGINT (Ctrl+C) saves checkpoint-last
+#   CCT_VALIDATE_TRAIN_SECONDS [200] training time budget; then SIGINT (Ctrl+C) saves checkpoint-last
 #   CCT_VALIDATE_TRAIN_ARGS    [] more `cct train` arguments, e.g. "--train-limit 512 --val-split 0"
 #   CCT_VALIDATE_TEST_FILTER   [TestCategory=Gpu] test filter (Microsoft.Testing.Platform --filter syntax)
-#   CCT_VALIDATE_CHECK_SECONDS [60], CCT_VALIDATE_TESTS_SECONDS [60], CCT_VALIDATE_BENCH_SECONDS [150],
+#   CCT_VALIDATE_CHECK_SECONDS [60], CCT_VALIDATE_TESTS_SECONDS [60], CCT_VALIDATE_BENCH_SECONDS [180],
 #   CCT_VALIDATE_EVAL_SECONDS [60]  caps of the other steps
 #   CCT_VALIDATE_SKIP          [] step names to leave out, space-separated: env devices check tests bench train eval
-#   CCT_BENCH_*                passed on to tools/bench/run-bench-pair.sh (CCT_BENCH_TIMEOUT defaults to 45 here)
+#   CCT_BENCH_*                passed on to tools/bench/run-bench-pair.sh; defaults here fit the bench step's cap:
+#                              TIMEOUT 40, STEPS 10, WARMUP 3, REPEATS 2, PROFILE_STEPS 2, and PEAK_TFLOPS
+#                              from the GPU's name (H100 SXM / H200: 66.9, H100 PCIe: 51.2; fp32 without tensor cores)
 set -uo pipefail
 
 usage="usage: gpu-validate.sh BUNDLE_DIR DATA_DIR OUT_DIR"
@@ -51,15 +53,22 @@ budget=0 epochs=0 train_seconds=0 check_seconds=0 tests_seconds=0 bench_seconds=
 int_env budget CCT_VALIDATE_BUDGET 470
 model=${CCT_VALIDATE_MODEL:-cct-7/3x1}
 int_env epochs CCT_VALIDATE_EPOCHS 30
-int_env train_seconds CCT_VALIDATE_TRAIN_SECONDS 240
+int_env train_seconds CCT_VALIDATE_TRAIN_SECONDS 200
 int_env check_seconds CCT_VALIDATE_CHECK_SECONDS 60
 int_env tests_seconds CCT_VALIDATE_TESTS_SECONDS 60
-int_env bench_seconds CCT_VALIDATE_BENCH_SECONDS 150
+int_env bench_seconds CCT_VALIDATE_BENCH_SECONDS 180
 int_env eval_seconds CCT_VALIDATE_EVAL_SECONDS 60
 test_filter=${CCT_VALIDATE_TEST_FILTER:-TestCategory=Gpu}
 read -r -a train_extra <<<"${CCT_VALIDATE_TRAIN_ARGS:-}"
 skip=" ${CCT_VALIDATE_SKIP:-} "
-export CCT_BENCH_TIMEOUT=${CCT_BENCH_TIMEOUT:-45}
+export CCT_BENCH_TIMEOUT=${CCT_BENCH_TIMEOUT:-40} CCT_BENCH_STEPS=${CCT_BENCH_STEPS:-10} CCT_BENCH_WARMUP=${CCT_BENCH_WARMUP:-3} \
+    CCT_BENCH_REPEATS=${CCT_BENCH_REPEATS:-2} CCT_BENCH_PROFILE_STEPS=${CCT_BENCH_PROFILE_STEPS:-2}
+if [[ -z ${CCT_BENCH_PEAK_TFLOPS:-} ]] && command -v nvidia-smi >/dev/null; then
+    case $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1) in
+        *H100*PCIe*) export CCT_BENCH_PEAK_TFLOPS=51.2 ;;
+        *H100* | *H200*) export CCT_BENCH_PEAK_TFLOPS=66.9 ;;
+    esac
+fi
 
 mkdir -p "$out" 2>/dev/null || die "cannot create OUT_DIR $out"
 out=$(cd "$out" && pwd)
