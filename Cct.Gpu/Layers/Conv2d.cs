@@ -23,7 +23,8 @@ public sealed class Conv2d
     private readonly int lanes;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape> forward;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape> inputBackward;
-    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape> weightBackward;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>? weightBackwardLanes;
+    private readonly Action<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>? weightBackwardChunked;
 
     private Conv2d(ComputeDevice device, bool perElement)
     {
@@ -34,14 +35,14 @@ public sealed class Conv2d
             lanes = 1;
             forward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(ForwardKernel);
             inputBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(InputBackwardKernel);
-            weightBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(WeightBackwardKernel);
+            weightBackwardChunked = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(WeightBackwardKernel);
         }
         else
         {
             lanes = CpuLanes;
             forward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(ForwardLanesKernel);
             inputBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(InputBackwardLanesKernel);
-            weightBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(WeightBackwardLanesKernel);
+            weightBackwardLanes = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(WeightBackwardLanesKernel);
         }
     }
 
@@ -78,11 +79,39 @@ public sealed class Conv2d
             inputBackward(threads, threads, checked((int)inputs), dinput, doutput, weight, shape);
         }
 
-        var weights = (long)shape.OutChannels * Blocks(shape.InChannels) * shape.Kernel * shape.Kernel;
-        threads = device.Threads(weights);
-        if (threads > 0)
+        if (weightBackwardLanes is not null)
         {
-            weightBackward(threads, threads, checked((int)weights), dweight, doutput, input, shape);
+            var items = (long)shape.OutChannels * Blocks(shape.InChannels) * shape.Kernel * shape.Kernel;
+            threads = device.Threads(items);
+            if (threads > 0)
+            {
+                weightBackwardLanes(threads, threads, checked((int)items), dweight, doutput, input, shape);
+            }
+
+            return;
+        }
+
+        // A weight sums over the whole batch: split the batch into chunks so a GPU has threads enough.
+        var weights = (long)shape.OutChannels * shape.InChannels * shape.Kernel * shape.Kernel;
+        WeightBackwardPerElement(dweight, doutput, input, shape, PartialSums.ChunksFor(device, shape.Batch, weights, minRowsPerChunk: 1));
+    }
+
+    /// <summary>The per-element weight gradient with the batch split into <paramref name="chunks"/> (tests force it on the CPU).</summary>
+    internal void WeightBackwardPerElement(ArrayView<float> dweight, ArrayView<float> doutput, ArrayView<float> input, Conv2dShape shape, int chunks)
+    {
+        var weights = (long)shape.OutChannels * shape.InChannels * shape.Kernel * shape.Kernel;
+        var items = chunks * weights;
+        var threads = device.Threads(items);
+        if (threads <= 0 || weightBackwardChunked is null)
+        {
+            return;
+        }
+
+        var partials = chunks > 1 ? device.Scratch(items) : dweight;
+        weightBackwardChunked(threads, threads, checked((int)items), chunks, partials, dweight, doutput, input, shape);
+        if (chunks > 1)
+        {
+            PartialSums.For(device).AddInto(dweight, partials, chunks, checked((int)weights));
         }
     }
 
@@ -174,20 +203,25 @@ public sealed class Conv2d
         }
     }
 
-    // One item per weight element (co, ci, kh, kw), grid-stride, summing over the batch and the output positions.
-    private static void WeightBackwardKernel(Index1D index, int stride, int count, ArrayView<float> dweight, ArrayView<float> doutput, ArrayView<float> input, Conv2dShape s)
+    // One item per (batch chunk, weight element (co, ci, kh, kw)), grid-stride, summing over the chunk's images
+    // and the output positions. With one chunk it adds into dweight; otherwise it writes partials (chunks, weights).
+    private static void WeightBackwardKernel(Index1D index, int stride, int count, int chunks, ArrayView<float> partials, ArrayView<float> dweight, ArrayView<float> doutput, ArrayView<float> input, Conv2dShape s)
     {
         var ho = s.OutHeight;
         var wo = s.OutWidth;
+        var weights = s.OutChannels * s.InChannels * s.Kernel * s.Kernel;
+        var imagesPerChunk = (s.Batch + chunks - 1) / chunks;
         for (long item = index; item < count; item += stride)
         {
-            var e = (int)item;
+            var e = (int)(item % weights);
+            var firstImage = (int)(item / weights) * imagesPerChunk;
+            var endImage = Math.Min(s.Batch, firstImage + imagesPerChunk);
             var kw = e % s.Kernel;
             var kh = e / s.Kernel % s.Kernel;
             var ci = e / s.Kernel / s.Kernel % s.InChannels;
             var co = e / s.Kernel / s.Kernel / s.InChannels;
             var sum = 0f;
-            for (var b = 0; b < s.Batch; b++)
+            for (var b = firstImage; b < endImage; b++)
             {
                 var plane = ((long)b * s.InChannels + ci) * s.Height * s.Width;
                 var outPlane = ((long)b * s.OutChannels + co) * ho * wo;
@@ -210,7 +244,14 @@ public sealed class Conv2d
                 }
             }
 
-            dweight[e] += sum;
+            if (chunks == 1)
+            {
+                dweight[e] += sum;
+            }
+            else
+            {
+                partials[item] = sum;
+            }
         }
     }
 

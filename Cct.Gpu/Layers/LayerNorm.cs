@@ -13,14 +13,14 @@ public sealed class LayerNorm
     private readonly ComputeDevice device;
     private readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> forward;
     private readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> inputBackward;
-    private readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> parameterBackward;
+    private readonly Action<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> parameterBackward;
 
     private LayerNorm(ComputeDevice device)
     {
         this.device = device;
         forward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ForwardKernel);
         inputBackward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(InputBackwardKernel);
-        parameterBackward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ParameterBackwardKernel);
+        parameterBackward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ParameterBackwardKernel);
     }
 
     public static LayerNorm For(ComputeDevice device) => device.Kernels(static d => new LayerNorm(d));
@@ -44,14 +44,28 @@ public sealed class LayerNorm
     /// input (rows, C), the saved mean (rows) and rstd (rows), and weight (C).
     /// </summary>
     public void Backward(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels)
+        => Backward(dinput, dweight, dbias, doutput, input, mean, rstd, weight, rows, channels, PartialSums.ChunksFor(device, rows, channels));
+
+    /// <summary><see cref="Backward(ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, int, int)"/> with the parameter sums split into <paramref name="chunks"/> row chunks (tests force it on the CPU).</summary>
+    internal void Backward(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels, int chunks)
     {
         using var profile = device.Profile("LayerNorm.Backward");
         if (rows > 0 && channels > 0)
         {
             var rowThreads = device.Threads(rows);
             inputBackward(rowThreads, rowThreads, dinput, doutput, input, mean, rstd, weight, rows, channels);
-            var channelThreads = device.Threads(channels);
-            parameterBackward(channelThreads, channelThreads, dweight, dbias, doutput, input, mean, rstd, rows, channels);
+
+            // Two partial sets (weight, bias) of (chunks, C) in the scratch; one chunk adds into dweight, dbias directly.
+            var partials = chunks > 1 ? device.Scratch(2L * chunks * channels) : dweight;
+            var items = (long)chunks * channels;
+            var threads = device.Threads(items);
+            parameterBackward(threads, threads, checked((int)items), chunks, partials, dweight, dbias, doutput, input, mean, rstd, rows, channels);
+            if (chunks > 1)
+            {
+                var sums = PartialSums.For(device);
+                sums.AddInto(dweight, partials.SubView(0, items), chunks, channels);
+                sums.AddInto(dbias, partials.SubView(items, items), chunks, channels);
+            }
         }
     }
 
@@ -115,14 +129,19 @@ public sealed class LayerNorm
         }
     }
 
-    // One item per channel, grid-stride, summing over rows (a gather, so no atomics).
-    private static void ParameterBackwardKernel(Index1D index, int stride, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, int rows, int channels)
+    // One item per (row chunk, channel), grid-stride, summing its rows (a gather, so no atomics). With one chunk
+    // it adds into dweight and dbias; otherwise it writes partials (2, chunks, C) for PartialSums.
+    private static void ParameterBackwardKernel(Index1D index, int stride, int items, int chunks, ArrayView<float> partials, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, int rows, int channels)
     {
-        for (var c = index.X; c < channels; c += stride)
+        var rowsPerChunk = (rows + chunks - 1) / chunks;
+        for (long item = index; item < items; item += stride)
         {
+            var c = (int)(item % channels);
+            var first = (int)(item / channels) * rowsPerChunk;
+            var end = XMath.Min(rows, first + rowsPerChunk);
             var weightSum = 0f;
             var biasSum = 0f;
-            for (var r = 0; r < rows; r++)
+            for (var r = first; r < end; r++)
             {
                 var i = ((long)r * channels) + c;
                 var dy = doutput[i];
@@ -130,8 +149,16 @@ public sealed class LayerNorm
                 biasSum += dy;
             }
 
-            dweight[c] += weightSum;
-            dbias[c] += biasSum;
+            if (chunks == 1)
+            {
+                dweight[c] += weightSum;
+                dbias[c] += biasSum;
+            }
+            else
+            {
+                partials[item] = weightSum;
+                partials[items + item] = biasSum;
+            }
         }
     }
 }

@@ -9,13 +9,13 @@ public sealed class Linear
 {
     private readonly ComputeDevice device;
     private readonly MatMul matMul;
-    private readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, int, int> biasBackward;
+    private readonly Action<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> biasBackward;
 
     private Linear(ComputeDevice device)
     {
         this.device = device;
         matMul = MatMul.For(device);
-        biasBackward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, int, int>(BiasBackwardKernel);
+        biasBackward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(BiasBackwardKernel);
     }
 
     public static Linear For(ComputeDevice device) => device.Kernels(static d => new Linear(d));
@@ -35,29 +35,53 @@ public sealed class Linear
     /// and, when <paramref name="hasBias"/>, dbias (outFeatures) += column sums of doutput (rows, outFeatures).
     /// </summary>
     public void Backward(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, bool hasBias, int rows, int inFeatures, int outFeatures)
+        => Backward(dinput, dweight, dbias, doutput, input, weight, hasBias, rows, inFeatures, outFeatures, PartialSums.ChunksFor(device, rows, outFeatures));
+
+    /// <summary>Backward with the bias sums split into <paramref name="chunks"/> row chunks (tests force it on the CPU).</summary>
+    internal void Backward(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, bool hasBias, int rows, int inFeatures, int outFeatures, int chunks)
     {
         using var profile = device.Profile("Linear.Backward");
         matMul.Run(dinput, doutput, weight, weight, new GemmShape(rows, inFeatures, outFeatures, 0, 0, 1, 0));
         matMul.Run(dweight, doutput, input, input, new GemmShape(outFeatures, inFeatures, rows, 1, 0, 1, 0));
-        var threads = hasBias ? device.Threads(outFeatures) : 0;
-        if (threads > 0)
+        if (!hasBias || rows <= 0 || outFeatures <= 0)
         {
-            biasBackward(threads, threads, dbias, doutput, rows, outFeatures);
+            return;
+        }
+
+        var partials = chunks > 1 ? device.Scratch((long)chunks * outFeatures) : dbias;
+        var items = (long)chunks * outFeatures;
+        var threads = device.Threads(items);
+        biasBackward(threads, threads, checked((int)items), chunks, partials, dbias, doutput, rows, outFeatures);
+        if (chunks > 1)
+        {
+            PartialSums.For(device).AddInto(dbias, partials, chunks, outFeatures);
         }
     }
 
-    // One item per output feature, grid-stride (ComputeDevice.Threads), sums its column over the rows.
-    private static void BiasBackwardKernel(Index1D index, int stride, ArrayView<float> dbias, ArrayView<float> doutput, int rows, int outFeatures)
+    // One item per (row chunk, output feature), grid-stride, summing its rows of the column. With one chunk it
+    // adds into dbias; otherwise it writes partials (chunks, outFeatures) for PartialSums.
+    private static void BiasBackwardKernel(Index1D index, int stride, int items, int chunks, ArrayView<float> partials, ArrayView<float> dbias, ArrayView<float> doutput, int rows, int outFeatures)
     {
-        for (long o = index; o < outFeatures; o += stride)
+        var rowsPerChunk = (rows + chunks - 1) / chunks;
+        for (long item = index; item < items; item += stride)
         {
+            var o = item % outFeatures;
+            var first = (int)(item / outFeatures) * rowsPerChunk;
+            var end = Math.Min(rows, first + rowsPerChunk);
             var sum = 0f;
-            for (var r = 0; r < rows; r++)
+            for (var r = first; r < end; r++)
             {
                 sum += doutput[((long)r * outFeatures) + o];
             }
 
-            dbias[o] += sum;
+            if (chunks == 1)
+            {
+                dbias[o] += sum;
+            }
+            else
+            {
+                partials[item] = sum;
+            }
         }
     }
 }

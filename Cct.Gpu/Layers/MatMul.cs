@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using Cct.Gpu.Runtime;
 
@@ -17,22 +18,40 @@ public readonly record struct GemmShape(int M, int N, int K, int TransposeA, int
 
 /// <summary>
 /// Dense fp32 matrix product, the workhorse of Linear. Two variants with the same results: a
-/// 16x16 shared-memory tiled kernel for GPUs, and a barrier-free kernel for ILGPU's CPU simulator,
+/// register-blocked shared-memory kernel for GPUs, and a barrier-free kernel for ILGPU's CPU simulator,
 /// where barriers cost ~1000x (docs/cpu-accelerator.md).
 /// </summary>
 public sealed class MatMul
 {
-    public const int Tile = 16;
+    /// <summary>Output tile of one group (Tile x Tile); its 16x16 threads compute 4x4 outputs each.</summary>
+    public const int Tile = 64;
+
+    /// <summary>Threads per group side.</summary>
+    public const int GroupSide = 16;
+
+    /// <summary>K slice staged in shared memory per step.</summary>
+    public const int TileK = 16;
+
+    // Shared rows padded by one float, so the transposing stores of a K-contiguous operand hit distinct banks.
+    private const int SharedStride = Tile + 1;
+    private const int PerThread = Tile / GroupSide;
+    private const int LoadsPerThread = Tile * TileK / (GroupSide * GroupSide);
+
+    // A split of K is worth its extra pass only when it still has this many K values to sum.
+    private const int MinSplitK = 256;
+    private const int MaxSplits = 32;
 
     private readonly ComputeDevice device;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> simple;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> tiled;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, int, int> blocked;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, int> sumSplits;
 
     private MatMul(ComputeDevice device)
     {
         this.device = device;
         simple = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(SimpleKernel);
-        tiled = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(TiledKernel);
+        blocked = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, int, int>(BlockedKernel);
+        sumSplits = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, int>(SumSplitsKernel);
     }
 
     public static MatMul For(ComputeDevice device) => device.Kernels(static d => new MatMul(d));
@@ -51,6 +70,18 @@ public sealed class MatMul
         }
     }
 
+    /// <summary>
+    /// How many parts K is split into so that the product fills the device: about two groups per
+    /// multiprocessor. Weight gradients (K = batch x tokens, small M x N) need it; forward products
+    /// (M = batch x tokens) already have groups enough and get 1.
+    /// </summary>
+    public static int SplitsFor(GemmShape shape, int multiprocessors)
+    {
+        var groups = (long)Blocks(shape.M) * Blocks(shape.N);
+        var wanted = (2L * Math.Max(1, multiprocessors) + groups - 1) / Math.Max(1, groups);
+        return (int)Math.Clamp(Math.Min(wanted, shape.K / MinSplitK), 1, MaxSplits);
+    }
+
     internal void RunSimple(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, GemmShape shape)
     {
         var count = shape.M > 0 && shape.N > 0 ? (int)((long)shape.M * shape.N) : 0;
@@ -61,14 +92,29 @@ public sealed class MatMul
         }
     }
 
-    internal void RunTiled(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, GemmShape shape)
+    /// <summary>The GPU kernel; <paramref name="splits"/> overrides <see cref="SplitsFor"/> (tests use it on the simulator).</summary>
+    internal void RunTiled(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, GemmShape shape, int? splits = null)
     {
-        if (shape.M > 0 && shape.N > 0)
+        if (shape.M <= 0 || shape.N <= 0)
         {
-            var grid = new Index2D((shape.N + Tile - 1) / Tile, (shape.M + Tile - 1) / Tile);
-            tiled(new KernelConfig(grid, new Index2D(Tile, Tile)), c, a, b, bias, shape);
+            return;
+        }
+
+        var parts = Math.Max(1, splits ?? SplitsFor(shape, device.Accelerator.NumMultiprocessors));
+        var kPerSplit = (((Math.Max(1, shape.K) + parts - 1) / parts) + TileK - 1) / TileK * TileK;
+        parts = Math.Max(1, (shape.K + kPerSplit - 1) / kPerSplit);
+        var outputs = (long)shape.M * shape.N;
+        var partials = parts > 1 ? device.Scratch(parts * outputs) : c;
+        var grid = new Index3D(Blocks(shape.N), Blocks(shape.M), parts);
+        blocked(new KernelConfig(grid, new Index3D(GroupSide, GroupSide, 1)), c, partials, a, b, bias, shape, kPerSplit, parts);
+        if (parts > 1)
+        {
+            var threads = device.Threads(outputs);
+            sumSplits(threads, threads, checked((int)outputs), c, partials, bias, shape, parts);
         }
     }
+
+    private static int Blocks(int n) => (n + Tile - 1) / Tile;
 
     // One item per output element, grid-stride (ComputeDevice.Threads); a long counter, as index + stride
     // can pass int.MaxValue where stride is the item count.
@@ -89,34 +135,113 @@ public sealed class MatMul
         }
     }
 
-    // One 16x16 group per output tile; the loop walks K (not M, the bug in ILGPU's own sample).
-    private static void TiledKernel(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, GemmShape s)
+    // One 16x16 group per 64x64 output tile and K part (grid z). Each thread owns rows ty + 16i and
+    // columns tx + 16j (i, j < 4): strided, so shared reads are conflict-free and global stores coalesce.
+    // Each K step stages a 64x16 slice of op(A) and a 16x64 slice of op(B), loaded along whichever
+    // dimension is contiguous in memory. With one part, the result goes to c (bias, accumulate);
+    // with several, each part writes its sum to partials (part, M, N) for SumSplitsKernel.
+    private static void BlockedKernel(ArrayView<float> c, ArrayView<float> partials, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, GemmShape s, int kPerSplit, int parts)
     {
-        var tileA = SharedMemory.Allocate<float>(Tile * Tile);
-        var tileB = SharedMemory.Allocate<float>(Tile * Tile);
+        var tileA = SharedMemory.Allocate<float>(TileK * SharedStride); // [k][m]
+        var tileB = SharedMemory.Allocate<float>(TileK * SharedStride); // [k][n]
         var tx = Group.IdxX;
         var ty = Group.IdxY;
-        var n = (Grid.IdxX * Tile) + tx;
-        var m = (Grid.IdxY * Tile) + ty;
-        var sum = 0f;
-        for (var k0 = 0; k0 < s.K; k0 += Tile)
+        var thread = (ty * GroupSide) + tx;
+        var m0 = Grid.IdxY * Tile;
+        var n0 = Grid.IdxX * Tile;
+        var kBegin = Grid.IdxZ * kPerSplit;
+        var kEnd = XMath.Min(s.K, kBegin + kPerSplit);
+        float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+        float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+        for (var k0 = kBegin; k0 < kEnd; k0 += TileK)
         {
-            var ka = k0 + tx;
-            var kb = k0 + ty;
-            tileA[(ty * Tile) + tx] = m < s.M && ka < s.K ? s.A(a, m, ka) : 0f;
-            tileB[(ty * Tile) + tx] = kb < s.K && n < s.N ? s.B(b, kb, n) : 0f;
-            Group.Barrier();
-            for (var k = 0; k < Tile; k++)
+            for (var r = 0; r < LoadsPerThread; r++)
             {
-                sum += tileA[(ty * Tile) + k] * tileB[(k * Tile) + tx];
+                var e = thread + (r * GroupSide * GroupSide);
+                var transposedA = s.TransposeA != 0;
+                var mm = transposedA ? e % Tile : e / TileK;
+                var ka = transposedA ? e / Tile : e % TileK;
+                var m = m0 + mm;
+                tileA[(ka * SharedStride) + mm] = m < s.M && k0 + ka < kEnd ? s.A(a, m, k0 + ka) : 0f;
+                var transposedB = s.TransposeB != 0;
+                var nn = transposedB ? e / TileK : e % Tile;
+                var kb = transposedB ? e % TileK : e / Tile;
+                var n = n0 + nn;
+                tileB[(kb * SharedStride) + nn] = n < s.N && k0 + kb < kEnd ? s.B(b, k0 + kb, n) : 0f;
+            }
+
+            Group.Barrier();
+            for (var k = 0; k < TileK; k++)
+            {
+                var row = k * SharedStride;
+                var a0 = tileA[row + ty];
+                var a1 = tileA[row + ty + GroupSide];
+                var a2 = tileA[row + ty + (2 * GroupSide)];
+                var a3 = tileA[row + ty + (3 * GroupSide)];
+                var b0 = tileB[row + tx];
+                var b1 = tileB[row + tx + GroupSide];
+                var b2 = tileB[row + tx + (2 * GroupSide)];
+                var b3 = tileB[row + tx + (3 * GroupSide)];
+                c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+                c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+                c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+                c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
             }
 
             Group.Barrier();
         }
 
-        if (m < s.M && n < s.N)
+        var target = parts > 1 ? partials.SubView((long)Grid.IdxZ * s.M * s.N, (long)s.M * s.N) : c;
+        var store = new GemmShape(s.M, s.N, s.K, s.TransposeA, s.TransposeB, parts > 1 ? 0 : s.Accumulate, parts > 1 ? 0 : s.HasBias);
+        var mt = m0 + ty;
+        var nt = n0 + tx;
+        StoreChecked(target, bias, store, mt, nt, c00, c01, c02, c03);
+        StoreChecked(target, bias, store, mt + GroupSide, nt, c10, c11, c12, c13);
+        StoreChecked(target, bias, store, mt + (2 * GroupSide), nt, c20, c21, c22, c23);
+        StoreChecked(target, bias, store, mt + (3 * GroupSide), nt, c30, c31, c32, c33);
+    }
+
+    // One thread row of four outputs (m, n + 16j), each stored only inside the matrix.
+    private static void StoreChecked(ArrayView<float> c, ArrayView<float> bias, GemmShape s, int m, int n, float v0, float v1, float v2, float v3)
+    {
+        if (m >= s.M)
         {
-            Store(c, bias, s, m, n, sum);
+            return;
+        }
+
+        if (n < s.N)
+        {
+            Store(c, bias, s, m, n, v0);
+        }
+
+        if (n + GroupSide < s.N)
+        {
+            Store(c, bias, s, m, n + GroupSide, v1);
+        }
+
+        if (n + (2 * GroupSide) < s.N)
+        {
+            Store(c, bias, s, m, n + (2 * GroupSide), v2);
+        }
+
+        if (n + (3 * GroupSide) < s.N)
+        {
+            Store(c, bias, s, m, n + (3 * GroupSide), v3);
+        }
+    }
+
+    // One item per output element, grid-stride: the parts' sums in part order, then bias and accumulate.
+    private static void SumSplitsKernel(Index1D index, int stride, int count, ArrayView<float> c, ArrayView<float> partials, ArrayView<float> bias, GemmShape s, int parts)
+    {
+        for (long item = index; item < count; item += stride)
+        {
+            var sum = 0f;
+            for (var p = 0; p < parts; p++)
+            {
+                sum += partials[(p * (long)count) + item];
+            }
+
+            Store(c, bias, s, (int)(item / s.N), (int)(item % s.N), sum);
         }
     }
 

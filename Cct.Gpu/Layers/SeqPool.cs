@@ -19,7 +19,7 @@ public sealed class SeqPool
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> scoreBackward;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, int> softmaxBackward;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> inputBackward;
-    private readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> parameterBackward;
+    private readonly Action<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> parameterBackward;
     private MemoryBuffer1D<float, Stride1D.Dense>? scratch;
 
     private SeqPool(ComputeDevice device)
@@ -32,7 +32,7 @@ public sealed class SeqPool
         scoreBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ScoreBackwardKernel);
         softmaxBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, int>(SoftmaxBackwardKernel);
         inputBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(InputBackwardKernel);
-        parameterBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ParameterBackwardKernel);
+        parameterBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ParameterBackwardKernel);
     }
 
     public static SeqPool For(ComputeDevice device) => device.Kernels(static d => new SeqPool(d));
@@ -78,11 +78,29 @@ public sealed class SeqPool
         var sampleThreads = device.Threads(batch);
         var inputCount = (int)((long)batch * tokens * channels);
         var inputThreads = device.Threads(inputCount);
-        var parameterThreads = device.Threads(channels + 1);
         scoreBackward(tokenThreads, tokenThreads, tokenCount, dscores, doutput, input, tokens, channels);
         softmaxBackward(sampleThreads, sampleThreads, batch, dscores, weights, tokens);
         inputBackward(inputThreads, inputThreads, inputCount, dinput, doutput, weights, dscores, poolWeight, tokens, channels);
-        parameterBackward(parameterThreads, parameterThreads, dpoolWeight, dpoolBias, dscores, input, tokenCount, channels);
+        ParameterBackward(dpoolWeight, dpoolBias, dscores, input, tokenCount, channels, PartialSums.ChunksFor(device, tokenCount, channels + 1));
+    }
+
+    /// <summary>
+    /// dpoolWeight (1, C) += Σ over rows of dscores (rows) · input (rows, C), dpoolBias (1) += Σ dscores, with the
+    /// rows split into <paramref name="chunks"/> (tests force it on the CPU).
+    /// </summary>
+    internal void ParameterBackward(ArrayView<float> dpoolWeight, ArrayView<float> dpoolBias, ArrayView<float> dscores, ArrayView<float> input, int rows, int channels, int chunks)
+    {
+        // Partials: weight sums (chunks, C), then bias sums (chunks).
+        var items = (long)chunks * (channels + 1);
+        var partials = chunks > 1 ? device.Scratch(items) : dpoolWeight;
+        var threads = device.Threads(items);
+        parameterBackward(threads, threads, checked((int)items), chunks, partials, dpoolWeight, dpoolBias, dscores, input, rows, channels);
+        if (chunks > 1)
+        {
+            var sums = PartialSums.For(device);
+            sums.AddInto(dpoolWeight, partials.SubView(0, (long)chunks * channels), chunks, channels);
+            sums.AddInto(dpoolBias, partials.SubView((long)chunks * channels, chunks), chunks, 1);
+        }
     }
 
     /// <summary>
@@ -242,18 +260,28 @@ public sealed class SeqPool
         }
     }
 
-    // One item per channel, grid-stride, summing over all tokens (a gather, so no atomics); item C does the bias.
-    private static void ParameterBackwardKernel(Index1D index, int stride, ArrayView<float> dpoolWeight, ArrayView<float> dpoolBias, ArrayView<float> dscores, ArrayView<float> input, int rows, int channels)
+    // One item per (row chunk, channel or bias), grid-stride, summing the chunk's tokens (a gather, so no atomics);
+    // column C is the bias. With one chunk it adds into the gradients; otherwise it writes the partials.
+    private static void ParameterBackwardKernel(Index1D index, int stride, int items, int chunks, ArrayView<float> partials, ArrayView<float> dpoolWeight, ArrayView<float> dpoolBias, ArrayView<float> dscores, ArrayView<float> input, int rows, int channels)
     {
-        for (var c = index.X; c <= channels; c += stride)
+        var rowsPerChunk = (rows + chunks - 1) / chunks;
+        for (long item = index; item < items; item += stride)
         {
+            var c = (int)(item % (channels + 1));
+            var chunk = (int)(item / (channels + 1));
+            var first = chunk * rowsPerChunk;
+            var end = Math.Min(rows, first + rowsPerChunk);
             var sum = 0f;
-            for (var r = 0; r < rows; r++)
+            for (var r = first; r < end; r++)
             {
                 sum += dscores[r] * (c < channels ? input[((long)r * channels) + c] : 1f);
             }
 
-            if (c < channels)
+            if (chunks > 1)
+            {
+                partials[c < channels ? ((long)chunk * channels) + c : ((long)chunks * channels) + chunk] = sum;
+            }
+            else if (c < channels)
             {
                 dpoolWeight[c] += sum;
             }

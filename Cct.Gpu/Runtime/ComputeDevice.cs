@@ -18,6 +18,7 @@ public sealed record DeviceDescription(AcceleratorKind Kind, string Name, long M
 public sealed class ComputeDevice : IDisposable
 {
     private readonly ConcurrentDictionary<Type, object> kernelSets = new();
+    private MemoryBuffer1D<float, Stride1D.Dense>? scratch;
     private bool disposed;
 
     private ComputeDevice(Context context, Accelerator accelerator, AcceleratorKind kind)
@@ -139,6 +140,27 @@ public sealed class ComputeDevice : IDisposable
 
     public void Synchronize() => Accelerator.Synchronize();
 
+    /// <summary>Device bytes of the <see cref="Scratch"/> buffer.</summary>
+    public long ScratchBytes => scratch?.LengthInBytes ?? 0;
+
+    /// <summary>
+    /// A device-wide buffer of at least <paramref name="length"/> floats for partial results that one layer
+    /// operation writes and reads back (split-K sums). Kernels run in stream order, so the next operation that
+    /// takes it cannot overlap this one. Growing it first waits for the device, since queued kernels may
+    /// still use the old buffer; it grows only in a model's first step.
+    /// </summary>
+    public ArrayView<float> Scratch(long length)
+    {
+        if (scratch is null || scratch.Length < length)
+        {
+            Synchronize();
+            scratch?.Dispose();
+            scratch = Allocate(length);
+        }
+
+        return scratch.View.SubView(0, length);
+    }
+
     /// <summary>When set, every layer operation's <see cref="Profile"/> scope is timed into it.</summary>
     public KernelProfiler? Profiler { get; set; }
 
@@ -157,6 +179,7 @@ public sealed class ComputeDevice : IDisposable
 
         disposed = true;
         Accelerator.Synchronize();
+        scratch?.Dispose();
         Accelerator.Dispose();
         Context.Dispose();
     }

@@ -24,7 +24,7 @@ public static class KernelCases
 {
     private static readonly RngKey Key = new(Seed: 7, Stream: 11, Step: 3);
 
-    /// <summary>All cases. <paramref name="targetTiled"/> only names the matmul rows: the target runs the tiled kernel when it prefers it, the CPU reference the simple one.</summary>
+    /// <summary>All cases. <paramref name="targetTiled"/> only names the matmul rows: the target runs the blocked GPU kernel when it prefers it, the CPU reference the simple one.</summary>
     public static IReadOnlyList<KernelCase> All(bool targetTiled)
     {
         var matmul = targetTiled ? "matmul tiled vs simple" : "matmul simple";
@@ -35,6 +35,9 @@ public static class KernelCases
             MatMulCase($"{matmul} 32x96x196 tn+acc", new GemmShape(32, 96, 196, 1, 0, 1, 0)),
             MatMulCase($"{matmul} 13x33x17 nn+acc+bias", new GemmShape(13, 33, 17, 0, 0, 1, 1)),
             MatMulCase($"{matmul} 37x5x19 tt", new GemmShape(37, 5, 19, 1, 1, 0, 0)),
+
+            // A weight gradient's shape: long K, few outputs, so a GPU splits K (MatMul.SplitsFor).
+            MatMulCase($"{matmul} 96x32x3136 tn+acc", new GemmShape(96, 32, 3136, 1, 0, 1, 0)),
             LinearCase(rows: 196, inFeatures: 32, outFeatures: 96, hasBias: true),
             LinearCase(rows: 13, inFeatures: 17, outFeatures: 33, hasBias: false),
             Conv2dCase(new Conv2dShape(4, 1, 28, 28, 16, 3, 1, 1)),
