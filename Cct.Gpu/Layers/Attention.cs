@@ -14,7 +14,9 @@ public readonly record struct AttentionShape(int Batch, int Tokens, int Channels
 /// <summary>
 /// The core of the official CCT's Attention module, between its qkv and proj Linears: with qkv (B, T, 3C)
 /// laid out [3][H][hs] on its last axis, output = dropout(softmax(q·kᵀ / sqrt(hs)))·v with heads concatenated.
-/// Barrier-free kernels, gather-style (no atomics).
+/// GPUs run its four products as batched shared-memory GEMMs over the B·H heads (<see cref="MatMul.RunBatched"/>)
+/// with row kernels for the softmax and its gradient; the CPU simulator, where barriers are slow, runs
+/// barrier-free gather kernels (no atomics). Both draw the same dropout masks.
 /// </summary>
 public sealed class Attention
 {
@@ -24,6 +26,8 @@ public sealed class Attention
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey> probabilitiesBackward;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, int> softmaxBackward;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, float, RngKey> qkvBackward;
+    private readonly Action<Index1D, int, int, ArrayView<float>, int, float> scaledSoftmaxRows;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, int, float, GemmDropout> scoreBackwardRows;
 
     private Attention(ComputeDevice device)
     {
@@ -34,6 +38,8 @@ public sealed class Attention
         probabilitiesBackward = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey>(ProbabilitiesBackwardKernel);
         softmaxBackward = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, int>(SoftmaxBackwardKernel);
         qkvBackward = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, float, RngKey>(QkvBackwardKernel);
+        scaledSoftmaxRows = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, int, float>(ScaledSoftmaxRowsKernel);
+        scoreBackwardRows = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, int, float, GemmDropout>(ScoreBackwardRowsKernel);
     }
 
     public static Attention For(ComputeDevice device) => device.Kernels(static d => new Attention(d));
@@ -47,6 +53,12 @@ public sealed class Attention
     {
         using var profile = device.Profile("Attention.Forward");
         Validate(shape, dropoutProbability);
+        if (device.PrefersTiledKernels)
+        {
+            ForwardBatched(output, probabilities, qkv, shape, dropoutProbability, key);
+            return;
+        }
+
         var rows = shape.Batch * shape.Heads * shape.Tokens;
         var threads = device.Threads(rows);
         if (threads > 0)
@@ -71,6 +83,12 @@ public sealed class Attention
     {
         using var profile = device.Profile("Attention.Backward");
         Validate(shape, dropoutProbability);
+        if (device.PrefersTiledKernels)
+        {
+            BackwardBatched(dqkv, dprobabilities, doutput, qkv, probabilities, shape, dropoutProbability, key);
+            return;
+        }
+
         var rows = shape.Batch * shape.Heads * shape.Tokens;
         var elements = rows * shape.Tokens;
         var threads = device.Threads(elements);
@@ -92,6 +110,54 @@ public sealed class Attention
             qkvBackward(threads, threads, gradients, dqkv, dprobabilities, doutput, qkv, probabilities, shape, ScoreScale(shape), dropoutProbability, key);
         }
     }
+
+    /// <summary>The GPU forward (public for no one but tests, which run it on the simulator): scores, softmax, mix.</summary>
+    internal void ForwardBatched(ArrayView<float> output, ArrayView<float> probabilities, ArrayView<float> qkv, AttentionShape s, float dropoutProbability, RngKey key)
+    {
+        var (c, t, hs) = (s.Channels, s.Tokens, s.HeadSize);
+        var matMul = MatMul.For(device);
+        var heads = s.Batch * s.Heads;
+
+        // scores (B, H, T, T) = q · kᵀ, per head, read in place from qkv (B, T, 3C).
+        matMul.RunBatched(probabilities, qkv, qkv.SubView(c), new GemmShape(t, t, hs, 0, 1, 0, 0), QkvLayout(s, Ldc: t, cBatch: (long)s.Heads * t * t, cHead: (long)t * t), default);
+        var threads = device.Threads(heads * t);
+        scaledSoftmaxRows(threads, threads, heads * t, probabilities, t, ScoreScale(s));
+
+        // output (B, T, C), head h at columns h·hs: dropout(P) · v.
+        matMul.RunBatched(output, probabilities, qkv.SubView(2 * c), new GemmShape(t, hs, t, 0, 0, 0, 0), ProbabilitiesLayout(s, ldb: 3 * c, bBatch: 3L * t * c, ldc: c, cBatch: (long)t * c), new GemmDropout(dropoutProbability, key));
+    }
+
+    /// <summary>The GPU backward: dP, dv, the softmax gradient, dq and dk.</summary>
+    internal void BackwardBatched(ArrayView<float> dqkv, ArrayView<float> dprobabilities, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> probabilities, AttentionShape s, float dropoutProbability, RngKey key)
+    {
+        var (c, t, hs) = (s.Channels, s.Tokens, s.HeadSize);
+        var matMul = MatMul.For(device);
+        var heads = s.Batch * s.Heads;
+        var dropout = new GemmDropout(dropoutProbability, key);
+
+        // d(dropped P) (B, H, T, T) = doutput · vᵀ.
+        matMul.RunBatched(dprobabilities, doutput, qkv.SubView(2 * c), new GemmShape(t, t, hs, 0, 1, 0, 0),
+            new GemmLayout(heads, s.Heads, c, 3 * c, t, (long)t * c, hs, 3L * t * c, hs, (long)s.Heads * t * t, (long)t * t), default);
+
+        // dv += dropout(P)ᵀ · doutput.
+        matMul.RunBatched(dqkv.SubView(2 * c), probabilities, doutput, new GemmShape(t, hs, t, 1, 0, 1, 0), ProbabilitiesLayout(s, ldb: c, bBatch: (long)t * c, ldc: 3 * c, cBatch: 3L * t * c), dropout);
+
+        // dS = scale · P · (dP − Σ P·dP), with dP = the mask applied to d(dropped P); in place.
+        var threads = device.Threads(heads * t);
+        scoreBackwardRows(threads, threads, heads * t, dprobabilities, probabilities, t, ScoreScale(s), dropout);
+
+        // dq += dS · k; dk += dSᵀ · q.
+        matMul.RunBatched(dqkv, dprobabilities, qkv.SubView(c), new GemmShape(t, hs, t, 0, 0, 1, 0), ProbabilitiesLayout(s, ldb: 3 * c, bBatch: 3L * t * c, ldc: 3 * c, cBatch: 3L * t * c), default);
+        matMul.RunBatched(dqkv.SubView(c), dprobabilities, qkv, new GemmShape(t, hs, t, 1, 0, 1, 0), ProbabilitiesLayout(s, ldb: 3 * c, bBatch: 3L * t * c, ldc: 3 * c, cBatch: 3L * t * c), default);
+    }
+
+    // A (T, T) per head from probabilities (B, H, T, T); B and C are head slices of (B, T, ·) tensors.
+    private static GemmLayout ProbabilitiesLayout(AttentionShape s, int ldb, long bBatch, int ldc, long cBatch)
+        => new(s.Batch * s.Heads, s.Heads, s.Tokens, ldb, ldc, (long)s.Heads * s.Tokens * s.Tokens, (long)s.Tokens * s.Tokens, bBatch, s.HeadSize, cBatch, s.HeadSize);
+
+    // A and B are head slices of qkv (B, T, 3C); C is per head.
+    private static GemmLayout QkvLayout(AttentionShape s, int Ldc, long cBatch, long cHead)
+        => new(s.Batch * s.Heads, s.Heads, 3 * s.Channels, 3 * s.Channels, Ldc, 3L * s.Tokens * s.Channels, s.HeadSize, 3L * s.Tokens * s.Channels, s.HeadSize, cBatch, cHead);
 
     private static void Validate(AttentionShape shape, float dropoutProbability)
     {
@@ -262,6 +328,58 @@ public sealed class Attention
             }
 
             dqkv[i] += sum;
+        }
+    }
+
+    // One item per (b, h, t) row, grid-stride, in place: scores · scale, then a max-shifted softmax.
+    private static void ScaledSoftmaxRowsKernel(Index1D index, int stride, int count, ArrayView<float> probabilities, int tokens, float scale)
+    {
+        for (long row = index; row < count; row += stride)
+        {
+            var baseRow = row * tokens;
+            var max = float.NegativeInfinity;
+            for (var j = 0; j < tokens; j++)
+            {
+                var v = probabilities[baseRow + j] * scale;
+                probabilities[baseRow + j] = v;
+                max = XMath.Max(max, v);
+            }
+
+            var sum = 0f;
+            for (var j = 0; j < tokens; j++)
+            {
+                var e = XMath.Exp(probabilities[baseRow + j] - max);
+                probabilities[baseRow + j] = e;
+                sum += e;
+            }
+
+            for (var j = 0; j < tokens; j++)
+            {
+                probabilities[baseRow + j] /= sum;
+            }
+        }
+    }
+
+    // One item per (b, h, t) row, grid-stride, in place: d(dropped P) → dP through the mask → dS = scale · P · (dP − Σ P·dP).
+    private static void ScoreBackwardRowsKernel(Index1D index, int stride, int count, ArrayView<float> dprobabilities, ArrayView<float> probabilities, int tokens, float scale, GemmDropout dropout)
+    {
+        for (long row = index; row < count; row += stride)
+        {
+            var baseRow = row * tokens;
+            var dot = 0f;
+            for (var j = 0; j < tokens; j++)
+            {
+                var i = baseRow + j;
+                var dp = dropout.Apply(i, dprobabilities[i]);
+                dprobabilities[i] = dp;
+                dot += probabilities[i] * dp;
+            }
+
+            for (var j = 0; j < tokens; j++)
+            {
+                var i = baseRow + j;
+                dprobabilities[i] = scale * probabilities[i] * (dprobabilities[i] - dot);
+            }
         }
     }
 

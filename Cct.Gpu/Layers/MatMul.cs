@@ -17,6 +17,26 @@ public readonly record struct GemmShape(int M, int N, int K, int TransposeA, int
 }
 
 /// <summary>
+/// Layout of a batched, strided product (GPU kernel only): item z of Count = batches x Heads reads A from
+/// (z / Heads)·ABatch + (z % Heads)·AHead with row stride Lda, and likewise B and C. Attention uses it to
+/// multiply the heads of qkv (B, T, 3C) in place. <see cref="Packed"/> is one dense product.
+/// </summary>
+public readonly record struct GemmLayout(int Count, int Heads, int Lda, int Ldb, int Ldc, long ABatch, long AHead, long BBatch, long BHead, long CBatch, long CHead)
+{
+    public static GemmLayout Packed(GemmShape s) => new(1, 1, s.TransposeA != 0 ? s.M : s.K, s.TransposeB != 0 ? s.K : s.N, s.N, 0, 0, 0, 0, 0, 0);
+}
+
+/// <summary>
+/// Inverted dropout applied to A as it is read (attention's probabilities): element at flat index i of the A
+/// view is kept when Key.Uniform(i) ≥ Probability and scaled by 1 / (1 − Probability); 0 reads A as is.
+/// </summary>
+public readonly record struct GemmDropout(float Probability, RngKey Key)
+{
+    public float Apply(long i, float value)
+        => Probability == 0f ? value : Key.Uniform(i) >= Probability ? value * (1f / (1f - Probability)) : 0f;
+}
+
+/// <summary>
 /// Dense fp32 matrix product, the workhorse of Linear. Two variants with the same results: a
 /// register-blocked shared-memory kernel for GPUs, and a barrier-free kernel for ILGPU's CPU simulator,
 /// where barriers cost ~1000x (docs/cpu-accelerator.md).
@@ -43,14 +63,14 @@ public sealed class MatMul
 
     private readonly ComputeDevice device;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> simple;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, int, int> blocked;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, GemmLayout, GemmDropout, int, int> blocked;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, int> sumSplits;
 
     private MatMul(ComputeDevice device)
     {
         this.device = device;
         simple = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(SimpleKernel);
-        blocked = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, int, int>(BlockedKernel);
+        blocked = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, GemmLayout, GemmDropout, int, int>(BlockedKernel);
         sumSplits = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, int>(SumSplitsKernel);
     }
 
@@ -106,11 +126,26 @@ public sealed class MatMul
         var outputs = (long)shape.M * shape.N;
         var partials = parts > 1 ? device.Scratch(parts * outputs) : c;
         var grid = new Index3D(Blocks(shape.N), Blocks(shape.M), parts);
-        blocked(new KernelConfig(grid, new Index3D(GroupSide, GroupSide, 1)), c, partials, a, b, bias, shape, kPerSplit, parts);
+        blocked(new KernelConfig(grid, new Index3D(GroupSide, GroupSide, 1)), c, partials, a, b, bias, shape, GemmLayout.Packed(shape), default, kPerSplit, parts);
         if (parts > 1)
         {
             var threads = device.Threads(outputs);
             sumSplits(threads, threads, checked((int)outputs), c, partials, bias, shape, parts);
+        }
+    }
+
+    /// <summary>
+    /// The GPU kernel over <paramref name="layout"/>.Count strided products at once (no bias, no split of K):
+    /// c_z (M, N) [+]= op(a_z) · op(b_z), with <paramref name="dropout"/> applied to a as it is read.
+    /// </summary>
+    internal void RunBatched(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, GemmShape shape, GemmLayout layout, GemmDropout dropout)
+    {
+        using var profile = device.Profile("MatMul.RunBatched");
+        if (shape.M > 0 && shape.N > 0 && layout.Count > 0)
+        {
+            var grid = new Index3D(Blocks(shape.N), Blocks(shape.M), layout.Count);
+            var kPerSplit = Math.Max(1, shape.K);
+            blocked(new KernelConfig(grid, new Index3D(GroupSide, GroupSide, 1)), c, c, a, b, a, shape with { HasBias = 0 }, layout, dropout, kPerSplit, 1);
         }
     }
 
@@ -140,7 +175,7 @@ public sealed class MatMul
     // Each K step stages a 64x16 slice of op(A) and a 16x64 slice of op(B), loaded along whichever
     // dimension is contiguous in memory. With one part, the result goes to c (bias, accumulate);
     // with several, each part writes its sum to partials (part, M, N) for SumSplitsKernel.
-    private static void BlockedKernel(ArrayView<float> c, ArrayView<float> partials, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, GemmShape s, int kPerSplit, int parts)
+    private static void BlockedKernel(ArrayView<float> c, ArrayView<float> partials, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, GemmShape s, GemmLayout layout, GemmDropout dropout, int kPerSplit, int parts)
     {
         var tileA = SharedMemory.Allocate<float>(TileK * SharedStride); // [k][m]
         var tileB = SharedMemory.Allocate<float>(TileK * SharedStride); // [k][n]
@@ -149,7 +184,13 @@ public sealed class MatMul
         var thread = (ty * GroupSide) + tx;
         var m0 = Grid.IdxY * Tile;
         var n0 = Grid.IdxX * Tile;
-        var kBegin = Grid.IdxZ * kPerSplit;
+        // Grid z runs over parts of K for one product, or over the products of a batch (one part each).
+        var part = Grid.IdxZ % parts;
+        var z = Grid.IdxZ / parts;
+        var aBase = ((long)(z / layout.Heads) * layout.ABatch) + ((long)(z % layout.Heads) * layout.AHead);
+        var bBase = ((long)(z / layout.Heads) * layout.BBatch) + ((long)(z % layout.Heads) * layout.BHead);
+        var cBase = ((long)(z / layout.Heads) * layout.CBatch) + ((long)(z % layout.Heads) * layout.CHead);
+        var kBegin = part * kPerSplit;
         var kEnd = XMath.Min(s.K, kBegin + kPerSplit);
         float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
         float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
@@ -162,12 +203,16 @@ public sealed class MatMul
                 var mm = transposedA ? e % Tile : e / TileK;
                 var ka = transposedA ? e / Tile : e % TileK;
                 var m = m0 + mm;
-                tileA[(ka * SharedStride) + mm] = m < s.M && k0 + ka < kEnd ? s.A(a, m, k0 + ka) : 0f;
+                var ak = k0 + ka;
+                var aIndex = aBase + (transposedA ? ((long)ak * layout.Lda) + m : ((long)m * layout.Lda) + ak);
+                tileA[(ka * SharedStride) + mm] = m < s.M && ak < kEnd ? dropout.Apply(aIndex, a[aIndex]) : 0f;
                 var transposedB = s.TransposeB != 0;
                 var nn = transposedB ? e / TileK : e % Tile;
                 var kb = transposedB ? e % TileK : e / Tile;
                 var n = n0 + nn;
-                tileB[(kb * SharedStride) + nn] = n < s.N && k0 + kb < kEnd ? s.B(b, k0 + kb, n) : 0f;
+                var bk = k0 + kb;
+                var bIndex = bBase + (transposedB ? ((long)n * layout.Ldb) + bk : ((long)bk * layout.Ldb) + n);
+                tileB[(kb * SharedStride) + nn] = n < s.N && bk < kEnd ? b[bIndex] : 0f;
             }
 
             Group.Barrier();
@@ -191,42 +236,41 @@ public sealed class MatMul
             Group.Barrier();
         }
 
-        var target = parts > 1 ? partials.SubView((long)Grid.IdxZ * s.M * s.N, (long)s.M * s.N) : c;
-        var store = new GemmShape(s.M, s.N, s.K, s.TransposeA, s.TransposeB, parts > 1 ? 0 : s.Accumulate, parts > 1 ? 0 : s.HasBias);
+        // Parts write packed partials (part, M, N) for SumSplitsKernel; a whole product writes c with its layout.
+        var target = parts > 1 ? partials.SubView((long)part * s.M * s.N, (long)s.M * s.N) : c;
+        var targetBase = parts > 1 ? 0L : cBase;
+        var ldc = parts > 1 ? s.N : layout.Ldc;
+        var accumulate = parts == 1 && s.Accumulate != 0;
+        var hasBias = parts == 1 && s.HasBias != 0;
         var mt = m0 + ty;
         var nt = n0 + tx;
-        StoreChecked(target, bias, store, mt, nt, c00, c01, c02, c03);
-        StoreChecked(target, bias, store, mt + GroupSide, nt, c10, c11, c12, c13);
-        StoreChecked(target, bias, store, mt + (2 * GroupSide), nt, c20, c21, c22, c23);
-        StoreChecked(target, bias, store, mt + (3 * GroupSide), nt, c30, c31, c32, c33);
+        StoreRow(target, bias, s, targetBase, ldc, accumulate, hasBias, mt, nt, c00, c01, c02, c03);
+        StoreRow(target, bias, s, targetBase, ldc, accumulate, hasBias, mt + GroupSide, nt, c10, c11, c12, c13);
+        StoreRow(target, bias, s, targetBase, ldc, accumulate, hasBias, mt + (2 * GroupSide), nt, c20, c21, c22, c23);
+        StoreRow(target, bias, s, targetBase, ldc, accumulate, hasBias, mt + (3 * GroupSide), nt, c30, c31, c32, c33);
     }
 
-    // One thread row of four outputs (m, n + 16j), each stored only inside the matrix.
-    private static void StoreChecked(ArrayView<float> c, ArrayView<float> bias, GemmShape s, int m, int n, float v0, float v1, float v2, float v3)
+    // One thread row of four outputs (m, n + 16j) at cBase + m·ldc + n, each stored only inside the matrix.
+    private static void StoreRow(ArrayView<float> c, ArrayView<float> bias, GemmShape s, long cBase, int ldc, bool accumulate, bool hasBias, int m, int n, float v0, float v1, float v2, float v3)
     {
         if (m >= s.M)
         {
             return;
         }
 
-        if (n < s.N)
-        {
-            Store(c, bias, s, m, n, v0);
-        }
+        var row = cBase + ((long)m * ldc);
+        StoreAt(c, bias, row, n, s.N, accumulate, hasBias, v0);
+        StoreAt(c, bias, row, n + GroupSide, s.N, accumulate, hasBias, v1);
+        StoreAt(c, bias, row, n + (2 * GroupSide), s.N, accumulate, hasBias, v2);
+        StoreAt(c, bias, row, n + (3 * GroupSide), s.N, accumulate, hasBias, v3);
+    }
 
-        if (n + GroupSide < s.N)
+    private static void StoreAt(ArrayView<float> c, ArrayView<float> bias, long row, int n, int columns, bool accumulate, bool hasBias, float value)
+    {
+        if (n < columns)
         {
-            Store(c, bias, s, m, n + GroupSide, v1);
-        }
-
-        if (n + (2 * GroupSide) < s.N)
-        {
-            Store(c, bias, s, m, n + (2 * GroupSide), v2);
-        }
-
-        if (n + (3 * GroupSide) < s.N)
-        {
-            Store(c, bias, s, m, n + (3 * GroupSide), v3);
+            var sum = hasBias ? value + bias[n] : value;
+            c[row + n] = accumulate ? c[row + n] + sum : sum;
         }
     }
 

@@ -23,6 +23,33 @@ public sealed class AttentionTests
         Compare.AssertClose(dqkv, fixture.Floats(@case, "dqkv"), $"attention.{@case}.dqkv");
     }
 
+    /// <summary>The GPU path (batched shared-memory GEMMs and row kernels) on the simulator shaped for 16x16 groups.</summary>
+    [TestCaseSource(nameof(Cases))]
+    public void BatchedGemmPathMatchesPyTorch(string @case)
+    {
+        var fixture = Fixture.Load("attention");
+        var shape = ShapeOf(fixture, @case, "qkv");
+        var (output, probabilities, dqkv) = RunCore(fixture.Floats(@case, "qkv"), fixture.Floats(@case, "dout"), shape, 0f, NoKey, batched: true);
+        Compare.AssertClose(output, fixture.Floats(@case, "out"), $"attention.batched.{@case}.out");
+        Compare.AssertClose(probabilities, fixture.Floats(@case, "probabilities"), $"attention.batched.{@case}.probabilities");
+        Compare.AssertClose(dqkv, fixture.Floats(@case, "dqkv"), $"attention.batched.{@case}.dqkv");
+    }
+
+    /// <summary>The GPU path draws the CPU path's dropout masks: same key, same outputs and gradients.</summary>
+    [Test]
+    public void BatchedGemmPathWithDropoutMatchesCpuPath()
+    {
+        var shape = new AttentionShape(2, 7, 8, 2);
+        var key = new RngKey(11, 2, 5);
+        var qkv = GradCheck.RandomDoubles(41, shape.Batch * shape.Tokens * 3 * shape.Channels, 2.0).ToFloats();
+        var dout = GradCheck.RandomDoubles(42, shape.Batch * shape.Tokens * shape.Channels).ToFloats();
+        var cpu = RunCore(qkv, dout, shape, 0.3f, key);
+        var gpu = RunCore(qkv, dout, shape, 0.3f, key, batched: true);
+        Compare.AssertClose(gpu.Output, cpu.Output, "attention.batched_dropout.out");
+        Compare.AssertClose(gpu.Probabilities, cpu.Probabilities, "attention.batched_dropout.probabilities");
+        Compare.AssertClose(gpu.Dqkv, cpu.Dqkv, "attention.batched_dropout.dqkv");
+    }
+
     /// <summary>The CCT Attention module: qkv Linear (no bias), the core, proj Linear (bias), forward and the backward chain.</summary>
     [TestCaseSource(nameof(ModuleCases))]
     public void ModuleMatchesPyTorch(string @case)
@@ -166,10 +193,10 @@ public sealed class AttentionTests
         Compare.AssertClose(dqkv.ToDoubles(), numerical, what, 1e-4, 1e-3);
     }
 
-    /// <summary>Forward, then backward into a zeroed dqkv.</summary>
-    private static (float[] Output, float[] Probabilities, float[] Dqkv) RunCore(float[] qkvValues, float[] doutValues, AttentionShape shape, float p, RngKey key)
+    /// <summary>Forward, then backward into a zeroed dqkv; <paramref name="batched"/> runs the GPU path on the tiled simulator.</summary>
+    private static (float[] Output, float[] Probabilities, float[] Dqkv) RunCore(float[] qkvValues, float[] doutValues, AttentionShape shape, float p, RngKey key, bool batched = false)
     {
-        var device = TestDevices.Cpu;
+        var device = batched ? TestDevices.TiledCpu : TestDevices.Cpu;
         var attention = Attention.For(device);
         using var qkv = device.Upload(qkvValues);
         using var dout = device.Upload(doutValues);
@@ -178,8 +205,17 @@ public sealed class AttentionTests
         using var dprobabilities = device.Allocate(probabilities.Length);
         using var dqkv = device.Allocate(qkvValues.Length);
         dqkv.MemSetToZero();
-        attention.Forward(output.View, probabilities.View, qkv.View, shape, p, key);
-        attention.Backward(dqkv.View, dprobabilities.View, dout.View, qkv.View, probabilities.View, shape, p, key);
+        if (batched)
+        {
+            attention.ForwardBatched(output.View, probabilities.View, qkv.View, shape, p, key);
+            attention.BackwardBatched(dqkv.View, dprobabilities.View, dout.View, qkv.View, probabilities.View, shape, p, key);
+        }
+        else
+        {
+            attention.Forward(output.View, probabilities.View, qkv.View, shape, p, key);
+            attention.Backward(dqkv.View, dprobabilities.View, dout.View, qkv.View, probabilities.View, shape, p, key);
+        }
+
         return (output.Read(), probabilities.Read(), dqkv.Read());
     }
 
