@@ -71,6 +71,7 @@ public static class KernelCases
             CrossEntropyCase(batch: 4, classes: 10, smoothing: 0.1f),
             CrossEntropyCase(batch: 13, classes: 10, smoothing: 0f),
             AdamWCase(1001),
+            PartialSumsCase(chunks: 7, columns: 300),
             TrainingStatisticsCase(batch: 13, classes: 10),
             BatchAssemblerCase(augment: true),
             BatchAssemblerCase(augment: false),
@@ -210,6 +211,15 @@ public static class KernelCases
         var dinput = s.Upload(Uniform(56, count));
         gelu.Backward(dinput, s.Upload(Uniform(57, count)), x, count);
         return [Out("output", output, Tolerance.Elementwise), Out("dinput", dinput, Tolerance.Elementwise)];
+    });
+
+    // The chunk sums behind the GPU's parameter gradients; the layer cases above exercise them through their
+    // backward passes on a GPU (PartialSums.ChunksFor gives the CPU one chunk).
+    private static KernelCase PartialSumsCase(int chunks, int columns) => new($"partialsums {chunks}x{columns}", s =>
+    {
+        var target = s.Upload(Uniform(65, columns));
+        PartialSums.For(s.Device).AddInto(target, s.Upload(Uniform(66, (long)chunks * columns)), chunks, columns);
+        return [Out("target", target, Tolerance.Reduction)];
     });
 
     private static KernelCase ResidualCase(int count) => new($"residual {count}", s =>
