@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Text.Json;
 using Cct.Gpu.Layers;
@@ -68,6 +69,8 @@ public sealed class CheckCommandTests
 
     /// <summary>Every kernel class (a type with a static For(ComputeDevice)) in Cct.Gpu has rows, so a new layer cannot be forgotten.</summary>
     [Test]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Cct.Gpu is a trimmer root (Directory.Build.props), so the trimmed test bundle keeps all its types")]
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Cct.Gpu is a trimmer root, so its public static methods are kept")]
     public void EveryKernelClassIsChecked()
     {
         var kernelClasses = typeof(MatMul).Assembly.GetTypes()
