@@ -20,47 +20,51 @@ public sealed class Conv2d
     private const int CpuLanes = 4;
 
     private readonly ComputeDevice device;
-    private readonly int lanes;
-    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape> forward;
-    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape> inputBackward;
-    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>? weightBackwardLanes;
-    private readonly Action<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>? weightBackwardChunked;
+    private readonly MatMul? implicitGemm;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>? forward;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>? inputBackward;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>? weightBackward;
 
-    private Conv2d(ComputeDevice device, bool perElement)
+    private Conv2d(ComputeDevice device, bool useImplicitGemm)
     {
         this.device = device;
+        if (useImplicitGemm)
+        {
+            implicitGemm = MatMul.For(device);
+            return;
+        }
+
         var accelerator = device.Accelerator;
-        if (perElement)
-        {
-            lanes = 1;
-            forward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(ForwardKernel);
-            inputBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(InputBackwardKernel);
-            weightBackwardChunked = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(WeightBackwardKernel);
-        }
-        else
-        {
-            lanes = CpuLanes;
-            forward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(ForwardLanesKernel);
-            inputBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(InputBackwardLanesKernel);
-            weightBackwardLanes = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(WeightBackwardLanesKernel);
-        }
+        forward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(ForwardLanesKernel);
+        inputBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(InputBackwardLanesKernel);
+        weightBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(WeightBackwardLanesKernel);
     }
 
-    /// <summary>GPUs get one item per element; the CPU simulator gets <see cref="CpuLanes"/> elements per item.</summary>
-    public static Conv2d For(ComputeDevice device) => device.Kernels(static d => new Conv2d(d, perElement: d.Kind != AcceleratorKind.Cpu));
+    /// <summary>
+    /// GPUs run the convolution as implicit GEMMs on the shared-memory MatMul kernel (the unfolded input is
+    /// gathered as tiles load, never stored); the CPU simulator, where barriers are slow, runs barrier-free
+    /// kernels with <see cref="CpuLanes"/> elements per item.
+    /// </summary>
+    public static Conv2d For(ComputeDevice device) => device.Kernels(static d => new Conv2d(d, useImplicitGemm: d.PrefersTiledKernels));
 
-    /// <summary>The one-item-per-element kernels that GPUs run, loaded on any device so tests can check them on the CPU.</summary>
-    internal static Conv2d PerElement(ComputeDevice device) => new(device, perElement: true);
+    /// <summary>The GPU path on any device, so tests can run it on the simulator shaped for 16x16 groups.</summary>
+    internal static Conv2d ImplicitGemm(ComputeDevice device) => new(device, useImplicitGemm: true);
 
     /// <summary>output (B, Cout, Ho, Wo) = input (B, Cin, H, W) ⋆ weight (Cout, Cin, K, K).</summary>
     public void Forward(ArrayView<float> output, ArrayView<float> input, ArrayView<float> weight, Conv2dShape shape)
     {
         using var profile = device.Profile("Conv2d.Forward");
+        if (implicitGemm is not null)
+        {
+            implicitGemm.RunConvolution(GemmOperands.ConvForward, output, weight, input, shape);
+            return;
+        }
+
         var count = (long)shape.Batch * shape.OutChannels * shape.OutHeight * Blocks(shape.OutWidth);
         var threads = device.Threads(count);
         if (threads > 0)
         {
-            forward(threads, threads, checked((int)count), output, input, weight, shape);
+            forward!(threads, threads, checked((int)count), output, input, weight, shape);
         }
     }
 
@@ -72,191 +76,37 @@ public sealed class Conv2d
     public void Backward(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, Conv2dShape shape, bool inputGradient = true)
     {
         using var profile = device.Profile("Conv2d.Backward");
+        if (implicitGemm is not null)
+        {
+            if (inputGradient)
+            {
+                implicitGemm.RunConvolution(GemmOperands.ConvInputGradient, dinput, weight, doutput, shape);
+            }
+
+            implicitGemm.RunConvolution(GemmOperands.ConvWeightGradient, dweight, doutput, input, shape);
+            return;
+        }
+
         var inputs = (long)shape.Batch * shape.InChannels * shape.Height * Blocks(shape.Width);
         var threads = device.Threads(inputs);
         if (inputGradient && threads > 0)
         {
-            inputBackward(threads, threads, checked((int)inputs), dinput, doutput, weight, shape);
+            inputBackward!(threads, threads, checked((int)inputs), dinput, doutput, weight, shape);
         }
 
-        if (weightBackwardLanes is not null)
+        var items = (long)shape.OutChannels * Blocks(shape.InChannels) * shape.Kernel * shape.Kernel;
+        threads = device.Threads(items);
+        if (threads > 0)
         {
-            var items = (long)shape.OutChannels * Blocks(shape.InChannels) * shape.Kernel * shape.Kernel;
-            threads = device.Threads(items);
-            if (threads > 0)
-            {
-                weightBackwardLanes(threads, threads, checked((int)items), dweight, doutput, input, shape);
-            }
-
-            return;
-        }
-
-        // A weight sums over the whole batch: split the batch into chunks so a GPU has threads enough.
-        var weights = (long)shape.OutChannels * shape.InChannels * shape.Kernel * shape.Kernel;
-        WeightBackwardPerElement(dweight, doutput, input, shape, PartialSums.ChunksFor(device, shape.Batch, weights, minRowsPerChunk: 1));
-    }
-
-    /// <summary>The per-element weight gradient with the batch split into <paramref name="chunks"/> (tests force it on the CPU).</summary>
-    internal void WeightBackwardPerElement(ArrayView<float> dweight, ArrayView<float> doutput, ArrayView<float> input, Conv2dShape shape, int chunks)
-    {
-        var weights = (long)shape.OutChannels * shape.InChannels * shape.Kernel * shape.Kernel;
-        var items = chunks * weights;
-        var threads = device.Threads(items);
-        if (threads <= 0 || weightBackwardChunked is null)
-        {
-            return;
-        }
-
-        var partials = chunks > 1 ? device.Scratch(items) : dweight;
-        weightBackwardChunked(threads, threads, checked((int)items), chunks, partials, dweight, doutput, input, shape);
-        if (chunks > 1)
-        {
-            PartialSums.For(device).AddInto(dweight, partials, chunks, checked((int)weights));
+            weightBackward!(threads, threads, checked((int)items), dweight, doutput, input, shape);
         }
     }
 
     // Items along the innermost blocked dimension of length n.
-    private int Blocks(int n) => n <= 0 ? 0 : ((n - 1) / lanes) + 1;
-
-    // One item per output element (b, co, oh, ow), grid-stride; padded taps are skipped, i.e. read as zero.
-    private static void ForwardKernel(Index1D index, int stride, int count, ArrayView<float> output, ArrayView<float> input, ArrayView<float> weight, Conv2dShape s)
-    {
-        var ho = s.OutHeight;
-        var wo = s.OutWidth;
-        for (long item = index; item < count; item += stride)
-        {
-            var e = (int)item;
-            var ow = e % wo;
-            var oh = e / wo % ho;
-            var co = e / wo / ho % s.OutChannels;
-            var b = e / wo / ho / s.OutChannels;
-            var sum = 0f;
-            for (var ci = 0; ci < s.InChannels; ci++)
-            {
-                var plane = ((long)b * s.InChannels + ci) * s.Height * s.Width;
-                var taps = ((long)co * s.InChannels + ci) * s.Kernel * s.Kernel;
-                for (var kh = 0; kh < s.Kernel; kh++)
-                {
-                    var h = (oh * s.Stride) + kh - s.Padding;
-                    if (h < 0 || h >= s.Height)
-                    {
-                        continue;
-                    }
-
-                    for (var kw = 0; kw < s.Kernel; kw++)
-                    {
-                        var w = (ow * s.Stride) + kw - s.Padding;
-                        if (w >= 0 && w < s.Width)
-                        {
-                            sum += input[plane + ((long)h * s.Width) + w] * weight[taps + (kh * s.Kernel) + kw];
-                        }
-                    }
-                }
-            }
-
-            output[e] = sum;
-        }
-    }
-
-    // One item per input element (b, ci, h, w), grid-stride, gathering from every output position whose
-    // window covers it: oh = (h + pad − kh) / stride where that division is exact and in range.
-    private static void InputBackwardKernel(Index1D index, int stride, int count, ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<float> weight, Conv2dShape s)
-    {
-        var ho = s.OutHeight;
-        var wo = s.OutWidth;
-        for (long item = index; item < count; item += stride)
-        {
-            var e = (int)item;
-            var w = e % s.Width;
-            var h = e / s.Width % s.Height;
-            var ci = e / s.Width / s.Height % s.InChannels;
-            var b = e / s.Width / s.Height / s.InChannels;
-            var sum = 0f;
-            for (var kh = 0; kh < s.Kernel; kh++)
-            {
-                var th = h + s.Padding - kh;
-                var oh = th / s.Stride;
-                if (th < 0 || th % s.Stride != 0 || oh >= ho)
-                {
-                    continue;
-                }
-
-                for (var kw = 0; kw < s.Kernel; kw++)
-                {
-                    var tw = w + s.Padding - kw;
-                    var ow = tw / s.Stride;
-                    if (tw < 0 || tw % s.Stride != 0 || ow >= wo)
-                    {
-                        continue;
-                    }
-
-                    for (var co = 0; co < s.OutChannels; co++)
-                    {
-                        var o = ((((long)b * s.OutChannels) + co) * ho + oh) * wo + ow;
-                        var tap = ((((long)co * s.InChannels) + ci) * s.Kernel + kh) * s.Kernel + kw;
-                        sum += doutput[o] * weight[tap];
-                    }
-                }
-            }
-
-            dinput[e] += sum;
-        }
-    }
-
-    // One item per (batch chunk, weight element (co, ci, kh, kw)), grid-stride, summing over the chunk's images
-    // and the output positions. With one chunk it adds into dweight; otherwise it writes partials (chunks, weights).
-    private static void WeightBackwardKernel(Index1D index, int stride, int count, int chunks, ArrayView<float> partials, ArrayView<float> dweight, ArrayView<float> doutput, ArrayView<float> input, Conv2dShape s)
-    {
-        var ho = s.OutHeight;
-        var wo = s.OutWidth;
-        var weights = s.OutChannels * s.InChannels * s.Kernel * s.Kernel;
-        var imagesPerChunk = (s.Batch + chunks - 1) / chunks;
-        for (long item = index; item < count; item += stride)
-        {
-            var e = (int)(item % weights);
-            var firstImage = (int)(item / weights) * imagesPerChunk;
-            var endImage = Math.Min(s.Batch, firstImage + imagesPerChunk);
-            var kw = e % s.Kernel;
-            var kh = e / s.Kernel % s.Kernel;
-            var ci = e / s.Kernel / s.Kernel % s.InChannels;
-            var co = e / s.Kernel / s.Kernel / s.InChannels;
-            var sum = 0f;
-            for (var b = firstImage; b < endImage; b++)
-            {
-                var plane = ((long)b * s.InChannels + ci) * s.Height * s.Width;
-                var outPlane = ((long)b * s.OutChannels + co) * ho * wo;
-                for (var oh = 0; oh < ho; oh++)
-                {
-                    var h = (oh * s.Stride) + kh - s.Padding;
-                    if (h < 0 || h >= s.Height)
-                    {
-                        continue;
-                    }
-
-                    for (var ow = 0; ow < wo; ow++)
-                    {
-                        var w = (ow * s.Stride) + kw - s.Padding;
-                        if (w >= 0 && w < s.Width)
-                        {
-                            sum += doutput[outPlane + ((long)oh * wo) + ow] * input[plane + ((long)h * s.Width) + w];
-                        }
-                    }
-                }
-            }
-
-            if (chunks == 1)
-            {
-                dweight[e] += sum;
-            }
-            else
-            {
-                partials[item] = sum;
-            }
-        }
-    }
+    private static int Blocks(int n) => n <= 0 ? 0 : ((n - 1) / CpuLanes) + 1;
 
     // CPU: one item per CpuLanes consecutive outputs (b, co, oh, ow0..ow0+3) of a row, grid-stride; each weight
-    // load feeds every lane. Each lane sums its taps in the per-element kernel's order, so results are identical.
+    // load feeds every lane.
     private static void ForwardLanesKernel(Index1D index, int stride, int count, ArrayView<float> output, ArrayView<float> input, ArrayView<float> weight, Conv2dShape s)
     {
         var ho = s.OutHeight;
@@ -338,7 +188,7 @@ public sealed class Conv2d
     }
 
     // CPU: one item per CpuLanes consecutive inputs (b, ci, h, w0..w0+3) of a row, grid-stride; each weight load
-    // feeds every lane, and lane j reads output column OutColumn(w0 + j + pad − kw). Sums run in the per-element order.
+    // feeds every lane, and lane j reads output column OutColumn(w0 + j + pad − kw).
     private static void InputBackwardLanesKernel(Index1D index, int stride, int count, ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<float> weight, Conv2dShape s)
     {
         var ho = s.OutHeight;
@@ -432,7 +282,7 @@ public sealed class Conv2d
     }
 
     // CPU: one item per CpuLanes consecutive input channels (co, ci0..ci0+3, kh, kw) of one tap, grid-stride; each
-    // doutput load feeds every lane. Sums run over the batch and output positions in the per-element order.
+    // doutput load feeds every lane. Sums run over the batch and output positions.
     private static void WeightBackwardLanesKernel(Index1D index, int stride, int count, ArrayView<float> dweight, ArrayView<float> doutput, ArrayView<float> input, Conv2dShape s)
     {
         var ho = s.OutHeight;

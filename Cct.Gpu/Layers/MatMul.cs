@@ -36,6 +36,22 @@ public readonly record struct GemmDropout(float Probability, RngKey Key)
         => Probability == 0f ? value : Key.Uniform(i) >= Probability ? value * (1f / (1f - Probability)) : 0f;
 }
 
+/// <summary>How the GPU kernel reads its operands: dense views, or a convolution's operands gathered on the fly (implicit GEMM).</summary>
+public enum GemmOperands
+{
+    /// <summary>A and B are (strided) matrices as <see cref="GemmLayout"/> describes.</summary>
+    Dense,
+
+    /// <summary>Product z is image z: output (Cout, Ho·Wo) = weight (Cout, Cin·K·K) · unfolded input (Cin·K·K, Ho·Wo).</summary>
+    ConvForward,
+
+    /// <summary>Product z is image z: dinput (Cin, H·W) += weight taps (Cin, Cout·K·K) · doutput taps (Cout·K·K, H·W).</summary>
+    ConvInputGradient,
+
+    /// <summary>One product over the batch: dweight (Cout, Cin·K·K) += doutput (Cout, B·Ho·Wo) · unfolded inputᵀ (B·Ho·Wo, Cin·K·K).</summary>
+    ConvWeightGradient,
+}
+
 /// <summary>
 /// Dense fp32 matrix product, the workhorse of Linear. Two variants with the same results: a
 /// register-blocked shared-memory kernel for GPUs, and a barrier-free kernel for ILGPU's CPU simulator,
@@ -63,14 +79,14 @@ public sealed class MatMul
 
     private readonly ComputeDevice device;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> simple;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, GemmLayout, GemmDropout, int, int> blocked;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, GemmLayout, GemmDropout, int, Conv2dShape, int, int> blocked;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, int> sumSplits;
 
     private MatMul(ComputeDevice device)
     {
         this.device = device;
         simple = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(SimpleKernel);
-        blocked = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, GemmLayout, GemmDropout, int, int>(BlockedKernel);
+        blocked = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, GemmLayout, GemmDropout, int, Conv2dShape, int, int>(BlockedKernel);
         sumSplits = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, int>(SumSplitsKernel);
     }
 
@@ -114,25 +130,7 @@ public sealed class MatMul
 
     /// <summary>The GPU kernel; <paramref name="splits"/> overrides <see cref="SplitsFor"/> (tests use it on the simulator).</summary>
     internal void RunTiled(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, GemmShape shape, int? splits = null)
-    {
-        if (shape.M <= 0 || shape.N <= 0)
-        {
-            return;
-        }
-
-        var parts = Math.Max(1, splits ?? SplitsFor(shape, device.Accelerator.NumMultiprocessors));
-        var kPerSplit = (((Math.Max(1, shape.K) + parts - 1) / parts) + TileK - 1) / TileK * TileK;
-        parts = Math.Max(1, (shape.K + kPerSplit - 1) / kPerSplit);
-        var outputs = (long)shape.M * shape.N;
-        var partials = parts > 1 ? device.Scratch(parts * outputs) : c;
-        var grid = new Index3D(Blocks(shape.N), Blocks(shape.M), parts);
-        blocked(new KernelConfig(grid, new Index3D(GroupSide, GroupSide, 1)), c, partials, a, b, bias, shape, GemmLayout.Packed(shape), default, kPerSplit, parts);
-        if (parts > 1)
-        {
-            var threads = device.Threads(outputs);
-            sumSplits(threads, threads, checked((int)outputs), c, partials, bias, shape, parts);
-        }
-    }
+        => Launch(c, a, b, bias, shape, GemmLayout.Packed(shape), default, GemmOperands.Dense, default, splits);
 
     /// <summary>
     /// The GPU kernel over <paramref name="layout"/>.Count strided products at once (no bias, no split of K):
@@ -141,11 +139,52 @@ public sealed class MatMul
     internal void RunBatched(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, GemmShape shape, GemmLayout layout, GemmDropout dropout)
     {
         using var profile = device.Profile("MatMul.RunBatched");
-        if (shape.M > 0 && shape.N > 0 && layout.Count > 0)
+        Launch(c, a, b, a, shape with { HasBias = 0 }, layout, dropout, GemmOperands.Dense, default, 1);
+    }
+
+    /// <summary>
+    /// A convolution pass as an implicit GEMM on the GPU kernel (<see cref="GemmOperands"/>): the unfolded input
+    /// and the output-gradient taps are gathered as tiles are loaded, never stored. Forward writes c = output
+    /// (B, Cout, Ho, Wo) from a = weight, b = input; the input gradient adds into c = dinput from a = weight,
+    /// b = doutput; the weight gradient adds into c = dweight from a = doutput, b = input, with K split.
+    /// </summary>
+    internal void RunConvolution(GemmOperands pass, ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, Conv2dShape conv, int? splits = null)
+    {
+        var taps = conv.Kernel * conv.Kernel;
+        var positions = conv.OutHeight * conv.OutWidth;
+        var pixels = conv.Height * conv.Width;
+        var (shape, layout) = pass switch
         {
-            var grid = new Index3D(Blocks(shape.N), Blocks(shape.M), layout.Count);
-            var kPerSplit = Math.Max(1, shape.K);
-            blocked(new KernelConfig(grid, new Index3D(GroupSide, GroupSide, 1)), c, c, a, b, a, shape with { HasBias = 0 }, layout, dropout, kPerSplit, 1);
+            GemmOperands.ConvForward => (new GemmShape(conv.OutChannels, positions, conv.InChannels * taps, 0, 0, 0, 0),
+                new GemmLayout(conv.Batch, 1, conv.InChannels * taps, 0, positions, 0, 0, 0, 0, (long)conv.OutChannels * positions, 0)),
+            GemmOperands.ConvInputGradient => (new GemmShape(conv.InChannels, pixels, conv.OutChannels * taps, 0, 0, 1, 0),
+                new GemmLayout(conv.Batch, 1, 0, 0, pixels, 0, 0, 0, 0, (long)conv.InChannels * pixels, 0)),
+            GemmOperands.ConvWeightGradient => (new GemmShape(conv.OutChannels, conv.InChannels * taps, conv.Batch * positions, 0, 1, 1, 0),
+                new GemmLayout(1, 1, 0, 0, conv.InChannels * taps, 0, 0, 0, 0, 0, 0)),
+            _ => throw new ArgumentOutOfRangeException(nameof(pass), pass, "not a convolution pass"),
+        };
+        Launch(c, a, b, a, shape, layout, default, pass, conv, pass == GemmOperands.ConvWeightGradient ? splits : 1);
+    }
+
+    // One launch of the blocked kernel; K is split only for a single product with a packed output.
+    private void Launch(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, GemmShape shape, GemmLayout layout, GemmDropout dropout, GemmOperands operands, Conv2dShape conv, int? splits)
+    {
+        if (shape.M <= 0 || shape.N <= 0 || layout.Count <= 0)
+        {
+            return;
+        }
+
+        var parts = layout.Count == 1 ? Math.Max(1, splits ?? SplitsFor(shape, device.Accelerator.NumMultiprocessors)) : 1;
+        var kPerSplit = (((Math.Max(1, shape.K) + parts - 1) / parts) + TileK - 1) / TileK * TileK;
+        parts = Math.Max(1, (shape.K + kPerSplit - 1) / kPerSplit);
+        var outputs = (long)shape.M * shape.N;
+        var partials = parts > 1 ? device.Scratch(parts * outputs) : c;
+        var grid = new Index3D(Blocks(shape.N), Blocks(shape.M), layout.Count * parts);
+        blocked(new KernelConfig(grid, new Index3D(GroupSide, GroupSide, 1)), c, partials, a, b, bias, shape, layout, dropout, (int)operands, conv, kPerSplit, parts);
+        if (parts > 1)
+        {
+            var threads = device.Threads(outputs);
+            sumSplits(threads, threads, checked((int)outputs), c, partials, bias, shape, parts);
         }
     }
 
@@ -175,7 +214,7 @@ public sealed class MatMul
     // Each K step stages a 64x16 slice of op(A) and a 16x64 slice of op(B), loaded along whichever
     // dimension is contiguous in memory. With one part, the result goes to c (bias, accumulate);
     // with several, each part writes its sum to partials (part, M, N) for SumSplitsKernel.
-    private static void BlockedKernel(ArrayView<float> c, ArrayView<float> partials, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, GemmShape s, GemmLayout layout, GemmDropout dropout, int kPerSplit, int parts)
+    private static void BlockedKernel(ArrayView<float> c, ArrayView<float> partials, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, GemmShape s, GemmLayout layout, GemmDropout dropout, int operands, Conv2dShape conv, int kPerSplit, int parts)
     {
         var tileA = SharedMemory.Allocate<float>(TileK * SharedStride); // [k][m]
         var tileB = SharedMemory.Allocate<float>(TileK * SharedStride); // [k][n]
@@ -204,15 +243,13 @@ public sealed class MatMul
                 var ka = transposedA ? e / Tile : e % TileK;
                 var m = m0 + mm;
                 var ak = k0 + ka;
-                var aIndex = aBase + (transposedA ? ((long)ak * layout.Lda) + m : ((long)m * layout.Lda) + ak);
-                tileA[(ka * SharedStride) + mm] = m < s.M && ak < kEnd ? dropout.Apply(aIndex, a[aIndex]) : 0f;
+                tileA[(ka * SharedStride) + mm] = m < s.M && ak < kEnd ? LoadA(a, s, layout, dropout, operands, conv, aBase, m, ak) : 0f;
                 var transposedB = s.TransposeB != 0;
                 var nn = transposedB ? e / TileK : e % Tile;
                 var kb = transposedB ? e % TileK : e / Tile;
                 var n = n0 + nn;
                 var bk = k0 + kb;
-                var bIndex = bBase + (transposedB ? ((long)n * layout.Ldb) + bk : ((long)bk * layout.Ldb) + n);
-                tileB[(kb * SharedStride) + nn] = n < s.N && bk < kEnd ? b[bIndex] : 0f;
+                tileB[(kb * SharedStride) + nn] = n < s.N && bk < kEnd ? LoadB(b, s, layout, operands, conv, bBase, z, bk, n) : 0f;
             }
 
             Group.Barrier();
@@ -248,6 +285,81 @@ public sealed class MatMul
         StoreRow(target, bias, s, targetBase, ldc, accumulate, hasBias, mt + GroupSide, nt, c10, c11, c12, c13);
         StoreRow(target, bias, s, targetBase, ldc, accumulate, hasBias, mt + (2 * GroupSide), nt, c20, c21, c22, c23);
         StoreRow(target, bias, s, targetBase, ldc, accumulate, hasBias, mt + (3 * GroupSide), nt, c30, c31, c32, c33);
+    }
+
+    // Element (m, k) of op(A). For the convolution passes the transpose flags only say which index is
+    // contiguous in memory (so loads coalesce); the address comes from the gather.
+    private static float LoadA(ArrayView<float> a, GemmShape s, GemmLayout layout, GemmDropout dropout, int operands, Conv2dShape conv, long aBase, int m, int k)
+    {
+        if (operands == (int)GemmOperands.ConvInputGradient)
+        {
+            // weight (Cout, Cin, K, K) read as (Cin, Cout·K·K): m = ci, k = (co, kh, kw).
+            var taps = conv.Kernel * conv.Kernel;
+            return a[((((long)(k / taps) * conv.InChannels) + m) * taps) + (k % taps)];
+        }
+
+        if (operands == (int)GemmOperands.ConvWeightGradient)
+        {
+            // doutput (B, Cout, Ho·Wo) read as (Cout, B·Ho·Wo): m = co, k = (b, position).
+            var positions = conv.OutHeight * conv.OutWidth;
+            return a[((((long)(k / positions) * conv.OutChannels) + m) * positions) + (k % positions)];
+        }
+
+        var index = aBase + (s.TransposeA != 0 ? ((long)k * layout.Lda) + m : ((long)m * layout.Lda) + k);
+        return dropout.Apply(index, a[index]);
+    }
+
+    // Element (k, n) of op(B) for product z.
+    private static float LoadB(ArrayView<float> b, GemmShape s, GemmLayout layout, int operands, Conv2dShape conv, long bBase, int z, int k, int n)
+    {
+        if (operands == (int)GemmOperands.ConvForward)
+        {
+            return Unfolded(b, conv, z, k, n);
+        }
+
+        if (operands == (int)GemmOperands.ConvInputGradient)
+        {
+            return OutputTap(b, conv, z, k, n);
+        }
+
+        if (operands == (int)GemmOperands.ConvWeightGradient)
+        {
+            var positions = conv.OutHeight * conv.OutWidth;
+            return Unfolded(b, conv, k / positions, n, k % positions);
+        }
+
+        return b[bBase + (s.TransposeB != 0 ? ((long)n * layout.Ldb) + k : ((long)k * layout.Ldb) + n)];
+    }
+
+    // Element (row = (ci, kh, kw), column = (oh, ow)) of image z's unfolded input (im2col); zero in the padding.
+    private static float Unfolded(ArrayView<float> input, Conv2dShape c, int z, int row, int column)
+    {
+        var taps = c.Kernel * c.Kernel;
+        var (ci, tap) = (row / taps, row % taps);
+        var h = (column / c.OutWidth * c.Stride) + (tap / c.Kernel) - c.Padding;
+        var w = (column % c.OutWidth * c.Stride) + (tap % c.Kernel) - c.Padding;
+        return h >= 0 && h < c.Height && w >= 0 && w < c.Width
+            ? input[(((((long)z * c.InChannels) + ci) * c.Height) + h) * c.Width + w]
+            : 0f;
+    }
+
+    // Element (row = (co, kh, kw), column = (h, w)) for the input gradient: doutput[z, co, oh, ow] of the output
+    // position that reads input (h, w) through tap (kh, kw); zero where the stride or the border leaves none.
+    private static float OutputTap(ArrayView<float> doutput, Conv2dShape c, int z, int row, int column)
+    {
+        var taps = c.Kernel * c.Kernel;
+        var (co, tap) = (row / taps, row % taps);
+        var th = (column / c.Width) + c.Padding - (tap / c.Kernel);
+        var tw = (column % c.Width) + c.Padding - (tap % c.Kernel);
+        if (th < 0 || tw < 0 || th % c.Stride != 0 || tw % c.Stride != 0)
+        {
+            return 0f;
+        }
+
+        var (oh, ow) = (th / c.Stride, tw / c.Stride);
+        return oh < c.OutHeight && ow < c.OutWidth
+            ? doutput[(((((long)z * c.OutChannels) + co) * c.OutHeight) + oh) * c.OutWidth + ow]
+            : 0f;
     }
 
     // One thread row of four outputs (m, n + 16j) at cBase + m·ldc + n, each stored only inside the matrix.

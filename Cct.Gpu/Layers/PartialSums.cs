@@ -5,7 +5,7 @@ using Cct.Gpu.Runtime;
 namespace Cct.Gpu.Layers;
 
 /// <summary>
-/// Sums over many rows per column (bias, LayerNorm and convolution weight gradients) split into row
+/// Sums over many rows per column (bias, LayerNorm and SeqPool parameter gradients) split into row
 /// chunks, so a GPU gets columns x chunks threads instead of one long serial loop per column: a layer's
 /// kernel writes one partial sum per (chunk, column), then <see cref="AddInto"/> adds the chunks up. With
 /// one chunk (always on the CPU simulator, which has only a few threads) the layer's kernel adds into the
@@ -30,11 +30,8 @@ public sealed class PartialSums
 
     public static PartialSums For(ComputeDevice device) => device.Kernels(static d => new PartialSums(d));
 
-    /// <summary>
-    /// Row chunks for a sum of <paramref name="rows"/> rows in each of <paramref name="columns"/> columns: 1 on
-    /// the CPU. <paramref name="minRowsPerChunk"/> is lower where one row is itself much work (a whole image).
-    /// </summary>
-    public static int ChunksFor(ComputeDevice device, long rows, long columns, int minRowsPerChunk = MinRowsPerChunk)
+    /// <summary>Row chunks for a sum of <paramref name="rows"/> rows in each of <paramref name="columns"/> columns: 1 on the CPU.</summary>
+    public static int ChunksFor(ComputeDevice device, long rows, long columns)
     {
         if (device.Kind == AcceleratorKind.Cpu || rows <= 0 || columns <= 0)
         {
@@ -42,7 +39,7 @@ public sealed class PartialSums
         }
 
         var wanted = (TargetThreads + columns - 1) / columns;
-        var longest = (rows + minRowsPerChunk - 1) / minRowsPerChunk;
+        var longest = (rows + MinRowsPerChunk - 1) / MinRowsPerChunk;
         return (int)Math.Max(1, Math.Min(wanted, longest));
     }
 

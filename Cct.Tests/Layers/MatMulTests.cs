@@ -54,6 +54,27 @@ public sealed class MatMulTests
         Compare.AssertClose(c.Read().ToDoubles(), expected, $"matmul.blocked.{m}x{n}x{k}.t{transposeA}{transposeB}.s{splits}");
     }
 
+    /// <summary>The convolution weight gradient sums over the batch and positions as one long K: split it.</summary>
+    [Test]
+    public void ConvolutionWeightGradientSplitsK()
+    {
+        var conv = new Conv2dShape(Batch: 3, InChannels: 2, Height: 9, Width: 10, OutChannels: 5, Kernel: 3, Stride: 1, Padding: 1);
+        var device = TestDevices.TiledCpu;
+        var inputValues = GradCheck.RandomDoubles(21, conv.Batch * conv.InChannels * conv.Height * conv.Width).ToFloats();
+        var doutputValues = GradCheck.RandomDoubles(22, conv.Batch * conv.OutChannels * conv.OutHeight * conv.OutWidth).ToFloats();
+        var weights = conv.OutChannels * conv.InChannels * conv.Kernel * conv.Kernel;
+        using var input = device.Upload(inputValues);
+        using var doutput = device.Upload(doutputValues);
+        float[] Run(int splits)
+        {
+            using var dweight = device.Upload(GradCheck.RandomDoubles(23, weights).ToFloats());
+            MatMul.For(device).RunConvolution(GemmOperands.ConvWeightGradient, dweight.View, doutput.View, input.View, conv, splits);
+            return dweight.Read();
+        }
+
+        Compare.AssertClose(Run(3), Run(1), "matmul.conv_weight_gradient.splits");
+    }
+
     [Test]
     public void SplitsFillTheDeviceOnlyWhenKIsLong()
     {
