@@ -9,12 +9,7 @@ namespace Cct.Gpu.Layers;
 /// Dimensions and flags of one matrix product C (M, N) = op(A) (M, K) · op(B) (K, N) [+ bias (N)] [+ C].
 /// op(A) reads A as (K, M) when TransposeA is set; op(B) reads B as (N, K) when TransposeB is set.
 /// </summary>
-public readonly record struct GemmShape(int M, int N, int K, int TransposeA, int TransposeB, int Accumulate, int HasBias)
-{
-    public float A(ArrayView<float> a, int m, int k) => TransposeA != 0 ? a[(long)k * M + m] : a[(long)m * K + k];
-
-    public float B(ArrayView<float> b, int k, int n) => TransposeB != 0 ? b[(long)n * K + k] : b[(long)k * N + n];
-}
+public readonly record struct GemmShape(int M, int N, int K, int TransposeA, int TransposeB, int Accumulate, int HasBias);
 
 /// <summary>
 /// Layout of a batched, strided product (GPU kernel only): item z of Count = batches x Heads reads A from
@@ -73,6 +68,9 @@ public sealed class MatMul
     private const int PerThread = Tile / GroupSide;
     private const int LoadsPerThread = Tile * TileK / (GroupSide * GroupSide);
 
+    // Outputs per item of the CPU kernel: the simulator's cost is in ArrayView accesses, so one A load feeds four.
+    private const int CpuLanes = 4;
+
     // A split of K is worth its extra pass only when it still has this many K values to sum.
     private const int MinSplitK = 256;
     private const int MaxSplits = 32;
@@ -120,7 +118,7 @@ public sealed class MatMul
 
     internal void RunSimple(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, GemmShape shape)
     {
-        var count = shape.M > 0 && shape.N > 0 ? (int)((long)shape.M * shape.N) : 0;
+        var count = shape.M > 0 && shape.N > 0 ? (int)((long)shape.M * CpuBlocks(shape.N)) : 0;
         var threads = device.Threads(count);
         if (threads > 0)
         {
@@ -190,22 +188,63 @@ public sealed class MatMul
 
     private static int Blocks(int n) => (n + Tile - 1) / Tile;
 
-    // One item per output element, grid-stride (ComputeDevice.Threads); a long counter, as index + stride
-    // can pass int.MaxValue where stride is the item count.
+    private static int CpuBlocks(int n) => (n + CpuLanes - 1) / CpuLanes;
+
+    // CPU: one item per CpuLanes consecutive outputs (m, n0..n0+3) of a row, grid-stride; each A load feeds every
+    // lane and the transposes are resolved into strides once. Each output sums over k in order, as a kernel with
+    // one output per item would. A long counter, as index + stride can pass int.MaxValue.
     private static void SimpleKernel(Index1D index, int stride, int count, ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, GemmShape s)
     {
+        var blocks = CpuBlocks(s.N);
+        var aStep = s.TransposeA != 0 ? (long)s.M : 1L;
+        var bStep = s.TransposeB != 0 ? 1L : s.N;
+        var bLane = s.TransposeB != 0 ? (long)s.K : 1L;
         for (long item = index; item < count; item += stride)
         {
-            var i = (int)item;
-            var m = i / s.N;
-            var n = i % s.N;
-            var sum = 0f;
+            var m = (int)(item / blocks);
+            var n0 = (int)(item % blocks) * CpuLanes;
+            var lanes = Math.Min(CpuLanes, s.N - n0);
+            var aAt = s.TransposeA != 0 ? (long)m : (long)m * s.K;
+            var bAt = s.TransposeB != 0 ? (long)n0 * s.K : n0;
+            float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
             for (var k = 0; k < s.K; k++)
             {
-                sum += s.A(a, m, k) * s.B(b, k, n);
+                var av = a[aAt];
+                s0 += av * b[bAt];
+                if (lanes > 1)
+                {
+                    s1 += av * b[bAt + bLane];
+                }
+
+                if (lanes > 2)
+                {
+                    s2 += av * b[bAt + (2 * bLane)];
+                }
+
+                if (lanes > 3)
+                {
+                    s3 += av * b[bAt + (3 * bLane)];
+                }
+
+                aAt += aStep;
+                bAt += bStep;
             }
 
-            Store(c, bias, s, m, n, sum);
+            Store(c, bias, s, m, n0, s0);
+            if (lanes > 1)
+            {
+                Store(c, bias, s, m, n0 + 1, s1);
+            }
+
+            if (lanes > 2)
+            {
+                Store(c, bias, s, m, n0 + 2, s2);
+            }
+
+            if (lanes > 3)
+            {
+                Store(c, bias, s, m, n0 + 3, s3);
+            }
         }
     }
 
