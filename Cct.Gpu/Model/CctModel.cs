@@ -18,9 +18,13 @@ public sealed class CctModel : IDisposable
     private const uint AttentionDropPathStream = 3000;
     private const uint MlpDropPathStream = 4000;
     private const string SharedBlockPrefix = "blk.";
+    private const string TransientPrefix = "transient.";
 
     private readonly ComputeDevice device;
     private readonly TensorLayout activationLayout = new();
+    private readonly List<(string Name, int[] Shape)> activationNames = [];
+    private readonly Dictionary<string, (string Slot, long Length)> activationSlotOf = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> transientLengths = new(StringComparer.Ordinal);
     private readonly TensorLayout gradientLayout = new();
     private readonly Dictionary<string, string> gradientSlotOf = new(StringComparer.Ordinal);
     private readonly TensorLayout argmaxLayout = new();
@@ -50,6 +54,7 @@ public sealed class CctModel : IDisposable
         DescribeClassifier(parameterLayout);
         Parameters = new ParameterSet(device, parameterLayout);
         buffers = device.Allocate(BufferLayout.TotalLength);
+        DescribeTransients();
         DescribeGradients();
         activations = device.Allocate(activationLayout.TotalLength);
         activationGradients = device.Allocate(gradientLayout.TotalLength);
@@ -286,7 +291,11 @@ public sealed class CctModel : IDisposable
 
     private RngKey Key(uint stream) => new(Seed, stream, Step);
 
-    private ArrayView<float> Act(string name) => Slice(activations, activationLayout[name]);
+    private ArrayView<float> Act(string name)
+    {
+        var (slot, length) = activationSlotOf[name];
+        return activations.View.SubView(activationLayout[slot].Offset, length);
+    }
 
     private ArrayView<float> Grad(string name) => Slice(activationGradients, gradientLayout[gradientSlotOf[name]]);
 
@@ -310,7 +319,57 @@ public sealed class CctModel : IDisposable
 
     private static ArrayView<float> Slice(MemoryBuffer1D<float, Stride1D.Dense> buffer, TensorSlot slot) => buffer.View.SubView(slot.Offset, slot.Length);
 
-    private void AddActivation(string name, params int[] perSample) => activationLayout.Add(name, [MaxBatch, .. perSample]);
+    /// <summary>An activation the backward pass reads: its own slot.</summary>
+    private void AddActivation(string name, params int[] perSample)
+    {
+        int[] shape = [MaxBatch, .. perSample];
+        var slot = activationLayout.Add(name, shape);
+        activationNames.Add((name, shape));
+        activationSlotOf[name] = (name, slot.Length);
+    }
+
+    /// <summary>
+    /// An activation only the next layer of the forward pass reads (a branch output before its residual, a ReLU
+    /// output before its max-pool): it lives in a scratch slot shared by every activation of that
+    /// <paramref name="kind"/>, since the backward pass never reads it. It still gets a gradient slot.
+    /// </summary>
+    private void AddTransient(string name, string kind, params int[] perSample)
+    {
+        int[] shape = [MaxBatch, .. perSample];
+        var length = shape.Aggregate(1L, (a, b) => a * b);
+        var slot = TransientPrefix + kind;
+        activationNames.Add((name, shape));
+        activationSlotOf[name] = (slot, length);
+        transientLengths[slot] = Math.Max(length, transientLengths.GetValueOrDefault(slot));
+    }
+
+    private void AddStageActivation(string name, string kind, bool transient, int[] perSample)
+    {
+        if (transient)
+        {
+            AddTransient(name, kind, perSample);
+        }
+        else
+        {
+            AddActivation(name, perSample);
+        }
+    }
+
+    /// <summary>A tensor not sized by the batch (BatchNorm's batch statistics, the mean loss).</summary>
+    private void AddStatistics(string name, int length)
+    {
+        activationLayout.Add(name, length);
+        activationNames.Add((name, [length]));
+        activationSlotOf[name] = (name, length);
+    }
+
+    private void DescribeTransients()
+    {
+        foreach (var (slot, length) in transientLengths)
+        {
+            activationLayout.Add(slot, checked((int)length));
+        }
+    }
 
     /// <summary>
     /// Gradients of activations, laid out apart from the activations: a block's backward needs the gradients
@@ -321,9 +380,8 @@ public sealed class CctModel : IDisposable
     private void DescribeGradients()
     {
         var shared = new List<(string Activation, string Slot, int[] Shape)>();
-        foreach (var slot in activationLayout.Slots)
+        foreach (var (name, shape) in activationNames)
         {
-            var name = slot.Name;
             if (name.EndsWith(".mean", StringComparison.Ordinal) || name.EndsWith(".rstd", StringComparison.Ordinal) || name.EndsWith(".probs", StringComparison.Ordinal)
                 || name is "dprobs" or "probabilities" or "losses" or "loss" or "pool.weights")
             {
@@ -333,11 +391,11 @@ public sealed class CctModel : IDisposable
             var dot = name.IndexOf('.', StringComparison.Ordinal);
             if (name.StartsWith('b') && dot > 1 && int.TryParse(name.AsSpan(1, dot - 1), out var j) && name != BlockOutput(j))
             {
-                shared.Add((name, SharedBlockPrefix + name[(dot + 1)..], slot.Shape));
+                shared.Add((name, SharedBlockPrefix + name[(dot + 1)..], shape));
                 continue;
             }
 
-            gradientLayout.Add(name, slot.Shape);
+            gradientLayout.Add(name, shape);
             gradientSlotOf[name] = name;
         }
 
@@ -378,25 +436,27 @@ public sealed class CctModel : IDisposable
                 BufferLayout.Add(prefix + "1.running_var", outChannels);
                 norm = $"t{i}.bn";
                 AddActivation(norm, spatial);
-                activationLayout.Add(norm + ".mean", outChannels);
-                activationLayout.Add(norm + ".rstd", outChannels);
+                AddStatistics(norm + ".mean", outChannels);
+                AddStatistics(norm + ".rstd", outChannels);
                 current = norm;
             }
 
+            // Before a max-pool, whose backward needs only its argmax, the ReLU and dropout outputs are transient.
+            var pools = c.PoolAfterEveryConv || i == channels.Count - 1;
             var reluInput = current;
             current = $"t{i}.relu";
-            AddActivation(current, spatial);
+            AddStageActivation(current, "pre-pool", pools, spatial);
             string? dropout = null;
             if (c.ConvDropout > 0)
             {
                 dropout = $"t{i}.drop";
-                AddActivation(dropout, spatial);
+                AddStageActivation(dropout, "dropped-pre-pool", pools, spatial);
                 current = dropout;
             }
 
             var poolInput = current;
             Pool2dShape? pool = null;
-            if (c.PoolAfterEveryConv || i == channels.Count - 1)
+            if (pools)
             {
                 pool = new Pool2dShape(MaxBatch, outChannels, side, side, c.PoolKernel, c.PoolStride, c.PoolPadding);
                 side = pool.Value.OutHeight;
@@ -454,19 +514,19 @@ public sealed class CctModel : IDisposable
             AddActivation($"b{j}.qkv", t, 3 * d);
             AddActivation($"b{j}.att", t, d);
             AddActivation($"b{j}.probs", c.Heads, t, t);
-            AddActivation($"b{j}.proj", t, d);
+            AddTransient($"b{j}.proj", "branch", t, d);
             AddActivation($"b{j}.res1", t, d);
             AddActivation($"b{j}.ln1", t, d);
             AddActivation($"b{j}.ln1.mean", t);
             AddActivation($"b{j}.ln1.rstd", t);
             AddActivation($"b{j}.fc1", t, h);
             AddActivation($"b{j}.act", t, h);
-            AddActivation($"b{j}.fc2", t, d);
+            AddTransient($"b{j}.fc2", "branch", t, d);
             AddActivation($"b{j}.res2", t, d);
             if (DropPathRate(j) > 0)
             {
-                AddActivation($"b{j}.dp1", t, d);
-                AddActivation($"b{j}.dp2", t, d);
+                AddTransient($"b{j}.dp1", "dropped-branch", t, d);
+                AddTransient($"b{j}.dp2", "dropped-branch", t, d);
             }
 
             if (c.Layout == BlockLayout.PostNorm)
@@ -501,7 +561,7 @@ public sealed class CctModel : IDisposable
         AddActivation("logits", c.Classes);
         AddActivation("probabilities", c.Classes);
         AddActivation("losses");
-        activationLayout.Add("loss", 1);
+        AddStatistics("loss", 1);
     }
 
     private void ForwardConvStage(ConvStage s)
