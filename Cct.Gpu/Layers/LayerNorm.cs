@@ -1,11 +1,16 @@
 using ILGPU;
 using ILGPU.Algorithms;
+using ILGPU.Algorithms.ScanReduceOperations;
 using ILGPU.Runtime;
 using Cct.Gpu.Runtime;
 
 namespace Cct.Gpu.Layers;
 
-/// <summary>Layer normalisation over the last dimension with affine weight and bias, as torch.nn.LayerNorm (eps 1e-5).</summary>
+/// <summary>
+/// Layer normalisation over the last dimension with affine weight and bias, as torch.nn.LayerNorm (eps 1e-5).
+/// Row passes run one warp per row on GPUs (lanes read along the row, so loads coalesce, and rows x 32
+/// threads fill the device; warp reductions need no barrier) and one item per row on the CPU simulator.
+/// </summary>
 public sealed class LayerNorm
 {
     public const float Epsilon = 1e-5f;
@@ -14,12 +19,16 @@ public sealed class LayerNorm
     private readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> forward;
     private readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> inputBackward;
     private readonly Action<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> parameterBackward;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> forwardWarps;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> inputBackwardWarps;
 
     private LayerNorm(ComputeDevice device)
     {
         this.device = device;
         forward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ForwardKernel);
         inputBackward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(InputBackwardKernel);
+        forwardWarps = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ForwardWarpKernel);
+        inputBackwardWarps = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(InputBackwardWarpKernel);
         parameterBackward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ParameterBackwardKernel);
     }
 
@@ -34,9 +43,31 @@ public sealed class LayerNorm
         using var profile = device.Profile("LayerNorm.Forward");
         if (rows > 0 && channels > 0)
         {
+            if (device.PrefersTiledKernels)
+            {
+                ForwardWarps(output, mean, rstd, input, weight, bias, rows, channels);
+                return;
+            }
+
             var threads = device.Threads(rows);
             forward(threads, threads, output, mean, rstd, input, weight, bias, rows, channels);
         }
+    }
+
+    /// <summary>The GPU forward: one warp per row (tests run it on the simulator shaped for 16x16 groups).</summary>
+    internal void ForwardWarps(ArrayView<float> output, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, int rows, int channels)
+        => forwardWarps(WarpsConfig(rows), output, mean, rstd, input, weight, bias, rows, channels);
+
+    /// <summary>The GPU input gradient: one warp per row, adding into dinput.</summary>
+    internal void InputBackwardWarps(ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels)
+        => inputBackwardWarps(WarpsConfig(rows), dinput, doutput, input, mean, rstd, weight, rows, channels);
+
+    // Groups of up to 8 warps, one row per warp.
+    private KernelConfig WarpsConfig(int rows)
+    {
+        var warp = device.Accelerator.WarpSize;
+        var warpsPerGroup = Math.Max(1, Math.Min(8, device.Accelerator.MaxNumThreadsPerGroup / warp));
+        return new KernelConfig((rows + warpsPerGroup - 1) / warpsPerGroup, warp * warpsPerGroup);
     }
 
     /// <summary>
@@ -52,8 +83,15 @@ public sealed class LayerNorm
         using var profile = device.Profile("LayerNorm.Backward");
         if (rows > 0 && channels > 0)
         {
-            var rowThreads = device.Threads(rows);
-            inputBackward(rowThreads, rowThreads, dinput, doutput, input, mean, rstd, weight, rows, channels);
+            if (device.PrefersTiledKernels)
+            {
+                InputBackwardWarps(dinput, doutput, input, mean, rstd, weight, rows, channels);
+            }
+            else
+            {
+                var rowThreads = device.Threads(rows);
+                inputBackward(rowThreads, rowThreads, dinput, doutput, input, mean, rstd, weight, rows, channels);
+            }
 
             // Two partial sets (weight, bias) of (chunks, C) in the scratch; one chunk adds into dweight, dbias directly.
             var partials = chunks > 1 ? device.Scratch(2L * chunks * channels) : dweight;
@@ -126,6 +164,77 @@ public sealed class LayerNorm
                 var n = (input[row + c] - m) * s;
                 dinput[row + c] += s * ((doutput[row + c] * weight[c]) - gMean - (n * gnMean));
             }
+        }
+    }
+
+    // GPU: warp w of group g normalises row g·(warps per group) + w; lane l handles channels l, l + 32, ...
+    // The same shifted two-pass statistics as the row kernel, summed across lanes by warp all-reductions.
+    private static void ForwardWarpKernel(ArrayView<float> output, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, int rows, int channels)
+    {
+        var r = (Grid.IdxX * (Group.DimX / Warp.WarpSize)) + Warp.WarpIdx;
+        if (r >= rows)
+        {
+            return; // the whole warp leaves together, so its reductions stay complete
+        }
+
+        var lane = Warp.LaneIdx;
+        var row = (long)r * channels;
+        var shift = input[row];
+        var sum = 0f;
+        for (var c = lane; c < channels; c += Warp.WarpSize)
+        {
+            sum += input[row + c] - shift;
+        }
+
+        var shiftedMean = WarpExtensions.AllReduce<float, AddFloat>(sum) / channels;
+        var squares = 0f;
+        for (var c = lane; c < channels; c += Warp.WarpSize)
+        {
+            var d = input[row + c] - shift - shiftedMean;
+            squares += d * d;
+        }
+
+        var s = 1f / XMath.Sqrt((WarpExtensions.AllReduce<float, AddFloat>(squares) / channels) + Epsilon);
+        for (var c = lane; c < channels; c += Warp.WarpSize)
+        {
+            output[row + c] = ((input[row + c] - shift - shiftedMean) * s * weight[c]) + bias[c];
+        }
+
+        if (lane == 0)
+        {
+            mean[r] = shift + shiftedMean;
+            rstd[r] = s;
+        }
+    }
+
+    // GPU: one warp per row, as ForwardWarpKernel; the row's two sums are warp all-reductions.
+    private static void InputBackwardWarpKernel(ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels)
+    {
+        var r = (Grid.IdxX * (Group.DimX / Warp.WarpSize)) + Warp.WarpIdx;
+        if (r >= rows)
+        {
+            return;
+        }
+
+        var lane = Warp.LaneIdx;
+        var row = (long)r * channels;
+        var m = mean[r];
+        var s = rstd[r];
+        var gSum = 0f;
+        var gnSum = 0f;
+        for (var c = lane; c < channels; c += Warp.WarpSize)
+        {
+            var g = doutput[row + c] * weight[c];
+            gSum += g;
+            gnSum += g * (input[row + c] - m) * s;
+        }
+
+        var gMean = WarpExtensions.AllReduce<float, AddFloat>(gSum) / channels;
+        var gnMean = WarpExtensions.AllReduce<float, AddFloat>(gnSum) / channels;
+        for (var c = lane; c < channels; c += Warp.WarpSize)
+        {
+            var n = (input[row + c] - m) * s;
+            dinput[row + c] += s * ((doutput[row + c] * weight[c]) - gMean - (n * gnMean));
         }
     }
 

@@ -8,9 +8,15 @@ public sealed class LayerNormTests
     private static IEnumerable<string> Cases => Fixture.CasesOf("layernorm");
 
     [TestCaseSource(nameof(Cases))]
-    public void ForwardAndBackwardMatchPyTorch(string c)
+    public void ForwardAndBackwardMatchPyTorch(string c) => Check(c, warps: false);
+
+    /// <summary>The GPU's one-warp-per-row kernels on the simulator shaped for 16x16 groups (warps of 16 lanes).</summary>
+    [TestCaseSource(nameof(Cases))]
+    public void WarpKernelsMatchPyTorch(string c) => Check(c, warps: true);
+
+    private static void Check(string c, bool warps)
     {
-        var device = TestDevices.Cpu;
+        var device = warps ? TestDevices.TiledCpu : TestDevices.Cpu;
         var fixture = Fixture.Load("layernorm");
         var (rows, channels) = (fixture.Shape(c, "x")[0], fixture.Shape(c, "x")[1]);
         using var x = device.Upload(fixture.Floats(c, "x"));
@@ -27,15 +33,28 @@ public sealed class LayerNormTests
         dw.MemSetToZero();
         db.MemSetToZero();
         var layerNorm = LayerNorm.For(device);
-        layerNorm.Forward(y.View, mean.View, rstd.View, x.View, w.View, b.View, rows, channels);
-        layerNorm.Backward(dx.View, dw.View, db.View, dy.View, x.View, mean.View, rstd.View, w.View, rows, channels);
+        if (warps)
+        {
+            layerNorm.ForwardWarps(y.View, mean.View, rstd.View, x.View, w.View, b.View, rows, channels);
+            layerNorm.InputBackwardWarps(dx.View, dy.View, x.View, mean.View, rstd.View, w.View, rows, channels);
 
-        Compare.AssertClose(y.Read(), fixture.Floats(c, "out"), $"layernorm.{c}.out");
-        Compare.AssertClose(mean.Read(), fixture.Floats(c, "mean"), $"layernorm.{c}.mean");
-        Compare.AssertClose(rstd.Read(), fixture.Floats(c, "rstd"), $"layernorm.{c}.rstd");
-        Compare.AssertClose(dx.Read(), fixture.Floats(c, "dx"), $"layernorm.{c}.dx");
-        Compare.AssertClose(dw.Read(), fixture.Floats(c, "dweight"), $"layernorm.{c}.dweight");
-        Compare.AssertClose(db.Read(), fixture.Floats(c, "dbias"), $"layernorm.{c}.dbias");
+            // The parameter sums are the same kernel on every device; run them for dweight and dbias.
+            using var unused = device.Allocate(rows * channels);
+            layerNorm.Backward(unused.View, dw.View, db.View, dy.View, x.View, mean.View, rstd.View, w.View, rows, channels);
+        }
+        else
+        {
+            layerNorm.Forward(y.View, mean.View, rstd.View, x.View, w.View, b.View, rows, channels);
+            layerNorm.Backward(dx.View, dw.View, db.View, dy.View, x.View, mean.View, rstd.View, w.View, rows, channels);
+        }
+
+        var label = warps ? "layernorm.warps" : "layernorm";
+        Compare.AssertClose(y.Read(), fixture.Floats(c, "out"), $"{label}.{c}.out");
+        Compare.AssertClose(mean.Read(), fixture.Floats(c, "mean"), $"{label}.{c}.mean");
+        Compare.AssertClose(rstd.Read(), fixture.Floats(c, "rstd"), $"{label}.{c}.rstd");
+        Compare.AssertClose(dx.Read(), fixture.Floats(c, "dx"), $"{label}.{c}.dx");
+        Compare.AssertClose(dw.Read(), fixture.Floats(c, "dweight"), $"{label}.{c}.dweight");
+        Compare.AssertClose(db.Read(), fixture.Floats(c, "dbias"), $"{label}.{c}.dbias");
     }
 
     [Test]
