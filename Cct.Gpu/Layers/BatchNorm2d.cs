@@ -1,5 +1,6 @@
 using ILGPU;
 using ILGPU.Algorithms;
+using ILGPU.Algorithms.ScanReduceOperations;
 using ILGPU.Runtime;
 using Cct.Gpu.Runtime;
 
@@ -15,8 +16,9 @@ public readonly record struct BatchNormShape(int Batch, int Channels, int Spatia
 }
 
 /// <summary>
-/// torch.nn.BatchNorm2d: per-channel statistics over (B, H, W). Reductions run one item per channel
-/// (grid-stride), which keeps every kernel barrier-free for the CPU simulator.
+/// torch.nn.BatchNorm2d: per-channel statistics over (B, H, W). On GPUs each channel's reductions run in one
+/// group of threads (strided over the channel's values, so loads coalesce; group all-reductions); on the
+/// CPU simulator, where group barriers are slow, they run one barrier-free item per channel.
 /// </summary>
 public sealed class BatchNorm2d
 {
@@ -25,6 +27,8 @@ public sealed class BatchNorm2d
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape> normalise;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, float> normaliseEval;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape> backward;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, float, float> statisticsGroups;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape> backwardGroups;
 
     private BatchNorm2d(ComputeDevice device)
     {
@@ -33,6 +37,8 @@ public sealed class BatchNorm2d
         statistics = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, float, float>(StatisticsKernel);
         normalise = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape>(NormaliseKernel);
         normaliseEval = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, float>(NormaliseEvalKernel);
+        statisticsGroups = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, float, float>(StatisticsGroupKernel);
+        backwardGroups = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape>(BackwardGroupKernel);
         backward = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape>(BackwardKernel);
     }
 
@@ -58,8 +64,16 @@ public sealed class BatchNorm2d
             return;
         }
 
-        var channels = device.Threads(shape.Channels);
-        statistics(channels, channels, shape.Channels, mean, rstd, runningMean, runningVar, input, shape, momentum, epsilon);
+        if (device.PrefersTiledKernels)
+        {
+            StatisticsGroups(mean, rstd, runningMean, runningVar, input, shape, momentum, epsilon);
+        }
+        else
+        {
+            var channels = device.Threads(shape.Channels);
+            statistics(channels, channels, shape.Channels, mean, rstd, runningMean, runningVar, input, shape, momentum, epsilon);
+        }
+
         var elements = Elements(shape);
         var threads = device.Threads(elements);
         normalise(threads, threads, elements, output, input, mean, rstd, weight, bias, shape);
@@ -86,12 +100,27 @@ public sealed class BatchNorm2d
         ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, BatchNormShape shape)
     {
         using var profile = device.Profile("BatchNorm2d.Backward");
-        if (shape.Channels > 0 && shape.PerChannel > 0)
+        if (shape.Channels > 0 && shape.PerChannel > 0 && device.PrefersTiledKernels)
+        {
+            BackwardGroups(dinput, dweight, dbias, doutput, input, mean, rstd, weight, shape);
+        }
+        else if (shape.Channels > 0 && shape.PerChannel > 0)
         {
             var channels = device.Threads(shape.Channels);
             backward(channels, channels, shape.Channels, dinput, dweight, dbias, doutput, input, mean, rstd, weight, shape);
         }
     }
+
+    /// <summary>The GPU statistics: one group per channel (tests run it on the simulator shaped for 16x16 groups).</summary>
+    internal void StatisticsGroups(ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> runningMean, ArrayView<float> runningVar, ArrayView<float> input, BatchNormShape shape, float momentum = 0.1f, float epsilon = 1e-5f)
+        => statisticsGroups(new KernelConfig(shape.Channels, GroupSize), mean, rstd, runningMean, runningVar, input, shape, momentum, epsilon);
+
+    /// <summary>The GPU backward: one group per channel.</summary>
+    internal void BackwardGroups(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, BatchNormShape shape)
+        => backwardGroups(new KernelConfig(shape.Channels, GroupSize), dinput, dweight, dbias, doutput, input, mean, rstd, weight, shape);
+
+    // Threads per channel on GPUs; the simulator's tiled shape holds exactly this many.
+    private int GroupSize => Math.Min(256, device.Accelerator.MaxNumThreadsPerGroup);
 
     private static int Elements(BatchNormShape shape) => checked(shape.Channels * shape.PerChannel);
 
@@ -127,6 +156,70 @@ public sealed class BatchNorm2d
             rstd[c] = 1f / XMath.Sqrt((squares / n) + epsilon);
             runningMean[c] = ((1f - momentum) * runningMean[c]) + (momentum * m);
             runningVar[c] = ((1f - momentum) * runningVar[c]) + (momentum * (squares / (n - 1)));
+        }
+    }
+
+    // GPU: group c reduces channel c; thread t takes the channel's values t, t + group size, ... (contiguous runs
+    // of one image's plane, so loads coalesce). Two passes, as the per-channel kernel.
+    private static void StatisticsGroupKernel(ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> runningMean, ArrayView<float> runningVar, ArrayView<float> input, BatchNormShape s, float momentum, float epsilon)
+    {
+        var c = Grid.IdxX;
+        var n = s.PerChannel;
+        var sum = 0f;
+        for (var e = Group.IdxX; e < n; e += Group.DimX)
+        {
+            sum += input[s.Index(e / s.Spatial, c, e % s.Spatial)];
+        }
+
+        var m = GroupExtensions.AllReduce<float, AddFloat>(sum) / n;
+        var squares = 0f;
+        for (var e = Group.IdxX; e < n; e += Group.DimX)
+        {
+            var d = input[s.Index(e / s.Spatial, c, e % s.Spatial)] - m;
+            squares += d * d;
+        }
+
+        var total = GroupExtensions.AllReduce<float, AddFloat>(squares);
+        if (Group.IdxX == 0)
+        {
+            mean[c] = m;
+            rstd[c] = 1f / XMath.Sqrt((total / n) + epsilon);
+            runningMean[c] = ((1f - momentum) * runningMean[c]) + (momentum * m);
+            runningVar[c] = ((1f - momentum) * runningVar[c]) + (momentum * (total / (n - 1)));
+        }
+    }
+
+    // GPU: group c sums channel c's two gradient reductions, then its threads write the channel's dinput.
+    private static void BackwardGroupKernel(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, BatchNormShape s)
+    {
+        var c = Grid.IdxX;
+        var n = s.PerChannel;
+        var m = mean[c];
+        var r = rstd[c];
+        var sumDy = 0f;
+        var sumDyXhat = 0f;
+        for (var e = Group.IdxX; e < n; e += Group.DimX)
+        {
+            var k = s.Index(e / s.Spatial, c, e % s.Spatial);
+            sumDy += doutput[k];
+            sumDyXhat += doutput[k] * (input[k] - m) * r;
+        }
+
+        var totalDy = GroupExtensions.AllReduce<float, AddFloat>(sumDy);
+        var totalDyXhat = GroupExtensions.AllReduce<float, AddFloat>(sumDyXhat);
+        if (Group.IdxX == 0)
+        {
+            dbias[c] += totalDy;
+            dweight[c] += totalDyXhat;
+        }
+
+        var meanDy = totalDy / n;
+        var meanDyXhat = totalDyXhat / n;
+        var scale = weight[c] * r;
+        for (var e = Group.IdxX; e < n; e += Group.DimX)
+        {
+            var k = s.Index(e / s.Spatial, c, e % s.Spatial);
+            dinput[k] += scale * (doutput[k] - meanDy - ((input[k] - m) * r * meanDyXhat));
         }
     }
 
