@@ -30,10 +30,10 @@ public sealed class PartialSums
 
     public static PartialSums For(ComputeDevice device) => device.Kernels(static d => new PartialSums(d));
 
-    /// <summary>Row chunks for a sum of <paramref name="rows"/> rows in each of <paramref name="columns"/> columns: 1 on the CPU.</summary>
+    /// <summary>Row chunks for a sum of <paramref name="rows"/> rows in each of <paramref name="columns"/> columns: 1 with the CPU kernels.</summary>
     public static int ChunksFor(ComputeDevice device, long rows, long columns)
     {
-        if (device.Kind == AcceleratorKind.Cpu || rows <= 0 || columns <= 0)
+        if (!device.PrefersTiledKernels || rows <= 0 || columns <= 0)
         {
             return 1;
         }

@@ -21,11 +21,12 @@ public sealed class ComputeDevice : IDisposable
     private MemoryBuffer1D<float, Stride1D.Dense>? scratch;
     private bool disposed;
 
-    private ComputeDevice(Context context, Accelerator accelerator, AcceleratorKind kind)
+    private ComputeDevice(Context context, Accelerator accelerator, AcceleratorKind kind, bool gpuKernels)
     {
         Context = context;
         Accelerator = accelerator;
         Kind = kind;
+        PrefersTiledKernels = gpuKernels;
     }
 
     public Context Context { get; }
@@ -38,10 +39,11 @@ public sealed class ComputeDevice : IDisposable
     public string Name => Accelerator.Name;
 
     /// <summary>
-    /// Shared-memory kernels with barriers are ~1000x slower on ILGPU's CPU simulator, so real GPUs
-    /// get the tiled kernels and the CPU gets barrier-free ones.
+    /// Shared-memory kernels with barriers are ~1000x slower on ILGPU's CPU simulator, so real GPUs get the
+    /// tiled/grouped kernels (docs/gpu-kernels.md) and the CPU gets barrier-free ones. Tests force the GPU
+    /// kernels onto the simulator (<see cref="Create"/>'s gpuKernels) to run a whole model through them.
     /// </summary>
-    public bool PrefersTiledKernels => Kind != AcceleratorKind.Cpu;
+    public bool PrefersTiledKernels { get; }
 
     /// <summary>
     /// The CPU simulator's shape. Measured on 2 cores (docs/cpu-accelerator.md): a warp of 2 threads and
@@ -53,7 +55,7 @@ public sealed class ComputeDevice : IDisposable
     /// <summary>A CPU shape whose groups hold 16x16 threads, so tiled kernels can be tested on the simulator.</summary>
     public static CPUDevice TiledCpuShape => new(16, 16, 1);
 
-    public static ComputeDevice Create(AcceleratorKind kind = AcceleratorKind.Auto, CPUDevice? cpuShape = null)
+    public static ComputeDevice Create(AcceleratorKind kind = AcceleratorKind.Auto, CPUDevice? cpuShape = null, bool? gpuKernels = null)
     {
         NativeLibraries.Register();
         var context = Context.Create(builder =>
@@ -74,7 +76,7 @@ public sealed class ComputeDevice : IDisposable
         {
             var device = Pick(context, kind);
             var accelerator = device.CreateAccelerator(context);
-            return new ComputeDevice(context, accelerator, KindOf(device));
+            return new ComputeDevice(context, accelerator, KindOf(device), gpuKernels ?? KindOf(device) != AcceleratorKind.Cpu);
         }
         catch
         {

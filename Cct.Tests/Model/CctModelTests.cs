@@ -17,10 +17,18 @@ public sealed class CctModelTests
     private static readonly string[] Models = ["model_official", "model_postnorm"];
 
     [TestCaseSource(nameof(Models))]
-    public void FirstStepMatchesPyTorch(string name)
+    public void FirstStepMatchesPyTorch(string name) => CheckFirstStep(name, TestDevices.Cpu);
+
+    /// <summary>
+    /// The whole model through the GPU kernels (blocked GEMMs, batched attention, implicit-GEMM convolution,
+    /// warp LayerNorm, grouped BatchNorm, chunked parameter sums) on the simulator: the wiring a GPU runs.
+    /// </summary>
+    [TestCaseSource(nameof(Models))]
+    public void FirstStepThroughGpuKernelsMatchesPyTorch(string name) => CheckFirstStep(name, TestDevices.GpuKernelsCpu);
+
+    private static void CheckFirstStep(string name, ComputeDevice device)
     {
         var file = Load(name);
-        var device = TestDevices.Cpu;
         using var model = Build(device, file);
         var batch = file["input"].Shape[0];
         using var input = device.Upload(file["input"].ToFloats());
