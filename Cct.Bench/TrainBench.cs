@@ -97,11 +97,11 @@ internal static class TrainBench
         Console.WriteLine($"inference: {inferRate,10:F1} img/s");
         Save(report, options.JsonPath);
 
-        var memory = model.DeviceBytes + images.LengthInBytes + labels.LengthInBytes;
+        var memory = model.DeviceBytes + images.LengthInBytes + labels.LengthInBytes + device.ScratchBytes;
         report["memory_bytes"] = memory;
         var memoryDetail = new JsonObject
         {
-            ["method"] = "bytes of every device buffer the bench allocated (model parameters, gradients, AdamW moments, buffers, activations and their gradients, the input batch); a step allocates nothing",
+            ["method"] = "bytes of every device buffer the bench allocated (model parameters, gradients, AdamW moments, buffers, activations and their gradients, the input batch, the device scratch for split sums); a step allocates nothing after the first",
         };
         if (freeBefore is { } before && device.FreeMemoryBytes is { } after)
         {
