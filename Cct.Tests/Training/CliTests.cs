@@ -45,6 +45,7 @@ public sealed class CliTests
     [TestCase(new[] { "train", "--augment", "rotate" }, "--augment takes crop,flip or none")]
     [TestCase(new[] { "frobnicate" }, "unknown command 'frobnicate'")]
     [TestCase(new[] { "eval" }, "--checkpoint FILE is required")]
+    [TestCase(new[] { "export", "--checkpoint", "x.safetensors" }, "--out MODEL.onnx is required")]
     [TestCase(new[] { "summary", "--accelerator", "tpu" }, "--accelerator must be one of")]
     public void BadInputGetsOneClearLineAndExitCode2(string[] args, string message)
     {
@@ -60,7 +61,7 @@ public sealed class CliTests
     [Test]
     public void EveryCommandHasHelp()
     {
-        foreach (var command in new[] { "devices", "summary", "train", "eval", "predict" })
+        foreach (var command in new[] { "devices", "summary", "train", "eval", "predict", "check", "export" })
         {
             var (code, output, _) = CliRunner.Run(command, "--help");
             Assert.That(code, Is.Zero, command);
@@ -152,6 +153,13 @@ public sealed class CliTests
             Assert.That(predictOutput, Does.Contain("boot.png: ").And.Contain("%"));
             Assert.That(predictOutput.Split(',').Length, Is.EqualTo(3), "top-3 classes");
         });
+
+        // export: the checkpoint as ONNX (its numbers are checked against ONNX Runtime in OnnxExportTests).
+        var onnx = Path.Combine(root, "model.onnx");
+        var (exportCode, exportOutput, exportError) = CliRunner.Run("export", "--checkpoint", Path.Combine(run, "checkpoint-best.safetensors"), "--out", onnx);
+        Assert.That(exportCode, Is.Zero, exportError);
+        Assert.That(exportOutput, Does.Contain("opset 17"));
+        Assert.That(new FileInfo(onnx).Length, Is.GreaterThan(4 * 8_099), "holds every parameter");
     }
 
     /// <summary>N + M epochs in one go equals N epochs, then --resume for M more, bit for bit.</summary>

@@ -6,7 +6,7 @@ using Cct.Training.Training;
 
 namespace Cct.Training.Cli;
 
-/// <summary>The `cct` command line: devices, summary, train, eval, predict.</summary>
+/// <summary>The `cct` command line: devices, summary, train, eval, predict, check, export.</summary>
 public static class Program
 {
     private const string Usage = """
@@ -19,8 +19,9 @@ public static class Program
           eval       evaluate a checkpoint on the test set and write report/
           predict    classify PNG images with a checkpoint
           check      every kernel on the accelerator vs the CPU accelerator and PyTorch fixtures
+          export     write a checkpoint as an ONNX model
 
-        Every command takes --accelerator auto|cuda|opencl|cpu and --help.
+        Commands that run a model take --accelerator auto|cuda|opencl|cpu; every command takes --help.
         """;
 
     public static int Main(string[] args)
@@ -42,6 +43,7 @@ public static class Program
                 "eval" => EvalCommand.Run(rest),
                 "predict" => PredictCommand.Run(rest),
                 "check" => CheckCommand.Run(rest),
+                "export" => ExportCommand.Run(rest),
                 _ => throw new UsageException($"unknown command '{args[0]}'; run cct --help"),
             };
         }
