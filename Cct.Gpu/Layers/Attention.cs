@@ -111,8 +111,8 @@ public sealed class Attention
         }
     }
 
-    /// <summary>The GPU forward (public for no one but tests, which run it on the simulator): scores, softmax, mix.</summary>
-    internal void ForwardBatched(ArrayView<float> output, ArrayView<float> probabilities, ArrayView<float> qkv, AttentionShape s, float dropoutProbability, RngKey key)
+    // The GPU forward: scores, softmax, mix.
+    private void ForwardBatched(ArrayView<float> output, ArrayView<float> probabilities, ArrayView<float> qkv, AttentionShape s, float dropoutProbability, RngKey key)
     {
         var (c, t, hs) = (s.Channels, s.Tokens, s.HeadSize);
         var matMul = MatMul.For(device);
@@ -127,8 +127,8 @@ public sealed class Attention
         matMul.RunBatched(output, probabilities, qkv.SubView(2 * c), new GemmShape(t, hs, t, 0, 0, 0, 0), ProbabilitiesLayout(s, ldb: 3 * c, bBatch: 3L * t * c, ldc: c, cBatch: (long)t * c), new GemmDropout(dropoutProbability, key));
     }
 
-    /// <summary>The GPU backward: dP, dv, the softmax gradient, dq and dk.</summary>
-    internal void BackwardBatched(ArrayView<float> dqkv, ArrayView<float> dprobabilities, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> probabilities, AttentionShape s, float dropoutProbability, RngKey key)
+    // The GPU backward: dP, dv, the softmax gradient, dq and dk.
+    private void BackwardBatched(ArrayView<float> dqkv, ArrayView<float> dprobabilities, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> probabilities, AttentionShape s, float dropoutProbability, RngKey key)
     {
         var (c, t, hs) = (s.Channels, s.Tokens, s.HeadSize);
         var matMul = MatMul.For(device);

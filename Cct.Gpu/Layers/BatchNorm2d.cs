@@ -111,12 +111,12 @@ public sealed class BatchNorm2d
         }
     }
 
-    /// <summary>The GPU statistics: one group per channel (tests run it on the simulator shaped for 16x16 groups).</summary>
-    internal void StatisticsGroups(ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> runningMean, ArrayView<float> runningVar, ArrayView<float> input, BatchNormShape shape, float momentum = 0.1f, float epsilon = 1e-5f)
+    // The GPU statistics: one group per channel.
+    private void StatisticsGroups(ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> runningMean, ArrayView<float> runningVar, ArrayView<float> input, BatchNormShape shape, float momentum, float epsilon)
         => statisticsGroups(new KernelConfig(shape.Channels, GroupSize), mean, rstd, runningMean, runningVar, input, shape, momentum, epsilon);
 
-    /// <summary>The GPU backward: one group per channel.</summary>
-    internal void BackwardGroups(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, BatchNormShape shape)
+    // The GPU backward: one group per channel.
+    private void BackwardGroups(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, BatchNormShape shape)
         => backwardGroups(new KernelConfig(shape.Channels, GroupSize), dinput, dweight, dbias, doutput, input, mean, rstd, weight, shape);
 
     // Threads per channel on GPUs; the simulator's tiled shape holds exactly this many.

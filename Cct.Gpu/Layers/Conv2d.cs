@@ -47,9 +47,6 @@ public sealed class Conv2d
     /// </summary>
     public static Conv2d For(ComputeDevice device) => device.Kernels(static d => new Conv2d(d, useImplicitGemm: d.PrefersTiledKernels));
 
-    /// <summary>The GPU path on any device, so tests can run it on the simulator shaped for 16x16 groups.</summary>
-    internal static Conv2d ImplicitGemm(ComputeDevice device) => new(device, useImplicitGemm: true);
-
     /// <summary>output (B, Cout, Ho, Wo) = input (B, Cin, H, W) ⋆ weight (Cout, Cin, K, K).</summary>
     public void Forward(ArrayView<float> output, ArrayView<float> input, ArrayView<float> weight, Conv2dShape shape)
     {

@@ -54,12 +54,12 @@ public sealed class LayerNorm
         }
     }
 
-    /// <summary>The GPU forward: one warp per row (tests run it on the simulator shaped for 16x16 groups).</summary>
-    internal void ForwardWarps(ArrayView<float> output, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, int rows, int channels)
+    // The GPU forward: one warp per row.
+    private void ForwardWarps(ArrayView<float> output, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, int rows, int channels)
         => forwardWarps(WarpsConfig(rows), output, mean, rstd, input, weight, bias, rows, channels);
 
-    /// <summary>The GPU input gradient: one warp per row, adding into dinput.</summary>
-    internal void InputBackwardWarps(ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels)
+    // The GPU input gradient: one warp per row, adding into dinput.
+    private void InputBackwardWarps(ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels)
         => inputBackwardWarps(WarpsConfig(rows), dinput, doutput, input, mean, rstd, weight, rows, channels);
 
     // Groups of up to 8 warps, one row per warp.

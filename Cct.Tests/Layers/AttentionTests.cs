@@ -23,7 +23,7 @@ public sealed class AttentionTests
         Compare.AssertClose(dqkv, fixture.Floats(@case, "dqkv"), $"attention.{@case}.dqkv");
     }
 
-    /// <summary>The GPU path (batched shared-memory GEMMs and row kernels) on the simulator shaped for 16x16 groups.</summary>
+    /// <summary>The GPU path (batched shared-memory GEMMs and row kernels) on the simulator that runs the GPU kernels.</summary>
     [TestCaseSource(nameof(Cases))]
     public void BatchedGemmPathMatchesPyTorch(string @case)
     {
@@ -193,10 +193,10 @@ public sealed class AttentionTests
         Compare.AssertClose(dqkv.ToDoubles(), numerical, what, 1e-4, 1e-3);
     }
 
-    /// <summary>Forward, then backward into a zeroed dqkv; <paramref name="batched"/> runs the GPU path on the tiled simulator.</summary>
+    /// <summary>Forward, then backward into a zeroed dqkv; <paramref name="batched"/> runs the GPU path on the simulator.</summary>
     private static (float[] Output, float[] Probabilities, float[] Dqkv) RunCore(float[] qkvValues, float[] doutValues, AttentionShape shape, float p, RngKey key, bool batched = false)
     {
-        var device = batched ? TestDevices.TiledCpu : TestDevices.Cpu;
+        var device = batched ? TestDevices.GpuKernelsCpu : TestDevices.Cpu;
         var attention = Attention.For(device);
         using var qkv = device.Upload(qkvValues);
         using var dout = device.Upload(doutValues);
@@ -205,16 +205,8 @@ public sealed class AttentionTests
         using var dprobabilities = device.Allocate(probabilities.Length);
         using var dqkv = device.Allocate(qkvValues.Length);
         dqkv.MemSetToZero();
-        if (batched)
-        {
-            attention.ForwardBatched(output.View, probabilities.View, qkv.View, shape, p, key);
-            attention.BackwardBatched(dqkv.View, dprobabilities.View, dout.View, qkv.View, probabilities.View, shape, p, key);
-        }
-        else
-        {
-            attention.Forward(output.View, probabilities.View, qkv.View, shape, p, key);
-            attention.Backward(dqkv.View, dprobabilities.View, dout.View, qkv.View, probabilities.View, shape, p, key);
-        }
+        attention.Forward(output.View, probabilities.View, qkv.View, shape, p, key);
+        attention.Backward(dqkv.View, dprobabilities.View, dout.View, qkv.View, probabilities.View, shape, p, key);
 
         return (output.Read(), probabilities.Read(), dqkv.Read());
     }

@@ -31,11 +31,11 @@ public sealed class Conv2dTests
         Compare.AssertClose(dw.Read(), fixture.Floats(@case, "dweight"), $"conv2d.{@case}.dweight");
     }
 
-    /// <summary>The implicit GEMMs GPUs run, checked here on the simulator shaped for 16x16 groups against the same fixtures.</summary>
+    /// <summary>The implicit GEMMs GPUs run, checked here on the simulator that runs the GPU kernels, against the same fixtures.</summary>
     [TestCaseSource(nameof(Cases))]
     public void ImplicitGemmMatchesPyTorch(string @case)
     {
-        var device = TestDevices.TiledCpu;
+        var device = TestDevices.GpuKernelsCpu;
         var fixture = Fixture.Load("conv2d");
         var s = ShapeOf(fixture, @case);
         using var x = device.Upload(fixture.Floats(@case, "x"));
@@ -46,7 +46,7 @@ public sealed class Conv2dTests
         using var dw = device.Allocate(WeightCount(s));
         dx.MemSetToZero();
         dw.MemSetToZero();
-        var conv = Conv2d.ImplicitGemm(device);
+        var conv = Conv2d.For(device);
         conv.Forward(y.View, x.View, w.View, s);
         conv.Backward(dx.View, dw.View, dy.View, x.View, w.View, s);
 
@@ -73,7 +73,7 @@ public sealed class Conv2dTests
         var w = GradCheck.RandomDoubles(5, WeightCount(s)).ToFloats();
         var dy = GradCheck.RandomDoubles(6, OutputCount(s)).ToFloats();
         var lanes = Run(TestDevices.Cpu, Conv2d.For(TestDevices.Cpu));
-        var gemm = Run(TestDevices.TiledCpu, Conv2d.ImplicitGemm(TestDevices.TiledCpu));
+        var gemm = Run(TestDevices.GpuKernelsCpu, Conv2d.For(TestDevices.GpuKernelsCpu));
 
         Compare.AssertClose(gemm.Y, lanes.Y, "conv2d.lanes_vs_gemm.out");
         Compare.AssertClose(gemm.Dx, lanes.Dx, "conv2d.lanes_vs_gemm.dx");
