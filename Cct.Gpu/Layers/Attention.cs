@@ -14,7 +14,7 @@ public readonly record struct AttentionShape(int Batch, int Tokens, int Channels
 /// <summary>
 /// The core of the official CCT's Attention module, between its qkv and proj Linears: with qkv (B, T, 3C)
 /// laid out [3][H][hs] on its last axis, output = dropout(softmax(q·kᵀ / sqrt(hs)))·v with heads concatenated.
-/// GPUs run its four products as batched shared-memory GEMMs over the B·H heads (<see cref="MatMul.RunBatched"/>)
+/// GPUs run its products (two forward, four backward) as batched shared-memory GEMMs over the B·H heads (<see cref="MatMul.RunBatched"/>)
 /// with row kernels for the softmax and its gradient; the CPU simulator, where barriers are slow, runs
 /// barrier-free gather kernels (no atomics). Both draw the same dropout masks.
 /// </summary>
