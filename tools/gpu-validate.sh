@@ -19,9 +19,11 @@
 #   CCT_VALIDATE_TRAIN_SECONDS [200] training time budget; then SIGINT (Ctrl+C) saves checkpoint-last
 #   CCT_VALIDATE_TRAIN_ARGS    [] more `cct train` arguments, e.g. "--train-limit 512 --val-split 0"
 #   CCT_VALIDATE_TEST_FILTER   [TestCategory=Gpu] test filter (Microsoft.Testing.Platform --filter syntax)
-#   CCT_VALIDATE_CHECK_SECONDS [60], CCT_VALIDATE_TESTS_SECONDS [60], CCT_VALIDATE_BENCH_SECONDS [180],
+#   CCT_VALIDATE_CHECK_SECONDS [60], CCT_VALIDATE_TESTS_SECONDS [60], CCT_VALIDATE_KERNELS_SECONDS [40],
+#   CCT_VALIDATE_BENCH_SECONDS [160],
 #   CCT_VALIDATE_EVAL_SECONDS [60]  caps of the other steps
-#   CCT_VALIDATE_SKIP          [] step names to leave out, space-separated: env devices check tests bench train eval
+#   CCT_VALIDATE_KERNELS_SIZE  [cct] `Cct.Bench kernels --size`: cct (CCT's shapes) or small (a CPU rehearsal)
+#   CCT_VALIDATE_SKIP          [] step names to leave out, space-separated: env devices check tests kernels bench train eval
 #   CCT_BENCH_*                passed on to tools/bench/run-bench-pair.sh; defaults here fit the bench step's cap:
 #                              TIMEOUT 40, STEPS 10, WARMUP 3, REPEATS 2, PROFILE_STEPS 2, and PEAK_TFLOPS
 #                              from the GPU's name (H100 SXM / H200: 66.9, H100 PCIe: 51.2; fp32 without tensor cores)
@@ -49,14 +51,17 @@ case $accelerator in
     cuda | opencl | cpu | auto) ;;
     *) die "CCT_VALIDATE_ACCELERATOR must be cuda, opencl, cpu or auto, not '$accelerator'" ;;
 esac
-budget=0 epochs=0 train_seconds=0 check_seconds=0 tests_seconds=0 bench_seconds=0 eval_seconds=0
+budget=0 epochs=0 train_seconds=0 check_seconds=0 tests_seconds=0 kernels_seconds=0 bench_seconds=0 eval_seconds=0
 int_env budget CCT_VALIDATE_BUDGET 470
 model=${CCT_VALIDATE_MODEL:-cct-7/3x1}
 int_env epochs CCT_VALIDATE_EPOCHS 30
 int_env train_seconds CCT_VALIDATE_TRAIN_SECONDS 200
 int_env check_seconds CCT_VALIDATE_CHECK_SECONDS 60
 int_env tests_seconds CCT_VALIDATE_TESTS_SECONDS 60
-int_env bench_seconds CCT_VALIDATE_BENCH_SECONDS 180
+int_env kernels_seconds CCT_VALIDATE_KERNELS_SECONDS 40
+kernels_size=${CCT_VALIDATE_KERNELS_SIZE:-cct}
+[[ $kernels_size == cct || $kernels_size == small ]] || die "CCT_VALIDATE_KERNELS_SIZE must be cct or small, not '$kernels_size'"
+int_env bench_seconds CCT_VALIDATE_BENCH_SECONDS 160
 int_env eval_seconds CCT_VALIDATE_EVAL_SECONDS 60
 test_filter=${CCT_VALIDATE_TEST_FILTER:-TestCategory=Gpu}
 read -r -a train_extra <<<"${CCT_VALIDATE_TRAIN_ARGS:-}"
@@ -217,7 +222,19 @@ else
     record tests "$bundle/tests/Cct.Tests is missing"
 fi
 
-# 5. bench: Cct.Bench and PyTorch on the same device, ratio table in bench/comparison.md.
+# 5a. kernels: each kernel timed alone at CCT sizes (GFLOP/s, GB/s) after a check against the host, for tuning.
+if [[ -x $bundle/bench/Cct.Bench ]]; then
+    run_step kernels "$kernels_seconds" "$train_reserve" TERM "$bundle/bench/Cct.Bench" kernels --size "$kernels_size" --accelerator "$accelerator" --json "$out/kernels.json"
+    # Cct.Bench exits 1 when a case fails its host check; those lines say "FAILED validation".
+    note="kernels.json; $(grep -c 'FAILED' "$step_base.stdout" 2>/dev/null) case(s) failed validation"
+    [[ $step_status == FAIL && -s $step_base.stderr ]] && note=$(last_line "$step_base.stderr")
+    record kernels "$note"
+else
+    step_number=$((step_number + 1)); step_status=skip; step_rc=; step_seconds=0
+    record kernels "bench/Cct.Bench is not in the bundle"
+fi
+
+# 5b. bench: Cct.Bench and PyTorch on the same device, ratio table in bench/comparison.md.
 bench_script=
 for candidate in "$bundle/tools/bench/run-bench-pair.sh" "$here/bench/run-bench-pair.sh"; do
     if [[ -f $candidate ]]; then bench_script=$candidate; break; fi
