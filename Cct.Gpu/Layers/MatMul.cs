@@ -54,7 +54,7 @@ public enum GemmOperands
 /// </summary>
 public sealed class MatMul
 {
-    /// <summary>Output tile of one group (Tile x Tile); its 16x16 threads compute 4x4 outputs each.</summary>
+    /// <summary>Output tile of one group (Tile x Tile); its 16x16 threads compute 4x4 outputs each (the kernel's 16 accumulators).</summary>
     public const int Tile = 64;
 
     /// <summary>Threads per group side.</summary>
@@ -65,7 +65,6 @@ public sealed class MatMul
 
     // Shared rows padded by one float, so the transposing stores of a K-contiguous operand hit distinct banks.
     private const int SharedStride = Tile + 1;
-    private const int PerThread = Tile / GroupSide;
     private const int LoadsPerThread = Tile * TileK / (GroupSide * GroupSide);
 
     // Outputs per item of the CPU kernel: the simulator's cost is in ArrayView accesses, so one A load feeds four.
