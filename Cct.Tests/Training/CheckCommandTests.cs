@@ -177,6 +177,21 @@ public sealed class CheckCommandTests
         Assert.That(code, Is.Zero, stdout + stderr);
     }
 
+    /// <summary>
+    /// A rehearsal of `cct check --accelerator cuda`: every kernel case and both model fixtures through the GPU
+    /// kernels (on the simulator that runs them) against the CPU kernels, with the tolerances a GPU gets.
+    /// </summary>
+    [Test]
+    public void GpuKernelsPassTheCheckOnTheSimulator()
+    {
+        var target = TestDevices.GpuKernelsCpu;
+        var rows = DeviceCheck.CompareKernels(target, TestDevices.Cpu, KernelCases.All(targetTiled: true))
+            .Concat(DeviceCheck.CompareModels(target, ModelParity.Fixtures.Select(name => (name, ModelParity.Load(ModelParity.DefaultFolder, name)))))
+            .ToList();
+        Assert.That(rows, Has.Count.GreaterThan(100));
+        Assert.That(rows.Where(r => !r.Pass).Select(r => $"{r.Op}: {r.MaxAbs:G3}"), Is.Empty);
+    }
+
     private static (int Code, string Out, string Error) Capture(Func<int> run)
     {
         lock (Gate)
