@@ -148,8 +148,10 @@ run_failed() { # WHAT RC LOG
     failures=$((failures + 1))
 }
 
-for preset in $presets; do
-    for batch in $batches; do
+# Batch sizes outer: every preset at the first batch size comes before any at the next, so a time limit
+# that cuts the run short still leaves a comparison of each preset.
+for batch in $batches; do
+    for preset in $presets; do
         tag="${preset//\//_}-b$batch"
         cct_json=$out_dir/cct-$tag.json
         torch_json=$out_dir/pytorch-$tag.json
