@@ -106,21 +106,12 @@ internal sealed record BenchOptions(BenchMode Mode, AcceleratorKind Accelerator,
             switch (name)
             {
                 case "--accelerator":
-                    AcceleratorKind? kind = value switch
+                    if (!TryParseAccelerator(value, out var kind, out error))
                     {
-                        "auto" => AcceleratorKind.Auto,
-                        "cuda" => AcceleratorKind.Cuda,
-                        "opencl" => AcceleratorKind.OpenCL,
-                        "cpu" => AcceleratorKind.Cpu,
-                        _ => null,
-                    };
-                    if (kind is null)
-                    {
-                        error = $"--accelerator must be auto, cuda, opencl or cpu, not '{value}'";
                         return false;
                     }
 
-                    options = options with { Accelerator = kind.Value };
+                    options = options with { Accelerator = kind };
                     break;
                 case "--size":
                     BenchSize? size = value switch
@@ -144,6 +135,22 @@ internal sealed record BenchOptions(BenchMode Mode, AcceleratorKind Accelerator,
         }
 
         return true;
+    }
+
+    /// <summary>--accelerator's value, shared by every mode; on failure <paramref name="error"/> is one line.</summary>
+    public static bool TryParseAccelerator(string value, out AcceleratorKind kind, out string error)
+    {
+        AcceleratorKind? parsed = value switch
+        {
+            "auto" => AcceleratorKind.Auto,
+            "cuda" => AcceleratorKind.Cuda,
+            "opencl" => AcceleratorKind.OpenCL,
+            "cpu" => AcceleratorKind.Cpu,
+            _ => null,
+        };
+        kind = parsed ?? AcceleratorKind.Auto;
+        error = parsed is null ? $"--accelerator must be auto, cuda, opencl or cpu, not '{value}'" : "";
+        return parsed is not null;
     }
 
     private static bool TryParseShapes(string[] args, ref BenchOptions options, out string error)

@@ -33,9 +33,8 @@ internal static class TrainArguments
                     options = options with { Model = value };
                     break;
                 case "--accelerator":
-                    if (!Enum.TryParse<AcceleratorKind>(value, ignoreCase: true, out var kind) || int.TryParse(value, out _))
+                    if (!BenchOptions.TryParseAccelerator(value, out var kind, out error))
                     {
-                        error = $"--accelerator must be auto, cuda, opencl or cpu, not '{value}'";
                         return false;
                     }
 

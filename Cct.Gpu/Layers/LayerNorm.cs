@@ -242,7 +242,7 @@ public sealed class LayerNorm
     // it adds into dweight and dbias; otherwise it writes partials (2, chunks, C) for PartialSums.
     private static void ParameterBackwardKernel(Index1D index, int stride, int items, int chunks, ArrayView<float> partials, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, int rows, int channels)
     {
-        var rowsPerChunk = (rows + chunks - 1) / chunks;
+        var rowsPerChunk = PartialSums.RowsPerChunk(rows, chunks);
         for (long item = index; item < items; item += stride)
         {
             var c = (int)(item % channels);

@@ -62,7 +62,7 @@ public sealed class Linear
     // adds into dbias; otherwise it writes partials (chunks, outFeatures) for PartialSums.
     private static void BiasBackwardKernel(Index1D index, int stride, int items, int chunks, ArrayView<float> partials, ArrayView<float> dbias, ArrayView<float> doutput, int rows, int outFeatures)
     {
-        var rowsPerChunk = (rows + chunks - 1) / chunks;
+        var rowsPerChunk = PartialSums.RowsPerChunk(rows, chunks);
         for (long item = index; item < items; item += stride)
         {
             var o = item % outFeatures;

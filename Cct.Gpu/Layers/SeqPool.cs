@@ -264,7 +264,7 @@ public sealed class SeqPool
     // column C is the bias. With one chunk it adds into the gradients; otherwise it writes the partials.
     private static void ParameterBackwardKernel(Index1D index, int stride, int items, int chunks, ArrayView<float> partials, ArrayView<float> dpoolWeight, ArrayView<float> dpoolBias, ArrayView<float> dscores, ArrayView<float> input, int rows, int channels)
     {
-        var rowsPerChunk = (rows + chunks - 1) / chunks;
+        var rowsPerChunk = PartialSums.RowsPerChunk(rows, chunks);
         for (long item = index; item < items; item += stride)
         {
             var c = (int)(item % (channels + 1));

@@ -27,6 +27,7 @@ public sealed class CctModel : IDisposable
     private readonly Dictionary<string, long> transientLengths = new(StringComparer.Ordinal);
     private readonly TensorLayout gradientLayout = new();
     private readonly Dictionary<string, string> gradientSlotOf = new(StringComparer.Ordinal);
+    private long sharedGradientsOffset;
     private readonly TensorLayout argmaxLayout = new();
     private readonly List<ConvStage> stages = [];
     private readonly MemoryBuffer1D<float, Stride1D.Dense> activations;
@@ -299,11 +300,8 @@ public sealed class CctModel : IDisposable
 
     private ArrayView<float> Grad(string name) => Slice(activationGradients, gradientLayout[gradientSlotOf[name]]);
 
-    private ArrayView<float> BlockGradientScratch()
-    {
-        var first = gradientLayout.Slots.First(s => s.Name.StartsWith(SharedBlockPrefix, StringComparison.Ordinal));
-        return activationGradients.View.SubView(first.Offset, gradientLayout.TotalLength - first.Offset);
-    }
+    // The blocks' shared gradient slots, laid out last (DescribeGradients), so one range from the first to the end.
+    private ArrayView<float> BlockGradientScratch() => activationGradients.View.SubView(sharedGradientsOffset, gradientLayout.TotalLength - sharedGradientsOffset);
 
     private ArrayView<float> Param(string name) => Parameters.Value(name);
 
@@ -400,6 +398,7 @@ public sealed class CctModel : IDisposable
         }
 
         // Last, so the shared set is one contiguous range for its memset.
+        sharedGradientsOffset = gradientLayout.TotalLength;
         foreach (var (activation, sharedSlot, shape) in shared)
         {
             if (!gradientLayout.Contains(sharedSlot))

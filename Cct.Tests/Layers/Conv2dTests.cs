@@ -8,9 +8,14 @@ public sealed class Conv2dTests
     private static IEnumerable<string> Cases => Fixture.CasesOf("conv2d");
 
     [TestCaseSource(nameof(Cases))]
-    public void ForwardAndBackwardMatchPyTorch(string @case)
+    public void ForwardAndBackwardMatchPyTorch(string @case) => Check(@case, TestDevices.Cpu, "conv2d");
+
+    /// <summary>The implicit GEMMs GPUs run, checked here on the simulator that runs the GPU kernels, against the same fixtures.</summary>
+    [TestCaseSource(nameof(Cases))]
+    public void ImplicitGemmMatchesPyTorch(string @case) => Check(@case, TestDevices.GpuKernelsCpu, "conv2d.implicit_gemm");
+
+    private static void Check(string @case, Cct.Gpu.Runtime.ComputeDevice device, string label)
     {
-        var device = TestDevices.Cpu;
         var fixture = Fixture.Load("conv2d");
         var s = ShapeOf(fixture, @case);
         using var x = device.Upload(fixture.Floats(@case, "x"));
@@ -26,33 +31,9 @@ public sealed class Conv2dTests
         conv.Backward(dx.View, dw.View, dy.View, x.View, w.View, s);
 
         Assert.That(fixture.Shape(@case, "out"), Is.EqualTo(new[] { s.Batch, s.OutChannels, s.OutHeight, s.OutWidth }), "OutHeight/OutWidth");
-        Compare.AssertClose(y.Read(), fixture.Floats(@case, "out"), $"conv2d.{@case}.out");
-        Compare.AssertClose(dx.Read(), fixture.Floats(@case, "dx"), $"conv2d.{@case}.dx");
-        Compare.AssertClose(dw.Read(), fixture.Floats(@case, "dweight"), $"conv2d.{@case}.dweight");
-    }
-
-    /// <summary>The implicit GEMMs GPUs run, checked here on the simulator that runs the GPU kernels, against the same fixtures.</summary>
-    [TestCaseSource(nameof(Cases))]
-    public void ImplicitGemmMatchesPyTorch(string @case)
-    {
-        var device = TestDevices.GpuKernelsCpu;
-        var fixture = Fixture.Load("conv2d");
-        var s = ShapeOf(fixture, @case);
-        using var x = device.Upload(fixture.Floats(@case, "x"));
-        using var w = device.Upload(fixture.Floats(@case, "weight"));
-        using var dy = device.Upload(fixture.Floats(@case, "dout"));
-        using var y = device.Allocate(OutputCount(s));
-        using var dx = device.Allocate(InputCount(s));
-        using var dw = device.Allocate(WeightCount(s));
-        dx.MemSetToZero();
-        dw.MemSetToZero();
-        var conv = Conv2d.For(device);
-        conv.Forward(y.View, x.View, w.View, s);
-        conv.Backward(dx.View, dw.View, dy.View, x.View, w.View, s);
-
-        Compare.AssertClose(y.Read(), fixture.Floats(@case, "out"), $"conv2d.implicit_gemm.{@case}.out");
-        Compare.AssertClose(dx.Read(), fixture.Floats(@case, "dx"), $"conv2d.implicit_gemm.{@case}.dx");
-        Compare.AssertClose(dw.Read(), fixture.Floats(@case, "dweight"), $"conv2d.implicit_gemm.{@case}.dweight");
+        Compare.AssertClose(y.Read(), fixture.Floats(@case, "out"), $"{label}.{@case}.out");
+        Compare.AssertClose(dx.Read(), fixture.Floats(@case, "dx"), $"{label}.{@case}.dx");
+        Compare.AssertClose(dw.Read(), fixture.Floats(@case, "dweight"), $"{label}.{@case}.dweight");
     }
 
     /// <summary>
