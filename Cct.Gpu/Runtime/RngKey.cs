@@ -15,7 +15,9 @@ public readonly record struct RngKey(uint Seed, uint Stream, uint Step)
         h = Mix(h ^ Step ^ 0xC2B2AE35u);
         h = Mix(h ^ (uint)index);
         h = Mix(h ^ (uint)(index >> 32) ^ 0x27D4EB2Fu);
-        return (h >> 8) * (1f / 16777216f);
+        // Through int, not uint: uint → float compiles to a conversion through double (cvt.rn.f64.u32) on GPUs;
+        // the value (< 2^24) is the same either way.
+        return (int)(h >> 8) * (1f / 16777216f);
     }
 
     // The murmur3 finaliser: a bijective avalanche on 32 bits.

@@ -1,0 +1,127 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Reflection;
+using System.Reflection.Emit;
+
+namespace Cct.Gpu.Runtime;
+
+/// <summary>
+/// Every kernel Cct.Gpu loads, found in its IL rather than listed by hand, so a new kernel cannot be missed:
+/// a kernel load is <c>ldftn Kernel</c> (a static method of this assembly) followed by <c>newobj</c> of a
+/// delegate and a call of ILGPU's <c>Load…Kernel</c>. A generic kernel appears closed over the loaders it
+/// is launched with, because its <c>ldftn</c> token names that instantiation. The PTX/OpenCL compile test
+/// and tools/ptx-report.sh work from this list.
+/// </summary>
+internal static class KernelCatalog
+{
+    private static readonly Dictionary<short, OpCode> OpCodes = typeof(OpCodes)
+        .GetFields(BindingFlags.Public | BindingFlags.Static)
+        .Select(f => (OpCode)f.GetValue(null)!)
+        .ToDictionary(o => o.Value);
+
+    /// <summary>The kernels, ordered by name, each once.</summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Cct.Gpu is a trimmer root (Directory.Build.props): its method bodies stay whole.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "Cct.Gpu is a trimmer root (Directory.Build.props): its methods stay whole.")]
+    public static IReadOnlyList<MethodInfo> All()
+    {
+        var assembly = typeof(KernelCatalog).Assembly;
+        var found = new Dictionary<string, MethodInfo>();
+        foreach (var type in assembly.GetTypes())
+        {
+            const BindingFlags all = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.Instance | BindingFlags.DeclaredOnly;
+            foreach (var method in type.GetMethods(all).Cast<MethodBase>().Concat(type.GetConstructors(all)))
+            {
+                foreach (var kernel in LoadedKernels(method))
+                {
+                    found.TryAdd(NameOf(kernel), kernel);
+                }
+            }
+        }
+
+        return found.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Value).ToList();
+    }
+
+    /// <summary>A readable, unique name: <c>MatMul.BlockedKernel&lt;DenseA,DenseB&gt;</c>.</summary>
+    public static string NameOf(MethodInfo kernel)
+    {
+        var name = $"{kernel.DeclaringType!.Name}.{kernel.Name}";
+        return kernel.IsGenericMethod
+            ? $"{name}<{string.Join(",", kernel.GetGenericArguments().Select(t => t.Name))}>"
+            : name;
+    }
+
+    /// <summary>Whether ILGPU compiles <paramref name="kernel"/> as implicitly grouped (its first parameter is an index).</summary>
+    public static bool IsImplicitlyGrouped(MethodInfo kernel)
+    {
+        var parameters = kernel.GetParameters();
+        return parameters.Length > 0 && parameters[0].ParameterType.Namespace == "ILGPU" && parameters[0].ParameterType.Name.Contains("Index", StringComparison.Ordinal);
+    }
+
+    // The targets of `ldftn` in this method's body that are turned into a delegate and handed to a Load…Kernel call.
+    private static IEnumerable<MethodInfo> LoadedKernels(MethodBase method)
+    {
+        var il = method.GetMethodBody()?.GetILAsByteArray();
+        if (il is null)
+        {
+            yield break;
+        }
+
+        var module = method.Module;
+        var typeArguments = method.DeclaringType?.IsGenericType == true ? method.DeclaringType.GetGenericArguments() : null;
+        var methodArguments = method.IsGenericMethod ? method.GetGenericArguments() : null;
+        MethodInfo? pending = null;
+        var position = 0;
+        while (position < il.Length)
+        {
+            var value = (short)il[position++];
+            if (value == 0xFE)
+            {
+                value = (short)(0xFE00 | il[position++]);
+            }
+
+            var opCode = OpCodes[value];
+            var operandStart = position;
+            position += OperandSize(opCode.OperandType, il, position);
+            if (opCode.OperandType != OperandType.InlineMethod)
+            {
+                continue;
+            }
+
+            var token = BitConverter.ToInt32(il, operandStart);
+            MethodBase? target;
+            try
+            {
+                target = module.ResolveMethod(token, typeArguments, methodArguments);
+            }
+            catch (ArgumentException)
+            {
+                continue;
+            }
+
+            if (opCode == System.Reflection.Emit.OpCodes.Ldftn)
+            {
+                pending = target is MethodInfo { IsStatic: true } m && m.Module == module ? m : null;
+            }
+            else if (pending is not null && (opCode == System.Reflection.Emit.OpCodes.Call || opCode == System.Reflection.Emit.OpCodes.Callvirt)
+                && target?.Name.StartsWith("Load", StringComparison.Ordinal) == true && target.Name.EndsWith("Kernel", StringComparison.Ordinal)
+                && target.DeclaringType?.Namespace?.StartsWith("ILGPU", StringComparison.Ordinal) == true)
+            {
+                yield return pending;
+                pending = null;
+            }
+            else if (opCode == System.Reflection.Emit.OpCodes.Call || opCode == System.Reflection.Emit.OpCodes.Callvirt)
+            {
+                pending = null;
+            }
+        }
+    }
+
+    private static int OperandSize(OperandType type, byte[] il, int position) => type switch
+    {
+        OperandType.InlineNone => 0,
+        OperandType.ShortInlineBrTarget or OperandType.ShortInlineI or OperandType.ShortInlineVar => 1,
+        OperandType.InlineVar => 2,
+        OperandType.InlineI8 or OperandType.InlineR => 8,
+        OperandType.InlineSwitch => 4 + (4 * BitConverter.ToInt32(il, position)),
+        _ => 4,
+    };
+}

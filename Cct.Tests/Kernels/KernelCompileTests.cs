@@ -1,0 +1,57 @@
+using System.Reflection;
+using Cct.Gpu.Runtime;
+using ILGPU.Runtime.Cuda;
+
+namespace Cct.Tests.Kernels;
+
+/// <summary>
+/// What a GPU would run, checked with no GPU: every kernel Cct.Gpu loads (found in its IL by
+/// <see cref="KernelCatalog"/>) compiles to PTX for sm_80 and sm_90 and to OpenCL C 2.0, with no
+/// double precision in its PTX and at most 48 KiB of static shared memory (the limit a launch gets
+/// without opting in to more).
+/// </summary>
+[TestFixture]
+public sealed class KernelCompileTests
+{
+    private const long SharedLimitBytes = 48 * 1024;
+    private static readonly IReadOnlyList<MethodInfo> Kernels = KernelCatalog.All();
+    private KernelCompiler compiler = null!;
+
+    public static IEnumerable<TestCaseData> Cases()
+        => Kernels.Select(k => new TestCaseData(k).SetArgDisplayNames(KernelCatalog.NameOf(k)));
+
+    [OneTimeSetUp]
+    public void CreateCompiler() => compiler = new KernelCompiler();
+
+    [OneTimeTearDown]
+    public void DisposeCompiler() => compiler.Dispose();
+
+    [Test]
+    public void TheCatalogFindsTheKernelsOfEveryLayer()
+    {
+        // A floor, not the exact count, so adding a kernel needs no edit here; the named kernels prove the
+        // scan sees explicitly grouped (BlockedKernel), implicitly grouped (ForwardKernel) and the model's own loads.
+        var names = Kernels.Select(KernelCatalog.NameOf).ToList();
+        Assert.That(names, Has.Count.GreaterThanOrEqualTo(50));
+        Assert.That(names, Has.Some.StartsWith("MatMul.BlockedKernel"));
+        Assert.That(names, Has.Some.EqualTo("Relu.ForwardKernel"));
+        Assert.That(names, Has.Some.StartsWith("AdamW."));
+        Assert.That(names, Is.Unique);
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void CompilesForSm80AndSm90WithoutDoublesAndWithinSharedMemory(MethodInfo kernel)
+    {
+        foreach (var architecture in new[] { CudaArchitecture.SM_80, CudaArchitecture.SM_90 })
+        {
+            var ptx = compiler.Ptx(kernel, architecture);
+            Assert.That(ptx, Does.Contain(".entry"), $"{architecture}: no entry point");
+            Assert.That(KernelCompiler.DoublePrecisionLines(ptx), Is.Empty, $"{architecture}: fp64 in the PTX");
+            Assert.That(KernelCompiler.SharedBytes(ptx), Is.LessThanOrEqualTo(SharedLimitBytes), $"{architecture}: shared memory");
+        }
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void CompilesToOpenClC(MethodInfo kernel)
+        => Assert.That(compiler.OpenClSource(kernel), Does.Contain("kernel void"));
+}
