@@ -11,7 +11,8 @@ public static class Program
 {
     private const string Usage = "usage: cct-bench kernels [--accelerator auto|cuda|opencl|cpu] [--size small|cct] [--json FILE]"
         + " | cct-bench train --model PRESET [--batch 128] [--accelerator A] [--steps 20] [--warmup 5] [--repeats 3] [--profile-steps 3] [--json FILE]"
-        + " | cct-bench cpu-shapes [--shape WARP,WARPS,MPS]...";
+        + " | cct-bench cpu-shapes [--shape WARP,WARPS,MPS]..."
+        + " | cct-bench ptx --ptxas FILE --cuobjdump FILE --out DIR [--doc FILE] [--check] [--min-ffma-share 0.6]";
 
     public static int Main(string[] args)
     {
@@ -19,6 +20,17 @@ public static class Program
         {
             Console.WriteLine(Usage);
             return 0;
+        }
+
+        if (args.Length > 0 && args[0] == "ptx")
+        {
+            if (!PtxArguments.TryParse(args, out var ptxOptions, out var ptxError))
+            {
+                Console.Error.WriteLine($"cct-bench: {ptxError}; {Usage}");
+                return 2;
+            }
+
+            return Guarded(() => PtxReport.Run(ptxOptions));
         }
 
         if (args.Length > 0 && args[0] == "train")

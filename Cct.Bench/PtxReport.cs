@@ -1,0 +1,225 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using Cct.Gpu.Runtime;
+using ILGPU.Runtime.Cuda;
+
+namespace Cct.Bench;
+
+/// <summary>
+/// "ptx": what an H100 would run, with no GPU. Every kernel of <see cref="KernelCatalog"/> is compiled to sm_90
+/// PTX, assembled by NVIDIA's ptxas (registers, spills, shared memory) and disassembled by cuobjdump; the
+/// innermost SASS loop with the most FFMA gives a GEMM's instruction mix. tools/ptx-report.sh fetches the two
+/// binaries and runs this; with --check it fails on a spill, on fp64, or when the GEMM's FFMA share falls
+/// below --min-ffma-share (CI's ratchet).
+/// </summary>
+internal static partial class PtxReport
+{
+    // H100 (sm_90) per SM: registers, shared memory a kernel can use, resident threads and groups.
+    private const int RegistersPerSm = 65536;
+    private const int SharedPerSm = 228 * 1024;
+    private const int ReservedSharedPerGroup = 1024;
+    private const int ThreadsPerSm = 2048;
+    private const int GroupsPerSm = 32;
+    private const int RegisterAllocationUnit = 256; // registers are allocated per warp in units of 256
+
+    // Explicitly grouped kernels choose their group size at launch; the table assumes 256 threads, the size
+    // MatMul (16 x 16) and BatchNorm2d launch. Implicitly grouped kernels get the occupancy-maximising size,
+    // as ILGPU's auto-grouping asks the driver for.
+    private const int AssumedExplicitGroup = 256;
+
+    // A loop with fewer FFMA than this is not a GEMM's K loop.
+    private const int GemmLoopMinFfma = 64;
+
+    public const string DocBegin = "<!-- ptx-report:begin -->";
+    public const string DocEnd = "<!-- ptx-report:end -->";
+
+    public static int Run(PtxOptions options)
+    {
+        Directory.CreateDirectory(options.OutputDirectory);
+        using var compiler = new KernelCompiler();
+        var rows = new List<KernelRow>();
+        foreach (var kernel in KernelCatalog.All())
+        {
+            var name = KernelCatalog.NameOf(kernel);
+            var file = Path.Combine(options.OutputDirectory, FileNameOf(name));
+            var ptx = compiler.Ptx(kernel, CudaArchitecture.SM_90);
+            File.WriteAllText(file + ".ptx", ptx);
+            var assembled = RunTool(options.Ptxas, $"-arch=sm_90 -v -o \"{file}.cubin\" \"{file}.ptx\"");
+            var sass = RunTool(options.Cuobjdump, $"-sass \"{file}.cubin\"");
+            File.WriteAllText(file + ".sass", sass);
+            rows.Add(Analyse(name, KernelCatalog.IsImplicitlyGrouped(kernel), ptx, assembled, sass));
+        }
+
+        var table = Table(rows);
+        Console.Write(table);
+        if (options.DocPath is not null)
+        {
+            WriteIntoDoc(options.DocPath, table);
+        }
+
+        return options.Check ? Check(rows, options.MinFfmaShare) : 0;
+    }
+
+    private static KernelRow Analyse(string name, bool implicitlyGrouped, string ptx, string ptxasOutput, string sass)
+    {
+        int Number(Regex pattern) => pattern.Match(ptxasOutput) is { Success: true } m ? int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+        var registers = Number(RegistersUsed());
+        var spills = Number(SpillStores()) + Number(SpillLoads());
+        var shared = (int)KernelCompiler.SharedBytes(ptx);
+        var doubles = KernelCompiler.DoublePrecisionLines(ptx).Count;
+        var group = implicitlyGrouped ? BestGroup(registers, shared) : AssumedExplicitGroup;
+        return new KernelRow(name, registers, spills, shared, doubles, group, Occupancy(registers, shared, group), HottestLoop(sass));
+    }
+
+    // Theoretical occupancy: resident warps per SM over the 64 an SM holds, limited by registers, shared memory,
+    // threads and groups per SM.
+    private static double Occupancy(int registers, int shared, int groupThreads)
+    {
+        var warpsPerGroup = (groupThreads + 31) / 32;
+        var registersPerWarp = (((Math.Max(1, registers) * 32) + RegisterAllocationUnit - 1) / RegisterAllocationUnit) * RegisterAllocationUnit;
+        var groupsByRegisters = RegistersPerSm / registersPerWarp / warpsPerGroup;
+        var groupsByShared = shared == 0 ? GroupsPerSm : SharedPerSm / (shared + ReservedSharedPerGroup);
+        var groups = Math.Min(Math.Min(groupsByRegisters, groupsByShared), Math.Min(GroupsPerSm, ThreadsPerSm / (warpsPerGroup * 32)));
+        return groups * warpsPerGroup / (ThreadsPerSm / 32.0);
+    }
+
+    private static int BestGroup(int registers, int shared)
+        => Enumerable.Range(1, 32).Select(w => w * 32).MaxBy(g => (Occupancy(registers, shared, g), g));
+
+    // The innermost loop (a backward branch whose body holds no other backward branch) with the most FFMA.
+    private static LoopMix? HottestLoop(string sass)
+    {
+        var instructions = new List<(int Address, string Opcode, int? BranchTarget)>();
+        foreach (Match m in SassLine().Matches(sass))
+        {
+            var address = int.Parse(m.Groups["address"].Value, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+            var opcode = m.Groups["opcode"].Value;
+            int? target = m.Groups["target"].Success ? int.Parse(m.Groups["target"].Value, NumberStyles.HexNumber, CultureInfo.InvariantCulture) : null;
+            instructions.Add((address, opcode, target));
+        }
+
+        var loops = instructions
+            .Where(i => i.Opcode == "BRA" && i.BranchTarget is int t && t <= i.Address)
+            .Select(i => (Begin: i.BranchTarget!.Value, End: i.Address))
+            .ToList();
+        var innermost = loops.Where(l => !loops.Any(o => o != l && o.Begin >= l.Begin && o.End <= l.End && (o.Begin, o.End) != (l.Begin, l.End)));
+        LoopMix? best = null;
+        foreach (var (begin, end) in innermost)
+        {
+            var body = instructions.Where(i => i.Address >= begin && i.Address <= end).Select(i => i.Opcode).ToList();
+            var ffma = body.Count(o => o == "FFMA");
+            var lds = body.Count(o => o.StartsWith("LDS", StringComparison.Ordinal));
+            var lds128 = body.Count(o => o == "LDS.128");
+            if (best is null || ffma > best.Ffma)
+            {
+                best = new LoopMix(body.Count, ffma, lds, lds128);
+            }
+        }
+
+        return best is { Ffma: >= GemmLoopMinFfma } ? best : null;
+    }
+
+    private static string Table(IReadOnlyList<KernelRow> rows)
+    {
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"{rows.Count} kernels, sm_90 (ptxas 11.8 -v; occupancy on H100: 65,536 registers, 228 KiB shared, 2,048 threads and 32 groups per SM; explicitly grouped kernels at {AssumedExplicitGroup} threads, auto-grouped ones at their best size).");
+        text.AppendLine();
+        text.AppendLine("| kernel | registers | spill bytes | shared B | fp64 lines | group | occupancy | K loop: instructions | FFMA | FFMA share | LDS per FFMA | LDS.128 |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+        foreach (var r in rows)
+        {
+            var loop = r.Loop is { } l
+                ? string.Create(CultureInfo.InvariantCulture, $"{l.Instructions} | {l.Ffma} | {l.FfmaShare:P1} | 1/{l.Ffma / (double)Math.Max(1, l.Lds):0.#} | {(l.Lds128 > 0 ? $"yes ({l.Lds128})" : "no")}")
+                : " | | | | ";
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {r.Name} | {r.Registers} | {r.SpillBytes} | {r.SharedBytes} | {r.DoubleLines} | {r.Group} | {r.Occupancy:P0} | {loop} |");
+        }
+
+        return text.ToString();
+    }
+
+    private static void WriteIntoDoc(string path, string table)
+    {
+        var doc = File.ReadAllText(path);
+        var begin = doc.IndexOf(DocBegin, StringComparison.Ordinal);
+        var end = doc.IndexOf(DocEnd, StringComparison.Ordinal);
+        if (begin < 0 || end < begin)
+        {
+            throw new IOException($"{path} has no {DocBegin} ... {DocEnd} section for the table");
+        }
+
+        var updated = string.Concat(doc.AsSpan(0, begin + DocBegin.Length), "\n", table, doc.AsSpan(end));
+        var temporary = path + ".tmp";
+        File.WriteAllText(temporary, updated);
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    private static int Check(IReadOnlyList<KernelRow> rows, double minFfmaShare)
+    {
+        var failures = new List<string>();
+        failures.AddRange(rows.Where(r => r.SpillBytes > 0).Select(r => $"{r.Name} spills {r.SpillBytes} bytes"));
+        failures.AddRange(rows.Where(r => r.DoubleLines > 0).Select(r => $"{r.Name} has {r.DoubleLines} fp64 lines in its PTX"));
+        var gemm = rows.Where(r => r.Name.StartsWith("MatMul.BlockedKernel", StringComparison.Ordinal) && r.Loop is not null).MaxBy(r => r.Loop!.Ffma);
+        if (gemm is null)
+        {
+            failures.Add("no MatMul.BlockedKernel with a K loop of at least 64 FFMA was found");
+        }
+        else if (gemm.Loop!.FfmaShare < minFfmaShare)
+        {
+            failures.Add(string.Create(CultureInfo.InvariantCulture, $"{gemm.Name}'s K loop is {gemm.Loop.FfmaShare:P1} FFMA, below the ratchet of {minFfmaShare:P1}"));
+        }
+
+        foreach (var failure in failures)
+        {
+            Console.Error.WriteLine($"cct-bench ptx: {failure}");
+        }
+
+        Console.WriteLine(failures.Count == 0 ? "ptx check: no spills, no fp64, GEMM FFMA share at or above the ratchet" : $"ptx check: {failures.Count} failure(s)");
+        return failures.Count == 0 ? 0 : 1;
+    }
+
+    private static string RunTool(string tool, string arguments)
+    {
+        using var process = Process.Start(new ProcessStartInfo(tool, arguments) { RedirectStandardOutput = true, RedirectStandardError = true })
+            ?? throw new IOException($"could not start {tool}");
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        var all = stdout + stderr.Result;
+        if (process.ExitCode != 0)
+        {
+            throw new IOException($"{Path.GetFileName(tool)} {arguments} failed: {all.Trim()}");
+        }
+
+        return all;
+    }
+
+    private static string FileNameOf(string kernelName) => FileNameUnsafe().Replace(kernelName, "_");
+
+    [GeneratedRegex(@"Used (\d+) registers")]
+    private static partial Regex RegistersUsed();
+
+    [GeneratedRegex(@"(\d+) bytes spill stores")]
+    private static partial Regex SpillStores();
+
+    [GeneratedRegex(@"(\d+) bytes spill loads")]
+    private static partial Regex SpillLoads();
+
+    // "/*0d90*/                   @!P0 BRA 0x3c0 ;" → address, opcode (with modifiers), branch target.
+    [GeneratedRegex(@"/\*(?<address>[0-9a-f]{4,})\*/\s+(?:@!?U?P\w+\s+)?(?<opcode>[A-Z][A-Z0-9_.]*)(?:\s+(?:`\(\.L_x_\d+\)|0x(?<target>[0-9a-f]+))\s*;)?")]
+    private static partial Regex SassLine();
+
+    [GeneratedRegex(@"[^A-Za-z0-9_.-]")]
+    private static partial Regex FileNameUnsafe();
+
+    private sealed record LoopMix(int Instructions, int Ffma, int Lds, int Lds128)
+    {
+        public double FfmaShare => Ffma / (double)Math.Max(1, Instructions);
+    }
+
+    private sealed record KernelRow(string Name, int Registers, int SpillBytes, int SharedBytes, int DoubleLines, int Group, double Occupancy, LoopMix? Loop);
+}
+
+/// <summary>The "ptx" mode's command line.</summary>
+internal sealed record PtxOptions(string Ptxas, string Cuobjdump, string OutputDirectory, string? DocPath, bool Check, double MinFfmaShare);
