@@ -270,6 +270,11 @@ public static class TrainCommand
             throw new UsageException("no training images left after the validation split and --train-limit");
         }
 
+        if (test.Count == 0)
+        {
+            throw new UsageException($"{files.TestImages} holds no test images");
+        }
+
         return (train, validation, test);
     }
 
