@@ -103,6 +103,7 @@ public sealed class MalformedInputTests
         }
 
         var (code, output, error) = CliRunner.Run("predict", "--checkpoint", ValidCheckpoint, "--accelerator", "cpu", path);
+        TestContext.Out.WriteLine(error);
         Assert.Multiple(() =>
         {
             Assert.That(code, Is.EqualTo(1), output);
@@ -209,6 +210,7 @@ public sealed class MalformedInputTests
     private static void AssertOneLineFailure(string[] args, string run)
     {
         var (code, output, error) = CliRunner.Run(args);
+        TestContext.Out.WriteLine(error);
         Assert.Multiple(() =>
         {
             Assert.That(code, Is.Not.Zero, output);

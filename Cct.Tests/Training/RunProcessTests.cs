@@ -25,14 +25,20 @@ public sealed class RunProcessTests
         ["train", "--model", "cct-tiny", "--epochs", "2", "--batch", "16", "--train-limit", "96", "--test-limit", "32", "--augment", "crop,flip",
          "--data", data, "--accelerator", "cpu", "--seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture), "--out", output];
 
+    /// <summary>The reference run, a second run with the same seed and one with seed 4, as three processes at once.</summary>
     [OneTimeSetUp]
-    public void TrainTheReferenceRun()
+    public void TrainTheReferenceRuns()
     {
         root = Path.Combine(Path.GetTempPath(), "cct-process-" + Guid.NewGuid().ToString("N"));
         data = CliRunner.FashionMnistSlice(Path.Combine(root, "data"), 96, 32);
         reference = Path.Combine(root, "reference");
-        var run = CliProcess.Run(Command(reference));
-        Assert.That(run.ExitCode, Is.Zero, run.Error);
+        var runs = new[] { Command(reference), Command(Path.Combine(root, "again")), Command(Path.Combine(root, "seed4"), seed: 4) }
+            .Select(command => Task.Run(() => CliProcess.Run(command)))
+            .ToArray();
+        foreach (var run in runs)
+        {
+            Assert.That(run.Result.ExitCode, Is.Zero, run.Result.Error);
+        }
     }
 
     [OneTimeTearDown]
@@ -41,44 +47,34 @@ public sealed class RunProcessTests
     [Test]
     public void SameSeedGivesIdenticalCheckpointsAndAnotherSeedDoesNot()
     {
-        var again = Path.Combine(root, "again");
-        var run = CliProcess.Run(Command(again));
-        Assert.That(run.ExitCode, Is.Zero, run.Error);
-        AssertSameCheckpoints(again);
+        AssertSameCheckpoints(Path.Combine(root, "again"));
 
-        var other = Path.Combine(root, "seed4");
-        run = CliProcess.Run(Command(other, seed: 4));
-        Assert.That(run.ExitCode, Is.Zero, run.Error);
         var a = SafeTensorsFile.Read(Path.Combine(reference, Trainer.LastCheckpoint));
-        var b = SafeTensorsFile.Read(Path.Combine(other, Trainer.LastCheckpoint));
+        var b = SafeTensorsFile.Read(Path.Combine(root, "seed4", Trainer.LastCheckpoint));
         foreach (var name in new[] { "tokenizer.conv_layers.0.0.weight", "classifier.positional_emb", "classifier.fc.weight" })
         {
             Assert.That(b[name].Data, Is.Not.EqualTo(a[name].Data), name);
         }
     }
 
-    /// <summary>SIGKILL in epoch 2 (nothing saved since epoch 1), then the original command with --resume appended.</summary>
+    /// <summary>
+    /// One run stopped three ways, each time resumed by a new process running the original command with --resume
+    /// appended: SIGINT (Ctrl+C) in the middle of epoch 1, which saves the exact batch; SIGKILL in epoch 2, which
+    /// saves nothing; SIGKILL inside a checkpoint write, between the fsynced temporary file and the rename. After
+    /// each, checkpoint-last is readable and where it should be; at the end both checkpoints equal the reference's
+    /// byte for byte, and so do the logged epochs.
+    /// </summary>
     [Test]
-    public void SigkillInTheSecondEpochThenResumeEndsIdentical()
+    public void InterruptedAndKilledRunResumesToIdenticalCheckpoints()
     {
-        var run = Path.Combine(root, "sigkill");
-        var killed = CliProcess.Run(Command(run), fault: $"sigkill-at-step:{StepsPerEpoch + 2}");
-        Assert.That(killed.ExitCode, Is.EqualTo(128 + 9), "killed by SIGKILL");
-        Assert.That(Checkpoint.Load(Path.Combine(run, Trainer.LastCheckpoint)).State.Epoch, Is.EqualTo(1));
+        var run = Path.Combine(root, "stopped");
+        var last = Path.Combine(run, Trainer.LastCheckpoint);
+        string[] resume = [.. Command(run), "--resume", last];
 
-        Resume(run);
-        AssertSameCheckpoints(run);
-    }
-
-    /// <summary>SIGINT (Ctrl+C) in the middle of epoch 1: checkpoint-last records the batch, and the resumed run continues from it.</summary>
-    [Test]
-    public void SigintMidEpochThenResumeEndsIdentical()
-    {
-        var run = Path.Combine(root, "sigint");
         var interrupted = CliProcess.Run(Command(run), fault: "sigint-at-step:2");
         Assert.That(interrupted.ExitCode, Is.EqualTo(130), interrupted.Error);
         Assert.That(interrupted.Out, Does.Contain("interrupted: saved checkpoint-last"));
-        var state = Checkpoint.Load(Path.Combine(run, Trainer.LastCheckpoint)).State;
+        var state = Checkpoint.Load(last).State;
         Assert.Multiple(() =>
         {
             Assert.That(state.Epoch, Is.Zero);
@@ -87,30 +83,23 @@ public sealed class RunProcessTests
             Assert.That(state.EpochSums, Is.Not.Null);
         });
 
-        Resume(run);
-        AssertSameCheckpoints(run);
-    }
+        var killed = CliProcess.Run(resume, fault: $"sigkill-at-step:{StepsPerEpoch + 2}");
+        Assert.That(killed.ExitCode, Is.EqualTo(128 + 9), "killed by SIGKILL in epoch 2");
+        Assert.That(Checkpoint.Load(last).State.Epoch, Is.EqualTo(1));
 
-    /// <summary>
-    /// SIGKILL inside the third checkpoint write of the run (epoch 2's first), between the fsynced temporary file
-    /// and the rename: both checkpoints on disk stay readable, checkpoint-last still at epoch 1, and a resume ends identical.
-    /// </summary>
-    [Test]
-    public void KillWhileWritingACheckpointLeavesThePreviousOneReadable()
-    {
-        var run = Path.Combine(root, "savekill");
-        var killed = CliProcess.Run(Command(run), fault: "sigkill-in-save:3");
-        Assert.That(killed.ExitCode, Is.EqualTo(128 + 9), "killed by SIGKILL");
+        // Its first save is epoch 2's checkpoint-best (or -last, had epoch 2 not improved): either way checkpoint-last stays at epoch 1.
+        killed = CliProcess.Run(resume, fault: "sigkill-in-save:1");
+        Assert.That(killed.ExitCode, Is.EqualTo(128 + 9), "killed by SIGKILL while saving");
         Assert.Multiple(() =>
         {
             Assert.That(Directory.GetFiles(run, ".checkpoint-*.tmp"), Has.Length.EqualTo(1), "the kill came mid-write");
-            Assert.That(Checkpoint.Load(Path.Combine(run, Trainer.LastCheckpoint)).State.Epoch, Is.EqualTo(1));
+            Assert.That(Checkpoint.Load(last).State.Epoch, Is.EqualTo(1));
             Assert.That(Checkpoint.Load(Path.Combine(run, Trainer.BestCheckpoint)).State.Epoch, Is.EqualTo(1));
         });
 
-        Resume(run);
+        var finished = CliProcess.Run(resume);
+        Assert.That(finished.ExitCode, Is.Zero, finished.Error);
         AssertSameCheckpoints(run);
-        Assert.That(MetricsLog.Read(Path.Combine(run, MetricsLog.FileName)).Epochs.Select(e => e.Epoch), Is.EqualTo(new[] { 1, 2 }), "epoch 2 is logged once");
     }
 
     /// <summary>A second `cct train` into a folder that a live one is writing is refused; once that one dies (SIGKILL), the lock is free.</summary>
@@ -194,12 +183,6 @@ public sealed class RunProcessTests
             Assert.That(File.ReadAllBytes(last), Is.EqualTo(before), "checkpoint-last is the last good one");
             Assert.That(File.Exists(Path.Combine(run, Trainer.BestCheckpoint)), Is.False);
         });
-    }
-
-    private void Resume(string run)
-    {
-        var resumed = CliProcess.Run([.. Command(run), "--resume", Path.Combine(run, Trainer.LastCheckpoint)]);
-        Assert.That(resumed.ExitCode, Is.Zero, resumed.Error);
     }
 
     private void AssertSameCheckpoints(string run)
