@@ -10,7 +10,8 @@ namespace Cct.Tests.Training;
 /// Determinism and crash safety of `cct train` across separate processes: the real executable, killed with real
 /// signals (at exact steps through the test-only $CCT_TEST_FAULT hook), resumed in a fresh process, must end with
 /// checkpoints byte-identical to one uninterrupted run. cct-tiny on 96 real FashionMNIST images, batch 16:
-/// 6 steps an epoch, 2 epochs, crop and flip on so the augmentation RNG is exercised too.
+/// 6 steps an epoch, 2 epochs, crop and flip on so the augmentation RNG is exercised too. About 50 s on a busy
+/// 2-core machine; the reference runs go in parallel because most of a run is its fixed start-up cost.
 /// </summary>
 [Category("Cli")]
 [Category("RealData")]
@@ -100,6 +101,7 @@ public sealed class RunProcessTests
         var finished = CliProcess.Run(resume);
         Assert.That(finished.ExitCode, Is.Zero, finished.Error);
         AssertSameCheckpoints(run);
+        Assert.That(Directory.GetFiles(run, ".*.tmp"), Is.Empty, "the killed save's temporary file is cleaned up");
     }
 
     /// <summary>A second `cct train` into a folder that a live one is writing is refused; once that one dies (SIGKILL), the lock is free.</summary>

@@ -68,6 +68,12 @@ public static class TrainCommand
             throw new UsageException($"{output} already holds a run; pass --resume {Path.Combine(output, Trainer.LastCheckpoint)} to continue it, or choose another --out");
         }
 
+        // Under the lock no other writer exists, so temporary files here are leftovers of a killed save.
+        foreach (var stale in Directory.GetFiles(output, ".*.tmp"))
+        {
+            File.Delete(stale);
+        }
+
         var metrics = Path.Combine(output, MetricsLog.FileName);
         if (resume is not null && File.Exists(metrics) && MetricsLog.Read(metrics).Epochs is var logged && logged.Any(e => e.Epoch > state.Epoch))
         {
@@ -289,7 +295,8 @@ public static class TrainCommand
 
           models: cct-2/3x2, cct-4/3x2, cct-6/3x1, cct-7/3x1 (official), seed (the notebook's model and recipe),
                   cct-tiny (1 block, dim 24, for the CPU accelerator)
-          --epochs is the total; --resume continues a run to it with the saved optimizer, data order and RNG.
+          --epochs is the total; --resume continues a run to it with the saved optimizer, data order and RNG:
+          append it to the original command (options that contradict the checkpoint are refused).
           --stop-after N stops after N epochs of this invocation (resumable). Ctrl+C saves checkpoint-last.
           The run folder gets metrics.jsonl, checkpoint-last/-best.safetensors, config.json and report/.
         """;

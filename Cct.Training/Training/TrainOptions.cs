@@ -56,6 +56,13 @@ public sealed record TrainOptions
     /// <summary>Use only the first N test images; 0 means all.</summary>
     public int TestLimit { get; init; }
 
+    /// <summary>
+    /// The run's seed, the only source of randomness (no clock, process hash or thread timing):
+    /// initial weights come from the <see cref="SeededRandom"/> stream (seed, <see cref="SeededRandom.InitializationStream"/>, 0),
+    /// epoch e's data order from (seed, <see cref="SeededRandom.EpochOrderStream"/>, e), the validation split from
+    /// SplitMix64 started at the seed itself, and augmentation and dropout masks from the counter hash
+    /// <see cref="RngKey"/>(seed, call site, step). So a run is a function of its options, and a resume repeats it exactly.
+    /// </summary>
     public int Seed { get; init; }
 
     public string Dataset { get; init; } = "fashion-mnist";
