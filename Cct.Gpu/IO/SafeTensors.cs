@@ -72,6 +72,9 @@ public sealed record SafeTensor(string DType, int[] Shape, byte[] Data)
 /// </summary>
 public sealed class SafeTensorsFile
 {
+    /// <summary>The header limit of the reference implementation (100 MB).</summary>
+    public const ulong MaxHeaderLength = 100_000_000;
+
     private static readonly Dictionary<string, int> ElementSizes = new(StringComparer.Ordinal)
     {
         ["F32"] = 4, ["F64"] = 8, ["I64"] = 8, ["I32"] = 4, ["F16"] = 2, ["BF16"] = 2, ["U8"] = 1,
@@ -113,6 +116,11 @@ public sealed class SafeTensorsFile
         }
 
         var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        if (headerLength > MaxHeaderLength)
+        {
+            throw new InvalidDataException($"{source}: safetensors header of {headerLength} bytes exceeds the format's {MaxHeaderLength} limit");
+        }
+
         if (headerLength > (ulong)(bytes.Length - 8))
         {
             throw new InvalidDataException($"{source}: truncated safetensors file (header of {headerLength} bytes, file of {bytes.Length})");
@@ -121,6 +129,7 @@ public sealed class SafeTensorsFile
         var dataStart = 8 + (int)headerLength;
         var tensors = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        var extents = new List<(long Begin, long End, string Name)>();
         try
         {
             using var doc = JsonDocument.Parse(bytes.AsMemory(8, (int)headerLength));
@@ -144,18 +153,42 @@ public sealed class SafeTensorsFile
                     throw new InvalidDataException($"{source}: tensor '{entry.Name}' has unsupported dtype {dtype}");
                 }
 
-                var count = shape.Aggregate(1L, (a, b) => a * b);
-                if (offsets.Length != 2 || offsets[1] - offsets[0] != count * size || dataStart + offsets[1] > bytes.Length || offsets[0] < 0)
+                if (shape.Any(d => d < 0))
+                {
+                    throw new InvalidDataException($"{source}: tensor '{entry.Name}' has a negative dimension");
+                }
+
+                var count = shape.Aggregate(1L, (a, b) => checked(a * b));
+                if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0] || offsets[1] - offsets[0] != checked(count * size) || offsets[1] > bytes.Length - dataStart)
                 {
                     throw new InvalidDataException($"{source}: tensor '{entry.Name}' data is truncated or its offsets disagree with its shape");
                 }
 
+                extents.Add((offsets[0], offsets[1], entry.Name));
+
                 tensors[entry.Name] = new SafeTensor(dtype, shape, bytes.AsSpan(dataStart + (int)offsets[0], (int)(offsets[1] - offsets[0])).ToArray());
             }
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException or FormatException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException or FormatException or OverflowException or ArgumentException)
         {
-            throw new InvalidDataException($"{source}: malformed safetensors header ({e.Message})", e);
+            throw new InvalidDataException($"{source}: malformed safetensors header ({e.Message.ReplaceLineEndings(" ")})", e);
+        }
+
+        // The format's data region is tiled by the tensors: no overlaps, no holes (as the reference reader demands).
+        long next = 0;
+        foreach (var (begin, end, name) in extents.OrderBy(e => e.Begin).ThenBy(e => e.End))
+        {
+            if (begin != next)
+            {
+                throw new InvalidDataException($"{source}: tensor '{name}' {(begin < next ? "overlaps the tensor before it" : "leaves a hole before it")} in the data");
+            }
+
+            next = end;
+        }
+
+        if (next != bytes.Length - dataStart)
+        {
+            throw new InvalidDataException($"{source}: {bytes.Length - dataStart - next} bytes after the last tensor belong to none");
         }
 
         return new SafeTensorsFile(tensors, metadata);

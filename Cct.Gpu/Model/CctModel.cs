@@ -90,13 +90,16 @@ public sealed class CctModel : IDisposable
 
     private int Dim => Config.Dim;
 
-    /// <summary>Fills parameters and buffers as the official code does, from <paramref name="seed"/>.</summary>
+    /// <summary>
+    /// Fills parameters and buffers as the official code does, from <paramref name="seed"/>: one
+    /// <see cref="SeededRandom"/> stream (seed, initialisation) in slot order, so every process draws the same weights.
+    /// </summary>
     public void Initialize(int seed)
     {
-        var random = new Random(seed);
+        var random = SeededRandom.For(seed, SeededRandom.InitializationStream, 0);
         foreach (var slot in Parameters.Layout.Slots)
         {
-            Parameters.WriteValue(slot.Name, InitialValues(slot, random));
+            Parameters.WriteValue(slot.Name, InitialValues(slot, ref random));
         }
 
         foreach (var slot in BufferLayout.Slots)
@@ -772,7 +775,7 @@ public sealed class CctModel : IDisposable
 
     private AttentionShape AttentionShapeFor() => new(batch, Tokens, Dim, Config.Heads);
 
-    private static float[] InitialValues(TensorSlot slot, Random random)
+    private static float[] InitialValues(TensorSlot slot, ref SeededRandom random)
     {
         var name = slot.Name;
         var values = new float[slot.Length];
@@ -780,16 +783,16 @@ public sealed class CctModel : IDisposable
         {
             // Kaiming normal (fan_in, gain √2), torch.nn.init.kaiming_normal_'s default.
             var fanIn = slot.Shape[1] * slot.Shape[2] * slot.Shape[3];
-            FillNormal(values, random, Math.Sqrt(2.0 / fanIn), double.PositiveInfinity);
+            FillNormal(values, ref random, Math.Sqrt(2.0 / fanIn), double.PositiveInfinity);
         }
         else if (name == "classifier.positional_emb")
         {
-            FillNormal(values, random, 0.2, 2.0);
+            FillNormal(values, ref random, 0.2, 2.0);
         }
         else if (slot.Shape.Length == 2)
         {
             // Linear weights: trunc_normal_(std=0.02), cut at ±2 as timm's default bounds.
-            FillNormal(values, random, 0.02, 2.0);
+            FillNormal(values, ref random, 0.02, 2.0);
         }
         else if (name.EndsWith(".weight", StringComparison.Ordinal))
         {
@@ -799,7 +802,7 @@ public sealed class CctModel : IDisposable
         return values;
     }
 
-    private static void FillNormal(float[] values, Random random, double std, double bound)
+    private static void FillNormal(float[] values, ref SeededRandom random, double std, double bound)
     {
         for (var i = 0; i < values.Length; i++)
         {

@@ -4,6 +4,8 @@ using ILGPU.Runtime;
 using Cct.Gpu.IO;
 using Cct.Gpu.Model;
 using Cct.Gpu.Runtime;
+using Cct.Training.Data;
+using Cct.Training.Reports;
 using Cct.Training.Training;
 
 namespace Cct.Training.Checkpoints;
@@ -54,8 +56,11 @@ public sealed class Checkpoint
 
     public TrainingState State { get; }
 
-    /// <summary>Writes atomically (temporary file, fsync, rename): an interrupted save leaves the previous file intact.</summary>
-    public static void Save(string path, CctModel model, TrainOptions options, TrainingState state)
+    /// <summary>
+    /// Writes atomically (<see cref="AtomicFile"/>: temporary file, fsync, rename, fsync of the folder): a save
+    /// killed at any moment leaves the previous file intact. <paramref name="beforeRename"/> is a test fault hook.
+    /// </summary>
+    public static void Save(string path, CctModel model, TrainOptions options, TrainingState state, Action? beforeRename = null)
     {
         var p = model.Parameters;
         var tensors = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
@@ -86,9 +91,14 @@ public sealed class Checkpoint
             ["training"] = options.ToJson(),
             ["state"] = state.ToJson(),
         };
-        new SafeTensorsFile(tensors, metadata).Write(path);
+        AtomicFile.WriteAllBytes(path, new SafeTensorsFile(tensors, metadata).ToBytes(), beforeRename);
     }
 
+    /// <summary>
+    /// Reads and checks everything that needs no model: the safetensors structure, the metadata (config, options
+    /// and state, each validated), F32 and finite tensors, both AdamW moments beside every parameter, and as many
+    /// parameters as the config describes. <see cref="Restore"/> checks names and shapes against the model.
+    /// </summary>
     public static Checkpoint Load(string path)
     {
         if (!File.Exists(path))
@@ -111,22 +121,53 @@ public sealed class Checkpoint
             throw new CheckpointException($"{path}: not a Cct checkpoint (metadata format is '{format ?? "missing"}', expected {Format})");
         }
 
+        CctConfig config;
+        TrainOptions options;
+        TrainingState state;
         try
         {
-            var config = CctConfig.FromJson(file.Metadata["config"]);
+            config = CctConfig.FromJson(file.Metadata["config"]);
             config.Validate();
-            return new Checkpoint(file, config, TrainOptions.FromJson(file.Metadata["training"]), TrainingState.FromJson(file.Metadata["state"]));
+            options = TrainOptions.FromJson(file.Metadata["training"]);
+            options.Validate();
+            state = TrainingState.FromJson(file.Metadata["state"]);
+            state.Validate();
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or ArgumentException or NotSupportedException)
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or ArgumentException or NotSupportedException or OverflowException)
         {
-            throw new CheckpointException($"{path}: malformed checkpoint metadata ({e.Message})", e);
+            throw new CheckpointException($"{path}: malformed checkpoint metadata ({OneLine(e.Message)})", e);
         }
+
+        var spec = DatasetSpec.Parse(options.Dataset);
+        if (config.ImageSize != DatasetSpec.ImageRows || config.InChannels != 1 || config.Classes != spec.ClassCount)
+        {
+            throw new CheckpointException($"{path}: its model takes {config.InChannels}x{config.ImageSize}x{config.ImageSize} images in {config.Classes} classes; {spec.Name} has 1x28x28 in {spec.ClassCount}");
+        }
+
+        CheckTensors(path, file, config);
+        return new Checkpoint(file, config, options, state);
     }
 
-    /// <summary>Copies parameters, buffers and (optionally) optimizer moments into a model built from <see cref="Config"/>.</summary>
+    /// <summary>
+    /// Copies parameters, buffers and (optionally) optimizer moments into a model built from <see cref="Config"/>;
+    /// a missing, misshapen or unexpected tensor is a <see cref="CheckpointException"/> before anything is copied.
+    /// </summary>
     public void Restore(CctModel model, bool optimizer)
     {
         var p = model.Parameters;
+        var expected = p.Layout.Slots.Concat(model.BufferLayout.Slots).Select(s => s.Name)
+            .Concat(p.Layout.Slots.SelectMany(s => new[] { FirstMomentPrefix + s.Name, SecondMomentPrefix + s.Name }))
+            .ToHashSet(StringComparer.Ordinal);
+        if (file.Tensors.Keys.FirstOrDefault(name => !expected.Contains(name)) is { } extra)
+        {
+            throw new CheckpointException($"checkpoint holds tensor '{extra}', which this model does not have");
+        }
+
+        foreach (var slot in p.Layout.Slots.Concat(model.BufferLayout.Slots))
+        {
+            _ = Tensor(slot.Name, slot);
+        }
+
         foreach (var slot in p.Layout.Slots)
         {
             p.WriteValue(slot.Name, Tensor(slot.Name, slot));
@@ -157,6 +198,60 @@ public sealed class Checkpoint
 
         return tensor.ToFloats();
     }
+
+    private static void CheckTensors(string path, SafeTensorsFile file, CctConfig config)
+    {
+        foreach (var (name, tensor) in file.Tensors)
+        {
+            if (tensor.DType != "F32")
+            {
+                throw new CheckpointException($"{path}: tensor '{name}' is {tensor.DType}, expected F32");
+            }
+
+            if (tensor.ToFloats().Any(v => !float.IsFinite(v)))
+            {
+                throw new CheckpointException($"{path}: tensor '{name}' holds NaN or infinite values");
+            }
+        }
+
+        // Every parameter has both moments; counting them bounds what the config may allocate by the file's size.
+        long parameters = 0;
+        foreach (var (name, tensor) in file.Tensors)
+        {
+            if (!name.StartsWith(FirstMomentPrefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var parameter = name[FirstMomentPrefix.Length..];
+            foreach (var partner in new[] { parameter, SecondMomentPrefix + parameter })
+            {
+                if (!file.Tensors.TryGetValue(partner, out var other) || !other.Shape.SequenceEqual(tensor.Shape))
+                {
+                    throw new CheckpointException($"{path}: tensor '{partner}' is missing or differs in shape from '{name}'");
+                }
+            }
+
+            parameters += tensor.ElementCount;
+        }
+
+        long described;
+        try
+        {
+            described = ModelSummary.Rows(config).Sum(r => r.Parameters);
+        }
+        catch (OverflowException)
+        {
+            described = -1;
+        }
+
+        if (described != parameters)
+        {
+            throw new CheckpointException($"{path}: its config describes {described:N0} parameters but it holds {parameters:N0}");
+        }
+    }
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ");
 
     private static float[] Read(MemoryBuffer1D<float, Stride1D.Dense> buffer)
     {

@@ -31,26 +31,35 @@ public static class PredictCommand
         var checkpoint = Checkpoint.Load(path);
         var spec = DatasetSpec.Parse(checkpoint.Options.Dataset);
         var config = checkpoint.Config;
-        using var device = ComputeDevice.Create(ModelOptions.Accelerator(parsed));
-        using var model = new CctModel(device, config, 1);
-        checkpoint.Restore(model, optimizer: false);
-        using var input = device.Allocate((long)config.ImageSize * config.ImageSize);
-        var logits = new float[config.Classes];
+
+        // Every file is decoded before the device starts, so bad files alone cost no accelerator.
+        var images = new List<(string File, byte[] Pixels)>();
         var failures = 0;
         foreach (var file in parsed.Positionals)
         {
-            byte[] pixels;
             try
             {
-                pixels = ImagePreprocessor.Load(file, config.ImageSize);
+                images.Add((file, ImagePreprocessor.Load(file, config.ImageSize)));
             }
             catch (InvalidDataException e)
             {
                 Console.Error.WriteLine($"cct: error: {e.Message}");
                 failures++;
-                continue;
             }
+        }
 
+        if (images.Count == 0)
+        {
+            return 1;
+        }
+
+        using var device = ComputeDevice.Create(ModelOptions.Accelerator(parsed));
+        using var model = new CctModel(device, config, 1);
+        checkpoint.Restore(model, optimizer: false);
+        using var input = device.Allocate((long)config.ImageSize * config.ImageSize);
+        var logits = new float[config.Classes];
+        foreach (var (file, pixels) in images)
+        {
             var normalised = pixels.Select(p => ((p / 255f) - spec.Mean) / spec.Std).ToArray();
             input.View.SubView(0, normalised.Length).CopyFromCPU(normalised);
             model.Forward(input.View, 1, train: false).CopyToCPU(logits);

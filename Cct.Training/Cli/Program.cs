@@ -47,9 +47,18 @@ public static class Program
                 _ => throw new UsageException($"unknown command '{args[0]}'; run cct --help"),
             };
         }
-        catch (Exception e) when (e is UsageException or DatasetException or CheckpointException or AcceleratorUnavailableException or TrainingDivergedException)
+        catch (TrainingDivergedException e)
+        {
+            Console.Error.WriteLine($"cct: error: {e.Message}");
+            return 1;
+        }
+        catch (Exception e) when (e is UsageException or DatasetException or CheckpointException or AcceleratorUnavailableException or RunFolderBusyException)
         {
             return Fail(e.Message);
+        }
+        catch (OutOfMemoryException)
+        {
+            return Fail("out of memory; try a smaller --batch or model");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
         {

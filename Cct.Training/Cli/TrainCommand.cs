@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using Cct.Gpu.Model;
 using Cct.Gpu.Runtime;
 using Cct.Training.Checkpoints;
@@ -31,8 +32,7 @@ public static class TrainCommand
             throw new UsageException($"unexpected argument '{parsed.Positionals[0]}'");
         }
 
-        var (options, state, output) = Prepare(parsed);
-        using var device = ComputeDevice.Create(options.Accelerator);
+        var (options, state, output, resume) = Prepare(parsed);
         var spec = DatasetSpec.Parse(options.Dataset);
         var files = ResolveData(spec, parsed.String("data"));
         var (trainSet, validationSet, testSet) = LoadData(files, spec, options);
@@ -41,22 +41,48 @@ public static class TrainCommand
             throw new UsageException($"the model expects {options.Model.ImageSize}x{options.Model.ImageSize} images in {options.Model.Classes} classes; {spec.Name} has 28x28 in {spec.ClassCount}");
         }
 
-        Directory.CreateDirectory(output);
-        File.WriteAllText(Path.Combine(output, "config.json"), options.ToJson());
-        Console.WriteLine($"cct: {options.Preset} ({ModelSummary.Rows(options.Model).Sum(r => r.Parameters):N0} params, {options.Model.Tokens} tokens) on {device.Kind.ToString().ToLowerInvariant()} ({device.Name}); {spec.Name} from {files.Directory}: {trainSet.Count} train, {validationSet?.Count ?? 0} validation, {testSet.Count} test; out {output}");
+        var batches = (trainSet.Count + options.BatchSize - 1) / options.BatchSize;
+        if (state.BatchInEpoch >= batches)
+        {
+            throw new UsageException($"the checkpoint stopped at batch {state.BatchInEpoch} of epoch {state.Epoch + 1}, but this data gives {batches} batches an epoch; resume with the data it was trained on");
+        }
 
+        // Inputs are all checked (data, checkpoint, device, model) before anything is written into the run folder.
+        using var device = ComputeDevice.Create(options.Accelerator);
         using var train = new DeviceDataset(device, trainSet);
         using var validation = validationSet is null ? null : new DeviceDataset(device, validationSet);
         using var test = new DeviceDataset(device, testSet);
         using var trainer = new Trainer(device, options, train, validation, test, spec.Mean, spec.Std);
-        if (parsed.String("resume") is { } resume)
+        if (resume is not null)
         {
-            Checkpoint.Load(resume).Restore(trainer.Model, optimizer: true);
+            resume.Restore(trainer.Model, optimizer: true);
         }
         else
         {
             trainer.Model.Initialize(options.Seed);
         }
+
+        using var runLock = RunLock.Acquire(output);
+        if (resume is null && File.Exists(Path.Combine(output, Trainer.LastCheckpoint)))
+        {
+            throw new UsageException($"{output} already holds a run; pass --resume {Path.Combine(output, Trainer.LastCheckpoint)} to continue it, or choose another --out");
+        }
+
+        // Under the lock no other writer exists, so temporary files here are leftovers of a killed save.
+        foreach (var stale in Directory.GetFiles(output, ".*.tmp"))
+        {
+            File.Delete(stale);
+        }
+
+        var metrics = Path.Combine(output, MetricsLog.FileName);
+        if (resume is not null && File.Exists(metrics) && MetricsLog.Read(metrics).Epochs is var logged && logged.Any(e => e.Epoch > state.Epoch))
+        {
+            // A run killed after logging an epoch but before its checkpoint: that epoch runs again, so its line goes.
+            MetricsLog.Write(metrics, logged.Where(e => e.Epoch <= state.Epoch));
+        }
+
+        AtomicFile.WriteAllBytes(Path.Combine(output, "config.json"), Encoding.UTF8.GetBytes(options.ToJson()));
+        Console.WriteLine($"cct: {options.Preset} ({ModelSummary.Rows(options.Model).Sum(r => r.Parameters):N0} params, {options.Model.Tokens} tokens) on {device.Kind.ToString().ToLowerInvariant()} ({device.Name}); {spec.Name} from {files.Directory}: {trainSet.Count} train, {validationSet?.Count ?? 0} validation, {testSet.Count} test; out {output}");
 
         using var cancellation = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -107,23 +133,19 @@ public static class TrainCommand
         }).GetAwaiter().GetResult();
     }
 
-    private static (TrainOptions Options, TrainingState State, string Output) Prepare(ParsedArguments p)
+    private static (TrainOptions Options, TrainingState State, string Output, Checkpoint? Resume) Prepare(ParsedArguments p)
     {
         TrainingState state = new();
         TrainOptions options;
+        Checkpoint? checkpoint = null;
         string? output = p.String("out");
         if (p.String("resume") is { } resume)
         {
-            var checkpoint = Checkpoint.Load(resume);
+            checkpoint = Checkpoint.Load(resume);
             options = checkpoint.Options with { Model = checkpoint.Config };
             state = checkpoint.State;
             output ??= Path.GetDirectoryName(Path.GetFullPath(resume));
-            var changed = new[] { "model", "batch", "seed", "dataset", "val-split", "train-limit" }.FirstOrDefault(p.Has);
-            changed ??= ModelOptions.Overrides.FirstOrDefault(p.Has);
-            if (changed is not null)
-            {
-                throw new UsageException($"--{changed} cannot change when resuming; the checkpoint fixes it");
-            }
+            CheckModelOptionsMatch(p, checkpoint);
         }
         else
         {
@@ -132,6 +154,7 @@ public static class TrainCommand
             options = options with { Model = ModelOptions.Apply(options.Model, p) };
         }
 
+        var fixedOptions = options;
         var augment = p.String("augment");
         options = options with
         {
@@ -167,6 +190,32 @@ public static class TrainCommand
             options = options with { Crop = parts.Contains("crop"), Flip = parts.Contains("flip") };
         }
 
+        if (checkpoint is not null)
+        {
+            // The original command with --resume appended must work, so equal values pass; only a contradiction is refused.
+            var contradiction = new (string Name, object Saved, object Given)[]
+            {
+                ("batch", fixedOptions.BatchSize, options.BatchSize),
+                ("seed", fixedOptions.Seed, options.Seed),
+                ("dataset", fixedOptions.Dataset.ToLowerInvariant(), options.Dataset.ToLowerInvariant()),
+                ("val-split", fixedOptions.ValidationSplit, options.ValidationSplit),
+                ("train-limit", fixedOptions.TrainLimit, options.TrainLimit),
+            }.FirstOrDefault(o => !o.Saved.Equals(o.Given));
+            if (contradiction.Name is not null)
+            {
+                throw new UsageException($"--{contradiction.Name} {p.String(contradiction.Name)} contradicts the checkpoint, which was trained with {contradiction.Saved}; drop it or start a new run");
+            }
+        }
+
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"invalid training options: {e.Message}", e);
+        }
+
         if (options.WarmupEpochs >= options.Epochs && options.WarmupEpochs > 0)
         {
             throw new UsageException($"--warmup-epochs {options.WarmupEpochs} must be less than --epochs {options.Epochs}");
@@ -179,7 +228,26 @@ public static class TrainCommand
             throw new UsageException($"{output} already holds a run; pass --resume {Path.Combine(output, Trainer.LastCheckpoint)} to continue it, or choose another --out");
         }
 
-        return (options, state, output);
+        return (options, state, output, checkpoint);
+    }
+
+    /// <summary>--model and the model overrides may repeat the checkpoint's model, not change it.</summary>
+    private static void CheckModelOptionsMatch(ParsedArguments p, Checkpoint checkpoint)
+    {
+        var saved = checkpoint.Options.Preset;
+        if (p.Has("model") && ModelOptions.Preset(p, saved) is var preset && preset != saved)
+        {
+            throw new UsageException($"--model {preset} contradicts the checkpoint, which trained {saved}; drop it or start a new run");
+        }
+
+        foreach (var name in ModelOptions.Overrides.Where(p.Has))
+        {
+            var single = ParsedArguments.Parse(["--" + name, p.String(name)!], ValueOptions, new HashSet<string>());
+            if (ModelOptions.Apply(checkpoint.Config, single).ToJson() != checkpoint.Config.ToJson())
+            {
+                throw new UsageException($"--{name} {p.String(name)} contradicts the checkpoint's model ({saved}); drop it or start a new run");
+            }
+        }
     }
 
     private static (ImageDataset Train, ImageDataset? Validation, ImageDataset Test) LoadData(DatasetFiles files, DatasetSpec spec, TrainOptions options)
@@ -208,6 +276,11 @@ public static class TrainCommand
             throw new UsageException("no training images left after the validation split and --train-limit");
         }
 
+        if (test.Count == 0)
+        {
+            throw new UsageException($"{files.TestImages} holds no test images");
+        }
+
         return (train, validation, test);
     }
 
@@ -222,7 +295,8 @@ public static class TrainCommand
 
           models: cct-2/3x2, cct-4/3x2, cct-6/3x1, cct-7/3x1 (official), seed (the notebook's model and recipe),
                   cct-tiny (1 block, dim 24, for the CPU accelerator)
-          --epochs is the total; --resume continues a run to it with the saved optimizer, data order and RNG.
+          --epochs is the total; --resume continues a run to it with the saved optimizer, data order and RNG:
+          append it to the original command (options that contradict the checkpoint are refused).
           --stop-after N stops after N epochs of this invocation (resumable). Ctrl+C saves checkpoint-last.
           The run folder gets metrics.jsonl, checkpoint-last/-best.safetensors, config.json and report/.
         """;

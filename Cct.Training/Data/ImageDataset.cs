@@ -1,3 +1,5 @@
+using Cct.Gpu.Runtime;
+
 namespace Cct.Training.Data;
 
 /// <summary>
@@ -107,25 +109,14 @@ public sealed class ImageDataset
 
         var validationCount = (int)Math.Round(Count * validationFraction, MidpointRounding.AwayFromZero);
         var order = Enumerable.Range(0, Count).ToArray();
-        var state = (ulong)(uint)seed;
-        for (var i = Count - 1; i > 0; i--)
-        {
-            var j = (int)(SplitMix64(ref state) % (ulong)(i + 1));
-            (order[i], order[j]) = (order[j], order[i]);
-        }
+
+        // The seed itself is the state (not a derived stream), as before SeededRandom existed, so splits stay as they were.
+        new SeededRandom((uint)seed).Shuffle(order);
 
         var validation = order[..validationCount];
         var train = order[validationCount..];
         Array.Sort(validation);
         Array.Sort(train);
         return (Select(train), Select(validation));
-    }
-
-    private static ulong SplitMix64(ref ulong state)
-    {
-        var z = state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
     }
 }

@@ -19,7 +19,7 @@ public static class ImagePreprocessor
             throw new InvalidDataException($"{path}: no such file");
         }
 
-        using var bitmap = SKBitmap.Decode(path) ?? throw new InvalidDataException($"{path}: not a readable image");
+        using var bitmap = Decode(path);
         var grey = new float[bitmap.Width * bitmap.Height];
         for (var y = 0; y < bitmap.Height; y++)
         {
@@ -33,6 +33,31 @@ public static class ImagePreprocessor
         }
 
         return Convert(grey, bitmap.Width, bitmap.Height, size);
+    }
+
+    /// <summary>The largest image accepted, in pixels: a 8K photo fits; a forged header cannot make us allocate gigabytes.</summary>
+    public const long MaxPixels = 50_000_000;
+
+    // Reads the header first and refuses what is not a complete image of a sane size; a truncated file
+    // would otherwise decode "successfully" with its missing rows left blank.
+    private static SKBitmap Decode(string path)
+    {
+        using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"{path}: not a readable image");
+        var (width, height) = (codec.Info.Width, codec.Info.Height);
+        if (width <= 0 || height <= 0 || (long)width * height > MaxPixels)
+        {
+            throw new InvalidDataException($"{path}: a {width}x{height} image is larger than the {MaxPixels:N0} pixels accepted");
+        }
+
+        var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        var result = codec.GetPixels(bitmap.Info, bitmap.GetPixels());
+        if (result != SKCodecResult.Success)
+        {
+            bitmap.Dispose();
+            throw new InvalidDataException($"{path}: not a readable image ({result})");
+        }
+
+        return bitmap;
     }
 
     /// <summary>grey (h, w) in [0, 1] → (size, size) bytes, object bright on black.</summary>

@@ -1,9 +1,14 @@
 namespace Cct.Training.Reports;
 
-/// <summary>Whole-file writes that a crash can never leave half done: temp file beside the target, flushed, renamed over it.</summary>
+/// <summary>
+/// Whole-file writes that a crash can never leave half done: a temporary file beside the target, fsynced,
+/// renamed over it, then the folder fsynced so the rename itself is durable. A reader sees the old file or
+/// the new one, never a mix; a killed writer leaves at most a hidden ".NAME.PID.GUID.tmp" that nothing reads.
+/// </summary>
 internal static class AtomicFile
 {
-    public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
+    /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/>; <paramref name="beforeRename"/> runs between the fsync and the rename (a test fault hook).</summary>
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes, Action? beforeRename = null)
     {
         var full = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(full) ?? ".";
@@ -18,7 +23,9 @@ internal static class AtomicFile
                 stream.Flush(flushToDisk: true);
             }
 
+            beforeRename?.Invoke();
             File.Move(temporary, full, overwrite: true);
+            Posix.FlushDirectory(directory);
         }
         finally
         {

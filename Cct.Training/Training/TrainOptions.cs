@@ -56,6 +56,13 @@ public sealed record TrainOptions
     /// <summary>Use only the first N test images; 0 means all.</summary>
     public int TestLimit { get; init; }
 
+    /// <summary>
+    /// The run's seed, the only source of randomness (no clock, process hash or thread timing):
+    /// initial weights come from the <see cref="SeededRandom"/> stream (seed, <see cref="SeededRandom.InitializationStream"/>, 0),
+    /// epoch e's data order from (seed, <see cref="SeededRandom.EpochOrderStream"/>, e), the validation split from
+    /// SplitMix64 started at the seed itself, and augmentation and dropout masks from the counter hash
+    /// <see cref="RngKey"/>(seed, call site, step). So a run is a function of its options, and a resume repeats it exactly.
+    /// </summary>
     public int Seed { get; init; }
 
     public string Dataset { get; init; } = "fashion-mnist";
@@ -64,6 +71,27 @@ public sealed record TrainOptions
     public int StopAfter { get; init; }
 
     public AcceleratorKind Accelerator { get; init; } = AcceleratorKind.Auto;
+
+    /// <summary>The largest batch accepted: far above what any preset fits in memory, and a bound on what a checkpoint can make us allocate.</summary>
+    public const int MaxBatchSize = 65536;
+
+    /// <summary>Throws a one-line <see cref="ArgumentException"/> for options the command line would have refused.</summary>
+    public void Validate()
+    {
+        static void Require(bool ok, string message)
+        {
+            if (!ok)
+            {
+                throw new ArgumentException(message);
+            }
+        }
+
+        Require(CctConfig.PresetNames.Contains(Preset), $"unknown model preset '{Preset}'");
+        Require(Epochs >= 1 && StopAfter >= 0 && WarmupEpochs >= 0 && Patience >= 0 && TrainLimit >= 0 && TestLimit >= 0 && Seed >= 0, "epochs must be positive and counts, limits and the seed non-negative");
+        Require(BatchSize is >= 1 and <= MaxBatchSize, $"batch {BatchSize} is outside 1..{MaxBatchSize}");
+        Require(LearningRate is >= 0 and <= 10 && WeightDecay is >= 0 and <= 10 && LabelSmoothing is >= 0 and <= 0.99 && ValidationSplit is >= 0 and <= 0.9, "learning rate, weight decay, label smoothing or validation split out of range");
+        Require(Beta1 is >= 0 and < 1 && Beta2 is >= 0 and < 1 && AdamEpsilon is > 0 and < 1, "AdamW betas must lie in [0, 1) and epsilon in (0, 1)");
+    }
 
     public string ToJson() => JsonSerializer.Serialize(this, TrainingJsonContext.Default.TrainOptions);
 

@@ -94,12 +94,18 @@ public sealed class Trainer : IDisposable
 
     public CctModel Model { get; }
 
+    /// <summary>The test-only fault to inject (<see cref="FaultInjection"/>); none by default.</summary>
+    internal FaultInjection Faults { get; init; } = FaultInjection.FromEnvironment();
+
     public int BatchesPerEpoch => (train.Count + options.BatchSize - 1) / options.BatchSize;
 
-    /// <summary>The training order of one epoch: a permutation that depends only on (seed, epoch).</summary>
+    /// <summary>
+    /// The training order of one epoch: a Fisher–Yates permutation drawn from the <see cref="SeededRandom"/>
+    /// stream (seed, epoch order, epoch), so it depends only on (seed, epoch) and is the same in every process.
+    /// </summary>
     public static int[] EpochOrder(int count, int seed, int epoch)
     {
-        var random = new Random(HashCode.Combine(seed, epoch, 0x5EED));
+        var random = SeededRandom.For(seed, SeededRandom.EpochOrderStream, epoch);
         var indices = Enumerable.Range(0, count).ToArray();
         random.Shuffle(indices);
         return indices;
@@ -120,7 +126,7 @@ public sealed class Trainer : IDisposable
             state = next;
             if (interrupted)
             {
-                Checkpoint.Save(Path.Combine(outputDirectory, LastCheckpoint), Model, options, state);
+                Checkpoint.Save(Path.Combine(outputDirectory, LastCheckpoint), Model, options, state, Faults.BeforeCheckpointRename);
                 progress.Message($"interrupted: saved {LastCheckpoint} at epoch {epoch}, batch {state.BatchInEpoch}; continue with --resume");
                 return TrainingOutcome.Interrupted;
             }
@@ -147,10 +153,10 @@ public sealed class Trainer : IDisposable
             MetricsLog.Append(Path.Combine(outputDirectory, MetricsLog.FileName), metrics);
             if (improved)
             {
-                Checkpoint.Save(Path.Combine(outputDirectory, BestCheckpoint), Model, options, state);
+                Checkpoint.Save(Path.Combine(outputDirectory, BestCheckpoint), Model, options, state, Faults.BeforeCheckpointRename);
             }
 
-            Checkpoint.Save(Path.Combine(outputDirectory, LastCheckpoint), Model, options, state);
+            Checkpoint.Save(Path.Combine(outputDirectory, LastCheckpoint), Model, options, state, Faults.BeforeCheckpointRename);
             progress.EpochCompleted(metrics, improved);
             epochsThisRun++;
             if (validation is not null && options.Patience > 0 && state.EpochsWithoutImprovement >= options.Patience)
@@ -186,7 +192,14 @@ public sealed class Trainer : IDisposable
         var c = options.Model;
         var permutation = EpochOrder(train.Count, options.Seed, epoch);
         order.View.SubView(0, permutation.Length).CopyFromCPU(permutation);
-        TrainingStatistics.Reset(statistics.View);
+        if (state.BatchInEpoch > 0 && state.EpochSums is { } saved)
+        {
+            statistics.View.SubView(0, TrainingStatistics.Length).CopyFromCPU(saved.ToArray());
+        }
+        else
+        {
+            TrainingStatistics.Reset(statistics.View);
+        }
         var assembler = BatchAssembler.For(device);
         var accumulate = TrainingStatistics.For(device);
         var clock = Stopwatch.StartNew();
@@ -212,6 +225,7 @@ public sealed class Trainer : IDisposable
             var settings = new AdamWSettings((float)schedule.At(step), (float)options.Beta1, (float)options.Beta2, (float)options.AdamEpsilon, (float)options.WeightDecay);
             Model.TrainStep(images.View, labels.View, size, (float)options.LabelSmoothing, settings);
             accumulate.Accumulate(statistics.View, Model.Losses, Model.Probabilities, labels.View, size, c.Classes, (int)step);
+            Faults.AfterStep(step);
             step++;
             imagesSeen += size;
             if (clock.Elapsed - lastReport >= ProgressInterval || batch == batches - 1)
@@ -225,13 +239,13 @@ public sealed class Trainer : IDisposable
         var final = ReadStatistics();
         var seconds = clock.Elapsed.TotalSeconds;
         var next = interrupted
-            ? state with { Step = step, BatchInEpoch = batch }
-            : state with { Step = step, BatchInEpoch = 0, Epoch = epoch };
+            ? state with { Step = step, BatchInEpoch = batch, EpochSums = final.Sums }
+            : state with { Step = step, BatchInEpoch = 0, Epoch = epoch, EpochSums = null };
         return (next, interrupted, new EpochStatistics(final.Loss, final.Accuracy, imagesSeen / Math.Max(1e-9, seconds), seconds));
     }
 
     // Reading synchronises with the device; it also surfaces the first non-finite loss.
-    private (double Loss, double Accuracy) ReadStatistics()
+    private (double Loss, double Accuracy, float[] Sums) ReadStatistics()
     {
         var sums = new float[TrainingStatistics.Length];
         statistics.View.SubView(0, sums.Length).CopyToCPU(sums);
@@ -241,7 +255,7 @@ public sealed class Trainer : IDisposable
         }
 
         var count = Math.Max(1, sums[2]);
-        return (sums[0] / count, sums[1] / count);
+        return (sums[0] / count, sums[1] / count, sums);
     }
 
     private sealed record EpochStatistics(double Loss, double Accuracy, double ImagesPerSecond, double Seconds);

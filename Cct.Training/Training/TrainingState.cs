@@ -23,6 +23,26 @@ public sealed record TrainingState
 
     public int EpochsWithoutImprovement { get; init; }
 
+    /// <summary>
+    /// The device-side running sums (<see cref="Cct.Gpu.Layers.TrainingStatistics"/>) of the interrupted epoch, so
+    /// its loss, and with it the choice of checkpoint-best, come out as if it had never stopped; null at an epoch end.
+    /// </summary>
+    public IReadOnlyList<float>? EpochSums { get; init; }
+
+    /// <summary>Throws a one-line <see cref="ArgumentException"/> for a state no run can be in.</summary>
+    public void Validate()
+    {
+        if (Epoch < 0 || BatchInEpoch < 0 || Step < 0 || BestEpoch < 0 || EpochsWithoutImprovement < 0 || double.IsNaN(BestMetric))
+        {
+            throw new ArgumentException($"impossible training state (epoch {Epoch}, batch {BatchInEpoch}, step {Step})");
+        }
+
+        if (EpochSums is { } sums && (sums.Count != Cct.Gpu.Layers.TrainingStatistics.Length || sums.Any(s => !float.IsFinite(s))))
+        {
+            throw new ArgumentException($"epoch sums must be {Cct.Gpu.Layers.TrainingStatistics.Length} finite numbers");
+        }
+    }
+
     public string ToJson() => JsonSerializer.Serialize(this, TrainingJsonContext.Default.TrainingState);
 
     public static TrainingState FromJson(string json)
