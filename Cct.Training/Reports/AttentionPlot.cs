@@ -7,7 +7,9 @@ namespace Cct.Training.Reports;
 /// <summary>
 /// Attention maps drawn over their images: the token-grid map (<see cref="AttentionMap"/>) is upsampled
 /// bilinearly to the image, coloured with a perceptually ordered map (dark blue → yellow, after viridis),
-/// and laid over the grey image at half opacity. Colours are scaled to each map's maximum.
+/// and laid over the grey image more opaquely where the map is higher, so the image stays visible where the
+/// model does not look. Colours are scaled to each upsampled map's maximum (between token centres the
+/// interpolation stays below the peak token's weight, which the colour bar names).
 /// </summary>
 public static class AttentionPlot
 {
@@ -21,7 +23,8 @@ public static class AttentionPlot
     private const int GridColumns = 8;
     private const int CellWidth = 156;
     private const int CellHeight = (Side * GridScale) + 30;
-    private const byte OverlayAlpha = 140;
+    private const float OverlayMinAlpha = 0.2f;
+    private const float OverlayMaxAlpha = 0.8f;
 
     // Viridis at five stops; between them, linear.
     private static readonly SKColor[] Stops = [new(68, 1, 84), new(59, 82, 139), new(33, 145, 140), new(94, 201, 98), new(253, 231, 37)];
@@ -50,8 +53,8 @@ public static class AttentionPlot
         canvas.DrawText($"input | {mapName} on the {gridSide}×{gridSide} token grid | overlay", Margin, 46, SKTextAlign.Left, labelFont, paint);
 
         using var grey = GreyImage(image);
-        using var heat = HeatImage(map, gridSide, max, opaque: true);
-        using var overlay = HeatImage(map, gridSide, max, opaque: false);
+        using var heat = HeatImage(map, gridSide, opaque: true);
+        using var overlay = HeatImage(map, gridSide, opaque: false);
         var top = HeaderHeight + Margin;
         var sampling = new SKSamplingOptions(SKFilterMode.Nearest);
         canvas.DrawImage(grey, SKRect.Create(Margin, top, Panel, Panel), sampling);
@@ -69,6 +72,8 @@ public static class AttentionPlot
 
         paint.Color = SKColors.Black;
         canvas.DrawText(max.ToString("0.###", CultureInfo.InvariantCulture), barLeft + BarWidth + 4, top + 10, SKTextAlign.Left, labelFont, paint);
+        canvas.DrawText("peak", barLeft + BarWidth + 4, top + 26, SKTextAlign.Left, labelFont, paint);
+        canvas.DrawText("token", barLeft + BarWidth + 4, top + 40, SKTextAlign.Left, labelFont, paint);
         canvas.DrawText("0", barLeft + BarWidth + 4, top + Panel, SKTextAlign.Left, labelFont, paint);
         return Reports.Png.Encode(surface);
     }
@@ -103,7 +108,7 @@ public static class AttentionPlot
             var map = maps.Slice(i * cells, cells);
             Validate(image, map, gridSide);
             using var grey = GreyImage(image);
-            using var overlay = HeatImage(map, gridSide, Max(map), opaque: false);
+            using var overlay = HeatImage(map, gridSide, opaque: false);
             var left = (i % GridColumns) * CellWidth;
             var top = 36 + ((i / GridColumns) * CellHeight);
             var rect = SKRect.Create(left + ((CellWidth - (Side * GridScale)) / 2f), top, Side * GridScale, Side * GridScale);
@@ -158,14 +163,16 @@ public static class AttentionPlot
     private static SKImage GreyImage(ReadOnlySpan<byte> image)
         => SKImage.FromPixelCopy(new SKImageInfo(Side, Side, SKColorType.Gray8, SKAlphaType.Opaque), image) ?? throw new InvalidOperationException("Skia could not wrap an image.");
 
-    private static SKImage HeatImage(ReadOnlySpan<float> map, int gridSide, float max, bool opaque)
+    private static SKImage HeatImage(ReadOnlySpan<float> map, int gridSide, bool opaque)
     {
         var values = Upsample(map, gridSide);
+        var max = Max(values);
         var pixels = new byte[Side * Side * 4];
         for (var i = 0; i < values.Length; i++)
         {
-            var colour = Colour(max > 0 ? values[i] / max : 0);
-            var alpha = opaque ? (byte)255 : OverlayAlpha;
+            var t = max > 0 ? values[i] / max : 0;
+            var colour = Colour(t);
+            var alpha = opaque ? (byte)255 : (byte)Math.Round(255 * (OverlayMinAlpha + ((OverlayMaxAlpha - OverlayMinAlpha) * t)));
             // Premultiplied RGBA.
             pixels[(4 * i) + 0] = (byte)(colour.Red * alpha / 255);
             pixels[(4 * i) + 1] = (byte)(colour.Green * alpha / 255);
