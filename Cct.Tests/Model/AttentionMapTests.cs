@@ -123,15 +123,34 @@ public sealed class AttentionMapTests
     }
 
     [Test]
+    public void TheGpuKernelsGiveTheSameMaps()
+    {
+        // The GPU path (batched attention GEMMs, warp softmax rows) on the simulator; its attention products sum in
+        // another order, so the maps agree to float rounding, not bit for bit.
+        var config = Tiny(2, PoolingKind.Seq);
+        var random = new Random(4);
+        var images = Enumerable.Range(0, 2 * 64).Select(_ => (float)random.NextDouble()).ToArray();
+        using var cpu = Build(config, zeroQkv: false, zeroTokenizer: false);
+        using var gpu = Build(config, zeroQkv: false, zeroTokenizer: false, TestDevices.GpuKernelsCpu);
+        var expected = cpu.AttentionMaps(images);
+        var actual = gpu.AttentionMaps(images);
+        for (var b = 0; b < 2; b++)
+        {
+            Assert.That(actual[b].Pooling, Is.EqualTo(expected[b].Pooling).Within(Tolerance));
+            Assert.That(actual[b].Rollout, Is.EqualTo(expected[b].Rollout).Within(Tolerance));
+        }
+    }
+
+    [Test]
     public void ImagesOfTheWrongSizeAreRefused()
     {
         using var model = Build(Tiny(1, PoolingKind.Seq), zeroQkv: true);
         Assert.That(() => model.AttentionMaps(new float[65]), Throws.ArgumentException.With.Message.Contains("1×8×8"));
     }
 
-    private static CctModel Build(CctConfig config, bool zeroQkv, bool zeroTokenizer = true)
+    private static CctModel Build(CctConfig config, bool zeroQkv, bool zeroTokenizer = true, ComputeDevice? device = null)
     {
-        var model = new CctModel(TestDevices.Cpu, config, 2);
+        var model = new CctModel(device ?? TestDevices.Cpu, config, 2);
         model.Initialize(5);
         var random = new Random(17);
         foreach (var slot in model.Parameters.Layout.Slots)
