@@ -262,6 +262,19 @@ public sealed class CctModel : IDisposable
         Step++;
     }
 
+    /// <summary>
+    /// Where the model looks: runs normalised images (N, InChannels, ImageSize, ImageSize), host values, in
+    /// eval mode and returns per image its sequence-pooling weights and their attention rollout on the token
+    /// grid, with its class probabilities (<see cref="AttentionMap"/>). Synchronises with the device.
+    /// </summary>
+    public IReadOnlyList<AttentionMap> AttentionMaps(ReadOnlySpan<float> images) => AttentionMapper.Compute(this, device, images);
+
+    /// <summary>Sequence-pooling weights (B, T) of the last forward (SeqPool models only).</summary>
+    internal ArrayView<float> PoolingWeights => Act("pool.weights");
+
+    /// <summary>Attention probabilities (B, Heads, T, T) of block <paramref name="j"/> in the last forward.</summary>
+    internal ArrayView<float> AttentionProbabilities(int j) => Act($"b{j}.probs");
+
     /// <summary>Per-sample losses (B) of the last <see cref="Backward"/>.</summary>
     public ArrayView<float> Losses => Act("losses");
 

@@ -61,7 +61,7 @@ public sealed class CliTests
     [Test]
     public void EveryCommandHasHelp()
     {
-        foreach (var command in new[] { "devices", "summary", "train", "eval", "predict", "check", "export" })
+        foreach (var command in new[] { "devices", "summary", "train", "eval", "predict", "attention", "check", "export" })
         {
             var (code, output, _) = CliRunner.Run(command, "--help");
             Assert.That(code, Is.Zero, command);
@@ -117,7 +117,7 @@ public sealed class CliTests
             Assert.That(report.Accuracy, Is.GreaterThan(0.45), output);
             Assert.That(report.Samples, Is.EqualTo(1000));
             Assert.That(epochs[^1].TrainLoss, Is.LessThan(epochs[0].TrainLoss));
-            foreach (var file in new[] { "checkpoint-last.safetensors", "checkpoint-best.safetensors", "config.json", "report/confusion.png", "report/roc.png", "report/curves.png", "report/samples.png" })
+            foreach (var file in new[] { "checkpoint-last.safetensors", "checkpoint-best.safetensors", "config.json", "report/confusion.png", "report/roc.png", "report/curves.png", "report/samples.png", "report/attention.png" })
             {
                 Assert.That(File.Exists(Path.Combine(run, file)), Is.True, file);
             }
@@ -152,6 +152,18 @@ public sealed class CliTests
             Assert.That(predictError, Does.Contain("broken.png: not a readable image"));
             Assert.That(predictOutput, Does.Contain("boot.png: ").And.Contain("%"));
             Assert.That(predictOutput.Split(',').Length, Is.EqualTo(3), "top-3 classes");
+        });
+
+        // attention: one PNG per good image, top-3 printed; the broken file gets its line and the exit code 1.
+        var maps = Path.Combine(root, "maps");
+        var (attentionCode, attentionOutput, attentionError) = CliRunner.Run("attention", "--checkpoint", Path.Combine(run, "checkpoint-best.safetensors"), "--accelerator", "cpu", "--out", maps, broken, png);
+        Assert.Multiple(() =>
+        {
+            Assert.That(attentionCode, Is.EqualTo(1), attentionError);
+            Assert.That(attentionError, Does.Contain("broken.png: not a readable image"));
+            Assert.That(attentionOutput, Does.Contain("boot.png: ").And.Contain("%"));
+            Assert.That(File.Exists(Path.Combine(maps, "boot.attention.png")), Is.True);
+            Assert.That(File.Exists(Path.Combine(maps, "broken.attention.png")), Is.False);
         });
 
         // export: the checkpoint as ONNX (its numbers are checked against ONNX Runtime in OnnxExportTests).

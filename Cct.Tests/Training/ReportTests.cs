@@ -47,6 +47,60 @@ public sealed class ReportTests
         => new(Names, TrueLabels, Predicted, Probabilities(Predicted, 3), Images(TrueLabels.Length), epochs);
 
     [Test]
+    public void AttentionPngOverlaysEachChosenSample()
+    {
+        // Maps on a 7x7 grid peaked at a different token per sample.
+        int[] samples = [0, 3, 5];
+        var maps = new float[samples.Length * 49];
+        for (var m = 0; m < samples.Length; m++)
+        {
+            maps[(m * 49) + (m * 10)] = 1f;
+        }
+
+        ReportWriter.Write(directory, Input() with { Attention = new AttentionSamples(samples, maps, 7, "sequence pooling") });
+        using var bitmap = SKBitmap.Decode(Path.Combine(directory, ReportWriter.AttentionFile));
+        Assert.That(bitmap, Is.Not.Null);
+        Assert.That((bitmap.Width, bitmap.Height), Is.EqualTo((8 * 156, 36 + ((28 * 4) + 30))), "one row of 8 cells");
+
+        // The first cell's overlay is brightest where its map peaks (token 0, the top-left corner) and dark blue
+        // (viridis' low end over a black background) far from it.
+        var cellLeft = (156 - 112) / 2;
+        var peak = bitmap.GetPixel(cellLeft + 4, 36 + 4);
+        var far = bitmap.GetPixel(cellLeft + 100, 36 + 100);
+        Assert.That(peak.Red + peak.Green, Is.GreaterThan(far.Red + far.Green + 100), $"peak {peak}, far {far}");
+    }
+
+    [Test]
+    public void AttentionMapsAreUpsampledWithoutChangingTheirMean()
+    {
+        var map = Enumerable.Range(0, 49).Select(i => i / 49f).ToArray();
+        var upsampled = AttentionPlot.Upsample(map, 7);
+        Assert.That(upsampled, Has.Length.EqualTo(784));
+        // Bilinear with clamped edges keeps the mean of a linear ramp up to the edge clamping (< 2 %).
+        Assert.That(upsampled.Average(), Is.EqualTo(map.Average()).Within(0.02));
+        Assert.That(upsampled[0], Is.EqualTo(map[0]), "the corner token's value reaches the corner");
+        Assert.That(AttentionPlot.Colour(0), Is.Not.EqualTo(AttentionPlot.Colour(1)));
+    }
+
+    [Test]
+    public void EpochAxesHaveIntegerTicks()
+    {
+        var epochs = Enumerable.Range(1, 3).Select(e => MetricsLogTests.Epoch(e, val: 1.0 / e)).ToList();
+        var (loss, accuracy) = ReportPlots.CurvesPlots(epochs);
+        using (loss)
+        using (accuracy)
+        {
+            foreach (var plot in new[] { loss, accuracy })
+            {
+                plot.GetImageBytes(700, 500, ScottPlot.ImageFormat.Png);
+                var ticks = plot.Axes.Bottom.TickGenerator.Ticks.Where(t => t.IsMajor).Select(t => t.Position).ToList();
+                Assert.That(ticks, Is.Not.Empty);
+                Assert.That(ticks, Is.All.Matches<double>(t => t == Math.Round(t)), string.Join(", ", ticks));
+            }
+        }
+    }
+
+    [Test]
     public void ReportJsonRoundTripsTheHandComputedValues()
     {
         ReportWriter.Write(directory, Input());

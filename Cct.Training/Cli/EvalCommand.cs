@@ -12,13 +12,14 @@ namespace Cct.Training.Cli;
 public static class EvalCommand
 {
     private const int EvalBatch = 256;
+    private const int AttentionSamplesInReport = 16;
 
     public static int Run(string[] args)
     {
         var parsed = ParsedArguments.Parse(args, new HashSet<string> { "checkpoint", "data", "out", "accelerator", "test-limit" }, new HashSet<string>());
         if (parsed.WantsHelp)
         {
-            Console.WriteLine("usage: cct eval --checkpoint FILE [--data DIR] [--out DIR] [--test-limit N] [--accelerator auto|cuda|opencl|cpu]\n  Writes DIR/report/ (default: the checkpoint's folder): report.json, confusion.png, roc.png, samples.png, curves.png.");
+            Console.WriteLine("usage: cct eval --checkpoint FILE [--data DIR] [--out DIR] [--test-limit N] [--accelerator auto|cuda|opencl|cpu]\n  Writes DIR/report/ (default: the checkpoint's folder): report.json, confusion.png, roc.png, samples.png, attention.png, curves.png.");
             return 0;
         }
 
@@ -41,17 +42,25 @@ public static class EvalCommand
         using var test = new DeviceDataset(device, testSet);
         using var evaluator = new Evaluator(device, model);
         var evaluation = evaluator.Run(test, spec.Mean, spec.Std);
-        Console.WriteLine(WriteReport(Path.Combine(output, "report"), evaluation, testSet, runFolder));
+        Console.WriteLine(WriteReport(Path.Combine(output, "report"), evaluation, testSet, runFolder, model, spec));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy {evaluation.Accuracy * 100:F2}% on {testSet.Count} images; report in {Path.Combine(output, "report")}"));
         return 0;
     }
 
-    /// <summary>Writes report/ from an evaluation, with training curves when the run folder has metrics.jsonl.</summary>
-    internal static string WriteReport(string reportDirectory, Evaluation evaluation, ImageDataset testSet, string runFolder)
+    /// <summary>
+    /// Writes report/ from an evaluation, with training curves when the run folder has metrics.jsonl and the
+    /// attention maps of 16 test images (half right, half wrong where there are wrong ones) from <paramref name="model"/>.
+    /// </summary>
+    internal static string WriteReport(string reportDirectory, Evaluation evaluation, ImageDataset testSet, string runFolder, CctModel model, DatasetSpec spec)
     {
         var metricsPath = Path.Combine(runFolder, MetricsLog.FileName);
         var epochs = File.Exists(metricsPath) ? MetricsLog.Read(metricsPath).Epochs : null;
-        var input = new ReportInput(testSet.ClassNames, evaluation.Labels, evaluation.Predictions, evaluation.Probabilities, testSet.Pixels, epochs);
+        var chosen = SampleGrid.Choose(evaluation.Labels, evaluation.Predictions, AttentionSamplesInReport);
+        var images = chosen.SelectMany(i => testSet.Image(i).ToArray()).Select(p => ((p / 255f) - spec.Mean) / spec.Std).ToArray();
+        var maps = model.AttentionMaps(images);
+        var rollout = model.Config.Pooling == PoolingKind.Mean;
+        var attention = new AttentionSamples(chosen, maps.SelectMany(m => rollout ? m.Rollout : m.Pooling).ToArray(), model.Config.TokenSide, AttentionCommand.MapName(rollout));
+        var input = new ReportInput(testSet.ClassNames, evaluation.Labels, evaluation.Predictions, evaluation.Probabilities, testSet.Pixels, epochs, attention);
         return ReportWriter.Write(reportDirectory, input);
     }
 }

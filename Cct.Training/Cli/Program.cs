@@ -6,7 +6,7 @@ using Cct.Training.Training;
 
 namespace Cct.Training.Cli;
 
-/// <summary>The `cct` command line: devices, summary, train, eval, predict, check, export.</summary>
+/// <summary>The `cct` command line: devices, summary, train, eval, predict, attention, check, export.</summary>
 public static class Program
 {
     private const string Usage = """
@@ -18,6 +18,7 @@ public static class Program
           train      train on FashionMNIST (or MNIST) and write a run folder
           eval       evaluate a checkpoint on the test set and write report/
           predict    classify PNG images with a checkpoint
+          attention  draw where a checkpoint's model looks in PNG images
           check      every kernel on the accelerator vs the CPU accelerator and PyTorch fixtures
           export     write a checkpoint as an ONNX model
 
@@ -42,6 +43,7 @@ public static class Program
                 "train" => TrainCommand.Run(rest),
                 "eval" => EvalCommand.Run(rest),
                 "predict" => PredictCommand.Run(rest),
+                "attention" => AttentionCommand.Run(rest),
                 "check" => CheckCommand.Run(rest),
                 "export" => ExportCommand.Run(rest),
                 _ => throw new UsageException($"unknown command '{args[0]}'; run cct --help"),

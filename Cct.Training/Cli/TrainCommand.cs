@@ -112,7 +112,7 @@ public static class TrainCommand
         }
 
         var evaluation = trainer.Evaluate(test);
-        var table = EvalCommand.WriteReport(Path.Combine(output, "report"), evaluation, testSet, output);
+        var table = EvalCommand.WriteReport(Path.Combine(output, "report"), evaluation, testSet, output, trainer.Model, spec);
         Console.WriteLine(table);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy {evaluation.Accuracy * 100:F2}% (checkpoint-best); report in {Path.Combine(output, "report")}"));
         return 0;

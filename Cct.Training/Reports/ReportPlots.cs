@@ -116,8 +116,21 @@ public static class ReportPlots
             throw new ArgumentException("no epoch metrics to plot.", nameof(epochs));
         }
 
+        var (loss, accuracy) = CurvesPlots(epochs);
+        using var lossPlot = loss;
+        using var accuracyPlot = accuracy;
+        using var surface = SKSurface.Create(new SKImageInfo(width, height)) ?? throw new InvalidOperationException($"Skia could not create a {width}×{height} surface.");
+        surface.Canvas.Clear(SKColors.White);
+        RenderInto(surface.Canvas, lossPlot, new PixelRect(0, width / 2, height, 0));
+        RenderInto(surface.Canvas, accuracyPlot, new PixelRect(width / 2, width, height, 0));
+        return Png.Encode(surface);
+    }
+
+    /// <summary>The two panels behind <see cref="CurvesPng"/>; tests read their ticks after rendering.</summary>
+    internal static (Plot Loss, Plot Accuracy) CurvesPlots(IReadOnlyList<EpochMetrics> epochs)
+    {
         double[] x = [.. epochs.Select(e => (double)e.Epoch)];
-        using var loss = NewPlot();
+        var loss = NewPlot();
         AddSeries(loss, x, epochs.Select(e => (double?)e.TrainLoss), "train", 0);
         AddSeries(loss, x, epochs.Select(e => e.ValLoss), "validation", 1);
         loss.Title("Loss");
@@ -125,7 +138,7 @@ public static class ReportPlots
         loss.YLabel("Cross-entropy");
         loss.ShowLegend(Alignment.UpperRight);
 
-        using var accuracy = NewPlot();
+        var accuracy = NewPlot();
         AddSeries(accuracy, x, epochs.Select(e => (double?)e.TrainAcc), "train", 0);
         AddSeries(accuracy, x, epochs.Select(e => e.ValAcc), "validation", 1);
         AddSeries(accuracy, x, epochs.Select(e => e.TestAcc), "test", 2);
@@ -134,11 +147,13 @@ public static class ReportPlots
         accuracy.YLabel("Accuracy");
         accuracy.ShowLegend(Alignment.LowerRight);
 
-        using var surface = SKSurface.Create(new SKImageInfo(width, height)) ?? throw new InvalidOperationException($"Skia could not create a {width}×{height} surface.");
-        surface.Canvas.Clear(SKColors.White);
-        RenderInto(surface.Canvas, loss, new PixelRect(0, width / 2, height, 0));
-        RenderInto(surface.Canvas, accuracy, new PixelRect(width / 2, width, height, 0));
-        return Png.Encode(surface);
+        // Epochs are whole numbers: no 1.2, 1.4, ... ticks between them.
+        foreach (var plot in new[] { loss, accuracy })
+        {
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
+        }
+
+        return (loss, accuracy);
     }
 
     /// <summary>A plot clears the canvas before drawing, so each panel is clipped to its own rectangle.</summary>

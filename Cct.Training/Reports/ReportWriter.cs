@@ -7,13 +7,22 @@ namespace Cct.Training.Reports;
 /// <param name="Probabilities">class probabilities, row-major (N, K)</param>
 /// <param name="Images">grey 28×28 images as stored in the IDX file, row-major (N, 28, 28); null: no samples.png</param>
 /// <param name="Epochs">training history; null or empty: no curves.png</param>
+/// <param name="Attention">attention maps of some samples; null: no attention.png</param>
 public sealed record ReportInput(
     IReadOnlyList<string> ClassNames,
     int[] TrueLabels,
     int[] PredictedLabels,
     float[] Probabilities,
     byte[]? Images = null,
-    IReadOnlyList<EpochMetrics>? Epochs = null);
+    IReadOnlyList<EpochMetrics>? Epochs = null,
+    AttentionSamples? Attention = null);
+
+/// <summary>Attention maps of chosen samples, for attention.png.</summary>
+/// <param name="Samples">sample indices (M)</param>
+/// <param name="Maps">one map per chosen sample on the token grid, row-major (M, GridSide, GridSide)</param>
+/// <param name="GridSide">tokens per side</param>
+/// <param name="MapName">what the maps are, for the header</param>
+public sealed record AttentionSamples(int[] Samples, float[] Maps, int GridSide, string MapName);
 
 /// <summary>Writes a whole evaluation report into one folder; every file is written atomically.</summary>
 public static class ReportWriter
@@ -22,10 +31,11 @@ public static class ReportWriter
     public const string RocFile = "roc.png";
     public const string CurvesFile = "curves.png";
     public const string SamplesFile = "samples.png";
+    public const string AttentionFile = "attention.png";
 
     /// <summary>
-    /// Writes <c>report.json</c>, <c>confusion.png</c>, <c>roc.png</c>, <c>samples.png</c> (when images are given) and
-    /// <c>curves.png</c> (when epochs are given) into <paramref name="reportDirectory"/>, creating it if needed.
+    /// Writes <c>report.json</c>, <c>confusion.png</c>, <c>roc.png</c>, <c>samples.png</c> (when images are given),
+    /// <c>attention.png</c> (when images and attention maps are given) and <c>curves.png</c> (when epochs are given) into <paramref name="reportDirectory"/>, creating it if needed.
     /// </summary>
     /// <returns>The classification report table, as sklearn prints it.</returns>
     public static string Write(string reportDirectory, ReportInput input)
@@ -48,6 +58,12 @@ public static class ReportWriter
         {
             var chosen = SampleGrid.Choose(input.TrueLabels, input.PredictedLabels);
             AtomicFile.WriteAllBytes(Path.Combine(reportDirectory, SamplesFile), SampleGrid.Png(images, input.TrueLabels, input.PredictedLabels, names, chosen));
+            if (input.Attention is { } attention)
+            {
+                var pixels = attention.Samples.SelectMany(i => images.AsSpan(i * SampleGrid.ImagePixels, SampleGrid.ImagePixels).ToArray()).ToArray();
+                var captions = attention.Samples.Select(i => ($"{names[input.PredictedLabels[i]]} / {names[input.TrueLabels[i]]}", input.PredictedLabels[i] == input.TrueLabels[i])).ToList();
+                AtomicFile.WriteAllBytes(Path.Combine(reportDirectory, AttentionFile), AttentionPlot.GridPng(pixels, attention.Maps, attention.GridSide, captions, attention.MapName));
+            }
         }
 
         return report.ToText();
@@ -80,6 +96,11 @@ public static class ReportWriter
         if (input.Images is { } images && images.Length != (long)n * SampleGrid.ImagePixels)
         {
             throw new ArgumentException($"{images.Length} image bytes; expected {n} images of {SampleGrid.ImageSide}×{SampleGrid.ImageSide}.", nameof(input));
+        }
+
+        if (input.Attention is { } attention && attention.Samples.Any(i => (uint)i >= (uint)n))
+        {
+            throw new ArgumentException($"attention maps name a sample outside 0..{n - 1}.", nameof(input));
         }
     }
 }
