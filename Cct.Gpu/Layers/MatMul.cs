@@ -80,6 +80,11 @@ public sealed class MatMul
     private const int GroupsPerMultiprocessor = 4;
     private const int ResidentGroups = 2;
 
+    // The kernels are specialised (.maxntid, .minnctapersm) so ptxas keeps them within MaxRegisters per thread:
+    // two large-tile groups per multiprocessor of a 64K-register file (H100), where ptxas alone chose 150.
+    internal const int MaxRegisters = 128;
+    private const int RegisterFile = 65536;
+
     private readonly ComputeDevice device;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> simple;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, int> sumSplits;
@@ -386,19 +391,15 @@ public sealed class MatMul
             Group.Barrier();
             nextA = LoadSlice(a, aOffset, m0, s.M, k0 + TileK, kEnd, thread, side);
             nextB = LoadSlice(b, bOffset, n0, s.N, k0 + TileK, kEnd, thread, side);
-            for (var k = 0; k < TileK; k++)
-            {
-                var a0 = fragmentsA[FragmentIndex(k, 0, ty, tile.GroupSide)];
-                var b0 = fragmentsB[FragmentIndex(k, 0, tx, tile.GroupSide)];
-                sums.Add(a0, b0);
-                if (tile.Fragments > 1)
-                {
-                    var a1 = fragmentsA[FragmentIndex(k, 1, ty, tile.GroupSide)];
-                    var b1 = fragmentsB[FragmentIndex(k, 1, tx, tile.GroupSide)];
-                    sums.AddWide(a0, a1, b0, b1);
-                }
-            }
-
+            // Unrolled by hand: ILGPU keeps a constant-count loop (one k per iteration, 81 SASS instructions for 64 FFMA).
+            MultiplyStep(ref sums, fragmentsA, fragmentsB, 0, tx, ty, tile);
+            MultiplyStep(ref sums, fragmentsA, fragmentsB, 1, tx, ty, tile);
+            MultiplyStep(ref sums, fragmentsA, fragmentsB, 2, tx, ty, tile);
+            MultiplyStep(ref sums, fragmentsA, fragmentsB, 3, tx, ty, tile);
+            MultiplyStep(ref sums, fragmentsA, fragmentsB, 4, tx, ty, tile);
+            MultiplyStep(ref sums, fragmentsA, fragmentsB, 5, tx, ty, tile);
+            MultiplyStep(ref sums, fragmentsA, fragmentsB, 6, tx, ty, tile);
+            MultiplyStep(ref sums, fragmentsA, fragmentsB, 7, tx, ty, tile);
             Group.Barrier();
         }
 
@@ -420,6 +421,21 @@ public sealed class MatMul
             o.Store(m + step + 1, n, step, wide, sums.R5Lo, sums.R5Hi);
             o.Store(m + step + 2, n, step, wide, sums.R6Lo, sums.R6Hi);
             o.Store(m + step + 3, n, step, wide, sums.R7Lo, sums.R7Hi);
+        }
+    }
+
+    // Step k of a slice: the thread's A and B fragments times each other into its accumulators.
+    private static void MultiplyStep<TTile>(ref Accumulators sums, ArrayView<Float4> fragmentsA, ArrayView<Float4> fragmentsB, int k, int tx, int ty, TTile tile)
+        where TTile : struct, IGemmTile
+    {
+        var a0 = fragmentsA[FragmentIndex(k, 0, ty, tile.GroupSide)];
+        var b0 = fragmentsB[FragmentIndex(k, 0, tx, tile.GroupSide)];
+        sums.Add(a0, b0);
+        if (tile.Fragments > 1)
+        {
+            var a1 = fragmentsA[FragmentIndex(k, 1, ty, tile.GroupSide)];
+            var b1 = fragmentsB[FragmentIndex(k, 1, tx, tile.GroupSide)];
+            sums.AddWide(a0, a1, b0, b1);
         }
     }
 
@@ -528,7 +544,11 @@ public sealed class MatMul
 
         public static Blocked<TA, TB> Load<TTile>(Accelerator accelerator, Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, TA, TB, GemmShape, GemmLayout, int, int> kernel)
             where TTile : struct, IGemmTile
-            => new(accelerator.LoadStreamKernel(kernel), Side<TTile>(), default(TTile).GroupSide);
+        {
+            var threads = default(TTile).GroupSide * default(TTile).GroupSide;
+            var specialization = new KernelSpecialization(threads, RegisterFile / (MaxRegisters * threads));
+            return new(accelerator.LoadStreamKernel(kernel, specialization), Side<TTile>(), default(TTile).GroupSide);
+        }
     }
 
     // One item per output element, grid-stride: the parts' sums in part order, then bias and accumulate.
