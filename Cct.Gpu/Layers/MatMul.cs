@@ -285,7 +285,7 @@ public sealed class MatMul
         }
     }
 
-    private static int Side<TTile>()
+    internal static int Side<TTile>()
         where TTile : struct, IGemmTile
         => default(TTile).GroupSide * 4 * default(TTile).Fragments;
 
@@ -546,7 +546,10 @@ public sealed class MatMul
             where TTile : struct, IGemmTile
         {
             var threads = default(TTile).GroupSide * default(TTile).GroupSide;
-            var specialization = new KernelSpecialization(threads, RegisterFile / (MaxRegisters * threads));
+            // The register cap is for ptxas; other accelerators reject a group size they cannot hold (the CPU's default shape).
+            var specialization = accelerator.AcceleratorType == AcceleratorType.Cuda
+                ? new KernelSpecialization(threads, RegisterFile / (MaxRegisters * threads))
+                : KernelSpecialization.Empty;
             return new(accelerator.LoadStreamKernel(kernel, specialization), Side<TTile>(), default(TTile).GroupSide);
         }
     }
