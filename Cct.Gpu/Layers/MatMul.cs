@@ -177,6 +177,7 @@ public sealed class MatMul
     internal void RunTiled(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, GemmShape shape, int? splits = null)
     {
         var l = GemmLayout.Packed(shape);
+        CheckSpans(shape, l);
         var rowsA = new RowMajor(a, l.Lda, l.Heads, l.ABatch, l.AHead);
         var columnsA = new ColumnMajor(a, l.Lda, l.Heads, l.ABatch, l.AHead);
         var rowsB = new RowMajor(b, l.Ldb, l.Heads, l.BBatch, l.BHead);
@@ -206,6 +207,7 @@ public sealed class MatMul
     {
         using var profile = device.Profile("MatMul.RunBatched");
         var l = layout;
+        CheckSpans(shape, l);
         var rowsA = new Dropped<RowMajor>(new RowMajor(a, l.Lda, l.Heads, l.ABatch, l.AHead), dropout);
         var columnsA = new Dropped<ColumnMajor>(new ColumnMajor(a, l.Lda, l.Heads, l.ABatch, l.AHead), dropout);
         var rowsB = new RowMajor(b, l.Ldb, l.Heads, l.BBatch, l.BHead);
@@ -239,6 +241,9 @@ public sealed class MatMul
         var taps = conv.Kernel * conv.Kernel;
         var positions = conv.OutHeight * conv.OutWidth;
         var pixels = conv.Height * conv.Width;
+        CheckSpan(conv.InChannels, pixels);
+        CheckSpan(conv.OutChannels, positions);
+        CheckSpan(conv.OutChannels * conv.InChannels, taps);
         switch (pass)
         {
             case GemmOperands.ConvForward:
@@ -282,6 +287,22 @@ public sealed class MatMul
         {
             var threads = device.Threads(outputs);
             sumSplits(threads, threads, checked((int)outputs), c, partials, bias, shape, parts);
+        }
+    }
+
+    // The operands index inside one product (image) in 32-bit arithmetic, which kept the dense kernels within 128
+    // registers without spills (64-bit indices spilled 8–64 bytes): each product's span must fit.
+    private static void CheckSpans(GemmShape s, GemmLayout l)
+    {
+        CheckSpan(s.TransposeA != 0 ? s.K : s.M, l.Lda);
+        CheckSpan(s.TransposeB != 0 ? s.N : s.K, l.Ldb);
+    }
+
+    private static void CheckSpan(int rows, int ld)
+    {
+        if ((long)rows * ld > int.MaxValue)
+        {
+            throw new NotSupportedException($"a GEMM operand of {rows} rows of {ld} spans more than 2^31 elements");
         }
     }
 
@@ -367,11 +388,17 @@ public sealed class MatMul
         var side = Side<TTile>();
         var sliceA = SharedMemory.Allocate<float>(TileK * SharedStride); // (TileK, SharedStride) [k][m]
         var sliceB = SharedMemory.Allocate<float>(TileK * SharedStride); // (TileK, SharedStride) [k][n]
-        var fragmentsA = sliceA.Cast<Float4>(); // (TileK, SharedStride / 4)
-        var fragmentsB = sliceB.Cast<Float4>(); // (TileK, SharedStride / 4)
         var tx = Group.IdxX;
         var ty = Group.IdxY;
         var thread = (ty * tile.GroupSide) + tx;
+        // The thread's fragments and slice elements as constant offsets from one base each, so ptxas folds them
+        // into the shared accesses' immediates instead of holding an address per access.
+        var fragmentsA = sliceA.Cast<Float4>().SubView(ty); // (TileK, SharedStride / 4) from the thread's A fragment
+        var fragmentsB = sliceB.Cast<Float4>().SubView(tx); // (TileK, SharedStride / 4) from the thread's B fragment
+        var placeA = new SlicePlacement(a.AlongK, thread, side, tile.GroupSide * tile.GroupSide);
+        var placeB = new SlicePlacement(b.AlongK, thread, side, tile.GroupSide * tile.GroupSide);
+        var storeA = sliceA.SubView(SharedIndex(placeA.Row, placeA.K));
+        var storeB = sliceB.SubView(SharedIndex(placeB.Row, placeB.K));
         var m0 = Grid.IdxY * side;
         var n0 = Grid.IdxX * side;
         // Grid z runs over parts of K for one product, or over the products of a batch (one part each).
@@ -381,25 +408,25 @@ public sealed class MatMul
         var bOffset = b.Offset(z);
         var kBegin = part * kPerSplit;
         var kEnd = XMath.Min(s.K, kBegin + kPerSplit);
-        var nextA = LoadSlice(a, aOffset, m0, s.M, kBegin, kEnd, thread, side);
-        var nextB = LoadSlice(b, bOffset, n0, s.N, kBegin, kEnd, thread, side);
+        var nextA = LoadSlice(a, aOffset, placeA, m0, s.M, kBegin, kEnd);
+        var nextB = LoadSlice(b, bOffset, placeB, n0, s.N, kBegin, kEnd);
         var sums = default(Accumulators);
         for (var k0 = kBegin; k0 < kEnd; k0 += TileK)
         {
-            StoreSlice(sliceA, nextA, a.AlongK, thread, side);
-            StoreSlice(sliceB, nextB, b.AlongK, thread, side);
+            StoreSlice(storeA, nextA, placeA);
+            StoreSlice(storeB, nextB, placeB);
             Group.Barrier();
-            nextA = LoadSlice(a, aOffset, m0, s.M, k0 + TileK, kEnd, thread, side);
-            nextB = LoadSlice(b, bOffset, n0, s.N, k0 + TileK, kEnd, thread, side);
+            nextA = LoadSlice(a, aOffset, placeA, m0, s.M, k0 + TileK, kEnd);
+            nextB = LoadSlice(b, bOffset, placeB, n0, s.N, k0 + TileK, kEnd);
             // Unrolled by hand: ILGPU keeps a constant-count loop (one k per iteration, 81 SASS instructions for 64 FFMA).
-            MultiplyStep(ref sums, fragmentsA, fragmentsB, 0, tx, ty, tile);
-            MultiplyStep(ref sums, fragmentsA, fragmentsB, 1, tx, ty, tile);
-            MultiplyStep(ref sums, fragmentsA, fragmentsB, 2, tx, ty, tile);
-            MultiplyStep(ref sums, fragmentsA, fragmentsB, 3, tx, ty, tile);
-            MultiplyStep(ref sums, fragmentsA, fragmentsB, 4, tx, ty, tile);
-            MultiplyStep(ref sums, fragmentsA, fragmentsB, 5, tx, ty, tile);
-            MultiplyStep(ref sums, fragmentsA, fragmentsB, 6, tx, ty, tile);
-            MultiplyStep(ref sums, fragmentsA, fragmentsB, 7, tx, ty, tile);
+            MultiplyStep(ref sums, fragmentsA, fragmentsB, 0, tile);
+            MultiplyStep(ref sums, fragmentsA, fragmentsB, 1, tile);
+            MultiplyStep(ref sums, fragmentsA, fragmentsB, 2, tile);
+            MultiplyStep(ref sums, fragmentsA, fragmentsB, 3, tile);
+            MultiplyStep(ref sums, fragmentsA, fragmentsB, 4, tile);
+            MultiplyStep(ref sums, fragmentsA, fragmentsB, 5, tile);
+            MultiplyStep(ref sums, fragmentsA, fragmentsB, 6, tile);
+            MultiplyStep(ref sums, fragmentsA, fragmentsB, 7, tile);
             Group.Barrier();
         }
 
@@ -424,17 +451,17 @@ public sealed class MatMul
         }
     }
 
-    // Step k of a slice: the thread's A and B fragments times each other into its accumulators.
-    private static void MultiplyStep<TTile>(ref Accumulators sums, ArrayView<Float4> fragmentsA, ArrayView<Float4> fragmentsB, int k, int tx, int ty, TTile tile)
+    // Step k of a slice: the thread's A and B fragments (views starting at its fragment 0) into its accumulators.
+    private static void MultiplyStep<TTile>(ref Accumulators sums, ArrayView<Float4> fragmentsA, ArrayView<Float4> fragmentsB, int k, TTile tile)
         where TTile : struct, IGemmTile
     {
-        var a0 = fragmentsA[FragmentIndex(k, 0, ty, tile.GroupSide)];
-        var b0 = fragmentsB[FragmentIndex(k, 0, tx, tile.GroupSide)];
+        var a0 = fragmentsA[FragmentIndex(k, 0, 0, tile.GroupSide)];
+        var b0 = fragmentsB[FragmentIndex(k, 0, 0, tile.GroupSide)];
         sums.Add(a0, b0);
         if (tile.Fragments > 1)
         {
-            var a1 = fragmentsA[FragmentIndex(k, 1, ty, tile.GroupSide)];
-            var b1 = fragmentsB[FragmentIndex(k, 1, tx, tile.GroupSide)];
+            var a1 = fragmentsA[FragmentIndex(k, 1, 0, tile.GroupSide)];
+            var b1 = fragmentsB[FragmentIndex(k, 1, 0, tile.GroupSide)];
             sums.AddWide(a0, a1, b0, b1);
         }
     }
@@ -443,48 +470,41 @@ public sealed class MatMul
     internal static int FragmentIndex(int k, int fragment, int lane, int groupSide)
         => (k * (SharedStride / 4)) + (fragment * groupSide) + lane;
 
-    /// <summary>Row and k in a (side, TileK) slice of element e (0 ≤ e &lt; side·TileK), consecutive e along k or along rows.</summary>
-    internal static (int Row, int K) SliceElement(bool alongK, int e, int side)
-        => alongK ? (e / TileK, e % TileK) : (e % side, e / side);
-
     /// <summary>Where a slice element (row, k) is stored in shared memory.</summary>
     internal static int SharedIndex(int row, int k) => (k * SharedStride) + row;
 
-    // The thread's LoadsPerThread elements e = thread + r·threads of the slice at k0 of a (rows, K) operand; zero
-    // outside the operand or past kEnd.
-    private static Float4 LoadSlice<TOperand>(TOperand operand, long offset, int row0, int rows, int k0, int kEnd, int thread, int side)
+    // The thread's LoadsPerThread elements of the slice at k0 of a (rows, K) operand; zero outside the operand or past kEnd.
+    private static Float4 LoadSlice<TOperand>(TOperand operand, long offset, SlicePlacement place, int row0, int rows, int k0, int kEnd)
         where TOperand : struct, IGemmOperand
     {
-        var threads = side * TileK / LoadsPerThread;
+        var row = row0 + place.Row;
+        var k = k0 + place.K;
         return new Float4
         {
-            X = LoadElement(operand, offset, row0, rows, k0, kEnd, thread, side),
-            Y = LoadElement(operand, offset, row0, rows, k0, kEnd, thread + threads, side),
-            Z = LoadElement(operand, offset, row0, rows, k0, kEnd, thread + (2 * threads), side),
-            W = LoadElement(operand, offset, row0, rows, k0, kEnd, thread + (3 * threads), side),
+            X = LoadElement(operand, offset, row, rows, k, kEnd),
+            Y = LoadElement(operand, offset, row + place.RowStep, rows, k + place.KStep, kEnd),
+            Z = LoadElement(operand, offset, row + (2 * place.RowStep), rows, k + (2 * place.KStep), kEnd),
+            W = LoadElement(operand, offset, row + (3 * place.RowStep), rows, k + (3 * place.KStep), kEnd),
         };
     }
 
-    private static float LoadElement<TOperand>(TOperand operand, long offset, int row0, int rows, int k0, int kEnd, int e, int side)
+    // Branch-free: the load reads a clamped element inside the operand (rows ≥ 1, kEnd > k0 ≥ 0 where called) and
+    // the guard selects zero, so ptxas can issue the next slice's loads ahead of the multiply-adds.
+    private static float LoadElement<TOperand>(TOperand operand, long offset, int row, int rows, int k, int kEnd)
         where TOperand : struct, IGemmOperand
     {
-        var (row, k) = SliceElement(operand.AlongK, e, side);
-        return row0 + row < rows && k0 + k < kEnd ? operand.Load(offset, row0 + row, k0 + k) : 0f;
+        var value = operand.Load(offset, XMath.Min(row, rows - 1), XMath.Min(k, kEnd - 1));
+        return row < rows && k < kEnd ? value : 0f;
     }
 
-    private static void StoreSlice(ArrayView<float> slice, Float4 values, bool alongK, int thread, int side)
+    // Stores the thread's elements into a slice view starting at its first element.
+    private static void StoreSlice(ArrayView<float> slice, Float4 values, SlicePlacement place)
     {
-        var threads = side * TileK / LoadsPerThread;
-        StoreElement(slice, values.X, alongK, thread, side);
-        StoreElement(slice, values.Y, alongK, thread + threads, side);
-        StoreElement(slice, values.Z, alongK, thread + (2 * threads), side);
-        StoreElement(slice, values.W, alongK, thread + (3 * threads), side);
-    }
-
-    private static void StoreElement(ArrayView<float> slice, float value, bool alongK, int e, int side)
-    {
-        var (row, k) = SliceElement(alongK, e, side);
-        slice[SharedIndex(row, k)] = value;
+        var step = SharedIndex(place.RowStep, place.KStep);
+        slice[0] = values.X;
+        slice[step] = values.Y;
+        slice[2 * step] = values.Z;
+        slice[3 * step] = values.W;
     }
 
     // Where a group's outputs go: row m of the target at Offset + m·Ld, each stored only inside the (Rows, Columns) matrix.
@@ -521,6 +541,27 @@ public sealed class MatMul
                 var sum = hasBias ? value + bias[n] : value;
                 target[row + n] = accumulate ? target[row + n] + sum : sum;
             }
+        }
+    }
+
+    /// <summary>
+    /// Which elements of a (side, TileK) slice a thread loads: slot r (r &lt; LoadsPerThread) is (Row + r·RowStep,
+    /// K + r·KStep). Consecutive threads run along k when the operand is contiguous along k, else along rows,
+    /// so their global loads coalesce; the steps are constants in the kernel.
+    /// </summary>
+    internal readonly struct SlicePlacement
+    {
+        public readonly int Row;
+        public readonly int K;
+        public readonly int RowStep;
+        public readonly int KStep;
+
+        public SlicePlacement(bool alongK, int thread, int side, int threads)
+        {
+            Row = alongK ? thread / TileK : thread % side;
+            K = alongK ? thread % TileK : thread / side;
+            RowStep = alongK ? threads / TileK : 0;
+            KStep = alongK ? 0 : threads / side;
         }
     }
 

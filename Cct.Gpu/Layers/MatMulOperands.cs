@@ -52,7 +52,7 @@ internal readonly struct RowMajor : IStridedOperand
 
     public long Offset(int z) => ((long)(z / Heads) * Batch) + ((long)(z % Heads) * Head);
 
-    public long IndexOf(long offset, int row, int k) => offset + ((long)row * Ld) + k;
+    public long IndexOf(long offset, int row, int k) => offset + ((row * Ld) + k);
 
     public float Load(long offset, int row, int k) => View[IndexOf(offset, row, k)];
 }
@@ -79,7 +79,7 @@ internal readonly struct ColumnMajor : IStridedOperand
 
     public long Offset(int z) => ((long)(z / Heads) * Batch) + ((long)(z % Heads) * Head);
 
-    public long IndexOf(long offset, int row, int k) => offset + ((long)k * Ld) + row;
+    public long IndexOf(long offset, int row, int k) => offset + ((k * Ld) + row);
 
     public float Load(long offset, int row, int k) => View[IndexOf(offset, row, k)];
 }
@@ -130,7 +130,7 @@ internal readonly struct UnfoldedInput : IGemmOperand
         var h = (column / c.OutWidth * c.Stride) + (tap / c.Kernel) - c.Padding;
         var w = (column % c.OutWidth * c.Stride) + (tap % c.Kernel) - c.Padding;
         return h >= 0 && h < c.Height && w >= 0 && w < c.Width
-            ? input[offset + ((((long)ci * c.Height) + h) * c.Width) + w]
+            ? input[offset + ((((ci * c.Height) + h) * c.Width) + w)]
             : 0f;
     }
 }
@@ -178,7 +178,7 @@ internal readonly struct WeightTaps : IGemmOperand
     public float Load(long offset, int row, int k)
     {
         var taps = Conv.Kernel * Conv.Kernel;
-        return Weight[((((long)(k / taps) * Conv.InChannels) + row) * taps) + (k % taps)];
+        return Weight[((((k / taps) * Conv.InChannels) + row) * taps) + (k % taps)];
     }
 }
 
@@ -215,7 +215,7 @@ internal readonly struct OutputTaps : IGemmOperand
 
         var (oh, ow) = (th / c.Stride, tw / c.Stride);
         return oh < c.OutHeight && ow < c.OutWidth
-            ? Doutput[offset + ((((long)co * c.OutHeight) + oh) * c.OutWidth) + ow]
+            ? Doutput[offset + ((((co * c.OutHeight) + oh) * c.OutWidth) + ow)]
             : 0f;
     }
 }
@@ -239,7 +239,8 @@ internal readonly struct OutputGradientRows : IGemmOperand
     public float Load(long offset, int row, int k)
     {
         var positions = Conv.OutHeight * Conv.OutWidth;
-        return Doutput[((((long)(k / positions) * Conv.OutChannels) + row) * positions) + (k % positions)];
+        var image = (long)(k / positions) * Conv.OutChannels * positions;
+        return Doutput[image + ((row * positions) + (k % positions))];
     }
 }
 

@@ -125,15 +125,22 @@ public sealed class MatMulTests
         Assert.That(MatMul.LoadsPerThread * threads, Is.EqualTo(side * MatMul.TileK), "each thread loads LoadsPerThread elements of a slice");
         foreach (var alongK in new[] { true, false })
         {
+            // Slot r of thread t holds element (Row + r·RowStep, K + r·KStep).
+            (int Row, int K) Element(int thread, int slot)
+            {
+                var place = new MatMul.SlicePlacement(alongK, thread, side, threads);
+                return (place.Row + (slot * place.RowStep), place.K + (slot * place.KStep));
+            }
+
+            var elements = Enumerable.Range(0, threads).SelectMany(t => Enumerable.Range(0, MatMul.LoadsPerThread).Select(r => Element(t, r))).ToList();
+            Assert.That(elements.Distinct().Count(), Is.EqualTo(side * MatMul.TileK), "the threads' slots cover the slice once");
+            Assert.That(elements.All(e => e.Row < side && e.K < MatMul.TileK), Is.True, "every slot lies inside the slice");
             for (var slot = 0; slot < MatMul.LoadsPerThread; slot++)
             {
                 for (var warp = 0; warp < threads; warp += 32)
                 {
-                    var words = Enumerable.Range(warp, 32).Select(t =>
-                    {
-                        var (row, k) = MatMul.SliceElement(alongK, t + (slot * threads), side);
-                        return MatMul.SharedIndex(row, k);
-                    });
+                    var r = slot;
+                    var words = Enumerable.Range(warp, 32).Select(t => MatMul.SharedIndex(Element(t, r).Row, Element(t, r).K));
                     Assert.That(Passes(words), Is.EqualTo(1), $"{typeof(TTile).Name} stores along k {alongK}, slot {slot}, warp {warp / 32}");
                 }
             }
