@@ -415,9 +415,11 @@ public sealed class MatMul
         {
             StoreSlice(storeA, nextA, placeA);
             StoreSlice(storeB, nextB, placeB);
-            Group.Barrier();
+            // Issued before the barrier, which ptxas does not move them across: left after it, they were scheduled
+            // after 488 of the step's 512 FFMA, leaving their latency exposed at the next step's stores.
             nextA = LoadSlice(a, aOffset, placeA, m0, s.M, k0 + TileK, kEnd);
             nextB = LoadSlice(b, bOffset, placeB, n0, s.N, k0 + TileK, kEnd);
+            Group.Barrier();
             // Unrolled by hand: ILGPU keeps a constant-count loop (one k per iteration, 81 SASS instructions for 64 FFMA).
             MultiplyStep(ref sums, fragmentsA, fragmentsB, 0, tile);
             MultiplyStep(ref sums, fragmentsA, fragmentsB, 1, tile);
@@ -430,9 +432,11 @@ public sealed class MatMul
             Group.Barrier();
         }
 
-        // Parts write packed partials (part, M, N) for SumSplitsKernel; a whole product writes c with its layout.
-        var target = parts > 1 ? partials.SubView((long)part * s.M * s.N, (long)s.M * s.N) : c;
-        var cOffset = parts > 1 ? 0L : ((long)(z / layout.Heads) * layout.CBatch) + ((long)(z % layout.Heads) * layout.CHead);
+        // Parts write packed partials (part, M, N) for SumSplitsKernel; a whole product (z = Grid.IdxZ) writes c with
+        // its layout. Grid.IdxZ is read again rather than part and z kept across the loop: that freed the register
+        // the dense kernels otherwise spilled (8 bytes).
+        var target = parts > 1 ? partials.SubView((long)(Grid.IdxZ % parts) * s.M * s.N, (long)s.M * s.N) : c;
+        var cOffset = parts > 1 ? 0L : ((long)(Grid.IdxZ / layout.Heads) * layout.CBatch) + ((long)(Grid.IdxZ % layout.Heads) * layout.CHead);
         var o = new OutputRows(target, bias, cOffset, parts > 1 ? s.N : layout.Ldc, s.M, s.N, parts == 1 && s.Accumulate != 0, parts == 1 && s.HasBias != 0);
         var wide = tile.Fragments > 1;
         var step = 4 * tile.GroupSide;
