@@ -82,7 +82,7 @@ public sealed class MatMul
 
     // The kernels are specialised (.maxntid, .minnctapersm) so ptxas keeps them within MaxRegisters per thread:
     // two large-tile groups per multiprocessor of a 64K-register file (H100), where ptxas alone chose 150.
-    internal const int MaxRegisters = 128;
+    private const int MaxRegisters = 128;
     private const int RegisterFile = 65536;
 
     private readonly ComputeDevice device;
@@ -95,12 +95,11 @@ public sealed class MatMul
     private readonly Blocked<ColumnMajor, ColumnMajor> denseTN;
     private readonly Blocked<ColumnMajor, RowMajor> denseTT;
 
-    // Attention's per-head products, on the small tile; those with dropout on A (P·V, Pᵀ·dO) apart, since the
+    // Attention's per-head products (no Aᵀ · Bᵀ among them), on the small tile; those with dropout on A (P·V, Pᵀ·dO) apart, since the
     // dropout hash took the K loop's FFMA share from 51 % to 35 % (SASS, sm_90).
     private readonly Blocked<RowMajor, ColumnMajor> headsNN;
     private readonly Blocked<RowMajor, RowMajor> headsNT;
     private readonly Blocked<ColumnMajor, ColumnMajor> headsTN;
-    private readonly Blocked<ColumnMajor, RowMajor> headsTT;
     private readonly Blocked<Dropped<RowMajor>, ColumnMajor> droppedNN;
     private readonly Blocked<Dropped<ColumnMajor>, ColumnMajor> droppedTN;
 
@@ -122,7 +121,6 @@ public sealed class MatMul
         headsNN = Blocked<RowMajor, ColumnMajor>.Load<SmallTile>(accelerator, BlockedKernel<RowMajor, ColumnMajor, SmallTile>);
         headsNT = Blocked<RowMajor, RowMajor>.Load<SmallTile>(accelerator, BlockedKernel<RowMajor, RowMajor, SmallTile>);
         headsTN = Blocked<ColumnMajor, ColumnMajor>.Load<SmallTile>(accelerator, BlockedKernel<ColumnMajor, ColumnMajor, SmallTile>);
-        headsTT = Blocked<ColumnMajor, RowMajor>.Load<SmallTile>(accelerator, BlockedKernel<ColumnMajor, RowMajor, SmallTile>);
         droppedNN = Blocked<Dropped<RowMajor>, ColumnMajor>.Load<SmallTile>(accelerator, BlockedKernel<Dropped<RowMajor>, ColumnMajor, SmallTile>);
         droppedTN = Blocked<Dropped<ColumnMajor>, ColumnMajor>.Load<SmallTile>(accelerator, BlockedKernel<Dropped<ColumnMajor>, ColumnMajor, SmallTile>);
         convForward = Blocked<RowMajor, UnfoldedInput>.Load<LargeTile>(accelerator, BlockedKernel<RowMajor, UnfoldedInput, LargeTile>);
@@ -207,7 +205,7 @@ public sealed class MatMul
     /// <summary>
     /// The GPU kernel on its small tile over <paramref name="layout"/>.Count strided products at once (no bias, no
     /// split of K): c_z (M, N) [+]= op(a_z) · op(b_z), with <paramref name="dropout"/> applied to a as it is read
-    /// (instantiated for an untransposed b, as attention's P·V and Pᵀ·dO).
+    /// (instantiated as attention uses them: no aᵀ · bᵀ, and dropout with an untransposed b, as in P·V and Pᵀ·dO).
     /// </summary>
     internal void RunBatched(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, GemmShape shape, GemmLayout layout, GemmDropout dropout)
     {
@@ -230,9 +228,6 @@ public sealed class MatMul
             case (true, false, false):
                 Launch(headsTN, c, columnsA, columnsB, a, s, l, 1);
                 break;
-            case (true, true, false):
-                Launch(headsTT, c, columnsA, rowsB, a, s, l, 1);
-                break;
             case (false, false, true):
                 Launch(droppedNN, c, new Dropped<RowMajor>(rowsA, dropout), columnsB, a, s, l, 1);
                 break;
@@ -240,7 +235,7 @@ public sealed class MatMul
                 Launch(droppedTN, c, new Dropped<ColumnMajor>(columnsA, dropout), columnsB, a, s, l, 1);
                 break;
             default:
-                throw new NotSupportedException("dropout on A is instantiated only for an untransposed B");
+                throw new NotSupportedException("attention's products are instantiated: op(A) · op(B) but for Aᵀ · Bᵀ, and dropout only with an untransposed B");
         }
     }
 
