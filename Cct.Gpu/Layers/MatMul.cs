@@ -417,8 +417,9 @@ public sealed class MatMul
         var bOffset = b.Offset(z);
         var kBegin = part * kPerSplit;
         var kEnd = XMath.Min(s.K, kBegin + kPerSplit);
-        var nextA = LoadSlice(a, aOffset, placeA, m0, s.M, kBegin, kEnd);
-        var nextB = LoadSlice(b, bOffset, placeB, n0, s.N, kBegin, kEnd);
+        // With K = 0 there is no element to clamp the loads to, and nothing to load.
+        var nextA = kBegin < kEnd ? LoadSlice(a, aOffset, placeA, m0, s.M, kBegin, kEnd) : default;
+        var nextB = kBegin < kEnd ? LoadSlice(b, bOffset, placeB, n0, s.N, kBegin, kEnd) : default;
         var sums = default(Accumulators);
         for (var k0 = kBegin; k0 < kEnd; k0 += TileK)
         {
@@ -501,7 +502,7 @@ public sealed class MatMul
         };
     }
 
-    // Branch-free: the load reads a clamped element inside the operand (rows ≥ 1, kEnd > k0 ≥ 0 where called) and
+    // Branch-free: the load reads a clamped element inside the operand (rows ≥ 1 and kEnd > kBegin where called) and
     // the guard selects zero, so ptxas can issue the next slice's loads ahead of the multiply-adds.
     private static float LoadElement<TOperand>(TOperand operand, long offset, int row, int rows, int k, int kEnd)
         where TOperand : struct, IGemmOperand

@@ -6,7 +6,8 @@ namespace Cct.Tests.Layers;
 /// <summary>
 /// The GPU GEMM (128x128 tiles, 8x8 outputs per thread, optional split of K) on the simulator shaped for
 /// 16x16 groups, against a double-precision host product. Shapes are not multiples of the tile or of
-/// the K step, so every guard and the partial last tile are exercised; each split count is forced.
+/// the K step, so every guard and the partial last tile are exercised; each split count is forced; K = 0
+/// leaves bias + c.
 /// Bound 1e-5 + 1e-4·|ref| (fp32 sums of ≤ 150 products of values in [−1, 1]).
 /// </summary>
 public sealed class MatMulTests
@@ -18,6 +19,7 @@ public sealed class MatMulTests
         new object[] { 70, 45, 150, 1, 0, 3 },
         new object[] { 70, 45, 150, 1, 1, 3 },
         new object[] { 3, 130, 37, 0, 1, 2 },
+        new object[] { 5, 7, 0, 0, 1, 1 },
     ];
 
     [TestCaseSource(nameof(Cases))]
