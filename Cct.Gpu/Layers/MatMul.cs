@@ -48,24 +48,26 @@ public enum GemmOperands
 }
 
 /// <summary>
-/// Dense fp32 matrix product, the workhorse of Linear. Two variants with the same results: a
-/// register-blocked shared-memory kernel for GPUs, and a barrier-free kernel for ILGPU's CPU simulator,
-/// where barriers cost ~1000x (docs/cpu-accelerator.md).
+/// Dense fp32 matrix product, the workhorse of Linear, attention and (as implicit GEMMs) Conv2d. Two variants
+/// with the same results: a register-blocked shared-memory kernel for GPUs, generic over how it reads its
+/// operands (<see cref="IGemmOperand"/>) and its tile (<see cref="IGemmTile"/>), and a barrier-free kernel
+/// for ILGPU's CPU simulator, where barriers cost ~1000x (docs/cpu-accelerator.md).
 /// </summary>
 public sealed class MatMul
 {
-    /// <summary>Output tile of one group (Tile x Tile); its 16x16 threads compute 4x4 outputs each (the kernel's 16 accumulators).</summary>
-    public const int Tile = 64;
-
-    /// <summary>Threads per group side.</summary>
+    /// <summary>Threads per group side of the large tile (128x128 outputs, 8x8 per thread).</summary>
     public const int GroupSide = 16;
 
     /// <summary>K slice staged in shared memory per step.</summary>
-    public const int TileK = 16;
+    public const int TileK = 8;
 
-    // Shared rows padded by one float, so the transposing stores of a K-contiguous operand hit distinct banks.
-    private const int SharedStride = Tile + 1;
-    private const int LoadsPerThread = Tile * TileK / (GroupSide * GroupSide);
+    // Shared rows (TileK, SharedStride) hold the large tile's 128 rows padded by 4 floats: 16-byte aligned rows
+    // for the fragment loads, and a warp's k-contiguous stores (4 rows x 8 k) land on 32 distinct banks
+    // (132 ≡ 4 mod 32; MatMulTests counts the conflicts of every access).
+    internal const int SharedStride = 132;
+
+    // Elements of a slice each thread loads: Side·TileK / GroupSide² = 4 for both tiles.
+    internal const int LoadsPerThread = 4;
 
     // Outputs per item of the CPU kernel: the simulator's cost is in ArrayView accesses, so one A load feeds four.
     private const int CpuLanes = 4;
@@ -74,17 +76,56 @@ public sealed class MatMul
     private const int MinSplitK = 256;
     private const int MaxSplits = 32;
 
+    // Groups per multiprocessor a split of K aims at: two waves of the two 256-thread groups that fit at ≤ 128 registers.
+    private const int GroupsPerMultiprocessor = 4;
+    private const int ResidentGroups = 2;
+
+    // The kernels are specialised (.maxntid, .minnctapersm) so ptxas keeps them within MaxRegisters per thread:
+    // two large-tile groups per multiprocessor of a 64K-register file (H100), where ptxas alone chose 150.
+    private const int MaxRegisters = 128;
+    private const int RegisterFile = 65536;
+
     private readonly ComputeDevice device;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> simple;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, GemmLayout, GemmDropout, int, Conv2dShape, int, int> blocked;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, int> sumSplits;
+
+    // Dense products op(A) · op(B): op(A) is RowMajor unless A is transposed, op(B)ᵀ is RowMajor when B is.
+    private readonly Blocked<RowMajor, ColumnMajor> denseNN;
+    private readonly Blocked<RowMajor, RowMajor> denseNT;
+    private readonly Blocked<ColumnMajor, ColumnMajor> denseTN;
+    private readonly Blocked<ColumnMajor, RowMajor> denseTT;
+
+    // Attention's per-head products (no Aᵀ · Bᵀ among them), on the small tile; those with dropout on A (P·V, Pᵀ·dO) apart, since the
+    // dropout hash took the K loop's FFMA share from 51 % to 35 % (SASS, sm_90).
+    private readonly Blocked<RowMajor, ColumnMajor> headsNN;
+    private readonly Blocked<RowMajor, RowMajor> headsNT;
+    private readonly Blocked<ColumnMajor, ColumnMajor> headsTN;
+    private readonly Blocked<Dropped<RowMajor>, ColumnMajor> droppedNN;
+    private readonly Blocked<Dropped<ColumnMajor>, ColumnMajor> droppedTN;
+
+    // Convolution passes as implicit GEMMs.
+    private readonly Blocked<RowMajor, UnfoldedInput> convForward;
+    private readonly Blocked<WeightTaps, OutputTaps> convInputGradient;
+    private readonly Blocked<OutputGradientRows, UnfoldedBatch> convWeightGradient;
 
     private MatMul(ComputeDevice device)
     {
         this.device = device;
-        simple = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(SimpleKernel);
-        blocked = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, GemmLayout, GemmDropout, int, Conv2dShape, int, int>(BlockedKernel);
-        sumSplits = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, int>(SumSplitsKernel);
+        var accelerator = device.Accelerator;
+        simple = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(SimpleKernel);
+        sumSplits = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, int>(SumSplitsKernel);
+        denseNN = Blocked<RowMajor, ColumnMajor>.Load<LargeTile>(accelerator, BlockedKernel<RowMajor, ColumnMajor, LargeTile>);
+        denseNT = Blocked<RowMajor, RowMajor>.Load<LargeTile>(accelerator, BlockedKernel<RowMajor, RowMajor, LargeTile>);
+        denseTN = Blocked<ColumnMajor, ColumnMajor>.Load<LargeTile>(accelerator, BlockedKernel<ColumnMajor, ColumnMajor, LargeTile>);
+        denseTT = Blocked<ColumnMajor, RowMajor>.Load<LargeTile>(accelerator, BlockedKernel<ColumnMajor, RowMajor, LargeTile>);
+        headsNN = Blocked<RowMajor, ColumnMajor>.Load<SmallTile>(accelerator, BlockedKernel<RowMajor, ColumnMajor, SmallTile>);
+        headsNT = Blocked<RowMajor, RowMajor>.Load<SmallTile>(accelerator, BlockedKernel<RowMajor, RowMajor, SmallTile>);
+        headsTN = Blocked<ColumnMajor, ColumnMajor>.Load<SmallTile>(accelerator, BlockedKernel<ColumnMajor, ColumnMajor, SmallTile>);
+        droppedNN = Blocked<Dropped<RowMajor>, ColumnMajor>.Load<SmallTile>(accelerator, BlockedKernel<Dropped<RowMajor>, ColumnMajor, SmallTile>);
+        droppedTN = Blocked<Dropped<ColumnMajor>, ColumnMajor>.Load<SmallTile>(accelerator, BlockedKernel<Dropped<ColumnMajor>, ColumnMajor, SmallTile>);
+        convForward = Blocked<RowMajor, UnfoldedInput>.Load<LargeTile>(accelerator, BlockedKernel<RowMajor, UnfoldedInput, LargeTile>);
+        convInputGradient = Blocked<WeightTaps, OutputTaps>.Load<LargeTile>(accelerator, BlockedKernel<WeightTaps, OutputTaps, LargeTile>);
+        convWeightGradient = Blocked<OutputGradientRows, UnfoldedBatch>.Load<LargeTile>(accelerator, BlockedKernel<OutputGradientRows, UnfoldedBatch, LargeTile>);
     }
 
     public static MatMul For(ComputeDevice device) => device.Kernels(static d => new MatMul(d));
@@ -104,15 +145,25 @@ public sealed class MatMul
     }
 
     /// <summary>
-    /// How many parts K is split into so that the product fills the device: about two groups per
-    /// multiprocessor. Weight gradients (K = batch x tokens, small M x N) need it; forward products
-    /// (M = batch x tokens) already have groups enough and get 1.
+    /// How many parts K is split into so that the product fills the device: at least
+    /// <see cref="GroupsPerMultiprocessor"/> large-tile groups per multiprocessor, and as many parts as the last
+    /// wave of <see cref="ResidentGroups"/> per multiprocessor holds. Weight gradients (K = batch x tokens, small
+    /// M x N) need it; forward products (M = batch x tokens) already have groups enough and get 1.
     /// </summary>
     public static int SplitsFor(GemmShape shape, int multiprocessors)
     {
-        var groups = (long)Blocks(shape.M) * Blocks(shape.N);
-        var wanted = (2L * Math.Max(1, multiprocessors) + groups - 1) / Math.Max(1, groups);
-        return (int)Math.Clamp(Math.Min(wanted, shape.K / MinSplitK), 1, MaxSplits);
+        var slots = (long)ResidentGroups * Math.Max(1, multiprocessors);
+        var groups = (long)Blocks(shape.M, Side<LargeTile>()) * Blocks(shape.N, Side<LargeTile>());
+        var wanted = ((GroupsPerMultiprocessor * (long)Math.Max(1, multiprocessors)) + groups - 1) / Math.Max(1, groups);
+        var waves = ((groups * wanted) + slots - 1) / slots;
+        return (int)Math.Clamp(Math.Min(waves * slots / Math.Max(1, groups), shape.K / MinSplitK), 1, MaxSplits);
+    }
+
+    /// <summary>The fraction of a tile's multiply-adds spent on padding: M, N rounded up to the tile side, K to <see cref="TileK"/>.</summary>
+    internal static double WastedWork(GemmShape shape, int side)
+    {
+        var padded = (double)Blocks(shape.M, side) * side * Blocks(shape.N, side) * side * Blocks(shape.K, TileK) * TileK;
+        return 1.0 - ((double)shape.M * shape.N * shape.K / padded);
     }
 
     internal void RunSimple(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, GemmShape shape)
@@ -127,16 +178,65 @@ public sealed class MatMul
 
     /// <summary>The GPU kernel; <paramref name="splits"/> overrides <see cref="SplitsFor"/> (tests use it on the simulator).</summary>
     internal void RunTiled(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, GemmShape shape, int? splits = null)
-        => Launch(c, a, b, bias, shape, GemmLayout.Packed(shape), default, GemmOperands.Dense, default, splits);
+    {
+        var l = GemmLayout.Packed(shape);
+        CheckSpans(shape, l);
+        var rowsA = new RowMajor(a, l.Lda, l.Heads, l.ABatch, l.AHead);
+        var columnsA = new ColumnMajor(a, l.Lda, l.Heads, l.ABatch, l.AHead);
+        var rowsB = new RowMajor(b, l.Ldb, l.Heads, l.BBatch, l.BHead);
+        var columnsB = new ColumnMajor(b, l.Ldb, l.Heads, l.BBatch, l.BHead);
+        switch (shape.TransposeA != 0, shape.TransposeB != 0)
+        {
+            case (false, false):
+                Launch(denseNN, c, rowsA, columnsB, bias, shape, l, splits);
+                break;
+            case (false, true):
+                Launch(denseNT, c, rowsA, rowsB, bias, shape, l, splits);
+                break;
+            case (true, false):
+                Launch(denseTN, c, columnsA, columnsB, bias, shape, l, splits);
+                break;
+            default:
+                Launch(denseTT, c, columnsA, rowsB, bias, shape, l, splits);
+                break;
+        }
+    }
 
     /// <summary>
-    /// The GPU kernel over <paramref name="layout"/>.Count strided products at once (no bias, no split of K):
-    /// c_z (M, N) [+]= op(a_z) · op(b_z), with <paramref name="dropout"/> applied to a as it is read.
+    /// The GPU kernel on its small tile over <paramref name="layout"/>.Count strided products at once (no bias, no
+    /// split of K): c_z (M, N) [+]= op(a_z) · op(b_z), with <paramref name="dropout"/> applied to a as it is read
+    /// (instantiated as attention uses them: no aᵀ · bᵀ, and dropout with an untransposed b, as in P·V and Pᵀ·dO).
     /// </summary>
     internal void RunBatched(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, GemmShape shape, GemmLayout layout, GemmDropout dropout)
     {
         using var profile = device.Profile("MatMul.RunBatched");
-        Launch(c, a, b, a, shape with { HasBias = 0 }, layout, dropout, GemmOperands.Dense, default, 1);
+        var l = layout;
+        CheckSpans(shape, l);
+        var rowsA = new RowMajor(a, l.Lda, l.Heads, l.ABatch, l.AHead);
+        var columnsA = new ColumnMajor(a, l.Lda, l.Heads, l.ABatch, l.AHead);
+        var rowsB = new RowMajor(b, l.Ldb, l.Heads, l.BBatch, l.BHead);
+        var columnsB = new ColumnMajor(b, l.Ldb, l.Heads, l.BBatch, l.BHead);
+        var s = shape with { HasBias = 0 };
+        switch (shape.TransposeA != 0, shape.TransposeB != 0, dropout.Probability != 0f)
+        {
+            case (false, false, false):
+                Launch(headsNN, c, rowsA, columnsB, a, s, l, 1);
+                break;
+            case (false, true, false):
+                Launch(headsNT, c, rowsA, rowsB, a, s, l, 1);
+                break;
+            case (true, false, false):
+                Launch(headsTN, c, columnsA, columnsB, a, s, l, 1);
+                break;
+            case (false, false, true):
+                Launch(droppedNN, c, new Dropped<RowMajor>(rowsA, dropout), columnsB, a, s, l, 1);
+                break;
+            case (true, false, true):
+                Launch(droppedTN, c, new Dropped<ColumnMajor>(columnsA, dropout), columnsB, a, s, l, 1);
+                break;
+            default:
+                throw new NotSupportedException("attention's products are instantiated: op(A) · op(B) but for Aᵀ · Bᵀ, and dropout only with an untransposed B");
+        }
     }
 
     /// <summary>
@@ -150,21 +250,35 @@ public sealed class MatMul
         var taps = conv.Kernel * conv.Kernel;
         var positions = conv.OutHeight * conv.OutWidth;
         var pixels = conv.Height * conv.Width;
-        var (shape, layout) = pass switch
+        CheckSpan(conv.InChannels, pixels);
+        CheckSpan(conv.OutChannels, positions);
+        CheckSpan(conv.OutChannels * conv.InChannels, taps);
+        switch (pass)
         {
-            GemmOperands.ConvForward => (new GemmShape(conv.OutChannels, positions, conv.InChannels * taps, 0, 0, 0, 0),
-                new GemmLayout(conv.Batch, 1, conv.InChannels * taps, 0, positions, 0, 0, 0, 0, (long)conv.OutChannels * positions, 0)),
-            GemmOperands.ConvInputGradient => (new GemmShape(conv.InChannels, pixels, conv.OutChannels * taps, 0, 0, 1, 0),
-                new GemmLayout(conv.Batch, 1, 0, 0, pixels, 0, 0, 0, 0, (long)conv.InChannels * pixels, 0)),
-            GemmOperands.ConvWeightGradient => (new GemmShape(conv.OutChannels, conv.InChannels * taps, conv.Batch * positions, 0, 1, 1, 0),
-                new GemmLayout(1, 1, 0, 0, conv.InChannels * taps, 0, 0, 0, 0, 0, 0)),
-            _ => throw new ArgumentOutOfRangeException(nameof(pass), pass, "not a convolution pass"),
-        };
-        Launch(c, a, b, a, shape, layout, default, pass, conv, pass == GemmOperands.ConvWeightGradient ? splits : 1);
+            case GemmOperands.ConvForward:
+                Launch(convForward, c, new RowMajor(a, conv.InChannels * taps, 1, 0, 0), new UnfoldedInput(b, conv), a,
+                    new GemmShape(conv.OutChannels, positions, conv.InChannels * taps, 0, 0, 0, 0),
+                    new GemmLayout(conv.Batch, 1, 0, 0, positions, 0, 0, 0, 0, (long)conv.OutChannels * positions, 0), 1);
+                break;
+            case GemmOperands.ConvInputGradient:
+                Launch(convInputGradient, c, new WeightTaps(a, conv), new OutputTaps(b, conv), a,
+                    new GemmShape(conv.InChannels, pixels, conv.OutChannels * taps, 0, 0, 1, 0),
+                    new GemmLayout(conv.Batch, 1, 0, 0, pixels, 0, 0, 0, 0, (long)conv.InChannels * pixels, 0), 1);
+                break;
+            case GemmOperands.ConvWeightGradient:
+                var shape = new GemmShape(conv.OutChannels, conv.InChannels * taps, conv.Batch * positions, 0, 1, 1, 0);
+                Launch(convWeightGradient, c, new OutputGradientRows(a, conv), new UnfoldedBatch(b, conv), a, shape,
+                    new GemmLayout(1, 1, 0, 0, conv.InChannels * taps, 0, 0, 0, 0, 0, 0), splits);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(pass), pass, "not a convolution pass");
+        }
     }
 
-    // One launch of the blocked kernel; K is split only for a single product with a packed output.
-    private void Launch(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, GemmShape shape, GemmLayout layout, GemmDropout dropout, GemmOperands operands, Conv2dShape conv, int? splits)
+    // One launch of a blocked kernel; K is split only for a single product with a packed output.
+    private void Launch<TA, TB>(Blocked<TA, TB> kernel, ArrayView<float> c, TA a, TB b, ArrayView<float> bias, GemmShape shape, GemmLayout layout, int? splits)
+        where TA : struct, IGemmOperand
+        where TB : struct, IGemmOperand
     {
         if (shape.M <= 0 || shape.N <= 0 || layout.Count <= 0)
         {
@@ -176,8 +290,8 @@ public sealed class MatMul
         parts = Math.Max(1, (shape.K + kPerSplit - 1) / kPerSplit);
         var outputs = (long)shape.M * shape.N;
         var partials = parts > 1 ? device.Scratch(parts * outputs) : c;
-        var grid = new Index3D(Blocks(shape.N), Blocks(shape.M), layout.Count * parts);
-        blocked(new KernelConfig(grid, new Index3D(GroupSide, GroupSide, 1)), c, partials, a, b, bias, shape, layout, dropout, (int)operands, conv, kPerSplit, parts);
+        var grid = new Index3D(Blocks(shape.N, kernel.Side), Blocks(shape.M, kernel.Side), layout.Count * parts);
+        kernel.Launch(new KernelConfig(grid, new Index3D(kernel.GroupSide, kernel.GroupSide, 1)), c, partials, bias, a, b, shape, layout, kPerSplit, parts);
         if (parts > 1)
         {
             var threads = device.Threads(outputs);
@@ -185,7 +299,27 @@ public sealed class MatMul
         }
     }
 
-    private static int Blocks(int n) => (n + Tile - 1) / Tile;
+    // The operands index inside one product (image) in 32-bit arithmetic, which kept the dense kernels within 128
+    // registers without spills (64-bit indices spilled 8–64 bytes): each product's span must fit.
+    private static void CheckSpans(GemmShape s, GemmLayout l)
+    {
+        CheckSpan(s.TransposeA != 0 ? s.K : s.M, l.Lda);
+        CheckSpan(s.TransposeB != 0 ? s.N : s.K, l.Ldb);
+    }
+
+    private static void CheckSpan(int rows, int ld)
+    {
+        if ((long)rows * ld > int.MaxValue)
+        {
+            throw new NotSupportedException($"a GEMM operand of {rows} rows of {ld} spans more than 2^31 elements");
+        }
+    }
+
+    internal static int Side<TTile>()
+        where TTile : struct, IGemmTile
+        => default(TTile).GroupSide * 4 * default(TTile).Fragments;
+
+    private static int Blocks(int n, int side) => (n + side - 1) / side;
 
     private static int CpuBlocks(int n) => (n + CpuLanes - 1) / CpuLanes;
 
@@ -247,180 +381,231 @@ public sealed class MatMul
         }
     }
 
-    // One 16x16 group per 64x64 output tile and K part (grid z). Each thread owns rows ty + 16i and
-    // columns tx + 16j (i, j < 4): strided, so shared reads are conflict-free and global stores coalesce.
-    // Each K step stages a 64x16 slice of op(A) and a 16x64 slice of op(B), loaded along whichever
-    // dimension is contiguous in memory. With one part, the result goes to c (bias, accumulate);
-    // with several, each part writes its sum to partials (part, M, N) for SumSplitsKernel.
-    private static void BlockedKernel(ArrayView<float> c, ArrayView<float> partials, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, GemmShape s, GemmLayout layout, GemmDropout dropout, int operands, Conv2dShape conv, int kPerSplit, int parts)
+    // One GroupSide² group per Side x Side output tile and K part (grid z): thread (tx, ty) owns the 4x4 blocks at
+    // rows 4·ty + 4·GroupSide·f and columns 4·tx + 4·GroupSide·g (f, g < Fragments), read from shared memory as
+    // 16-byte fragments (a warp reads 2 distinct A and 16 consecutive B fragments: no bank conflicts). Each K
+    // step stages a (Side, TileK) slice of op(A) and of op(B)ᵀ as [k][row], loaded along whichever index is
+    // contiguous in memory; the next slice's loads are issued before this one's multiply-adds. With one part
+    // the result goes to c (bias, accumulate); with several, each part writes its sum to partials (part, M, N)
+    // for SumSplitsKernel.
+    private static void BlockedKernel<TA, TB, TTile>(ArrayView<float> c, ArrayView<float> partials, ArrayView<float> bias, TA a, TB b, GemmShape s, GemmLayout layout, int kPerSplit, int parts)
+        where TA : struct, IGemmOperand
+        where TB : struct, IGemmOperand
+        where TTile : struct, IGemmTile
     {
-        var tileA = SharedMemory.Allocate<float>(TileK * SharedStride); // [k][m]
-        var tileB = SharedMemory.Allocate<float>(TileK * SharedStride); // [k][n]
+        var tile = default(TTile);
+        var side = Side<TTile>();
+        var sliceA = SharedMemory.Allocate<float>(TileK * SharedStride); // (TileK, SharedStride) [k][m]
+        var sliceB = SharedMemory.Allocate<float>(TileK * SharedStride); // (TileK, SharedStride) [k][n]
         var tx = Group.IdxX;
         var ty = Group.IdxY;
-        var thread = (ty * GroupSide) + tx;
-        var m0 = Grid.IdxY * Tile;
-        var n0 = Grid.IdxX * Tile;
+        var thread = (ty * tile.GroupSide) + tx;
+        // The thread's fragments and slice elements as constant offsets from one base each, so ptxas folds them
+        // into the shared accesses' immediates instead of holding an address per access.
+        var fragmentsA = sliceA.Cast<Float4>().SubView(ty); // (TileK, SharedStride / 4) from the thread's A fragment
+        var fragmentsB = sliceB.Cast<Float4>().SubView(tx); // (TileK, SharedStride / 4) from the thread's B fragment
+        var placeA = new SlicePlacement(a.AlongK, thread, side, tile.GroupSide * tile.GroupSide);
+        var placeB = new SlicePlacement(b.AlongK, thread, side, tile.GroupSide * tile.GroupSide);
+        var storeA = sliceA.SubView(SharedIndex(placeA.Row, placeA.K));
+        var storeB = sliceB.SubView(SharedIndex(placeB.Row, placeB.K));
+        var m0 = Grid.IdxY * side;
+        var n0 = Grid.IdxX * side;
         // Grid z runs over parts of K for one product, or over the products of a batch (one part each).
         var part = Grid.IdxZ % parts;
         var z = Grid.IdxZ / parts;
-        var aBase = ((long)(z / layout.Heads) * layout.ABatch) + ((long)(z % layout.Heads) * layout.AHead);
-        var bBase = ((long)(z / layout.Heads) * layout.BBatch) + ((long)(z % layout.Heads) * layout.BHead);
-        var cBase = ((long)(z / layout.Heads) * layout.CBatch) + ((long)(z % layout.Heads) * layout.CHead);
+        var aOffset = a.Offset(z);
+        var bOffset = b.Offset(z);
         var kBegin = part * kPerSplit;
         var kEnd = XMath.Min(s.K, kBegin + kPerSplit);
-        float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-        float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+        // With K = 0 there is no element to clamp the loads to, and nothing to load.
+        var nextA = kBegin < kEnd ? LoadSlice(a, aOffset, placeA, m0, s.M, kBegin, kEnd) : default;
+        var nextB = kBegin < kEnd ? LoadSlice(b, bOffset, placeB, n0, s.N, kBegin, kEnd) : default;
+        var sums = default(Accumulators);
         for (var k0 = kBegin; k0 < kEnd; k0 += TileK)
         {
-            for (var r = 0; r < LoadsPerThread; r++)
-            {
-                var e = thread + (r * GroupSide * GroupSide);
-                var transposedA = s.TransposeA != 0;
-                var mm = transposedA ? e % Tile : e / TileK;
-                var ka = transposedA ? e / Tile : e % TileK;
-                var m = m0 + mm;
-                var ak = k0 + ka;
-                tileA[(ka * SharedStride) + mm] = m < s.M && ak < kEnd ? LoadA(a, s, layout, dropout, operands, conv, aBase, m, ak) : 0f;
-                var transposedB = s.TransposeB != 0;
-                var nn = transposedB ? e / TileK : e % Tile;
-                var kb = transposedB ? e % TileK : e / Tile;
-                var n = n0 + nn;
-                var bk = k0 + kb;
-                tileB[(kb * SharedStride) + nn] = n < s.N && bk < kEnd ? LoadB(b, s, layout, operands, conv, bBase, z, bk, n) : 0f;
-            }
-
+            StoreSlice(storeA, nextA, placeA);
+            StoreSlice(storeB, nextB, placeB);
+            // Issued before the barrier, which ptxas does not move them across: left after it, they were scheduled
+            // after 488 of the step's 512 FFMA, leaving their latency exposed at the next step's stores.
+            nextA = LoadSlice(a, aOffset, placeA, m0, s.M, k0 + TileK, kEnd);
+            nextB = LoadSlice(b, bOffset, placeB, n0, s.N, k0 + TileK, kEnd);
             Group.Barrier();
-            for (var k = 0; k < TileK; k++)
-            {
-                var row = k * SharedStride;
-                var a0 = tileA[row + ty];
-                var a1 = tileA[row + ty + GroupSide];
-                var a2 = tileA[row + ty + (2 * GroupSide)];
-                var a3 = tileA[row + ty + (3 * GroupSide)];
-                var b0 = tileB[row + tx];
-                var b1 = tileB[row + tx + GroupSide];
-                var b2 = tileB[row + tx + (2 * GroupSide)];
-                var b3 = tileB[row + tx + (3 * GroupSide)];
-                c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-                c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-                c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
-                c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
-            }
-
+            // Unrolled by hand: ILGPU keeps a constant-count loop (one k per iteration, 81 SASS instructions for 64 FFMA).
+            MultiplyStep(ref sums, fragmentsA, fragmentsB, 0, tile);
+            MultiplyStep(ref sums, fragmentsA, fragmentsB, 1, tile);
+            MultiplyStep(ref sums, fragmentsA, fragmentsB, 2, tile);
+            MultiplyStep(ref sums, fragmentsA, fragmentsB, 3, tile);
+            MultiplyStep(ref sums, fragmentsA, fragmentsB, 4, tile);
+            MultiplyStep(ref sums, fragmentsA, fragmentsB, 5, tile);
+            MultiplyStep(ref sums, fragmentsA, fragmentsB, 6, tile);
+            MultiplyStep(ref sums, fragmentsA, fragmentsB, 7, tile);
             Group.Barrier();
         }
 
-        // Parts write packed partials (part, M, N) for SumSplitsKernel; a whole product writes c with its layout.
-        var target = parts > 1 ? partials.SubView((long)part * s.M * s.N, (long)s.M * s.N) : c;
-        var targetBase = parts > 1 ? 0L : cBase;
-        var ldc = parts > 1 ? s.N : layout.Ldc;
-        var accumulate = parts == 1 && s.Accumulate != 0;
-        var hasBias = parts == 1 && s.HasBias != 0;
-        var mt = m0 + ty;
-        var nt = n0 + tx;
-        StoreRow(target, bias, s, targetBase, ldc, accumulate, hasBias, mt, nt, c00, c01, c02, c03);
-        StoreRow(target, bias, s, targetBase, ldc, accumulate, hasBias, mt + GroupSide, nt, c10, c11, c12, c13);
-        StoreRow(target, bias, s, targetBase, ldc, accumulate, hasBias, mt + (2 * GroupSide), nt, c20, c21, c22, c23);
-        StoreRow(target, bias, s, targetBase, ldc, accumulate, hasBias, mt + (3 * GroupSide), nt, c30, c31, c32, c33);
+        // Parts write packed partials (part, M, N) for SumSplitsKernel; a whole product (z = Grid.IdxZ) writes c with
+        // its layout. Grid.IdxZ is read again rather than part and z kept across the loop: that freed the register
+        // the dense kernels otherwise spilled (8 bytes).
+        var target = parts > 1 ? partials.SubView((long)(Grid.IdxZ % parts) * s.M * s.N, (long)s.M * s.N) : c;
+        var cOffset = parts > 1 ? 0L : ((long)(Grid.IdxZ / layout.Heads) * layout.CBatch) + ((long)(Grid.IdxZ % layout.Heads) * layout.CHead);
+        var o = new OutputRows(target, bias, cOffset, parts > 1 ? s.N : layout.Ldc, s.M, s.N, parts == 1 && s.Accumulate != 0, parts == 1 && s.HasBias != 0);
+        var wide = tile.Fragments > 1;
+        var step = 4 * tile.GroupSide;
+        var m = m0 + (4 * ty);
+        var n = n0 + (4 * tx);
+        o.Store(m, n, step, wide, sums.R0Lo, sums.R0Hi);
+        o.Store(m + 1, n, step, wide, sums.R1Lo, sums.R1Hi);
+        o.Store(m + 2, n, step, wide, sums.R2Lo, sums.R2Hi);
+        o.Store(m + 3, n, step, wide, sums.R3Lo, sums.R3Hi);
+        if (wide)
+        {
+            o.Store(m + step, n, step, wide, sums.R4Lo, sums.R4Hi);
+            o.Store(m + step + 1, n, step, wide, sums.R5Lo, sums.R5Hi);
+            o.Store(m + step + 2, n, step, wide, sums.R6Lo, sums.R6Hi);
+            o.Store(m + step + 3, n, step, wide, sums.R7Lo, sums.R7Hi);
+        }
     }
 
-    // Element (m, k) of op(A). For the convolution passes the transpose flags only say which index is
-    // contiguous in memory (so loads coalesce); the address comes from the gather.
-    private static float LoadA(ArrayView<float> a, GemmShape s, GemmLayout layout, GemmDropout dropout, int operands, Conv2dShape conv, long aBase, int m, int k)
+    // Step k of a slice: the thread's A and B fragments (views starting at its fragment 0) into its accumulators.
+    private static void MultiplyStep<TTile>(ref Accumulators sums, ArrayView<Float4> fragmentsA, ArrayView<Float4> fragmentsB, int k, TTile tile)
+        where TTile : struct, IGemmTile
     {
-        if (operands == (int)GemmOperands.ConvInputGradient)
+        var a0 = fragmentsA[FragmentIndex(k, 0, 0, tile.GroupSide)];
+        var b0 = fragmentsB[FragmentIndex(k, 0, 0, tile.GroupSide)];
+        sums.Add(a0, b0);
+        if (tile.Fragments > 1)
         {
-            // weight (Cout, Cin, K, K) read as (Cin, Cout·K·K): m = ci, k = (co, kh, kw).
-            var taps = conv.Kernel * conv.Kernel;
-            return a[((((long)(k / taps) * conv.InChannels) + m) * taps) + (k % taps)];
+            var a1 = fragmentsA[FragmentIndex(k, 1, 0, tile.GroupSide)];
+            var b1 = fragmentsB[FragmentIndex(k, 1, 0, tile.GroupSide)];
+            sums.AddWide(a0, a1, b0, b1);
         }
-
-        if (operands == (int)GemmOperands.ConvWeightGradient)
-        {
-            // doutput (B, Cout, Ho·Wo) read as (Cout, B·Ho·Wo): m = co, k = (b, position).
-            var positions = conv.OutHeight * conv.OutWidth;
-            return a[((((long)(k / positions) * conv.OutChannels) + m) * positions) + (k % positions)];
-        }
-
-        var index = aBase + (s.TransposeA != 0 ? ((long)k * layout.Lda) + m : ((long)m * layout.Lda) + k);
-        return dropout.Apply(index, a[index]);
     }
 
-    // Element (k, n) of op(B) for product z.
-    private static float LoadB(ArrayView<float> b, GemmShape s, GemmLayout layout, int operands, Conv2dShape conv, long bBase, int z, int k, int n)
+    /// <summary>Index in a (TileK, SharedStride / 4) fragment view of the 4 rows at 4·lane + 4·groupSide·fragment, step k.</summary>
+    internal static int FragmentIndex(int k, int fragment, int lane, int groupSide)
+        => (k * (SharedStride / 4)) + (fragment * groupSide) + lane;
+
+    /// <summary>Where a slice element (row, k) is stored in shared memory.</summary>
+    internal static int SharedIndex(int row, int k) => (k * SharedStride) + row;
+
+    // The thread's LoadsPerThread elements of the slice at k0 of a (rows, K) operand; zero outside the operand or past kEnd.
+    private static Float4 LoadSlice<TOperand>(TOperand operand, long offset, SlicePlacement place, int row0, int rows, int k0, int kEnd)
+        where TOperand : struct, IGemmOperand
     {
-        if (operands == (int)GemmOperands.ConvForward)
+        var row = row0 + place.Row;
+        var k = k0 + place.K;
+        return new Float4
         {
-            return Unfolded(b, conv, z, k, n);
-        }
-
-        if (operands == (int)GemmOperands.ConvInputGradient)
-        {
-            return OutputTap(b, conv, z, k, n);
-        }
-
-        if (operands == (int)GemmOperands.ConvWeightGradient)
-        {
-            var positions = conv.OutHeight * conv.OutWidth;
-            return Unfolded(b, conv, k / positions, n, k % positions);
-        }
-
-        return b[bBase + (s.TransposeB != 0 ? ((long)n * layout.Ldb) + k : ((long)k * layout.Ldb) + n)];
+            X = LoadElement(operand, offset, row, rows, k, kEnd),
+            Y = LoadElement(operand, offset, row + place.RowStep, rows, k + place.KStep, kEnd),
+            Z = LoadElement(operand, offset, row + (2 * place.RowStep), rows, k + (2 * place.KStep), kEnd),
+            W = LoadElement(operand, offset, row + (3 * place.RowStep), rows, k + (3 * place.KStep), kEnd),
+        };
     }
 
-    // Element (row = (ci, kh, kw), column = (oh, ow)) of image z's unfolded input (im2col); zero in the padding.
-    private static float Unfolded(ArrayView<float> input, Conv2dShape c, int z, int row, int column)
+    // Branch-free: the load reads a clamped element inside the operand (rows ≥ 1 and kEnd > kBegin where called) and
+    // the guard selects zero, so ptxas can issue the next slice's loads ahead of the multiply-adds.
+    private static float LoadElement<TOperand>(TOperand operand, long offset, int row, int rows, int k, int kEnd)
+        where TOperand : struct, IGemmOperand
     {
-        var taps = c.Kernel * c.Kernel;
-        var (ci, tap) = (row / taps, row % taps);
-        var h = (column / c.OutWidth * c.Stride) + (tap / c.Kernel) - c.Padding;
-        var w = (column % c.OutWidth * c.Stride) + (tap % c.Kernel) - c.Padding;
-        return h >= 0 && h < c.Height && w >= 0 && w < c.Width
-            ? input[(((((long)z * c.InChannels) + ci) * c.Height) + h) * c.Width + w]
-            : 0f;
+        var value = operand.Load(offset, XMath.Min(row, rows - 1), XMath.Min(k, kEnd - 1));
+        return row < rows && k < kEnd ? value : 0f;
     }
 
-    // Element (row = (co, kh, kw), column = (h, w)) for the input gradient: doutput[z, co, oh, ow] of the output
-    // position that reads input (h, w) through tap (kh, kw); zero where the stride or the border leaves none.
-    private static float OutputTap(ArrayView<float> doutput, Conv2dShape c, int z, int row, int column)
+    // Stores the thread's elements into a slice view starting at its first element.
+    private static void StoreSlice(ArrayView<float> slice, Float4 values, SlicePlacement place)
     {
-        var taps = c.Kernel * c.Kernel;
-        var (co, tap) = (row / taps, row % taps);
-        var th = (column / c.Width) + c.Padding - (tap / c.Kernel);
-        var tw = (column % c.Width) + c.Padding - (tap % c.Kernel);
-        if (th < 0 || tw < 0 || th % c.Stride != 0 || tw % c.Stride != 0)
+        var step = SharedIndex(place.RowStep, place.KStep);
+        slice[0] = values.X;
+        slice[step] = values.Y;
+        slice[2 * step] = values.Z;
+        slice[3 * step] = values.W;
+    }
+
+    // Where a group's outputs go: row m of the target at Offset + m·Ld, each stored only inside the (Rows, Columns) matrix.
+    private readonly struct OutputRows(ArrayView<float> target, ArrayView<float> bias, long offset, int ld, int rows, int columns, bool accumulate, bool hasBias)
+    {
+        // Row m's outputs (n .. n+3) and, when wide, (n+step .. n+step+3).
+        public void Store(int m, int n, int step, bool wide, Float4 lo, Float4 hi)
         {
-            return 0f;
+            if (m >= rows)
+            {
+                return;
+            }
+
+            var row = offset + ((long)m * ld);
+            Store4(row, n, lo);
+            if (wide)
+            {
+                Store4(row, n + step, hi);
+            }
         }
 
-        var (oh, ow) = (th / c.Stride, tw / c.Stride);
-        return oh < c.OutHeight && ow < c.OutWidth
-            ? doutput[(((((long)z * c.OutChannels) + co) * c.OutHeight) + oh) * c.OutWidth + ow]
-            : 0f;
-    }
-
-    // One thread row of four outputs (m, n + 16j) at cBase + m·ldc + n, each stored only inside the matrix.
-    private static void StoreRow(ArrayView<float> c, ArrayView<float> bias, GemmShape s, long cBase, int ldc, bool accumulate, bool hasBias, int m, int n, float v0, float v1, float v2, float v3)
-    {
-        if (m >= s.M)
+        private void Store4(long row, int n, Float4 v)
         {
-            return;
+            StoreAt(row, n, v.X);
+            StoreAt(row, n + 1, v.Y);
+            StoreAt(row, n + 2, v.Z);
+            StoreAt(row, n + 3, v.W);
         }
 
-        var row = cBase + ((long)m * ldc);
-        StoreAt(c, bias, row, n, s.N, accumulate, hasBias, v0);
-        StoreAt(c, bias, row, n + GroupSide, s.N, accumulate, hasBias, v1);
-        StoreAt(c, bias, row, n + (2 * GroupSide), s.N, accumulate, hasBias, v2);
-        StoreAt(c, bias, row, n + (3 * GroupSide), s.N, accumulate, hasBias, v3);
+        private void StoreAt(long row, int n, float value)
+        {
+            if (n < columns)
+            {
+                var sum = hasBias ? value + bias[n] : value;
+                target[row + n] = accumulate ? target[row + n] + sum : sum;
+            }
+        }
     }
 
-    private static void StoreAt(ArrayView<float> c, ArrayView<float> bias, long row, int n, int columns, bool accumulate, bool hasBias, float value)
+    /// <summary>
+    /// Which elements of a (side, TileK) slice a thread loads: slot r (r &lt; LoadsPerThread) is (Row + r·RowStep,
+    /// K + r·KStep). Consecutive threads run along k when the operand is contiguous along k, else along rows,
+    /// so their global loads coalesce; the steps are constants in the kernel.
+    /// </summary>
+    internal readonly struct SlicePlacement
     {
-        if (n < columns)
+        public readonly int Row;
+        public readonly int K;
+        public readonly int RowStep;
+        public readonly int KStep;
+
+        public SlicePlacement(bool alongK, int thread, int side, int threads)
         {
-            var sum = hasBias ? value + bias[n] : value;
-            c[row + n] = accumulate ? c[row + n] + sum : sum;
+            Row = alongK ? thread / TileK : thread % side;
+            K = alongK ? thread % TileK : thread / side;
+            RowStep = alongK ? threads / TileK : 0;
+            KStep = alongK ? 0 : threads / side;
+        }
+    }
+
+    // A closed blocked kernel loaded on a device, with its group shape.
+    private sealed class Blocked<TA, TB>
+        where TA : struct, IGemmOperand
+        where TB : struct, IGemmOperand
+    {
+        private Blocked(Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, TA, TB, GemmShape, GemmLayout, int, int> launch, int side, int groupSide)
+        {
+            Launch = launch;
+            Side = side;
+            GroupSide = groupSide;
+        }
+
+        public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, TA, TB, GemmShape, GemmLayout, int, int> Launch { get; }
+
+        public int Side { get; }
+
+        public int GroupSide { get; }
+
+        public static Blocked<TA, TB> Load<TTile>(Accelerator accelerator, Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, TA, TB, GemmShape, GemmLayout, int, int> kernel)
+            where TTile : struct, IGemmTile
+        {
+            var threads = default(TTile).GroupSide * default(TTile).GroupSide;
+            // The register cap is for ptxas; other accelerators reject a group size they cannot hold (the CPU's default shape).
+            var specialization = accelerator.AcceleratorType == AcceleratorType.Cuda
+                ? new KernelSpecialization(threads, RegisterFile / (MaxRegisters * threads))
+                : KernelSpecialization.Empty;
+            return new(accelerator.LoadStreamKernel(kernel, specialization), Side<TTile>(), default(TTile).GroupSide);
         }
     }
 
