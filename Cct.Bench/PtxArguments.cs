@@ -7,7 +7,7 @@ internal static class PtxArguments
 {
     public static bool TryParse(string[] args, out PtxOptions options, out string error)
     {
-        options = new PtxOptions("", "", "", null, false, 0);
+        options = new PtxOptions("", "", "", null, false, 0, 0);
         error = "";
         for (var i = 1; i < args.Length; i++)
         {
@@ -18,7 +18,7 @@ internal static class PtxArguments
                 continue;
             }
 
-            if (name is not ("--ptxas" or "--cuobjdump" or "--out" or "--doc" or "--min-ffma-share"))
+            if (name is not ("--ptxas" or "--cuobjdump" or "--out" or "--doc" or "--min-ffma-share" or "--min-ffma-share-every"))
             {
                 error = $"unknown ptx option '{name}'";
                 return false;
@@ -48,11 +48,11 @@ internal static class PtxArguments
                 default:
                     if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var share) || share is < 0 or > 1)
                     {
-                        error = $"--min-ffma-share must be a number in [0, 1], not '{value}'";
+                        error = $"{name} must be a number in [0, 1], not '{value}'";
                         return false;
                     }
 
-                    options = options with { MinFfmaShare = share };
+                    options = name == "--min-ffma-share" ? options with { MinFfmaShare = share } : options with { MinFfmaShareEvery = share };
                     break;
             }
         }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # What an H100 would run, with no GPU: compiles every kernel to sm_90 PTX, assembles it with NVIDIA's ptxas,
 # disassembles it with cuobjdump, and writes the table (registers, spills, shared memory, occupancy, the
-# GEMM's K-loop instruction mix) into docs/gpu-kernels.md. Fails on a spill, on fp64, or when the GEMM's
-# FFMA share falls below the ratchet.
+# GEMM's K-loop instruction mix) into docs/gpu-kernels.md. Fails on a spill, on fp64, or when a GEMM's
+# FFMA share falls below its ratchet.
 #
 # ptxas and cuobjdump come from Debian's nvidia-cuda-toolkit 11.8 (component non-free, ~84 MB); only the
 # package itself is downloaded and unpacked into a cache, through a private apt configuration, so the
@@ -14,8 +14,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-artifacts/ptx}
 
-# The GEMM's K loop must stay at least this FFMA-dense (a ratchet: raise it when the kernel improves).
-min_ffma_share=0.35
+# Ratchets (raise them when the kernels improve): the best GEMM K loop (dense operands, 128x128 tile: 78.5-79.1 %
+# FFMA on 2026-11-30) and every GEMM instantiation (the convolution gathers and attention's dropout: 35.3 %).
+min_ffma_share=0.78
+min_ffma_share_every=0.35
 
 cache=${CCT_CUDA_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/cct/cuda-tools}
 bin="$cache/x/usr/bin"
@@ -39,4 +41,4 @@ fi
 "$bin/ptxas" --version | tail -n 1
 
 dotnet run -c Release --project Cct.Bench -- ptx --ptxas "$bin/ptxas" --cuobjdump "$bin/cuobjdump" --out "$out" \
-  --doc docs/gpu-kernels.md --check --min-ffma-share "$min_ffma_share"
+  --doc docs/gpu-kernels.md --check --min-ffma-share "$min_ffma_share" --min-ffma-share-every "$min_ffma_share_every"

@@ -579,6 +579,13 @@ public sealed class MatMul
         }
     }
 
+    /// <summary>The CUDA specialisation of a blocked kernel over <paramref name="tile"/>: its group size, and enough groups per SM that ptxas stays within MaxRegisters.</summary>
+    internal static KernelSpecialization CudaSpecialization(IGemmTile tile)
+    {
+        var threads = tile.GroupSide * tile.GroupSide;
+        return new KernelSpecialization(threads, RegisterFile / (MaxRegisters * threads));
+    }
+
     // A closed blocked kernel loaded on a device, with its group shape.
     private sealed class Blocked<TA, TB>
         where TA : struct, IGemmOperand
@@ -600,11 +607,8 @@ public sealed class MatMul
         public static Blocked<TA, TB> Load<TTile>(Accelerator accelerator, Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, TA, TB, GemmShape, GemmLayout, int, int> kernel)
             where TTile : struct, IGemmTile
         {
-            var threads = default(TTile).GroupSide * default(TTile).GroupSide;
             // The register cap is for ptxas; other accelerators reject a group size they cannot hold (the CPU's default shape).
-            var specialization = accelerator.AcceleratorType == AcceleratorType.Cuda
-                ? new KernelSpecialization(threads, RegisterFile / (MaxRegisters * threads))
-                : KernelSpecialization.Empty;
+            var specialization = accelerator.AcceleratorType == AcceleratorType.Cuda ? CudaSpecialization(default(TTile)) : KernelSpecialization.Empty;
             return new(accelerator.LoadStreamKernel(kernel, specialization), Side<TTile>(), default(TTile).GroupSide);
         }
     }

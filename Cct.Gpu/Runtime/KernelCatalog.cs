@@ -1,15 +1,17 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Reflection.Emit;
+using Cct.Gpu.Layers;
+using ILGPU.Runtime;
 
 namespace Cct.Gpu.Runtime;
 
 /// <summary>
 /// Every kernel Cct.Gpu loads, found in its IL rather than listed by hand, so a new kernel cannot be missed:
-/// a kernel load is <c>ldftn Kernel</c> (a static method of this assembly) followed by <c>newobj</c> of a
-/// delegate and a call of ILGPU's <c>Load…Kernel</c>. A generic kernel appears closed over the loaders it
-/// is launched with, because its <c>ldftn</c> token names that instantiation. The PTX/OpenCL compile test
-/// and tools/ptx-report.sh work from this list.
+/// a kernel is a static method of this assembly with a kernel's signature (an ILGPU index or array view
+/// among its parameters) whose address is taken (<c>ldftn</c>) to make the delegate ILGPU loads. A generic
+/// kernel appears closed over the operands it is launched with, because its <c>ldftn</c> token names that
+/// instantiation. The PTX/OpenCL compile test and tools/ptx-report.sh work from this list.
 /// </summary>
 internal static class KernelCatalog
 {
@@ -56,7 +58,7 @@ internal static class KernelCatalog
         return parameters.Length > 0 && parameters[0].ParameterType.Namespace == "ILGPU" && parameters[0].ParameterType.Name.Contains("Index", StringComparison.Ordinal);
     }
 
-    // The targets of `ldftn` in this method's body that are turned into a delegate and handed to a Load…Kernel call.
+    // The targets of `ldftn` in this method's body that have a kernel's signature.
     private static IEnumerable<MethodInfo> LoadedKernels(MethodBase method)
     {
         var il = method.GetMethodBody()?.GetILAsByteArray();
@@ -68,7 +70,6 @@ internal static class KernelCatalog
         var module = method.Module;
         var typeArguments = method.DeclaringType?.IsGenericType == true ? method.DeclaringType.GetGenericArguments() : null;
         var methodArguments = method.IsGenericMethod ? method.GetGenericArguments() : null;
-        MethodInfo? pending = null;
         var position = 0;
         while (position < il.Length)
         {
@@ -97,23 +98,25 @@ internal static class KernelCatalog
                 continue;
             }
 
-            if (opCode == System.Reflection.Emit.OpCodes.Ldftn)
+            if (opCode == System.Reflection.Emit.OpCodes.Ldftn && target is MethodInfo { IsStatic: true, ContainsGenericParameters: false } kernel && kernel.Module == module && HasKernelSignature(kernel))
             {
-                pending = target is MethodInfo { IsStatic: true } m && m.Module == module ? m : null;
-            }
-            else if (pending is not null && (opCode == System.Reflection.Emit.OpCodes.Call || opCode == System.Reflection.Emit.OpCodes.Callvirt)
-                && target?.Name.StartsWith("Load", StringComparison.Ordinal) == true && target.Name.EndsWith("Kernel", StringComparison.Ordinal)
-                && target.DeclaringType?.Namespace?.StartsWith("ILGPU", StringComparison.Ordinal) == true)
-            {
-                yield return pending;
-                pending = null;
-            }
-            else if (opCode == System.Reflection.Emit.OpCodes.Call || opCode == System.Reflection.Emit.OpCodes.Callvirt)
-            {
-                pending = null;
+                yield return kernel;
             }
         }
     }
+
+    /// <summary>
+    /// The specialisation a kernel is loaded with on CUDA: MatMul's blocked GEMMs (generic over a tile) cap their
+    /// registers (<see cref="MatMul.CudaSpecialization"/>); every other kernel is loaded without one.
+    /// </summary>
+    public static KernelSpecialization SpecializationOf(MethodInfo kernel)
+        => kernel.IsGenericMethod && kernel.GetGenericArguments().FirstOrDefault(typeof(IGemmTile).IsAssignableFrom) is { } tile
+            ? MatMul.CudaSpecialization((IGemmTile)Activator.CreateInstance(tile)!)
+            : KernelSpecialization.Empty;
+
+    private static bool HasKernelSignature(MethodInfo method)
+        => method.GetParameters().Any(p => p.ParameterType.Namespace is "ILGPU" or "ILGPU.Runtime"
+            && (p.ParameterType.Name.StartsWith("ArrayView", StringComparison.Ordinal) || p.ParameterType.Name.StartsWith("Index", StringComparison.Ordinal)));
 
     private static int OperandSize(OperandType type, byte[] il, int position) => type switch
     {

@@ -23,7 +23,7 @@ internal sealed partial class KernelCompiler : IDisposable
     private readonly Dictionary<CudaArchitecture, PTXBackend> ptx = [];
     private CLBackend? openCl;
 
-    /// <summary>PTX for <paramref name="architecture"/> (ISA 7.8, which CUDA 11.8's ptxas reads).</summary>
+    /// <summary>PTX for <paramref name="architecture"/> (ISA 7.8, which CUDA 11.8's ptxas reads), specialised as a CUDA accelerator loads it.</summary>
     public string Ptx(MethodInfo kernel, CudaArchitecture architecture)
     {
         if (!ptx.TryGetValue(architecture, out var backend))
@@ -32,7 +32,7 @@ internal sealed partial class KernelCompiler : IDisposable
             ptx[architecture] = backend;
         }
 
-        return ((PTXCompiledKernel)backend.Compile(EntryPointOf(kernel), KernelSpecialization.Empty)).PTXAssembly;
+        return ((PTXCompiledKernel)backend.Compile(EntryPointOf(kernel), KernelCatalog.SpecializationOf(kernel))).PTXAssembly;
     }
 
     /// <summary>OpenCL C 2.0 source, for a device with the generic address space (which ILGPU requires).</summary>
