@@ -68,6 +68,8 @@ public static class KernelCases
             SeqPoolCase(batch: 3, tokens: 13, channels: 17),
             MeanPoolCase(batch: 4, tokens: 49, channels: 32),
             MeanPoolCase(batch: 3, tokens: 13, channels: 17),
+            AttentionRolloutCase(new RolloutShape(4, 2, 49)),
+            AttentionRolloutCase(new RolloutShape(3, 3, 13)),
             CrossEntropyCase(batch: 4, classes: 10, smoothing: 0.1f),
             CrossEntropyCase(batch: 13, classes: 10, smoothing: 0f),
             AdamWCase(1001),
@@ -333,6 +335,15 @@ public static class KernelCases
         var dinput = s.Upload(Uniform(121, count));
         pool.Backward(dinput, s.Upload(Uniform(122, (long)batch * channels)), batch, tokens, channels);
         return [Out("output", output, Tolerance.Reduction), Out("dinput", dinput, Tolerance.Elementwise)];
+    });
+
+    private static KernelCase AttentionRolloutCase(RolloutShape shape) => new($"attentionrollout {shape.Batch}x{shape.Heads}x{shape.Tokens}", s =>
+    {
+        var output = s.Zeros((long)shape.Batch * shape.Tokens);
+        var input = s.Upload(Uniform(125, (long)shape.Batch * shape.Tokens));
+        var probabilities = s.Upload(Uniform(126, (long)shape.Batch * shape.Heads * shape.Tokens * shape.Tokens));
+        AttentionRollout.For(s.Device).Step(output, input, probabilities, shape);
+        return [Out("output", output, Tolerance.Reduction)];
     });
 
     private static KernelCase CrossEntropyCase(int batch, int classes, float smoothing)
