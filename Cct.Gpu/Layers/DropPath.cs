@@ -57,8 +57,12 @@ public sealed class DropPath
     {
         for (long i = index; i < count; i += stride)
         {
-            var value = probability <= 0f ? source[i] : key.Uniform((int)i / perSample) >= probability ? source[i] * scale : 0f;
+            var value = Apply(i, source[i], perSample, probability, scale, key);
             target[i] = accumulate != 0 ? target[i] + value : value;
         }
     }
+
+    /// <summary>Element <paramref name="i"/> of a (B, perSample) tensor through the mask of its sample; p = 0 passes it unchanged.</summary>
+    internal static float Apply(long i, float value, int perSample, float probability, float scale, RngKey key)
+        => probability <= 0f ? value : key.Uniform((int)i / perSample) >= probability ? value * scale : 0f;
 }

@@ -93,16 +93,15 @@ public sealed class LayerNorm
                 inputBackward(rowThreads, rowThreads, dinput, doutput, input, mean, rstd, weight, rows, channels);
             }
 
-            // Two partial sets (weight, bias) of (chunks, C) in the scratch; one chunk adds into dweight, dbias directly.
-            var partials = chunks > 1 ? device.Scratch(2L * chunks * channels) : dweight;
+            // Two partial sets (weight, bias) of (chunks, C) from PartialSums; one chunk adds into dweight, dbias directly.
+            var sums = PartialSums.For(device);
+            var partials = chunks > 1 ? sums.Partials(2L * chunks * channels) : dweight;
             var items = (long)chunks * channels;
             var threads = device.Threads(items);
             parameterBackward(threads, threads, checked((int)items), chunks, partials, dweight, dbias, doutput, input, mean, rstd, rows, channels);
             if (chunks > 1)
             {
-                var sums = PartialSums.For(device);
-                sums.AddInto(dweight, partials.SubView(0, items), chunks, channels);
-                sums.AddInto(dbias, partials.SubView(items, items), chunks, channels);
+                sums.AddInto(chunks, new PartialSum(dweight, partials.SubView(0, items), channels), new PartialSum(dbias, partials.SubView(items, items), channels));
             }
         }
     }

@@ -48,13 +48,14 @@ public sealed class Linear
             return;
         }
 
-        var partials = chunks > 1 ? device.Scratch((long)chunks * outFeatures) : dbias;
+        var sums = PartialSums.For(device);
+        var partials = chunks > 1 ? sums.Partials((long)chunks * outFeatures) : dbias;
         var items = (long)chunks * outFeatures;
         var threads = device.Threads(items);
         biasBackward(threads, threads, checked((int)items), chunks, partials, dbias, doutput, rows, outFeatures);
         if (chunks > 1)
         {
-            PartialSums.For(device).AddInto(dbias, partials, chunks, outFeatures);
+            sums.AddInto(chunks, new PartialSum(dbias, partials, outFeatures));
         }
     }
 

@@ -196,7 +196,8 @@ public sealed class CctModel : IDisposable
         }
 
         var c = Config;
-        activationGradients.MemSetToZero();
+        using var parameterSums = PartialSums.For(device).Defer();
+        device.Clear(activationGradients.View);
         var crossEntropy = CrossEntropy.For(device);
         crossEntropy.Forward(Act("loss"), Act("losses"), Act("probabilities"), Act("logits"), labels, batch, c.Classes, labelSmoothing);
         crossEntropy.Backward(Grad("logits"), Act("probabilities"), labels, batch, c.Classes, labelSmoothing);
@@ -224,7 +225,7 @@ public sealed class CctModel : IDisposable
             if (j < c.Layers - 1)
             {
                 // Blocks share their internal gradient buffers; the previous block left its sums there.
-                BlockGradientScratch().MemSetToZero();
+                device.Clear(BlockGradientScratch());
             }
 
             if (c.Layout == BlockLayout.Official)
@@ -253,7 +254,7 @@ public sealed class CctModel : IDisposable
     public void TrainStep(ArrayView<float> input, ArrayView<int> labels, int batchSize, float labelSmoothing, AdamWSettings settings)
     {
         Forward(input, batchSize, train: true);
-        Parameters.ZeroGradients();
+        device.Clear(Parameters.Gradients.View);
         Backward(labels, labelSmoothing);
         AdamW.For(device).Step(Parameters.Values.View, Parameters.FirstMoment.View, Parameters.SecondMoment.View, Parameters.Gradients.View, settings, (int)Step + 1);
         Step++;
@@ -522,11 +523,6 @@ public sealed class CctModel : IDisposable
             AddActivation($"b{j}.act", t, h);
             AddTransient($"b{j}.fc2", "branch", t, d);
             AddActivation($"b{j}.res2", t, d);
-            if (DropPathRate(j) > 0)
-            {
-                AddTransient($"b{j}.dp1", "dropped-branch", t, d);
-                AddTransient($"b{j}.dp2", "dropped-branch", t, d);
-            }
 
             if (c.Layout == BlockLayout.PostNorm)
             {
@@ -627,12 +623,9 @@ public sealed class CctModel : IDisposable
         var p = Block(j);
         var b = $"b{j}.";
         LayerNorm.For(device).Forward(Act(b + "ln0"), Act(b + "ln0.mean"), Act(b + "ln0.rstd"), Act(input), Param(p + "pre_norm.weight"), Param(p + "pre_norm.bias"), Rows, Dim);
-        var attended = ForwardDropPath(j, ForwardAttention(j, b + "ln0"), b + "dp1", AttentionDropPathStream);
-        Residual.For(device).Forward(Act(b + "res1"), Act(input), Act(attended), (long)Rows * Dim);
+        ForwardResidual(j, b + "res1", input, ForwardAttention(j, b + "ln0"), AttentionDropPathStream);
         LayerNorm.For(device).Forward(Act(b + "ln1"), Act(b + "ln1.mean"), Act(b + "ln1.rstd"), Act(b + "res1"), Param(p + "norm1.weight"), Param(p + "norm1.bias"), Rows, Dim);
-        var mlp = ForwardMlp(j, b + "ln1");
-        var added = ForwardDropPath(j, mlp, b + "dp2", MlpDropPathStream);
-        Residual.For(device).Forward(Act(b + "res2"), Act(b + "ln1"), Act(added), (long)Rows * Dim);
+        ForwardResidual(j, b + "res2", b + "ln1", ForwardMlp(j, b + "ln1"), MlpDropPathStream);
         return b + "res2";
     }
 
@@ -646,20 +639,15 @@ public sealed class CctModel : IDisposable
     }
 
     // The part both layouts share, from the block's second residual back to the attention branch:
-    // res2 = ln1 + MLP(ln1); ln1 = LN1(res1); res1 = input + Attn(·). Leaves Grad(proj-or-dp1) for attention.
+    // res2 = ln1 + MLP(ln1); ln1 = LN1(res1); res1 = input + Attn(·). Leaves Grad(proj) for attention.
     private void BackwardResiduals(int j, string input)
     {
         var p = Block(j);
         var b = $"b{j}.";
-        var n = (long)Rows * Dim;
-        var added = BackwardDropPathTarget(j, b + "fc2", b + "dp2");
-        Residual.For(device).Backward(Grad(b + "ln1"), Grad(added), Grad(b + "res2"), n);
-        BackwardDropPath(j, b + "fc2", b + "dp2", MlpDropPathStream);
+        BackwardResidual(j, b + "res2", b + "ln1", b + "fc2", MlpDropPathStream);
         BackwardMlp(j, b + "ln1");
         LayerNorm.For(device).Backward(Grad(b + "res1"), ParamGrad(p + "norm1.weight"), ParamGrad(p + "norm1.bias"), Grad(b + "ln1"), Act(b + "res1"), Act(b + "ln1.mean"), Act(b + "ln1.rstd"), Param(p + "norm1.weight"), Rows, Dim);
-        var attended = BackwardDropPathTarget(j, b + "proj", b + "dp1");
-        Residual.For(device).Backward(Grad(input), Grad(attended), Grad(b + "res1"), n);
-        BackwardDropPath(j, b + "proj", b + "dp1", AttentionDropPathStream);
+        BackwardResidual(j, b + "res1", input, b + "proj", AttentionDropPathStream);
     }
 
     // x = LN1(x + Attn(x)); x = LN2(x + MLP(x)), as torch.nn.TransformerEncoderLayer with norm_first=False.
@@ -667,13 +655,9 @@ public sealed class CctModel : IDisposable
     {
         var p = Block(j);
         var b = $"b{j}.";
-        var n = (long)Rows * Dim;
-        var attended = ForwardDropPath(j, ForwardAttention(j, input), b + "dp1", AttentionDropPathStream);
-        Residual.For(device).Forward(Act(b + "res1"), Act(input), Act(attended), n);
+        ForwardResidual(j, b + "res1", input, ForwardAttention(j, input), AttentionDropPathStream);
         LayerNorm.For(device).Forward(Act(b + "ln1"), Act(b + "ln1.mean"), Act(b + "ln1.rstd"), Act(b + "res1"), Param(p + "norm1.weight"), Param(p + "norm1.bias"), Rows, Dim);
-        var mlp = ForwardMlp(j, b + "ln1");
-        var added = ForwardDropPath(j, mlp, b + "dp2", MlpDropPathStream);
-        Residual.For(device).Forward(Act(b + "res2"), Act(b + "ln1"), Act(added), n);
+        ForwardResidual(j, b + "res2", b + "ln1", ForwardMlp(j, b + "ln1"), MlpDropPathStream);
         LayerNorm.For(device).Forward(Act(b + "ln2"), Act(b + "ln2.mean"), Act(b + "ln2.rstd"), Act(b + "res2"), Param(p + "norm2.weight"), Param(p + "norm2.bias"), Rows, Dim);
         return b + "ln2";
     }
@@ -748,27 +732,12 @@ public sealed class CctModel : IDisposable
         linear.Backward(Grad(input), ParamGrad(p + "linear1.weight"), ParamGrad(p + "linear1.bias"), Grad(b + "fc1"), Act(input), Param(p + "linear1.weight"), true, Rows, Dim, h);
     }
 
-    // Drop-path buffers exist only for blocks with a non-zero rate; in eval they pass values through.
-    private string ForwardDropPath(int j, string input, string output, uint stream)
-    {
-        if (DropPathRate(j) <= 0)
-        {
-            return input;
-        }
+    // output = input + drop_path(branch), the mask drawn in the residual's own kernel; in eval it passes the branch through.
+    private void ForwardResidual(int j, string output, string input, string branch, uint stream)
+        => Residual.For(device).Forward(Act(output), Act(input), Act(branch), batch, Tokens * Dim, training ? DropPathRate(j) : 0f, Key(stream + (uint)j));
 
-        DropPath.For(device).Forward(Act(output), Act(input), batch, Tokens * Dim, training ? DropPathRate(j) : 0f, Key(stream + (uint)j));
-        return output;
-    }
-
-    private string BackwardDropPathTarget(int j, string input, string output) => DropPathRate(j) > 0 ? output : input;
-
-    private void BackwardDropPath(int j, string input, string output, uint stream)
-    {
-        if (DropPathRate(j) > 0)
-        {
-            DropPath.For(device).Backward(Grad(input), Grad(output), batch, Tokens * Dim, training ? DropPathRate(j) : 0f, Key(stream + (uint)j));
-        }
-    }
+    private void BackwardResidual(int j, string output, string input, string branch, uint stream)
+        => Residual.For(device).Backward(Grad(input), Grad(branch), Grad(output), batch, Tokens * Dim, training ? DropPathRate(j) : 0f, Key(stream + (uint)j));
 
     private AttentionShape AttentionShapeFor() => new(batch, Tokens, Dim, Config.Heads);
 

@@ -57,3 +57,46 @@ public readonly struct ProfileScope : IDisposable
 
     public void Dispose() => profiler?.Exit(device, name);
 }
+
+/// <summary>
+/// Counts the device operations a <see cref="ComputeDevice"/> issues: kernel launches (per launcher, named
+/// "KernelSet.field") and memsets. Each launch costs a few microseconds of launch latency on a GPU, so the
+/// count per training step bounds the step time of a small model from below. Launches come from one host thread.
+/// </summary>
+public sealed class DeviceOperations
+{
+    private readonly Dictionary<string, long> launchesByKernel = new(StringComparer.Ordinal);
+
+    /// <summary>Kernel launches so far.</summary>
+    public long Launches { get; private set; }
+
+    /// <summary>Memsets so far (<see cref="ComputeDevice.Clear"/>).</summary>
+    public long Memsets { get; private set; }
+
+    /// <summary>Launches so far per launcher, "KernelSet.field".</summary>
+    public IReadOnlyDictionary<string, long> LaunchesByKernel => launchesByKernel;
+
+    /// <summary>
+    /// When set, launches and memsets are counted but not issued: the ops bench counts a full-size step on the
+    /// CPU simulator, where running it would take hours. Nothing in a step reads device results on the host,
+    /// so the count is the same; the device's buffers then hold garbage.
+    /// </summary>
+    public bool CountOnly { get; set; }
+
+    /// <summary>
+    /// Records one launch of <paramref name="kernel"/> and says whether to issue it (<see cref="CountOnly"/>);
+    /// called by the launchers <see cref="ComputeDevice.Kernels"/> wraps.
+    /// </summary>
+    public bool CountLaunch(string kernel)
+    {
+        Launches++;
+        launchesByKernel[kernel] = launchesByKernel.GetValueOrDefault(kernel) + 1;
+        return !CountOnly;
+    }
+
+    internal bool CountMemset()
+    {
+        Memsets++;
+        return !CountOnly;
+    }
+}
