@@ -10,7 +10,7 @@ public readonly record struct PartialSum(ArrayView<float> Target, ArrayView<floa
 /// <summary>
 /// Sums over many rows per column (bias, LayerNorm and SeqPool parameter gradients) split into row
 /// chunks, so a GPU gets columns x chunks threads instead of one long serial loop per column: a layer's
-/// kernel writes one partial sum per (chunk, column) into <see cref="Partials"/>, then <see cref="AddInto"/>
+/// kernel writes one partial sum per (chunk, column) into <see cref="Partials"/>, then <see cref="AddInto(int, PartialSum[])"/>
 /// adds the chunks up, every sum of the call in one launch. Inside <see cref="Defer"/> (a model's backward pass)
 /// the sums wait and all of them run in one launch when it ends: a cct-7/3x1 step had 54 of these launches.
 /// With one chunk (always on the CPU simulator, which has only a few threads) the layer's kernel adds into the
@@ -61,7 +61,7 @@ public sealed class PartialSums
     public static int RowsPerChunk(long rows, int chunks) => (int)((rows + chunks - 1) / chunks);
 
     /// <summary>
-    /// A device buffer of <paramref name="length"/> floats for partial sums, kept until the <see cref="AddInto"/>
+    /// A device buffer of <paramref name="length"/> floats for partial sums, kept until the <see cref="AddInto(int, PartialSum[])"/>
     /// that reads it has run. Growing it first waits for the device and copies the pending partials over; it
     /// grows only in a model's first step.
     /// </summary>
@@ -114,7 +114,16 @@ public sealed class PartialSums
         }
     }
 
-    /// <summary>Holds every <see cref="AddInto"/> until the returned scope ends, then runs them, one launch per target buffer.</summary>
+    /// <summary>target (columns) += Σ over chunks of partials (chunks, columns) from any buffer, staged through <see cref="Partials"/> by a device copy.</summary>
+    public void AddInto(ArrayView<float> target, ArrayView<float> partials, int chunks, int columns)
+    {
+        var length = (long)chunks * columns;
+        var staged = Partials(length);
+        staged.CopyFrom(partials.SubView(0, length));
+        AddInto(chunks, new PartialSum(target, staged, columns));
+    }
+
+    /// <summary>Holds every <see cref="AddInto(int, PartialSum[])"/> until the returned scope ends, then runs them, one launch per target buffer.</summary>
     public Deferral Defer()
     {
         deferrals++;
