@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
@@ -18,7 +17,7 @@ public readonly record struct BatchNormShape(int Batch, int Channels, int Spatia
 /// <summary>
 /// torch.nn.BatchNorm2d: per-channel statistics over (B, H, W). On GPUs each channel's reductions run in one
 /// group of threads (strided over the channel's values, so loads coalesce), combined in a fixed order
-/// (<see cref="GroupSum"/>), so two runs give the same bits; on the CPU simulator, where group barriers are
+/// (<see cref="PartialSums.GroupSum"/>), so two runs give the same bits; on the CPU simulator, where group barriers are
 /// slow, they run one barrier-free item per channel.
 /// </summary>
 public sealed class BatchNorm2d
@@ -120,10 +119,8 @@ public sealed class BatchNorm2d
     private void BackwardGroups(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, BatchNormShape shape)
         => backwardGroups(new KernelConfig(shape.Channels, GroupSize), dinput, dweight, dbias, doutput, input, mean, rstd, weight, shape);
 
-    /// <summary>Threads per channel on GPUs, at most <see cref="MaxGroupSize"/>; the simulator's tiled shape holds 256.</summary>
-    internal int GroupSize => Math.Min(MaxGroupSize, device.Accelerator.MaxNumThreadsPerGroup);
-
-    private const int MaxGroupSize = 256;
+    /// <summary>Threads per channel on GPUs (<see cref="PartialSums.GroupSize"/>).</summary>
+    internal int GroupSize => PartialSums.GroupSize(device);
 
     private static int Elements(BatchNormShape shape) => checked(shape.Channels * shape.PerChannel);
 
@@ -174,7 +171,7 @@ public sealed class BatchNorm2d
             sum += input[s.Index(e / s.Spatial, c, e % s.Spatial)];
         }
 
-        var m = GroupSum(sum) / n;
+        var m = PartialSums.GroupSum(sum) / n;
         var squares = 0f;
         for (var e = Group.IdxX; e < n; e += Group.DimX)
         {
@@ -182,7 +179,7 @@ public sealed class BatchNorm2d
             squares += d * d;
         }
 
-        var total = GroupSum(squares);
+        var total = PartialSums.GroupSum(squares);
         if (Group.IdxX == 0)
         {
             mean[c] = m;
@@ -208,8 +205,8 @@ public sealed class BatchNorm2d
             sumDyXhat += doutput[k] * (input[k] - m) * r;
         }
 
-        var totalDy = GroupSum(sumDy);
-        var totalDyXhat = GroupSum(sumDyXhat);
+        var totalDy = PartialSums.GroupSum(sumDy);
+        var totalDyXhat = PartialSums.GroupSum(sumDyXhat);
         if (Group.IdxX == 0)
         {
             dbias[c] += totalDy;
@@ -224,38 +221,6 @@ public sealed class BatchNorm2d
             var k = s.Index(e / s.Spatial, c, e % s.Spatial);
             dinput[k] += scale * (doutput[k] - meanDy - ((input[k] - m) * r * meanDyXhat));
         }
-    }
-
-    /// <summary>
-    /// The sum of every thread's <paramref name="value"/> in the group, returned to all of them, in a fixed order:
-    /// a tree through shared memory where thread i adds thread i + half's value while the active count halves.
-    /// ILGPU's group AllReduce adds with shared-memory atomics on GPUs, in whatever order threads arrive, so
-    /// two runs of the seed preset differed; this costs log2(256) = 8 barriers per sum.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static float GroupSum(float value)
-    {
-        var shared = SharedMemory.Allocate<float>(MaxGroupSize);
-        var i = Group.IdxX;
-        shared[i] = value;
-        Group.Barrier();
-        for (var active = Group.DimX; active > 1;)
-        {
-            var half = (active + 1) / 2;
-            if (i < active - half)
-            {
-                shared[i] += shared[i + half];
-            }
-
-            Group.Barrier();
-            active = half;
-        }
-
-        var total = shared[0];
-
-        // Every thread reads the total before the slots can be reused.
-        Group.Barrier();
-        return total;
     }
 
     // One item per element, grid-stride.

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Runtime;
 using Cct.Gpu.Runtime;
@@ -26,6 +27,8 @@ public sealed class PartialSums
 
     // Shorter chunks would spend more on the extra pass than they save.
     private const int MinRowsPerChunk = 32;
+
+    private const int MaxGroupSize = 256;
 
     private readonly ComputeDevice device;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>> addInto;
@@ -170,7 +173,8 @@ public sealed class PartialSums
                 var count = group.Count();
                 var buffer = group.Key;
                 var targets = new ArrayView<float>(buffer, 0, buffer.Length);
-                addInto(new KernelConfig(count, GroupSize), targets, partials!.View, table!.View.SubView((long)first * Fields, (long)count * Fields));
+                // A thread per column of a sum: the widest (fc1's bias, 512) takes two passes.
+                addInto(new KernelConfig(count, GroupSize(device)), targets, partials!.View, table!.View.SubView((long)first * Fields, (long)count * Fields));
                 first += count;
             }
 
@@ -180,8 +184,40 @@ public sealed class PartialSums
         used = 0;
     }
 
-    // Threads per sum: one per column, enough for the widest (fc1's bias, 512) in two passes.
-    private int GroupSize => Math.Min(256, device.Accelerator.MaxNumThreadsPerGroup);
+    /// <summary>Threads of a group that reduces with <see cref="GroupSum"/>: 256, or fewer where the device allows fewer.</summary>
+    internal static int GroupSize(ComputeDevice device) => Math.Min(MaxGroupSize, device.Accelerator.MaxNumThreadsPerGroup);
+
+    /// <summary>
+    /// The sum of every thread's <paramref name="value"/> in the group, returned to all of them, in a fixed order:
+    /// a tree through shared memory where thread i adds thread i + half's value while the active count halves.
+    /// ILGPU's group AllReduce adds with shared-memory atomics on GPUs, in whatever order threads arrive, so
+    /// two GPU runs of the seed preset's BatchNorm differed; this costs log2(256) = 8 barriers per sum.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float GroupSum(float value)
+    {
+        var shared = SharedMemory.Allocate<float>(MaxGroupSize);
+        var i = Group.IdxX;
+        shared[i] = value;
+        Group.Barrier();
+        for (var active = Group.DimX; active > 1;)
+        {
+            var half = (active + 1) / 2;
+            if (i < active - half)
+            {
+                shared[i] += shared[i + half];
+            }
+
+            Group.Barrier();
+            active = half;
+        }
+
+        var total = shared[0];
+
+        // Every thread reads the total before the slots can be reused.
+        Group.Barrier();
+        return total;
+    }
 
     /// <summary>Ends a <see cref="Defer"/> scope: runs the sums it held.</summary>
     public readonly struct Deferral : IDisposable

@@ -198,9 +198,7 @@ public sealed class CctModel : IDisposable
         var c = Config;
         using var parameterSums = PartialSums.For(device).Defer();
         device.Clear(activationGradients.View);
-        var crossEntropy = CrossEntropy.For(device);
-        crossEntropy.Forward(Act("loss"), Act("losses"), Act("probabilities"), Act("logits"), labels, batch, c.Classes, labelSmoothing);
-        crossEntropy.Backward(Grad("logits"), Act("probabilities"), labels, batch, c.Classes, labelSmoothing);
+        CrossEntropy.For(device).ForwardBackward(Act("loss"), Act("losses"), Act("probabilities"), Grad("logits"), Act("logits"), labels, batch, c.Classes, labelSmoothing);
         Linear.For(device).Backward(Grad("pooled"), ParamGrad("classifier.fc.weight"), ParamGrad("classifier.fc.bias"), Grad("logits"), Act("pooled"), Param("classifier.fc.weight"), true, batch, Dim, c.Classes);
 
         var last = c.Layers == 0 ? "tokens" : BlockOutput(c.Layers - 1);
