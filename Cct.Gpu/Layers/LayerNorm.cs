@@ -56,19 +56,11 @@ public sealed class LayerNorm
 
     // The GPU forward: one warp per row.
     private void ForwardWarps(ArrayView<float> output, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, int rows, int channels)
-        => forwardWarps(WarpsConfig(rows), output, mean, rstd, input, weight, bias, rows, channels);
+        => forwardWarps(device.WarpPerRow(rows), output, mean, rstd, input, weight, bias, rows, channels);
 
     // The GPU input gradient: one warp per row, adding into dinput.
     private void InputBackwardWarps(ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels)
-        => inputBackwardWarps(WarpsConfig(rows), dinput, doutput, input, mean, rstd, weight, rows, channels);
-
-    // Groups of up to 8 warps, one row per warp.
-    private KernelConfig WarpsConfig(int rows)
-    {
-        var warp = device.Accelerator.WarpSize;
-        var warpsPerGroup = Math.Max(1, Math.Min(8, device.Accelerator.MaxNumThreadsPerGroup / warp));
-        return new KernelConfig((rows + warpsPerGroup - 1) / warpsPerGroup, warp * warpsPerGroup);
-    }
+        => inputBackwardWarps(device.WarpPerRow(rows), dinput, doutput, input, mean, rstd, weight, rows, channels);
 
     /// <summary>
     /// Accumulates dinput (rows, C) +=, dweight (C) += and dbias (C) += from doutput (rows, C), with

@@ -113,6 +113,14 @@ public sealed class ComputeDevice : IDisposable
     public int Threads(long work)
         => work <= 0 ? 0 : (int)Math.Min(work, Kind == AcceleratorKind.Cpu ? 4L * Environment.ProcessorCount : 1 << 24);
 
+    /// <summary>A launch of one warp per row for <paramref name="rows"/> rows, in groups of up to 8 warps.</summary>
+    public KernelConfig WarpPerRow(int rows)
+    {
+        var warp = Accelerator.WarpSize;
+        var warpsPerGroup = Math.Max(1, Math.Min(8, Accelerator.MaxNumThreadsPerGroup / warp));
+        return new KernelConfig((rows + warpsPerGroup - 1) / warpsPerGroup, warp * warpsPerGroup);
+    }
+
     /// <summary>
     /// Returns the kernel set of type <typeparamref name="T"/> for this device, loading it on first use. Every
     /// launcher the set holds (a field of an ILGPU stream-kernel delegate type) is wrapped here to count its
