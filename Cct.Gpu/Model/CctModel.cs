@@ -720,14 +720,13 @@ public sealed class CctModel : IDisposable
         linear.Backward(Grad(b + "act"), ParamGrad(p + "linear2.weight"), ParamGrad(p + "linear2.bias"), Grad(b + "fc2"), Act(b + "act"), Param(p + "linear2.weight"), true, Rows, h, Dim);
         if (Config.Layout == BlockLayout.Official)
         {
-            Gelu.For(device).Backward(Grad(b + "fc1"), Grad(b + "act"), Act(b + "fc1"), (long)Rows * h);
+            linear.BackwardThroughGelu(Grad(input), ParamGrad(p + "linear1.weight"), ParamGrad(p + "linear1.bias"), Grad(b + "fc1"), Grad(b + "act"), Act(b + "fc1"), Act(input), Param(p + "linear1.weight"), Rows, Dim, h);
         }
         else
         {
             Relu.For(device).Backward(Grad(b + "fc1"), Grad(b + "act"), Act(b + "fc1"), (long)Rows * h);
+            linear.Backward(Grad(input), ParamGrad(p + "linear1.weight"), ParamGrad(p + "linear1.bias"), Grad(b + "fc1"), Act(input), Param(p + "linear1.weight"), true, Rows, Dim, h);
         }
-
-        linear.Backward(Grad(input), ParamGrad(p + "linear1.weight"), ParamGrad(p + "linear1.bias"), Grad(b + "fc1"), Act(input), Param(p + "linear1.weight"), true, Rows, Dim, h);
     }
 
     // output = input + drop_path(branch), the mask drawn in the residual's own kernel; in eval it passes the branch through.
