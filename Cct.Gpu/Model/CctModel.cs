@@ -621,8 +621,7 @@ public sealed class CctModel : IDisposable
         var p = Block(j);
         var b = $"b{j}.";
         LayerNorm.For(device).Forward(Act(b + "ln0"), Act(b + "ln0.mean"), Act(b + "ln0.rstd"), Act(input), Param(p + "pre_norm.weight"), Param(p + "pre_norm.bias"), Rows, Dim);
-        ForwardResidual(j, b + "res1", input, ForwardAttention(j, b + "ln0"), AttentionDropPathStream);
-        LayerNorm.For(device).Forward(Act(b + "ln1"), Act(b + "ln1.mean"), Act(b + "ln1.rstd"), Act(b + "res1"), Param(p + "norm1.weight"), Param(p + "norm1.bias"), Rows, Dim);
+        ForwardResidualNorm(j, b + "ln1", b + "res1", input, ForwardAttention(j, b + "ln0"), p + "norm1.", AttentionDropPathStream);
         ForwardResidual(j, b + "res2", b + "ln1", ForwardMlp(j, b + "ln1"), MlpDropPathStream);
         return b + "res2";
     }
@@ -631,21 +630,19 @@ public sealed class CctModel : IDisposable
     {
         var p = Block(j);
         var b = $"b{j}.";
-        BackwardResiduals(j, input);
+        BackwardResidual(j, b + "res2", b + "ln1", b + "fc2", MlpDropPathStream);
+        BackwardMlpAndNorm1(j, input);
         BackwardAttention(j, b + "ln0");
         LayerNorm.For(device).Backward(Grad(input), ParamGrad(p + "pre_norm.weight"), ParamGrad(p + "pre_norm.bias"), Grad(b + "ln0"), Act(input), Act(b + "ln0.mean"), Act(b + "ln0.rstd"), Param(p + "pre_norm.weight"), Rows, Dim);
     }
 
-    // The part both layouts share, from the block's second residual back to the attention branch:
-    // res2 = ln1 + MLP(ln1); ln1 = LN1(res1); res1 = input + Attn(·). Leaves Grad(proj) for attention.
-    private void BackwardResiduals(int j, string input)
+    // The part both layouts share, once Grad(ln1) has the second residual's share: ln1 = LN1(res1), res1 = input + Attn(·),
+    // with the MLP's share added first. Leaves Grad(proj) for attention.
+    private void BackwardMlpAndNorm1(int j, string input)
     {
-        var p = Block(j);
         var b = $"b{j}.";
-        BackwardResidual(j, b + "res2", b + "ln1", b + "fc2", MlpDropPathStream);
         BackwardMlp(j, b + "ln1");
-        LayerNorm.For(device).Backward(Grad(b + "res1"), ParamGrad(p + "norm1.weight"), ParamGrad(p + "norm1.bias"), Grad(b + "ln1"), Act(b + "res1"), Act(b + "ln1.mean"), Act(b + "ln1.rstd"), Param(p + "norm1.weight"), Rows, Dim);
-        BackwardResidual(j, b + "res1", input, b + "proj", AttentionDropPathStream);
+        BackwardResidualNorm(j, b + "ln1", b + "res1", input, b + "proj", Block(j) + "norm1.", AttentionDropPathStream);
     }
 
     // x = LN1(x + Attn(x)); x = LN2(x + MLP(x)), as torch.nn.TransformerEncoderLayer with norm_first=False.
@@ -653,19 +650,16 @@ public sealed class CctModel : IDisposable
     {
         var p = Block(j);
         var b = $"b{j}.";
-        ForwardResidual(j, b + "res1", input, ForwardAttention(j, input), AttentionDropPathStream);
-        LayerNorm.For(device).Forward(Act(b + "ln1"), Act(b + "ln1.mean"), Act(b + "ln1.rstd"), Act(b + "res1"), Param(p + "norm1.weight"), Param(p + "norm1.bias"), Rows, Dim);
-        ForwardResidual(j, b + "res2", b + "ln1", ForwardMlp(j, b + "ln1"), MlpDropPathStream);
-        LayerNorm.For(device).Forward(Act(b + "ln2"), Act(b + "ln2.mean"), Act(b + "ln2.rstd"), Act(b + "res2"), Param(p + "norm2.weight"), Param(p + "norm2.bias"), Rows, Dim);
+        ForwardResidualNorm(j, b + "ln1", b + "res1", input, ForwardAttention(j, input), p + "norm1.", AttentionDropPathStream);
+        ForwardResidualNorm(j, b + "ln2", b + "res2", b + "ln1", ForwardMlp(j, b + "ln1"), p + "norm2.", MlpDropPathStream);
         return b + "ln2";
     }
 
     private void BackwardPostNormBlock(int j, string input)
     {
-        var p = Block(j);
         var b = $"b{j}.";
-        LayerNorm.For(device).Backward(Grad(b + "res2"), ParamGrad(p + "norm2.weight"), ParamGrad(p + "norm2.bias"), Grad(b + "ln2"), Act(b + "res2"), Act(b + "ln2.mean"), Act(b + "ln2.rstd"), Param(p + "norm2.weight"), Rows, Dim);
-        BackwardResiduals(j, input);
+        BackwardResidualNorm(j, b + "ln2", b + "res2", b + "ln1", b + "fc2", Block(j) + "norm2.", MlpDropPathStream);
+        BackwardMlpAndNorm1(j, input);
         BackwardAttention(j, input);
     }
 
@@ -735,6 +729,15 @@ public sealed class CctModel : IDisposable
 
     private void BackwardResidual(int j, string output, string input, string branch, uint stream)
         => Residual.For(device).Backward(Grad(input), Grad(branch), Grad(output), batch, Tokens * Dim, training ? DropPathRate(j) : 0f, Key(stream + (uint)j));
+
+    // output = LN(sum), sum = input + drop_path(branch): one launch on GPUs; norm is the LayerNorm's parameter prefix.
+    private void ForwardResidualNorm(int j, string output, string sum, string input, string branch, string norm, uint stream)
+        => LayerNorm.For(device).ForwardResidual(Act(output), Act(output + ".mean"), Act(output + ".rstd"), Act(sum), Act(input), Act(branch), Param(norm + "weight"), Param(norm + "bias"), Rows, Dim, Mask(j, stream));
+
+    private void BackwardResidualNorm(int j, string output, string sum, string input, string branch, string norm, uint stream)
+        => LayerNorm.For(device).BackwardResidual(Grad(input), Grad(branch), ParamGrad(norm + "weight"), ParamGrad(norm + "bias"), Grad(output), Act(sum), Act(output + ".mean"), Act(output + ".rstd"), Param(norm + "weight"), Rows, Dim, Mask(j, stream), Grad(sum));
+
+    private DropPathMask Mask(int j, uint stream) => DropPathMask.For(Tokens * Dim, training ? DropPathRate(j) : 0f, Key(stream + (uint)j));
 
     private AttentionShape AttentionShapeFor() => new(batch, Tokens, Dim, Config.Heads);
 
