@@ -197,7 +197,7 @@ public sealed class CctModel : IDisposable
 
         var c = Config;
         using var parameterSums = PartialSums.For(device).Defer();
-        device.Clear(activationGradients.View);
+        device.Clear(BatchGradients(0, gradientLayout.TotalLength));
         CrossEntropy.For(device).ForwardBackward(Act("loss"), Act("losses"), Act("probabilities"), Grad("logits"), Act("logits"), labels, batch, c.Classes, labelSmoothing);
         Linear.For(device).Backward(Grad("pooled"), ParamGrad("classifier.fc.weight"), ParamGrad("classifier.fc.bias"), Grad("logits"), Act("pooled"), Param("classifier.fc.weight"), true, batch, Dim, c.Classes);
 
@@ -297,10 +297,21 @@ public sealed class CctModel : IDisposable
         return activations.View.SubView(activationLayout[slot].Offset, length);
     }
 
-    private ArrayView<float> Grad(string name) => Slice(activationGradients, gradientLayout[gradientSlotOf[name]]);
+    private ArrayView<float> Grad(string name)
+    {
+        var slot = gradientLayout[gradientSlotOf[name]];
+        return BatchGradients(slot.Offset, slot.Length);
+    }
 
     // The blocks' shared gradient slots, laid out last (DescribeGradients), so one range from the first to the end.
-    private ArrayView<float> BlockGradientScratch() => activationGradients.View.SubView(sharedGradientsOffset, gradientLayout.TotalLength - sharedGradientsOffset);
+    private ArrayView<float> BlockGradientScratch() => BatchGradients(sharedGradientsOffset, gradientLayout.TotalLength - sharedGradientsOffset);
+
+    /// <summary>
+    /// A range of the gradient layout, packed for the current batch: every gradient slot is (MaxBatch, ...), so a batch
+    /// of B uses B / MaxBatch of each slot's offset and length, and the gradients of a step lie in the buffer's first
+    /// B / MaxBatch. The memsets then clear what the step uses, not MaxBatch's worth (a smaller last batch clears less).
+    /// </summary>
+    private ArrayView<float> BatchGradients(long offset, long length) => activationGradients.View.SubView(offset / MaxBatch * batch, length / MaxBatch * batch);
 
     private ArrayView<float> Param(string name) => Parameters.Value(name);
 
@@ -406,6 +417,11 @@ public sealed class CctModel : IDisposable
             }
 
             gradientSlotOf[activation] = sharedSlot;
+        }
+
+        if (gradientLayout.Slots.Any(slot => slot.Shape[0] != MaxBatch))
+        {
+            throw new InvalidOperationException("every activation gradient must be (MaxBatch, ...), as BatchGradients packs them per batch");
         }
     }
 
