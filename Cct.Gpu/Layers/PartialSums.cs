@@ -159,6 +159,8 @@ public sealed class PartialSums
             {
                 if (table is null || table.Length < ints.Length)
                 {
+                    // Queued sums may still read the old table.
+                    device.Synchronize();
                     table?.Dispose();
                     table = device.Accelerator.Allocate1D<int>(Math.Max(ints.Length, 256));
                 }

@@ -234,11 +234,11 @@ public sealed class ComputeDevice : IDisposable
             && type.GetGenericArguments()[0] is var first
             && (first == typeof(KernelConfig) || first == typeof(Index1D) || first == typeof(Index2D) || first == typeof(Index3D));
 
-    // (args) => { if (Operations.CountLaunch(name)) launch(args); }, compiled once per launcher at load time.
+    // (args) => { if (counter.Launch()) launch(args); }, compiled once per launcher at load time.
     private Delegate Counted(Delegate launch, Type action, string name)
     {
         var parameters = action.GetGenericArguments().Select(Expression.Parameter).ToArray();
-        var count = Expression.Call(Expression.Constant(Operations), typeof(DeviceOperations).GetMethod(nameof(DeviceOperations.CountLaunch))!, Expression.Constant(name));
+        var count = Expression.Call(Expression.Constant(Operations.CounterFor(name)), typeof(DeviceOperations.LaunchCounter).GetMethod(nameof(DeviceOperations.LaunchCounter.Launch))!);
         var body = Expression.IfThen(count, Expression.Invoke(Expression.Constant(launch), parameters));
         return Expression.Lambda(action, body, parameters).Compile();
     }
