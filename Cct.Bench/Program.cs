@@ -11,6 +11,7 @@ public static class Program
 {
     private const string Usage = "usage: cct-bench kernels [--accelerator auto|cuda|opencl|cpu] [--size small|cct] [--json FILE]"
         + " | cct-bench train --model PRESET [--batch 128] [--accelerator A] [--steps 20] [--warmup 5] [--repeats 3] [--profile-steps 3] [--json FILE]"
+        + " | cct-bench ops --model PRESET [--batch 128] [--accelerator A]"
         + " | cct-bench cpu-shapes [--shape WARP,WARPS,MPS]..."
         + " | cct-bench ptx --ptxas FILE --cuobjdump FILE --out DIR [--doc FILE] [--check] [--min-ffma-share 0.78] [--min-ffma-share-every 0.35]";
 
@@ -33,7 +34,7 @@ public static class Program
             return Guarded(() => PtxReport.Run(ptxOptions));
         }
 
-        if (args.Length > 0 && args[0] == "train")
+        if (args.Length > 0 && args[0] is ("train" or "ops"))
         {
             if (!TrainArguments.TryParse(args, out var trainOptions, out var trainError))
             {
@@ -41,7 +42,7 @@ public static class Program
                 return 2;
             }
 
-            return Guarded(() => TrainBench.Run(trainOptions));
+            return Guarded(() => args[0] == "ops" ? OpsBench.Run(trainOptions) : TrainBench.Run(trainOptions));
         }
 
         if (!BenchOptions.TryParse(args, out var options, out var error))

@@ -4,7 +4,7 @@ using Cct.Gpu.Runtime;
 
 namespace Cct.Bench;
 
-/// <summary>Parses "train" mode arguments; every error is one line naming the bad argument.</summary>
+/// <summary>Parses "train" and "ops" mode arguments (ops reads --model, --batch and --accelerator); every error is one line naming the bad argument.</summary>
 internal static class TrainArguments
 {
     public static bool TryParse(string[] args, out TrainBenchOptions options, out string error)
@@ -68,7 +68,7 @@ internal static class TrainArguments
 
         if (options.Model.Length == 0)
         {
-            error = "train needs --model";
+            error = $"{args[0]} needs --model";
             return false;
         }
 

@@ -1,5 +1,6 @@
 using ILGPU;
 using ILGPU.Algorithms;
+using ILGPU.Algorithms.ScanReduceOperations;
 using ILGPU.Runtime;
 using Cct.Gpu.Runtime;
 
@@ -15,8 +16,8 @@ public readonly record struct AttentionShape(int Batch, int Tokens, int Channels
 /// The core of the official CCT's Attention module, between its qkv and proj Linears: with qkv (B, T, 3C)
 /// laid out [3][H][hs] on its last axis, output = dropout(softmax(q·kᵀ / sqrt(hs)))·v with heads concatenated.
 /// GPUs run its products (two forward, four backward) as batched shared-memory GEMMs over the B·H heads (<see cref="MatMul.RunBatched"/>)
-/// with row kernels for the softmax and its gradient; the CPU simulator, where barriers are slow, runs
-/// barrier-free gather kernels (no atomics). Both draw the same dropout masks.
+/// with one warp per row for the softmax and its gradient (the scale fused in); the CPU simulator, where barriers
+/// are slow, runs barrier-free gather kernels (no atomics). Both draw the same dropout masks.
 /// </summary>
 public sealed class Attention
 {
@@ -26,8 +27,8 @@ public sealed class Attention
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey> probabilitiesBackward;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, int> softmaxBackward;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, float, RngKey> qkvBackward;
-    private readonly Action<Index1D, int, int, ArrayView<float>, int, float> scaledSoftmaxRows;
-    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, int, float, GemmDropout> scoreBackwardRows;
+    private readonly Action<KernelConfig, ArrayView<float>, int, int, float> scaledSoftmaxRows;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int, float, GemmDropout> scoreBackwardRows;
 
     private Attention(ComputeDevice device)
     {
@@ -38,8 +39,8 @@ public sealed class Attention
         probabilitiesBackward = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey>(ProbabilitiesBackwardKernel);
         softmaxBackward = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, int>(SoftmaxBackwardKernel);
         qkvBackward = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, float, RngKey>(QkvBackwardKernel);
-        scaledSoftmaxRows = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, int, float>(ScaledSoftmaxRowsKernel);
-        scoreBackwardRows = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, int, float, GemmDropout>(ScoreBackwardRowsKernel);
+        scaledSoftmaxRows = a.LoadStreamKernel<ArrayView<float>, int, int, float>(ScaledSoftmaxRowsKernel);
+        scoreBackwardRows = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, float, GemmDropout>(ScoreBackwardRowsKernel);
     }
 
     public static Attention For(ComputeDevice device) => device.Kernels(static d => new Attention(d));
@@ -120,8 +121,7 @@ public sealed class Attention
 
         // scores (B, H, T, T) = q · kᵀ, per head, read in place from qkv (B, T, 3C).
         matMul.RunBatched(probabilities, qkv, qkv.SubView(c), new GemmShape(t, t, hs, 0, 1, 0, 0), QkvLayout(s, Ldc: t, cBatch: (long)s.Heads * t * t, cHead: (long)t * t), default);
-        var threads = device.Threads(heads * t);
-        scaledSoftmaxRows(threads, threads, heads * t, probabilities, t, ScoreScale(s));
+        scaledSoftmaxRows(device.WarpPerRow(heads * t), probabilities, heads * t, t, ScoreScale(s));
 
         // output (B, T, C), head h at columns h·hs: dropout(P) · v.
         matMul.RunBatched(output, probabilities, qkv.SubView(2 * c), new GemmShape(t, hs, t, 0, 0, 0, 0), ProbabilitiesLayout(s, ldb: 3 * c, bBatch: 3L * t * c, ldc: c, cBatch: (long)t * c), new GemmDropout(dropoutProbability, key));
@@ -143,8 +143,7 @@ public sealed class Attention
         matMul.RunBatched(dqkv.SubView(2 * c), probabilities, doutput, new GemmShape(t, hs, t, 1, 0, 1, 0), ProbabilitiesLayout(s, ldb: c, bBatch: (long)t * c, ldc: 3 * c, cBatch: 3L * t * c), dropout);
 
         // dS = scale · P · (dP − Σ P·dP), with dP = the mask applied to d(dropped P); in place.
-        var threads = device.Threads(heads * t);
-        scoreBackwardRows(threads, threads, heads * t, dprobabilities, probabilities, t, ScoreScale(s), dropout);
+        scoreBackwardRows(device.WarpPerRow(heads * t), dprobabilities, probabilities, heads * t, t, ScoreScale(s), dropout);
 
         // dq += dS · k; dk += dSᵀ · q.
         matMul.RunBatched(dqkv, dprobabilities, qkv.SubView(c), new GemmShape(t, hs, t, 0, 0, 1, 0), ProbabilitiesLayout(s, ldb: 3 * c, bBatch: 3L * t * c, ldc: 3 * c, cBatch: 3L * t * c), default);
@@ -331,55 +330,67 @@ public sealed class Attention
         }
     }
 
-    // One item per (b, h, t) row, grid-stride, in place: scores · scale, then a max-shifted softmax.
-    private static void ScaledSoftmaxRowsKernel(Index1D index, int stride, int count, ArrayView<float> probabilities, int tokens, float scale)
+    // GPU: one warp per (b, h, t) row, in place: scores · scale, then a max-shifted softmax. Lane l takes the row's
+    // elements l, l + warp size, ..., so each access of the warp is one contiguous run (a thread per row read 32
+    // rows 784 bytes apart, one sector each); the max and sum are warp shuffles, in a fixed order.
+    private static void ScaledSoftmaxRowsKernel(ArrayView<float> probabilities, int rows, int tokens, float scale)
     {
-        for (long row = index; row < count; row += stride)
+        var row = (Grid.IdxX * (Group.DimX / Warp.WarpSize)) + Warp.WarpIdx;
+        if (row >= rows)
         {
-            var baseRow = row * tokens;
-            var max = float.NegativeInfinity;
-            for (var j = 0; j < tokens; j++)
-            {
-                var v = probabilities[baseRow + j] * scale;
-                probabilities[baseRow + j] = v;
-                max = XMath.Max(max, v);
-            }
+            return; // the whole warp leaves together, so its reductions stay complete
+        }
 
-            var sum = 0f;
-            for (var j = 0; j < tokens; j++)
-            {
-                var e = XMath.Exp(probabilities[baseRow + j] - max);
-                probabilities[baseRow + j] = e;
-                sum += e;
-            }
+        var baseRow = (long)row * tokens;
+        var max = float.NegativeInfinity;
+        for (var j = Warp.LaneIdx; j < tokens; j += Warp.WarpSize)
+        {
+            var v = probabilities[baseRow + j] * scale;
+            probabilities[baseRow + j] = v;
+            max = XMath.Max(max, v);
+        }
 
-            for (var j = 0; j < tokens; j++)
-            {
-                probabilities[baseRow + j] /= sum;
-            }
+        max = WarpExtensions.AllReduce<float, MaxFloat>(max);
+        var sum = 0f;
+        for (var j = Warp.LaneIdx; j < tokens; j += Warp.WarpSize)
+        {
+            var e = XMath.Exp(probabilities[baseRow + j] - max);
+            probabilities[baseRow + j] = e;
+            sum += e;
+        }
+
+        sum = WarpExtensions.AllReduce<float, AddFloat>(sum);
+        for (var j = Warp.LaneIdx; j < tokens; j += Warp.WarpSize)
+        {
+            probabilities[baseRow + j] /= sum;
         }
     }
 
-    // One item per (b, h, t) row, grid-stride, in place: d(dropped P) → dP through the mask → dS = scale · P · (dP − Σ P·dP).
-    private static void ScoreBackwardRowsKernel(Index1D index, int stride, int count, ArrayView<float> dprobabilities, ArrayView<float> probabilities, int tokens, float scale, GemmDropout dropout)
+    // GPU: one warp per (b, h, t) row, in place, strided as ScaledSoftmaxRowsKernel: d(dropped P) → dP through the
+    // mask → dS = scale · P · (dP − Σ P·dP), the row's dot product a warp shuffle.
+    private static void ScoreBackwardRowsKernel(ArrayView<float> dprobabilities, ArrayView<float> probabilities, int rows, int tokens, float scale, GemmDropout dropout)
     {
-        for (long row = index; row < count; row += stride)
+        var row = (Grid.IdxX * (Group.DimX / Warp.WarpSize)) + Warp.WarpIdx;
+        if (row >= rows)
         {
-            var baseRow = row * tokens;
-            var dot = 0f;
-            for (var j = 0; j < tokens; j++)
-            {
-                var i = baseRow + j;
-                var dp = dropout.Apply(i, dprobabilities[i]);
-                dprobabilities[i] = dp;
-                dot += probabilities[i] * dp;
-            }
+            return; // the whole warp leaves together, so its reductions stay complete
+        }
 
-            for (var j = 0; j < tokens; j++)
-            {
-                var i = baseRow + j;
-                dprobabilities[i] = scale * probabilities[i] * (dprobabilities[i] - dot);
-            }
+        var baseRow = (long)row * tokens;
+        var dot = 0f;
+        for (var j = Warp.LaneIdx; j < tokens; j += Warp.WarpSize)
+        {
+            var i = baseRow + j;
+            var dp = dropout.Apply(i, dprobabilities[i]);
+            dprobabilities[i] = dp;
+            dot += probabilities[i] * dp;
+        }
+
+        dot = WarpExtensions.AllReduce<float, AddFloat>(dot);
+        for (var j = Warp.LaneIdx; j < tokens; j += Warp.WarpSize)
+        {
+            var i = baseRow + j;
+            dprobabilities[i] = scale * probabilities[i] * (dprobabilities[i] - dot);
         }
     }
 

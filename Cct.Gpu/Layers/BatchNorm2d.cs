@@ -1,6 +1,5 @@
 using ILGPU;
 using ILGPU.Algorithms;
-using ILGPU.Algorithms.ScanReduceOperations;
 using ILGPU.Runtime;
 using Cct.Gpu.Runtime;
 
@@ -17,8 +16,9 @@ public readonly record struct BatchNormShape(int Batch, int Channels, int Spatia
 
 /// <summary>
 /// torch.nn.BatchNorm2d: per-channel statistics over (B, H, W). On GPUs each channel's reductions run in one
-/// group of threads (strided over the channel's values, so loads coalesce; group all-reductions); on the
-/// CPU simulator, where group barriers are slow, they run one barrier-free item per channel.
+/// group of threads (strided over the channel's values, so loads coalesce), combined in a fixed order
+/// (<see cref="PartialSums.GroupSum"/>), so two runs give the same bits; on the CPU simulator, where group barriers are
+/// slow, they run one barrier-free item per channel.
 /// </summary>
 public sealed class BatchNorm2d
 {
@@ -119,8 +119,8 @@ public sealed class BatchNorm2d
     private void BackwardGroups(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, BatchNormShape shape)
         => backwardGroups(new KernelConfig(shape.Channels, GroupSize), dinput, dweight, dbias, doutput, input, mean, rstd, weight, shape);
 
-    // Threads per channel on GPUs; the simulator's tiled shape holds exactly this many.
-    private int GroupSize => Math.Min(256, device.Accelerator.MaxNumThreadsPerGroup);
+    /// <summary>Threads per channel on GPUs (<see cref="PartialSums.GroupSize"/>).</summary>
+    internal int GroupSize => PartialSums.GroupSize(device);
 
     private static int Elements(BatchNormShape shape) => checked(shape.Channels * shape.PerChannel);
 
@@ -171,7 +171,7 @@ public sealed class BatchNorm2d
             sum += input[s.Index(e / s.Spatial, c, e % s.Spatial)];
         }
 
-        var m = GroupExtensions.AllReduce<float, AddFloat>(sum) / n;
+        var m = PartialSums.GroupSum(sum) / n;
         var squares = 0f;
         for (var e = Group.IdxX; e < n; e += Group.DimX)
         {
@@ -179,7 +179,7 @@ public sealed class BatchNorm2d
             squares += d * d;
         }
 
-        var total = GroupExtensions.AllReduce<float, AddFloat>(squares);
+        var total = PartialSums.GroupSum(squares);
         if (Group.IdxX == 0)
         {
             mean[c] = m;
@@ -205,8 +205,8 @@ public sealed class BatchNorm2d
             sumDyXhat += doutput[k] * (input[k] - m) * r;
         }
 
-        var totalDy = GroupExtensions.AllReduce<float, AddFloat>(sumDy);
-        var totalDyXhat = GroupExtensions.AllReduce<float, AddFloat>(sumDyXhat);
+        var totalDy = PartialSums.GroupSum(sumDy);
+        var totalDyXhat = PartialSums.GroupSum(sumDyXhat);
         if (Group.IdxX == 0)
         {
             dbias[c] += totalDy;

@@ -15,6 +15,7 @@ public sealed class CrossEntropy
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, float> forward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> mean;
     private readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, float> backward;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, float> forwardBackwardGroup;
 
     private CrossEntropy(ComputeDevice device)
     {
@@ -22,6 +23,7 @@ public sealed class CrossEntropy
         forward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, float>(ForwardKernel);
         mean = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(MeanKernel);
         backward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, float>(BackwardKernel);
+        forwardBackwardGroup = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, float>(ForwardBackwardGroupKernel);
     }
 
     public static CrossEntropy For(ComputeDevice device) => device.Kernels(static d => new CrossEntropy(d));
@@ -54,6 +56,27 @@ public sealed class CrossEntropy
         {
             var threads = device.Threads((long)batch * classes);
             backward(threads, threads, dlogits, probabilities, targets, batch, classes, labelSmoothing);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Forward"/> then <see cref="Backward"/>: loss (1), losses (B), probabilities (B, K), and dlogits (B, K) +=
+    /// the gradient of the mean loss. GPUs run it as one launch of one group (three before: a batch of 128 by 10 is
+    /// far too little work to hide a launch), its mean a fixed-order tree (<see cref="PartialSums.GroupSum"/>).
+    /// </summary>
+    public void ForwardBackward(ArrayView<float> loss, ArrayView<float> losses, ArrayView<float> probabilities, ArrayView<float> dlogits, ArrayView<float> logits, ArrayView<int> targets, int batch, int classes, float labelSmoothing)
+    {
+        if (!device.PrefersTiledKernels)
+        {
+            Forward(loss, losses, probabilities, logits, targets, batch, classes, labelSmoothing);
+            Backward(dlogits, probabilities, targets, batch, classes, labelSmoothing);
+            return;
+        }
+
+        using var profile = device.Profile("CrossEntropy.ForwardBackward");
+        if (batch > 0 && classes > 0)
+        {
+            forwardBackwardGroup(new KernelConfig(1, PartialSums.GroupSize(device)), loss, losses, probabilities, dlogits, logits, targets, batch, classes, labelSmoothing);
         }
     }
 
@@ -94,6 +117,30 @@ public sealed class CrossEntropy
 
             var zTarget = logits[row + targets[b]] - max;
             losses[b] = XMath.Log(sum) - ((1f - smoothing) * zTarget) - (smoothing * zSum / classes);
+        }
+    }
+
+    // GPU, one group: thread t takes samples t, t + group size, ... through the forward and backward kernels' bodies,
+    // then the group sums the losses in a fixed order.
+    private static void ForwardBackwardGroupKernel(ArrayView<float> loss, ArrayView<float> losses, ArrayView<float> probabilities, ArrayView<float> dlogits, ArrayView<float> logits, ArrayView<int> targets, int batch, int classes, float smoothing)
+    {
+        var sum = 0f;
+        for (var b = Group.IdxX; b < batch; b += Group.DimX)
+        {
+            ForwardKernel(b, batch, batch, losses, probabilities, logits, targets, classes, smoothing);
+            var row = (long)b * classes;
+            for (var k = 0; k < classes; k++)
+            {
+                BackwardKernel((int)(row + k), (int)((long)batch * classes), dlogits, probabilities, targets, batch, classes, smoothing);
+            }
+
+            sum += b < losses.Length ? losses[b] : 0f;
+        }
+
+        var total = PartialSums.GroupSum(sum);
+        if (Group.IdxX == 0)
+        {
+            loss[0] = total / batch;
         }
     }
 

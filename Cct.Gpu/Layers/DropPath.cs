@@ -5,6 +5,19 @@ using Cct.Gpu.Runtime;
 namespace Cct.Gpu.Layers;
 
 /// <summary>
+/// Drop-path of a (B, PerSample) tensor as a kernel argument, for kernels that apply it on the way (a residual, a
+/// LayerNorm after one): element i takes sample i / PerSample's mask and scale, as <see cref="DropPath"/> draws them.
+/// </summary>
+public readonly record struct DropPathMask(int PerSample, float Probability, float Scale, RngKey Key)
+{
+    /// <summary>The mask drawn from <paramref name="key"/> with drop probability <paramref name="probability"/>; 0 keeps everything.</summary>
+    public static DropPathMask For(int perSample, float probability, RngKey key) => new(perSample, probability, Dropout.Scale(probability), key);
+
+    /// <summary>Element <paramref name="i"/> through its sample's mask.</summary>
+    public float Apply(long i, float value) => DropPath.Apply(i, value, PerSample, Probability, Scale, Key);
+}
+
+/// <summary>
 /// Stochastic depth per sample, as timm / official CCT drop_path: sample b is kept iff key.Uniform(b) ≥ p
 /// (official CCT keeps iff floor(1 − p + U) = 1), and kept samples are scaled by 1/(1 − p).
 /// No mask is stored; backward recomputes it from the same <see cref="RngKey"/>.
@@ -57,8 +70,12 @@ public sealed class DropPath
     {
         for (long i = index; i < count; i += stride)
         {
-            var value = probability <= 0f ? source[i] : key.Uniform((int)i / perSample) >= probability ? source[i] * scale : 0f;
+            var value = Apply(i, source[i], perSample, probability, scale, key);
             target[i] = accumulate != 0 ? target[i] + value : value;
         }
     }
+
+    /// <summary>Element <paramref name="i"/> of a (B, perSample) tensor through the mask of its sample; p = 0 passes it unchanged.</summary>
+    internal static float Apply(long i, float value, int perSample, float probability, float scale, RngKey key)
+        => probability <= 0f ? value : key.Uniform((int)i / perSample) >= probability ? value * scale : 0f;
 }

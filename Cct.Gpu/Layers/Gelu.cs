@@ -66,12 +66,17 @@ public sealed class Gelu
         {
             if (i < dinput.Length)
             {
-                var x = input[i];
-                var cdf = 0.5f * Erfc(-x * InvSqrt2);
-                var pdf = InvSqrt2Pi * XMath.Exp(-0.5f * x * x);
-                dinput[i] += doutput[i] * (cdf + (x * pdf));
+                dinput[i] += doutput[i] * Derivative(input[i]);
             }
         }
+    }
+
+    /// <summary>gelu'(x) = Φ(x) + x·φ(x).</summary>
+    internal static float Derivative(float x)
+    {
+        var cdf = 0.5f * Erfc(-x * InvSqrt2);
+        var pdf = InvSqrt2Pi * XMath.Exp(-0.5f * x * x);
+        return cdf + (x * pdf);
     }
 
     /// <summary>

@@ -10,6 +10,8 @@ namespace Cct.Gpu.Layers;
 /// Layer normalisation over the last dimension with affine weight and bias, as torch.nn.LayerNorm (eps 1e-5).
 /// Row passes run one warp per row on GPUs (lanes read along the row, so loads coalesce, and rows x 32
 /// threads fill the device; warp reductions need no barrier) and one item per row on the CPU simulator.
+/// A LayerNorm straight after a residual can take the residual in: on GPUs its row kernels form the sum and
+/// split the sum's gradient, which saves the residual's two launches (<see cref="ForwardResidual"/>).
 /// </summary>
 public sealed class LayerNorm
 {
@@ -20,7 +22,9 @@ public sealed class LayerNorm
     private readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> inputBackward;
     private readonly Action<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> parameterBackward;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> forwardWarps;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> inputBackwardWarps;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DropPathMask> inputBackwardWarps;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DropPathMask> forwardResidualWarps;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DropPathMask> residualBackwardWarps;
 
     private LayerNorm(ComputeDevice device)
     {
@@ -28,7 +32,9 @@ public sealed class LayerNorm
         forward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ForwardKernel);
         inputBackward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(InputBackwardKernel);
         forwardWarps = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ForwardWarpKernel);
-        inputBackwardWarps = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(InputBackwardWarpKernel);
+        inputBackwardWarps = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DropPathMask>(InputBackwardWarpKernel<InputGradient>);
+        forwardResidualWarps = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DropPathMask>(ForwardResidualWarpKernel);
+        residualBackwardWarps = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DropPathMask>(InputBackwardWarpKernel<ResidualGradients>);
         parameterBackward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ParameterBackwardKernel);
     }
 
@@ -56,18 +62,54 @@ public sealed class LayerNorm
 
     // The GPU forward: one warp per row.
     private void ForwardWarps(ArrayView<float> output, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, int rows, int channels)
-        => forwardWarps(WarpsConfig(rows), output, mean, rstd, input, weight, bias, rows, channels);
+        => forwardWarps(device.WarpPerRow(rows), output, mean, rstd, input, weight, bias, rows, channels);
 
     // The GPU input gradient: one warp per row, adding into dinput.
     private void InputBackwardWarps(ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels)
-        => inputBackwardWarps(WarpsConfig(rows), dinput, doutput, input, mean, rstd, weight, rows, channels);
+        => inputBackwardWarps(device.WarpPerRow(rows), dinput, dinput, doutput, input, mean, rstd, weight, rows, channels, default);
 
-    // Groups of up to 8 warps, one row per warp.
-    private KernelConfig WarpsConfig(int rows)
+    /// <summary>
+    /// sum (rows, C) = input (rows, C) + drop_path(branch (rows, C)), a residual as <see cref="Residual.Forward(ArrayView{float}, ArrayView{float}, ArrayView{float}, int, int, float, RngKey)"/>
+    /// forms it (saved: <see cref="BackwardResidual"/> reads it), then output (rows, C) = LayerNorm(sum) as <see cref="Forward"/>,
+    /// saving mean (rows) and rstd (rows). GPUs do both in one launch; the CPU runs the two layers' kernels, as before.
+    /// </summary>
+    public void ForwardResidual(ArrayView<float> output, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> sum, ArrayView<float> input, ArrayView<float> branch, ArrayView<float> weight, ArrayView<float> bias, int rows, int channels, DropPathMask mask)
     {
-        var warp = device.Accelerator.WarpSize;
-        var warpsPerGroup = Math.Max(1, Math.Min(8, device.Accelerator.MaxNumThreadsPerGroup / warp));
-        return new KernelConfig((rows + warpsPerGroup - 1) / warpsPerGroup, warp * warpsPerGroup);
+        if (!device.PrefersTiledKernels)
+        {
+            Residual.For(device).Forward(sum, input, branch, rows * channels / mask.PerSample, mask.PerSample, mask.Probability, mask.Key);
+            Forward(output, mean, rstd, sum, weight, bias, rows, channels);
+            return;
+        }
+
+        using var profile = device.Profile("LayerNorm.ForwardResidual");
+        if (rows > 0 && channels > 0)
+        {
+            forwardResidualWarps(device.WarpPerRow(rows), output, mean, rstd, sum, input, branch, weight, bias, rows, channels, mask);
+        }
+    }
+
+    /// <summary>
+    /// The backward of <see cref="ForwardResidual"/>: accumulates dinput (rows, C) += dsum and dbranch (rows, C) += dsum through
+    /// the drop-path mask, with dsum the gradient of the sum from doutput (rows, C), and dweight (C), dbias (C) as <see cref="Backward(ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, int, int)"/>.
+    /// GPUs split dsum in the row kernel; the CPU kernels accumulate it into <paramref name="dsum"/> (rows, C), which must
+    /// start at zero, and then run the residual's backward.
+    /// </summary>
+    public void BackwardResidual(ArrayView<float> dinput, ArrayView<float> dbranch, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> sum, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels, DropPathMask mask, ArrayView<float> dsum)
+    {
+        if (!device.PrefersTiledKernels)
+        {
+            Backward(dsum, dweight, dbias, doutput, sum, mean, rstd, weight, rows, channels);
+            Residual.For(device).Backward(dinput, dbranch, dsum, rows * channels / mask.PerSample, mask.PerSample, mask.Probability, mask.Key);
+            return;
+        }
+
+        using var profile = device.Profile("LayerNorm.BackwardResidual");
+        if (rows > 0 && channels > 0)
+        {
+            residualBackwardWarps(device.WarpPerRow(rows), dinput, dbranch, doutput, sum, mean, rstd, weight, rows, channels, mask);
+            ParameterBackward(dweight, dbias, doutput, sum, mean, rstd, rows, channels, PartialSums.ChunksFor(device, rows, channels));
+        }
     }
 
     /// <summary>
@@ -93,17 +135,21 @@ public sealed class LayerNorm
                 inputBackward(rowThreads, rowThreads, dinput, doutput, input, mean, rstd, weight, rows, channels);
             }
 
-            // Two partial sets (weight, bias) of (chunks, C) in the scratch; one chunk adds into dweight, dbias directly.
-            var partials = chunks > 1 ? device.Scratch(2L * chunks * channels) : dweight;
-            var items = (long)chunks * channels;
-            var threads = device.Threads(items);
-            parameterBackward(threads, threads, checked((int)items), chunks, partials, dweight, dbias, doutput, input, mean, rstd, rows, channels);
-            if (chunks > 1)
-            {
-                var sums = PartialSums.For(device);
-                sums.AddInto(dweight, partials.SubView(0, items), chunks, channels);
-                sums.AddInto(dbias, partials.SubView(items, items), chunks, channels);
-            }
+            ParameterBackward(dweight, dbias, doutput, input, mean, rstd, rows, channels, chunks);
+        }
+    }
+
+    // Two partial sets (weight, bias) of (chunks, C) from PartialSums; one chunk adds into dweight, dbias directly.
+    private void ParameterBackward(ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, int rows, int channels, int chunks)
+    {
+        var sums = PartialSums.For(device);
+        var partials = chunks > 1 ? sums.Partials(2L * chunks * channels) : dweight;
+        var items = (long)chunks * channels;
+        var threads = device.Threads(items);
+        parameterBackward(threads, threads, checked((int)items), chunks, partials, dweight, dbias, doutput, input, mean, rstd, rows, channels);
+        if (chunks > 1)
+        {
+            sums.AddInto(chunks, new PartialSum(dweight, partials.SubView(0, items), channels), new PartialSum(dbias, partials.SubView(items, items), channels));
         }
     }
 
@@ -207,8 +253,30 @@ public sealed class LayerNorm
         }
     }
 
-    // GPU: one warp per row, as ForwardWarpKernel; the row's two sums are warp all-reductions.
-    private static void InputBackwardWarpKernel(ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels)
+    // GPU: one warp per row; each lane writes its elements of the sum input + drop_path(branch), then, with the row's first
+    // element (every lane's shift) visible across the warp, ForwardWarpKernel's body normalises the sum.
+    private static void ForwardResidualWarpKernel(ArrayView<float> output, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> sum, ArrayView<float> input, ArrayView<float> branch, ArrayView<float> weight, ArrayView<float> bias, int rows, int channels, DropPathMask mask)
+    {
+        var r = (Grid.IdxX * (Group.DimX / Warp.WarpSize)) + Warp.WarpIdx;
+        if (r >= rows)
+        {
+            return;
+        }
+
+        var row = (long)r * channels;
+        for (var c = Warp.LaneIdx; c < channels; c += Warp.WarpSize)
+        {
+            sum[row + c] = input[row + c] + mask.Apply(row + c, branch[row + c]);
+        }
+
+        Warp.Barrier();
+        ForwardWarpKernel(output, mean, rstd, sum, weight, bias, rows, channels);
+    }
+
+    // GPU: one warp per row, as ForwardWarpKernel; the row's two sums are warp all-reductions. TTarget says where the
+    // input gradient goes: into dinput, or, behind a residual, into dinput and through the mask into dbranch.
+    private static void InputBackwardWarpKernel<TTarget>(ArrayView<float> dinput, ArrayView<float> dbranch, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels, DropPathMask mask)
+        where TTarget : struct, IInputGradientTarget
     {
         var r = (Grid.IdxX * (Group.DimX / Warp.WarpSize)) + Warp.WarpIdx;
         if (r >= rows)
@@ -234,7 +302,7 @@ public sealed class LayerNorm
         for (var c = lane; c < channels; c += Warp.WarpSize)
         {
             var n = (input[row + c] - m) * s;
-            dinput[row + c] += s * ((doutput[row + c] * weight[c]) - gMean - (n * gnMean));
+            default(TTarget).Add(row + c, s * ((doutput[row + c] * weight[c]) - gMean - (n * gnMean)), dinput, dbranch, mask);
         }
     }
 
@@ -269,5 +337,27 @@ public sealed class LayerNorm
                 partials[items + item] = biasSum;
             }
         }
+    }
+}
+
+/// <summary>Where a LayerNorm row kernel puts its input gradient (a struct, so each kernel is specialised at compile time).</summary>
+internal interface IInputGradientTarget
+{
+    void Add(long i, float gradient, ArrayView<float> dinput, ArrayView<float> dbranch, DropPathMask mask);
+}
+
+/// <summary>dinput += gradient.</summary>
+internal readonly struct InputGradient : IInputGradientTarget
+{
+    public void Add(long i, float gradient, ArrayView<float> dinput, ArrayView<float> dbranch, DropPathMask mask) => dinput[i] += gradient;
+}
+
+/// <summary>The gradient of input + drop_path(branch): dinput += gradient, dbranch += gradient through the mask.</summary>
+internal readonly struct ResidualGradients : IInputGradientTarget
+{
+    public void Add(long i, float gradient, ArrayView<float> dinput, ArrayView<float> dbranch, DropPathMask mask)
+    {
+        dinput[i] += gradient;
+        dbranch[i] += mask.Apply(i, gradient);
     }
 }

@@ -92,14 +92,13 @@ public sealed class SeqPool
     {
         // Partials: weight sums (chunks, C), then bias sums (chunks).
         var items = (long)chunks * (channels + 1);
-        var partials = chunks > 1 ? device.Scratch(items) : dpoolWeight;
+        var sums = PartialSums.For(device);
+        var partials = chunks > 1 ? sums.Partials(items) : dpoolWeight;
         var threads = device.Threads(items);
         parameterBackward(threads, threads, checked((int)items), chunks, partials, dpoolWeight, dpoolBias, dscores, input, rows, channels);
         if (chunks > 1)
         {
-            var sums = PartialSums.For(device);
-            sums.AddInto(dpoolWeight, partials.SubView(0, (long)chunks * channels), chunks, channels);
-            sums.AddInto(dpoolBias, partials.SubView((long)chunks * channels, chunks), chunks, 1);
+            sums.AddInto(chunks, new PartialSum(dpoolWeight, partials.SubView(0, (long)chunks * channels), channels), new PartialSum(dpoolBias, partials.SubView((long)chunks * channels, chunks), 1));
         }
     }
 

@@ -13,11 +13,15 @@ public sealed class TrainingStatistics
 {
     public const int Length = 4;
 
+    private readonly ComputeDevice device;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int> accumulate;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int> accumulateGroup;
 
     private TrainingStatistics(ComputeDevice device)
     {
+        this.device = device;
         accumulate = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>(AccumulateKernel);
+        accumulateGroup = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>(AccumulateGroupKernel);
     }
 
     public static TrainingStatistics For(ComputeDevice device) => device.Kernels(static d => new TrainingStatistics(d));
@@ -30,9 +34,18 @@ public sealed class TrainingStatistics
     /// targets (B). A prediction counts as correct when the target's probability is the row's first maximum.
     /// </summary>
     public void Accumulate(ArrayView<float> statistics, ArrayView<float> losses, ArrayView<float> probabilities, ArrayView<int> targets, int batch, int classes, int step)
-        => accumulate(1, statistics, losses, probabilities, targets, batch, classes, step);
+    {
+        if (device.PrefersTiledKernels)
+        {
+            accumulateGroup(new KernelConfig(1, PartialSums.GroupSize(device)), statistics, losses, probabilities, targets, batch, classes, step);
+        }
+        else
+        {
+            accumulate(1, statistics, losses, probabilities, targets, batch, classes, step);
+        }
+    }
 
-    // A single thread: B ≤ a few thousand and K = 10, a few microseconds, and no atomics needed.
+    // CPU: a single thread, samples in order; B ≤ a few thousand and K = 10, and no atomics needed.
     private static void AccumulateKernel(Index1D index, ArrayView<float> statistics, ArrayView<float> losses, ArrayView<float> probabilities, ArrayView<int> targets, int batch, int classes, int step)
     {
         var lossSum = 0f;
@@ -40,18 +53,50 @@ public sealed class TrainingStatistics
         for (var b = 0; b < batch; b++)
         {
             lossSum += losses[b];
-            var best = 0;
-            for (var k = 1; k < classes; k++)
-            {
-                if (probabilities[((long)b * classes) + k] > probabilities[((long)b * classes) + best])
-                {
-                    best = k;
-                }
-            }
-
-            correct += best == targets[b] ? 1 : 0;
+            correct += IsCorrect(probabilities, targets, b, classes);
         }
 
+        Add(statistics, lossSum, correct, batch, step);
+    }
+
+    // GPU: one group, thread t takes samples t, t + group size, ...; the group sums in a fixed order (PartialSums.GroupSum),
+    // so a GPU is not left waiting on one thread's serial loop over the batch.
+    private static void AccumulateGroupKernel(ArrayView<float> statistics, ArrayView<float> losses, ArrayView<float> probabilities, ArrayView<int> targets, int batch, int classes, int step)
+    {
+        var lossSum = 0f;
+        var correct = 0f;
+        for (var b = Group.IdxX; b < batch; b += Group.DimX)
+        {
+            lossSum += losses[b];
+            correct += IsCorrect(probabilities, targets, b, classes);
+        }
+
+        // Counts below 2^24 are exact in fp32.
+        var totalLoss = PartialSums.GroupSum(lossSum);
+        var totalCorrect = PartialSums.GroupSum(correct);
+        if (Group.IdxX == 0)
+        {
+            Add(statistics, totalLoss, (int)totalCorrect, batch, step);
+        }
+    }
+
+    // 1 when the target's probability is the row's first maximum.
+    private static int IsCorrect(ArrayView<float> probabilities, ArrayView<int> targets, int b, int classes)
+    {
+        var best = 0;
+        for (var k = 1; k < classes; k++)
+        {
+            if (probabilities[((long)b * classes) + k] > probabilities[((long)b * classes) + best])
+            {
+                best = k;
+            }
+        }
+
+        return best == targets[b] ? 1 : 0;
+    }
+
+    private static void Add(ArrayView<float> statistics, float lossSum, int correct, int batch, int step)
+    {
         statistics[0] += lossSum;
         statistics[1] += correct;
         statistics[2] += batch;

@@ -199,10 +199,9 @@ public sealed class CctModel : IDisposable
         }
 
         var c = Config;
-        activationGradients.MemSetToZero();
-        var crossEntropy = CrossEntropy.For(device);
-        crossEntropy.Forward(Act("loss"), Act("losses"), Act("probabilities"), Act("logits"), labels, batch, c.Classes, labelSmoothing);
-        crossEntropy.Backward(Grad("logits"), Act("probabilities"), labels, batch, c.Classes, labelSmoothing);
+        using var parameterSums = PartialSums.For(device).Defer();
+        device.Clear(BatchGradients(0, gradientLayout.TotalLength));
+        CrossEntropy.For(device).ForwardBackward(Act("loss"), Act("losses"), Act("probabilities"), Grad("logits"), Act("logits"), labels, batch, c.Classes, labelSmoothing);
         Linear.For(device).Backward(Grad("pooled"), ParamGrad("classifier.fc.weight"), ParamGrad("classifier.fc.bias"), Grad("logits"), Act("pooled"), Param("classifier.fc.weight"), true, batch, Dim, c.Classes);
 
         var last = c.Layers == 0 ? "tokens" : BlockOutput(c.Layers - 1);
@@ -227,7 +226,7 @@ public sealed class CctModel : IDisposable
             if (j < c.Layers - 1)
             {
                 // Blocks share their internal gradient buffers; the previous block left its sums there.
-                BlockGradientScratch().MemSetToZero();
+                device.Clear(BlockGradientScratch());
             }
 
             if (c.Layout == BlockLayout.Official)
@@ -256,7 +255,7 @@ public sealed class CctModel : IDisposable
     public void TrainStep(ArrayView<float> input, ArrayView<int> labels, int batchSize, float labelSmoothing, AdamWSettings settings)
     {
         Forward(input, batchSize, train: true);
-        Parameters.ZeroGradients();
+        device.Clear(Parameters.Gradients.View);
         Backward(labels, labelSmoothing);
         AdamW.For(device).Step(Parameters.Values.View, Parameters.FirstMoment.View, Parameters.SecondMoment.View, Parameters.Gradients.View, settings, (int)Step + 1);
         Step++;
@@ -314,10 +313,21 @@ public sealed class CctModel : IDisposable
         return activations.View.SubView(activationLayout[slot].Offset, length);
     }
 
-    private ArrayView<float> Grad(string name) => Slice(activationGradients, gradientLayout[gradientSlotOf[name]]);
+    private ArrayView<float> Grad(string name)
+    {
+        var slot = gradientLayout[gradientSlotOf[name]];
+        return BatchGradients(slot.Offset, slot.Length);
+    }
 
     // The blocks' shared gradient slots, laid out last (DescribeGradients), so one range from the first to the end.
-    private ArrayView<float> BlockGradientScratch() => activationGradients.View.SubView(sharedGradientsOffset, gradientLayout.TotalLength - sharedGradientsOffset);
+    private ArrayView<float> BlockGradientScratch() => BatchGradients(sharedGradientsOffset, gradientLayout.TotalLength - sharedGradientsOffset);
+
+    /// <summary>
+    /// A range of the gradient layout, packed for the current batch: every gradient slot is (MaxBatch, ...), so a batch
+    /// of B uses B / MaxBatch of each slot's offset and length, and the gradients of a step lie in the buffer's first
+    /// B / MaxBatch. The memsets then clear what the step uses, not MaxBatch's worth (a smaller last batch clears less).
+    /// </summary>
+    private ArrayView<float> BatchGradients(long offset, long length) => activationGradients.View.SubView(offset / MaxBatch * batch, length / MaxBatch * batch);
 
     private ArrayView<float> Param(string name) => Parameters.Value(name);
 
@@ -423,6 +433,11 @@ public sealed class CctModel : IDisposable
             }
 
             gradientSlotOf[activation] = sharedSlot;
+        }
+
+        if (gradientLayout.Slots.Any(slot => slot.Shape[0] != MaxBatch))
+        {
+            throw new InvalidOperationException("every activation gradient must be (MaxBatch, ...), as BatchGradients packs them per batch");
         }
     }
 
@@ -538,11 +553,6 @@ public sealed class CctModel : IDisposable
             AddActivation($"b{j}.act", t, h);
             AddTransient($"b{j}.fc2", "branch", t, d);
             AddActivation($"b{j}.res2", t, d);
-            if (DropPathRate(j) > 0)
-            {
-                AddTransient($"b{j}.dp1", "dropped-branch", t, d);
-                AddTransient($"b{j}.dp2", "dropped-branch", t, d);
-            }
 
             if (c.Layout == BlockLayout.PostNorm)
             {
@@ -643,12 +653,8 @@ public sealed class CctModel : IDisposable
         var p = Block(j);
         var b = $"b{j}.";
         LayerNorm.For(device).Forward(Act(b + "ln0"), Act(b + "ln0.mean"), Act(b + "ln0.rstd"), Act(input), Param(p + "pre_norm.weight"), Param(p + "pre_norm.bias"), Rows, Dim);
-        var attended = ForwardDropPath(j, ForwardAttention(j, b + "ln0"), b + "dp1", AttentionDropPathStream);
-        Residual.For(device).Forward(Act(b + "res1"), Act(input), Act(attended), (long)Rows * Dim);
-        LayerNorm.For(device).Forward(Act(b + "ln1"), Act(b + "ln1.mean"), Act(b + "ln1.rstd"), Act(b + "res1"), Param(p + "norm1.weight"), Param(p + "norm1.bias"), Rows, Dim);
-        var mlp = ForwardMlp(j, b + "ln1");
-        var added = ForwardDropPath(j, mlp, b + "dp2", MlpDropPathStream);
-        Residual.For(device).Forward(Act(b + "res2"), Act(b + "ln1"), Act(added), (long)Rows * Dim);
+        ForwardResidualNorm(j, b + "ln1", b + "res1", input, ForwardAttention(j, b + "ln0"), p + "norm1.", AttentionDropPathStream);
+        ForwardResidual(j, b + "res2", b + "ln1", ForwardMlp(j, b + "ln1"), MlpDropPathStream);
         return b + "res2";
     }
 
@@ -656,26 +662,19 @@ public sealed class CctModel : IDisposable
     {
         var p = Block(j);
         var b = $"b{j}.";
-        BackwardResiduals(j, input);
+        BackwardResidual(j, b + "res2", b + "ln1", b + "fc2", MlpDropPathStream);
+        BackwardMlpAndNorm1(j, input);
         BackwardAttention(j, b + "ln0");
         LayerNorm.For(device).Backward(Grad(input), ParamGrad(p + "pre_norm.weight"), ParamGrad(p + "pre_norm.bias"), Grad(b + "ln0"), Act(input), Act(b + "ln0.mean"), Act(b + "ln0.rstd"), Param(p + "pre_norm.weight"), Rows, Dim);
     }
 
-    // The part both layouts share, from the block's second residual back to the attention branch:
-    // res2 = ln1 + MLP(ln1); ln1 = LN1(res1); res1 = input + Attn(·). Leaves Grad(proj-or-dp1) for attention.
-    private void BackwardResiduals(int j, string input)
+    // The part both layouts share, once Grad(ln1) has the second residual's share: ln1 = LN1(res1), res1 = input + Attn(·),
+    // with the MLP's share added first. Leaves Grad(proj) for attention.
+    private void BackwardMlpAndNorm1(int j, string input)
     {
-        var p = Block(j);
         var b = $"b{j}.";
-        var n = (long)Rows * Dim;
-        var added = BackwardDropPathTarget(j, b + "fc2", b + "dp2");
-        Residual.For(device).Backward(Grad(b + "ln1"), Grad(added), Grad(b + "res2"), n);
-        BackwardDropPath(j, b + "fc2", b + "dp2", MlpDropPathStream);
         BackwardMlp(j, b + "ln1");
-        LayerNorm.For(device).Backward(Grad(b + "res1"), ParamGrad(p + "norm1.weight"), ParamGrad(p + "norm1.bias"), Grad(b + "ln1"), Act(b + "res1"), Act(b + "ln1.mean"), Act(b + "ln1.rstd"), Param(p + "norm1.weight"), Rows, Dim);
-        var attended = BackwardDropPathTarget(j, b + "proj", b + "dp1");
-        Residual.For(device).Backward(Grad(input), Grad(attended), Grad(b + "res1"), n);
-        BackwardDropPath(j, b + "proj", b + "dp1", AttentionDropPathStream);
+        BackwardResidualNorm(j, b + "ln1", b + "res1", input, b + "proj", Block(j) + "norm1.", AttentionDropPathStream);
     }
 
     // x = LN1(x + Attn(x)); x = LN2(x + MLP(x)), as torch.nn.TransformerEncoderLayer with norm_first=False.
@@ -683,23 +682,16 @@ public sealed class CctModel : IDisposable
     {
         var p = Block(j);
         var b = $"b{j}.";
-        var n = (long)Rows * Dim;
-        var attended = ForwardDropPath(j, ForwardAttention(j, input), b + "dp1", AttentionDropPathStream);
-        Residual.For(device).Forward(Act(b + "res1"), Act(input), Act(attended), n);
-        LayerNorm.For(device).Forward(Act(b + "ln1"), Act(b + "ln1.mean"), Act(b + "ln1.rstd"), Act(b + "res1"), Param(p + "norm1.weight"), Param(p + "norm1.bias"), Rows, Dim);
-        var mlp = ForwardMlp(j, b + "ln1");
-        var added = ForwardDropPath(j, mlp, b + "dp2", MlpDropPathStream);
-        Residual.For(device).Forward(Act(b + "res2"), Act(b + "ln1"), Act(added), n);
-        LayerNorm.For(device).Forward(Act(b + "ln2"), Act(b + "ln2.mean"), Act(b + "ln2.rstd"), Act(b + "res2"), Param(p + "norm2.weight"), Param(p + "norm2.bias"), Rows, Dim);
+        ForwardResidualNorm(j, b + "ln1", b + "res1", input, ForwardAttention(j, input), p + "norm1.", AttentionDropPathStream);
+        ForwardResidualNorm(j, b + "ln2", b + "res2", b + "ln1", ForwardMlp(j, b + "ln1"), p + "norm2.", MlpDropPathStream);
         return b + "ln2";
     }
 
     private void BackwardPostNormBlock(int j, string input)
     {
-        var p = Block(j);
         var b = $"b{j}.";
-        LayerNorm.For(device).Backward(Grad(b + "res2"), ParamGrad(p + "norm2.weight"), ParamGrad(p + "norm2.bias"), Grad(b + "ln2"), Act(b + "res2"), Act(b + "ln2.mean"), Act(b + "ln2.rstd"), Param(p + "norm2.weight"), Rows, Dim);
-        BackwardResiduals(j, input);
+        BackwardResidualNorm(j, b + "ln2", b + "res2", b + "ln1", b + "fc2", Block(j) + "norm2.", MlpDropPathStream);
+        BackwardMlpAndNorm1(j, input);
         BackwardAttention(j, input);
     }
 
@@ -754,37 +746,30 @@ public sealed class CctModel : IDisposable
         linear.Backward(Grad(b + "act"), ParamGrad(p + "linear2.weight"), ParamGrad(p + "linear2.bias"), Grad(b + "fc2"), Act(b + "act"), Param(p + "linear2.weight"), true, Rows, h, Dim);
         if (Config.Layout == BlockLayout.Official)
         {
-            Gelu.For(device).Backward(Grad(b + "fc1"), Grad(b + "act"), Act(b + "fc1"), (long)Rows * h);
+            linear.BackwardThroughGelu(Grad(input), ParamGrad(p + "linear1.weight"), ParamGrad(p + "linear1.bias"), Grad(b + "fc1"), Grad(b + "act"), Act(b + "fc1"), Act(input), Param(p + "linear1.weight"), Rows, Dim, h);
         }
         else
         {
             Relu.For(device).Backward(Grad(b + "fc1"), Grad(b + "act"), Act(b + "fc1"), (long)Rows * h);
-        }
-
-        linear.Backward(Grad(input), ParamGrad(p + "linear1.weight"), ParamGrad(p + "linear1.bias"), Grad(b + "fc1"), Act(input), Param(p + "linear1.weight"), true, Rows, Dim, h);
-    }
-
-    // Drop-path buffers exist only for blocks with a non-zero rate; in eval they pass values through.
-    private string ForwardDropPath(int j, string input, string output, uint stream)
-    {
-        if (DropPathRate(j) <= 0)
-        {
-            return input;
-        }
-
-        DropPath.For(device).Forward(Act(output), Act(input), batch, Tokens * Dim, training ? DropPathRate(j) : 0f, Key(stream + (uint)j));
-        return output;
-    }
-
-    private string BackwardDropPathTarget(int j, string input, string output) => DropPathRate(j) > 0 ? output : input;
-
-    private void BackwardDropPath(int j, string input, string output, uint stream)
-    {
-        if (DropPathRate(j) > 0)
-        {
-            DropPath.For(device).Backward(Grad(input), Grad(output), batch, Tokens * Dim, training ? DropPathRate(j) : 0f, Key(stream + (uint)j));
+            linear.Backward(Grad(input), ParamGrad(p + "linear1.weight"), ParamGrad(p + "linear1.bias"), Grad(b + "fc1"), Act(input), Param(p + "linear1.weight"), true, Rows, Dim, h);
         }
     }
+
+    // output = input + drop_path(branch), the mask drawn in the residual's own kernel; in eval it passes the branch through.
+    private void ForwardResidual(int j, string output, string input, string branch, uint stream)
+        => Residual.For(device).Forward(Act(output), Act(input), Act(branch), batch, Tokens * Dim, training ? DropPathRate(j) : 0f, Key(stream + (uint)j));
+
+    private void BackwardResidual(int j, string output, string input, string branch, uint stream)
+        => Residual.For(device).Backward(Grad(input), Grad(branch), Grad(output), batch, Tokens * Dim, training ? DropPathRate(j) : 0f, Key(stream + (uint)j));
+
+    // output = LN(sum), sum = input + drop_path(branch): one launch on GPUs; norm is the LayerNorm's parameter prefix.
+    private void ForwardResidualNorm(int j, string output, string sum, string input, string branch, string norm, uint stream)
+        => LayerNorm.For(device).ForwardResidual(Act(output), Act(output + ".mean"), Act(output + ".rstd"), Act(sum), Act(input), Act(branch), Param(norm + "weight"), Param(norm + "bias"), Rows, Dim, Mask(j, stream));
+
+    private void BackwardResidualNorm(int j, string output, string sum, string input, string branch, string norm, uint stream)
+        => LayerNorm.For(device).BackwardResidual(Grad(input), Grad(branch), ParamGrad(norm + "weight"), ParamGrad(norm + "bias"), Grad(output), Act(sum), Act(output + ".mean"), Act(output + ".rstd"), Param(norm + "weight"), Rows, Dim, Mask(j, stream), Grad(sum));
+
+    private DropPathMask Mask(int j, uint stream) => DropPathMask.For(Tokens * Dim, training ? DropPathRate(j) : 0f, Key(stream + (uint)j));
 
     private AttentionShape AttentionShapeFor() => new(batch, Tokens, Dim, Config.Heads);
 

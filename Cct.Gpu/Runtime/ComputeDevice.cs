@@ -1,4 +1,7 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
+using System.Linq.Expressions;
+using System.Reflection;
 using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
@@ -110,10 +113,34 @@ public sealed class ComputeDevice : IDisposable
     public int Threads(long work)
         => work <= 0 ? 0 : (int)Math.Min(work, Kind == AcceleratorKind.Cpu ? 4L * Environment.ProcessorCount : 1 << 24);
 
-    /// <summary>Returns the kernel set of type <typeparamref name="T"/> for this device, loading it on first use.</summary>
-    public T Kernels<T>(Func<ComputeDevice, T> load)
+    /// <summary>A launch of one warp per row for <paramref name="rows"/> rows, in groups of up to 8 warps.</summary>
+    public KernelConfig WarpPerRow(int rows)
+    {
+        var warp = Accelerator.WarpSize;
+        var warpsPerGroup = Math.Max(1, Math.Min(8, Accelerator.MaxNumThreadsPerGroup / warp));
+        return new KernelConfig((rows + warpsPerGroup - 1) / warpsPerGroup, warp * warpsPerGroup);
+    }
+
+    /// <summary>
+    /// Returns the kernel set of type <typeparamref name="T"/> for this device, loading it on first use. Every
+    /// launcher the set holds (a field of an ILGPU stream-kernel delegate type) is wrapped here to count its
+    /// launches in <see cref="Operations"/>, so no layer can launch uncounted, MatMul's included.
+    /// </summary>
+    public T Kernels<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.NonPublicFields)] T>(Func<ComputeDevice, T> load)
         where T : class
-        => (T)kernelSets.GetOrAdd(typeof(T), _ => load(this));
+        => (T)kernelSets.GetOrAdd(typeof(T), _ => CountLaunches(load(this)));
+
+    /// <summary>Kernel launches and memsets issued through this device since it was created.</summary>
+    public DeviceOperations Operations { get; } = new();
+
+    /// <summary>Zeroes <paramref name="view"/> with one device memset, counted in <see cref="Operations"/>.</summary>
+    public void Clear(ArrayView<float> view)
+    {
+        if (Operations.CountMemset())
+        {
+            view.MemSetToZero();
+        }
+    }
 
     public MemoryBuffer1D<float, Stride1D.Dense> Allocate(long length)
         => Accelerator.Allocate1D<float>(Math.Max(1, length));
@@ -184,6 +211,36 @@ public sealed class ComputeDevice : IDisposable
         scratch?.Dispose();
         Accelerator.Dispose();
         Context.Dispose();
+    }
+
+    // Replaces each launcher field of a freshly loaded kernel set with one that counts, then launches.
+    private T CountLaunches<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.NonPublicFields)] T>(T kernelSet)
+        where T : class
+    {
+        foreach (var field in typeof(T).GetFields(BindingFlags.Instance | BindingFlags.NonPublic))
+        {
+            if (IsLauncher(field.FieldType) && field.GetValue(kernelSet) is Delegate launch)
+            {
+                field.SetValue(kernelSet, Counted(launch, field.FieldType, $"{typeof(T).Name}.{field.Name}"));
+            }
+        }
+
+        return kernelSet;
+    }
+
+    // ILGPU's stream launchers are Actions whose first argument is the launch extent or configuration.
+    private static bool IsLauncher(Type type)
+        => type.IsGenericType && type.FullName!.StartsWith("System.Action`", StringComparison.Ordinal)
+            && type.GetGenericArguments()[0] is var first
+            && (first == typeof(KernelConfig) || first == typeof(Index1D) || first == typeof(Index2D) || first == typeof(Index3D));
+
+    // (args) => { if (counter.Launch()) launch(args); }, compiled once per launcher at load time.
+    private Delegate Counted(Delegate launch, Type action, string name)
+    {
+        var parameters = action.GetGenericArguments().Select(Expression.Parameter).ToArray();
+        var count = Expression.Call(Expression.Constant(Operations.CounterFor(name)), typeof(DeviceOperations.LaunchCounter).GetMethod(nameof(DeviceOperations.LaunchCounter.Launch))!);
+        var body = Expression.IfThen(count, Expression.Invoke(Expression.Constant(launch), parameters));
+        return Expression.Lambda(action, body, parameters).Compile();
     }
 
     private static void TryAdd(Action add)

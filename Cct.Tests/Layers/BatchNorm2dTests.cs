@@ -136,6 +136,77 @@ public sealed class BatchNorm2dTests
         Compare.AssertClose(db.Read(), fixture.Floats(c, "dbias").Select(v => 2 * v).ToArray(), "batchnorm2d.accumulate.dbias");
     }
 
+    /// <summary>
+    /// The GPU statistics and bias gradient sum in one fixed order (strided per thread, then a tree), so they equal
+    /// that order replayed on the host bit for bit, in every run; ILGPU's atomic group reduction gave no such order.
+    /// 363 values per channel, more than a group's 256 threads, with a 0.5 offset so a different order would round differently.
+    /// </summary>
+    [Test]
+    public void GroupSumsFollowAFixedOrder()
+    {
+        var device = TestDevices.GpuKernelsCpu;
+        var shape = new BatchNormShape(3, 2, 121);
+        var count = shape.Batch * shape.Channels * shape.Spatial;
+        var x = GradCheck.RandomDoubles(31, count).Select(v => (float)v + 0.5f).ToArray();
+        var dy = GradCheck.RandomDoubles(32, count).Select(v => (float)v + 0.5f).ToArray();
+        var bn = BatchNorm2d.For(device);
+        (float[] Mean, float[] Dbias) Run()
+        {
+            using var input = device.Upload(x);
+            using var doutput = device.Upload(dy);
+            using var weight = device.Upload([1f, 1f]);
+            using var bias = device.Upload([0f, 0f]);
+            using var runningMean = device.Upload([0f, 0f]);
+            using var runningVar = device.Upload([1f, 1f]);
+            using var y = device.Allocate(count);
+            using var mean = device.Allocate(shape.Channels);
+            using var rstd = device.Allocate(shape.Channels);
+            using var dx = device.Upload(new float[count]);
+            using var dw = device.Upload(new float[shape.Channels]);
+            using var db = device.Upload(new float[shape.Channels]);
+            bn.ForwardTraining(y.View, mean.View, rstd.View, runningMean.View, runningVar.View, input.View, weight.View, bias.View, shape);
+            bn.Backward(dx.View, dw.View, db.View, doutput.View, input.View, mean.View, rstd.View, weight.View, shape);
+            return (mean.Read(), db.Read());
+        }
+
+        var (firstMean, firstDbias) = Run();
+        var (secondMean, secondDbias) = Run();
+        for (var c = 0; c < shape.Channels; c++)
+        {
+            Assert.That(BitConverter.SingleToInt32Bits(firstMean[c]), Is.EqualTo(BitConverter.SingleToInt32Bits(FixedOrderSum(x, shape, c, bn.GroupSize) / shape.PerChannel)), $"mean[{c}]");
+            Assert.That(BitConverter.SingleToInt32Bits(firstDbias[c]), Is.EqualTo(BitConverter.SingleToInt32Bits(FixedOrderSum(dy, shape, c, bn.GroupSize))), $"dbias[{c}]");
+        }
+
+        Assert.That(secondMean, Is.EqualTo(firstMean), "a second run gives the same mean bits");
+        Assert.That(secondDbias, Is.EqualTo(firstDbias), "a second run gives the same dbias bits");
+    }
+
+    // The group kernels' order: thread t sums values t, t + G, ... of channel c; then thread i adds i + half while the active count halves.
+    private static float FixedOrderSum(float[] values, BatchNormShape s, int c, int groupSize)
+    {
+        var partial = new float[groupSize];
+        for (var t = 0; t < groupSize; t++)
+        {
+            for (var e = t; e < s.PerChannel; e += groupSize)
+            {
+                partial[t] += values[s.Index(e / s.Spatial, c, e % s.Spatial)];
+            }
+        }
+
+        for (var active = groupSize; active > 1;)
+        {
+            var half = (active + 1) / 2;
+            for (var i = 0; i < active - half; i++)
+            {
+                partial[i] += partial[i + half];
+            }
+
+            active = half;
+        }
+
+        return partial[0];
+    }
+
     [Test]
     public void TrainingRejectsOneValuePerChannel()
     {

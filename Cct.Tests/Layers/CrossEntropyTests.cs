@@ -31,6 +31,39 @@ public sealed class CrossEntropyTests
         Compare.AssertClose(dlogits.Read(), fixture.Floats(c, "dlogits"), $"crossentropy.{c}.dlogits");
     }
 
+    /// <summary>
+    /// The GPU's one-group forward + mean + backward against the CPU kernels, 300 samples (more than the group's
+    /// 256 threads) of 7 classes, gradients starting non-zero. Per-sample values run the same code, so they must be
+    /// equal; the mean adds in a tree instead of in order, so it gets the default bound (a few ulps over 300 terms).
+    /// </summary>
+    [Test]
+    public void GroupForwardBackwardMatchesCpuKernels()
+    {
+        const int batch = 300, classes = 7;
+        const float smoothing = 0.1f;
+        var logits = GradCheck.RandomDoubles(11, batch * classes, 3.0).ToFloats();
+        var targets = Enumerable.Range(0, batch).Select(b => (b * 5) % classes).ToArray();
+        var initial = GradCheck.RandomDoubles(12, batch * classes).ToFloats();
+        float[][] Run(Cct.Gpu.Runtime.ComputeDevice device)
+        {
+            using var logitsb = device.Upload(logits);
+            using var targetsb = device.Upload(targets);
+            using var loss = device.Allocate(1);
+            using var losses = device.Allocate(batch);
+            using var probabilities = device.Allocate(batch * classes);
+            using var dlogits = device.Upload(initial);
+            CrossEntropy.For(device).ForwardBackward(loss.View, losses.View, probabilities.View, dlogits.View, logitsb.View, targetsb.View, batch, classes, smoothing);
+            return [loss.Read(), losses.Read(), probabilities.Read(), dlogits.Read()];
+        }
+
+        var gpu = Run(TestDevices.GpuKernelsCpu);
+        var cpu = Run(TestDevices.Cpu);
+        Compare.AssertClose(gpu[0], cpu[0], "crossentropy.group.loss");
+        Assert.That(gpu[1], Is.EqualTo(cpu[1]), "losses");
+        Assert.That(gpu[2], Is.EqualTo(cpu[2]), "probabilities");
+        Assert.That(gpu[3], Is.EqualTo(cpu[3]), "dlogits");
+    }
+
     [Test]
     public void BackwardMatchesFiniteDifferences()
     {

@@ -1,4 +1,5 @@
 using Cct.Gpu.Layers;
+using Cct.Gpu.Runtime;
 using Cct.Tests.Support;
 
 namespace Cct.Tests.Layers;
@@ -132,5 +133,57 @@ public sealed class LayerNormTests
         }
 
         return y;
+    }
+
+    /// <summary>
+    /// LayerNorm with the residual taken in (the GPU's one row kernel each way) against Residual then LayerNorm, forward and
+    /// backward, with drop-path 0.4 over 3 samples of 5 rows: the same arithmetic, so equal bits. 37 channels are more than a
+    /// simulator warp's 16 lanes and not a multiple of them. Gradients start non-zero.
+    /// </summary>
+    [TestCase(false)]
+    [TestCase(true)]
+    public void ResidualFusedMatchesResidualThenLayerNorm(bool gpuKernels)
+    {
+        const int batch = 3, tokens = 5, channels = 37, rows = batch * tokens, count = rows * channels;
+        var device = gpuKernels ? TestDevices.GpuKernelsCpu : TestDevices.Cpu;
+        var mask = DropPathMask.For(tokens * channels, 0.4f, new RngKey(3, 4, 6));
+        using var input = device.Upload(GradCheck.RandomDoubles(61, count).ToFloats());
+        using var branch = device.Upload(GradCheck.RandomDoubles(62, count).ToFloats());
+        using var weight = device.Upload(GradCheck.RandomDoubles(63, channels).ToFloats());
+        using var bias = device.Upload(GradCheck.RandomDoubles(64, channels).ToFloats());
+        using var doutput = device.Upload(GradCheck.RandomDoubles(65, count).ToFloats());
+        float[][] Run(bool fused)
+        {
+            using var output = device.Allocate(count);
+            using var mean = device.Allocate(rows);
+            using var rstd = device.Allocate(rows);
+            using var sum = device.Allocate(count);
+            using var dinput = device.Upload(GradCheck.RandomDoubles(66, count).ToFloats());
+            using var dbranch = device.Upload(GradCheck.RandomDoubles(67, count).ToFloats());
+            using var dweight = device.Upload(GradCheck.RandomDoubles(68, channels).ToFloats());
+            using var dbias = device.Upload(GradCheck.RandomDoubles(69, channels).ToFloats());
+            using var dsum = device.Upload(new float[count]);
+            var layerNorm = LayerNorm.For(device);
+            if (fused)
+            {
+                layerNorm.ForwardResidual(output.View, mean.View, rstd.View, sum.View, input.View, branch.View, weight.View, bias.View, rows, channels, mask);
+                layerNorm.BackwardResidual(dinput.View, dbranch.View, dweight.View, dbias.View, doutput.View, sum.View, mean.View, rstd.View, weight.View, rows, channels, mask, dsum.View);
+            }
+            else
+            {
+                var residual = Residual.For(device);
+                residual.Forward(sum.View, input.View, branch.View, batch, tokens * channels, mask.Probability, mask.Key);
+                layerNorm.Forward(output.View, mean.View, rstd.View, sum.View, weight.View, bias.View, rows, channels);
+                layerNorm.Backward(dsum.View, dweight.View, dbias.View, doutput.View, sum.View, mean.View, rstd.View, weight.View, rows, channels);
+                residual.Backward(dinput.View, dbranch.View, dsum.View, batch, tokens * channels, mask.Probability, mask.Key);
+            }
+
+            return [output.Read(), mean.Read(), rstd.Read(), sum.Read(), dinput.Read(), dbranch.Read(), dweight.Read(), dbias.Read()];
+        }
+
+        var (fusedResult, separate) = (Run(fused: true), Run(fused: false));
+        Assert.That(fusedResult, Is.EqualTo(separate));
+        var kept = Enumerable.Range(0, batch).Select(b => mask.Key.Uniform(b) >= mask.Probability).ToArray();
+        Assert.That(kept, Does.Contain(true).And.Contain(false), "the mask keeps some samples and drops others");
     }
 }

@@ -129,4 +129,44 @@ public sealed class LinearTests
         Compare.AssertClose(dx.Read(), fixture.Floats(c, "dx"), $"{label}.dx");
         Compare.AssertClose(dw.Read(), fixture.Floats(c, "dweight"), $"{label}.dweight");
     }
+
+    /// <summary>
+    /// Linear → GELU's fused backward (the GELU gradient formed in the bias kernel) against Gelu.Backward then
+    /// Linear.Backward: the same sums of the same values in the same order, so equal bits, with one row chunk and with 3
+    /// (37 rows, not a multiple), on the CPU kernels and on the simulator running the GPU kernels. Gradients start non-zero.
+    /// </summary>
+    [TestCase(false, 1)]
+    [TestCase(false, 3)]
+    [TestCase(true, 3)]
+    public void BackwardThroughGeluMatchesGeluThenLinear(bool gpuKernels, int chunks)
+    {
+        const int rows = 37, fin = 5, fout = 7;
+        var device = gpuKernels ? TestDevices.GpuKernelsCpu : TestDevices.Cpu;
+        using var x = device.Upload(GradCheck.RandomDoubles(51, rows * fin).ToFloats());
+        using var w = device.Upload(GradCheck.RandomDoubles(52, fout * fin).ToFloats());
+        using var pre = device.Upload(GradCheck.RandomDoubles(53, rows * fout, 3.0).ToFloats());
+        using var dact = device.Upload(GradCheck.RandomDoubles(54, rows * fout).ToFloats());
+        float[][] Run(bool fused)
+        {
+            using var dx = device.Upload(GradCheck.RandomDoubles(55, rows * fin).ToFloats());
+            using var dw = device.Upload(GradCheck.RandomDoubles(56, fout * fin).ToFloats());
+            using var db = device.Upload(GradCheck.RandomDoubles(57, fout).ToFloats());
+            using var dpre = device.Upload(GradCheck.RandomDoubles(58, rows * fout).ToFloats());
+            var linear = Linear.For(device);
+            if (fused)
+            {
+                linear.BackwardThroughGelu(dx.View, dw.View, db.View, dpre.View, dact.View, pre.View, x.View, w.View, rows, fin, fout, chunks);
+            }
+            else
+            {
+                Gelu.For(device).Backward(dpre.View, dact.View, pre.View, rows * fout);
+                linear.Backward(dx.View, dw.View, db.View, dpre.View, x.View, w.View, true, rows, fin, fout, chunks);
+            }
+
+            return [dx.Read(), dw.Read(), db.Read(), dpre.Read()];
+        }
+
+        var (fusedResult, separate) = (Run(fused: true), Run(fused: false));
+        Assert.That(fusedResult, Is.EqualTo(separate));
+    }
 }
