@@ -219,9 +219,22 @@ public sealed class ComputeDevice : IDisposable
     {
         foreach (var field in typeof(T).GetFields(BindingFlags.Instance | BindingFlags.NonPublic))
         {
-            if (IsLauncher(field.FieldType) && field.GetValue(kernelSet) is Delegate launch)
+            var value = field.GetValue(kernelSet);
+            var name = $"{typeof(T).Name}.{field.Name}";
+            if (IsLauncher(field.FieldType) && value is Delegate launch)
             {
-                field.SetValue(kernelSet, Counted(launch, field.FieldType, $"{typeof(T).Name}.{field.Name}"));
+                field.SetValue(kernelSet, Counted(launch, field.FieldType, name));
+            }
+            else if (value is not null && field.FieldType.IsClass && field.FieldType.DeclaringType == typeof(T))
+            {
+                // A holder the set keeps its launchers in (MatMul's closed blocked kernels): counted under the holder's name.
+                foreach (var inner in value.GetType().GetFields(BindingFlags.Instance | BindingFlags.NonPublic))
+                {
+                    if (IsLauncher(inner.FieldType) && inner.GetValue(value) is Delegate innerLaunch)
+                    {
+                        inner.SetValue(value, Counted(innerLaunch, inner.FieldType, name));
+                    }
+                }
             }
         }
 

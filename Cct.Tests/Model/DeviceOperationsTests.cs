@@ -32,11 +32,11 @@ public sealed class DeviceOperationsTests
         using var b = device.Upload(new float[3]);
         using var y = device.Allocate(6 * 3);
         var linear = Linear.For(device);
-        var before = device.Operations.LaunchesByKernel.GetValueOrDefault("MatMul.blocked");
+        var before = device.Operations.LaunchesByKernel.GetValueOrDefault("MatMul.denseNT");
         var launches = device.Operations.Launches;
         linear.Forward(y.View, x.View, w.View, b.View, true, 6, 4, 3);
         Assert.That(device.Operations.Launches - launches, Is.EqualTo(1));
-        Assert.That(device.Operations.LaunchesByKernel["MatMul.blocked"] - before, Is.EqualTo(1));
+        Assert.That(device.Operations.LaunchesByKernel["MatMul.denseNT"] - before, Is.EqualTo(1), "y = x · wᵀ is the dense NT kernel");
     }
 
     [Test]
