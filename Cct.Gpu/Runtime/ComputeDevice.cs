@@ -214,6 +214,7 @@ public sealed class ComputeDevice : IDisposable
     }
 
     // Replaces each launcher field of a freshly loaded kernel set with one that counts, then launches.
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "The holders are Cct.Gpu's own types, and Cct.Gpu is a trimmer root (Directory.Build.props): their fields stay.")]
     private T CountLaunches<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.NonPublicFields)] T>(T kernelSet)
         where T : class
     {

@@ -23,6 +23,7 @@ internal static class KernelCatalog
     /// <summary>The kernels, ordered by name, each once.</summary>
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Cct.Gpu is a trimmer root (Directory.Build.props): its method bodies stay whole.")]
     [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "Cct.Gpu is a trimmer root (Directory.Build.props): its methods stay whole.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2065", Justification = "Cct.Gpu is a trimmer root (Directory.Build.props): its methods stay whole.")]
     public static IReadOnlyList<MethodInfo> All()
     {
         var assembly = typeof(KernelCatalog).Assembly;
@@ -59,12 +60,14 @@ internal static class KernelCatalog
     }
 
     // The targets of `ldftn` in this method's body that have a kernel's signature.
-    private static IEnumerable<MethodInfo> LoadedKernels(MethodBase method)
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Cct.Gpu is a trimmer root (Directory.Build.props): its method bodies and tokens stay as compiled.")]
+    private static List<MethodInfo> LoadedKernels(MethodBase method)
     {
+        var kernels = new List<MethodInfo>();
         var il = method.GetMethodBody()?.GetILAsByteArray();
         if (il is null)
         {
-            yield break;
+            return kernels;
         }
 
         var module = method.Module;
@@ -100,15 +103,18 @@ internal static class KernelCatalog
 
             if (opCode == System.Reflection.Emit.OpCodes.Ldftn && target is MethodInfo { IsStatic: true, ContainsGenericParameters: false } kernel && kernel.Module == module && HasKernelSignature(kernel))
             {
-                yield return kernel;
+                kernels.Add(kernel);
             }
         }
+
+        return kernels;
     }
 
     /// <summary>
     /// The specialisation a kernel is loaded with on CUDA: MatMul's blocked GEMMs (generic over a tile) cap their
     /// registers (<see cref="MatMul.CudaSpecialization"/>); every other kernel is loaded without one.
     /// </summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "The tiles are Cct.Gpu's own structs, and Cct.Gpu is a trimmer root (Directory.Build.props).")]
     public static KernelSpecialization SpecializationOf(MethodInfo kernel)
         => kernel.IsGenericMethod && kernel.GetGenericArguments().FirstOrDefault(typeof(IGemmTile).IsAssignableFrom) is { } tile
             ? MatMul.CudaSpecialization((IGemmTile)Activator.CreateInstance(tile)!)
