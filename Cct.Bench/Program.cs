@@ -103,19 +103,11 @@ internal sealed record BenchOptions(BenchMode Mode, AcceleratorKind Accelerator,
         for (var i = 1; i < args.Length; i++)
         {
             var name = args[i];
-            if (name is not ("--accelerator" or "--size" or "--json"))
+            if (!TryTakeValue(args, ref i, ["--accelerator", "--size", "--json"], "option", out var value, out error))
             {
-                error = $"unknown option '{name}'";
                 return false;
             }
 
-            if (i + 1 >= args.Length)
-            {
-                error = $"{name} needs a value";
-                return false;
-            }
-
-            var value = args[++i];
             switch (name)
             {
                 case "--accelerator":
@@ -147,6 +139,31 @@ internal sealed record BenchOptions(BenchMode Mode, AcceleratorKind Accelerator,
             }
         }
 
+        return true;
+    }
+
+    /// <summary>
+    /// The value after option <c>args[i]</c>, which must be one of <paramref name="known"/>; advances <paramref name="i"/>
+    /// past it. On failure <paramref name="error"/> names the unknown option (as a <paramref name="kind"/>) or the missing value.
+    /// </summary>
+    public static bool TryTakeValue(string[] args, ref int i, IReadOnlyCollection<string> known, string kind, out string value, out string error)
+    {
+        var name = args[i];
+        value = "";
+        error = "";
+        if (!known.Contains(name))
+        {
+            error = $"unknown {kind} '{name}'";
+            return false;
+        }
+
+        if (i + 1 >= args.Length)
+        {
+            error = $"{name} needs a value";
+            return false;
+        }
+
+        value = args[++i];
         return true;
     }
 

@@ -5,6 +5,8 @@ namespace Cct.Bench;
 /// <summary>Parses "ptx"'s command line by hand; on failure the error is one line naming the bad argument.</summary>
 internal static class PtxArguments
 {
+    private static readonly string[] ValueOptions = ["--ptxas", "--cuobjdump", "--out", "--doc", "--min-ffma-share", "--min-ffma-share-every"];
+
     public static bool TryParse(string[] args, out PtxOptions options, out string error)
     {
         options = new PtxOptions("", "", "", null, false, 0, 0);
@@ -18,19 +20,11 @@ internal static class PtxArguments
                 continue;
             }
 
-            if (name is not ("--ptxas" or "--cuobjdump" or "--out" or "--doc" or "--min-ffma-share" or "--min-ffma-share-every"))
+            if (!BenchOptions.TryTakeValue(args, ref i, ValueOptions, "ptx option", out var value, out error))
             {
-                error = $"unknown ptx option '{name}'";
                 return false;
             }
 
-            if (i + 1 >= args.Length)
-            {
-                error = $"{name} needs a value";
-                return false;
-            }
-
-            var value = args[++i];
             switch (name)
             {
                 case "--ptxas":
