@@ -50,6 +50,12 @@ public sealed record CctConfig
 
     public bool BatchNorm { get; init; }
 
+    /// <summary>Tokenizer convs carry a bias (the seed notebook's nn.Conv2d default); official CCT's have none.</summary>
+    public bool ConvBias { get; init; }
+
+    /// <summary>The attention's qkv projection carries a bias (nn.MultiheadAttention's in_proj_bias); official CCT's has none.</summary>
+    public bool AttentionBias { get; init; }
+
     /// <summary>Official CCT max-pools (3, 2, 1) after every conv; the seed pools once (2, 2, 0) after the last.</summary>
     public bool PoolAfterEveryConv { get; init; } = true;
 
@@ -164,6 +170,8 @@ public sealed record CctConfig
                 ConvChannels = [16, 32, 64, 128, 128],
                 ConvLayers = 5,
                 BatchNorm = true,
+                ConvBias = true,
+                AttentionBias = true,
                 ConvDropout = 0.3f,
                 PoolAfterEveryConv = false,
                 PoolKernel = 2,
