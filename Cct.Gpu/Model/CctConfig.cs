@@ -89,6 +89,21 @@ public sealed record CctConfig
     /// <summary>Dropout after each tokenizer conv's activation (the seed's 0.3).</summary>
     public float ConvDropout { get; init; }
 
+    /// <summary>
+    /// Mean subtracted from pixels scaled to [0, 1] before the model sees them (torchvision's Normalize). Unset means
+    /// the training data's own statistics, which the trainer then records here; the seed notebook fixes 0.5.
+    /// </summary>
+    public float? InputMean { get; init; }
+
+    /// <summary>Standard deviation pixels in [0, 1] are divided by after <see cref="InputMean"/>; unset as there.</summary>
+    public float? InputStd { get; init; }
+
+    /// <summary>FashionMNIST's training-pixel mean, used by <see cref="CctModel.Predict(ReadOnlySpan{float})"/> when <see cref="InputMean"/> is unset.</summary>
+    internal const float FashionMnistMean = 0.2860f;
+
+    /// <summary>FashionMNIST's training-pixel standard deviation, the fallback for <see cref="InputStd"/>.</summary>
+    internal const float FashionMnistStd = 0.3530f;
+
     [JsonIgnore]
     public int MlpHidden => (int)Math.Round(Dim * MlpRatio);
 
@@ -149,6 +164,8 @@ public sealed record CctConfig
         Require(Dim % Heads == 0, $"dim {Dim} is not divisible by heads {Heads}");
         Require(MlpHidden > 0, $"mlp ratio {MlpRatio} gives no hidden units");
         Require(TokenSide > 0, $"a {ImageSize}x{ImageSize} image leaves no tokens after the tokenizer");
+        Require(InputMean is null || float.IsFinite(InputMean.Value), "the input mean must be finite");
+        Require(InputStd is null || (float.IsFinite(InputStd.Value) && InputStd > 0), "the input standard deviation must be positive");
         Require(AttentionDropout is >= 0 and < 1 && StochasticDepth is >= 0 and < 1 && ConvDropout is >= 0 and < 1, "dropout rates must lie in [0, 1)");
     }
 
@@ -184,6 +201,8 @@ public sealed record CctConfig
                 Layout = BlockLayout.PostNorm,
                 Pooling = PoolingKind.Mean,
                 AttentionDropout = 0.2f,
+                InputMean = 0.5f,
+                InputStd = 0.5f,
             },
             _ => throw new ArgumentException($"unknown model preset '{name}'; known: {string.Join(", ", PresetNames)}"),
         };

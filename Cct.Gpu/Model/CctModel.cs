@@ -11,7 +11,7 @@ namespace Cct.Gpu.Model;
 /// more flat buffers sized for <see cref="MaxBatch"/>, so zeroing all activation gradients is one memset.
 /// Parameter names follow the official PyTorch state_dict, so checkpoints read back into PyTorch.
 /// </summary>
-public sealed class CctModel : IDisposable
+public sealed partial class CctModel : IDisposable
 {
     private const uint TokenizerDropoutStream = 1000;
     private const uint AttentionDropoutStream = 2000;
@@ -65,7 +65,7 @@ public sealed class CctModel : IDisposable
         activationGradients.MemSetToZero();
     }
 
-    public CctConfig Config { get; }
+    public CctConfig Config { get; private set; }
 
     public int MaxBatch { get; }
 

@@ -9,7 +9,7 @@ namespace Cct.Training.Cli;
 /// A tqdm-like bar redrawn in place when stdout is a terminal; plain lines (about one per 10 % of an
 /// epoch) when it is redirected, so logs stay readable.
 /// </summary>
-public sealed class ConsoleProgress : ITrainingProgress
+internal sealed class ConsoleProgress : ITrainingProgress
 {
     private readonly bool interactive = !Console.IsOutputRedirected;
     private readonly Stopwatch clock = new();

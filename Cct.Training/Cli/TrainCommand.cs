@@ -52,14 +52,15 @@ public static class TrainCommand
         using var train = new DeviceDataset(device, trainSet);
         using var validation = validationSet is null ? null : new DeviceDataset(device, validationSet);
         using var test = new DeviceDataset(device, testSet);
-        using var trainer = new Trainer(device, options, train, validation, test, spec.Mean, spec.Std);
+        using var model = new CctModel(device, options.Model, options.BatchSize) { Seed = (uint)options.Seed };
+        using var trainer = new Trainer(model, options);
         if (resume is not null)
         {
-            resume.Restore(trainer.Model, optimizer: true);
+            resume.Restore(model, optimizer: true);
         }
         else
         {
-            trainer.Model.Initialize(options.Seed);
+            model.Initialize(options.Seed);
         }
 
         using var runLock = RunLock.Acquire(output);
@@ -94,7 +95,7 @@ public static class TrainCommand
         Console.CancelKeyPress += onCancel;
         try
         {
-            var outcome = trainer.Run(output, state, new ConsoleProgress(), cancellation.Token);
+            var outcome = trainer.Run(output, state, train, validation, test, spec, new ConsoleProgress(), cancellation.Token);
             if (outcome == TrainingOutcome.Interrupted)
             {
                 return 130;
@@ -108,11 +109,11 @@ public static class TrainCommand
         var best = Path.Combine(output, Trainer.BestCheckpoint);
         if (File.Exists(best))
         {
-            Checkpoint.Load(best).Restore(trainer.Model, optimizer: false);
+            Checkpoint.Load(best).Restore(model, optimizer: false);
         }
 
         var evaluation = trainer.Evaluate(test);
-        var table = EvalCommand.WriteReport(Path.Combine(output, "report"), evaluation, testSet, output, trainer.Model, spec);
+        var table = EvalCommand.WriteReport(Path.Combine(output, "report"), evaluation, testSet, output, model, spec);
         Console.WriteLine(table);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy {evaluation.Accuracy * 100:F2}% (checkpoint-best); report in {Path.Combine(output, "report")}"));
         return 0;

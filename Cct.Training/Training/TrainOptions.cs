@@ -17,9 +17,11 @@ public enum LearningRateScheduleKind
 /// <summary>Everything `cct train` was asked to do; saved in checkpoints so --resume continues the same recipe.</summary>
 public sealed record TrainOptions
 {
+    /// <summary>The CLI's <c>--model</c> name; <see cref="Trainer"/> trains the model it is given.</summary>
     public string Preset { get; init; } = "cct-7/3x1";
 
-    public required CctConfig Model { get; init; }
+    /// <summary>The model the CLI builds; <see cref="Trainer"/> trains the model it is given and ignores this.</summary>
+    public CctConfig Model { get; init; } = CctConfig.Preset("cct-7/3x1");
 
     public int Epochs { get; init; } = 10;
 

@@ -4,14 +4,15 @@ using Cct.Gpu.Layers;
 using Cct.Gpu.Model;
 using Cct.Gpu.Runtime;
 using Cct.Training.Checkpoints;
+using Cct.Training.Data;
 using Cct.Training.Reports;
 using ILGPU;
 using ILGPU.Runtime;
 
 namespace Cct.Training.Training;
 
-/// <summary>What a progress display is told while training runs.</summary>
-public interface ITrainingProgress
+/// <summary>What the CLI's progress display is told while training runs.</summary>
+internal interface ITrainingProgress
 {
     /// <summary>A periodic update within an epoch (about twice a second).</summary>
     void Update(int epoch, int epochs, int batch, int batches, double loss, double accuracy, double imagesPerSecond);
@@ -48,62 +49,106 @@ public enum TrainingOutcome
     Interrupted,
 }
 
+/// <summary>Where training stands, reported about twice a second and once after every epoch.</summary>
+/// <param name="Epoch">the epoch running, from 1</param>
+/// <param name="Epochs">epochs in the run</param>
+/// <param name="Batch">batches done in this epoch</param>
+/// <param name="Batches">batches in an epoch</param>
+/// <param name="Loss">mean training loss of the epoch so far</param>
+/// <param name="Accuracy">training accuracy of the epoch so far, in [0, 1]</param>
+/// <param name="ImagesPerSecond">training throughput of the epoch so far</param>
+/// <param name="CompletedEpoch">set once an epoch ends: its metrics, test accuracy included</param>
+public sealed record TrainingProgress(int Epoch, int Epochs, int Batch, int Batches, double Loss, double Accuracy, double ImagesPerSecond, EpochMetrics? CompletedEpoch);
+
 /// <summary>
 /// The training loop: data order from (seed, epoch), augmentation and dropout from (seed, step), AdamW
 /// over the flat parameter buffer, warmup + cosine learning rate. A step launches kernels only; the host
-/// reads the device-side running sums when it reports progress. Every epoch appends to metrics.jsonl and
-/// writes checkpoint-last (and checkpoint-best on improvement) atomically.
+/// reads the device-side running sums when it reports progress. The CLI's runs also append every epoch to
+/// metrics.jsonl and write checkpoint-last (and checkpoint-best on improvement) atomically.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
-    public const string LastCheckpoint = "checkpoint-last.safetensors";
-    public const string BestCheckpoint = "checkpoint-best.safetensors";
+    internal const string LastCheckpoint = "checkpoint-last.safetensors";
+    internal const string BestCheckpoint = "checkpoint-best.safetensors";
     private const uint AugmentStream = 7000;
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(500);
 
     private readonly ComputeDevice device;
     private readonly TrainOptions options;
-    private readonly DeviceDataset train;
-    private readonly DeviceDataset? validation;
-    private readonly DeviceDataset test;
-    private readonly float mean;
-    private readonly float std;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> images;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> labels;
-    private readonly MemoryBuffer1D<int, Stride1D.Dense> order;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> statistics;
     private readonly Evaluator evaluator;
 
-    public Trainer(ComputeDevice device, TrainOptions options, DeviceDataset train, DeviceDataset? validation, DeviceDataset test, float mean, float std)
+    /// <summary>
+    /// A trainer for <paramref name="model"/> with the recipe in <paramref name="options"/> (its model config,
+    /// preset, dataset and accelerator are the CLI's and are not used here: the model fixes those).
+    /// </summary>
+    /// <exception cref="ArgumentException">an option is out of range, or the batch exceeds the model's <see cref="CctModel.MaxBatch"/></exception>
+    public Trainer(CctModel model, TrainOptions options)
     {
-        this.device = device;
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (options.BatchSize > model.MaxBatch)
+        {
+            throw new ArgumentException($"batch {options.BatchSize} exceeds the model's MaxBatch {model.MaxBatch}; create the model with maxBatch: {options.BatchSize}", nameof(options));
+        }
+
+        Model = model;
+        device = model.Device;
         this.options = options;
-        this.train = train;
-        this.validation = validation;
-        this.test = test;
-        this.mean = mean;
-        this.std = std;
-        Model = new CctModel(device, options.Model, options.BatchSize) { Seed = (uint)options.Seed };
-        var c = options.Model;
-        images = device.Allocate((long)options.BatchSize * c.InChannels * c.ImageSize * c.ImageSize);
-        labels = device.Accelerator.Allocate1D<int>(options.BatchSize);
-        order = device.Accelerator.Allocate1D<int>(Math.Max(1, train.Count));
+        var c = model.Config;
+        images = device.Allocate((long)options.BatchSize * c.InChannels * c.ImageSize * c.ImageSize); // (B, C, S, S)
+        labels = device.Accelerator.Allocate1D<int>(options.BatchSize); // (B)
         statistics = device.Allocate(TrainingStatistics.Length);
-        evaluator = new Evaluator(device, Model);
+        evaluator = new Evaluator(device, model);
     }
 
+    /// <summary>The model being trained (not owned: disposing the trainer leaves it alive).</summary>
     public CctModel Model { get; }
 
     /// <summary>The test-only fault to inject (<see cref="FaultInjection"/>); none by default.</summary>
     internal FaultInjection Faults { get; init; } = FaultInjection.FromEnvironment();
 
-    public int BatchesPerEpoch => (train.Count + options.BatchSize - 1) / options.BatchSize;
+    /// <summary>
+    /// Trains for <see cref="TrainOptions.Epochs"/> epochs on <paramref name="data"/> (after the options'
+    /// validation split and limits), scoring the test set after each, and returns every epoch's metrics. With a
+    /// validation set, <see cref="TrainOptions.Patience"/> stops early. Cancelling stops after the current step and
+    /// returns the epochs completed so far. The model's unset input normalisation becomes the data's statistics.
+    /// </summary>
+    /// <exception cref="TrainingDivergedException">the loss became NaN or infinite</exception>
+    /// <exception cref="ArgumentException">the data's images or classes do not fit the model</exception>
+    public IReadOnlyList<EpochMetrics> Fit(TrainingData data, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var prepared = data.For(options);
+        var c = Model.Config;
+        if (prepared.Spec.ClassCount != c.Classes || prepared.Train.Rows != c.ImageSize || prepared.Train.Cols != c.ImageSize || c.InChannels != 1)
+        {
+            throw new ArgumentException($"the model takes {c.InChannels}x{c.ImageSize}x{c.ImageSize} images in {c.Classes} classes; {prepared.Spec.Name} has 1x{prepared.Train.Rows}x{prepared.Train.Cols} in {prepared.Spec.ClassCount}", nameof(data));
+        }
+
+        using var train = new DeviceDataset(device, prepared.Train);
+        using var validation = prepared.Validation is null ? null : new DeviceDataset(device, prepared.Validation);
+        using var test = new DeviceDataset(device, prepared.Test);
+        var history = new HistoryProgress(progress);
+        Run(outputDirectory: null, new TrainingState(), train, validation, test, prepared.Spec, history, cancellationToken);
+        return history.Epochs;
+    }
+
+    /// <summary>Scores <paramref name="data"/> in eval mode: probabilities, predictions, mean cross-entropy and accuracy.</summary>
+    public Evaluation Evaluate(ImageDataset data)
+    {
+        using var onDevice = new DeviceDataset(device, data);
+        return Evaluate(onDevice);
+    }
 
     /// <summary>
-    /// The training order of one epoch: a Fisher–Yates permutation drawn from the <see cref="SeededRandom"/>
+    /// The epoch order: a Fisher–Yates permutation drawn from the <see cref="SeededRandom"/>
     /// stream (seed, epoch order, epoch), so it depends only on (seed, epoch) and is the same in every process.
     /// </summary>
-    public static int[] EpochOrder(int count, int seed, int epoch)
+    internal static int[] EpochOrder(int count, int seed, int epoch)
     {
         var random = SeededRandom.For(seed, SeededRandom.EpochOrderStream, epoch);
         var indices = Enumerable.Range(0, count).ToArray();
@@ -111,28 +156,43 @@ public sealed class Trainer : IDisposable
         return indices;
     }
 
-    public TrainingOutcome Run(string outputDirectory, TrainingState state, ITrainingProgress progress, CancellationToken cancellation)
+    /// <summary>
+    /// Runs from <paramref name="state"/> to the last epoch. With an <paramref name="outputDirectory"/> (the CLI) every
+    /// epoch appends to metrics.jsonl and saves checkpoints, and an interruption saves checkpoint-last to resume from.
+    /// </summary>
+    internal TrainingOutcome Run(string? outputDirectory, TrainingState state, DeviceDataset train, DeviceDataset? validation, DeviceDataset test, DatasetSpec spec, ITrainingProgress progress, CancellationToken cancellation)
     {
-        Directory.CreateDirectory(outputDirectory);
+        Model.ResolveInputNormalization(spec.Mean, spec.Std);
+        if (outputDirectory is not null)
+        {
+            Directory.CreateDirectory(outputDirectory);
+        }
+
+        var batchesPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
         var schedule = new LearningRateSchedule(
             options.LearningRate,
-            (long)options.WarmupEpochs * BatchesPerEpoch,
-            options.Schedule == LearningRateScheduleKind.Cosine ? (long)options.Epochs * BatchesPerEpoch : long.MaxValue);
+            (long)options.WarmupEpochs * batchesPerEpoch,
+            options.Schedule == LearningRateScheduleKind.Cosine ? (long)options.Epochs * batchesPerEpoch : long.MaxValue);
+        using var order = device.Accelerator.Allocate1D<int>(Math.Max(1, train.Count)); // (N)
         var epochsThisRun = 0;
         while (state.Epoch < options.Epochs)
         {
             var epoch = state.Epoch + 1;
-            var (next, interrupted, epochStats) = RunEpoch(epoch, state, schedule, progress, cancellation);
+            var (next, interrupted, epochStats) = RunEpoch(epoch, state, train, order, schedule, progress, cancellation);
             state = next;
             if (interrupted)
             {
-                Checkpoint.Save(Path.Combine(outputDirectory, LastCheckpoint), Model, options, state, Faults.BeforeCheckpointRename);
-                progress.Message($"interrupted: saved {LastCheckpoint} at epoch {epoch}, batch {state.BatchInEpoch}; continue with --resume");
+                if (outputDirectory is not null)
+                {
+                    Checkpoint.Save(Path.Combine(outputDirectory, LastCheckpoint), Model, options, state, Faults.BeforeCheckpointRename);
+                    progress.Message($"interrupted: saved {LastCheckpoint} at epoch {epoch}, batch {state.BatchInEpoch}; continue with --resume");
+                }
+
                 return TrainingOutcome.Interrupted;
             }
 
-            var val = validation is null ? null : evaluator.Run(validation, mean, std);
-            var testResult = evaluator.Run(test, mean, std);
+            var val = validation is null ? null : Evaluate(validation);
+            var testResult = Evaluate(test);
             var metrics = new EpochMetrics(
                 epoch,
                 epochStats.Loss,
@@ -150,13 +210,17 @@ public sealed class Trainer : IDisposable
             state = improved
                 ? state with { BestMetric = score, BestEpoch = epoch, EpochsWithoutImprovement = 0 }
                 : state with { EpochsWithoutImprovement = state.EpochsWithoutImprovement + 1 };
-            MetricsLog.Append(Path.Combine(outputDirectory, MetricsLog.FileName), metrics);
-            if (improved)
+            if (outputDirectory is not null)
             {
-                Checkpoint.Save(Path.Combine(outputDirectory, BestCheckpoint), Model, options, state, Faults.BeforeCheckpointRename);
+                MetricsLog.Append(Path.Combine(outputDirectory, MetricsLog.FileName), metrics);
+                if (improved)
+                {
+                    Checkpoint.Save(Path.Combine(outputDirectory, BestCheckpoint), Model, options, state, Faults.BeforeCheckpointRename);
+                }
+
+                Checkpoint.Save(Path.Combine(outputDirectory, LastCheckpoint), Model, options, state, Faults.BeforeCheckpointRename);
             }
 
-            Checkpoint.Save(Path.Combine(outputDirectory, LastCheckpoint), Model, options, state, Faults.BeforeCheckpointRename);
             progress.EpochCompleted(metrics, improved);
             epochsThisRun++;
             if (validation is not null && options.Patience > 0 && state.EpochsWithoutImprovement >= options.Patience)
@@ -174,22 +238,24 @@ public sealed class Trainer : IDisposable
         return TrainingOutcome.Completed;
     }
 
-    public Evaluation Evaluate(DeviceDataset data) => evaluator.Run(data, mean, std);
+    internal Evaluation Evaluate(DeviceDataset data)
+        => evaluator.Run(data, Model.Config.InputMean ?? DatasetSpec.FashionMnist.Mean, Model.Config.InputStd ?? DatasetSpec.FashionMnist.Std);
 
+    /// <summary>Frees the trainer's device buffers; the model stays.</summary>
     public void Dispose()
     {
         evaluator.Dispose();
         images.Dispose();
         labels.Dispose();
-        order.Dispose();
         statistics.Dispose();
-        Model.Dispose();
     }
 
-    private (TrainingState State, bool Interrupted, EpochStatistics Stats) RunEpoch(int epoch, TrainingState state, LearningRateSchedule schedule, ITrainingProgress progress, CancellationToken cancellation)
+    private (TrainingState State, bool Interrupted, EpochStatistics Stats) RunEpoch(int epoch, TrainingState state, DeviceDataset train, MemoryBuffer1D<int, Stride1D.Dense> order, LearningRateSchedule schedule, ITrainingProgress progress, CancellationToken cancellation)
     {
-        var batches = BatchesPerEpoch;
-        var c = options.Model;
+        var batches = (train.Count + options.BatchSize - 1) / options.BatchSize;
+        var c = Model.Config;
+        var mean = c.InputMean!.Value;
+        var std = c.InputStd!.Value;
         var permutation = EpochOrder(train.Count, options.Seed, epoch);
         order.View.SubView(0, permutation.Length).CopyFromCPU(permutation);
         if (state.BatchInEpoch > 0 && state.EpochSums is { } saved)
@@ -259,4 +325,28 @@ public sealed class Trainer : IDisposable
     }
 
     private sealed record EpochStatistics(double Loss, double Accuracy, double ImagesPerSecond, double Seconds);
+
+    /// <summary>Collects the epochs of <see cref="Fit"/> and forwards updates to the caller's <see cref="IProgress{T}"/>.</summary>
+    private sealed class HistoryProgress(IProgress<TrainingProgress>? progress) : ITrainingProgress
+    {
+        private int epochs;
+
+        public List<EpochMetrics> Epochs { get; } = [];
+
+        public void Update(int epoch, int epochs, int batch, int batches, double loss, double accuracy, double imagesPerSecond)
+        {
+            this.epochs = epochs;
+            progress?.Report(new TrainingProgress(epoch, epochs, batch, batches, loss, accuracy, imagesPerSecond, null));
+        }
+
+        public void EpochCompleted(EpochMetrics metrics, bool improved)
+        {
+            Epochs.Add(metrics);
+            progress?.Report(new TrainingProgress(metrics.Epoch, epochs, 0, 0, metrics.TrainLoss, metrics.TrainAcc, metrics.ImagesPerSecond, metrics));
+        }
+
+        public void Message(string text)
+        {
+        }
+    }
 }

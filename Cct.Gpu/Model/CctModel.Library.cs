@@ -1,0 +1,281 @@
+using System.Text.Json;
+using Cct.Gpu.IO;
+using Cct.Gpu.Layers;
+using Cct.Gpu.Runtime;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Cct.Gpu.Model;
+
+/// <summary>The host-array surface: create, save, load, predict and train from ordinary arrays.</summary>
+public sealed partial class CctModel
+{
+    /// <summary>The batch size a model created without one holds activations for; larger inputs run in chunks of it.</summary>
+    public const int DefaultMaxBatch = 64;
+
+    /// <summary>The metadata format <see cref="Save"/> writes.</summary>
+    internal const string ModelFormat = "cct-model/1";
+
+    /// <summary>The metadata format of the CLI's training checkpoints, which <see cref="Load"/> also reads.</summary>
+    internal const string CheckpointFormat = "cct-checkpoint/1";
+
+    /// <summary>
+    /// A model with fresh weights drawn from <paramref name="seed"/> as the official code initialises them (the
+    /// same weights in every process), holding activations for batches of up to <paramref name="maxBatch"/> images.
+    /// </summary>
+    /// <exception cref="ArgumentException">the config is inconsistent (the message names the field) or maxBatch is not positive</exception>
+    public static CctModel Create(ComputeDevice device, CctConfig config, int seed = 0, int maxBatch = DefaultMaxBatch)
+    {
+        var model = new CctModel(device, config, maxBatch) { Seed = (uint)seed };
+        model.Initialize(seed);
+        return model;
+    }
+
+    /// <summary>
+    /// Reads a model saved by <see cref="Save"/> or a checkpoint written by <c>cct train</c> (its optimizer state is
+    /// ignored): the config from the file's metadata, parameters and buffers by their state_dict names.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">there is no file at <paramref name="path"/></exception>
+    /// <exception cref="InvalidDataException">the file is not such a model, or a tensor is missing, misshapen, not F32 or not finite (one line naming it)</exception>
+    public static CctModel Load(ComputeDevice device, string path, int maxBatch = DefaultMaxBatch)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"{path}: no such file", path);
+        }
+
+        var file = SafeTensorsFile.Read(path);
+        var format = file.Metadata.GetValueOrDefault("format");
+        if (format is not (ModelFormat or CheckpointFormat))
+        {
+            throw new InvalidDataException($"{path}: not a Cct model (metadata format is '{format ?? "missing"}', expected {ModelFormat} or {CheckpointFormat})");
+        }
+
+        CctConfig config;
+        try
+        {
+            config = CctConfig.FromJson(file.Metadata.GetValueOrDefault("config") ?? throw new InvalidDataException("no config in the metadata"));
+            config.Validate();
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException or NotSupportedException or InvalidDataException)
+        {
+            throw new InvalidDataException($"{path}: malformed model config ({e.Message.ReplaceLineEndings(" ")})", e);
+        }
+
+        var model = new CctModel(device, config, maxBatch);
+        try
+        {
+            model.LoadTensors(path, file.Tensors, ignoredPrefix: format == CheckpointFormat ? "optimizer." : null);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Writes parameters and buffers under their PyTorch state_dict names (so <c>safetensors.torch.load_file</c> and
+    /// <c>load_state_dict</c> read them) with the config in the metadata. The write is atomic: a temporary file is
+    /// flushed to disk and renamed over <paramref name="path"/>, so an interrupted save leaves the old file whole.
+    /// </summary>
+    public void Save(string path)
+    {
+        var tensors = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
+        foreach (var slot in Parameters.Layout.Slots)
+        {
+            tensors[slot.Name] = SafeTensor.FromFloats(Parameters.ReadValue(slot.Name), slot.Shape);
+        }
+
+        foreach (var slot in BufferLayout.Slots)
+        {
+            tensors[slot.Name] = SafeTensor.FromFloats(ReadBuffer(slot.Name), slot.Shape);
+        }
+
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal) { ["format"] = ModelFormat, ["config"] = Config.ToJson() };
+        new SafeTensorsFile(tensors, metadata).Write(path);
+    }
+
+    /// <summary>Trainable parameters (280,651 for CCT-2/3x2 on 28×28×1).</summary>
+    public long ParameterCount => Parameters.Count;
+
+    /// <summary>
+    /// Classifies images given as pixels 0–255, (N, InChannels, ImageSize, ImageSize) row-major as FashionMNIST stores
+    /// them, normalised with <see cref="CctConfig.InputMean"/> and <see cref="CctConfig.InputStd"/>. Eval mode.
+    /// </summary>
+    /// <exception cref="ArgumentException">the length is not a whole, positive number of images</exception>
+    public Prediction[] Predict(ReadOnlySpan<byte> pixels)
+    {
+        var scaled = new float[pixels.Length];
+        for (var i = 0; i < scaled.Length; i++)
+        {
+            scaled[i] = pixels[i] / 255f;
+        }
+
+        return Predict(scaled);
+    }
+
+    /// <summary>Classifies images given as pixels scaled to [0, 1], (N, InChannels, ImageSize, ImageSize); see <see cref="Predict(ReadOnlySpan{byte})"/>.</summary>
+    /// <exception cref="ArgumentException">the length is not a whole, positive number of images</exception>
+    public Prediction[] Predict(ReadOnlySpan<float> pixels)
+    {
+        var mean = Config.InputMean ?? CctConfig.FashionMnistMean;
+        var std = Config.InputStd ?? CctConfig.FashionMnistStd;
+        var normalized = new float[pixels.Length];
+        for (var i = 0; i < normalized.Length; i++)
+        {
+            normalized[i] = (pixels[i] - mean) / std;
+        }
+
+        var logits = Logits(normalized);
+        var classes = Config.Classes;
+        var predictions = new Prediction[logits.Length / classes];
+        for (var n = 0; n < predictions.Length; n++)
+        {
+            var probabilities = Softmax(logits.AsSpan(n * classes, classes));
+            predictions[n] = new Prediction(Array.IndexOf(probabilities, probabilities.Max()), probabilities);
+        }
+
+        return predictions;
+    }
+
+    /// <summary>
+    /// Logits (N, Classes) of normalised images (N, InChannels, ImageSize, ImageSize) in eval mode, as a PyTorch
+    /// model's <c>model.eval()(x)</c>; a new array the next call does not touch. Runs in chunks of <see cref="MaxBatch"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">the length is not a whole, positive number of images</exception>
+    public float[] Logits(ReadOnlySpan<float> normalizedImages)
+    {
+        var pixels = ImageLength;
+        var count = ImageCount(normalizedImages.Length, nameof(normalizedImages));
+        var logits = new float[count * Config.Classes];
+        using var input = device.Allocate((long)Math.Min(count, MaxBatch) * pixels); // (B, C, S, S)
+        for (var start = 0; start < count; start += MaxBatch)
+        {
+            var size = Math.Min(MaxBatch, count - start);
+            ((ArrayView<float>)input.View).SubView(0, (long)size * pixels).CopyFromCPU(normalizedImages.Slice(start * pixels, size * pixels));
+            Forward(input.View, size, train: false).CopyToCPU(logits.AsSpan(start * Config.Classes, size * Config.Classes));
+        }
+
+        return logits;
+    }
+
+    /// <summary>
+    /// One training step on host arrays: forward in training mode on normalised images (B, InChannels, ImageSize,
+    /// ImageSize) with labels (B), cross-entropy with <paramref name="labelSmoothing"/>, backward and AdamW as step
+    /// <see cref="Step"/> + 1. Returns the batch's mean loss (which waits for the device).
+    /// </summary>
+    /// <exception cref="ArgumentException">the batch is empty, larger than <see cref="MaxBatch"/>, or images and labels disagree</exception>
+    public float TrainStep(ReadOnlySpan<float> normalizedImages, ReadOnlySpan<int> labels, AdamWSettings settings, float labelSmoothing = 0f)
+    {
+        var count = ImageCount(normalizedImages.Length, nameof(normalizedImages));
+        if (count != labels.Length || count > MaxBatch)
+        {
+            throw new ArgumentException($"{count} images with {labels.Length} labels; a step takes as many labels as images, at most MaxBatch = {MaxBatch}", nameof(labels));
+        }
+
+        foreach (var label in labels)
+        {
+            if ((uint)label >= (uint)Config.Classes)
+            {
+                throw new ArgumentException($"label {label} is outside 0..{Config.Classes - 1}", nameof(labels));
+            }
+        }
+
+        using var input = device.Allocate(normalizedImages.Length); // (B, C, S, S)
+        using var targets = device.Accelerator.Allocate1D<int>(count); // (B)
+        ((ArrayView<float>)input.View).CopyFromCPU(normalizedImages);
+        ((ArrayView<int>)targets.View).CopyFromCPU(labels);
+        TrainStep(input.View, targets.View, count, labelSmoothing, settings);
+        return ReadLoss();
+    }
+
+    /// <summary>The device the model's memory lives on.</summary>
+    internal ComputeDevice Device => device;
+
+    /// <summary>Fills an unset <see cref="CctConfig.InputMean"/>/<see cref="CctConfig.InputStd"/> with the training data's statistics, so a saved model carries them.</summary>
+    internal void ResolveInputNormalization(float mean, float std)
+        => Config = Config with { InputMean = Config.InputMean ?? mean, InputStd = Config.InputStd ?? std };
+
+    private int ImageLength => Config.InChannels * Config.ImageSize * Config.ImageSize;
+
+    private int ImageCount(int length, string parameter)
+    {
+        var pixels = ImageLength;
+        if (length == 0 || length % pixels != 0)
+        {
+            throw new ArgumentException($"{length} values are not a whole number of {Config.InChannels}×{Config.ImageSize}×{Config.ImageSize} images", parameter);
+        }
+
+        return length / pixels;
+    }
+
+    /// <summary>Copies named tensors into parameters and buffers after checking all of them; nothing is written on error.</summary>
+    private void LoadTensors(string source, IReadOnlyDictionary<string, SafeTensor> tensors, string? ignoredPrefix)
+    {
+        var slots = Parameters.Layout.Slots.Select(s => (Slot: s, Parameter: true)).Concat(BufferLayout.Slots.Select(s => (Slot: s, Parameter: false))).ToList();
+        var expected = slots.Select(s => s.Slot.Name).ToHashSet(StringComparer.Ordinal);
+        if (tensors.Keys.FirstOrDefault(name => !expected.Contains(name) && (ignoredPrefix is null || !name.StartsWith(ignoredPrefix, StringComparison.Ordinal))) is { } extra)
+        {
+            throw new InvalidDataException($"{source}: holds tensor '{extra}', which this model does not have");
+        }
+
+        var values = new List<(TensorSlot Slot, bool Parameter, float[] Data)>(slots.Count);
+        foreach (var (slot, parameter) in slots)
+        {
+            if (!tensors.TryGetValue(slot.Name, out var tensor))
+            {
+                throw new InvalidDataException($"{source}: lacks tensor '{slot.Name}'");
+            }
+
+            if (tensor.DType != "F32" || !tensor.Shape.SequenceEqual(slot.Shape))
+            {
+                throw new InvalidDataException($"{source}: tensor '{slot.Name}' is {tensor.DType} ({string.Join(", ", tensor.Shape)}), expected F32 {slot.ShapeText}");
+            }
+
+            var data = tensor.ToFloats();
+            if (data.Any(v => !float.IsFinite(v)))
+            {
+                throw new InvalidDataException($"{source}: tensor '{slot.Name}' holds NaN or infinite values");
+            }
+
+            values.Add((slot, parameter, data));
+        }
+
+        foreach (var (slot, parameter, data) in values)
+        {
+            if (parameter)
+            {
+                Parameters.WriteValue(slot.Name, data);
+            }
+            else
+            {
+                WriteBuffer(slot.Name, data);
+            }
+        }
+    }
+
+    private static float[] Softmax(ReadOnlySpan<float> logits)
+    {
+        var max = float.NegativeInfinity;
+        foreach (var l in logits)
+        {
+            max = Math.Max(max, l);
+        }
+
+        var result = new float[logits.Length];
+        double sum = 0;
+        for (var k = 0; k < logits.Length; k++)
+        {
+            sum += Math.Exp(logits[k] - max);
+        }
+
+        for (var k = 0; k < logits.Length; k++)
+        {
+            result[k] = (float)(Math.Exp(logits[k] - max) / sum);
+        }
+
+        return result;
+    }
+}
