@@ -53,8 +53,8 @@ public static class ExportCommand
         var metadata = new Dictionary<string, string>
         {
             ["cct.config"] = model.Config.ToJson(),
-            ["normalise.mean"] = spec.Mean.ToString("R", CultureInfo.InvariantCulture),
-            ["normalise.std"] = spec.Std.ToString("R", CultureInfo.InvariantCulture),
+            ["normalise.mean"] = spec.Normalization(model.Config).Mean.ToString("R", CultureInfo.InvariantCulture),
+            ["normalise.std"] = spec.Normalization(model.Config).Std.ToString("R", CultureInfo.InvariantCulture),
             ["classes"] = string.Join(",", spec.ClassNames),
         };
         return new OnnxExporter(model.Config, model.Parameters.ReadValue, model.ReadBuffer).Export(metadata);

@@ -60,7 +60,7 @@ public static class PredictCommand
         var logits = new float[config.Classes];
         foreach (var (file, pixels) in images)
         {
-            var normalised = pixels.Select(p => ((p / 255f) - spec.Mean) / spec.Std).ToArray();
+            var normalised = pixels.Select(p => ((p / 255f) - spec.Normalization(model.Config).Mean) / spec.Normalization(model.Config).Std).ToArray();
             input.View.SubView(0, normalised.Length).CopyFromCPU(normalised);
             model.Forward(input.View, 1, train: false).CopyToCPU(logits);
             var max = logits.Max();

@@ -222,7 +222,10 @@ public static class TrainCommand
             throw new UsageException($"--warmup-epochs {options.WarmupEpochs} must be less than --epochs {options.Epochs}");
         }
 
-        _ = DatasetSpec.Parse(options.Dataset);
+        // The model carries its input normalisation: the preset's (seed: 0.5, 0.5), else the dataset's statistics.
+        // Resolved here, so the options saved in a checkpoint equal those a resume rebuilds from its config.
+        var spec = DatasetSpec.Parse(options.Dataset);
+        options = options with { Model = options.Model with { InputMean = options.Model.InputMean ?? spec.Mean, InputStd = options.Model.InputStd ?? spec.Std } };
         output ??= Path.Combine("runs", $"{options.Preset.Replace('/', '-')}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
         if (p.String("resume") is null && File.Exists(Path.Combine(output, Trainer.LastCheckpoint)))
         {
