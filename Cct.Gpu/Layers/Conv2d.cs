@@ -28,7 +28,7 @@ public sealed class Conv2d
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>? inputBackward;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>? weightBackward;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape> addBias;
-    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape> biasBackward;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape>? biasBackward;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape, int, int>? biasBackwardGroups;
 
     private Conv2d(ComputeDevice device, bool useImplicitGemm)
@@ -36,7 +36,6 @@ public sealed class Conv2d
         this.device = device;
         var accelerator = device.Accelerator;
         addBias = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape>(AddBiasKernel);
-        biasBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape>(BiasBackwardKernel);
         if (useImplicitGemm)
         {
             implicitGemm = MatMul.For(device);
@@ -44,6 +43,7 @@ public sealed class Conv2d
             return;
         }
 
+        biasBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape>(BiasBackwardKernel);
         forward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(ForwardLanesKernel);
         inputBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(InputBackwardLanesKernel);
         weightBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(WeightBackwardLanesKernel);
@@ -145,7 +145,7 @@ public sealed class Conv2d
         if (biasBackwardGroups is null)
         {
             var threads = device.Threads(shape.OutChannels);
-            biasBackward(threads, threads, shape.OutChannels, biasGradient, outputGradient, shape);
+            biasBackward!(threads, threads, shape.OutChannels, biasGradient, outputGradient, shape);
             return;
         }
 
