@@ -9,7 +9,7 @@ namespace Cct.Gpu.Data;
 /// Dimensions and switches of one batch assembly. Crop and Flip are 0/1 because kernel structs
 /// carry no bools.
 /// </summary>
-public readonly record struct BatchShape(int Batch, int Height, int Width, float Mean, float Std, int Crop, int Flip);
+internal readonly record struct BatchShape(int Batch, int Height, int Width, float Mean, float Std, int Crop, int Flip);
 
 /// <summary>
 /// Builds training batches on the device from the whole dataset uploaded once, so augmentation
@@ -19,7 +19,7 @@ public readonly record struct BatchShape(int Batch, int Height, int Width, float
 /// per-sample draws from the counter RNG: element 3b, 3b+1 and 3b+2 of the key give sample b's
 /// vertical shift, horizontal shift and flip, so a batch is a pure function of (indices, key).
 /// </summary>
-public sealed class BatchAssembler
+internal sealed class BatchAssembler
 {
     /// <summary>Zero padding of the random crop: shifts are uniform in [−Padding, Padding] per axis.</summary>
     public const int Padding = 4;

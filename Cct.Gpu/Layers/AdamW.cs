@@ -20,7 +20,7 @@ public readonly record struct AdamWSettings(float LearningRate, float Beta1, flo
 /// torch.optim.AdamW (decoupled weight decay, bias-corrected moments) as one elementwise kernel over
 /// the flat parameter buffer, as in llm.c. With zero weight decay it is torch.optim.Adam.
 /// </summary>
-public sealed class AdamW
+internal sealed class AdamW
 {
     private readonly ComputeDevice device;
     private readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamWCoefficients> stepKernel;
@@ -79,7 +79,7 @@ public sealed class AdamW
 /// AdamW's per-step scalars, computed on the host in double so the kernel needs no pow. Public only
 /// because ILGPU's CPU backend emits kernel launchers into another assembly, which must see the type.
 /// </summary>
-public readonly record struct AdamWCoefficients(float Decay, float Beta1, float Beta2, float StepSize, float InverseSqrtCorrection2, float Epsilon)
+internal readonly record struct AdamWCoefficients(float Decay, float Beta1, float Beta2, float StepSize, float InverseSqrtCorrection2, float Epsilon)
 {
     internal static AdamWCoefficients Of(AdamWSettings s, int t)
     {

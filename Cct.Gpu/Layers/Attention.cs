@@ -7,7 +7,7 @@ using Cct.Gpu.Runtime;
 namespace Cct.Gpu.Layers;
 
 /// <summary>Dimensions of multi-head self-attention: batch B, tokens T, channels C split into H heads of HeadSize hs.</summary>
-public readonly record struct AttentionShape(int Batch, int Tokens, int Channels, int Heads)
+internal readonly record struct AttentionShape(int Batch, int Tokens, int Channels, int Heads)
 {
     public int HeadSize => Channels / Heads;
 }
@@ -19,7 +19,7 @@ public readonly record struct AttentionShape(int Batch, int Tokens, int Channels
 /// with one warp per row for the softmax and its gradient (the scale fused in); the CPU simulator, where barriers
 /// are slow, runs barrier-free gather kernels (no atomics). Both draw the same dropout masks.
 /// </summary>
-public sealed class Attention
+internal sealed class Attention
 {
     private readonly ComputeDevice device;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, AttentionShape, float> softmax;

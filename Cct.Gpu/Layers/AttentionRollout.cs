@@ -5,7 +5,7 @@ using Cct.Gpu.Runtime;
 namespace Cct.Gpu.Layers;
 
 /// <summary>Dimensions of one rollout step: attention probabilities (Batch, Heads, Tokens, Tokens).</summary>
-public readonly record struct RolloutShape(int Batch, int Heads, int Tokens);
+internal readonly record struct RolloutShape(int Batch, int Heads, int Tokens);
 
 /// <summary>
 /// Attention rollout (Abnar &amp; Zuidema 2020) as a row vector pushed back through the blocks: a block's
@@ -14,7 +14,7 @@ public readonly record struct RolloutShape(int Batch, int Heads, int Tokens);
 /// output token w gives the weight of each input token as w · R, computed right to left as L vector-matrix
 /// products (T² per block and image) instead of forming R (T³ per block).
 /// </summary>
-public sealed class AttentionRollout
+internal sealed class AttentionRollout
 {
     private readonly ComputeDevice device;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, RolloutShape> step;

@@ -6,7 +6,7 @@ using Cct.Gpu.Runtime;
 namespace Cct.Gpu.Layers;
 
 /// <summary>Dimensions of an NCHW batch-norm input: Spatial = H·W.</summary>
-public readonly record struct BatchNormShape(int Batch, int Channels, int Spatial)
+internal readonly record struct BatchNormShape(int Batch, int Channels, int Spatial)
 {
     /// <summary>Elements per channel that the statistics reduce over.</summary>
     public int PerChannel => Batch * Spatial;
@@ -20,7 +20,7 @@ public readonly record struct BatchNormShape(int Batch, int Channels, int Spatia
 /// (<see cref="PartialSums.GroupSum"/>), so two runs give the same bits; on the CPU simulator, where group barriers are
 /// slow, they run one barrier-free item per channel.
 /// </summary>
-public sealed class BatchNorm2d
+internal sealed class BatchNorm2d
 {
     private readonly ComputeDevice device;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, float, float> statistics;

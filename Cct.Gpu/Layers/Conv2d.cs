@@ -5,7 +5,7 @@ using Cct.Gpu.Runtime;
 namespace Cct.Gpu.Layers;
 
 /// <summary>Dimensions of one square-kernel 2D convolution over NCHW tensors.</summary>
-public readonly record struct Conv2dShape(int Batch, int InChannels, int Height, int Width, int OutChannels, int Kernel, int Stride, int Padding)
+internal readonly record struct Conv2dShape(int Batch, int InChannels, int Height, int Width, int OutChannels, int Kernel, int Stride, int Padding)
 {
     public int OutHeight => ((Height + (2 * Padding) - Kernel) / Stride) + 1;
 
@@ -16,7 +16,7 @@ public readonly record struct Conv2dShape(int Batch, int InChannels, int Height,
 /// 2D convolution with zero padding, as torch.nn.functional.conv2d (weight (Cout, Cin, K, K)); the optional
 /// per-channel bias is a separate pass (<see cref="AddBias"/>, <see cref="BackwardBias(ArrayView{float}, ArrayView{float}, Conv2dShape)"/>).
 /// </summary>
-public sealed class Conv2d
+internal sealed class Conv2d
 {
     // Items the CPU kernels compute together. The simulator's cost is in ArrayView accesses rather than
     // arithmetic, so each shared load feeding 4 multiply-adds made all three passes 1.5–2.3x faster (2 cores).

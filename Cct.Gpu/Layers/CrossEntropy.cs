@@ -9,7 +9,7 @@ namespace Cct.Gpu.Layers;
 /// Softmax cross entropy with label smoothing, as F.cross_entropy(logits, targets, label_smoothing: s)
 /// with reduction mean over the batch: the target distribution is (1 − s)·onehot + s/K.
 /// </summary>
-public sealed class CrossEntropy
+internal sealed class CrossEntropy
 {
     private readonly ComputeDevice device;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, float> forward;

@@ -8,7 +8,7 @@ namespace Cct.Gpu.Layers;
 /// Drop-path of a (B, PerSample) tensor as a kernel argument, for kernels that apply it on the way (a residual, a
 /// LayerNorm after one): element i takes sample i / PerSample's mask and scale, as <see cref="DropPath"/> draws them.
 /// </summary>
-public readonly record struct DropPathMask(int PerSample, float Probability, float Scale, RngKey Key)
+internal readonly record struct DropPathMask(int PerSample, float Probability, float Scale, RngKey Key)
 {
     /// <summary>The mask drawn from <paramref name="key"/> with drop probability <paramref name="probability"/>; 0 keeps everything.</summary>
     public static DropPathMask For(int perSample, float probability, RngKey key) => new(perSample, probability, Dropout.Scale(probability), key);
@@ -22,7 +22,7 @@ public readonly record struct DropPathMask(int PerSample, float Probability, flo
 /// (official CCT keeps iff floor(1 − p + U) = 1), and kept samples are scaled by 1/(1 − p).
 /// No mask is stored; backward recomputes it from the same <see cref="RngKey"/>.
 /// </summary>
-public sealed class DropPath
+internal sealed class DropPath
 {
     private readonly ComputeDevice device;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, int, float, float, RngKey, int> kernel;

@@ -8,7 +8,7 @@ namespace Cct.Gpu.Layers;
 /// Inverted dropout: element i is kept iff key.Uniform(i) ≥ p and kept values are scaled by 1/(1 − p).
 /// No mask is stored; backward recomputes it from the same <see cref="RngKey"/>.
 /// </summary>
-public sealed class Dropout
+internal sealed class Dropout
 {
     private readonly ComputeDevice device;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, float, float, RngKey, int> kernel;

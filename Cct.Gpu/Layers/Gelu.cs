@@ -6,7 +6,7 @@ using Cct.Gpu.Runtime;
 namespace Cct.Gpu.Layers;
 
 /// <summary>GELU in its exact erf form, torch's default F.gelu: y = 0.5·x·(1 + erf(x/√2)) = x·Φ(x).</summary>
-public sealed class Gelu
+internal sealed class Gelu
 {
     private const float InvSqrt2 = 0.70710678118654752f;
     private const float InvSqrt2Pi = 0.39894228040143268f;

@@ -13,7 +13,7 @@ namespace Cct.Gpu.Layers;
 /// A LayerNorm straight after a residual can take the residual in: on GPUs its row kernels form the sum and
 /// split the sum's gradient, which saves the residual's two launches (<see cref="ForwardResidual"/>).
 /// </summary>
-public sealed class LayerNorm
+internal sealed class LayerNorm
 {
     public const float Epsilon = 1e-5f;
 

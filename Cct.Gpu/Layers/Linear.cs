@@ -31,7 +31,7 @@ internal readonly struct GeluGradient : IOutputGradient
 }
 
 /// <summary>Linear layer y = x·Wᵀ + b over rows, as torch.nn.Linear (weight stored (out, in)).</summary>
-public sealed class Linear
+internal sealed class Linear
 {
     private readonly ComputeDevice device;
     private readonly MatMul matMul;

@@ -9,14 +9,14 @@ namespace Cct.Gpu.Layers;
 /// Dimensions and flags of one matrix product C (M, N) = op(A) (M, K) · op(B) (K, N) [+ bias (N)] [+ C].
 /// op(A) reads A as (K, M) when TransposeA is set; op(B) reads B as (N, K) when TransposeB is set.
 /// </summary>
-public readonly record struct GemmShape(int M, int N, int K, int TransposeA, int TransposeB, int Accumulate, int HasBias);
+internal readonly record struct GemmShape(int M, int N, int K, int TransposeA, int TransposeB, int Accumulate, int HasBias);
 
 /// <summary>
 /// Layout of a batched, strided product (GPU kernel only): item z of Count = batches x Heads reads A from
 /// (z / Heads)·ABatch + (z % Heads)·AHead with row stride Lda, and likewise B and C. Attention uses it to
 /// multiply the heads of qkv (B, T, 3C) in place. <see cref="Packed"/> is one dense product.
 /// </summary>
-public readonly record struct GemmLayout(int Count, int Heads, int Lda, int Ldb, int Ldc, long ABatch, long AHead, long BBatch, long BHead, long CBatch, long CHead)
+internal readonly record struct GemmLayout(int Count, int Heads, int Lda, int Ldb, int Ldc, long ABatch, long AHead, long BBatch, long BHead, long CBatch, long CHead)
 {
     public static GemmLayout Packed(GemmShape s) => new(1, 1, s.TransposeA != 0 ? s.M : s.K, s.TransposeB != 0 ? s.K : s.N, s.N, 0, 0, 0, 0, 0, 0);
 }
@@ -25,14 +25,14 @@ public readonly record struct GemmLayout(int Count, int Heads, int Lda, int Ldb,
 /// Inverted dropout applied to A as it is read (attention's probabilities): element at flat index i of the A
 /// view is kept when Key.Uniform(i) ≥ Probability and scaled by 1 / (1 − Probability); 0 reads A as is.
 /// </summary>
-public readonly record struct GemmDropout(float Probability, RngKey Key)
+internal readonly record struct GemmDropout(float Probability, RngKey Key)
 {
     public float Apply(long i, float value)
         => Probability == 0f ? value : Key.Uniform(i) >= Probability ? value * (1f / (1f - Probability)) : 0f;
 }
 
 /// <summary>How the GPU kernel reads its operands: dense views, or a convolution's operands gathered on the fly (implicit GEMM).</summary>
-public enum GemmOperands
+internal enum GemmOperands
 {
     /// <summary>A and B are (strided) matrices as <see cref="GemmLayout"/> describes.</summary>
     Dense,
@@ -53,7 +53,7 @@ public enum GemmOperands
 /// operands (<see cref="IGemmOperand"/>) and its tile (<see cref="IGemmTile"/>), and a barrier-free kernel
 /// for ILGPU's CPU simulator, where barriers cost ~1000x (docs/cpu-accelerator.md).
 /// </summary>
-public sealed class MatMul
+internal sealed class MatMul
 {
     /// <summary>Threads per group side of the large tile (128x128 outputs, 8x8 per thread).</summary>
     public const int GroupSide = 16;

@@ -5,7 +5,7 @@ using Cct.Gpu.Runtime;
 namespace Cct.Gpu.Layers;
 
 /// <summary>Dimensions of one square-window 2D pooling over NCHW tensors; floor mode, as PyTorch's ceil_mode=False.</summary>
-public readonly record struct Pool2dShape(int Batch, int Channels, int Height, int Width, int Kernel, int Stride, int Padding)
+internal readonly record struct Pool2dShape(int Batch, int Channels, int Height, int Width, int Kernel, int Stride, int Padding)
 {
     public int OutHeight => ((Height + (2 * Padding) - Kernel) / Stride) + 1;
 
@@ -13,7 +13,7 @@ public readonly record struct Pool2dShape(int Batch, int Channels, int Height, i
 }
 
 /// <summary>2D max pooling, as torch.nn.functional.max_pool2d; padding acts as −∞ and is never selected.</summary>
-public sealed class MaxPool2d
+internal sealed class MaxPool2d
 {
     private readonly ComputeDevice device;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<int>, ArrayView<float>, Pool2dShape> forward;

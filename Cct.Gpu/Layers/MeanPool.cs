@@ -5,7 +5,7 @@ using Cct.Gpu.Runtime;
 namespace Cct.Gpu.Layers;
 
 /// <summary>Mean over tokens, the sequence-pooling alternative to SeqPool: output (B, C) = mean_t input (B, T, C).</summary>
-public sealed class MeanPool
+internal sealed class MeanPool
 {
     private readonly ComputeDevice device;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, int, int> forward;

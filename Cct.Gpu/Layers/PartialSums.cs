@@ -6,7 +6,7 @@ using Cct.Gpu.Runtime;
 namespace Cct.Gpu.Layers;
 
 /// <summary>One column sum for <see cref="PartialSums.AddInto"/>: target (columns) += Σ over chunks of partials (chunks, columns).</summary>
-public readonly record struct PartialSum(ArrayView<float> Target, ArrayView<float> Partials, int Columns);
+internal readonly record struct PartialSum(ArrayView<float> Target, ArrayView<float> Partials, int Columns);
 
 /// <summary>
 /// Sums over many rows per column (bias, LayerNorm and SeqPool parameter gradients) split into row
@@ -17,7 +17,7 @@ public readonly record struct PartialSum(ArrayView<float> Target, ArrayView<floa
 /// With one chunk (always on the CPU simulator, which has only a few threads) the layer's kernel adds into the
 /// gradient directly and this pass is skipped.
 /// </summary>
-public sealed class PartialSums
+internal sealed class PartialSums
 {
     /// <summary>Ints per sum in the table the kernel reads: target offset, columns, partials offset, chunks.</summary>
     private const int Fields = 4;

@@ -5,7 +5,7 @@ using Cct.Gpu.Runtime;
 namespace Cct.Gpu.Layers;
 
 /// <summary>Elementwise max(x, 0), as torch.nn.functional.relu.</summary>
-public sealed class Relu
+internal sealed class Relu
 {
     private readonly ComputeDevice device;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>> forward;

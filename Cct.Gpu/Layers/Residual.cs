@@ -9,7 +9,7 @@ namespace Cct.Gpu.Layers;
 /// per sample) is applied here rather than in a launch of its own, which saves two launches per residual and
 /// training step; probability 0 is the plain sum.
 /// </summary>
-public sealed class Residual
+internal sealed class Residual
 {
     private readonly ComputeDevice device;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float, RngKey> forward;

@@ -9,7 +9,7 @@ namespace Cct.Gpu.Layers;
 /// Sequence pooling of the official CCT: output = softmax_t(attention_pool(x))ᵀ · x per sample,
 /// attention_pool = Linear(C, 1) with bias, so each sample's tokens are averaged with learned weights.
 /// </summary>
-public sealed class SeqPool
+internal sealed class SeqPool
 {
     private readonly ComputeDevice device;
     private readonly Accelerator accelerator;

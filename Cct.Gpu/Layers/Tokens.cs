@@ -5,7 +5,7 @@ using Cct.Gpu.Runtime;
 namespace Cct.Gpu.Layers;
 
 /// <summary>Dimensions of the feature map to token sequence step: Tokens = H·W.</summary>
-public readonly record struct TokensShape(int Batch, int Channels, int Tokens)
+internal readonly record struct TokensShape(int Batch, int Channels, int Tokens)
 {
     public long Elements => (long)Batch * Channels * Tokens;
 }
@@ -14,7 +14,7 @@ public readonly record struct TokensShape(int Batch, int Channels, int Tokens)
 /// NCHW feature map to a token sequence plus positional embedding, as official CCT's
 /// flatten(2, 3).transpose(-2, -1) followed by x += positional_emb.
 /// </summary>
-public sealed class Tokens
+internal sealed class Tokens
 {
     private readonly ComputeDevice device;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, TokensShape> forward;

@@ -9,7 +9,7 @@ namespace Cct.Gpu.Layers;
 /// statistics (4) = [Σ per-sample loss, Σ correct, Σ samples, first step with a non-finite loss or −1].
 /// The host reads them only when it reports progress.
 /// </summary>
-public sealed class TrainingStatistics
+internal sealed class TrainingStatistics
 {
     public const int Length = 4;
 

@@ -37,6 +37,10 @@ public sealed partial class CctModel
     /// </summary>
     /// <exception cref="FileNotFoundException">there is no file at <paramref name="path"/></exception>
     /// <exception cref="InvalidDataException">the file is not such a model, or a tensor is missing, misshapen, not F32 or not finite (one line naming it)</exception>
+    /// <remarks>
+    /// It also reads the seed notebook's state_dict saved as safetensors under the notebook's module names
+    /// (<c>tools/notebook_to_safetensors.py</c> converts a <c>.pth</c>): that gives a <see cref="CctPresets.Seed"/> model.
+    /// </remarks>
     public static CctModel Load(ComputeDevice device, string path, int maxBatch = DefaultMaxBatch)
     {
         if (!File.Exists(path))
@@ -46,6 +50,11 @@ public sealed partial class CctModel
 
         var file = SafeTensorsFile.Read(path);
         var format = file.Metadata.GetValueOrDefault("format");
+        if (format is null && NotebookStateDict.IsNotebookLayout(file.Tensors.Keys))
+        {
+            return LoadNotebook(device, path, file, maxBatch);
+        }
+
         if (format is not (ModelFormat or CheckpointFormat))
         {
             throw new InvalidDataException($"{path}: not a Cct model (metadata format is '{format ?? "missing"}', expected {ModelFormat} or {CheckpointFormat})");
@@ -66,6 +75,22 @@ public sealed partial class CctModel
         try
         {
             model.LoadTensors(path, file.Tensors, ignoredPrefix: format == CheckpointFormat ? "optimizer." : null);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private static CctModel LoadNotebook(ComputeDevice device, string path, SafeTensorsFile file, int maxBatch)
+    {
+        var tensors = NotebookStateDict.ToCct(file.Tensors, path);
+        var model = new CctModel(device, CctPresets.Seed, maxBatch);
+        try
+        {
+            model.LoadTensors(path, tensors, ignoredPrefix: null);
             return model;
         }
         catch

@@ -69,7 +69,7 @@ public sealed partial class CctModel : IDisposable
 
     public int MaxBatch { get; }
 
-    public ParameterSet Parameters { get; }
+    internal ParameterSet Parameters { get; }
 
     /// <summary>
     /// Device bytes the model holds: parameters, gradients, AdamW moments, buffers, activations and their
@@ -78,7 +78,7 @@ public sealed partial class CctModel : IDisposable
     public long DeviceBytes => Parameters.DeviceBytes + buffers.LengthInBytes + activations.LengthInBytes + activationGradients.LengthInBytes + argmax.LengthInBytes;
 
     /// <summary>Non-trainable state saved with the model: BatchNorm running statistics, a fixed sine embedding.</summary>
-    public TensorLayout BufferLayout { get; }
+    internal TensorLayout BufferLayout { get; }
 
     /// <summary>Seed of the counter RNG behind dropout and drop-path.</summary>
     public uint Seed { get; set; }
@@ -111,7 +111,7 @@ public sealed partial class CctModel : IDisposable
         }
     }
 
-    public float[] ReadBuffer(string name)
+    internal float[] ReadBuffer(string name)
     {
         var slot = BufferLayout[name];
         var data = new float[slot.Length];
@@ -119,7 +119,7 @@ public sealed partial class CctModel : IDisposable
         return data;
     }
 
-    public void WriteBuffer(string name, float[] data)
+    internal void WriteBuffer(string name, float[] data)
     {
         var slot = BufferLayout[name];
         if (data.Length != slot.Length)

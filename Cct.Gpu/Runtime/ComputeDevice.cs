@@ -32,7 +32,7 @@ public sealed class ComputeDevice : IDisposable
         PrefersTiledKernels = gpuKernels;
     }
 
-    public Context Context { get; }
+    internal Context Context { get; }
 
     public Accelerator Accelerator { get; }
 
@@ -46,19 +46,27 @@ public sealed class ComputeDevice : IDisposable
     /// tiled/grouped kernels (docs/gpu-kernels.md) and the CPU gets barrier-free ones. Tests force the GPU
     /// kernels onto the simulator (<see cref="Create"/>'s gpuKernels) to run a whole model through them.
     /// </summary>
-    public bool PrefersTiledKernels { get; }
+    internal bool PrefersTiledKernels { get; }
 
     /// <summary>
     /// The CPU simulator's shape. Measured on 2 cores (docs/cpu-accelerator.md): a warp of 2 threads and
     /// one multiprocessor per two cores launches fastest, since every group ends with a barrier across
     /// its warp's OS threads.
     /// </summary>
-    public static CPUDevice DefaultCpuShape => new(2, 1, Math.Max(1, Environment.ProcessorCount / 2));
+    internal static CPUDevice DefaultCpuShape => new(2, 1, Math.Max(1, Environment.ProcessorCount / 2));
 
     /// <summary>A CPU shape whose groups hold 16x16 threads, so tiled kernels can be tested on the simulator.</summary>
-    public static CPUDevice TiledCpuShape => new(16, 16, 1);
+    internal static CPUDevice TiledCpuShape => new(16, 16, 1);
 
-    public static ComputeDevice Create(AcceleratorKind kind = AcceleratorKind.Auto, CPUDevice? cpuShape = null, bool? gpuKernels = null)
+    /// <summary>
+    /// The device of <paramref name="kind"/>: with <see cref="AcceleratorKind.Auto"/> the first CUDA GPU, else the first
+    /// OpenCL device, else ILGPU's CPU accelerator. Dispose it after every model and trainer on it.
+    /// </summary>
+    /// <exception cref="AcceleratorUnavailableException">no device of that kind is on this machine (the message lists what is)</exception>
+    public static ComputeDevice Create(AcceleratorKind kind = AcceleratorKind.Auto) => Create(kind, cpuShape: null);
+
+    /// <summary>As <see cref="Create(AcceleratorKind)"/>, with the CPU simulator's group shape and the layers' kernel choice fixed (tests and benchmarks).</summary>
+    internal static ComputeDevice Create(AcceleratorKind kind, CPUDevice? cpuShape, bool? gpuKernels = null)
     {
         NativeLibraries.Register();
         var context = Context.Create(builder =>
@@ -110,11 +118,11 @@ public sealed class ComputeDevice : IDisposable
     /// 2 cores), while a GPU gets one thread per item (up to 2^24, which fills any GPU and keeps
     /// int loop counters from overflowing) and runs each loop about once.
     /// </summary>
-    public int Threads(long work)
+    internal int Threads(long work)
         => work <= 0 ? 0 : (int)Math.Min(work, Kind == AcceleratorKind.Cpu ? 4L * Environment.ProcessorCount : 1 << 24);
 
     /// <summary>A launch of one warp per row for <paramref name="rows"/> rows, in groups of up to 8 warps.</summary>
-    public KernelConfig WarpPerRow(int rows)
+    internal KernelConfig WarpPerRow(int rows)
     {
         var warp = Accelerator.WarpSize;
         var warpsPerGroup = Math.Max(1, Math.Min(8, Accelerator.MaxNumThreadsPerGroup / warp));
@@ -126,15 +134,15 @@ public sealed class ComputeDevice : IDisposable
     /// launcher the set holds (a field of an ILGPU stream-kernel delegate type) is wrapped here to count its
     /// launches in <see cref="Operations"/>, so no layer can launch uncounted, MatMul's included.
     /// </summary>
-    public T Kernels<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.NonPublicFields)] T>(Func<ComputeDevice, T> load)
+    internal T Kernels<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.NonPublicFields)] T>(Func<ComputeDevice, T> load)
         where T : class
         => (T)kernelSets.GetOrAdd(typeof(T), _ => CountLaunches(load(this)));
 
     /// <summary>Kernel launches and memsets issued through this device since it was created.</summary>
-    public DeviceOperations Operations { get; } = new();
+    internal DeviceOperations Operations { get; } = new();
 
     /// <summary>Zeroes <paramref name="view"/> with one device memset, counted in <see cref="Operations"/>.</summary>
-    public void Clear(ArrayView<float> view)
+    internal void Clear(ArrayView<float> view)
     {
         if (Operations.CountMemset())
         {
@@ -142,10 +150,10 @@ public sealed class ComputeDevice : IDisposable
         }
     }
 
-    public MemoryBuffer1D<float, Stride1D.Dense> Allocate(long length)
+    internal MemoryBuffer1D<float, Stride1D.Dense> Allocate(long length)
         => Accelerator.Allocate1D<float>(Math.Max(1, length));
 
-    public MemoryBuffer1D<float, Stride1D.Dense> Upload(float[] data)
+    internal MemoryBuffer1D<float, Stride1D.Dense> Upload(float[] data)
     {
         var buffer = Allocate(data.Length);
         if (data.Length > 0)
@@ -156,7 +164,7 @@ public sealed class ComputeDevice : IDisposable
         return buffer;
     }
 
-    public MemoryBuffer1D<int, Stride1D.Dense> Upload(int[] data)
+    internal MemoryBuffer1D<int, Stride1D.Dense> Upload(int[] data)
     {
         var buffer = Accelerator.Allocate1D<int>(Math.Max(1, data.Length));
         if (data.Length > 0)
@@ -170,7 +178,7 @@ public sealed class ComputeDevice : IDisposable
     public void Synchronize() => Accelerator.Synchronize();
 
     /// <summary>Device bytes of the <see cref="Scratch"/> buffer.</summary>
-    public long ScratchBytes => scratch?.LengthInBytes ?? 0;
+    internal long ScratchBytes => scratch?.LengthInBytes ?? 0;
 
     /// <summary>
     /// A device-wide buffer of at least <paramref name="length"/> floats for partial results that one layer
@@ -178,7 +186,7 @@ public sealed class ComputeDevice : IDisposable
     /// takes it cannot overlap this one. Growing it first waits for the device, since queued kernels may
     /// still use the old buffer; it grows only in a model's first step.
     /// </summary>
-    public ArrayView<float> Scratch(long length)
+    internal ArrayView<float> Scratch(long length)
     {
         if (scratch is null || scratch.Length < length)
         {
@@ -191,10 +199,10 @@ public sealed class ComputeDevice : IDisposable
     }
 
     /// <summary>When set, every layer operation's <see cref="Profile"/> scope is timed into it.</summary>
-    public KernelProfiler? Profiler { get; set; }
+    internal KernelProfiler? Profiler { get; set; }
 
     /// <summary>Times the enclosed kernel launches as <paramref name="name"/> when <see cref="Profiler"/> is set.</summary>
-    public ProfileScope Profile(string name) => new(this, name);
+    internal ProfileScope Profile(string name) => new(this, name);
 
     /// <summary>Free device memory as the CUDA driver reports it; null on other backends.</summary>
     public long? FreeMemoryBytes => Accelerator is CudaAccelerator cuda ? cuda.GetFreeMemory() : null;

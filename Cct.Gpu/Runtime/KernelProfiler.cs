@@ -10,7 +10,7 @@ namespace Cct.Gpu.Runtime;
 /// (Linear calling MatMul) are charged to the outer one. Profiling serialises the stream, so throughput
 /// is measured with the profiler off.
 /// </summary>
-public sealed class KernelProfiler
+internal sealed class KernelProfiler
 {
     private readonly Dictionary<string, (double Milliseconds, int Calls)> totals = [];
     private readonly Stopwatch stopwatch = new();
@@ -42,7 +42,7 @@ public sealed class KernelProfiler
 }
 
 /// <summary>One profiled operation; a no-op when the device has no profiler.</summary>
-public readonly struct ProfileScope : IDisposable
+internal readonly struct ProfileScope : IDisposable
 {
     private readonly ComputeDevice device;
     private readonly KernelProfiler? profiler;
@@ -64,7 +64,7 @@ public readonly struct ProfileScope : IDisposable
 /// "KernelSet.field") and memsets. Each launch costs a few microseconds of launch latency on a GPU, so the
 /// count per training step bounds the step time of a small model from below. Counting is thread-safe.
 /// </summary>
-public sealed class DeviceOperations
+internal sealed class DeviceOperations
 {
     private readonly ConcurrentDictionary<string, LaunchCounter> counters = new(StringComparer.Ordinal);
     private long launches;

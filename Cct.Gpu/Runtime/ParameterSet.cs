@@ -7,7 +7,7 @@ namespace Cct.Gpu.Runtime;
 /// Parameters, their gradients and AdamW's two moments, each one flat device buffer with the same
 /// layout, as in llm.c. Per-tensor views are slices; zero-grad is one memset.
 /// </summary>
-public sealed class ParameterSet : IDisposable
+internal sealed class ParameterSet : IDisposable
 {
     public ParameterSet(ComputeDevice device, TensorLayout layout)
     {

@@ -5,7 +5,7 @@ namespace Cct.Gpu.Runtime;
 /// need no RNG state, backward can recompute forward's masks, and a resumed run draws the same numbers.
 /// Stream separates call sites (e.g. one per dropout layer) within a step.
 /// </summary>
-public readonly record struct RngKey(uint Seed, uint Stream, uint Step)
+internal readonly record struct RngKey(uint Seed, uint Stream, uint Step)
 {
     /// <summary>Uniform in [0, 1) with 24 random bits, for element <paramref name="index"/>.</summary>
     public float Uniform(long index)

@@ -6,7 +6,7 @@ namespace Cct.Gpu.Runtime;
 /// string hashing or timing. Each use draws from its own stream, whose state is
 /// <see cref="StreamState"/>(seed, stream, index); the device side uses <see cref="RngKey"/> the same way.
 /// </summary>
-public struct SeededRandom
+internal struct SeededRandom
 {
     /// <summary>Initial weights: index 0.</summary>
     public const ulong InitializationStream = 1;

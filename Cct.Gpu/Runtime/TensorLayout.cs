@@ -1,7 +1,7 @@
 namespace Cct.Gpu.Runtime;
 
 /// <summary>One named tensor inside a flat buffer: its shape and where it starts.</summary>
-public sealed record TensorSlot(string Name, int[] Shape, long Offset)
+internal sealed record TensorSlot(string Name, int[] Shape, long Offset)
 {
     public long Length { get; } = Shape.Aggregate(1L, (a, b) => a * b);
 
@@ -9,7 +9,7 @@ public sealed record TensorSlot(string Name, int[] Shape, long Offset)
 }
 
 /// <summary>Lays out named tensors back to back, so one allocation (and one memset) covers them all.</summary>
-public sealed class TensorLayout
+internal sealed class TensorLayout
 {
     private readonly List<TensorSlot> slots = [];
     private readonly Dictionary<string, TensorSlot> byName = new(StringComparer.Ordinal);

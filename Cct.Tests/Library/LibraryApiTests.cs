@@ -172,6 +172,24 @@ public sealed class LibraryApiTests
         Assert.That(model.Step, Is.Zero, "cancelled before the first step");
     }
 
+    /// <summary>
+    /// The seed notebook's state_dict (notebook module names, PyTorch fixture with token attention) loads as a seed
+    /// model whose eval logits match PyTorch's at the fixtures' default bound 1e-5 + 1e-4·|ref| (Compare.AssertClose):
+    /// about 50× PyTorch's own fp32 error on this fixture (1.9e-6, recorded in its metadata).
+    /// </summary>
+    [Test]
+    public void LoadReadsTheSeedNotebooksStateDict()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "Fixtures", "seed_notebook.safetensors");
+        var fixture = SafeTensorsFile.Read(path);
+        var notebookOnly = Path.Combine(folder, "notebook.safetensors");
+        new SafeTensorsFile(fixture.Tensors.Where(t => !t.Key.StartsWith("fixture.", StringComparison.Ordinal)).ToDictionary()).Write(notebookOnly);
+        using var model = CctModel.Load(TestDevices.Cpu, notebookOnly);
+        Assert.That(model.Config, Is.EqualTo(CctPresets.Seed));
+        Assert.That(model.ParameterCount, Is.EqualTo(801_770));
+        Compare.AssertClose(model.Logits(fixture["fixture.input"].ToFloats()), fixture["fixture.logits"].ToFloats(), "seed_notebook.logits");
+    }
+
     private static void AssertOneLine(Exception e, string fragment)
     {
         Assert.That(e.Message, Does.Contain(fragment));

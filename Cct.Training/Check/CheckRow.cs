@@ -5,7 +5,7 @@ namespace Cct.Training.Check;
 /// <param name="MaxAbs">max |actual − reference|; +∞ when a NaN or infinity appears on one side only.</param>
 /// <param name="MaxRel">max |actual − reference| / max(|reference|, <see cref="Tolerance.RelativeFloor"/>).</param>
 /// <param name="Note">Why a row failed beyond its numbers (an exception, a length mismatch), or null.</param>
-public sealed record CheckRow(string Op, double MaxAbs, double MaxRel, Tolerance Tolerance, bool Pass, string? Note = null)
+internal sealed record CheckRow(string Op, double MaxAbs, double MaxRel, Tolerance Tolerance, bool Pass, string? Note = null)
 {
     /// <summary>A row for a comparison that could not run at all.</summary>
     public static CheckRow Failed(string op, Tolerance tolerance, string note)
@@ -13,7 +13,7 @@ public sealed record CheckRow(string Op, double MaxAbs, double MaxRel, Tolerance
 }
 
 /// <summary>The element-wise comparison behind every row.</summary>
-public static class Comparison
+internal static class Comparison
 {
     /// <summary>
     /// Compares <paramref name="actual"/> with <paramref name="reference"/> element by element.

@@ -3,7 +3,7 @@ using Cct.Gpu.Runtime;
 namespace Cct.Training.Check;
 
 /// <summary>Runs the kernel cases on a target and a reference device, and the model fixtures on the target, into table rows.</summary>
-public static class DeviceCheck
+internal static class DeviceCheck
 {
     /// <summary>
     /// Every case on <paramref name="target"/> and on <paramref name="reference"/>, one row per output.

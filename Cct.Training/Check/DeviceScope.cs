@@ -8,7 +8,7 @@ namespace Cct.Training.Check;
 /// Device buffers for one check case, freed together. Views have exactly the requested length,
 /// as the model's slices do, since some kernels bound their threads by a view's length.
 /// </summary>
-public sealed class DeviceScope : IDisposable
+internal sealed class DeviceScope : IDisposable
 {
     private readonly List<IDisposable> owned = [];
 

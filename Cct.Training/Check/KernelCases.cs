@@ -6,13 +6,13 @@ using ILGPU;
 namespace Cct.Training.Check;
 
 /// <summary>One named result of a case, read back to the host, with the bound it must meet.</summary>
-public sealed record CheckOutput(string Name, float[] Values, Tolerance Tolerance);
+internal sealed record CheckOutput(string Name, float[] Values, Tolerance Tolerance);
 
 /// <summary>
 /// A kernel run that <see cref="DeviceCheck"/> repeats on two devices: the delegate builds its inputs
 /// from fixed seeds, so both runs see the same numbers, and returns every output it wrote.
 /// </summary>
-public sealed record KernelCase(string Name, Func<DeviceScope, IReadOnlyList<CheckOutput>> Run);
+internal sealed record KernelCase(string Name, Func<DeviceScope, IReadOnlyList<CheckOutput>> Run);
 
 /// <summary>
 /// Every kernel of Cct.Gpu/Layers and Cct.Gpu/Data, forward and backward, at a small CCT's shapes
@@ -20,7 +20,7 @@ public sealed record KernelCase(string Name, Func<DeviceScope, IReadOnlyList<Che
 /// tile edges (13, 17, 33, ...). Gradient buffers start random, not zero, because every backward
 /// accumulates (+=). Element counts stay ~10^4 so the CPU simulator runs all of it in seconds.
 /// </summary>
-public static class KernelCases
+internal static class KernelCases
 {
     private static readonly RngKey Key = new(Seed: 7, Stream: 11, Step: 3);
 

@@ -12,7 +12,7 @@ namespace Cct.Training.Check;
 /// weights and batch as PyTorch's float64 run. Mirrors CctModelTests: first-step logits, loss, gradients and
 /// BatchNorm running statistics, then the losses and parameters of five AdamW steps.
 /// </summary>
-public static class ModelParity
+internal static class ModelParity
 {
     /// <summary>The fixtures the CLI carries, in check-fixtures/ beside the executable.</summary>
     public static IReadOnlyList<string> Fixtures { get; } = ["model_official", "model_postnorm"];

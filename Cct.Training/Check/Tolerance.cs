@@ -7,7 +7,7 @@ namespace Cct.Training.Check;
 /// Inputs of <see cref="KernelCases"/> are uniform in [−1, 1] (a few scaled up), so the absolute
 /// parts are in units of the data.
 /// </summary>
-public readonly record struct Tolerance(string Name, double Atol, double Rtol)
+internal readonly record struct Tolerance(string Name, double Atol, double Rtol)
 {
     /// <summary>
     /// Integer outputs (argmax indices, gathered labels): the same inputs must give the same integers.

@@ -11,7 +11,7 @@ using Cct.Training.Training;
 namespace Cct.Training.Checkpoints;
 
 /// <summary>A checkpoint that cannot be used: truncated, malformed, or not a Cct checkpoint.</summary>
-public sealed class CheckpointException : Exception
+internal sealed class CheckpointException : Exception
 {
     public CheckpointException(string message)
         : base(message)
@@ -34,7 +34,7 @@ public sealed class CheckpointException : Exception
 /// "optimizer.exp_avg.NAME" / "optimizer.exp_avg_sq.NAME", and the model config, training options and
 /// training state as JSON strings in the metadata.
 /// </summary>
-public sealed class Checkpoint
+internal sealed class Checkpoint
 {
     public const string Format = "cct-checkpoint/1";
     private const string FirstMomentPrefix = "optimizer.exp_avg.";

@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 namespace Cct.Training.Data;
 
 /// <summary>Download progress of one file; <see cref="TotalBytes"/> is null when the server does not say.</summary>
-public sealed record DownloadProgress(string FileName, int FileIndex, int FileCount, long BytesReceived, long? TotalBytes);
+internal sealed record DownloadProgress(string FileName, int FileIndex, int FileCount, long BytesReceived, long? TotalBytes);
 
 /// <summary>
 /// Downloads a dataset's four <c>.gz</c> files from <see cref="DatasetSpec.MirrorUrl"/> into a folder.
@@ -13,7 +13,7 @@ public sealed record DownloadProgress(string FileName, int FileIndex, int FileCo
 /// or failed download never leaves a file that looks complete. Files already there with the right
 /// hash (from an earlier, partly failed run) are kept.
 /// </summary>
-public sealed class DatasetDownloader
+internal sealed class DatasetDownloader
 {
     private readonly HttpClient http;
 

@@ -1,7 +1,7 @@
 namespace Cct.Training.Data;
 
 /// <summary>Where a dataset was found, in search order.</summary>
-public enum DatasetSource
+internal enum DatasetSource
 {
     /// <summary>The folder given with --data.</summary>
     DataOption,
@@ -20,7 +20,7 @@ public enum DatasetSource
 }
 
 /// <summary>The four IDX files of one dataset, each gzipped or raw.</summary>
-public sealed record DatasetFiles(
+internal sealed record DatasetFiles(
     string Directory,
     DatasetSource Source,
     string TrainImages,

@@ -6,7 +6,7 @@ namespace Cct.Training.Data;
 /// </summary>
 /// <param name="CctData">The value of $CCT_DATA, or null when unset.</param>
 /// <param name="HomeDirectory">The user's home folder; empty when unknown.</param>
-public sealed record DataEnvironment(string? CctData, string HomeDirectory)
+internal sealed record DataEnvironment(string? CctData, string HomeDirectory)
 {
     public static DataEnvironment Current => new(
         Environment.GetEnvironmentVariable("CCT_DATA"),
@@ -30,7 +30,7 @@ public sealed record DataEnvironment(string? CctData, string HomeDirectory)
 /// files, directly or in a &lt;dataset&gt; subfolder. Only --data is an error when it lacks them: the
 /// user asked for that folder, so falling through would silently train on other data.
 /// </summary>
-public static class DatasetLocator
+internal static class DatasetLocator
 {
     /// <summary>The first folder that holds the dataset, or null when none does (then download).</summary>
     public static DatasetFiles? Find(DatasetSpec spec, string? dataDirectory, DataEnvironment environment)

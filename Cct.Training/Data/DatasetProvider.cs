@@ -1,7 +1,7 @@
 namespace Cct.Training.Data;
 
 /// <summary>Finds a dataset (see <see cref="DatasetLocator"/>) and downloads it into the cache when nothing is found.</summary>
-public static class DatasetProvider
+internal static class DatasetProvider
 {
     /// <summary>
     /// The dataset's files: found by the search order, or else downloaded into

@@ -5,7 +5,7 @@ using System.IO.Compression;
 namespace Cct.Training.Data;
 
 /// <summary>Images read from an IDX file: <see cref="Pixels"/> holds Count×Rows×Cols bytes, row-major.</summary>
-public sealed record IdxImages(int Count, int Rows, int Cols, byte[] Pixels);
+internal sealed record IdxImages(int Count, int Rows, int Cols, byte[] Pixels);
 
 /// <summary>
 /// Reads and writes the IDX format of MNIST-style datasets (big-endian header, unsigned bytes),
@@ -13,7 +13,7 @@ public sealed record IdxImages(int Count, int Rows, int Cols, byte[] Pixels);
 /// Debian and users rename and recompress these files freely. Every structural problem is a
 /// <see cref="DatasetException"/> naming the file.
 /// </summary>
-public static class IdxFile
+internal static class IdxFile
 {
     public const int ImagesMagic = 0x00000803;
     public const int LabelsMagic = 0x00000801;

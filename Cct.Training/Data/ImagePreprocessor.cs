@@ -8,7 +8,7 @@ namespace Cct.Training.Data;
 /// bright on black), trim the background, scale the longest edge to 28 with area averaging, and centre.
 /// This mirrors the dataset's own conversion (trim, resize longest edge, extend, negate).
 /// </summary>
-public static class ImagePreprocessor
+internal static class ImagePreprocessor
 {
     public const string Description = "Images are converted as FashionMNIST's were: grey, inverted if the background is light, trimmed, longest edge scaled to 28, centred.";
 

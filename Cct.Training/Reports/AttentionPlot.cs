@@ -11,7 +11,7 @@ namespace Cct.Training.Reports;
 /// model does not look. Colours are scaled to each upsampled map's maximum (between token centres the
 /// interpolation stays below the peak token's weight, which the colour bar names).
 /// </summary>
-public static class AttentionPlot
+internal static class AttentionPlot
 {
     private const int Side = SampleGrid.ImageSide;
     private const int PanelScale = 8;

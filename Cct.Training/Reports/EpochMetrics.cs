@@ -21,10 +21,10 @@ public sealed record EpochMetrics(
     double Seconds);
 
 /// <summary>What <see cref="MetricsLog.Read"/> found: the epochs in file order, and one warning per line it skipped.</summary>
-public sealed record MetricsLogContents(IReadOnlyList<EpochMetrics> Epochs, IReadOnlyList<string> Warnings);
+internal sealed record MetricsLogContents(IReadOnlyList<EpochMetrics> Epochs, IReadOnlyList<string> Warnings);
 
 /// <summary><c>metrics.jsonl</c>: one JSON object per epoch and line, appended as training goes.</summary>
-public static class MetricsLog
+internal static class MetricsLog
 {
     public const string FileName = "metrics.jsonl";
 

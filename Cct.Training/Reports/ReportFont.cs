@@ -7,7 +7,7 @@ namespace Cct.Training.Reports;
 /// The DejaVu Sans shipped inside the assembly. Headless machines may have no system fonts, and then ScottPlot
 /// and Skia draw no text at all, so every report image uses this typeface instead of asking the system.
 /// </summary>
-public static class ReportFont
+internal static class ReportFont
 {
     /// <summary>Font name that ScottPlot resolves to the shipped typeface once <see cref="Apply"/> has run.</summary>
     public const string Name = "Cct DejaVu Sans";

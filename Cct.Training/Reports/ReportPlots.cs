@@ -5,7 +5,7 @@ using SkiaSharp;
 namespace Cct.Training.Reports;
 
 /// <summary>The report's ScottPlot figures, rendered headless to PNG bytes with the shipped font.</summary>
-public static class ReportPlots
+internal static class ReportPlots
 {
     /// <summary>Heatmap of counts, true class down the left, predicted class along the bottom, the count in every cell.</summary>
     /// <param name="confusion">counts (K, K), rows = true class</param>

@@ -8,7 +8,7 @@ namespace Cct.Training.Reports;
 /// <param name="Images">grey 28×28 images as stored in the IDX file, row-major (N, 28, 28); null: no samples.png</param>
 /// <param name="Epochs">training history; null or empty: no curves.png</param>
 /// <param name="Attention">attention maps of some samples; null: no attention.png</param>
-public sealed record ReportInput(
+internal sealed record ReportInput(
     IReadOnlyList<string> ClassNames,
     int[] TrueLabels,
     int[] PredictedLabels,
@@ -22,10 +22,10 @@ public sealed record ReportInput(
 /// <param name="Maps">one map per chosen sample on the token grid, row-major (M, GridSide, GridSide)</param>
 /// <param name="GridSide">tokens per side</param>
 /// <param name="MapName">what the maps are, for the header</param>
-public sealed record AttentionSamples(int[] Samples, float[] Maps, int GridSide, string MapName);
+internal sealed record AttentionSamples(int[] Samples, float[] Maps, int GridSide, string MapName);
 
 /// <summary>Writes a whole evaluation report into one folder; every file is written atomically.</summary>
-public static class ReportWriter
+internal static class ReportWriter
 {
     public const string ConfusionFile = "confusion.png";
     public const string RocFile = "roc.png";

@@ -3,7 +3,7 @@ using SkiaSharp;
 namespace Cct.Training.Reports;
 
 /// <summary>A grid of test images upscaled with their "pred / true" caption: correct ones in green, misclassified in red.</summary>
-public static class SampleGrid
+internal static class SampleGrid
 {
     public const int ImageSide = 28;
     public const int ImagePixels = ImageSide * ImageSide;

@@ -7,7 +7,7 @@ using ILGPU.Runtime;
 namespace Cct.Training.Training;
 
 /// <summary>A dataset's pixels (N, H, W) as bytes and labels (N) on the device, uploaded once.</summary>
-public sealed class DeviceDataset : IDisposable
+internal sealed class DeviceDataset : IDisposable
 {
     public DeviceDataset(ComputeDevice device, ImageDataset data)
     {

@@ -10,7 +10,7 @@ namespace Cct.Training.Training;
 public sealed record Evaluation(float[] Probabilities, int[] Predictions, int[] Labels, double Loss, double Accuracy);
 
 /// <summary>Runs a model in eval mode (running BatchNorm statistics, no dropout) over a device dataset.</summary>
-public sealed class Evaluator : IDisposable
+internal sealed class Evaluator : IDisposable
 {
     private readonly ComputeDevice device;
     private readonly CctModel model;

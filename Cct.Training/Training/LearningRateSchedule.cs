@@ -4,7 +4,7 @@ namespace Cct.Training.Training;
 /// Linear warmup from base/warmupSteps to the base rate, then cosine decay to <see cref="MinimumRate"/>
 /// over the remaining steps (timm's cosine scheduler with warmup, per step rather than per epoch).
 /// </summary>
-public sealed record LearningRateSchedule(double BaseRate, long WarmupSteps, long TotalSteps, double MinimumRate = 1e-6)
+internal sealed record LearningRateSchedule(double BaseRate, long WarmupSteps, long TotalSteps, double MinimumRate = 1e-6)
 {
     /// <summary>The rate for optimizer step <paramref name="step"/> (0-based).</summary>
     public double At(long step)

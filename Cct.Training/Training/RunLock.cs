@@ -1,7 +1,7 @@
 namespace Cct.Training.Training;
 
 /// <summary>A run folder that another live `cct train` is writing: this run must not write there too.</summary>
-public sealed class RunFolderBusyException : Exception
+internal sealed class RunFolderBusyException : Exception
 {
     public RunFolderBusyException(string message)
         : base(message)
@@ -24,7 +24,7 @@ public sealed class RunFolderBusyException : Exception
 /// it ends, so a killed run never leaves the folder locked; the empty file itself stays and means nothing.
 /// (DOTNET_SYSTEM_IO_DISABLEFILELOCKING=1 would disable it.)
 /// </summary>
-public sealed class RunLock : IDisposable
+internal sealed class RunLock : IDisposable
 {
     public const string FileName = ".cct-train.lock";
 

@@ -41,7 +41,7 @@ public sealed class TrainingDivergedException : Exception
 }
 
 /// <summary>How a training run ended.</summary>
-public enum TrainingOutcome
+internal enum TrainingOutcome
 {
     Completed,
     EarlyStopped,

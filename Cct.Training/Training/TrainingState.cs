@@ -6,7 +6,7 @@ namespace Cct.Training.Training;
 /// Where a run stands: with the options and the seed this fixes everything that comes next (the data
 /// order is a function of (seed, epoch) and dropout masks of (seed, step)), so a resume repeats exactly.
 /// </summary>
-public sealed record TrainingState
+internal sealed record TrainingState
 {
     /// <summary>Epochs fully completed.</summary>
     public int Epoch { get; init; }
