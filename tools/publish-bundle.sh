@@ -66,7 +66,7 @@ publish() { # PROJECT DEST [extra msbuild arguments]
 }
 
 mkdir -p "$build"
-publish Cct.Training/Cct.Training.csproj "$out"
+publish Cct.Cli/Cct.Cli.csproj "$out"
 # CctTestRunner=true turns on the NUnit runner and its trimming settings only here (Cct.Tests.csproj);
 # `dotnet test Cct.sln` keeps VSTest mode.
 publish Cct.Tests/Cct.Tests.csproj "$out/tests" -p:CctTestRunner=true

@@ -1,6 +1,6 @@
 using Cct.Gpu.Model;
 using Cct.Tests.Support;
-using Cct.Training.Cli;
+using Cct.Cli;
 using Cct.Training.Data;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;

@@ -5,7 +5,7 @@ using Cct.Gpu.Layers;
 using Cct.Gpu.Runtime;
 using Cct.Tests.Support;
 using Cct.Training.Check;
-using Cct.Training.Cli;
+using Cct.Cli;
 
 namespace Cct.Tests.Training;
 

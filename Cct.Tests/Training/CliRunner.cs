@@ -1,4 +1,4 @@
-using Cct.Training.Cli;
+using Cct.Cli;
 using Cct.Training.Data;
 
 namespace Cct.Tests.Training;

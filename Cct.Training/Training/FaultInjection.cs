@@ -1,5 +1,4 @@
 using System.Globalization;
-using Cct.Training.Cli;
 using Cct.Training.Reports;
 
 namespace Cct.Training.Training;

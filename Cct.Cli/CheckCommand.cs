@@ -4,9 +4,10 @@ using System.Text.Json;
 using Cct.Gpu.Runtime;
 using Cct.Training.Check;
 using Cct.Training.Reports;
+using Cct.Training.Training;
 using Spectre.Console;
 
-namespace Cct.Training.Cli;
+namespace Cct.Cli;
 
 /// <summary>
 /// `cct check`: every kernel forward and backward on the chosen accelerator against the CPU accelerator

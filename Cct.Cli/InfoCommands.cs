@@ -3,7 +3,7 @@ using Cct.Gpu.Model;
 using Cct.Gpu.Runtime;
 using Spectre.Console;
 
-namespace Cct.Training.Cli;
+namespace Cct.Cli;
 
 /// <summary>`cct devices` and `cct summary`.</summary>
 public static class InfoCommands

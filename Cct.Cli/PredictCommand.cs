@@ -7,7 +7,7 @@ using Cct.Training.Training;
 using ILGPU;
 using ILGPU.Runtime;
 
-namespace Cct.Training.Cli;
+namespace Cct.Cli;
 
 /// <summary>`cct predict`: PNG files → top-3 classes with probabilities. A bad file is reported and skipped.</summary>
 public static class PredictCommand

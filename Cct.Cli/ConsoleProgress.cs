@@ -3,7 +3,7 @@ using System.Globalization;
 using Cct.Training.Reports;
 using Cct.Training.Training;
 
-namespace Cct.Training.Cli;
+namespace Cct.Cli;
 
 /// <summary>
 /// A tqdm-like bar redrawn in place when stdout is a terminal; plain lines (about one per 10 % of an

@@ -1,6 +1,7 @@
 using System.Globalization;
+using Cct.Training.Training;
 
-namespace Cct.Training.Cli;
+namespace Cct.Cli;
 
 /// <summary>
 /// A command's options: "--name value", "--name=value" and bare "--flag", checked against the names

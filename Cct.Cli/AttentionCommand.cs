@@ -4,8 +4,9 @@ using Cct.Gpu.Runtime;
 using Cct.Training.Checkpoints;
 using Cct.Training.Data;
 using Cct.Training.Reports;
+using Cct.Training.Training;
 
-namespace Cct.Training.Cli;
+namespace Cct.Cli;
 
 /// <summary>
 /// `cct attention`: where a checkpoint's model looks in each PNG. Writes IMAGE.attention.png (input, map,

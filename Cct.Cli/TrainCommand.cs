@@ -7,7 +7,7 @@ using Cct.Training.Data;
 using Cct.Training.Reports;
 using Cct.Training.Training;
 
-namespace Cct.Training.Cli;
+namespace Cct.Cli;
 
 /// <summary>`cct train`: options → data → trainer → checkpoints, metrics and the final report.</summary>
 public static class TrainCommand

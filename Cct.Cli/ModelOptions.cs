@@ -1,7 +1,8 @@
 using Cct.Gpu.Model;
 using Cct.Gpu.Runtime;
+using Cct.Training.Training;
 
-namespace Cct.Training.Cli;
+namespace Cct.Cli;
 
 /// <summary>Options shared by several commands: the accelerator, and the model preset with per-field overrides.</summary>
 public static class ModelOptions

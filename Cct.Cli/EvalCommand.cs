@@ -6,7 +6,7 @@ using Cct.Training.Data;
 using Cct.Training.Reports;
 using Cct.Training.Training;
 
-namespace Cct.Training.Cli;
+namespace Cct.Cli;
 
 /// <summary>`cct eval`: a checkpoint on the test set → report/ (json, PNGs) and a classification table.</summary>
 public static class EvalCommand

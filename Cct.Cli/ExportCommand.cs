@@ -5,8 +5,9 @@ using Cct.Training.Checkpoints;
 using Cct.Training.Data;
 using Cct.Training.Export;
 using Cct.Training.Reports;
+using Cct.Training.Training;
 
-namespace Cct.Training.Cli;
+namespace Cct.Cli;
 
 /// <summary>`cct export`: a checkpoint as an ONNX model (the seed notebook's torch.onnx.export), for ONNX Runtime and friends.</summary>
 public static class ExportCommand

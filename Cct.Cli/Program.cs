@@ -4,7 +4,7 @@ using Cct.Training.Checkpoints;
 using Cct.Training.Data;
 using Cct.Training.Training;
 
-namespace Cct.Training.Cli;
+namespace Cct.Cli;
 
 /// <summary>The `cct` command line: devices, summary, train, eval, predict, attention, check, export.</summary>
 public static class Program

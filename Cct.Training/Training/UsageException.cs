@@ -1,4 +1,4 @@
-namespace Cct.Training.Cli;
+namespace Cct.Training.Training;
 
 /// <summary>A user error: printed as one line on stderr, exit code 2, never a stack trace.</summary>
 public sealed class UsageException : Exception
