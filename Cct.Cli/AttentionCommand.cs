@@ -68,7 +68,8 @@ public static class AttentionCommand
                 continue;
             }
 
-            var map = model.AttentionMaps(pixels.Select(p => ((p / 255f) - spec.Normalization(model.Config).Mean) / spec.Normalization(model.Config).Std).ToArray())[0];
+            var (mean, std) = spec.Normalization(model.Config);
+            var map = model.AttentionMaps(pixels.Select(p => ((p / 255f) - mean) / std).ToArray())[0];
             var ranked = map.Probabilities.Select((p, k) => (Probability: p, Class: k)).OrderByDescending(x => x.Probability).Take(Top).ToList();
             var classes = string.Join(", ", ranked.Select(r => string.Create(CultureInfo.InvariantCulture, $"{spec.ClassNames[r.Class]} {r.Probability * 100:F1}%")));
             var title = string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(file)}: {spec.ClassNames[ranked[0].Class]} {ranked[0].Probability * 100:F1}%");

@@ -41,7 +41,8 @@ public static class EvalCommand
         checkpoint.Restore(model, optimizer: false);
         using var test = new DeviceDataset(device, testSet);
         using var evaluator = new Evaluator(device, model);
-        var evaluation = evaluator.Run(test, spec.Normalization(model.Config).Mean, spec.Normalization(model.Config).Std);
+        var (mean, std) = spec.Normalization(model.Config);
+        var evaluation = evaluator.Run(test, mean, std);
         Console.WriteLine(WriteReport(Path.Combine(output, "report"), evaluation, testSet, runFolder, model, spec));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy {evaluation.Accuracy * 100:F2}% on {testSet.Count} images; report in {Path.Combine(output, "report")}"));
         return 0;
@@ -56,7 +57,8 @@ public static class EvalCommand
         var metricsPath = Path.Combine(runFolder, MetricsLog.FileName);
         var epochs = File.Exists(metricsPath) ? MetricsLog.Read(metricsPath).Epochs : null;
         var chosen = SampleGrid.Choose(evaluation.Labels, evaluation.Predictions, AttentionSamplesInReport);
-        var images = chosen.SelectMany(i => testSet.Image(i).ToArray()).Select(p => ((p / 255f) - spec.Normalization(model.Config).Mean) / spec.Normalization(model.Config).Std).ToArray();
+        var (mean, std) = spec.Normalization(model.Config);
+        var images = chosen.SelectMany(i => testSet.Image(i).ToArray()).Select(p => ((p / 255f) - mean) / std).ToArray();
         var maps = model.AttentionMaps(images);
         var rollout = model.Config.Pooling == PoolingKind.Mean;
         var attention = new AttentionSamples(chosen, maps.SelectMany(m => rollout ? m.Rollout : m.Pooling).ToArray(), model.Config.TokenSide, AttentionCommand.MapName(rollout));

@@ -51,11 +51,12 @@ public static class ExportCommand
 
     internal static byte[] Export(CctModel model, DatasetSpec spec)
     {
+        var (mean, std) = spec.Normalization(model.Config);
         var metadata = new Dictionary<string, string>
         {
             ["cct.config"] = model.Config.ToJson(),
-            ["normalise.mean"] = spec.Normalization(model.Config).Mean.ToString("R", CultureInfo.InvariantCulture),
-            ["normalise.std"] = spec.Normalization(model.Config).Std.ToString("R", CultureInfo.InvariantCulture),
+            ["normalise.mean"] = mean.ToString("R", CultureInfo.InvariantCulture),
+            ["normalise.std"] = std.ToString("R", CultureInfo.InvariantCulture),
             ["classes"] = string.Join(",", spec.ClassNames),
         };
         return new OnnxExporter(model.Config, model.Parameters.ReadValue, model.ReadBuffer).Export(metadata);

@@ -58,9 +58,10 @@ public static class PredictCommand
         checkpoint.Restore(model, optimizer: false);
         using var input = device.Allocate((long)config.ImageSize * config.ImageSize);
         var logits = new float[config.Classes];
+        var (mean, std) = spec.Normalization(model.Config);
         foreach (var (file, pixels) in images)
         {
-            var normalised = pixels.Select(p => ((p / 255f) - spec.Normalization(model.Config).Mean) / spec.Normalization(model.Config).Std).ToArray();
+            var normalised = pixels.Select(p => ((p / 255f) - mean) / std).ToArray();
             input.View.SubView(0, normalised.Length).CopyFromCPU(normalised);
             model.Forward(input.View, 1, train: false).CopyToCPU(logits);
             var max = logits.Max();
