@@ -12,7 +12,10 @@ public readonly record struct Conv2dShape(int Batch, int InChannels, int Height,
     public int OutWidth => ((Width + (2 * Padding) - Kernel) / Stride) + 1;
 }
 
-/// <summary>2D convolution without bias and with zero padding, as torch.nn.functional.conv2d (weight (Cout, Cin, K, K)).</summary>
+/// <summary>
+/// 2D convolution with zero padding, as torch.nn.functional.conv2d (weight (Cout, Cin, K, K)); the optional
+/// per-channel bias is a separate pass (<see cref="AddBias"/>, <see cref="BackwardBias(ArrayView{float}, ArrayView{float}, Conv2dShape)"/>).
+/// </summary>
 public sealed class Conv2d
 {
     // Items the CPU kernels compute together. The simulator's cost is in ArrayView accesses rather than
@@ -24,17 +27,23 @@ public sealed class Conv2d
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>? forward;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>? inputBackward;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>? weightBackward;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape> addBias;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape>? biasBackward;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape, int, int>? biasBackwardGroups;
 
     private Conv2d(ComputeDevice device, bool useImplicitGemm)
     {
         this.device = device;
+        var accelerator = device.Accelerator;
+        addBias = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape>(AddBiasKernel);
         if (useImplicitGemm)
         {
             implicitGemm = MatMul.For(device);
+            biasBackwardGroups = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape, int, int>(BiasBackwardGroupKernel);
             return;
         }
 
-        var accelerator = device.Accelerator;
+        biasBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape>(BiasBackwardKernel);
         forward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(ForwardLanesKernel);
         inputBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(InputBackwardLanesKernel);
         weightBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(WeightBackwardLanesKernel);
@@ -97,6 +106,72 @@ public sealed class Conv2d
         {
             weightBackward!(threads, threads, checked((int)items), dweight, doutput, input, shape);
         }
+    }
+
+    /// <summary>output (B, Cout, Ho, Wo) += bias (Cout), channel c's bias on every position of plane c; run after <see cref="Forward"/>.</summary>
+    public void AddBias(ArrayView<float> output, ArrayView<float> bias, Conv2dShape shape)
+    {
+        using var profile = device.Profile("Conv2d.AddBias");
+        var count = (long)shape.Batch * shape.OutChannels * shape.OutHeight * shape.OutWidth;
+        var threads = device.Threads(count);
+        if (threads > 0)
+        {
+            addBias(threads, threads, checked((int)count), output, bias, shape);
+        }
+    }
+
+    /// <summary>
+    /// Accumulates biasGradient (Cout) += Σ over (B, Ho, Wo) of outputGradient (B, Cout, Ho, Wo), in a fixed order
+    /// (bit-identical run to run). GPUs split each channel's sum into groups over runs of images, each reduced with
+    /// <see cref="PartialSums.GroupSum"/>, then add the groups' partials in order (<see cref="PartialSums.AddInto(int, PartialSum[])"/>);
+    /// the CPU simulator sums one channel per item, barrier-free.
+    /// </summary>
+    public void BackwardBias(ArrayView<float> biasGradient, ArrayView<float> outputGradient, Conv2dShape shape)
+        => BackwardBias(biasGradient, outputGradient, shape, BiasChunks(shape));
+
+    /// <summary>
+    /// <see cref="BackwardBias(ArrayView{float}, ArrayView{float}, Conv2dShape)"/> with each channel's sum split into
+    /// <paramref name="chunks"/> runs of images on GPUs (tests force it on the simulator); the CPU kernel ignores it.
+    /// </summary>
+    internal void BackwardBias(ArrayView<float> biasGradient, ArrayView<float> outputGradient, Conv2dShape shape, int chunks)
+    {
+        using var profile = device.Profile("Conv2d.BackwardBias");
+        var spatial = (long)shape.OutHeight * shape.OutWidth;
+        if (shape.Batch <= 0 || shape.OutChannels <= 0 || spatial <= 0)
+        {
+            return;
+        }
+
+        if (biasBackwardGroups is null)
+        {
+            var threads = device.Threads(shape.OutChannels);
+            biasBackward!(threads, threads, shape.OutChannels, biasGradient, outputGradient, shape);
+            return;
+        }
+
+        // Whole runs of images per chunk, and no empty chunk.
+        var imagesPerChunk = PartialSums.RowsPerChunk(shape.Batch, Math.Clamp(chunks, 1, shape.Batch));
+        chunks = PartialSums.RowsPerChunk(shape.Batch, imagesPerChunk);
+        var sums = PartialSums.For(device);
+        var partials = chunks > 1 ? sums.Partials((long)chunks * shape.OutChannels) : biasGradient;
+        var groups = checked(chunks * shape.OutChannels);
+        biasBackwardGroups(new KernelConfig(groups, PartialSums.GroupSize(device)), partials, biasGradient, outputGradient, shape, imagesPerChunk, chunks);
+        if (chunks > 1)
+        {
+            sums.AddInto(chunks, new PartialSum(biasGradient, partials, shape.OutChannels));
+        }
+    }
+
+    // Image chunks per channel on GPUs: about 4 groups per multiprocessor over all channels, at most one per image.
+    private int BiasChunks(Conv2dShape shape)
+    {
+        if (biasBackwardGroups is null || shape.OutChannels <= 0 || shape.Batch <= 0)
+        {
+            return 1;
+        }
+
+        var wanted = ((4L * Math.Max(1, device.Accelerator.NumMultiprocessors)) + shape.OutChannels - 1) / shape.OutChannels;
+        return (int)Math.Clamp(wanted, 1, shape.Batch);
     }
 
     // Items along the innermost blocked dimension of length n.
@@ -355,6 +430,70 @@ public sealed class Conv2d
             if (n > 3)
             {
                 dweight[t + (3 * taps)] += s3;
+            }
+        }
+    }
+
+    // One item per output element, grid-stride.
+    private static void AddBiasKernel(Index1D index, int stride, int count, ArrayView<float> output, ArrayView<float> bias, Conv2dShape s)
+    {
+        var spatial = s.OutHeight * s.OutWidth;
+        for (long item = index; item < count; item += stride)
+        {
+            var c = (int)(item / spatial % s.OutChannels);
+            output[item] += bias[c];
+        }
+    }
+
+    // CPU: one item per output channel, grid-stride, summing its planes image by image in order.
+    private static void BiasBackwardKernel(Index1D index, int stride, int channels, ArrayView<float> biasGradient, ArrayView<float> outputGradient, Conv2dShape s)
+    {
+        var spatial = (long)s.OutHeight * s.OutWidth;
+        for (long item = index; item < channels; item += stride)
+        {
+            var c = (int)item;
+            var sum = 0f;
+            for (var b = 0; b < s.Batch; b++)
+            {
+                var plane = (((long)b * s.OutChannels) + c) * spatial;
+                for (long i = 0; i < spatial; i++)
+                {
+                    sum += outputGradient[plane + i];
+                }
+            }
+
+            biasGradient[c] += sum;
+        }
+    }
+
+    // GPU: group g reduces channel g % Cout over images [chunk·imagesPerChunk, …) of chunk g / Cout; thread t takes
+    // the run's values t, t + group size, … (contiguous within a plane, so loads coalesce), then the group adds them
+    // in a fixed tree. One chunk adds into biasGradient (Cout); more write partials (chunks, Cout) for PartialSums.
+    private static void BiasBackwardGroupKernel(ArrayView<float> partials, ArrayView<float> biasGradient, ArrayView<float> outputGradient, Conv2dShape s, int imagesPerChunk, int chunks)
+    {
+        var c = Grid.IdxX % s.OutChannels;
+        var chunk = Grid.IdxX / s.OutChannels;
+        var spatial = s.OutHeight * s.OutWidth;
+        var first = chunk * imagesPerChunk;
+        var end = Math.Min(s.Batch, first + imagesPerChunk);
+        var n = Math.Max(0, end - first) * spatial;
+        var sum = 0f;
+        for (var e = Group.IdxX; e < n; e += Group.DimX)
+        {
+            var b = first + (e / spatial);
+            sum += outputGradient[((((long)b * s.OutChannels) + c) * spatial) + (e % spatial)];
+        }
+
+        var total = PartialSums.GroupSum(sum);
+        if (Group.IdxX == 0 && chunk < chunks)
+        {
+            if (chunks == 1)
+            {
+                biasGradient[c] += total;
+            }
+            else
+            {
+                partials[((long)chunk * s.OutChannels) + c] = total;
             }
         }
     }

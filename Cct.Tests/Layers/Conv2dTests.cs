@@ -142,6 +142,118 @@ public sealed class Conv2dTests
         Compare.AssertClose(dw.Read(), fixture.Floats(c, "dweight"), "conv2d.no_dinput.dweight");
     }
 
+    /// <summary>
+    /// The bias pass adds one fp32 value to each output, as the host does in fp32: bit-identical, on the CPU kernels
+    /// and on the simulator running the GPU path (the same elementwise kernel). Odd channel counts, strides, paddings.
+    /// </summary>
+    [TestCase(false, 2, 5, 7, 9, 3, 3, 1, 1)]
+    [TestCase(false, 3, 2, 6, 5, 7, 3, 2, 0)]
+    [TestCase(true, 1, 1, 5, 3, 5, 3, 1, 1)]
+    [TestCase(true, 3, 3, 9, 11, 16, 3, 1, 1)]
+    public void AddBiasMatchesHost(bool gpuKernels, int batch, int cin, int height, int width, int cout, int kernel, int stride, int padding)
+    {
+        var device = gpuKernels ? TestDevices.GpuKernelsCpu : TestDevices.Cpu;
+        var s = new Conv2dShape(batch, cin, height, width, cout, kernel, stride, padding);
+        var x = GradCheck.RandomDoubles(7, InputCount(s)).ToFloats();
+        var w = GradCheck.RandomDoubles(8, WeightCount(s)).ToFloats();
+        var bias = GradCheck.RandomDoubles(9, cout).ToFloats();
+        using var xb = device.Upload(x);
+        using var wb = device.Upload(w);
+        using var bb = device.Upload(bias);
+        using var y = device.Allocate(OutputCount(s));
+        var conv = Conv2d.For(device);
+        conv.Forward(y.View, xb.View, wb.View, s);
+        var plain = y.Read();
+        conv.AddBias(y.View, bb.View, s);
+
+        var spatial = s.OutHeight * s.OutWidth;
+        var expected = plain.Select((v, i) => v + bias[i / spatial % cout]).ToArray();
+        Assert.That(y.Read(), Is.EqualTo(expected), "conv2d.add_bias");
+
+        // And conv + bias against the double host convolution, at the default bound (fp32 sums of Cin·K² terms).
+        var host = HostForward(x.ToDoubles(), w.ToDoubles(), s).Select((v, i) => v + bias[i / spatial % cout]).ToArray();
+        Compare.AssertClose(y.Read().ToDoubles(), host, $"conv2d.add_bias.host.{(gpuKernels ? "gemm" : "lanes")}");
+    }
+
+    /// <summary>
+    /// dbias (Cout) += the per-channel sum of doutput over (B, Ho, Wo), against the host sum in double, twice from a
+    /// non-zero start (it accumulates). Values are in [−1, 1] with 3 decimals and a channel sums at most 3·99 = 297 of
+    /// them in fp32, sequentially: the rounding error stays below about 297·2⁻²⁴·|partial| ≲ 1e-4 even for partials
+    /// near 10, so the bound is 1e-4 + 1e-4·|ref|.
+    /// </summary>
+    [TestCase(2, 5, 7, 9, 3, 3, 1, 1)]
+    [TestCase(3, 2, 6, 5, 7, 3, 2, 0)]
+    [TestCase(1, 1, 5, 3, 5, 3, 1, 1)]
+    [TestCase(3, 3, 9, 11, 16, 3, 1, 1)]
+    public void BackwardBiasAccumulatesHostChannelSums(int batch, int cin, int height, int width, int cout, int kernel, int stride, int padding)
+    {
+        var device = TestDevices.Cpu;
+        var s = new Conv2dShape(batch, cin, height, width, cout, kernel, stride, padding);
+        var dy = GradCheck.RandomDoubles(10, OutputCount(s)).ToFloats();
+        var start = GradCheck.RandomDoubles(11, cout).ToFloats();
+        using var dyb = device.Upload(dy);
+        using var db = device.Upload(start);
+        var conv = Conv2d.For(device);
+        conv.BackwardBias(db.View, dyb.View, s);
+        var once = db.Read();
+        conv.BackwardBias(db.View, dyb.View, s);
+
+        var sums = HostChannelSums(dy, s);
+        Compare.AssertClose(once.ToDoubles(), start.Select((v, c) => v + sums[c]).ToArray(), "conv2d.bias_backward.once", 1e-4, 1e-4);
+        Compare.AssertClose(db.Read().ToDoubles(), start.Select((v, c) => v + (2 * sums[c])).ToArray(), "conv2d.bias_backward.twice", 1e-4, 1e-4);
+    }
+
+    /// <summary>
+    /// The GPU path (one group per channel and run of images, fixed-order tree sums, then chunk partials added in
+    /// order) on the simulator, with 1, 2, 3 and the default chunking, against the CPU kernel: only the order of the
+    /// fp32 sums differs (bound 1e-4 + 1e-4·|ref|, as above); two runs give the same bits.
+    /// </summary>
+    [TestCase(3, 3, 9, 11, 16, 1)]
+    [TestCase(3, 3, 9, 11, 16, 2)]
+    [TestCase(5, 2, 7, 5, 3, 3)]
+    [TestCase(5, 2, 7, 5, 3, 0)]
+    public void BackwardBiasGroupKernelAgreesWithCpuKernel(int batch, int cin, int height, int width, int cout, int chunks)
+    {
+        var s = new Conv2dShape(batch, cin, height, width, cout, 3, 1, 1);
+        var dy = GradCheck.RandomDoubles(12, OutputCount(s)).ToFloats();
+        var start = GradCheck.RandomDoubles(13, cout).ToFloats();
+        var cpu = Run(TestDevices.Cpu);
+        var gpu = Run(TestDevices.GpuKernelsCpu);
+        var again = Run(TestDevices.GpuKernelsCpu);
+
+        Compare.AssertClose(gpu, cpu, $"conv2d.bias_backward.groups_vs_cpu.c{chunks}", 1e-4, 1e-4);
+        Assert.That(again, Is.EqualTo(gpu), "run to run");
+
+        float[] Run(Cct.Gpu.Runtime.ComputeDevice device)
+        {
+            using var dyb = device.Upload(dy);
+            using var db = device.Upload(start);
+            var conv = Conv2d.For(device);
+            if (chunks > 0)
+            {
+                conv.BackwardBias(db.View, dyb.View, s, chunks);
+            }
+            else
+            {
+                conv.BackwardBias(db.View, dyb.View, s);
+            }
+
+            return db.Read();
+        }
+    }
+
+    private static double[] HostChannelSums(float[] dy, Conv2dShape s)
+    {
+        var spatial = s.OutHeight * s.OutWidth;
+        var sums = new double[s.OutChannels];
+        for (var i = 0; i < dy.Length; i++)
+        {
+            sums[i / spatial % s.OutChannels] += dy[i];
+        }
+
+        return sums;
+    }
+
     private static Conv2dShape ShapeOf(Fixture fixture, string c)
     {
         var d = fixture.Ints(c, "dims");

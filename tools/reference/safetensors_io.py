@@ -26,7 +26,7 @@ def save(path, tensors, metadata=None):
         else:
             array = np.asarray(value)
             array = array.astype(np.float32) if array.dtype.kind == "f" else array.astype(np.int64)
-        array = np.ascontiguousarray(array)
+        array = np.ascontiguousarray(array).reshape(array.shape)  # ascontiguousarray makes 0-d arrays 1-d
         raw = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
         header[name] = {"dtype": _DTYPES[array.dtype], "shape": list(array.shape), "data_offsets": [offset, offset + len(raw)]}
         blobs.append(raw)
