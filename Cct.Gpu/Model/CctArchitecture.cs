@@ -256,7 +256,7 @@ public sealed record CctArchitecture(CctConfig Config, IReadOnlyList<ConvStageSp
             }
 
             var norm = c.BatchNorm ? new BatchNormSpec($"tokenizer.conv_layers.{i}.1", outChannels) : null;
-            stages.Add(new ConvStageSpec(i, conv, HasBias: false, norm, c.ConvDropout, pool));
+            stages.Add(new ConvStageSpec(i, conv, c.ConvBias, norm, c.ConvDropout, pool));
             inChannels = outChannels;
         }
 

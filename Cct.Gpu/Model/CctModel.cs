@@ -73,6 +73,7 @@ public sealed class CctModel : IDisposable
             device,
             s,
             ParameterViews.Of(Parameters, s.Weight),
+            s.Bias is { } bias ? ParameterViews.Of(Parameters, bias) : null,
             s.Norm is { } n ? new BatchNormParameters(ParameterViews.Of(Parameters, n.Weight), ParameterViews.Of(Parameters, n.Bias), Buffer(n.RunningMean.Name), Buffer(n.RunningVar.Name)) : null,
             a.Tokenizer[i])).ToList();
         var positional = architecture.Tokens;

@@ -53,7 +53,7 @@ internal sealed record BatchNormParameters(ParameterViews Weight, ParameterViews
 /// One tokenizer layer: conv [+ bias] → [BatchNorm] → ReLU → [dropout] → [max-pool], as the official
 /// tokenizer's conv_layers.{i} (the seed notebook's adds BatchNorm, biases and dropout, and pools once).
 /// </summary>
-internal sealed class ConvStage(ComputeDevice device, ConvStageSpec spec, ParameterViews weight, BatchNormParameters? norm, ConvStageActivations activations)
+internal sealed class ConvStage(ComputeDevice device, ConvStageSpec spec, ParameterViews weight, ParameterViews? bias, BatchNormParameters? norm, ConvStageActivations activations)
 {
     private readonly DropoutSite dropout = DropoutSite.Tokenizer(spec.DropoutRate, spec.Index);
 
@@ -65,6 +65,11 @@ internal sealed class ConvStage(ComputeDevice device, ConvStageSpec spec, Parame
         var a = activations;
         var conv = spec.Conv with { Batch = pass.Batch };
         Conv2d.For(device).Forward(a.Conv, input, weight.Value, conv); // (B, Cout, H, W)
+        if (bias is { } b)
+        {
+            Conv2d.For(device).AddBias(a.Conv, b.Value, conv);
+        }
+
         var count = (long)pass.Batch * spec.ConvOutputSize;
         if (a.Norm is { } bn)
         {
@@ -115,6 +120,11 @@ internal sealed class ConvStage(ComputeDevice device, ConvStageSpec spec, Parame
         {
             var shape = new BatchNormShape(pass.Batch, conv.OutChannels, conv.OutHeight * conv.OutWidth);
             BatchNorm2d.For(device).Backward(g.Conv, norm!.Weight.Gradient, norm.Bias.Gradient, g.Norm!.Value, a.Conv, bn.Mean, bn.Rstd, norm.Weight.Value, shape);
+        }
+
+        if (bias is { } b)
+        {
+            Conv2d.For(device).BackwardBias(b.Gradient, g.Conv, conv);
         }
 
         // Without an input gradient (the first stage) the kernel ignores the view; the conv's own gradient stands in.

@@ -13,6 +13,7 @@ public sealed class CctArchitectureTests
 {
     [TestCase("cct-2/3x2", 280_651)]
     [TestCase("cct-7/3x1", 3_740_171)]
+    [TestCase("seed", 801_770)] // 799,866 without biases + 368 conv biases + 4 x 384 in-proj biases
     public void PresetsHaveTheirParameterCounts(string preset, long parameters)
     {
         var config = CctConfig.Preset(preset);
@@ -25,13 +26,20 @@ public sealed class CctArchitectureTests
     }
 
     [Test]
-    public void SeedAttentionBiasesFollowTheirWeightsAndStartAtZero()
+    public void SeedBiasesFollowTheirWeightsAndStartAtZero()
     {
         using var model = new CctModel(TestDevices.Cpu, CctConfig.Preset("seed"), maxBatch: 1);
         model.Initialize(seed: 3);
         var names = model.Parameters.Layout.Slots.Select(s => s.Name).ToList();
         Assert.Multiple(() =>
         {
+            for (var i = 0; i < 5; i++)
+            {
+                var weight = names.IndexOf($"tokenizer.conv_layers.{i}.0.weight");
+                Assert.That(names[weight + 1], Is.EqualTo($"tokenizer.conv_layers.{i}.0.bias"));
+                Assert.That(model.Parameters.ReadValue(names[weight + 1]), Is.All.EqualTo(0f));
+            }
+
             for (var j = 0; j < 4; j++)
             {
                 var weight = names.IndexOf($"classifier.blocks.{j}.self_attn.qkv.weight");
