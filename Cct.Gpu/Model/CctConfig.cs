@@ -138,6 +138,9 @@ public sealed record CctConfig
     [JsonIgnore]
     public int Tokens => TokenSide * TokenSide;
 
+    /// <summary>The layer table `cct summary` prints: each layer's name, output shape and parameter count (their sum is the model's).</summary>
+    public IReadOnlyList<SummaryRow> Summary() => ModelSummary.Rows(this);
+
     /// <summary>The config as JSON (snake_case, enums as strings), as stored in checkpoints and config.json.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, CctConfigJsonContext.Default.CctConfig);
 

@@ -10,7 +10,7 @@ namespace Cct.Training.Export;
 /// dataset's mean and std (stored in the model's metadata with the class names); output "logits"
 /// (batch, classes). Weights keep their PyTorch state_dict names; the batch dimension is symbolic.
 /// </summary>
-public sealed class OnnxExporter
+internal sealed class OnnxExporter
 {
     private const int Opset = 17;
     private const int IrVersion = 8;
@@ -38,39 +38,100 @@ public sealed class OnnxExporter
     /// <summary>The model file's bytes; <paramref name="metadata"/> goes into metadata_props.</summary>
     public byte[] Export(IReadOnlyDictionary<string, string> metadata)
     {
-        var c = config;
         var x = "images";
-        for (var i = 0; i < c.TokenizerChannels.Count; i++)
+        foreach (var module in CctArchitecture.Of(config).Modules)
         {
-            x = Tokenizer(i, x);
+            x = module switch
+            {
+                ConvStageSpec stage => ConvStage(stage, x),
+                TokensSpec tokens => Tokens(tokens, x),
+                BlockSpec block => block.Layout == BlockLayout.Official ? OfficialBlock(block, x) : PostNormBlock(block, x),
+                HeadSpec head => Head(head, x),
+                _ => throw new NotSupportedException($"no ONNX export for {module.GetType().Name}"),
+            };
         }
 
-        // (B, C, h, w) → (B, h·w, C): the official flatten(2, 3).transpose(-2, -1).
-        x = Node("Transpose", [Node("Reshape", [x, Shape("tokens", 0, c.Dim, -1)])], Ints("perm", 0, 2, 1));
-        if (c.PositionalEmbedding == PositionalEmbeddingKind.Learnable)
+        return Model(x, metadata);
+    }
+
+    private string ConvStage(ConvStageSpec s, string x)
+    {
+        var conv = s.Conv;
+        var pad = conv.Padding;
+        string[] inputs = s.Bias is { } bias ? [x, Parameter(s.Weight), Parameter(bias)] : [x, Parameter(s.Weight)];
+        x = Node("Conv", inputs, Ints("kernel_shape", conv.Kernel, conv.Kernel), Ints("pads", pad, pad, pad, pad), Ints("strides", conv.Stride, conv.Stride));
+        if (s.Norm is { } n)
         {
-            x = Node("Add", [x, Parameter("classifier.positional_emb", 1, c.Tokens, c.Dim)]);
-        }
-        else if (c.PositionalEmbedding == PositionalEmbeddingKind.Sine)
-        {
-            x = Node("Add", [x, Buffer("classifier.positional_emb", 1, c.Tokens, c.Dim)]);
+            x = Node("BatchNormalization", [x, Parameter(n.Weight), Parameter(n.Bias), Buffer(n.RunningMean), Buffer(n.RunningVar)], Float("epsilon", 1e-5f));
         }
 
-        for (var j = 0; j < c.Layers; j++)
+        x = Node("Relu", [x]);
+        if (s.Pool is { } pool)
         {
-            x = c.Layout == BlockLayout.Official ? OfficialBlock(j, x) : PostNormBlock(j, x);
+            var p = pool.Padding;
+            x = Node("MaxPool", [x], Ints("kernel_shape", pool.Kernel, pool.Kernel), Ints("strides", pool.Stride, pool.Stride), Ints("pads", p, p, p, p));
         }
 
-        if (c.Layout == BlockLayout.Official)
+        return x;
+    }
+
+    // (B, C, h, w) → (B, h·w, C): the official flatten(2, 3).transpose(-2, -1); then the positional embedding.
+    private string Tokens(TokensSpec s, string x)
+    {
+        x = Node("Transpose", [Node("Reshape", [x, Shape("tokens", 0, s.Dim, -1)])], Ints("perm", 0, 2, 1));
+        return s.Kind switch
         {
-            x = LayerNorm("classifier.norm", x);
+            PositionalEmbeddingKind.Learnable => Node("Add", [x, Parameter(s.Embedding!)]),
+            PositionalEmbeddingKind.Sine => Node("Add", [x, Buffer(s.Embedding!)]),
+            _ => x,
+        };
+    }
+
+    // x += Attn(LN_pre(x)); x = LN1(x); x += MLP_GELU(x).
+    private string OfficialBlock(BlockSpec s, string x)
+    {
+        x = Node("Add", [x, Attention(s, LayerNorm(s.PreNorm!, x))]);
+        x = LayerNorm(s.Norm1, x);
+        return Node("Add", [x, Mlp(s, x, Gelu)]);
+    }
+
+    // x = LN1(x + Attn(x)); x = LN2(x + MLP_ReLU(x)).
+    private string PostNormBlock(BlockSpec s, string x)
+    {
+        x = LayerNorm(s.Norm1, Node("Add", [x, Attention(s, x)]));
+        return LayerNorm(s.Norm2!, Node("Add", [x, Mlp(s, x, h => Node("Relu", [h]))]));
+    }
+
+    private string Attention(BlockSpec s, string x)
+    {
+        var headSize = s.Dim / s.Heads;
+        var qkv = Linear(s.Qkv, x);
+
+        // (B, T, 3C) → (3, B, H, T, hs), as the official reshape(B, N, 3, H, hs).permute(2, 0, 3, 1, 4).
+        var heads = Node("Transpose", [Node("Reshape", [qkv, Shape("qkv", 0, 0, 3, s.Heads, headSize)])], Ints("perm", 2, 0, 3, 1, 4));
+        var q = Node("Gather", [heads, Index(0)], Int("axis", 0));
+        var k = Node("Gather", [heads, Index(1)], Int("axis", 0));
+        var v = Node("Gather", [heads, Index(2)], Int("axis", 0));
+        var scores = Node("Mul", [Node("MatMul", [q, Node("Transpose", [k], Ints("perm", 0, 1, 3, 2))]), Scalar("attention_scale", (float)(1.0 / Math.Sqrt(headSize)))]);
+        var mixed = Node("MatMul", [Node("Softmax", [scores], Int("axis", -1)), v]);
+        var merged = Node("Reshape", [Node("Transpose", [mixed], Ints("perm", 0, 2, 1, 3)), Shape("merged", 0, 0, s.Dim)]);
+        return Linear(s.Proj, merged);
+    }
+
+    private string Mlp(BlockSpec s, string x, Func<string, string> activation) => Linear(s.Linear2, activation(Linear(s.Linear1, x)));
+
+    // [final norm] → SeqPool (softmax over tokens of Linear(d, 1), then the weighted sum of tokens) or mean → fc.
+    private string Head(HeadSpec s, string x)
+    {
+        if (s.Norm is { } norm)
+        {
+            x = LayerNorm(norm, x);
         }
 
         string pooled;
-        if (c.Pooling == PoolingKind.Seq)
+        if (s.AttentionPool is { } pool)
         {
-            // SeqPool: softmax over tokens of Linear(d, 1), then the weighted sum of tokens.
-            var weights = Node("Softmax", [Linear("classifier.attention_pool", x, c.Dim, 1, bias: true)], Int("axis", 1));
+            var weights = Node("Softmax", [Linear(pool, x)], Int("axis", 1));
             pooled = Node("Reshape", [Node("MatMul", [Node("Transpose", [weights], Ints("perm", 0, 2, 1)), x]), Shape("pooled", 0, -1)]);
         }
         else
@@ -78,75 +139,7 @@ public sealed class OnnxExporter
             pooled = Node("ReduceMean", [x], Ints("axes", 1), Int("keepdims", 0));
         }
 
-        var logits = Linear("classifier.fc", pooled, c.Dim, c.Classes, bias: true, output: "logits");
-        return Model(logits, metadata);
-    }
-
-    private string Tokenizer(int i, string x)
-    {
-        var c = config;
-        var prefix = $"tokenizer.conv_layers.{i}.";
-        var inChannels = i == 0 ? c.InChannels : c.TokenizerChannels[i - 1];
-        var outChannels = c.TokenizerChannels[i];
-        var pad = c.Kernel / 2;
-        x = Node("Conv", [x, Parameter(prefix + "0.weight", outChannels, inChannels, c.Kernel, c.Kernel)],
-            Ints("kernel_shape", c.Kernel, c.Kernel), Ints("pads", pad, pad, pad, pad), Ints("strides", 1, 1));
-        if (c.BatchNorm)
-        {
-            x = Node("BatchNormalization",
-                [x, Parameter(prefix + "1.weight", outChannels), Parameter(prefix + "1.bias", outChannels), Buffer(prefix + "1.running_mean", outChannels), Buffer(prefix + "1.running_var", outChannels)],
-                Float("epsilon", 1e-5f));
-        }
-
-        x = Node("Relu", [x]);
-        if (c.PoolAfterEveryConv || i == c.TokenizerChannels.Count - 1)
-        {
-            var p = c.PoolPadding;
-            x = Node("MaxPool", [x], Ints("kernel_shape", c.PoolKernel, c.PoolKernel), Ints("strides", c.PoolStride, c.PoolStride), Ints("pads", p, p, p, p));
-        }
-
-        return x;
-    }
-
-    // x += Attn(LN_pre(x)); x = LN1(x); x += MLP_GELU(x).
-    private string OfficialBlock(int j, string x)
-    {
-        var p = $"classifier.blocks.{j}.";
-        x = Node("Add", [x, Attention(p, LayerNorm(p + "pre_norm", x))]);
-        x = LayerNorm(p + "norm1", x);
-        return Node("Add", [x, Mlp(p, x, Gelu)]);
-    }
-
-    // x = LN1(x + Attn(x)); x = LN2(x + MLP_ReLU(x)).
-    private string PostNormBlock(int j, string x)
-    {
-        var p = $"classifier.blocks.{j}.";
-        x = LayerNorm(p + "norm1", Node("Add", [x, Attention(p, x)]));
-        return LayerNorm(p + "norm2", Node("Add", [x, Mlp(p, x, h => Node("Relu", [h]))]));
-    }
-
-    private string Attention(string block, string x)
-    {
-        var c = config;
-        var p = block + "self_attn.";
-        var qkv = Linear(p + "qkv", x, c.Dim, 3 * c.Dim, bias: false);
-
-        // (B, T, 3C) → (3, B, H, T, hs), as the official reshape(B, N, 3, H, hs).permute(2, 0, 3, 1, 4).
-        var heads = Node("Transpose", [Node("Reshape", [qkv, Shape("qkv", 0, 0, 3, c.Heads, c.HeadSize)])], Ints("perm", 2, 0, 3, 1, 4));
-        var q = Node("Gather", [heads, Index(0)], Int("axis", 0));
-        var k = Node("Gather", [heads, Index(1)], Int("axis", 0));
-        var v = Node("Gather", [heads, Index(2)], Int("axis", 0));
-        var scores = Node("Mul", [Node("MatMul", [q, Node("Transpose", [k], Ints("perm", 0, 1, 3, 2))]), Scalar("attention_scale", (float)(1.0 / Math.Sqrt(c.HeadSize)))]);
-        var mixed = Node("MatMul", [Node("Softmax", [scores], Int("axis", -1)), v]);
-        var merged = Node("Reshape", [Node("Transpose", [mixed], Ints("perm", 0, 2, 1, 3)), Shape("merged", 0, 0, c.Dim)]);
-        return Linear(p + "proj", merged, c.Dim, c.Dim, bias: true);
-    }
-
-    private string Mlp(string block, string x, Func<string, string> activation)
-    {
-        var c = config;
-        var hidden = activation(Linear(block + "linear1", x, c.Dim, c.MlpHidden, bias: true));
-        return Linear(block + "linear2", hidden, c.MlpHidden, c.Dim, bias: true);
+        return Linear(s.Fc, pooled, output: "logits");
     }
 
     // GELU with erf, as torch.nn.functional.gelu: 0.5·x·(1 + erf(x / √2)).
@@ -156,14 +149,14 @@ public sealed class OnnxExporter
         return Node("Mul", [Node("Mul", [x, Node("Add", [erf, Scalar("one", 1f)])]), Scalar("half", 0.5f)]);
     }
 
-    private string LayerNorm(string name, string x)
-        => Node("LayerNormalization", [x, Parameter(name + ".weight", config.Dim), Parameter(name + ".bias", config.Dim)], Int("axis", -1), Float("epsilon", 1e-5f));
+    private string LayerNorm(LayerNormSpec norm, string x)
+        => Node("LayerNormalization", [x, Parameter(norm.Weight), Parameter(norm.Bias)], Int("axis", -1), Float("epsilon", 1e-5f));
 
     // torch.nn.Linear: x · Wᵀ + b, with W (out, in) kept in PyTorch's layout and transposed in the graph.
-    private string Linear(string name, string x, int inFeatures, int outFeatures, bool bias, string? output = null)
+    private string Linear(LinearSpec linear, string x, string? output = null)
     {
-        var product = Node("MatMul", [x, Node("Transpose", [Parameter(name + ".weight", outFeatures, inFeatures)], Ints("perm", 1, 0))], output: bias ? null : output);
-        return bias ? Node("Add", [product, Parameter(name + ".bias", outFeatures)], output: output) : product;
+        var product = Node("MatMul", [x, Node("Transpose", [Parameter(linear.Weight)], Ints("perm", 1, 0))], output: linear.Bias is null ? output : null);
+        return linear.Bias is { } bias ? Node("Add", [product, Parameter(bias)], output: output) : product;
     }
 
     private string Node(string op, string[] inputs, params Action<ProtoWriter>[] attributes) => Node(op, inputs, null, attributes);
@@ -187,9 +180,9 @@ public sealed class OnnxExporter
         return name;
     }
 
-    private string Parameter(string name, params int[] shape) => Initializer(name, parameter(name), shape);
+    private string Parameter(TensorSpec tensor) => Initializer(tensor.Name, parameter(tensor.Name), tensor.Shape);
 
-    private string Buffer(string name, params int[] shape) => Initializer(name, buffer(name), shape);
+    private string Buffer(TensorSpec tensor) => Initializer(tensor.Name, buffer(tensor.Name), tensor.Shape);
 
     private string Scalar(string name, float value) => Initializer("const." + name, [value], []);
 

@@ -16,6 +16,7 @@ internal sealed class Evaluator : IDisposable
     private readonly CctModel model;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> images;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> indices;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> batchLabels;
 
     public Evaluator(ComputeDevice device, CctModel model)
     {
@@ -24,6 +25,7 @@ internal sealed class Evaluator : IDisposable
         var c = model.Config;
         images = device.Allocate((long)model.MaxBatch * c.InChannels * c.ImageSize * c.ImageSize);
         indices = device.Accelerator.Allocate1D<int>(model.MaxBatch);
+        batchLabels = device.Accelerator.Allocate1D<int>(model.MaxBatch);
     }
 
     public Evaluation Run(DeviceDataset data, float mean, float std)
@@ -32,7 +34,7 @@ internal sealed class Evaluator : IDisposable
         var size = model.Config.ImageSize;
         var count = data.Count;
         var probabilities = new float[(long)count * classes];
-        var logits = new float[model.MaxBatch * classes];
+        var losses = new float[model.MaxBatch];
         var labels = data.Data.LabelsAsInts();
         var predictions = new int[count];
         double lossSum = 0;
@@ -48,33 +50,25 @@ internal sealed class Evaluator : IDisposable
             }
 
             indices.View.SubView(0, batch).CopyFromCPU(order[..batch]);
+            batchLabels.View.SubView(0, batch).CopyFromCPU(labels[start..(start + batch)]);
             assembler.Assemble(images.View, data.Pixels.View, indices.View, batch, size, size, mean, std, crop: false, flip: false, default);
-            model.Forward(images.View, batch, train: false).SubView(0, (long)batch * classes).CopyToCPU(logits.AsSpan(0, batch * classes));
+
+            // The model's loss on the device: per-sample cross-entropy (no smoothing) and softmax probabilities.
+            model.Forward(images.View, batchLabels.View, batch, train: false, labelSmoothing: 0f);
+            var batchProbabilities = probabilities.AsSpan((int)((long)start * classes), batch * classes);
+            model.Probabilities.SubView(0, (long)batch * classes).CopyToCPU(batchProbabilities);
+            model.Losses.SubView(0, batch).CopyToCPU(losses.AsSpan(0, batch));
             for (var b = 0; b < batch; b++)
             {
-                var row = logits.AsSpan(b * classes, classes);
-                var target = probabilities.AsSpan((int)((long)(start + b) * classes), classes);
-                var max = float.NegativeInfinity;
-                foreach (var v in row)
-                {
-                    max = Math.Max(max, v);
-                }
-
-                double sum = 0;
-                for (var k = 0; k < classes; k++)
-                {
-                    sum += Math.Exp(row[k] - max);
-                }
-
+                var row = batchProbabilities.Slice(b * classes, classes);
                 var best = 0;
-                for (var k = 0; k < classes; k++)
+                for (var k = 1; k < classes; k++)
                 {
-                    target[k] = (float)(Math.Exp(row[k] - max) / sum);
                     best = row[k] > row[best] ? k : best;
                 }
 
                 var label = labels[start + b];
-                lossSum += Math.Log(sum) + max - row[label];
+                lossSum += losses[b];
                 predictions[start + b] = best;
                 correct += best == label ? 1 : 0;
             }
@@ -87,5 +81,6 @@ internal sealed class Evaluator : IDisposable
     {
         images.Dispose();
         indices.Dispose();
+        batchLabels.Dispose();
     }
 }

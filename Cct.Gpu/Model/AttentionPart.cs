@@ -1,0 +1,58 @@
+using Cct.Gpu.Layers;
+using Cct.Gpu.Runtime;
+using ILGPU;
+
+namespace Cct.Gpu.Model;
+
+/// <summary>What attention keeps: qkv (B, T, 3C), probabilities (B, H, T, T), the heads' mix (B, T, C), and its output (B, T, C) in <see cref="Scratch.Branch"/>.</summary>
+internal sealed record AttentionActivations(ArrayView<float> Qkv, ArrayView<float> Probabilities, ArrayView<float> Mixed, ArrayView<float> Output)
+{
+    public AttentionActivations(TensorArena<float> arena, Scratch scratch, BlockSpec s)
+        : this(arena.PerSample(s.Tokens, 3 * s.Dim), arena.PerSample(s.Heads, s.Tokens, s.Tokens), arena.PerSample(s.Tokens, s.Dim), scratch.Branch)
+    {
+    }
+}
+
+/// <summary>Gradients of qkv (B, T, 3C), the mix (B, T, C) and the output (B, T, C).</summary>
+internal sealed record AttentionGradients(ArrayView<float> Qkv, ArrayView<float> Mixed, ArrayView<float> Output)
+{
+    public AttentionGradients(TensorArena<float> arena, BlockSpec s)
+        : this(arena.PerSample(s.Tokens, 3 * s.Dim), arena.PerSample(s.Tokens, s.Dim), arena.PerSample(s.Tokens, s.Dim))
+    {
+    }
+}
+
+/// <summary>
+/// Multi-head self-attention ("self_attn"): qkv = x·Wᵀ [+ b], softmax(q·kᵀ/√hs) with dropout on the probabilities, then
+/// the output projection.
+/// </summary>
+internal sealed class AttentionPart(ComputeDevice device, BlockSpec spec, LinearParameters qkv, LinearParameters proj, AttentionActivations activations, Scratch scratch)
+{
+    private readonly DropoutSite dropout = DropoutSite.Attention(spec.AttentionDropout, spec.Index);
+
+    public AttentionActivations Activations => activations;
+
+    /// <summary>input (B, T, C) → <see cref="AttentionActivations.Output"/> (B, T, C).</summary>
+    public void Forward(ArrayView<float> input, Pass pass)
+    {
+        var a = activations;
+        var (rows, c) = (pass.Batch * spec.Tokens, spec.Dim);
+        var linear = Linear.For(device);
+        linear.Forward(a.Qkv, input, qkv.Weight.Value, qkv.Bias.Value, qkv.Spec.HasBias, rows, c, 3 * c); // (B, T, 3C)
+        Attention.For(device).Forward(a.Mixed, a.Probabilities, a.Qkv, Shape(pass), pass.Rate(dropout), pass.Key(dropout)); // (B, T, C)
+        linear.Forward(a.Output, a.Mixed, proj.Weight.Value, proj.Bias.Value, true, rows, c, c); // (B, T, C)
+    }
+
+    /// <summary>From g.Output: accumulates inputGradient (B, T, C) and the parameter gradients.</summary>
+    public void Backward(ArrayView<float> inputGradient, AttentionGradients g, ArrayView<float> input, Pass pass)
+    {
+        var a = activations;
+        var (rows, c) = (pass.Batch * spec.Tokens, spec.Dim);
+        var linear = Linear.For(device);
+        linear.Backward(g.Mixed, proj.Weight.Gradient, proj.Bias.Gradient, g.Output, a.Mixed, proj.Weight.Value, true, rows, c, c);
+        Attention.For(device).Backward(g.Qkv, scratch.AttentionProbabilitiesGradient, g.Mixed, a.Qkv, a.Probabilities, Shape(pass), pass.Rate(dropout), pass.Key(dropout));
+        linear.Backward(inputGradient, qkv.Weight.Gradient, qkv.Bias.Gradient, g.Qkv, input, qkv.Weight.Value, qkv.Spec.HasBias, rows, c, 3 * c);
+    }
+
+    private AttentionShape Shape(Pass pass) => new(pass.Batch, spec.Tokens, spec.Dim, spec.Heads);
+}

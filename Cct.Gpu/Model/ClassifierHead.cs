@@ -1,0 +1,109 @@
+using Cct.Gpu.Layers;
+using Cct.Gpu.Runtime;
+using ILGPU;
+
+namespace Cct.Gpu.Model;
+
+/// <summary>
+/// The head's activations: the final norm (official), the sequence-pooling weights (B, T) (SeqPool), the pooled
+/// tokens (B, C), logits and probabilities (B, K), per-sample losses (B) and their mean (1).
+/// </summary>
+internal sealed record HeadActivations(LayerNormActivations? Norm, ArrayView<float>? PoolingWeights, ArrayView<float> Pooled, ArrayView<float> Logits, ArrayView<float> Probabilities, ArrayView<float> Losses, ArrayView<float> Loss)
+{
+    public HeadActivations(TensorArena<float> arena, HeadSpec s)
+        : this(
+            s.Norm is null ? null : new LayerNormActivations(arena, s.Tokens, s.Dim),
+            s.AttentionPool is null ? null : arena.PerSample(s.Tokens),
+            arena.PerSample(s.Dim),
+            arena.PerSample(s.Classes),
+            arena.PerSample(s.Classes),
+            arena.PerSample(1),
+            arena.Fixed(1))
+    {
+    }
+}
+
+/// <summary>Gradients of the final norm's output (B, T, C), the pooled tokens (B, C) and the logits (B, K).</summary>
+internal sealed record HeadGradients(ArrayView<float>? Norm, ArrayView<float> Pooled, ArrayView<float> Logits)
+{
+    public HeadGradients(TensorArena<float> arena, HeadSpec s)
+        : this(s.Norm is null ? null : arena.PerSample(s.Tokens, s.Dim), arena.PerSample(s.Dim), arena.PerSample(s.Classes))
+    {
+    }
+}
+
+/// <summary>
+/// The classifier on the last block's tokens: [final LayerNorm] → sequence pooling or mean → linear → logits, and the
+/// smoothed cross-entropy against labels.
+/// </summary>
+internal sealed class ClassifierHead(ComputeDevice device, HeadSpec spec, ParameterSet parameters, HeadActivations activations)
+{
+    private readonly LayerNormParameters? norm = spec.Norm is { } n ? LayerNormParameters.Of(parameters, n) : null;
+    private readonly LinearParameters? attentionPool = spec.AttentionPool is { } p ? LinearParameters.Of(parameters, p) : null;
+    private readonly LinearParameters fc = LinearParameters.Of(parameters, spec.Fc);
+
+    public HeadActivations Activations => activations;
+
+    /// <summary>input (B, T, C) → <see cref="HeadActivations.Logits"/> (B, K).</summary>
+    public void Forward(ArrayView<float> input, Pass pass)
+    {
+        var a = activations;
+        var (b, t, c) = (pass.Batch, spec.Tokens, spec.Dim);
+        if (a.Norm is { } ln)
+        {
+            LayerNorm.For(device).Forward(ln.Output, ln.Mean, ln.Rstd, input, norm!.Weight.Value, norm.Bias.Value, b * t, c); // (B, T, C)
+        }
+
+        var tokens = a.Norm?.Output ?? input;
+        if (attentionPool is { } pool)
+        {
+            SeqPool.For(device).Forward(a.Pooled, a.PoolingWeights!.Value, tokens, pool.Weight.Value, pool.Bias.Value, b, t, c); // (B, C)
+        }
+        else
+        {
+            MeanPool.For(device).Forward(a.Pooled, tokens, b, t, c); // (B, C)
+        }
+
+        Linear.For(device).Forward(a.Logits, a.Pooled, fc.Weight.Value, fc.Bias.Value, true, b, c, spec.Classes); // (B, K)
+    }
+
+    /// <summary>Losses (B), their mean (1) and probabilities (B, K) of the logits against labels (B).</summary>
+    public void ForwardLoss(ArrayView<int> labels, float labelSmoothing, Pass pass)
+    {
+        var a = activations;
+        CrossEntropy.For(device).Forward(a.Loss, a.Losses, a.Probabilities, a.Logits, labels, pass.Batch, spec.Classes, labelSmoothing);
+    }
+
+    /// <summary>
+    /// <see cref="ForwardLoss"/> and, from the same probabilities, g.Logits (B, K) += the gradient of the mean loss: one
+    /// launch on GPUs (as llm.c's fused classifier), where a batch by the classes is far too little work to hide a launch.
+    /// </summary>
+    public void ForwardLossAndGradient(HeadGradients g, ArrayView<int> labels, float labelSmoothing, Pass pass)
+    {
+        var a = activations;
+        CrossEntropy.For(device).ForwardBackward(a.Loss, a.Losses, a.Probabilities, g.Logits, a.Logits, labels, pass.Batch, spec.Classes, labelSmoothing);
+    }
+
+    /// <summary>From g.Logits: accumulates inputGradient (B, T, C) and the parameter gradients.</summary>
+    public void Backward(ArrayView<float> inputGradient, HeadGradients g, ArrayView<float> input, Pass pass)
+    {
+        var a = activations;
+        var (b, t, c) = (pass.Batch, spec.Tokens, spec.Dim);
+        Linear.For(device).Backward(g.Pooled, fc.Weight.Gradient, fc.Bias.Gradient, g.Logits, a.Pooled, fc.Weight.Value, true, b, c, spec.Classes);
+        var tokens = a.Norm?.Output ?? input;
+        var tokensGradient = g.Norm ?? inputGradient;
+        if (attentionPool is { } pool)
+        {
+            SeqPool.For(device).Backward(tokensGradient, pool.Weight.Gradient, pool.Bias.Gradient, g.Pooled, tokens, a.PoolingWeights!.Value, pool.Weight.Value, b, t, c);
+        }
+        else
+        {
+            MeanPool.For(device).Backward(tokensGradient, g.Pooled, b, t, c);
+        }
+
+        if (a.Norm is { } ln)
+        {
+            LayerNorm.For(device).Backward(inputGradient, norm!.Weight.Gradient, norm.Bias.Gradient, g.Norm!.Value, input, ln.Mean, ln.Rstd, norm.Weight.Value, b * t, c);
+        }
+    }
+}

@@ -1,0 +1,67 @@
+using Cct.Gpu.Layers;
+using Cct.Gpu.Runtime;
+using ILGPU;
+
+namespace Cct.Gpu.Model;
+
+/// <summary>What the MLP keeps: the first linear's output and its activation (B, T, H), and the output (B, T, C) in <see cref="Scratch.Branch"/>.</summary>
+internal sealed record MlpActivations(ArrayView<float> Hidden, ArrayView<float> Activated, ArrayView<float> Output)
+{
+    public MlpActivations(TensorArena<float> arena, Scratch scratch, BlockSpec s)
+        : this(arena.PerSample(s.Tokens, s.Hidden), arena.PerSample(s.Tokens, s.Hidden), scratch.Branch)
+    {
+    }
+}
+
+/// <summary>Gradients of the hidden layer and its activation (B, T, H) and of the output (B, T, C).</summary>
+internal sealed record MlpGradients(ArrayView<float> Hidden, ArrayView<float> Activated, ArrayView<float> Output)
+{
+    public MlpGradients(TensorArena<float> arena, BlockSpec s)
+        : this(arena.PerSample(s.Tokens, s.Hidden), arena.PerSample(s.Tokens, s.Hidden), arena.PerSample(s.Tokens, s.Dim))
+    {
+    }
+}
+
+/// <summary>linear1 → GELU (official) or ReLU (post-norm) → linear2.</summary>
+internal sealed class MlpPart(ComputeDevice device, BlockSpec spec, LinearParameters linear1, LinearParameters linear2, MlpActivations activations)
+{
+    private bool Gelu => spec.Layout == BlockLayout.Official;
+
+    /// <summary>input (B, T, C) → <see cref="MlpActivations.Output"/> (B, T, C).</summary>
+    public void Forward(ArrayView<float> input, Pass pass)
+    {
+        var a = activations;
+        var (rows, c, h) = (pass.Batch * spec.Tokens, spec.Dim, spec.Hidden);
+        var linear = Linear.For(device);
+        linear.Forward(a.Hidden, input, linear1.Weight.Value, linear1.Bias.Value, true, rows, c, h); // (B, T, H)
+        if (Gelu)
+        {
+            Layers.Gelu.For(device).Forward(a.Activated, a.Hidden, (long)rows * h);
+        }
+        else
+        {
+            Relu.For(device).Forward(a.Activated, a.Hidden, (long)rows * h);
+        }
+
+        linear.Forward(a.Output, a.Activated, linear2.Weight.Value, linear2.Bias.Value, true, rows, h, c); // (B, T, C)
+    }
+
+    /// <summary>From g.Output: accumulates inputGradient (B, T, C) and the parameter gradients.</summary>
+    public void Backward(ArrayView<float> inputGradient, MlpGradients g, ArrayView<float> input, Pass pass)
+    {
+        var a = activations;
+        var (rows, c, h) = (pass.Batch * spec.Tokens, spec.Dim, spec.Hidden);
+        var linear = Linear.For(device);
+        linear.Backward(g.Activated, linear2.Weight.Gradient, linear2.Bias.Gradient, g.Output, a.Activated, linear2.Weight.Value, true, rows, h, c);
+        if (Gelu)
+        {
+            // GELU's gradient is formed in linear1's bias kernel: one launch fewer.
+            linear.BackwardThroughGelu(inputGradient, linear1.Weight.Gradient, linear1.Bias.Gradient, g.Hidden, g.Activated, a.Hidden, input, linear1.Weight.Value, rows, c, h);
+        }
+        else
+        {
+            Relu.For(device).Backward(g.Hidden, g.Activated, a.Hidden, (long)rows * h);
+            linear.Backward(inputGradient, linear1.Weight.Gradient, linear1.Bias.Gradient, g.Hidden, input, linear1.Weight.Value, true, rows, c, h);
+        }
+    }
+}

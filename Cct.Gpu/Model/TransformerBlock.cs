@@ -1,0 +1,105 @@
+using Cct.Gpu.Layers;
+using Cct.Gpu.Runtime;
+using ILGPU;
+
+namespace Cct.Gpu.Model;
+
+/// <summary>
+/// A block's activations, each (B, T, C) but the parts' own: the pre-norm (official) or second norm (post-norm), the
+/// attention and MLP parts, and the two residual sums.
+/// </summary>
+internal sealed record BlockActivations(LayerNormActivations? PreNorm, AttentionActivations Attention, ArrayView<float> Residual1, LayerNormActivations Norm1, MlpActivations Mlp, ArrayView<float> Residual2, LayerNormActivations? Norm2)
+{
+    public BlockActivations(TensorArena<float> arena, Scratch scratch, BlockSpec s)
+        : this(
+            s.PreNorm is null ? null : new LayerNormActivations(arena, s.Tokens, s.Dim),
+            new AttentionActivations(arena, scratch, s),
+            arena.PerSample(s.Tokens, s.Dim),
+            new LayerNormActivations(arena, s.Tokens, s.Dim),
+            new MlpActivations(arena, scratch, s),
+            arena.PerSample(s.Tokens, s.Dim),
+            s.Norm2 is null ? null : new LayerNormActivations(arena, s.Tokens, s.Dim))
+    {
+    }
+}
+
+/// <summary>
+/// Gradients of a block's intermediates, each (B, T, C) but the parts' own. One set serves every block: a block needs
+/// them only while its backward runs, so the model zeroes them before each block (one memset, as they are laid out
+/// together). Only a block's output gradient is its own, since the next block down reads it.
+/// </summary>
+internal sealed record BlockGradients(ArrayView<float>? PreNorm, AttentionGradients Attention, ArrayView<float> Residual1, ArrayView<float> Norm1, MlpGradients Mlp, ArrayView<float>? Residual2)
+{
+    public BlockGradients(TensorArena<float> arena, BlockSpec s)
+        : this(
+            s.PreNorm is null ? null : arena.PerSample(s.Tokens, s.Dim),
+            new AttentionGradients(arena, s),
+            arena.PerSample(s.Tokens, s.Dim),
+            arena.PerSample(s.Tokens, s.Dim),
+            new MlpGradients(arena, s),
+            s.Layout == BlockLayout.PostNorm ? arena.PerSample(s.Tokens, s.Dim) : null)
+    {
+    }
+}
+
+/// <summary>
+/// A transformer block on tokens (B, T, C): attention and MLP parts with residuals, LayerNorms and drop-path (both
+/// branches' masks per sample, at the block's stochastic-depth rate). <see cref="OfficialBlock"/> and
+/// <see cref="PostNormBlock"/> place the norms.
+/// </summary>
+internal abstract class TransformerBlock
+{
+    private protected TransformerBlock(ComputeDevice device, BlockSpec spec, ParameterSet parameters, BlockActivations activations, Scratch scratch)
+    {
+        Device = device;
+        Spec = spec;
+        Activations = activations;
+        Attention = new AttentionPart(device, spec, LinearParameters.Of(parameters, spec.Qkv), LinearParameters.Of(parameters, spec.Proj), activations.Attention, scratch);
+        Mlp = new MlpPart(device, spec, LinearParameters.Of(parameters, spec.Linear1), LinearParameters.Of(parameters, spec.Linear2), activations.Mlp);
+        Norm1 = LayerNormParameters.Of(parameters, spec.Norm1);
+        AttentionDropPath = DropoutSite.AttentionDropPath(spec.DropPathRate, spec.Index);
+        MlpDropPath = DropoutSite.MlpDropPath(spec.DropPathRate, spec.Index);
+    }
+
+    /// <summary>The block's output (B, T, C).</summary>
+    public abstract ArrayView<float> Output { get; }
+
+    /// <summary>Attention probabilities (B, H, T, T) of the last forward.</summary>
+    public ArrayView<float> AttentionProbabilities => Activations.Attention.Probabilities;
+
+    private protected ComputeDevice Device { get; }
+
+    private protected BlockSpec Spec { get; }
+
+    private protected BlockActivations Activations { get; }
+
+    private protected AttentionPart Attention { get; }
+
+    private protected MlpPart Mlp { get; }
+
+    private protected LayerNormParameters Norm1 { get; }
+
+    private protected DropoutSite AttentionDropPath { get; }
+
+    private protected DropoutSite MlpDropPath { get; }
+
+    /// <summary>input (B, T, C) → <see cref="Output"/> (B, T, C).</summary>
+    public abstract void Forward(ArrayView<float> input, Pass pass);
+
+    /// <summary>
+    /// From outputGradient (B, T, C): accumulates inputGradient (B, T, C) and the parameter gradients, through the
+    /// shared intermediate gradients <paramref name="g"/> (zeroed by the caller).
+    /// </summary>
+    public abstract void Backward(ArrayView<float> inputGradient, ArrayView<float> outputGradient, BlockGradients g, ArrayView<float> input, Pass pass);
+
+    /// <summary>output = LN(sum), sum = input + drop_path(branch): one launch on GPUs.</summary>
+    private protected void ForwardResidualNorm(LayerNormActivations output, ArrayView<float> sum, ArrayView<float> input, ArrayView<float> branch, LayerNormParameters norm, DropoutSite dropPath, Pass pass)
+        => LayerNorm.For(Device).ForwardResidual(output.Output, output.Mean, output.Rstd, sum, input, branch, norm.Weight.Value, norm.Bias.Value, Rows(pass), Spec.Dim, Mask(dropPath, pass));
+
+    private protected void BackwardResidualNorm(ArrayView<float> inputGradient, ArrayView<float> branchGradient, ArrayView<float> sumGradient, ArrayView<float> outputGradient, LayerNormActivations output, ArrayView<float> sum, LayerNormParameters norm, DropoutSite dropPath, Pass pass)
+        => LayerNorm.For(Device).BackwardResidual(inputGradient, branchGradient, norm.Weight.Gradient, norm.Bias.Gradient, outputGradient, sum, output.Mean, output.Rstd, norm.Weight.Value, Rows(pass), Spec.Dim, Mask(dropPath, pass), sumGradient);
+
+    private protected int Rows(Pass pass) => pass.Batch * Spec.Tokens;
+
+    private protected DropPathMask Mask(DropoutSite dropPath, Pass pass) => DropPathMask.For(Spec.Tokens * Spec.Dim, pass.Rate(dropPath), pass.Key(dropPath));
+}
