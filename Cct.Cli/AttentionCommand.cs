@@ -12,7 +12,7 @@ namespace Cct.Cli;
 /// `cct attention`: where a checkpoint's model looks in each PNG. Writes IMAGE.attention.png (input, map,
 /// overlay, colour bar) per image and prints the top-3 classes; a bad file is reported and the rest still run.
 /// </summary>
-public static class AttentionCommand
+internal static class AttentionCommand
 {
     private const int Top = 3;
 

@@ -14,7 +14,7 @@ namespace Cct.Cli;
 /// on the same fixed inputs, then the whole model against the committed PyTorch fixtures. Users run it to
 /// trust a GPU; exit code 1 when any row fails.
 /// </summary>
-public static class CheckCommand
+internal static class CheckCommand
 {
     private const string Help = """
         usage: cct check [--accelerator auto|cuda|opencl|cpu] [--fixtures DIR] [--json FILE]

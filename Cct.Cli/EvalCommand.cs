@@ -9,7 +9,7 @@ using Cct.Training.Training;
 namespace Cct.Cli;
 
 /// <summary>`cct eval`: a checkpoint on the test set → report/ (json, PNGs) and a classification table.</summary>
-public static class EvalCommand
+internal static class EvalCommand
 {
     private const int EvalBatch = 256;
     private const int AttentionSamplesInReport = 16;

@@ -10,7 +10,7 @@ using Cct.Training.Training;
 namespace Cct.Cli;
 
 /// <summary>`cct export`: a checkpoint as an ONNX model (the seed notebook's torch.onnx.export), for ONNX Runtime and friends.</summary>
-public static class ExportCommand
+internal static class ExportCommand
 {
     public static int Run(string[] args)
     {

@@ -6,7 +6,7 @@ using Spectre.Console;
 namespace Cct.Cli;
 
 /// <summary>`cct devices` and `cct summary`.</summary>
-public static class InfoCommands
+internal static class InfoCommands
 {
     // Bound to the current Console.Out on each call (AnsiConsole's static instance captures the first one).
     private static IAnsiConsole Terminal() => AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });

@@ -5,7 +5,7 @@ using Cct.Training.Training;
 namespace Cct.Cli;
 
 /// <summary>Options shared by several commands: the accelerator, and the model preset with per-field overrides.</summary>
-public static class ModelOptions
+internal static class ModelOptions
 {
     public static readonly string[] Overrides = ["layers", "heads", "dim", "mlp-ratio", "conv-layers", "kernel", "pos-emb", "pool"];
 

@@ -7,7 +7,7 @@ namespace Cct.Cli;
 /// A command's options: "--name value", "--name=value" and bare "--flag", checked against the names
 /// the command declares, so a typo is an error rather than silently ignored.
 /// </summary>
-public sealed class ParsedArguments
+internal sealed class ParsedArguments
 {
     private readonly Dictionary<string, string> values = new(StringComparer.Ordinal);
     private readonly HashSet<string> flags = new(StringComparer.Ordinal);

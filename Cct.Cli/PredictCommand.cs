@@ -10,7 +10,7 @@ using ILGPU.Runtime;
 namespace Cct.Cli;
 
 /// <summary>`cct predict`: PNG files → top-3 classes with probabilities. A bad file is reported and skipped.</summary>
-public static class PredictCommand
+internal static class PredictCommand
 {
     public static int Run(string[] args)
     {

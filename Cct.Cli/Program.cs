@@ -7,7 +7,7 @@ using Cct.Training.Training;
 namespace Cct.Cli;
 
 /// <summary>The `cct` command line: devices, summary, train, eval, predict, attention, check, export.</summary>
-public static class Program
+internal static class Program
 {
     private const string Usage = """
         usage: cct <command> [options]

@@ -10,7 +10,7 @@ using Cct.Training.Training;
 namespace Cct.Cli;
 
 /// <summary>`cct train`: options → data → trainer → checkpoints, metrics and the final report.</summary>
-public static class TrainCommand
+internal static class TrainCommand
 {
     private static readonly HashSet<string> ValueOptions = new(ModelOptions.Overrides)
     {

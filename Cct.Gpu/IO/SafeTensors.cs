@@ -6,8 +6,10 @@ namespace Cct.Gpu.IO;
 /// <summary>One tensor of a safetensors file: dtype (F32, F64, I64, I32), shape and raw little-endian bytes.</summary>
 public sealed record SafeTensor(string DType, int[] Shape, byte[] Data)
 {
+    /// <summary>Number of elements: the product of the shape (1 for a scalar).</summary>
     public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);
 
+    /// <summary>The values as floats (F32 as stored; F64 and F16 converted); other dtypes throw <see cref="InvalidDataException"/>.</summary>
     public float[] ToFloats() => DType switch
     {
         "F32" => Convert(4, (s) => BinaryPrimitives.ReadSingleLittleEndian(s)),
@@ -17,12 +19,14 @@ public sealed record SafeTensor(string DType, int[] Shape, byte[] Data)
         _ => throw new InvalidDataException($"tensor dtype {DType} cannot be read as float"),
     };
 
+    /// <summary>The values as doubles (F64 as stored, F32 widened); other dtypes throw <see cref="InvalidDataException"/>.</summary>
     public double[] ToDoubles() => DType switch
     {
         "F64" => Convert(8, (s) => BinaryPrimitives.ReadDoubleLittleEndian(s)),
         _ => ToFloats().Select(f => (double)f).ToArray(),
     };
 
+    /// <summary>The values as ints (I64 or I32, checked to fit); other dtypes throw <see cref="InvalidDataException"/>.</summary>
     public int[] ToInts() => DType switch
     {
         "I64" => Convert(8, (s) => checked((int)BinaryPrimitives.ReadInt64LittleEndian(s))),
@@ -30,6 +34,7 @@ public sealed record SafeTensor(string DType, int[] Shape, byte[] Data)
         _ => throw new InvalidDataException($"tensor dtype {DType} cannot be read as int"),
     };
 
+    /// <summary>An F32 tensor of <paramref name="data"/> (row-major) with <paramref name="shape"/>; their sizes must agree.</summary>
     public static SafeTensor FromFloats(float[] data, params int[] shape)
     {
         var bytes = new byte[data.Length * 4];
@@ -41,6 +46,7 @@ public sealed record SafeTensor(string DType, int[] Shape, byte[] Data)
         return new SafeTensor("F32", shape, bytes);
     }
 
+    /// <summary>An I64 tensor of <paramref name="data"/> (row-major) with <paramref name="shape"/>; their sizes must agree.</summary>
     public static SafeTensor FromLongs(long[] data, params int[] shape)
     {
         var bytes = new byte[data.Length * 8];
@@ -80,19 +86,24 @@ public sealed class SafeTensorsFile
         ["F32"] = 4, ["F64"] = 8, ["I64"] = 8, ["I32"] = 4, ["F16"] = 2, ["BF16"] = 2, ["U8"] = 1,
     };
 
+    /// <summary>A file of named tensors and optional string metadata (stored under <c>__metadata__</c>).</summary>
     public SafeTensorsFile(IReadOnlyDictionary<string, SafeTensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         Tensors = tensors;
         Metadata = metadata ?? new Dictionary<string, string>();
     }
 
+    /// <summary>The tensors by name.</summary>
     public IReadOnlyDictionary<string, SafeTensor> Tensors { get; }
 
+    /// <summary>The <c>__metadata__</c> strings (empty when the file has none).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
+    /// <summary>The tensor called <paramref name="name"/>; a <see cref="KeyNotFoundException"/> naming it when absent.</summary>
     public SafeTensor this[string name]
         => Tensors.TryGetValue(name, out var t) ? t : throw new KeyNotFoundException($"no tensor named '{name}' in safetensors file");
 
+    /// <summary>Reads and validates a file; any problem (unreadable, malformed header, bad offsets) is a one-line <see cref="InvalidDataException"/> naming the file.</summary>
     public static SafeTensorsFile Read(string path)
     {
         byte[] bytes;
@@ -108,6 +119,7 @@ public sealed class SafeTensorsFile
         return Parse(bytes, path);
     }
 
+    /// <summary>Parses safetensors bytes, validating the header, dtypes, shapes and offsets; <paramref name="source"/> names them in errors.</summary>
     public static SafeTensorsFile Parse(byte[] bytes, string source)
     {
         if (bytes.Length < 8)

@@ -5,7 +5,7 @@ using Cct.Gpu.Runtime;
 
 namespace Cct.Gpu.Layers;
 
-/// <summary>One column sum for <see cref="PartialSums.AddInto"/>: target (columns) += Σ over chunks of partials (chunks, columns).</summary>
+/// <summary>One column sum for <c>PartialSums.AddInto</c>: target (columns) += Σ over chunks of partials (chunks, columns).</summary>
 internal readonly record struct PartialSum(ArrayView<float> Target, ArrayView<float> Partials, int Columns);
 
 /// <summary>

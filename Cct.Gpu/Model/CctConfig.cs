@@ -13,13 +13,18 @@ public enum BlockLayout
     PostNorm,
 }
 
+/// <summary>How token positions enter the model.</summary>
 public enum PositionalEmbeddingKind
 {
+    /// <summary>A learned (1, T, Dim) embedding added to the tokens (official CCT, the seed notebook).</summary>
     Learnable,
+    /// <summary>A fixed sinusoidal embedding (the official "sine" option).</summary>
     Sine,
+    /// <summary>No positional information beyond what the convolutions leave.</summary>
     None,
 }
 
+/// <summary>How the tokens become one vector for the classifier.</summary>
 public enum PoolingKind
 {
     /// <summary>SeqPool: softmax over tokens of Linear(d, 1), then the weighted sum of tokens.</summary>
@@ -32,8 +37,10 @@ public enum PoolingKind
 /// <summary>Everything that fixes a CCT's shape and its stochastic layers.</summary>
 public sealed record CctConfig
 {
+    /// <summary>Input image side in pixels (28 for FashionMNIST).</summary>
     public int ImageSize { get; init; } = 28;
 
+    /// <summary>Input channels (1 for greyscale).</summary>
     public int InChannels { get; init; } = 1;
 
     /// <summary>Number of conv layers in the tokenizer ("/3x2" means two of them).</summary>
@@ -48,6 +55,7 @@ public sealed record CctConfig
     /// <summary>Explicit tokenizer channels (one per conv layer); overrides <see cref="MidChannels"/> when set (the seed's 16, 32, 64, 128, 128).</summary>
     public IReadOnlyList<int>? ConvChannels { get; init; }
 
+    /// <summary>BatchNorm after each tokenizer conv (the seed notebook); official CCT has none.</summary>
     public bool BatchNorm { get; init; }
 
     /// <summary>Tokenizer convs carry a bias (the seed notebook's nn.Conv2d default); official CCT's have none.</summary>
@@ -59,28 +67,40 @@ public sealed record CctConfig
     /// <summary>Official CCT max-pools (3, 2, 1) after every conv; the seed pools once (2, 2, 0) after the last.</summary>
     public bool PoolAfterEveryConv { get; init; } = true;
 
+    /// <summary>Max-pool kernel size.</summary>
     public int PoolKernel { get; init; } = 3;
 
+    /// <summary>Max-pool stride.</summary>
     public int PoolStride { get; init; } = 2;
 
+    /// <summary>Max-pool padding.</summary>
     public int PoolPadding { get; init; } = 1;
 
+    /// <summary>Transformer blocks ("CCT-7" means 7).</summary>
     public int Layers { get; init; } = 2;
 
+    /// <summary>Attention heads per block; must divide <see cref="Dim"/>.</summary>
     public int Heads { get; init; } = 2;
 
+    /// <summary>MLP hidden width as a multiple of <see cref="Dim"/>.</summary>
     public double MlpRatio { get; init; } = 1;
 
+    /// <summary>Token width (embedding dimension).</summary>
     public int Dim { get; init; } = 128;
 
+    /// <summary>Output classes.</summary>
     public int Classes { get; init; } = 10;
 
+    /// <summary>Where LayerNorm sits in each block.</summary>
     public BlockLayout Layout { get; init; } = BlockLayout.Official;
 
+    /// <summary>How positions are encoded.</summary>
     public PositionalEmbeddingKind PositionalEmbedding { get; init; } = PositionalEmbeddingKind.Learnable;
 
+    /// <summary>How tokens are pooled for the classifier.</summary>
     public PoolingKind Pooling { get; init; } = PoolingKind.Seq;
 
+    /// <summary>Dropout on the attention probabilities while training.</summary>
     public float AttentionDropout { get; init; }
 
     /// <summary>Stochastic depth: drop-path rate of the last block, rising linearly from 0 at the first (as the official code).</summary>
@@ -104,9 +124,11 @@ public sealed record CctConfig
     /// <summary>FashionMNIST's training-pixel standard deviation, the fallback for <see cref="InputStd"/>.</summary>
     internal const float FashionMnistStd = 0.3530f;
 
+    /// <summary>MLP hidden width: <see cref="Dim"/> × <see cref="MlpRatio"/>, rounded.</summary>
     [JsonIgnore]
     public int MlpHidden => (int)Math.Round(Dim * MlpRatio);
 
+    /// <summary>Width of one attention head: <see cref="Dim"/> / <see cref="Heads"/>.</summary>
     [JsonIgnore]
     public int HeadSize => Dim / Heads;
 
@@ -135,6 +157,7 @@ public sealed record CctConfig
         }
     }
 
+    /// <summary>Tokens per image: <see cref="TokenSide"/>².</summary>
     [JsonIgnore]
     public int Tokens => TokenSide * TokenSide;
 
@@ -211,6 +234,7 @@ public sealed record CctConfig
         };
     }
 
+    /// <summary>The preset names <see cref="Preset"/> accepts.</summary>
     [JsonIgnore]
     public static IReadOnlyList<string> PresetNames { get; } = ["cct-2/3x2", "cct-4/3x2", "cct-6/3x1", "cct-7/3x1", "seed", "cct-tiny"];
 }

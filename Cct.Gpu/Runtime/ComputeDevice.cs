@@ -34,17 +34,19 @@ public sealed class ComputeDevice : IDisposable
 
     internal Context Context { get; }
 
+/// <summary>The ILGPU accelerator, for callers who allocate their own device buffers for the <see cref="Model.CctModel"/> device path.</summary>
     public Accelerator Accelerator { get; }
 
     /// <summary>The concrete backend (never <see cref="AcceleratorKind.Auto"/>).</summary>
     public AcceleratorKind Kind { get; }
 
+/// <summary>The device name as the driver reports it.</summary>
     public string Name => Accelerator.Name;
 
     /// <summary>
     /// Shared-memory kernels with barriers are ~1000x slower on ILGPU's CPU simulator, so real GPUs get the
     /// tiled/grouped kernels (docs/gpu-kernels.md) and the CPU gets barrier-free ones. Tests force the GPU
-    /// kernels onto the simulator (<see cref="Create"/>'s gpuKernels) to run a whole model through them.
+    /// kernels onto the simulator (<see cref="Create(AcceleratorKind, CPUDevice?, bool?)"/>'s gpuKernels) to run a whole model through them.
     /// </summary>
     internal bool PrefersTiledKernels { get; }
 
@@ -175,6 +177,7 @@ public sealed class ComputeDevice : IDisposable
         return buffer;
     }
 
+/// <summary>Waits until every launched kernel and copy has finished.</summary>
     public void Synchronize() => Accelerator.Synchronize();
 
     /// <summary>Device bytes of the <see cref="Scratch"/> buffer.</summary>
@@ -207,6 +210,7 @@ public sealed class ComputeDevice : IDisposable
     /// <summary>Free device memory as the CUDA driver reports it; null on other backends.</summary>
     public long? FreeMemoryBytes => Accelerator is CudaAccelerator cuda ? cuda.GetFreeMemory() : null;
 
+/// <summary>Frees every buffer and kernel of this device, then the accelerator and the context; dispose models first.</summary>
     public void Dispose()
     {
         if (disposed)
@@ -310,15 +314,18 @@ public sealed class ComputeDevice : IDisposable
 /// <summary>The requested accelerator is not present on this machine.</summary>
 public sealed class AcceleratorUnavailableException : Exception
 {
+    /// <summary>An exception with a one-line <paramref name="message"/>.</summary>
     public AcceleratorUnavailableException(string message)
         : base(message)
     {
     }
 
+    /// <summary>An exception with the default message.</summary>
     public AcceleratorUnavailableException()
     {
     }
 
+    /// <summary>An exception with a one-line <paramref name="message"/> and its cause.</summary>
     public AcceleratorUnavailableException(string message, Exception innerException)
         : base(message, innerException)
     {

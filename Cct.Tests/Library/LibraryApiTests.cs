@@ -25,6 +25,29 @@ public sealed class LibraryApiTests
     [TearDown]
     public void DeleteFolder() => Directory.Delete(folder, recursive: true);
 
+    /// <summary>The packages' public surface is exactly this; anything else is internal (a new public type must be added here on purpose).</summary>
+    [Test]
+    public void PublicSurfaceIsTheLibrarysAndNoMore()
+    {
+        string[] gpu =
+        [
+            "Cct.Gpu.IO.SafeTensor", "Cct.Gpu.IO.SafeTensorsFile", "Cct.Gpu.Layers.AdamWSettings", "Cct.Gpu.Model.AttentionMap",
+            "Cct.Gpu.Model.BlockLayout", "Cct.Gpu.Model.CctConfig", "Cct.Gpu.Model.CctModel", "Cct.Gpu.Model.CctPresets",
+            "Cct.Gpu.Model.PoolingKind", "Cct.Gpu.Model.PositionalEmbeddingKind", "Cct.Gpu.Model.Prediction", "Cct.Gpu.Model.SummaryRow",
+            "Cct.Gpu.Runtime.AcceleratorKind", "Cct.Gpu.Runtime.AcceleratorUnavailableException", "Cct.Gpu.Runtime.ComputeDevice",
+            "Cct.Gpu.Runtime.DeviceDescription",
+        ];
+        string[] training =
+        [
+            "Cct.Training.Data.DatasetException", "Cct.Training.Data.DatasetKind", "Cct.Training.Data.DatasetSpec", "Cct.Training.Data.FashionMnist",
+            "Cct.Training.Data.ImageDataset", "Cct.Training.Data.TrainingData", "Cct.Training.Reports.EpochMetrics", "Cct.Training.Training.Evaluation",
+            "Cct.Training.Training.LearningRateScheduleKind", "Cct.Training.Training.TrainOptions", "Cct.Training.Training.Trainer",
+            "Cct.Training.Training.TrainingDivergedException", "Cct.Training.Training.TrainingProgress",
+        ];
+        Assert.That(typeof(CctModel).Assembly.GetExportedTypes().Select(t => t.FullName).Order(), Is.EqualTo(gpu.Order()));
+        Assert.That(typeof(Trainer).Assembly.GetExportedTypes().Select(t => t.FullName).Order(), Is.EqualTo(training.Order()));
+    }
+
     [Test]
     public void CreateIsAFunctionOfTheSeed()
     {

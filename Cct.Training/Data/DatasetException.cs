@@ -6,15 +6,18 @@ namespace Cct.Training.Data;
 /// </summary>
 public sealed class DatasetException : Exception
 {
+    /// <summary>An exception with a one-line <paramref name="message"/>.</summary>
     public DatasetException(string message)
         : base(message)
     {
     }
 
+    /// <summary>An exception with the default message.</summary>
     public DatasetException()
     {
     }
 
+    /// <summary>An exception with a one-line <paramref name="message"/> and its cause.</summary>
     public DatasetException(string message, Exception innerException)
         : base(message, innerException)
     {

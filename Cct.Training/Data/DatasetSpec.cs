@@ -1,8 +1,11 @@
 namespace Cct.Training.Data;
 
+/// <summary>The datasets Cct knows.</summary>
 public enum DatasetKind
 {
+    /// <summary>Zalando's FashionMNIST: 28×28 greyscale clothing in 10 classes.</summary>
     FashionMnist,
+    /// <summary>LeCun's MNIST: 28×28 greyscale digits.</summary>
     Mnist,
 }
 
@@ -10,7 +13,9 @@ public enum DatasetKind
 /// Everything that differs between the supported datasets: names, classes, normalisation, where
 /// to find and download them. A record so tests can swap the mirror, hashes or system folders with <c>with</c>.
 /// </summary>
+/// <param name="Kind">Which dataset this is.</param>
 /// <param name="Name">The CLI and cache-folder name ("fashion-mnist", "mnist").</param>
+/// <param name="ClassNames">The class names, by label.</param>
 /// <param name="Mean">Mean of the training pixels scaled to [0, 1], as used by torchvision's Normalize.</param>
 /// <param name="Std">Standard deviation of the training pixels scaled to [0, 1].</param>
 /// <param name="MirrorUrl">Base URL the four <c>.gz</c> files are downloaded from; ends with '/'.</param>
@@ -28,9 +33,12 @@ public sealed record DatasetSpec(
     IReadOnlyList<string> SystemDirectories,
     string? AptPackage)
 {
+    /// <summary>Image height of both datasets.</summary>
     public const int ImageRows = 28;
+    /// <summary>Image width of both datasets.</summary>
     public const int ImageCols = 28;
 
+    /// <summary>FashionMNIST: its classes, pixel statistics (mean 0.2860, std 0.3530), mirror and hashes.</summary>
     public static DatasetSpec FashionMnist { get; } = new(
         DatasetKind.FashionMnist,
         "fashion-mnist",
@@ -48,6 +56,7 @@ public sealed record DatasetSpec(
         ["/usr/share/datasets/fashion-mnist"],
         "dataset-fashion-mnist");
 
+    /// <summary>MNIST: its classes, pixel statistics, mirror and hashes.</summary>
     public static DatasetSpec Mnist { get; } = new(
         DatasetKind.Mnist,
         "mnist",
@@ -65,11 +74,13 @@ public sealed record DatasetSpec(
         [],
         null);
 
+    /// <summary>Number of classes.</summary>
     public int ClassCount => ClassNames.Count;
 
     /// <summary>The normalisation a model applies to this dataset's pixels: its own when it records one (the seed's 0.5), else the dataset's statistics.</summary>
     internal (float Mean, float Std) Normalization(Cct.Gpu.Model.CctConfig config) => (config.InputMean ?? Mean, config.InputStd ?? Std);
 
+    /// <summary>The spec of <paramref name="kind"/>.</summary>
     public static DatasetSpec For(DatasetKind kind) => kind switch
     {
         DatasetKind.FashionMnist => FashionMnist,

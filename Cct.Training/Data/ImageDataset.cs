@@ -8,6 +8,7 @@ namespace Cct.Training.Data;
 /// </summary>
 public sealed class ImageDataset
 {
+    /// <summary>Images (N, rows, cols) as bytes 0–255, row-major, with a label per image and the class names; sizes are checked.</summary>
     public ImageDataset(int rows, int cols, byte[] pixels, byte[] labels, IReadOnlyList<string> classNames)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rows);
@@ -29,18 +30,25 @@ public sealed class ImageDataset
         ClassNames = classNames;
     }
 
+    /// <summary>Number of images.</summary>
     public int Count => Labels.Length;
 
+    /// <summary>Image height.</summary>
     public int Rows { get; }
 
+    /// <summary>Image width.</summary>
     public int Cols { get; }
 
+    /// <summary>Rows × Cols.</summary>
     public int PixelsPerImage => Rows * Cols;
 
+    /// <summary>All pixels (N, Rows, Cols), 0–255.</summary>
     public byte[] Pixels { get; }
 
+    /// <summary>The class of each image (N).</summary>
     public byte[] Labels { get; }
 
+    /// <summary>Class names, by label.</summary>
     public IReadOnlyList<string> ClassNames { get; }
 
     /// <summary>

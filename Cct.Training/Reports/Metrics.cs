@@ -20,6 +20,7 @@ internal static class Metrics
     /// <summary>Counts with rows = true class, columns = predicted class (sklearn's layout).</summary>
     /// <param name="trueLabels">true class per sample (N)</param>
     /// <param name="predictedLabels">predicted class per sample (N)</param>
+    /// <param name="classCount">number of classes K</param>
     /// <returns>confusion matrix (K, K)</returns>
     public static int[][] ConfusionMatrix(ReadOnlySpan<int> trueLabels, ReadOnlySpan<int> predictedLabels, int classCount)
     {
@@ -99,6 +100,8 @@ internal static class Metrics
     /// <summary>ROC curve of <paramref name="positiveClass"/> against the rest, scored by that class's probability.</summary>
     /// <param name="trueLabels">true class per sample (N)</param>
     /// <param name="probabilities">class scores, row-major (N, K)</param>
+    /// <param name="classCount">number of classes K</param>
+    /// <param name="positiveClass">the class scored against the rest</param>
     public static RocCurve Roc(ReadOnlySpan<int> trueLabels, ReadOnlySpan<float> probabilities, int classCount, int positiveClass)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(classCount, 1);

@@ -10,6 +10,8 @@ internal static class ReportPlots
     /// <summary>Heatmap of counts, true class down the left, predicted class along the bottom, the count in every cell.</summary>
     /// <param name="confusion">counts (K, K), rows = true class</param>
     /// <param name="classNames">name per class (K)</param>
+    /// <param name="width">image width in pixels</param>
+    /// <param name="height">image height in pixels</param>
     public static byte[] ConfusionPng(int[][] confusion, IReadOnlyList<string> classNames, int width = 900, int height = 800)
     {
         using var plot = ConfusionPlot(confusion, classNames);
@@ -72,6 +74,8 @@ internal static class ReportPlots
     /// <summary>One-vs-rest ROC curve per class with "Name (AUC 0.987)" in the legend, and the chance diagonal.</summary>
     /// <param name="classNames">name per class (K)</param>
     /// <param name="curves">curve per class (K)</param>
+    /// <param name="width">image width in pixels</param>
+    /// <param name="height">image height in pixels</param>
     public static byte[] RocPng(IReadOnlyList<string> classNames, IReadOnlyList<RocCurve> curves, int width = 800, int height = 700)
     {
         if (curves.Count != classNames.Count)
@@ -109,6 +113,8 @@ internal static class ReportPlots
 
     /// <summary>Loss (left) and accuracy (right) per epoch: train and validation, and test accuracy where measured.</summary>
     /// <param name="epochs">one record per epoch, in order</param>
+    /// <param name="width">image width in pixels</param>
+    /// <param name="height">image height in pixels</param>
     public static byte[] CurvesPng(IReadOnlyList<EpochMetrics> epochs, int width = 1400, int height = 550)
     {
         if (epochs.Count == 0)

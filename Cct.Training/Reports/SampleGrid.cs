@@ -22,6 +22,7 @@ internal static class SampleGrid
     /// </summary>
     /// <param name="trueLabels">true class per sample (N)</param>
     /// <param name="predictedLabels">predicted class per sample (N)</param>
+    /// <param name="count">most samples to pick</param>
     /// <returns>chosen sample indices</returns>
     public static int[] Choose(ReadOnlySpan<int> trueLabels, ReadOnlySpan<int> predictedLabels, int count = 32)
     {

@@ -5,6 +5,7 @@ using Cct.Gpu.Runtime;
 
 namespace Cct.Training.Training;
 
+/// <summary>How the learning rate moves after warmup.</summary>
 public enum LearningRateScheduleKind
 {
     /// <summary>Linear warmup, then cosine decay (the official CCT recipe).</summary>
@@ -23,30 +24,43 @@ public sealed record TrainOptions
     /// <summary>The model the CLI builds; <see cref="Trainer"/> trains the model it is given and ignores this.</summary>
     public CctConfig Model { get; init; } = CctConfig.Preset("cct-7/3x1");
 
+    /// <summary>Passes over the training images.</summary>
     public int Epochs { get; init; } = 10;
 
+    /// <summary>Images per step; at most the model's MaxBatch.</summary>
     public int BatchSize { get; init; } = 128;
 
+    /// <summary>Peak AdamW learning rate (after warmup).</summary>
     public double LearningRate { get; init; } = 5.5e-4;
 
+    /// <summary>AdamW's decoupled weight decay (0 gives Adam).</summary>
     public double WeightDecay { get; init; } = 0.06;
 
+    /// <summary>AdamW's first-moment decay.</summary>
     public double Beta1 { get; init; } = 0.9;
 
+    /// <summary>AdamW's second-moment decay.</summary>
     public double Beta2 { get; init; } = 0.999;
 
+    /// <summary>AdamW's denominator epsilon.</summary>
     public double AdamEpsilon { get; init; } = 1e-8;
 
+    /// <summary>Epochs of linear warmup from 0 to <see cref="LearningRate"/>.</summary>
     public int WarmupEpochs { get; init; }
 
+    /// <summary>The schedule after warmup.</summary>
     public LearningRateScheduleKind Schedule { get; init; } = LearningRateScheduleKind.Cosine;
 
+    /// <summary>Cross-entropy label smoothing.</summary>
     public double LabelSmoothing { get; init; } = 0.1;
 
+    /// <summary>Augment with random 4-pixel-padded crops.</summary>
     public bool Crop { get; init; } = true;
 
+    /// <summary>Augment with random horizontal flips.</summary>
     public bool Flip { get; init; } = true;
 
+    /// <summary>Fraction of the training images held out (seeded) for validation, early stopping and checkpoint-best.</summary>
     public double ValidationSplit { get; init; }
 
     /// <summary>Early stopping: epochs without a better validation loss before stopping; 0 disables.</summary>
@@ -67,11 +81,13 @@ public sealed record TrainOptions
     /// </summary>
     public int Seed { get; init; }
 
+    /// <summary>The CLI's <c>--dataset</c> name.</summary>
     public string Dataset { get; init; } = "fashion-mnist";
 
     /// <summary>Stop after this many epochs of this invocation (checkpoint kept, resumable); 0 means run to --epochs.</summary>
     public int StopAfter { get; init; }
 
+    /// <summary>The CLI's <c>--accelerator</c>.</summary>
     public AcceleratorKind Accelerator { get; init; } = AcceleratorKind.Auto;
 
     /// <summary>The largest batch accepted: far above what any preset fits in memory, and a bound on what a checkpoint can make us allocate.</summary>
@@ -95,8 +111,10 @@ public sealed record TrainOptions
         Require(Beta1 is >= 0 and < 1 && Beta2 is >= 0 and < 1 && AdamEpsilon is > 0 and < 1, "AdamW betas must lie in [0, 1) and epsilon in (0, 1)");
     }
 
+    /// <summary>The options as JSON (snake_case), as stored in checkpoints.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, TrainingJsonContext.Default.TrainOptions);
 
+    /// <summary>Reads <see cref="ToJson"/>'s output; a <see cref="JsonException"/> on malformed text.</summary>
     public static TrainOptions FromJson(string json)
         => JsonSerializer.Deserialize(json, TrainingJsonContext.Default.TrainOptions) ?? throw new JsonException("training options are null");
 

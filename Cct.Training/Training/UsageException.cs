@@ -1,7 +1,7 @@
 namespace Cct.Training.Training;
 
 /// <summary>A user error: printed as one line on stderr, exit code 2, never a stack trace.</summary>
-public sealed class UsageException : Exception
+internal sealed class UsageException : Exception
 {
     public UsageException(string message)
         : base(message)
