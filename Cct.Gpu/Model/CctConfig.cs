@@ -161,6 +161,12 @@ public sealed record CctConfig
     [JsonIgnore]
     public int Tokens => TokenSide * TokenSide;
 
+    /// <summary>Equal when every field is, <see cref="ConvChannels"/> compared by its values (a record alone compares the list's reference).</summary>
+    public bool Equals(CctConfig? other) => other is not null && (ReferenceEquals(this, other) || ToJson() == other.ToJson());
+
+    /// <summary>A hash consistent with <see cref="Equals(CctConfig?)"/>.</summary>
+    public override int GetHashCode() => StringComparer.Ordinal.GetHashCode(ToJson());
+
     /// <summary>The layer table `cct summary` prints: each layer's name, output shape and parameter count (their sum is the model's).</summary>
     public IReadOnlyList<SummaryRow> Summary() => ModelSummary.Rows(this);
 

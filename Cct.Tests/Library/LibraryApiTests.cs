@@ -49,6 +49,17 @@ public sealed class LibraryApiTests
     }
 
     [Test]
+    public void ConfigsAreEqualByValueIncludingTheirChannelLists()
+    {
+        CctConfig first = CctPresets.Seed, second = CctPresets.Seed;
+        Assert.That(first.ConvChannels, Is.Not.SameAs(second.ConvChannels));
+        Assert.That(first, Is.EqualTo(second), "two seed presets hold equal but distinct channel lists");
+        Assert.That(first.GetHashCode(), Is.EqualTo(second.GetHashCode()));
+        Assert.That(CctPresets.Seed with { ConvChannels = [16, 32, 64, 128, 256] }, Is.Not.EqualTo(CctPresets.Seed));
+        Assert.That(CctPresets.Tiny with { InputMean = 0.5f }, Is.Not.EqualTo(CctPresets.Tiny));
+    }
+
+    [Test]
     public void CreateIsAFunctionOfTheSeed()
     {
         using var a = CctModel.Create(TestDevices.Cpu, CctPresets.Tiny, seed: 5);
