@@ -59,6 +59,23 @@ internal sealed class Linear
     }
 
     /// <summary>
+    /// The forward of Linear → GELU: output (rows, outFeatures) as <see cref="Forward"/> with a bias, and activated
+    /// (rows, outFeatures) = gelu(output) as <see cref="Gelu.Forward"/>; one launch on GPUs.
+    /// </summary>
+    public void ForwardGelu(ArrayView<float> output, ArrayView<float> activated, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, int rows, int inFeatures, int outFeatures)
+    {
+        if (device.PrefersTiledKernels)
+        {
+            using var profile = device.Profile("Linear.ForwardGelu");
+            matMul.RunForwardGelu(output, activated, input, weight, bias, rows, inFeatures, outFeatures);
+            return;
+        }
+
+        Forward(output, input, weight, bias, true, rows, inFeatures, outFeatures);
+        Gelu.For(device).Forward(activated, output, (long)rows * outFeatures);
+    }
+
+    /// <summary>
     /// Accumulates dinput (rows, inFeatures) += doutput · weight, dweight (outFeatures, inFeatures) += doutputᵀ · input,
     /// and, when <paramref name="hasBias"/>, dbias (outFeatures) += column sums of doutput (rows, outFeatures).
     /// </summary>

@@ -92,6 +92,7 @@ internal sealed class MatMul
     // Dense products op(A) · op(B): op(A) is RowMajor unless A is transposed, op(B)ᵀ is RowMajor when B is.
     private readonly Blocked<RowMajor, ColumnMajor> denseNN;
     private readonly Blocked<RowMajor, RowMajor> denseNT;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, RowMajor, RowMajor, GemmShape, GemmLayout, int, int, ArrayView<float>> denseNTGelu;
     private readonly Blocked<ColumnMajor, ColumnMajor> denseTN;
     private readonly Blocked<ColumnMajor, RowMajor> denseTT;
 
@@ -119,6 +120,8 @@ internal sealed class MatMul
         sumSplits = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, int>(SumSplitsKernel);
         denseNN = Blocked<RowMajor, ColumnMajor>.Load<LargeTile>(accelerator, BlockedKernel<RowMajor, ColumnMajor, LargeTile>);
         denseNT = Blocked<RowMajor, RowMajor>.Load<LargeTile>(accelerator, BlockedKernel<RowMajor, RowMajor, LargeTile>);
+        denseNTGelu = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, RowMajor, RowMajor, GemmShape, GemmLayout, int, int, ArrayView<float>>(
+            BlockedKernelGelu<RowMajor, RowMajor, LargeTile>, Specialization<LargeTile>(accelerator));
         denseTN = Blocked<ColumnMajor, ColumnMajor>.Load<LargeTile>(accelerator, BlockedKernel<ColumnMajor, ColumnMajor, LargeTile>);
         denseTT = Blocked<ColumnMajor, RowMajor>.Load<LargeTile>(accelerator, BlockedKernel<ColumnMajor, RowMajor, LargeTile>);
         headsNN = Blocked<RowMajor, ColumnMajor>.Load<SmallTile>(accelerator, BlockedKernel<RowMajor, ColumnMajor, SmallTile>);
@@ -318,6 +321,33 @@ internal sealed class MatMul
         SumSplits(second.C, second.Partials, second.Bias, weightShape, weightParts);
     }
 
+    /// <summary>
+    /// The GPU kernel's Linear → GELU forward: output (rows, out) = input (rows, in) · weight (out, in)ᵀ + bias (out) as
+    /// <see cref="RunTiled"/> computes it, and activated (rows, out) = gelu(output) in the same launch. A product whose K is
+    /// split runs GELU after its summing pass instead.
+    /// </summary>
+    internal void RunForwardGelu(ArrayView<float> output, ArrayView<float> activated, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, int rows, int inFeatures, int outFeatures)
+    {
+        using var profile = device.Profile("MatMul.RunForwardGelu");
+        var shape = new GemmShape(rows, outFeatures, inFeatures, 0, 1, 0, 1);
+        var l = GemmLayout.Packed(shape);
+        CheckSpans(shape, l);
+        var (kPerSplit, parts) = Plan(shape, l, null);
+        if (parts > 1)
+        {
+            RunTiled(output, input, weight, bias, shape);
+            Gelu.For(device).Forward(activated, output, (long)rows * outFeatures);
+            return;
+        }
+
+        if (rows > 0 && outFeatures > 0)
+        {
+            var side = Side<LargeTile>();
+            var grid = new Index3D(Blocks(outFeatures, side), Blocks(rows, side), 1);
+            denseNTGelu(new KernelConfig(grid, new Index3D(GroupSide, GroupSide, 1)), output, output, bias, new RowMajor(input, l.Lda, 1, 0, 0), new RowMajor(weight, l.Ldb, 1, 0, 0), shape, l, kPerSplit, 1, activated);
+        }
+    }
+
     // One launch of a blocked kernel; K is split only for a single product with a packed output.
     private void Launch<TA, TB>(Blocked<TA, TB> kernel, ArrayView<float> c, TA a, TB b, ArrayView<float> bias, GemmShape shape, GemmLayout layout, int? splits)
         where TA : struct, IGemmOperand
@@ -447,7 +477,15 @@ internal sealed class MatMul
         where TA : struct, IGemmOperand
         where TB : struct, IGemmOperand
         where TTile : struct, IGemmTile
-        => Tile<TA, TB, TTile, GridTile>(default, c, partials, bias, a, b, s, layout, kPerSplit, parts);
+        => Tile<TA, TB, TTile, GridTile, StoredOutput>(default, c, partials, bias, a, b, s, layout, kPerSplit, parts, default);
+
+    // BlockedKernel with GELU of each stored output written to activated as well (Linear → GELU's forward, one launch
+    // instead of two); for a product in one part.
+    private static void BlockedKernelGelu<TA, TB, TTile>(ArrayView<float> c, ArrayView<float> partials, ArrayView<float> bias, TA a, TB b, GemmShape s, GemmLayout layout, int kPerSplit, int parts, ArrayView<float> activated)
+        where TA : struct, IGemmOperand
+        where TB : struct, IGemmOperand
+        where TTile : struct, IGemmTile
+        => Tile<TA, TB, TTile, GridTile, GeluOutput>(default, c, partials, bias, a, b, s, layout, kPerSplit, parts, new GeluOutput(activated));
 
     // Two products and a TWork in one launch of GroupSide² groups over a flat grid: the first product's groups, then
     // the second's, then TWork's (Linear's backward: dinput, dweight and the bias sums, one launch instead of three).
@@ -482,13 +520,14 @@ internal sealed class MatMul
         where TA : struct, IGemmOperand
         where TB : struct, IGemmOperand
         where TTile : struct, IGemmTile
-        => Tile<TA, TB, TTile, FlatTile>(place, p.C, p.Partials, p.Bias, p.A, p.B, p.Shape, p.Layout, p.KPerSplit, p.Parts);
+        => Tile<TA, TB, TTile, FlatTile, StoredOutput>(place, p.C, p.Partials, p.Bias, p.A, p.B, p.Shape, p.Layout, p.KPerSplit, p.Parts, default);
 
-    private static void Tile<TA, TB, TTile, TPlace>(TPlace place, ArrayView<float> c, ArrayView<float> partials, ArrayView<float> bias, TA a, TB b, GemmShape s, GemmLayout layout, int kPerSplit, int parts)
+    private static void Tile<TA, TB, TTile, TPlace, TOutput>(TPlace place, ArrayView<float> c, ArrayView<float> partials, ArrayView<float> bias, TA a, TB b, GemmShape s, GemmLayout layout, int kPerSplit, int parts, TOutput output)
         where TA : struct, IGemmOperand
         where TB : struct, IGemmOperand
         where TTile : struct, IGemmTile
         where TPlace : struct, ITilePlace
+        where TOutput : struct, IGemmOutput
     {
         var tile = default(TTile);
         var side = Side<TTile>();
@@ -544,7 +583,7 @@ internal sealed class MatMul
         // register the dense kernels otherwise spilled (8 bytes).
         var target = parts > 1 ? partials.SubView((long)(place.Z % parts) * s.M * s.N, (long)s.M * s.N) : c;
         var cOffset = parts > 1 ? 0L : ((long)(place.Z / layout.Heads) * layout.CBatch) + ((long)(place.Z % layout.Heads) * layout.CHead);
-        var o = new OutputRows(target, bias, cOffset, parts > 1 ? s.N : layout.Ldc, s.M, s.N, parts == 1 && s.Accumulate != 0, parts == 1 && s.HasBias != 0);
+        var o = new OutputRows<TOutput>(output, target, bias, cOffset, parts > 1 ? s.N : layout.Ldc, s.M, s.N, parts == 1 && s.Accumulate != 0, parts == 1 && s.HasBias != 0);
         var wide = tile.Fragments > 1;
         var step = 4 * tile.GroupSide;
         var m = m0 + (4 * ty);
@@ -560,6 +599,8 @@ internal sealed class MatMul
             o.Store(m + step + 2, n, step, wide, sums.R6Lo, sums.R6Hi);
             o.Store(m + step + 3, n, step, wide, sums.R7Lo, sums.R7Hi);
         }
+
+        o.Finish(m, n, step, wide);
     }
 
     // Step k of a slice: the thread's A and B fragments (views starting at its fragment 0) into its accumulators.
@@ -619,8 +660,34 @@ internal sealed class MatMul
     }
 
     // Where a group's outputs go: row m of the target at Offset + m·Ld, each stored only inside the (Rows, Columns) matrix.
-    private readonly struct OutputRows(ArrayView<float> target, ArrayView<float> bias, long offset, int ld, int rows, int columns, bool accumulate, bool hasBias)
+    private readonly struct OutputRows<TOutput>(TOutput output, ArrayView<float> target, ArrayView<float> bias, long offset, int ld, int rows, int columns, bool accumulate, bool hasBias)
+        where TOutput : struct, IGemmOutput
     {
+        // After every Store: TOutput's pass over the thread's outputs, read back from the target, since calling it as
+        // each was stored kept GELU's temporaries live beside the accumulators (88 bytes spilled, sm_90).
+        public void Finish(int m, int n, int step, bool wide)
+        {
+            if (!output.ReadsBack)
+            {
+                return;
+            }
+
+            var span = wide ? 8 : 4;
+            for (var i = 0; i < span; i++)
+            {
+                var r = m + (i % 4) + (i / 4 * step);
+                var row = offset + ((long)r * ld);
+                for (var j = 0; j < span; j++)
+                {
+                    var column = n + (j % 4) + (j / 4 * step);
+                    if (r < rows && column < columns)
+                    {
+                        output.Stored(row + column, target[row + column]);
+                    }
+                }
+            }
+        }
+
         // Row m's outputs (n .. n+3) and, when wide, (n+step .. n+step+3).
         public void Store(int m, int n, int step, bool wide, Float4 lo, Float4 hi)
         {

@@ -369,3 +369,29 @@ internal interface IGroupWork
 {
     void Run(int group, int groups, int thread, int threads);
 }
+
+/// <summary>What the blocked kernel does with its outputs once stored: each read back at its index i of C (when <see cref="ReadsBack"/>).</summary>
+internal interface IGemmOutput
+{
+    bool ReadsBack { get; }
+
+    void Stored(long i, float value);
+}
+
+/// <summary>Nothing more.</summary>
+internal readonly struct StoredOutput : IGemmOutput
+{
+    public bool ReadsBack => false;
+
+    public void Stored(long i, float value)
+    {
+    }
+}
+
+/// <summary>Activated[i] = gelu(value), as <see cref="Gelu.Forward"/> computes it.</summary>
+internal readonly struct GeluOutput(ArrayView<float> activated) : IGemmOutput
+{
+    public bool ReadsBack => true;
+
+    public void Stored(long i, float value) => activated[i] = Gelu.Apply(value);
+}

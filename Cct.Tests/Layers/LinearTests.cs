@@ -67,6 +67,43 @@ public sealed class LinearTests
         Compare.AssertClose(dw.Read(), cpuDw.Read(), "linear.gpu_launch.dweight");
     }
 
+    /// <summary>
+    /// Linear → GELU's forward as the GPU runs it (GELU applied in the GEMM's stores) against the GEMM then Gelu.Forward on
+    /// the same device (equal bits) and against the CPU kernels (close), on shapes that are not multiples of the tile.
+    /// </summary>
+    [TestCase(37, 5, 7)]
+    [TestCase(150, 130, 70)]
+    public void ForwardGeluMatchesLinearThenGelu(int rows, int fin, int fout)
+    {
+        var (xValues, wValues, bValues) = (GradCheck.RandomDoubles(81, rows * fin).ToFloats(), GradCheck.RandomDoubles(82, fout * fin).ToFloats(), GradCheck.RandomDoubles(83, fout).ToFloats());
+        float[][] Run(ComputeDevice device, bool fused)
+        {
+            using var x = device.Upload(xValues);
+            using var w = device.Upload(wValues);
+            using var b = device.Upload(bValues);
+            using var output = device.Allocate(rows * fout);
+            using var activated = device.Allocate(rows * fout);
+            var linear = Linear.For(device);
+            if (fused)
+            {
+                linear.ForwardGelu(output.View, activated.View, x.View, w.View, b.View, rows, fin, fout);
+            }
+            else
+            {
+                linear.Forward(output.View, x.View, w.View, b.View, true, rows, fin, fout);
+                Gelu.For(device).Forward(activated.View, output.View, rows * fout);
+            }
+
+            return [output.Read(), activated.Read()];
+        }
+
+        var gpu = Run(TestDevices.GpuKernelsCpu, fused: true);
+        Assert.That(gpu, Is.EqualTo(Run(TestDevices.GpuKernelsCpu, fused: false)));
+        var cpu = Run(TestDevices.Cpu, fused: true);
+        Compare.AssertClose(gpu[0], cpu[0], "linear.forward_gelu.output");
+        Compare.AssertClose(gpu[1], cpu[1], "linear.forward_gelu.activated");
+    }
+
     [Test]
     public void BackwardMatchesFiniteDifferences()
     {
