@@ -53,8 +53,7 @@ internal sealed class Gelu
         {
             if (i < output.Length)
             {
-                var x = input[i];
-                output[i] = 0.5f * x * Erfc(-x * InvSqrt2);
+                output[i] = Apply(input[i]);
             }
         }
     }
@@ -70,6 +69,9 @@ internal sealed class Gelu
             }
         }
     }
+
+    /// <summary>gelu(x) = 0.5·x·erfc(−x/√2).</summary>
+    internal static float Apply(float x) => 0.5f * x * Erfc(-x * InvSqrt2);
 
     /// <summary>gelu'(x) = Φ(x) + x·φ(x).</summary>
     internal static float Derivative(float x)

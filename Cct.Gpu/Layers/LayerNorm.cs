@@ -22,9 +22,9 @@ internal sealed class LayerNorm
     private readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> inputBackward;
     private readonly Action<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> parameterBackward;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> forwardWarps;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DropPathMask> inputBackwardWarps;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DropPathMask, ParameterSums, int> inputBackwardWarps;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DropPathMask> forwardResidualWarps;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DropPathMask> residualBackwardWarps;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DropPathMask, ParameterSums, int> residualBackwardWarps;
 
     private LayerNorm(ComputeDevice device)
     {
@@ -32,9 +32,9 @@ internal sealed class LayerNorm
         forward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ForwardKernel);
         inputBackward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(InputBackwardKernel);
         forwardWarps = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ForwardWarpKernel);
-        inputBackwardWarps = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DropPathMask>(InputBackwardWarpKernel<InputGradient>);
+        inputBackwardWarps = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DropPathMask, ParameterSums, int>(InputBackwardWarpKernel<InputGradient>);
         forwardResidualWarps = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DropPathMask>(ForwardResidualWarpKernel);
-        residualBackwardWarps = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DropPathMask>(InputBackwardWarpKernel<ResidualGradients>);
+        residualBackwardWarps = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DropPathMask, ParameterSums, int>(InputBackwardWarpKernel<ResidualGradients>);
         parameterBackward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ParameterBackwardKernel);
     }
 
@@ -64,9 +64,34 @@ internal sealed class LayerNorm
     private void ForwardWarps(ArrayView<float> output, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, int rows, int channels)
         => forwardWarps(device.WarpPerRow(rows), output, mean, rstd, input, weight, bias, rows, channels);
 
-    // The GPU input gradient: one warp per row, adding into dinput.
-    private void InputBackwardWarps(ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels)
-        => inputBackwardWarps(device.WarpPerRow(rows), dinput, dinput, doutput, input, mean, rstd, weight, rows, channels, default);
+    // The GPU backward: one warp per row adding into dinput, and the parameter sums in the groups after the rows'.
+    private void InputBackwardWarps(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels, int chunks)
+    {
+        var (config, sums, rowGroups) = WithParameterSums(dweight, dbias, rows, channels, chunks);
+        inputBackwardWarps(config, dinput, dinput, doutput, input, mean, rstd, weight, rows, channels, default, sums, rowGroups);
+        AddParameterPartials(sums, dweight, dbias, channels);
+    }
+
+    // The row kernels' launch with the parameter sums' groups after the rows' (one item per thread, as many threads as
+    // ParameterBackwardKernel gets), and the sums: into dweight and dbias with one chunk, else into partials (2, chunks, C).
+    private (KernelConfig Config, ParameterSums Sums, int RowGroups) WithParameterSums(ArrayView<float> dweight, ArrayView<float> dbias, int rows, int channels, int chunks)
+    {
+        var items = checked(chunks * channels);
+        var partials = chunks > 1 ? PartialSums.For(device).Partials(2L * items) : dweight;
+        var rowsConfig = device.WarpPerRow(rows);
+        var threads = rowsConfig.GroupDim.X;
+        var parameterGroups = (device.Threads(items) + threads - 1) / threads;
+        var config = new KernelConfig(rowsConfig.GridDim.X + parameterGroups, threads);
+        return (config, new ParameterSums(partials, dweight, dbias, items, chunks), rowsConfig.GridDim.X);
+    }
+
+    private void AddParameterPartials(ParameterSums sums, ArrayView<float> dweight, ArrayView<float> dbias, int channels)
+    {
+        if (sums.Chunks > 1)
+        {
+            PartialSums.For(device).AddInto(sums.Chunks, new PartialSum(dweight, sums.Partials.SubView(0, sums.Items), channels), new PartialSum(dbias, sums.Partials.SubView(sums.Items, sums.Items), channels));
+        }
+    }
 
     /// <summary>
     /// sum (rows, C) = input (rows, C) + drop_path(branch (rows, C)), a residual as <see cref="Residual.Forward(ArrayView{float}, ArrayView{float}, ArrayView{float}, int, int, float, RngKey)"/>
@@ -107,8 +132,10 @@ internal sealed class LayerNorm
         using var profile = device.Profile("LayerNorm.BackwardResidual");
         if (rows > 0 && channels > 0)
         {
-            residualBackwardWarps(device.WarpPerRow(rows), dinput, dbranch, doutput, sum, mean, rstd, weight, rows, channels, mask);
-            ParameterBackward(dweight, dbias, doutput, sum, mean, rstd, rows, channels, PartialSums.ChunksFor(device, rows, channels));
+            // The parameter sums run in the row kernel's launch, in groups after the rows'.
+            var (config, sums, rowGroups) = WithParameterSums(dweight, dbias, rows, channels, PartialSums.ChunksFor(device, rows, channels));
+            residualBackwardWarps(config, dinput, dbranch, doutput, sum, mean, rstd, weight, rows, channels, mask, sums, rowGroups);
+            AddParameterPartials(sums, dweight, dbias, channels);
         }
     }
 
@@ -127,14 +154,12 @@ internal sealed class LayerNorm
         {
             if (device.PrefersTiledKernels)
             {
-                InputBackwardWarps(dinput, doutput, input, mean, rstd, weight, rows, channels);
-            }
-            else
-            {
-                var rowThreads = device.Threads(rows);
-                inputBackward(rowThreads, rowThreads, dinput, doutput, input, mean, rstd, weight, rows, channels);
+                InputBackwardWarps(dinput, dweight, dbias, doutput, input, mean, rstd, weight, rows, channels, chunks);
+                return;
             }
 
+            var rowThreads = device.Threads(rows);
+            inputBackward(rowThreads, rowThreads, dinput, doutput, input, mean, rstd, weight, rows, channels);
             ParameterBackward(dweight, dbias, doutput, input, mean, rstd, rows, channels, chunks);
         }
     }
@@ -275,9 +300,17 @@ internal sealed class LayerNorm
 
     // GPU: one warp per row, as ForwardWarpKernel; the row's two sums are warp all-reductions. TTarget says where the
     // input gradient goes: into dinput, or, behind a residual, into dinput and through the mask into dbranch.
-    private static void InputBackwardWarpKernel<TTarget>(ArrayView<float> dinput, ArrayView<float> dbranch, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels, DropPathMask mask)
+    // Groups from rowGroups on sum the parameter gradients instead, grid-stride, as ParameterBackwardKernel's items.
+    private static void InputBackwardWarpKernel<TTarget>(ArrayView<float> dinput, ArrayView<float> dbranch, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels, DropPathMask mask, ParameterSums sums, int rowGroups)
         where TTarget : struct, IInputGradientTarget
     {
+        if (Grid.IdxX >= rowGroups)
+        {
+            var start = ((long)(Grid.IdxX - rowGroups) * Group.DimX) + Group.IdxX;
+            SumParameters(start, (long)(Grid.DimX - rowGroups) * Group.DimX, sums.Items, sums.Chunks, sums.Partials, sums.Dweight, sums.Dbias, doutput, input, mean, rstd, rows, channels);
+            return;
+        }
+
         var r = (Grid.IdxX * (Group.DimX / Warp.WarpSize)) + Warp.WarpIdx;
         if (r >= rows)
         {
@@ -309,9 +342,13 @@ internal sealed class LayerNorm
     // One item per (row chunk, channel), grid-stride, summing its rows (a gather, so no atomics). With one chunk
     // it adds into dweight and dbias; otherwise it writes partials (2, chunks, C) for PartialSums.
     private static void ParameterBackwardKernel(Index1D index, int stride, int items, int chunks, ArrayView<float> partials, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, int rows, int channels)
+        => SumParameters(index, stride, items, chunks, partials, dweight, dbias, doutput, input, mean, rstd, rows, channels);
+
+    // Items start, start + stride, …: each item's sums do not depend on which thread takes it.
+    private static void SumParameters(long start, long stride, int items, int chunks, ArrayView<float> partials, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, int rows, int channels)
     {
         var rowsPerChunk = PartialSums.RowsPerChunk(rows, chunks);
-        for (long item = index; item < items; item += stride)
+        for (var item = start; item < items; item += stride)
         {
             var c = (int)(item % channels);
             var first = (int)(item / channels) * rowsPerChunk;
@@ -361,3 +398,6 @@ internal readonly struct ResidualGradients : IInputGradientTarget
         dbranch[i] += mask.Apply(i, gradient);
     }
 }
+
+/// <summary>Where the GPU row kernels' extra groups put LayerNorm's parameter sums (items = chunks x C): as ParameterBackwardKernel does.</summary>
+internal readonly record struct ParameterSums(ArrayView<float> Partials, ArrayView<float> Dweight, ArrayView<float> Dbias, int Items, int Chunks);

@@ -59,16 +59,49 @@ internal sealed class Linear
     }
 
     /// <summary>
+    /// The forward of Linear → GELU: output (rows, outFeatures) as <see cref="Forward"/> with a bias, and activated
+    /// (rows, outFeatures) = gelu(output) as <see cref="Gelu.Forward"/>; one launch on GPUs.
+    /// </summary>
+    public void ForwardGelu(ArrayView<float> output, ArrayView<float> activated, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, int rows, int inFeatures, int outFeatures)
+    {
+        if (device.PrefersTiledKernels)
+        {
+            using var profile = device.Profile("Linear.ForwardGelu");
+            matMul.RunForwardGelu(output, activated, input, weight, bias, rows, inFeatures, outFeatures);
+            return;
+        }
+
+        Forward(output, input, weight, bias, true, rows, inFeatures, outFeatures);
+        Gelu.For(device).Forward(activated, output, (long)rows * outFeatures);
+    }
+
+    /// <summary>
     /// Accumulates dinput (rows, inFeatures) += doutput · weight, dweight (outFeatures, inFeatures) += doutputᵀ · input,
     /// and, when <paramref name="hasBias"/>, dbias (outFeatures) += column sums of doutput (rows, outFeatures).
     /// </summary>
     public void Backward(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, bool hasBias, int rows, int inFeatures, int outFeatures)
         => Backward(dinput, dweight, dbias, doutput, input, weight, hasBias, rows, inFeatures, outFeatures, PartialSums.ChunksFor(device, rows, outFeatures));
 
-    /// <summary>Backward with the bias sums split into <paramref name="chunks"/> row chunks (tests force it on the CPU).</summary>
-    internal void Backward(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, bool hasBias, int rows, int inFeatures, int outFeatures, int chunks)
+    /// <summary>
+    /// Backward with the bias sums split into <paramref name="chunks"/> row chunks (tests force it on the CPU). GPUs
+    /// run both products and the bias sums in one launch (<see cref="MatMul.RunLinearBackward"/>); <paramref name="splits"/>
+    /// overrides how K of dweight is split there.
+    /// </summary>
+    internal void Backward(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, bool hasBias, int rows, int inFeatures, int outFeatures, int chunks, int? splits = null)
     {
         using var profile = device.Profile("Linear.Backward");
+        if (device.PrefersTiledKernels)
+        {
+            var bias = hasBias && rows > 0 && outFeatures > 0 ? BiasWork(dbias, doutput, rows, outFeatures, chunks) : default;
+            matMul.RunLinearBackward(dinput, dweight, doutput, input, weight, rows, inFeatures, outFeatures, bias, BiasGroups(bias.Items), splits);
+            if (bias.Chunks > 1)
+            {
+                PartialSums.For(device).AddInto(bias.Chunks, new PartialSum(dbias, bias.Partials, outFeatures));
+            }
+
+            return;
+        }
+
         matMul.Run(dinput, doutput, weight, weight, new GemmShape(rows, inFeatures, outFeatures, 0, 0, 1, 0));
         matMul.Run(dweight, doutput, input, input, new GemmShape(outFeatures, inFeatures, rows, 1, 0, 1, 0));
         if (hasBias)
@@ -90,8 +123,28 @@ internal sealed class Linear
     {
         using var profile = device.Profile("Linear.BackwardThroughGelu");
         BiasBackward(geluBiasBackward, dbias, dpreactivation, dactivation, preactivation, rows, outFeatures, chunks);
+        if (device.PrefersTiledKernels)
+        {
+            matMul.RunLinearBackward(dinput, dweight, dpreactivation, input, weight, rows, inFeatures, outFeatures, default, 0);
+            return;
+        }
+
         matMul.Run(dinput, dpreactivation, weight, weight, new GemmShape(rows, inFeatures, outFeatures, 0, 0, 1, 0));
         matMul.Run(dweight, dpreactivation, input, input, new GemmShape(outFeatures, inFeatures, rows, 1, 0, 1, 0));
+    }
+
+    // The bias sums of doutput (rows, outFeatures) as work for the GPU's backward launch: into dbias with one chunk, else into partials.
+    private BiasSums BiasWork(ArrayView<float> dbias, ArrayView<float> doutput, int rows, int outFeatures, int chunks)
+    {
+        var partials = chunks > 1 ? PartialSums.For(device).Partials((long)chunks * outFeatures) : dbias;
+        return new BiasSums(partials, dbias, doutput, checked(chunks * outFeatures), chunks, rows, outFeatures);
+    }
+
+    // Groups of the GPU's backward launch for the bias sums: one item per thread, as many as the device's grid-stride kernels get.
+    private int BiasGroups(int items)
+    {
+        var threads = MatMul.GroupSide * MatMul.GroupSide;
+        return (device.Threads(items) + threads - 1) / threads;
     }
 
     private void BiasBackward(Action<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> kernel,
@@ -117,9 +170,14 @@ internal sealed class Linear
     // With one chunk it adds into dbias; otherwise it writes partials (chunks, outFeatures) for PartialSums.
     private static void BiasBackwardKernel<TGradient>(Index1D index, int stride, int items, int chunks, ArrayView<float> partials, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> dactivation, ArrayView<float> preactivation, int rows, int outFeatures)
         where TGradient : struct, IOutputGradient
+        => SumColumns<TGradient>(index, stride, items, chunks, partials, dbias, doutput, dactivation, preactivation, rows, outFeatures);
+
+    /// <summary>Items start, start + stride, … of <see cref="BiasBackwardKernel{TGradient}"/>: each item's sum does not depend on which thread takes it.</summary>
+    internal static void SumColumns<TGradient>(long start, long stride, int items, int chunks, ArrayView<float> partials, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> dactivation, ArrayView<float> preactivation, int rows, int outFeatures)
+        where TGradient : struct, IOutputGradient
     {
         var rowsPerChunk = PartialSums.RowsPerChunk(rows, chunks);
-        for (long item = index; item < items; item += stride)
+        for (var item = start; item < items; item += stride)
         {
             var o = item % outFeatures;
             var first = (int)(item / outFeatures) * rowsPerChunk;
@@ -140,4 +198,14 @@ internal sealed class Linear
             }
         }
     }
+}
+
+/// <summary>
+/// A Linear's bias sums as the GPU backward launch's extra groups (<see cref="MatMul.RunLinearBackward"/>): the items of
+/// <see cref="Linear.SumColumns{TGradient}"/> over doutput as given, one per thread, grid-stride over the groups.
+/// </summary>
+internal readonly record struct BiasSums(ArrayView<float> Partials, ArrayView<float> Dbias, ArrayView<float> Doutput, int Items, int Chunks, int Rows, int Columns) : IGroupWork
+{
+    public void Run(int group, int groups, int thread, int threads)
+        => Linear.SumColumns<GivenGradient>(((long)group * threads) + thread, (long)groups * threads, Items, Chunks, Partials, Dbias, Doutput, Doutput, Doutput, Rows, Columns);
 }

@@ -92,6 +92,7 @@ internal sealed class MatMul
     // Dense products op(A) · op(B): op(A) is RowMajor unless A is transposed, op(B)ᵀ is RowMajor when B is.
     private readonly Blocked<RowMajor, ColumnMajor> denseNN;
     private readonly Blocked<RowMajor, RowMajor> denseNT;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, RowMajor, RowMajor, GemmShape, GemmLayout, int, int, ArrayView<float>> denseNTGelu;
     private readonly Blocked<ColumnMajor, ColumnMajor> denseTN;
     private readonly Blocked<ColumnMajor, RowMajor> denseTT;
 
@@ -102,6 +103,9 @@ internal sealed class MatMul
     private readonly Blocked<ColumnMajor, ColumnMajor> headsTN;
     private readonly Blocked<Dropped<RowMajor>, ColumnMajor> droppedNN;
     private readonly Blocked<Dropped<ColumnMajor>, ColumnMajor> droppedTN;
+
+    // Linear's backward: dinput and dweight as in denseNN and denseTN, and the bias sums, in one launch.
+    private readonly Action<KernelConfig, GemmProblem<RowMajor, ColumnMajor>, GemmProblem<ColumnMajor, ColumnMajor>, BiasSums> linearBackward;
 
     // Convolution passes as implicit GEMMs.
     private readonly Blocked<RowMajor, UnfoldedInput> convForward;
@@ -116,6 +120,8 @@ internal sealed class MatMul
         sumSplits = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, int>(SumSplitsKernel);
         denseNN = Blocked<RowMajor, ColumnMajor>.Load<LargeTile>(accelerator, BlockedKernel<RowMajor, ColumnMajor, LargeTile>);
         denseNT = Blocked<RowMajor, RowMajor>.Load<LargeTile>(accelerator, BlockedKernel<RowMajor, RowMajor, LargeTile>);
+        denseNTGelu = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, RowMajor, RowMajor, GemmShape, GemmLayout, int, int, ArrayView<float>>(
+            BlockedKernelGelu<RowMajor, RowMajor, LargeTile>, Specialization<LargeTile>(accelerator));
         denseTN = Blocked<ColumnMajor, ColumnMajor>.Load<LargeTile>(accelerator, BlockedKernel<ColumnMajor, ColumnMajor, LargeTile>);
         denseTT = Blocked<ColumnMajor, RowMajor>.Load<LargeTile>(accelerator, BlockedKernel<ColumnMajor, RowMajor, LargeTile>);
         headsNN = Blocked<RowMajor, ColumnMajor>.Load<SmallTile>(accelerator, BlockedKernel<RowMajor, ColumnMajor, SmallTile>);
@@ -126,6 +132,8 @@ internal sealed class MatMul
         convForward = Blocked<RowMajor, UnfoldedInput>.Load<LargeTile>(accelerator, BlockedKernel<RowMajor, UnfoldedInput, LargeTile>);
         convInputGradient = Blocked<WeightTaps, OutputTaps>.Load<LargeTile>(accelerator, BlockedKernel<WeightTaps, OutputTaps, LargeTile>);
         convWeightGradient = Blocked<OutputGradientRows, UnfoldedBatch>.Load<LargeTile>(accelerator, BlockedKernel<OutputGradientRows, UnfoldedBatch, LargeTile>);
+        linearBackward = accelerator.LoadStreamKernel<GemmProblem<RowMajor, ColumnMajor>, GemmProblem<ColumnMajor, ColumnMajor>, BiasSums>(
+            BlockedKernelPair<RowMajor, ColumnMajor, ColumnMajor, ColumnMajor, LargeTile, BiasSums>, Specialization<LargeTile>(accelerator));
     }
 
     public static MatMul For(ComputeDevice device) => device.Kernels(static d => new MatMul(d));
@@ -275,6 +283,71 @@ internal sealed class MatMul
         }
     }
 
+    /// <summary>
+    /// The GPU kernel's Linear backward in one launch: dinput (rows, in) += doutput (rows, out) · weight (out, in) and
+    /// dweight (out, in) += doutputᵀ · input (rows, in), as <see cref="RunTiled"/> computes each, and the bias sums in
+    /// <paramref name="biasGroups"/> groups after them (none without a bias). <paramref name="splits"/> overrides
+    /// <see cref="SplitsFor"/> for dweight (tests use it on the simulator).
+    /// </summary>
+    internal void RunLinearBackward(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, int rows, int inFeatures, int outFeatures, BiasSums bias, int biasGroups, int? splits = null)
+    {
+        using var profile = device.Profile("MatMul.RunLinearBackward");
+        var inputShape = new GemmShape(rows, inFeatures, outFeatures, 0, 0, 1, 0);
+        var weightShape = new GemmShape(outFeatures, inFeatures, rows, 1, 0, 1, 0);
+        var (li, lw) = (GemmLayout.Packed(inputShape), GemmLayout.Packed(weightShape));
+        CheckSpans(inputShape, li);
+        CheckSpans(weightShape, lw);
+        var (inputK, inputParts) = Plan(inputShape, li, null);
+        var (weightK, weightParts) = Plan(weightShape, lw, splits);
+        var inputOutputs = (long)rows * inFeatures;
+        var weightOutputs = (long)outFeatures * inFeatures;
+        var inputPartials = inputParts > 1 ? inputParts * inputOutputs : 0;
+        var scratch = inputParts > 1 || weightParts > 1 ? device.Scratch(inputPartials + (weightParts > 1 ? weightParts * weightOutputs : 0)) : dinput;
+        var side = Side<LargeTile>();
+        var first = new GemmProblem<RowMajor, ColumnMajor>(
+            dinput, inputParts > 1 ? scratch.SubView(0, inputPartials) : dinput, dinput, new RowMajor(doutput, li.Lda, 1, 0, 0), new ColumnMajor(weight, li.Ldb, 1, 0, 0),
+            inputShape, li, inputK, inputParts, Blocks(inputShape.N, side), Blocks(inputShape.M, side));
+        var second = new GemmProblem<ColumnMajor, ColumnMajor>(
+            dweight, weightParts > 1 ? scratch.SubView(inputPartials, weightParts * weightOutputs) : dweight, dweight, new ColumnMajor(doutput, lw.Lda, 1, 0, 0), new ColumnMajor(input, lw.Ldb, 1, 0, 0),
+            weightShape, lw, weightK, weightParts, Blocks(weightShape.N, side), Blocks(weightShape.M, side));
+        var groups = (long)first.Groups + second.Groups + biasGroups;
+        if (groups == 0)
+        {
+            return;
+        }
+
+        linearBackward(new KernelConfig(new Index3D(checked((int)groups), 1, 1), new Index3D(GroupSide, GroupSide, 1)), first, second, bias);
+        SumSplits(first.C, first.Partials, first.Bias, inputShape, inputParts);
+        SumSplits(second.C, second.Partials, second.Bias, weightShape, weightParts);
+    }
+
+    /// <summary>
+    /// The GPU kernel's Linear → GELU forward: output (rows, out) = input (rows, in) · weight (out, in)ᵀ + bias (out) as
+    /// <see cref="RunTiled"/> computes it, and activated (rows, out) = gelu(output) in the same launch. A product whose K is
+    /// split runs GELU after its summing pass instead.
+    /// </summary>
+    internal void RunForwardGelu(ArrayView<float> output, ArrayView<float> activated, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, int rows, int inFeatures, int outFeatures)
+    {
+        using var profile = device.Profile("MatMul.RunForwardGelu");
+        var shape = new GemmShape(rows, outFeatures, inFeatures, 0, 1, 0, 1);
+        var l = GemmLayout.Packed(shape);
+        CheckSpans(shape, l);
+        var (kPerSplit, parts) = Plan(shape, l, null);
+        if (parts > 1)
+        {
+            RunTiled(output, input, weight, bias, shape);
+            Gelu.For(device).Forward(activated, output, (long)rows * outFeatures);
+            return;
+        }
+
+        if (rows > 0 && outFeatures > 0)
+        {
+            var side = Side<LargeTile>();
+            var grid = new Index3D(Blocks(outFeatures, side), Blocks(rows, side), 1);
+            denseNTGelu(new KernelConfig(grid, new Index3D(GroupSide, GroupSide, 1)), output, output, bias, new RowMajor(input, l.Lda, 1, 0, 0), new RowMajor(weight, l.Ldb, 1, 0, 0), shape, l, kPerSplit, 1, activated);
+        }
+    }
+
     // One launch of a blocked kernel; K is split only for a single product with a packed output.
     private void Launch<TA, TB>(Blocked<TA, TB> kernel, ArrayView<float> c, TA a, TB b, ArrayView<float> bias, GemmShape shape, GemmLayout layout, int? splits)
         where TA : struct, IGemmOperand
@@ -285,14 +358,26 @@ internal sealed class MatMul
             return;
         }
 
-        var parts = layout.Count == 1 ? Math.Max(1, splits ?? SplitsFor(shape, device.Accelerator.NumMultiprocessors)) : 1;
-        var kPerSplit = (((Math.Max(1, shape.K) + parts - 1) / parts) + TileK - 1) / TileK * TileK;
-        parts = Math.Max(1, (shape.K + kPerSplit - 1) / kPerSplit);
-        var outputs = (long)shape.M * shape.N;
-        var partials = parts > 1 ? device.Scratch(parts * outputs) : c;
+        var (kPerSplit, parts) = Plan(shape, layout, splits);
+        var partials = parts > 1 ? device.Scratch(parts * (long)shape.M * shape.N) : c;
         var grid = new Index3D(Blocks(shape.N, kernel.Side), Blocks(shape.M, kernel.Side), layout.Count * parts);
         kernel.Launch(new KernelConfig(grid, new Index3D(kernel.GroupSide, kernel.GroupSide, 1)), c, partials, bias, a, b, shape, layout, kPerSplit, parts);
-        if (parts > 1)
+        SumSplits(c, partials, bias, shape, parts);
+    }
+
+    // The K values per part and the parts of a product: K is split only for a single product.
+    private (int KPerSplit, int Parts) Plan(GemmShape shape, GemmLayout layout, int? splits)
+    {
+        var parts = layout.Count == 1 ? Math.Max(1, splits ?? SplitsFor(shape, device.Accelerator.NumMultiprocessors)) : 1;
+        var kPerSplit = (((Math.Max(1, shape.K) + parts - 1) / parts) + TileK - 1) / TileK * TileK;
+        return (kPerSplit, Math.Max(1, (shape.K + kPerSplit - 1) / kPerSplit));
+    }
+
+    // c = the parts' partials summed (bias, accumulate), after a launch that split K into several parts.
+    private void SumSplits(ArrayView<float> c, ArrayView<float> partials, ArrayView<float> bias, GemmShape shape, int parts)
+    {
+        var outputs = (long)shape.M * shape.N;
+        if (parts > 1 && outputs > 0)
         {
             var threads = device.Threads(outputs);
             sumSplits(threads, threads, checked((int)outputs), c, partials, bias, shape, parts);
@@ -392,6 +477,57 @@ internal sealed class MatMul
         where TA : struct, IGemmOperand
         where TB : struct, IGemmOperand
         where TTile : struct, IGemmTile
+        => Tile<TA, TB, TTile, GridTile, StoredOutput>(default, c, partials, bias, a, b, s, layout, kPerSplit, parts, default);
+
+    // BlockedKernel with GELU of each stored output written to activated as well (Linear → GELU's forward, one launch
+    // instead of two); for a product in one part.
+    private static void BlockedKernelGelu<TA, TB, TTile>(ArrayView<float> c, ArrayView<float> partials, ArrayView<float> bias, TA a, TB b, GemmShape s, GemmLayout layout, int kPerSplit, int parts, ArrayView<float> activated)
+        where TA : struct, IGemmOperand
+        where TB : struct, IGemmOperand
+        where TTile : struct, IGemmTile
+        => Tile<TA, TB, TTile, GridTile, GeluOutput>(default, c, partials, bias, a, b, s, layout, kPerSplit, parts, new GeluOutput(activated));
+
+    // Two products and a TWork in one launch of GroupSide² groups over a flat grid: the first product's groups, then
+    // the second's, then TWork's (Linear's backward: dinput, dweight and the bias sums, one launch instead of three).
+    // Each group runs the same code as in its own launch, so the results are the same bits.
+    private static void BlockedKernelPair<TA1, TB1, TA2, TB2, TTile, TWork>(GemmProblem<TA1, TB1> first, GemmProblem<TA2, TB2> second, TWork work)
+        where TA1 : struct, IGemmOperand
+        where TB1 : struct, IGemmOperand
+        where TA2 : struct, IGemmOperand
+        where TB2 : struct, IGemmOperand
+        where TTile : struct, IGemmTile
+        where TWork : struct, IGroupWork
+    {
+        var g = Grid.IdxX;
+        var secondAt = first.Groups;
+        var workAt = secondAt + second.Groups;
+        if (g < secondAt)
+        {
+            Tile<TA1, TB1, TTile>(first, new FlatTile(0, first.BlocksX, first.BlocksY));
+        }
+        else if (g < workAt)
+        {
+            Tile<TA2, TB2, TTile>(second, new FlatTile(secondAt, second.BlocksX, second.BlocksY));
+        }
+        else
+        {
+            var side = default(TTile).GroupSide;
+            work.Run(g - workAt, Grid.DimX - workAt, (Group.IdxY * side) + Group.IdxX, side * side);
+        }
+    }
+
+    private static void Tile<TA, TB, TTile>(GemmProblem<TA, TB> p, FlatTile place)
+        where TA : struct, IGemmOperand
+        where TB : struct, IGemmOperand
+        where TTile : struct, IGemmTile
+        => Tile<TA, TB, TTile, FlatTile, StoredOutput>(place, p.C, p.Partials, p.Bias, p.A, p.B, p.Shape, p.Layout, p.KPerSplit, p.Parts, default);
+
+    private static void Tile<TA, TB, TTile, TPlace, TOutput>(TPlace place, ArrayView<float> c, ArrayView<float> partials, ArrayView<float> bias, TA a, TB b, GemmShape s, GemmLayout layout, int kPerSplit, int parts, TOutput output)
+        where TA : struct, IGemmOperand
+        where TB : struct, IGemmOperand
+        where TTile : struct, IGemmTile
+        where TPlace : struct, ITilePlace
+        where TOutput : struct, IGemmOutput
     {
         var tile = default(TTile);
         var side = Side<TTile>();
@@ -408,11 +544,11 @@ internal sealed class MatMul
         var placeB = new SlicePlacement(b.AlongK, thread, side, tile.GroupSide * tile.GroupSide);
         var storeA = sliceA.SubView(SharedIndex(placeA.Row, placeA.K));
         var storeB = sliceB.SubView(SharedIndex(placeB.Row, placeB.K));
-        var m0 = Grid.IdxY * side;
-        var n0 = Grid.IdxX * side;
+        var m0 = place.Y * side;
+        var n0 = place.X * side;
         // Grid z runs over parts of K for one product, or over the products of a batch (one part each).
-        var part = Grid.IdxZ % parts;
-        var z = Grid.IdxZ / parts;
+        var part = place.Z % parts;
+        var z = place.Z / parts;
         var aOffset = a.Offset(z);
         var bOffset = b.Offset(z);
         var kBegin = part * kPerSplit;
@@ -442,12 +578,12 @@ internal sealed class MatMul
             Group.Barrier();
         }
 
-        // Parts write packed partials (part, M, N) for SumSplitsKernel; a whole product (z = Grid.IdxZ) writes c with
-        // its layout. Grid.IdxZ is read again rather than part and z kept across the loop: that freed the register
-        // the dense kernels otherwise spilled (8 bytes).
-        var target = parts > 1 ? partials.SubView((long)(Grid.IdxZ % parts) * s.M * s.N, (long)s.M * s.N) : c;
-        var cOffset = parts > 1 ? 0L : ((long)(Grid.IdxZ / layout.Heads) * layout.CBatch) + ((long)(Grid.IdxZ % layout.Heads) * layout.CHead);
-        var o = new OutputRows(target, bias, cOffset, parts > 1 ? s.N : layout.Ldc, s.M, s.N, parts == 1 && s.Accumulate != 0, parts == 1 && s.HasBias != 0);
+        // Parts write packed partials (part, M, N) for SumSplitsKernel; a whole product (z = place.Z) writes c with
+        // its layout. The place's z is read again rather than part and z kept across the loop: that freed the
+        // register the dense kernels otherwise spilled (8 bytes).
+        var target = parts > 1 ? partials.SubView((long)(place.Z % parts) * s.M * s.N, (long)s.M * s.N) : c;
+        var cOffset = parts > 1 ? 0L : ((long)(place.Z / layout.Heads) * layout.CBatch) + ((long)(place.Z % layout.Heads) * layout.CHead);
+        var o = new OutputRows<TOutput>(output, target, bias, cOffset, parts > 1 ? s.N : layout.Ldc, s.M, s.N, parts == 1 && s.Accumulate != 0, parts == 1 && s.HasBias != 0);
         var wide = tile.Fragments > 1;
         var step = 4 * tile.GroupSide;
         var m = m0 + (4 * ty);
@@ -463,6 +599,8 @@ internal sealed class MatMul
             o.Store(m + step + 2, n, step, wide, sums.R6Lo, sums.R6Hi);
             o.Store(m + step + 3, n, step, wide, sums.R7Lo, sums.R7Hi);
         }
+
+        o.Finish(m, n, step, wide);
     }
 
     // Step k of a slice: the thread's A and B fragments (views starting at its fragment 0) into its accumulators.
@@ -522,8 +660,34 @@ internal sealed class MatMul
     }
 
     // Where a group's outputs go: row m of the target at Offset + m·Ld, each stored only inside the (Rows, Columns) matrix.
-    private readonly struct OutputRows(ArrayView<float> target, ArrayView<float> bias, long offset, int ld, int rows, int columns, bool accumulate, bool hasBias)
+    private readonly struct OutputRows<TOutput>(TOutput output, ArrayView<float> target, ArrayView<float> bias, long offset, int ld, int rows, int columns, bool accumulate, bool hasBias)
+        where TOutput : struct, IGemmOutput
     {
+        // After every Store: TOutput's pass over the thread's outputs, read back from the target, since calling it as
+        // each was stored kept GELU's temporaries live beside the accumulators (88 bytes spilled, sm_90).
+        public void Finish(int m, int n, int step, bool wide)
+        {
+            if (!output.ReadsBack)
+            {
+                return;
+            }
+
+            var span = wide ? 8 : 4;
+            for (var i = 0; i < span; i++)
+            {
+                var r = m + (i % 4) + (i / 4 * step);
+                var row = offset + ((long)r * ld);
+                for (var j = 0; j < span; j++)
+                {
+                    var column = n + (j % 4) + (j / 4 * step);
+                    if (r < rows && column < columns)
+                    {
+                        output.Stored(row + column, target[row + column]);
+                    }
+                }
+            }
+        }
+
         // Row m's outputs (n .. n+3) and, when wide, (n+step .. n+step+3).
         public void Store(int m, int n, int step, bool wide, Float4 lo, Float4 hi)
         {
@@ -586,6 +750,11 @@ internal sealed class MatMul
         return new KernelSpecialization(threads, RegisterFile / (MaxRegisters * threads));
     }
 
+    // The register cap is for ptxas; other accelerators reject a group size they cannot hold (the CPU's default shape).
+    private static KernelSpecialization Specialization<TTile>(Accelerator accelerator)
+        where TTile : struct, IGemmTile
+        => accelerator.AcceleratorType == AcceleratorType.Cuda ? CudaSpecialization(default(TTile)) : KernelSpecialization.Empty;
+
     // A closed blocked kernel loaded on a device, with its group shape.
     private sealed class Blocked<TA, TB>
         where TA : struct, IGemmOperand
@@ -607,9 +776,7 @@ internal sealed class MatMul
         public static Blocked<TA, TB> Load<TTile>(Accelerator accelerator, Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, TA, TB, GemmShape, GemmLayout, int, int> kernel)
             where TTile : struct, IGemmTile
         {
-            // The register cap is for ptxas; other accelerators reject a group size they cannot hold (the CPU's default shape).
-            var specialization = accelerator.AcceleratorType == AcceleratorType.Cuda ? CudaSpecialization(default(TTile)) : KernelSpecialization.Empty;
-            return new(accelerator.LoadStreamKernel(kernel, specialization), Side<TTile>(), default(TTile).GroupSide);
+            return new(accelerator.LoadStreamKernel(kernel, Specialization<TTile>(accelerator)), Side<TTile>(), default(TTile).GroupSide);
         }
     }
 

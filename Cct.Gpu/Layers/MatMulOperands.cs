@@ -324,3 +324,74 @@ internal struct Accumulators
         R7Hi = Float4.MultiplyAdd(R7Hi, a1.W, b1);
     }
 }
+
+/// <summary>Which output tile and product (x, y, z) a group of the blocked kernel computes.</summary>
+internal interface ITilePlace
+{
+    int X { get; }
+
+    int Y { get; }
+
+    int Z { get; }
+}
+
+/// <summary>The group's grid index: a product in its own launch.</summary>
+internal readonly struct GridTile : ITilePlace
+{
+    public int X => Grid.IdxX;
+
+    public int Y => Grid.IdxY;
+
+    public int Z => Grid.IdxZ;
+}
+
+/// <summary>A product whose groups are the flat grid's First .. First + BlocksX·BlocksY·(products x parts), x fastest.</summary>
+internal readonly struct FlatTile(int first, int blocksX, int blocksY) : ITilePlace
+{
+    public int X => (Grid.IdxX - first) % blocksX;
+
+    public int Y => (Grid.IdxX - first) / blocksX % blocksY;
+
+    public int Z => (Grid.IdxX - first) / (blocksX * blocksY);
+}
+
+/// <summary>One product of a grouped launch: the blocked kernel's arguments and its share of the flat grid.</summary>
+internal readonly record struct GemmProblem<TA, TB>(ArrayView<float> C, ArrayView<float> Partials, ArrayView<float> Bias, TA A, TB B, GemmShape Shape, GemmLayout Layout, int KPerSplit, int Parts, int BlocksX, int BlocksY)
+    where TA : struct, IGemmOperand
+    where TB : struct, IGemmOperand
+{
+    /// <summary>Groups of the flat grid it takes: tiles x products x parts of K (none for an empty product).</summary>
+    public int Groups => Shape.M <= 0 || Shape.N <= 0 ? 0 : BlocksX * BlocksY * Layout.Count * Parts;
+}
+
+/// <summary>Work a grouped launch runs in the groups after its products: group g of <c>groups</c>, thread t of <c>threads</c>.</summary>
+internal interface IGroupWork
+{
+    void Run(int group, int groups, int thread, int threads);
+}
+
+/// <summary>What the blocked kernel does with its outputs once stored: each read back at its index i of C (when <see cref="ReadsBack"/>).</summary>
+internal interface IGemmOutput
+{
+    bool ReadsBack { get; }
+
+    void Stored(long i, float value);
+}
+
+/// <summary>Nothing more.</summary>
+internal readonly struct StoredOutput : IGemmOutput
+{
+    public bool ReadsBack => false;
+
+    public void Stored(long i, float value)
+    {
+    }
+}
+
+/// <summary>Activated[i] = gelu(value), as <see cref="Gelu.Forward"/> computes it.</summary>
+internal readonly struct GeluOutput(ArrayView<float> activated) : IGemmOutput
+{
+    public bool ReadsBack => true;
+
+    public void Stored(long i, float value) => activated[i] = Gelu.Apply(value);
+}

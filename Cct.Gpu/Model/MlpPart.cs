@@ -33,13 +33,14 @@ internal sealed class MlpPart(ComputeDevice device, BlockSpec spec, LinearParame
         var a = activations;
         var (rows, c, h) = (pass.Batch * spec.Tokens, spec.Dim, spec.Hidden);
         var linear = Linear.For(device);
-        linear.Forward(a.Hidden, input, linear1.Weight.Value, linear1.Bias.Value, true, rows, c, h); // (B, T, H)
         if (Gelu)
         {
-            Layers.Gelu.For(device).Forward(a.Activated, a.Hidden, (long)rows * h);
+            // GELU is applied in linear1's GEMM on GPUs: one launch fewer.
+            linear.ForwardGelu(a.Hidden, a.Activated, input, linear1.Weight.Value, linear1.Bias.Value, rows, c, h); // (B, T, H)
         }
         else
         {
+            linear.Forward(a.Hidden, input, linear1.Weight.Value, linear1.Bias.Value, true, rows, c, h); // (B, T, H)
             Relu.For(device).Forward(a.Activated, a.Hidden, (long)rows * h);
         }
 

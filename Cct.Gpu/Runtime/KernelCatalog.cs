@@ -120,9 +120,16 @@ internal static class KernelCatalog
             ? MatMul.CudaSpecialization((IGemmTile)Activator.CreateInstance(tile)!)
             : KernelSpecialization.Empty;
 
+    // A kernel takes an index or an array view, directly or as a field of a struct argument (MatMul's grouped launch).
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "The argument structs are Cct.Gpu's own, and Cct.Gpu is a trimmer root (Directory.Build.props).")]
     private static bool HasKernelSignature(MethodInfo method)
-        => method.GetParameters().Any(p => p.ParameterType.Namespace is "ILGPU" or "ILGPU.Runtime"
-            && (p.ParameterType.Name.StartsWith("ArrayView", StringComparison.Ordinal) || p.ParameterType.Name.StartsWith("Index", StringComparison.Ordinal)));
+        => method.GetParameters().Any(p => IsKernelArgument(p.ParameterType)
+            || (p.ParameterType.IsValueType && p.ParameterType.Assembly == method.Module.Assembly
+                && p.ParameterType.GetFields(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance).Any(f => IsKernelArgument(f.FieldType))));
+
+    private static bool IsKernelArgument(Type type)
+        => type.Namespace is "ILGPU" or "ILGPU.Runtime"
+            && (type.Name.StartsWith("ArrayView", StringComparison.Ordinal) || type.Name.StartsWith("Index", StringComparison.Ordinal));
 
     private static int OperandSize(OperandType type, byte[] il, int position) => type switch
     {

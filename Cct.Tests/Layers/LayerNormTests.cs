@@ -186,4 +186,49 @@ public sealed class LayerNormTests
         var kept = Enumerable.Range(0, batch).Select(b => mask.Key.Uniform(b) >= mask.Probability).ToArray();
         Assert.That(kept, Does.Contain(true).And.Contain(false), "the mask keeps some samples and drops others");
     }
+
+    /// <summary>
+    /// The GPU backward's one launch (the row warps, then the parameter sums in the groups after them) against the CPU
+    /// kernels: the parameter gradients are the same sums in the same order, so equal bits, with one row chunk and with
+    /// several (rows not a multiple of them), and more sum items than one group holds. Gradients start non-zero.
+    /// </summary>
+    [TestCase(37, 6, 1)]
+    [TestCase(37, 6, 3)]
+    [TestCase(300, 70, 5)]
+    public void GpuBackwardLaunchSumsParametersAsTheCpuKernels(int rows, int channels, int chunks)
+    {
+        var (x, weight, dy) = (GradCheck.RandomDoubles(71, rows * channels).ToFloats(), GradCheck.RandomDoubles(72, channels).ToFloats(), GradCheck.RandomDoubles(73, rows * channels).ToFloats());
+        float[] means, rstds;
+        {
+            // The statistics from the CPU kernels, so both backwards read the same mean and rstd.
+            var cpu = TestDevices.Cpu;
+            using var input = cpu.Upload(x);
+            using var w = cpu.Upload(weight);
+            using var b = cpu.Upload(new float[channels]);
+            using var output = cpu.Allocate(rows * channels);
+            using var mean = cpu.Allocate(rows);
+            using var rstd = cpu.Allocate(rows);
+            LayerNorm.For(cpu).Forward(output.View, mean.View, rstd.View, input.View, w.View, b.View, rows, channels);
+            (means, rstds) = (mean.Read(), rstd.Read());
+        }
+
+        float[][] Run(ComputeDevice device)
+        {
+            using var input = device.Upload(x);
+            using var w = device.Upload(weight);
+            using var doutput = device.Upload(dy);
+            using var mean = device.Upload(means);
+            using var rstd = device.Upload(rstds);
+            using var dinput = device.Upload(GradCheck.RandomDoubles(74, rows * channels).ToFloats());
+            using var dweight = device.Upload(GradCheck.RandomDoubles(75, channels).ToFloats());
+            using var dbias = device.Upload(GradCheck.RandomDoubles(76, channels).ToFloats());
+            LayerNorm.For(device).Backward(dinput.View, dweight.View, dbias.View, doutput.View, input.View, mean.View, rstd.View, w.View, rows, channels, chunks);
+            return [dinput.Read(), dweight.Read(), dbias.Read()];
+        }
+
+        var (gpu, kernels) = (Run(TestDevices.GpuKernelsCpu), Run(TestDevices.Cpu));
+        Assert.That(gpu[1], Is.EqualTo(kernels[1]), "dweight");
+        Assert.That(gpu[2], Is.EqualTo(kernels[2]), "dbias");
+        Compare.AssertClose(gpu[0], kernels[0], "layernorm.gpu_launch.dinput");
+    }
 }

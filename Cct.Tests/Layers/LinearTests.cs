@@ -19,6 +19,91 @@ public sealed class LinearTests
         Check(TestDevices.TiledCpu, @case, "linear.tiled", forceTiled: true);
     }
 
+    /// <summary>The GPU kernels' Linear (forward, and backward as one launch of both products and the bias sums) against PyTorch.</summary>
+    [TestCaseSource(nameof(Cases))]
+    public void GpuKernelsMatchPyTorch(string @case) => Check(TestDevices.GpuKernelsCpu, @case, "linear.gpu");
+
+    /// <summary>
+    /// The GPU backward's one launch (dinput, dweight and the bias sums in groups of one grid) against its parts run
+    /// alone: the blocked GEMM for each product and the CPU kernels' bias sums, equal bits, on shapes that are not
+    /// multiples of the tile, with the bias in row chunks and dweight's K split. Gradients start non-zero.
+    /// </summary>
+    [TestCase(37, 5, 7, 1, 1, true)]
+    [TestCase(150, 130, 70, 3, 1, true)]
+    [TestCase(150, 130, 70, 3, 2, true)]
+    [TestCase(150, 130, 70, 1, 3, false)]
+    [TestCase(300, 3, 200, 5, 1, true)]
+    public void GpuBackwardLaunchMatchesItsParts(int rows, int fin, int fout, int chunks, int splits, bool hasBias)
+    {
+        var device = TestDevices.GpuKernelsCpu;
+        var (xValues, wValues, dyValues) = (GradCheck.RandomDoubles(61, rows * fin).ToFloats(), GradCheck.RandomDoubles(62, fout * fin).ToFloats(), GradCheck.RandomDoubles(63, rows * fout).ToFloats());
+        var (dxStart, dwStart, dbStart) = (GradCheck.RandomDoubles(64, rows * fin).ToFloats(), GradCheck.RandomDoubles(65, fout * fin).ToFloats(), GradCheck.RandomDoubles(66, fout).ToFloats());
+        using var x = device.Upload(xValues);
+        using var w = device.Upload(wValues);
+        using var dy = device.Upload(dyValues);
+        using var dx = device.Upload(dxStart);
+        using var dw = device.Upload(dwStart);
+        using var db = device.Upload(dbStart);
+        Linear.For(device).Backward(dx.View, dw.View, db.View, dy.View, x.View, w.View, hasBias, rows, fin, fout, chunks, splits);
+
+        using var dxAlone = device.Upload(dxStart);
+        using var dwAlone = device.Upload(dwStart);
+        var matMul = MatMul.For(device);
+        matMul.RunTiled(dxAlone.View, dy.View, w.View, w.View, new GemmShape(rows, fin, fout, 0, 0, 1, 0));
+        matMul.RunTiled(dwAlone.View, dy.View, x.View, x.View, new GemmShape(fout, fin, rows, 1, 0, 1, 0), splits);
+        var cpu = TestDevices.Cpu;
+        using var cpuX = cpu.Upload(xValues);
+        using var cpuW = cpu.Upload(wValues);
+        using var cpuDy = cpu.Upload(dyValues);
+        using var cpuDx = cpu.Upload(dxStart);
+        using var cpuDw = cpu.Upload(dwStart);
+        using var dbAlone = cpu.Upload(dbStart);
+        Linear.For(cpu).Backward(cpuDx.View, cpuDw.View, dbAlone.View, cpuDy.View, cpuX.View, cpuW.View, hasBias, rows, fin, fout, chunks);
+
+        Assert.That(dx.Read(), Is.EqualTo(dxAlone.Read()), "dinput");
+        Assert.That(dw.Read(), Is.EqualTo(dwAlone.Read()), "dweight");
+        Assert.That(db.Read(), Is.EqualTo(dbAlone.Read()), "dbias");
+        Compare.AssertClose(dx.Read(), cpuDx.Read(), "linear.gpu_launch.dinput");
+        Compare.AssertClose(dw.Read(), cpuDw.Read(), "linear.gpu_launch.dweight");
+    }
+
+    /// <summary>
+    /// Linear → GELU's forward as the GPU runs it (GELU applied in the GEMM's stores) against the GEMM then Gelu.Forward on
+    /// the same device (equal bits) and against the CPU kernels (close), on shapes that are not multiples of the tile.
+    /// </summary>
+    [TestCase(37, 5, 7)]
+    [TestCase(150, 130, 70)]
+    public void ForwardGeluMatchesLinearThenGelu(int rows, int fin, int fout)
+    {
+        var (xValues, wValues, bValues) = (GradCheck.RandomDoubles(81, rows * fin).ToFloats(), GradCheck.RandomDoubles(82, fout * fin).ToFloats(), GradCheck.RandomDoubles(83, fout).ToFloats());
+        float[][] Run(ComputeDevice device, bool fused)
+        {
+            using var x = device.Upload(xValues);
+            using var w = device.Upload(wValues);
+            using var b = device.Upload(bValues);
+            using var output = device.Allocate(rows * fout);
+            using var activated = device.Allocate(rows * fout);
+            var linear = Linear.For(device);
+            if (fused)
+            {
+                linear.ForwardGelu(output.View, activated.View, x.View, w.View, b.View, rows, fin, fout);
+            }
+            else
+            {
+                linear.Forward(output.View, x.View, w.View, b.View, true, rows, fin, fout);
+                Gelu.For(device).Forward(activated.View, output.View, rows * fout);
+            }
+
+            return [output.Read(), activated.Read()];
+        }
+
+        var gpu = Run(TestDevices.GpuKernelsCpu, fused: true);
+        Assert.That(gpu, Is.EqualTo(Run(TestDevices.GpuKernelsCpu, fused: false)));
+        var cpu = Run(TestDevices.Cpu, fused: true);
+        Compare.AssertClose(gpu[0], cpu[0], "linear.forward_gelu.output");
+        Compare.AssertClose(gpu[1], cpu[1], "linear.forward_gelu.activated");
+    }
+
     [Test]
     public void BackwardMatchesFiniteDifferences()
     {
