@@ -122,6 +122,7 @@ internal static class KernelCatalog
 
     // A kernel takes an index or an array view, directly or as a field of a struct argument (MatMul's grouped launch).
     [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "The argument structs are Cct.Gpu's own, and Cct.Gpu is a trimmer root (Directory.Build.props).")]
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "The argument structs are Cct.Gpu's own, and Cct.Gpu is a trimmer root (Directory.Build.props).")]
     private static bool HasKernelSignature(MethodInfo method)
         => method.GetParameters().Any(p => IsKernelArgument(p.ParameterType)
             || (p.ParameterType.IsValueType && p.ParameterType.Assembly == method.Module.Assembly
