@@ -63,33 +63,10 @@ internal static class AttentionMapper
             current.View.SubView(0, rolled.Length).CopyToCPU(rolled);
             for (var b = 0; b < batch; b++)
             {
-                maps.Add(new AttentionMap(c.TokenSide, pooling[(b * tokens)..((b + 1) * tokens)], rolled[(b * tokens)..((b + 1) * tokens)], Softmax(logits.AsSpan(b * c.Classes, c.Classes))));
+                maps.Add(new AttentionMap(c.TokenSide, pooling[(b * tokens)..((b + 1) * tokens)], rolled[(b * tokens)..((b + 1) * tokens)], CctModel.Softmax(logits.AsSpan(b * c.Classes, c.Classes))));
             }
         }
 
         return maps;
-    }
-
-    private static float[] Softmax(ReadOnlySpan<float> logits)
-    {
-        var max = float.NegativeInfinity;
-        foreach (var l in logits)
-        {
-            max = Math.Max(max, l);
-        }
-
-        var result = new float[logits.Length];
-        double sum = 0;
-        for (var k = 0; k < logits.Length; k++)
-        {
-            sum += Math.Exp(logits[k] - max);
-        }
-
-        for (var k = 0; k < logits.Length; k++)
-        {
-            result[k] = (float)(Math.Exp(logits[k] - max) / sum);
-        }
-
-        return result;
     }
 }

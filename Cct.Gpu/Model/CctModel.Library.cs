@@ -281,7 +281,8 @@ public sealed partial class CctModel
         }
     }
 
-    private static float[] Softmax(ReadOnlySpan<float> logits)
+    /// <summary>Class probabilities of one row of logits, summed in double (host side: predictions and attention maps).</summary>
+    internal static float[] Softmax(ReadOnlySpan<float> logits)
     {
         var max = float.NegativeInfinity;
         foreach (var l in logits)
