@@ -20,7 +20,7 @@ internal static class OpsBench
     {
         var config = CctConfig.Preset(options.Model);
         using var device = options.Accelerator == AcceleratorKind.Cpu
-            ? ComputeDevice.Create(AcceleratorKind.Cpu, ComputeDevice.TiledCpuShape, gpuKernels: true)
+            ? ComputeDevice.Create(AcceleratorKind.Cpu, ComputeDevice.TiledCpuShape, KernelFamily.Grouped)
             : ComputeDevice.Create(options.Accelerator);
         var batch = options.Batch;
         using var model = new CctModel(device, config, batch);

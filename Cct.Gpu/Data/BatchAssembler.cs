@@ -58,7 +58,7 @@ internal sealed class BatchAssembler
     /// </summary>
     public void Assemble(ArrayView<float> output, ArrayView<byte> pixels, ArrayView<int> indices, int batch, int height, int width, float mean, float std, bool crop, bool flip, RngKey key)
     {
-        using var profile = device.Profile("BatchAssembler.Assemble");
+        using var profile = device.Time("BatchAssembler.Assemble");
         var total = (long)batch * height * width;
         var threads = device.Threads(checked((int)total));
         if (threads > 0)
@@ -70,7 +70,7 @@ internal sealed class BatchAssembler
     /// <summary>output (batch) = labels[indices[b]], from labels (N) and indices (batch); −1 for an index outside labels.</summary>
     public void GatherLabels(ArrayView<int> output, ArrayView<int> labels, ArrayView<int> indices, int batch)
     {
-        using var profile = device.Profile("BatchAssembler.GatherLabels");
+        using var profile = device.Time("BatchAssembler.GatherLabels");
         var threads = device.Threads(batch);
         if (threads > 0)
         {

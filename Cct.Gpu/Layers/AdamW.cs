@@ -40,7 +40,7 @@ internal sealed class AdamW
     /// </summary>
     public void Step(ArrayView<float> parameters, ArrayView<float> firstMoment, ArrayView<float> secondMoment, ArrayView<float> gradients, AdamWSettings settings, int step)
     {
-        using var profile = device.Profile("AdamW.Step");
+        using var profile = device.Time("AdamW.Step");
         ArgumentOutOfRangeException.ThrowIfLessThan(step, 1);
         var n = parameters.Length;
         if (firstMoment.Length != n || secondMoment.Length != n || gradients.Length != n)

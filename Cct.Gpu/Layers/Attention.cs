@@ -52,7 +52,7 @@ internal sealed class Attention
     /// </summary>
     public void Forward(ArrayView<float> output, ArrayView<float> probabilities, ArrayView<float> qkv, AttentionShape shape, float dropoutProbability, RngKey key)
     {
-        using var profile = device.Profile("Attention.Forward");
+        using var profile = device.Time("Attention.Forward");
         Validate(shape, dropoutProbability);
         if (device.PrefersTiledKernels)
         {
@@ -82,7 +82,7 @@ internal sealed class Attention
     /// </summary>
     public void Backward(ArrayView<float> dqkv, ArrayView<float> dprobabilities, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> probabilities, AttentionShape shape, float dropoutProbability, RngKey key)
     {
-        using var profile = device.Profile("Attention.Backward");
+        using var profile = device.Time("Attention.Backward");
         Validate(shape, dropoutProbability);
         if (device.PrefersTiledKernels)
         {

@@ -30,7 +30,7 @@ internal sealed class AttentionRollout
     /// <summary>output (B, T) = input (B, T) · ½ (mean over heads of probabilities (B, H, T, T) + I).</summary>
     public void Step(ArrayView<float> output, ArrayView<float> input, ArrayView<float> probabilities, RolloutShape shape)
     {
-        using var profile = device.Profile("AttentionRollout.Step");
+        using var profile = device.Time("AttentionRollout.Step");
         var count = shape.Batch * shape.Tokens;
         var threads = device.Threads(count);
         if (threads > 0)

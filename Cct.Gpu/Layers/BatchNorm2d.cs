@@ -52,7 +52,7 @@ internal sealed class BatchNorm2d
     public void ForwardTraining(ArrayView<float> output, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> runningMean, ArrayView<float> runningVar,
         ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, BatchNormShape shape, float momentum = 0.1f, float epsilon = 1e-5f)
     {
-        using var profile = device.Profile("BatchNorm2d.ForwardTraining");
+        using var profile = device.Time("BatchNorm2d.ForwardTraining");
         // PyTorch refuses this too: the unbiased variance of one value is undefined.
         if (shape.PerChannel < 2)
         {
@@ -83,7 +83,7 @@ internal sealed class BatchNorm2d
     public void ForwardEval(ArrayView<float> output, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias,
         ArrayView<float> runningMean, ArrayView<float> runningVar, BatchNormShape shape, float epsilon = 1e-5f)
     {
-        using var profile = device.Profile("BatchNorm2d.ForwardEval");
+        using var profile = device.Time("BatchNorm2d.ForwardEval");
         if (shape.Channels > 0 && shape.PerChannel > 0)
         {
             var elements = Elements(shape);
@@ -99,7 +99,7 @@ internal sealed class BatchNorm2d
     public void Backward(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput,
         ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, BatchNormShape shape)
     {
-        using var profile = device.Profile("BatchNorm2d.Backward");
+        using var profile = device.Time("BatchNorm2d.Backward");
         if (shape.Channels > 0 && shape.PerChannel > 0 && device.PrefersTiledKernels)
         {
             BackwardGroups(dinput, dweight, dbias, doutput, input, mean, rstd, weight, shape);

@@ -59,7 +59,7 @@ internal sealed class Conv2d
     /// <summary>output (B, Cout, Ho, Wo) = input (B, Cin, H, W) ⋆ weight (Cout, Cin, K, K).</summary>
     public void Forward(ArrayView<float> output, ArrayView<float> input, ArrayView<float> weight, Conv2dShape shape)
     {
-        using var profile = device.Profile("Conv2d.Forward");
+        using var profile = device.Time("Conv2d.Forward");
         if (implicitGemm is not null)
         {
             implicitGemm.RunConvolution(GemmOperands.ConvForward, output, weight, input, shape);
@@ -81,7 +81,7 @@ internal sealed class Conv2d
     /// </summary>
     public void Backward(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, Conv2dShape shape, bool inputGradient = true)
     {
-        using var profile = device.Profile("Conv2d.Backward");
+        using var profile = device.Time("Conv2d.Backward");
         if (implicitGemm is not null)
         {
             if (inputGradient)
@@ -111,7 +111,7 @@ internal sealed class Conv2d
     /// <summary>output (B, Cout, Ho, Wo) += bias (Cout), channel c's bias on every position of plane c; run after <see cref="Forward"/>.</summary>
     public void AddBias(ArrayView<float> output, ArrayView<float> bias, Conv2dShape shape)
     {
-        using var profile = device.Profile("Conv2d.AddBias");
+        using var profile = device.Time("Conv2d.AddBias");
         var count = (long)shape.Batch * shape.OutChannels * shape.OutHeight * shape.OutWidth;
         var threads = device.Threads(count);
         if (threads > 0)
@@ -135,7 +135,7 @@ internal sealed class Conv2d
     /// </summary>
     internal void BackwardBias(ArrayView<float> biasGradient, ArrayView<float> outputGradient, Conv2dShape shape, int chunks)
     {
-        using var profile = device.Profile("Conv2d.BackwardBias");
+        using var profile = device.Time("Conv2d.BackwardBias");
         var spatial = (long)shape.OutHeight * shape.OutWidth;
         if (shape.Batch <= 0 || shape.OutChannels <= 0 || spatial <= 0)
         {

@@ -34,7 +34,7 @@ internal sealed class CrossEntropy
     /// </summary>
     public void Forward(ArrayView<float> loss, ArrayView<float> losses, ArrayView<float> probabilities, ArrayView<float> logits, ArrayView<int> targets, int batch, int classes, float labelSmoothing)
     {
-        using var profile = device.Profile("CrossEntropy.Forward");
+        using var profile = device.Time("CrossEntropy.Forward");
         if (batch <= 0 || classes <= 0)
         {
             return;
@@ -51,7 +51,7 @@ internal sealed class CrossEntropy
     /// </summary>
     public void Backward(ArrayView<float> dlogits, ArrayView<float> probabilities, ArrayView<int> targets, int batch, int classes, float labelSmoothing)
     {
-        using var profile = device.Profile("CrossEntropy.Backward");
+        using var profile = device.Time("CrossEntropy.Backward");
         if (batch > 0 && classes > 0)
         {
             var threads = device.Threads((long)batch * classes);
@@ -73,7 +73,7 @@ internal sealed class CrossEntropy
             return;
         }
 
-        using var profile = device.Profile("CrossEntropy.ForwardBackward");
+        using var profile = device.Time("CrossEntropy.ForwardBackward");
         if (batch > 0 && classes > 0)
         {
             forwardBackwardGroup(new KernelConfig(1, PartialSums.GroupSize(device)), loss, losses, probabilities, dlogits, logits, targets, batch, classes, labelSmoothing);

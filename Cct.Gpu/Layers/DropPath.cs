@@ -38,14 +38,14 @@ internal sealed class DropPath
     /// <summary>output (B, perSample) = input (B, perSample) · mask (B) / (1 − p); p = 0 copies.</summary>
     public void Forward(ArrayView<float> output, ArrayView<float> input, int batch, int perSample, float probability, RngKey key)
     {
-        using var profile = device.Profile("DropPath.Forward");
+        using var profile = device.Time("DropPath.Forward");
         Launch(output, input, batch, perSample, probability, key, accumulate: false);
     }
 
     /// <summary>dinput (B, perSample) += doutput (B, perSample) · mask (B) / (1 − p), with the forward call's mask given the same key.</summary>
     public void Backward(ArrayView<float> dinput, ArrayView<float> doutput, int batch, int perSample, float probability, RngKey key)
     {
-        using var profile = device.Profile("DropPath.Backward");
+        using var profile = device.Time("DropPath.Backward");
         Launch(dinput, doutput, batch, perSample, probability, key, accumulate: true);
     }
 

@@ -24,14 +24,14 @@ internal sealed class Dropout
     /// <summary>output (count) = input (count) · mask / (1 − p); p = 0 copies.</summary>
     public void Forward(ArrayView<float> output, ArrayView<float> input, long count, float probability, RngKey key)
     {
-        using var profile = device.Profile("Dropout.Forward");
+        using var profile = device.Time("Dropout.Forward");
         Launch(output, input, count, probability, key, accumulate: false);
     }
 
     /// <summary>dinput (count) += doutput (count) · mask / (1 − p), with the mask of the forward call given the same key.</summary>
     public void Backward(ArrayView<float> dinput, ArrayView<float> doutput, long count, float probability, RngKey key)
     {
-        using var profile = device.Profile("Dropout.Backward");
+        using var profile = device.Time("Dropout.Backward");
         Launch(dinput, doutput, count, probability, key, accumulate: true);
     }
 

@@ -27,7 +27,7 @@ internal sealed class Gelu
     /// <summary>output (count) = gelu(input (count)).</summary>
     public void Forward(ArrayView<float> output, ArrayView<float> input, long count)
     {
-        using var profile = device.Profile("Gelu.Forward");
+        using var profile = device.Time("Gelu.Forward");
         if (count > 0)
         {
             var threads = device.Threads(count);
@@ -38,7 +38,7 @@ internal sealed class Gelu
     /// <summary>Accumulates dinput (count) += doutput (count) · gelu'(input (count)), gelu'(x) = Φ(x) + x·φ(x).</summary>
     public void Backward(ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<float> input, long count)
     {
-        using var profile = device.Profile("Gelu.Backward");
+        using var profile = device.Time("Gelu.Backward");
         if (count > 0)
         {
             var threads = device.Threads(count);

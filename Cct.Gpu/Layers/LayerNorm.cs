@@ -46,7 +46,7 @@ internal sealed class LayerNorm
     /// </summary>
     public void Forward(ArrayView<float> output, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, int rows, int channels)
     {
-        using var profile = device.Profile("LayerNorm.Forward");
+        using var profile = device.Time("LayerNorm.Forward");
         if (rows > 0 && channels > 0)
         {
             if (device.PrefersTiledKernels)
@@ -107,7 +107,7 @@ internal sealed class LayerNorm
             return;
         }
 
-        using var profile = device.Profile("LayerNorm.ForwardResidual");
+        using var profile = device.Time("LayerNorm.ForwardResidual");
         if (rows > 0 && channels > 0)
         {
             forwardResidualWarps(device.WarpPerRow(rows), output, mean, rstd, sum, input, branch, weight, bias, rows, channels, mask);
@@ -129,7 +129,7 @@ internal sealed class LayerNorm
             return;
         }
 
-        using var profile = device.Profile("LayerNorm.BackwardResidual");
+        using var profile = device.Time("LayerNorm.BackwardResidual");
         if (rows > 0 && channels > 0)
         {
             // The parameter sums run in the row kernel's launch, in groups after the rows'.
@@ -149,7 +149,7 @@ internal sealed class LayerNorm
     /// <summary><see cref="Backward(ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, int, int)"/> with the parameter sums split into <paramref name="chunks"/> row chunks (tests force it on the CPU).</summary>
     internal void Backward(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels, int chunks)
     {
-        using var profile = device.Profile("LayerNorm.Backward");
+        using var profile = device.Time("LayerNorm.Backward");
         if (rows > 0 && channels > 0)
         {
             if (device.PrefersTiledKernels)

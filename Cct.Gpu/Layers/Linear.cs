@@ -54,7 +54,7 @@ internal sealed class Linear
     /// </summary>
     public void Forward(ArrayView<float> output, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, bool hasBias, int rows, int inFeatures, int outFeatures)
     {
-        using var profile = device.Profile("Linear.Forward");
+        using var profile = device.Time("Linear.Forward");
         matMul.Run(output, input, weight, hasBias ? bias : weight, new GemmShape(rows, outFeatures, inFeatures, 0, 1, 0, hasBias ? 1 : 0));
     }
 
@@ -66,7 +66,7 @@ internal sealed class Linear
     {
         if (device.PrefersTiledKernels)
         {
-            using var profile = device.Profile("Linear.ForwardGelu");
+            using var profile = device.Time("Linear.ForwardGelu");
             matMul.RunForwardGelu(output, activated, input, weight, bias, rows, inFeatures, outFeatures);
             return;
         }
@@ -89,7 +89,7 @@ internal sealed class Linear
     /// </summary>
     internal void Backward(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, bool hasBias, int rows, int inFeatures, int outFeatures, int chunks, int? splits = null)
     {
-        using var profile = device.Profile("Linear.Backward");
+        using var profile = device.Time("Linear.Backward");
         if (device.PrefersTiledKernels)
         {
             var bias = hasBias && rows > 0 && outFeatures > 0 ? BiasWork(dbias, doutput, rows, outFeatures, chunks) : default;
@@ -121,7 +121,7 @@ internal sealed class Linear
     /// <summary><see cref="BackwardThroughGelu(ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, int, int, int)"/> with the bias sums in <paramref name="chunks"/> row chunks.</summary>
     internal void BackwardThroughGelu(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> dpreactivation, ArrayView<float> dactivation, ArrayView<float> preactivation, ArrayView<float> input, ArrayView<float> weight, int rows, int inFeatures, int outFeatures, int chunks)
     {
-        using var profile = device.Profile("Linear.BackwardThroughGelu");
+        using var profile = device.Time("Linear.BackwardThroughGelu");
         BiasBackward(geluBiasBackward, dbias, dpreactivation, dactivation, preactivation, rows, outFeatures, chunks);
         if (device.PrefersTiledKernels)
         {

@@ -141,7 +141,7 @@ internal sealed class MatMul
     /// <summary>c (M, N) = op(a) · op(b) [+ bias (N)] [+ c], with the variant that suits the device.</summary>
     public void Run(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, GemmShape shape)
     {
-        using var profile = device.Profile("MatMul.Run");
+        using var profile = device.Time("MatMul.Run");
         if (device.PrefersTiledKernels)
         {
             RunTiled(c, a, b, bias, shape);
@@ -217,7 +217,7 @@ internal sealed class MatMul
     /// </summary>
     internal void RunBatched(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, GemmShape shape, GemmLayout layout, GemmDropout dropout)
     {
-        using var profile = device.Profile("MatMul.RunBatched");
+        using var profile = device.Time("MatMul.RunBatched");
         var l = layout;
         CheckSpans(shape, l);
         var rowsA = new RowMajor(a, l.Lda, l.Heads, l.ABatch, l.AHead);
@@ -291,7 +291,7 @@ internal sealed class MatMul
     /// </summary>
     internal void RunLinearBackward(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, int rows, int inFeatures, int outFeatures, BiasSums bias, int biasGroups, int? splits = null)
     {
-        using var profile = device.Profile("MatMul.RunLinearBackward");
+        using var profile = device.Time("MatMul.RunLinearBackward");
         var inputShape = new GemmShape(rows, inFeatures, outFeatures, 0, 0, 1, 0);
         var weightShape = new GemmShape(outFeatures, inFeatures, rows, 1, 0, 1, 0);
         var (li, lw) = (GemmLayout.Packed(inputShape), GemmLayout.Packed(weightShape));
@@ -328,7 +328,7 @@ internal sealed class MatMul
     /// </summary>
     internal void RunForwardGelu(ArrayView<float> output, ArrayView<float> activated, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, int rows, int inFeatures, int outFeatures)
     {
-        using var profile = device.Profile("MatMul.RunForwardGelu");
+        using var profile = device.Time("MatMul.RunForwardGelu");
         var shape = new GemmShape(rows, outFeatures, inFeatures, 0, 1, 0, 1);
         var l = GemmLayout.Packed(shape);
         CheckSpans(shape, l);

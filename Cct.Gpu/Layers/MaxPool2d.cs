@@ -34,7 +34,7 @@ internal sealed class MaxPool2d
     /// </summary>
     public void Forward(ArrayView<float> output, ArrayView<int> argmax, ArrayView<float> input, Pool2dShape shape)
     {
-        using var profile = device.Profile("MaxPool2d.Forward");
+        using var profile = device.Time("MaxPool2d.Forward");
         var count = (long)shape.Batch * shape.Channels * shape.OutHeight * shape.OutWidth;
         var threads = device.Threads(count);
         if (threads > 0)
@@ -50,7 +50,7 @@ internal sealed class MaxPool2d
     /// </summary>
     public void Backward(ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<int> argmax, Pool2dShape shape)
     {
-        using var profile = device.Profile("MaxPool2d.Backward");
+        using var profile = device.Time("MaxPool2d.Backward");
         var count = (long)shape.Batch * shape.Channels * shape.Height * shape.Width;
         var threads = device.Threads(count);
         if (threads > 0)

@@ -23,7 +23,7 @@ internal sealed class MeanPool
     /// <summary>output (B, C) = mean over T of input (B, T, C).</summary>
     public void Forward(ArrayView<float> output, ArrayView<float> input, int batch, int tokens, int channels)
     {
-        using var profile = device.Profile("MeanPool.Forward");
+        using var profile = device.Time("MeanPool.Forward");
         if (batch > 0 && channels > 0)
         {
             var count = batch * channels;
@@ -35,7 +35,7 @@ internal sealed class MeanPool
     /// <summary>Accumulates dinput (B, T, C) += doutput (B, C) / T, broadcast over tokens.</summary>
     public void Backward(ArrayView<float> dinput, ArrayView<float> doutput, int batch, int tokens, int channels)
     {
-        using var profile = device.Profile("MeanPool.Backward");
+        using var profile = device.Time("MeanPool.Backward");
         if (batch > 0 && tokens > 0 && channels > 0)
         {
             var count = (int)((long)batch * tokens * channels);

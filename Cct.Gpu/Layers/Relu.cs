@@ -23,7 +23,7 @@ internal sealed class Relu
     /// <summary>output (count) = max(input (count), 0); output and input are separate buffers.</summary>
     public void Forward(ArrayView<float> output, ArrayView<float> input, long count)
     {
-        using var profile = device.Profile("Relu.Forward");
+        using var profile = device.Time("Relu.Forward");
         var threads = device.Threads(count);
         if (threads > 0)
         {
@@ -34,7 +34,7 @@ internal sealed class Relu
     /// <summary>dinput (count) += doutput (count) where input (count) &gt; 0; zero inputs pass no gradient, as PyTorch.</summary>
     public void Backward(ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<float> input, long count)
     {
-        using var profile = device.Profile("Relu.Backward");
+        using var profile = device.Time("Relu.Backward");
         var threads = device.Threads(count);
         if (threads > 0)
         {

@@ -34,7 +34,7 @@ internal sealed class Residual
     /// </summary>
     public void Forward(ArrayView<float> output, ArrayView<float> input, ArrayView<float> branch, int batch, int perSample, float probability, RngKey key)
     {
-        using var profile = device.Profile("Residual.Forward");
+        using var profile = device.Time("Residual.Forward");
         Launch(forward, output, input, branch, batch, perSample, probability, key);
     }
 
@@ -48,7 +48,7 @@ internal sealed class Residual
     /// </summary>
     public void Backward(ArrayView<float> dinput, ArrayView<float> dbranch, ArrayView<float> doutput, int batch, int perSample, float probability, RngKey key)
     {
-        using var profile = device.Profile("Residual.Backward");
+        using var profile = device.Time("Residual.Backward");
         Launch(backward, dinput, dbranch, doutput, batch, perSample, probability, key);
     }
 

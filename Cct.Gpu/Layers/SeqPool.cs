@@ -43,7 +43,7 @@ internal sealed class SeqPool
     /// </summary>
     public void Forward(ArrayView<float> output, ArrayView<float> weights, ArrayView<float> input, ArrayView<float> poolWeight, ArrayView<float> poolBias, int batch, int tokens, int channels)
     {
-        using var profile = device.Profile("SeqPool.Forward");
+        using var profile = device.Time("SeqPool.Forward");
         if (batch <= 0 || tokens <= 0 || channels <= 0)
         {
             return;
@@ -65,7 +65,7 @@ internal sealed class SeqPool
     /// </summary>
     public void Backward(ArrayView<float> dinput, ArrayView<float> dpoolWeight, ArrayView<float> dpoolBias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weights, ArrayView<float> poolWeight, int batch, int tokens, int channels)
     {
-        using var profile = device.Profile("SeqPool.Backward");
+        using var profile = device.Time("SeqPool.Backward");
         if (batch <= 0 || tokens <= 0 || channels <= 0)
         {
             return;

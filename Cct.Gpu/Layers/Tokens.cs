@@ -38,7 +38,7 @@ internal sealed class Tokens
     /// </summary>
     public void Forward(ArrayView<float> output, ArrayView<float> input, ArrayView<float> positionalEmbedding, bool hasPositionalEmbedding, TokensShape shape)
     {
-        using var profile = device.Profile("Tokens.Forward");
+        using var profile = device.Time("Tokens.Forward");
         if (shape.Elements > 0)
         {
             var count = Count(shape.Elements);
@@ -53,7 +53,7 @@ internal sealed class Tokens
     /// </summary>
     public void Backward(ArrayView<float> dinput, ArrayView<float> dpositionalEmbedding, ArrayView<float> doutput, bool positionalEmbeddingGradient, TokensShape shape)
     {
-        using var profile = device.Profile("Tokens.Backward");
+        using var profile = device.Time("Tokens.Backward");
         if (shape.Elements == 0)
         {
             return;

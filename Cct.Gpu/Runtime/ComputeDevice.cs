@@ -24,12 +24,18 @@ public sealed class ComputeDevice : IDisposable
     private MemoryBuffer1D<float, Stride1D.Dense>? scratch;
     private bool disposed;
 
-    private ComputeDevice(Context context, Accelerator accelerator, AcceleratorKind kind, bool gpuKernels)
+    private readonly Action<Index1D, int, ArrayView<float>>? clearKernel;
+
+    private ComputeDevice(Context context, Accelerator accelerator, AcceleratorKind kind, DeviceProfile profile)
     {
         Context = context;
         Accelerator = accelerator;
         Kind = kind;
-        PrefersTiledKernels = gpuKernels;
+        Profile = profile;
+        if (profile.ClearsWithKernel)
+        {
+            clearKernel = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>>(ClearKernel);
+        }
     }
 
     internal Context Context { get; }
@@ -44,11 +50,14 @@ public sealed class ComputeDevice : IDisposable
     public string Name => Accelerator.Name;
 
     /// <summary>
-    /// Shared-memory kernels with barriers are ~1000x slower on ILGPU's CPU simulator, so real GPUs get the
-    /// tiled/grouped kernels (docs/gpu-kernels.md) and the CPU gets barrier-free ones. Tests force the GPU
-    /// kernels onto the simulator (<see cref="Create(AcceleratorKind, CPUDevice?, bool?)"/>'s gpuKernels) to run a whole model through them.
+    /// The kernels and launch parameters chosen for this device when it was made (<see cref="DeviceProfile.For"/>).
+    /// Tests force the GPU kernels onto the simulator (<see cref="Create(AcceleratorKind, CPUDevice?, KernelFamily?)"/>)
+    /// to run a whole model through them.
     /// </summary>
-    internal bool PrefersTiledKernels { get; }
+    internal DeviceProfile Profile { get; }
+
+    /// <summary>Whether the layers run the GPU kernel family (callers outside the layers that pick test cases by it).</summary>
+    internal bool PrefersTiledKernels => Profile.Kernels == KernelFamily.Grouped;
 
     /// <summary>
     /// The CPU simulator's shape. Measured on 2 cores (docs/cpu-accelerator.md): a warp of 2 threads and
@@ -68,7 +77,7 @@ public sealed class ComputeDevice : IDisposable
     public static ComputeDevice Create(AcceleratorKind kind = AcceleratorKind.Auto) => Create(kind, cpuShape: null);
 
     /// <summary>As <see cref="Create(AcceleratorKind)"/>, with the CPU simulator's group shape and the layers' kernel choice fixed (tests and benchmarks).</summary>
-    internal static ComputeDevice Create(AcceleratorKind kind, CPUDevice? cpuShape, bool? gpuKernels = null)
+    internal static ComputeDevice Create(AcceleratorKind kind, CPUDevice? cpuShape, KernelFamily? kernels = null)
     {
         NativeLibraries.Register();
         var context = Context.Create(builder =>
@@ -89,7 +98,7 @@ public sealed class ComputeDevice : IDisposable
         {
             var device = Pick(context, kind);
             var accelerator = device.CreateAccelerator(context);
-            return new ComputeDevice(context, accelerator, KindOf(device), gpuKernels ?? KindOf(device) != AcceleratorKind.Cpu);
+            return new ComputeDevice(context, accelerator, KindOf(device), DeviceProfile.For(accelerator, kernels));
         }
         catch
         {
@@ -114,22 +123,13 @@ public sealed class ComputeDevice : IDisposable
     }
 
     /// <summary>
-    /// How many threads to launch for <paramref name="work"/> independent items. Auto-grouped kernels loop
-    /// over their items with this stride (grid-stride loops): ILGPU's CPU simulator pays ~0.2 µs per thread
-    /// index (ReLU over 0.8M floats: 172 ms with a thread per element, 1.9 ms with 8 threads, measured on
-    /// 2 cores), while a GPU gets one thread per item (up to 2^24, which fills any GPU and keeps
-    /// int loop counters from overflowing) and runs each loop about once.
+    /// How many threads to launch for <paramref name="work"/> independent items; auto-grouped kernels loop over their
+    /// items with this stride (grid-stride loops). The profile sets the cap (<see cref="DeviceProfile.Threads"/>).
     /// </summary>
-    internal int Threads(long work)
-        => work <= 0 ? 0 : (int)Math.Min(work, Kind == AcceleratorKind.Cpu ? 4L * Environment.ProcessorCount : 1 << 24);
+    internal int Threads(long work) => Profile.Threads(work);
 
-    /// <summary>A launch of one warp per row for <paramref name="rows"/> rows, in groups of up to 8 warps.</summary>
-    internal KernelConfig WarpPerRow(int rows)
-    {
-        var warp = Accelerator.WarpSize;
-        var warpsPerGroup = Math.Max(1, Math.Min(8, Accelerator.MaxNumThreadsPerGroup / warp));
-        return new KernelConfig((rows + warpsPerGroup - 1) / warpsPerGroup, warp * warpsPerGroup);
-    }
+    /// <summary>A row kernel's launch for <paramref name="rows"/> rows (<see cref="DeviceProfile.RowLaunch"/>).</summary>
+    internal KernelConfig WarpPerRow(int rows) => Profile.RowLaunch(rows);
 
     /// <summary>
     /// Returns the kernel set of type <typeparamref name="T"/> for this device, loading it on first use. Every
@@ -143,12 +143,26 @@ public sealed class ComputeDevice : IDisposable
     /// <summary>Kernel launches and memsets issued through this device since it was created.</summary>
     internal DeviceOperations Operations { get; } = new();
 
-    /// <summary>Zeroes <paramref name="view"/> with one device memset, counted in <see cref="Operations"/>.</summary>
+    /// <summary>
+    /// Zeroes <paramref name="view"/> with one device operation, counted in <see cref="Operations"/> as a memset: the
+    /// driver's memset, or on OpenCL a kernel of ours, since ILGPU 1.5.3's OpenCL memset of a subview zeroes the
+    /// wrong range or throws (docs/opencl.md).
+    /// </summary>
     internal void Clear(ArrayView<float> view)
     {
-        if (Operations.CountMemset())
+        if (!Operations.CountMemset() || view.Length == 0)
+        {
+            return;
+        }
+
+        if (clearKernel is null)
         {
             view.MemSetToZero();
+        }
+        else
+        {
+            var threads = Threads(view.Length);
+            clearKernel(threads, threads, view);
         }
     }
 
@@ -201,11 +215,11 @@ public sealed class ComputeDevice : IDisposable
         return scratch.View.SubView(0, length);
     }
 
-    /// <summary>When set, every layer operation's <see cref="Profile"/> scope is timed into it.</summary>
+    /// <summary>When set, every layer operation's <see cref="Time"/> scope is timed into it.</summary>
     internal KernelProfiler? Profiler { get; set; }
 
     /// <summary>Times the enclosed kernel launches as <paramref name="name"/> when <see cref="Profiler"/> is set.</summary>
-    internal ProfileScope Profile(string name) => new(this, name);
+    internal ProfileScope Time(string name) => new(this, name);
 
     /// <summary>Free device memory as the CUDA driver reports it; null on other backends.</summary>
     public long? FreeMemoryBytes => Accelerator is CudaAccelerator cuda ? cuda.GetFreeMemory() : null;
@@ -223,6 +237,15 @@ public sealed class ComputeDevice : IDisposable
         scratch?.Dispose();
         Accelerator.Dispose();
         Context.Dispose();
+    }
+
+    // view[i] = 0, grid-stride.
+    private static void ClearKernel(Index1D index, int stride, ArrayView<float> view)
+    {
+        for (var i = (long)index.X; i < view.Length; i += stride)
+        {
+            view[i] = 0f;
+        }
     }
 
     // Replaces each launcher field of a freshly loaded kernel set with one that counts, then launches.

@@ -5,7 +5,7 @@ namespace Cct.Gpu.Runtime;
 
 /// <summary>
 /// Wall time per layer operation (e.g. "LayerNorm.Backward"), for the per-kernel shares of a training step.
-/// Each outermost <see cref="ComputeDevice.Profile"/> scope synchronises the device on entry and exit, so
+/// Each outermost <see cref="ComputeDevice.Time"/> scope synchronises the device on entry and exit, so
 /// its time is the device time of the kernels it launched plus one launch latency; nested scopes
 /// (Linear calling MatMul) are charged to the outer one. Profiling serialises the stream, so throughput
 /// is measured with the profiler off.

@@ -16,7 +16,7 @@ public static class TestDevices
     public static ComputeDevice TiledCpu => tiledCpu ??= ComputeDevice.Create(AcceleratorKind.Cpu, ComputeDevice.TiledCpuShape);
 
     /// <summary>The tiled simulator with every layer choosing its GPU kernels, to run whole models through them.</summary>
-    public static ComputeDevice GpuKernelsCpu => gpuKernelsCpu ??= ComputeDevice.Create(AcceleratorKind.Cpu, ComputeDevice.TiledCpuShape, gpuKernels: true);
+    public static ComputeDevice GpuKernelsCpu => gpuKernelsCpu ??= ComputeDevice.Create(AcceleratorKind.Cpu, ComputeDevice.TiledCpuShape, KernelFamily.Grouped);
 
     public static void DisposeAll()
     {

@@ -1,0 +1,95 @@
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
+
+namespace Cct.Gpu.Runtime;
+
+/// <summary>What kind of device a <see cref="DeviceProfile"/> is for.</summary>
+internal enum DeviceClass
+{
+    /// <summary>An NVIDIA GPU through CUDA.</summary>
+    CudaGpu,
+
+    /// <summary>A GPU through OpenCL (Intel, AMD, NVIDIA's OpenCL driver).</summary>
+    OpenClGpu,
+
+    /// <summary>A CPU through an OpenCL runtime (PoCL): work-groups become vectorised loops on the cores.</summary>
+    OpenClCpu,
+
+    /// <summary>ILGPU's CPU accelerator: a thread simulator, the correctness path.</summary>
+    Simulator,
+}
+
+/// <summary>Which kernels the layers load on a device.</summary>
+internal enum KernelFamily
+{
+    /// <summary>GPU kernels: tiles in shared memory, a warp per row, split sums (docs/gpu-kernels.md).</summary>
+    Grouped,
+
+    /// <summary>Barrier-free grid-stride kernels, one item per thread iteration: ILGPU's CPU simulator pays ~1000x for a barrier.</summary>
+    Items,
+}
+
+/// <summary>
+/// The kernel set and launch parameters of one device, chosen once when the <see cref="ComputeDevice"/> is made:
+/// every layer reads it when it loads its kernels, so no layer call tests the device kind.
+/// </summary>
+/// <param name="Class">the kind of device</param>
+/// <param name="Kernels">the kernel family the layers load</param>
+/// <param name="RowLanes">threads that share one row in the row kernels (a warp on a GPU)</param>
+/// <param name="RowsPerGroup">rows, each <paramref name="RowLanes"/> threads, in one group of the row kernels</param>
+/// <param name="MaxItemThreads">the most threads an item kernel launches; it loops over the rest (grid stride)</param>
+/// <param name="ClearsWithKernel">zero views with a kernel of ours instead of the driver's memset (OpenCL: ILGPU 1.5.3's CLMemSet bug, docs/opencl.md)</param>
+internal sealed record DeviceProfile(DeviceClass Class, KernelFamily Kernels, int RowLanes, int RowsPerGroup, int MaxItemThreads, bool ClearsWithKernel)
+{
+    /// <summary>Rows per group on GPUs: 8 warps of 32 is 256 threads, which fills an SM at 8 groups.</summary>
+    private const int GpuRowsPerGroup = 8;
+
+    /// <summary>A GPU gets a thread per item up to 2^24, which fills any GPU and keeps int loop counters from overflowing.</summary>
+    private const int GpuMaxItemThreads = 1 << 24;
+
+    /// <summary>
+    /// Lanes per row on an OpenCL CPU. PoCL reports a warp (sub-group) of 4096, its largest work-group, so a warp
+    /// per row launched 4096 work-items for a row of 128 (LayerNorm.Forward: 398 ms of a 2.8 s cct-2/3x2 step).
+    /// PoCL's sub-group is the whole work-group, so a group of this many lanes is one row's warp.
+    /// </summary>
+    internal const int OpenClCpuRowLanes = 16;
+
+    /// <summary>The profile for <paramref name="accelerator"/>, with <paramref name="kernels"/> forced when given (tests run the GPU kernels on the simulator).</summary>
+    public static DeviceProfile For(Accelerator accelerator, KernelFamily? kernels = null)
+    {
+        var profile = accelerator switch
+        {
+            CudaAccelerator => Gpu(DeviceClass.CudaGpu, accelerator, clearsWithKernel: false),
+            CLAccelerator cl when cl.DeviceType.HasFlag(CLDeviceType.CL_DEVICE_TYPE_CPU) => new DeviceProfile(
+                DeviceClass.OpenClCpu, KernelFamily.Grouped, OpenClCpuRowLanes, RowsPerGroup: 1, GpuMaxItemThreads, ClearsWithKernel: true),
+            CLAccelerator => Gpu(DeviceClass.OpenClGpu, accelerator, clearsWithKernel: true),
+            _ => Simulator(accelerator),
+        };
+        return kernels is { } forced ? profile with { Kernels = forced } : profile;
+    }
+
+    /// <summary>How many threads an item kernel launches for <paramref name="work"/> independent items.</summary>
+    public int Threads(long work) => work <= 0 ? 0 : (int)Math.Min(work, MaxItemThreads);
+
+    /// <summary>A row kernel's launch for <paramref name="rows"/> rows: <see cref="RowsPerGroup"/> rows of <see cref="RowLanes"/> lanes a group.</summary>
+    public KernelConfig RowLaunch(int rows) => new((rows + RowsPerGroup - 1) / RowsPerGroup, RowLanes * RowsPerGroup);
+
+    private static DeviceProfile Gpu(DeviceClass kind, Accelerator accelerator, bool clearsWithKernel)
+    {
+        var warp = accelerator.WarpSize;
+        var rowsPerGroup = Math.Max(1, Math.Min(GpuRowsPerGroup, accelerator.MaxNumThreadsPerGroup / warp));
+        return new DeviceProfile(kind, KernelFamily.Grouped, warp, rowsPerGroup, GpuMaxItemThreads, clearsWithKernel);
+    }
+
+    // ILGPU's CPU simulator pays ~0.2 µs per thread index (ReLU over 0.8M floats: 172 ms with a thread per element,
+    // 1.9 ms with 8 threads, measured on 2 cores), so item kernels get 4 threads per core and loop.
+    private static DeviceProfile Simulator(Accelerator accelerator)
+    {
+        var warp = accelerator.WarpSize;
+        var rowsPerGroup = Math.Max(1, Math.Min(GpuRowsPerGroup, accelerator.MaxNumThreadsPerGroup / warp));
+        return new DeviceProfile(DeviceClass.Simulator, KernelFamily.Items, warp, rowsPerGroup, 4 * Environment.ProcessorCount, ClearsWithKernel: false);
+    }
+}
