@@ -88,7 +88,9 @@ public sealed class PartialSumsTests
         Compare.AssertClose(chunkedBias, biasGradient, "partial-sums.seqpool.dbias");
     }
 
+    // Asserts the simulator's own profile, so the OpenCL run of the device tests (.ci/run) leaves it out by category.
     [Test]
+    [Category("Simulator")]
     public void ChunksOnlyOnGpus()
     {
         // The simulator has a few threads: one chunk, no extra pass. GPUs are covered by `cct check`.

@@ -2,27 +2,48 @@ using Cct.Gpu.Runtime;
 
 namespace Cct.Tests.Support;
 
-/// <summary>One CPU-accelerator device for the whole test run: kernels compile once and are shared.</summary>
+/// <summary>
+/// The devices the tests run on, one of each for the whole run: kernels compile once and are shared. With
+/// <c>CCT_TEST_ACCELERATOR=opencl</c> (or <c>cuda</c>) every one of them is that accelerator instead, so the
+/// device-parameterised layer, model and runtime tests run on it with the kernels its profile chooses (.ci/run
+/// does this for OpenCL through tools/opencl.sh).
+/// </summary>
 public static class TestDevices
 {
+    private static readonly AcceleratorKind? Override = ParseOverride(Environment.GetEnvironmentVariable("CCT_TEST_ACCELERATOR"));
     private static ComputeDevice? cpu;
     private static ComputeDevice? tiledCpu;
     private static ComputeDevice? gpuKernelsCpu;
+    private static ComputeDevice? accelerator;
 
     /// <summary>The CPU simulator in its fast default shape (barrier-free kernels).</summary>
-    public static ComputeDevice Cpu => cpu ??= ComputeDevice.Create(AcceleratorKind.Cpu);
+    public static ComputeDevice Cpu => Overridden ?? (cpu ??= ComputeDevice.Create(AcceleratorKind.Cpu));
 
     /// <summary>A CPU simulator whose groups hold 16x16 threads, to run the tiled GPU kernels on tiny shapes.</summary>
-    public static ComputeDevice TiledCpu => tiledCpu ??= ComputeDevice.Create(AcceleratorKind.Cpu, ComputeDevice.TiledCpuShape);
+    public static ComputeDevice TiledCpu => Overridden ?? (tiledCpu ??= ComputeDevice.Create(AcceleratorKind.Cpu, ComputeDevice.TiledCpuShape));
 
     /// <summary>The tiled simulator with every layer choosing its GPU kernels, to run whole models through them.</summary>
-    public static ComputeDevice GpuKernelsCpu => gpuKernelsCpu ??= ComputeDevice.Create(AcceleratorKind.Cpu, ComputeDevice.TiledCpuShape, KernelFamily.Grouped);
+    public static ComputeDevice GpuKernelsCpu => Overridden ?? (gpuKernelsCpu ??= ComputeDevice.Create(AcceleratorKind.Cpu, ComputeDevice.TiledCpuShape, KernelFamily.Grouped));
+
+    /// <summary>The accelerator named by CCT_TEST_ACCELERATOR, if any.</summary>
+    public static AcceleratorKind? OverrideKind => Override;
+
+    private static ComputeDevice? Overridden => Override is { } kind ? accelerator ??= ComputeDevice.Create(kind) : null;
 
     public static void DisposeAll()
     {
+        accelerator?.Dispose();
         gpuKernelsCpu?.Dispose();
         tiledCpu?.Dispose();
         cpu?.Dispose();
         ParityLog.Flush();
     }
+
+    private static AcceleratorKind? ParseOverride(string? value) => value?.ToLowerInvariant() switch
+    {
+        null or "" or "cpu" => null,
+        "opencl" => AcceleratorKind.OpenCL,
+        "cuda" => AcceleratorKind.Cuda,
+        _ => throw new InvalidOperationException($"CCT_TEST_ACCELERATOR is '{value}'; expected opencl, cuda or cpu"),
+    };
 }
