@@ -12,7 +12,8 @@
 #   ~500 MB, Debian's archive only) and runs COMMAND inside it, in a private mount namespace: proc, sys and
 #   dev, the host's dotnet root (read-only), the data set, $HOME's NuGet cache and the current directory are
 #   bind-mounted at their own paths, and nothing stays mounted after COMMAND ends. Needs root.
-# Set CCT_OPENCL_CHROOT=1 to use the chroot even when the host's driver qualifies.
+# Only those paths are shared with the chroot: keep COMMAND's files under the current directory, or list more
+# folders in CCT_OPENCL_BIND (colon-separated). Set CCT_OPENCL_CHROOT=1 to use the chroot even when the host's driver qualifies.
 set -euo pipefail
 
 root=${CCT_OPENCL_ROOT:-/var/cache/cct/opencl-trixie}
@@ -100,6 +101,11 @@ inner() {
     bind rw "${HOME:-/root}/.nuget"
     bind rw "${HOME:-/root}/.cache/cct"
     bind rw "$CCT_OPENCL_CWD"
+    local extra
+    IFS=: read -ra extra <<<"${CCT_OPENCL_BIND:-}"
+    for path in "${extra[@]}"; do
+        [[ -z $path ]] || bind rw "$(readlink -f "$path")"
+    done
     # PoCL compiles each kernel once and keeps the binary here: later runs compile nothing.
     mkdir -p "$root/var/cache/pocl"
     local path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin

@@ -10,7 +10,11 @@
 # The PyTorch side is always the pytorch_bench.py next to this script, which imports ../reference/cct_reference.py;
 # a bundle ships tools/bench/ and tools/reference/ in that layout.
 #
-# The accelerator (default auto) is Cct's. PyTorch runs on CUDA when Cct ran on CUDA, or on OpenCL and PyTorch
+# The accelerator (default auto) is Cct's. `opencl` is the bench pair's OpenCL mode: Cct runs on the OpenCL device
+# through tools/opencl.sh (a CPU runtime such as PoCL, provisioned when the host has none that ILGPU accepts), and,
+# when PyTorch sees no CUDA device, each preset and batch also runs on Cct's CPU accelerator, so one run on the same
+# cores gives OpenCL, the CPU accelerator and PyTorch CPU side by side (OUT_DIR/opencl.md, tools/bench/opencl_table.py).
+# PyTorch runs on CUDA when Cct ran on CUDA, or on OpenCL and PyTorch
 # sees a CUDA device; otherwise on the CPU. On CUDA both PyTorch precision modes run (fp32 = TF32 off, and
 # PyTorch's defaults); on the CPU only fp32.
 #
@@ -74,7 +78,8 @@ if [[ -x $source_dir/bench/Cct.Bench ]]; then
     cct_bench=("$source_dir/bench/Cct.Bench")
 elif [[ -f $source_dir/Cct.Bench/Cct.Bench.csproj ]]; then
     command -v dotnet >/dev/null || die "$source_dir is a checkout but dotnet is not on PATH; pass an unpacked bundle instead"
-    cct_bench=(dotnet run -c Release --no-build --project "$source_dir/Cct.Bench" --)
+    # The built dll rather than `dotnet run`: it also runs inside tools/opencl.sh's chroot, which has no MSBuild state.
+    cct_bench=(dotnet "$(cd "$source_dir" && pwd)/Cct.Bench/bin/Release/net10.0/Cct.Bench.dll")
 else
     die "$source_dir has neither bench/Cct.Bench (bundle) nor Cct.Bench/Cct.Bench.csproj (checkout)"
 fi
@@ -105,6 +110,14 @@ if [[ ${cct_bench[0]} == dotnet ]]; then
         echo "run-bench-pair.sh: dotnet build of $source_dir/Cct.Bench failed; see $out_dir/build.log" >&2
         exit 1
     fi
+fi
+
+# OpenCL runs go through tools/opencl.sh, which bind-mounts the output and source folders into its chroot.
+simulator_too=no
+opencl_run=()
+if [[ $accelerator == opencl ]]; then
+    opencl_run=(env "CCT_OPENCL_BIND=$out_dir:$(cd "$source_dir" && pwd)" bash "$here/../opencl.sh")
+    [[ $torch_cuda == yes ]] || simulator_too=yes
 fi
 
 # --foreground keeps each run in this script's process group, so a signal to the group (as gpu-validate.sh's
@@ -158,12 +171,23 @@ for batch in $batches; do
         rm -f "$cct_json" "$torch_json" # a stale file from an earlier run would pass for this one's
         echo
         echo "=== $preset, batch $batch: Cct ($accelerator) ==="
-        "${with_timeout[@]}" "${cct_bench[@]}" train --model "$preset" --batch "$batch" --accelerator "$accelerator" \
+        "${with_timeout[@]}" "${opencl_run[@]}" "${cct_bench[@]}" train --model "$preset" --batch "$batch" --accelerator "$accelerator" \
             --steps "$steps" --warmup "$warmup" --repeats "$repeats" --profile-steps "$profile_steps" --json "$cct_json" \
             2>&1 | tee "$out_dir/cct-$tag.log"
         rc=${PIPESTATUS[0]}
         # Cct.Bench rewrites its JSON after each phase, so a run cut short keeps what it measured ("complete": false).
         [[ $rc -eq 0 ]] || run_failed "Cct $preset batch $batch" "$rc" "$out_dir/cct-$tag.log"
+
+        if [[ $simulator_too == yes ]]; then
+            simulator_json=$out_dir/simulator-$tag.json
+            rm -f "$simulator_json"
+            echo "=== $preset, batch $batch: Cct (cpu accelerator) ==="
+            "${with_timeout[@]}" "${cct_bench[@]}" train --model "$preset" --batch "$batch" --accelerator cpu \
+                --steps "$steps" --warmup "$warmup" --repeats "$repeats" --profile-steps 0 --json "$simulator_json" \
+                2>&1 | tee "$out_dir/simulator-$tag.log"
+            rc=${PIPESTATUS[0]}
+            [[ $rc -eq 0 ]] || run_failed "Cct (cpu accelerator) $preset batch $batch" "$rc" "$out_dir/simulator-$tag.log"
+        fi
 
         device=$(torch_device "$cct_json")
         modes=${precision:-$([[ $device == cuda ]] && echo both || echo fp32)}
@@ -177,6 +201,9 @@ for batch in $batches; do
 done
 
 echo
+if [[ $simulator_too == yes ]]; then
+    "$python" "$here/opencl_table.py" "$out_dir" --markdown "$out_dir/opencl.md" || failures=$((failures + 1))
+fi
 compare=("$python" "$here/compare.py" "$out_dir" --markdown "$out_dir/comparison.md")
 [[ -n $peak_tflops ]] && compare+=(--peak-tflops "$peak_tflops")
 "${compare[@]}" || failures=$((failures + 1))
