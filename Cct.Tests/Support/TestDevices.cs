@@ -4,9 +4,9 @@ namespace Cct.Tests.Support;
 
 /// <summary>
 /// The devices the tests run on, one of each for the whole run: kernels compile once and are shared. With
-/// <c>CCT_TEST_ACCELERATOR=opencl</c> (or <c>cuda</c>) every one of them is that accelerator instead, so the
-/// device-parameterised layer, model and runtime tests run on it with the kernels its profile chooses (.ci/run
-/// does this for OpenCL through tools/opencl.sh).
+/// <c>CCT_TEST_ACCELERATOR=opencl</c> (or <c>cuda</c>) they are that accelerator instead, so the device-parameterised
+/// layer, model and runtime tests run on it: <see cref="Cpu"/> and <see cref="TiledCpu"/> with the kernels its profile
+/// chooses, <see cref="GpuKernelsCpu"/> with the GPU kernels forced (.ci/run does this for OpenCL through tools/opencl.sh).
 /// </summary>
 public static class TestDevices
 {
@@ -15,6 +15,7 @@ public static class TestDevices
     private static ComputeDevice? tiledCpu;
     private static ComputeDevice? gpuKernelsCpu;
     private static ComputeDevice? accelerator;
+    private static ComputeDevice? acceleratorGpuKernels;
 
     /// <summary>The CPU simulator in its fast default shape (barrier-free kernels).</summary>
     public static ComputeDevice Cpu => Overridden ?? (cpu ??= ComputeDevice.Create(AcceleratorKind.Cpu));
@@ -23,15 +24,19 @@ public static class TestDevices
     public static ComputeDevice TiledCpu => Overridden ?? (tiledCpu ??= ComputeDevice.Create(AcceleratorKind.Cpu, ComputeDevice.TiledCpuShape));
 
     /// <summary>The tiled simulator with every layer choosing its GPU kernels, to run whole models through them.</summary>
-    public static ComputeDevice GpuKernelsCpu => Overridden ?? (gpuKernelsCpu ??= ComputeDevice.Create(AcceleratorKind.Cpu, ComputeDevice.TiledCpuShape, KernelFamily.Grouped));
+    public static ComputeDevice GpuKernelsCpu => OverriddenGpuKernels ?? (gpuKernelsCpu ??= ComputeDevice.Create(AcceleratorKind.Cpu, ComputeDevice.TiledCpuShape, KernelFamily.Grouped));
 
     /// <summary>The accelerator named by CCT_TEST_ACCELERATOR, if any.</summary>
     public static AcceleratorKind? OverrideKind => Override;
 
     private static ComputeDevice? Overridden => Override is { } kind ? accelerator ??= ComputeDevice.Create(kind) : null;
 
+    private static ComputeDevice? OverriddenGpuKernels
+        => Override is { } kind ? acceleratorGpuKernels ??= ComputeDevice.Create(kind, cpuShape: null, KernelFamily.Grouped) : null;
+
     public static void DisposeAll()
     {
+        acceleratorGpuKernels?.Dispose();
         accelerator?.Dispose();
         gpuKernelsCpu?.Dispose();
         tiledCpu?.Dispose();
