@@ -183,7 +183,7 @@ for batch in $batches; do
             rm -f "$simulator_json"
             echo "=== $preset, batch $batch: Cct (cpu accelerator) ==="
             "${with_timeout[@]}" "${cct_bench[@]}" train --model "$preset" --batch "$batch" --accelerator cpu \
-                --steps "$steps" --warmup "$warmup" --repeats "$repeats" --profile-steps 0 --json "$simulator_json" \
+                --steps "$steps" --warmup "$warmup" --repeats "$repeats" --profile-steps 1 --json "$simulator_json" \
                 2>&1 | tee "$out_dir/simulator-$tag.log"
             rc=${PIPESTATUS[0]}
             [[ $rc -eq 0 ]] || run_failed "Cct (cpu accelerator) $preset batch $batch" "$rc" "$out_dir/simulator-$tag.log"
