@@ -92,7 +92,7 @@ public sealed class LibraryApiTests
     {
         using var model = CctModel.Create(TestDevices.Cpu, CctPresets.Tiny, seed: 4);
         var path = Path.Combine(folder, "checkpoint.safetensors");
-        Checkpoint.Save(path, model, TrainOptions.ForPreset("cct-tiny"), new TrainingState());
+        Checkpoint.Save(path, model, TrainOptions.ForPreset("cct-tiny"), new TrainingState(), DatasetSpec.FashionMnist);
         using var loaded = CctModel.Load(TestDevices.Cpu, path);
         var images = Normalized(Images(2, seed: 5));
         Assert.That(loaded.Logits(images), Is.EqualTo(model.Logits(images)));

@@ -7,10 +7,10 @@ namespace Cct.Training.Check;
 /// <param name="Tolerance">The bound the row is held to.</param>
 /// <param name="Pass">Whether both errors are within <paramref name="Tolerance"/> and nothing else went wrong.</param>
 /// <param name="Note">Why a row failed beyond its numbers (an exception, a length mismatch), or null.</param>
-internal sealed record CheckRow(string Op, double MaxAbs, double MaxRel, Tolerance Tolerance, bool Pass, string? Note = null)
+public sealed record CheckRow(string Op, double MaxAbs, double MaxRel, Tolerance Tolerance, bool Pass, string? Note = null)
 {
     /// <summary>A row for a comparison that could not run at all.</summary>
-    public static CheckRow Failed(string op, Tolerance tolerance, string note)
+    internal static CheckRow Failed(string op, Tolerance tolerance, string note)
         => new(op, double.PositiveInfinity, double.PositiveInfinity, tolerance, false, note);
 }
 
