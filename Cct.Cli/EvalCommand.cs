@@ -25,15 +25,17 @@ internal static class EvalCommand
         var spec = Checkpoint.DatasetOf(path);
         var runFolder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
         var output = parsed.String("out") ?? runFolder;
-        var testSet = ConsoleData.Load(spec, parsed.String("data")).Test;
         var limit = parsed.Int("test-limit", 0, 0);
+
+        // The model first: a file that is not one is an error before any data is looked for or downloaded.
+        using var device = ComputeDevice.Create(ModelOptions.Accelerator(parsed));
+        using var model = CctModel.Load(device, path, EvalBatch);
+        var testSet = ConsoleData.Load(spec, parsed.String("data")).Test;
         if (limit > 0)
         {
             testSet = testSet.Take(limit);
         }
 
-        using var device = ComputeDevice.Create(ModelOptions.Accelerator(parsed));
-        using var model = CctModel.Load(device, path, EvalBatch);
         var report = EvaluationReport.Write(Path.Combine(output, RunFolder.ReportFolderName), model, testSet, RunFolder.ReadEpochs(runFolder));
         Console.WriteLine(report.Table);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy {report.Evaluation.Accuracy * 100:F2}% on {testSet.Count} images; report in {report.Folder}"));
