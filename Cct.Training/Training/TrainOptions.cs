@@ -6,16 +6,6 @@ using Cct.Training.Data;
 
 namespace Cct.Training.Training;
 
-/// <summary>How the learning rate moves after warmup.</summary>
-public enum LearningRateScheduleKind
-{
-    /// <summary>Linear warmup, then cosine decay (the official CCT recipe).</summary>
-    Cosine,
-
-    /// <summary>A fixed rate after warmup (the seed notebook's plain Adam).</summary>
-    Constant,
-}
-
 /// <summary>
 /// The training recipe: optimizer, schedule, augmentation, data split and seed. The model and the data are the
 /// <see cref="Trainer"/>'s and the <see cref="TrainingData"/>'s;
@@ -146,9 +136,3 @@ public sealed record TrainOptions
         };
     }
 }
-
-/// <summary>Source-generated JSON for the training types, so it survives trimming.</summary>
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, UseStringEnumConverter = true, WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
-[JsonSerializable(typeof(TrainOptions))]
-[JsonSerializable(typeof(TrainingState))]
-internal sealed partial class TrainingJsonContext : JsonSerializerContext;
