@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using Cct.Gpu.IO;
 using Cct.Gpu.Layers;
@@ -205,6 +206,7 @@ public sealed partial class CctModel
     /// <see cref="Step"/> + 1. Returns the batch's mean loss (which waits for the device).
     /// </summary>
     /// <exception cref="ArgumentException">the batch is empty, larger than <see cref="MaxBatch"/>, or images and labels disagree</exception>
+    [SuppressMessage("ApiDesign", "RS0027:API with optional parameter(s) should have the most parameters amongst its public overloads", Justification = "Shipped in 0.1.0 beside the device-path overload; reordering would break callers.")]
     public float TrainStep(ReadOnlySpan<float> normalizedImages, ReadOnlySpan<int> labels, AdamWSettings settings, float labelSmoothing = 0f)
     {
         ThrowIfDisposed();

@@ -100,7 +100,7 @@ public sealed class DisposeTests
             Assert.Throws<ObjectDisposedException>(() => _ = trainer.Model);
             Assert.Throws<ObjectDisposedException>(() => _ = trainer.Options);
             Assert.Throws<ObjectDisposedException>(() => trainer.Fit(data));
-            Assert.Throws<ObjectDisposedException>(() => trainer.Fit(data, new TrainingState(), sink: null));
+            Assert.Throws<ObjectDisposedException>(() => trainer.Fit(data, new TrainingState(), sink: null, progress: null, CancellationToken.None));
             Assert.Throws<ObjectDisposedException>(() => trainer.Evaluate(data.Test));
         });
         trainer.Dispose();

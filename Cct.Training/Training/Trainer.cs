@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using Cct.Gpu.Data;
 using Cct.Gpu.Layers;
 using Cct.Gpu.Model;
@@ -84,6 +85,7 @@ public sealed class Trainer : IDisposable
     /// <exception cref="TrainingDivergedException">the loss became NaN or infinite</exception>
     /// <exception cref="ArgumentException">the data's images or classes do not fit the model</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled; the model keeps the last step's weights</exception>
+    [SuppressMessage("ApiDesign", "RS0027:API with optional parameter(s) should have the most parameters amongst its public overloads", Justification = "Shipped in 0.1.0; the full overload takes every argument explicitly.")]
     public IReadOnlyList<EpochMetrics> Fit(TrainingData data, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
         => Fit(data, new TrainingState(), sink: null, progress, cancellationToken).Epochs;
 
@@ -101,7 +103,7 @@ public sealed class Trainer : IDisposable
     /// <paramref name="cancellationToken"/> was cancelled: the current step finished, then <paramref name="sink"/>'s
     /// <see cref="IEpochSink.Interrupted"/> was given the exact position, so a resume from it repeats the run bit for bit
     /// </exception>
-    public TrainingResult Fit(TrainingData data, TrainingState from, IEpochSink? sink, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    public TrainingResult Fit(TrainingData data, TrainingState from, IEpochSink? sink, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         ArgumentNullException.ThrowIfNull(data);
