@@ -4,7 +4,6 @@ using Cct.Gpu.Runtime;
 using Cct.Training.Checkpoints;
 using Cct.Training.Data;
 using Cct.Training.Reports;
-using Cct.Training.Training;
 
 namespace Cct.Cli;
 
@@ -15,9 +14,6 @@ namespace Cct.Cli;
 internal static class AttentionCommand
 {
     private const int Top = 3;
-
-    /// <summary>The header name of a map: the pooling weights, or their rollout through the blocks.</summary>
-    internal static string MapName(bool rollout) => rollout ? "attention rollout" : "sequence pooling";
 
     public static int Run(string[] args)
     {
@@ -41,25 +37,22 @@ internal static class AttentionCommand
         }
 
         var outDirectory = parsed.String("out");
-        var checkpoint = Checkpoint.Load(path);
-        var spec = DatasetSpec.Parse(checkpoint.Options.Dataset);
-        var config = checkpoint.Config;
-        var rollout = parsed.Flag("rollout") || config.Pooling == PoolingKind.Mean;
+        var spec = Checkpoint.DatasetOf(path);
         if (outDirectory is not null)
         {
             Directory.CreateDirectory(outDirectory);
         }
 
         using var device = ComputeDevice.Create(ModelOptions.Accelerator(parsed));
-        using var model = new CctModel(device, config, 1);
-        checkpoint.Restore(model, optimizer: false);
+        using var model = CctModel.Load(device, path, maxBatch: 1);
+        var rollout = parsed.Flag("rollout") || model.Config.Pooling == PoolingKind.Mean;
         var failures = 0;
         foreach (var file in parsed.Positionals)
         {
             byte[] pixels;
             try
             {
-                pixels = ImagePreprocessor.Load(file, config.ImageSize);
+                pixels = ImagePreprocessor.Load(file, model.Config.ImageSize);
             }
             catch (InvalidDataException e)
             {
@@ -68,14 +61,12 @@ internal static class AttentionCommand
                 continue;
             }
 
-            var (mean, std) = spec.Normalization(model.Config);
-            var map = model.AttentionMaps(pixels.Select(p => ((p / 255f) - mean) / std).ToArray())[0];
+            var map = model.AttentionMaps(pixels)[0];
             var ranked = map.Probabilities.Select((p, k) => (Probability: p, Class: k)).OrderByDescending(x => x.Probability).Take(Top).ToList();
             var classes = string.Join(", ", ranked.Select(r => string.Create(CultureInfo.InvariantCulture, $"{spec.ClassNames[r.Class]} {r.Probability * 100:F1}%")));
             var title = string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(file)}: {spec.ClassNames[ranked[0].Class]} {ranked[0].Probability * 100:F1}%");
-            var png = AttentionPlot.Png(pixels, rollout ? map.Rollout : map.Pooling, map.GridSide, title, MapName(rollout));
             var target = Path.Combine(outDirectory ?? Path.GetDirectoryName(Path.GetFullPath(file)) ?? ".", Path.GetFileNameWithoutExtension(file) + ".attention.png");
-            AtomicFile.WriteAllBytes(target, png);
+            AttentionPlot.Write(target, pixels, map, rollout, title);
             Console.WriteLine($"{file}: {classes} -> {target}");
         }
 

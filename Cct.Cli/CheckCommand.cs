@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Cct.Gpu.IO;
 using Cct.Gpu.Runtime;
 using Cct.Training.Check;
 using Cct.Training.Reports;
-using Cct.Training.Training;
 using Spectre.Console;
 
 namespace Cct.Cli;
@@ -39,10 +39,10 @@ internal static class CheckCommand
         return terminal;
     }
 
-    public static int Run(string[] args) => Run(args, KernelCases.All, ModelParity.Fixtures);
+    public static int Run(string[] args) => Run(args, DeviceCheck.CompareKernels, DeviceCheck.LoadModelFixtures);
 
-    /// <summary>The command with its case list and fixture names injectable, so tests can check that a wrong kernel fails it.</summary>
-    internal static int Run(string[] args, Func<bool, IReadOnlyList<KernelCase>> cases, IReadOnlyList<string> fixtureNames)
+    /// <summary>The command with its kernel comparison and fixtures injectable, so tests can check that a wrong kernel fails it.</summary>
+    internal static int Run(string[] args, Func<ComputeDevice, ComputeDevice, IReadOnlyList<CheckRow>> compareKernels, Func<string, IReadOnlyList<(string Name, SafeTensorsFile File)>> loadFixtures)
     {
         var parsed = ParsedArguments.Parse(args, new HashSet<string> { "accelerator", "fixtures", "json" }, new HashSet<string>());
         if (parsed.WantsHelp)
@@ -59,15 +59,14 @@ internal static class CheckCommand
         var kind = ModelOptions.Accelerator(parsed);
 
         // Fixtures first: a bundle without them is an error before minutes of kernels, not after.
-        var folder = parsed.String("fixtures") ?? ModelParity.DefaultFolder;
-        var fixtures = fixtureNames.Select(name => (name, ModelParity.Load(folder, name))).ToList();
+        var fixtures = loadFixtures(parsed.String("fixtures") ?? DeviceCheck.DefaultFixtureFolder);
 
         using var target = ComputeDevice.Create(kind);
         using var reference = ComputeDevice.Create(AcceleratorKind.Cpu);
         Console.WriteLine($"cct check: {DeviceCheck.Describe(target)} against the {DeviceCheck.Describe(reference)} and the PyTorch fixtures");
 
         var clock = Stopwatch.StartNew();
-        var rows = new List<CheckRow>(DeviceCheck.CompareKernels(target, reference, cases(target.PrefersTiledKernels)));
+        var rows = new List<CheckRow>(compareKernels(target, reference));
         var kernelSeconds = clock.Elapsed.TotalSeconds;
         clock.Restart();
         rows.AddRange(DeviceCheck.CompareModels(target, fixtures));

@@ -9,7 +9,7 @@ namespace Cct.Cli;
 /// A tqdm-like bar redrawn in place when stdout is a terminal; plain lines (about one per 10 % of an
 /// epoch) when it is redirected, so logs stay readable.
 /// </summary>
-internal sealed class ConsoleProgress : ITrainingProgress
+internal sealed class ConsoleProgress : IProgress<TrainingProgress>
 {
     private readonly bool interactive = !Console.IsOutputRedirected;
     private readonly Stopwatch clock = new();
@@ -17,7 +17,19 @@ internal sealed class ConsoleProgress : ITrainingProgress
     private int epochShown = -1;
     private int firstBatch;
 
-    public void Update(int epoch, int epochs, int batch, int batches, double loss, double accuracy, double imagesPerSecond)
+    public void Report(TrainingProgress value)
+    {
+        if (value.CompletedEpoch is { } metrics)
+        {
+            EpochCompleted(metrics, value.Improved);
+        }
+        else
+        {
+            Update(value.Epoch, value.Epochs, value.Batch, value.Batches, value.Loss, value.Accuracy, value.ImagesPerSecond);
+        }
+    }
+
+    private void Update(int epoch, int epochs, int batch, int batches, double loss, double accuracy, double imagesPerSecond)
     {
         if (epoch != epochShown)
         {
@@ -49,14 +61,12 @@ internal sealed class ConsoleProgress : ITrainingProgress
         }
     }
 
-    public void EpochCompleted(EpochMetrics metrics, bool improved)
+    private void EpochCompleted(EpochMetrics metrics, bool improved)
     {
         lastDecile = -1;
         var val = metrics.ValLoss is { } vl ? string.Create(CultureInfo.InvariantCulture, $" val_loss {vl:F4} val_acc {metrics.ValAcc * 100:F2}%") : string.Empty;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {metrics.Epoch}: train_loss {metrics.TrainLoss:F4} train_acc {metrics.TrainAcc * 100:F2}%{val} test_acc {metrics.TestAcc * 100:F2}% lr {metrics.LearningRate:G3} {metrics.ImagesPerSecond:F0} img/s {metrics.Seconds:F1}s{(improved ? " *best*" : string.Empty)}"));
     }
-
-    public void Message(string text) => Console.WriteLine(text);
 
     private static string Bar(double fraction)
     {

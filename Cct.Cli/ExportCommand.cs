@@ -1,11 +1,7 @@
-using System.Globalization;
 using Cct.Gpu.Model;
 using Cct.Gpu.Runtime;
 using Cct.Training.Checkpoints;
-using Cct.Training.Data;
 using Cct.Training.Export;
-using Cct.Training.Reports;
-using Cct.Training.Training;
 
 namespace Cct.Cli;
 
@@ -32,33 +28,12 @@ internal static class ExportCommand
             throw new UsageException($"unexpected argument '{parsed.Positionals[0]}'");
         }
 
-        var checkpoint = Checkpoint.Load(path);
-        var spec = DatasetSpec.Parse(checkpoint.Options.Dataset);
-        var bytes = Export(checkpoint, spec);
-        AtomicFile.WriteAllBytes(output, bytes);
-        Console.WriteLine($"wrote {output} ({bytes.Length / 1048576.0:F1} MiB, opset 17): input images (batch, {checkpoint.Config.InChannels}, {checkpoint.Config.ImageSize}, {checkpoint.Config.ImageSize}), output logits (batch, {checkpoint.Config.Classes})");
-        return 0;
-    }
-
-    /// <summary>The ONNX bytes of a checkpoint, read through a model on the CPU accelerator.</summary>
-    internal static byte[] Export(Checkpoint checkpoint, DatasetSpec spec)
-    {
+        var spec = Checkpoint.DatasetOf(path);
         using var device = ComputeDevice.Create(AcceleratorKind.Cpu);
-        using var model = new CctModel(device, checkpoint.Config, maxBatch: 1);
-        checkpoint.Restore(model, optimizer: false);
-        return Export(model, spec);
-    }
-
-    internal static byte[] Export(CctModel model, DatasetSpec spec)
-    {
-        var (mean, std) = spec.Normalization(model.Config);
-        var metadata = new Dictionary<string, string>
-        {
-            ["cct.config"] = model.Config.ToJson(),
-            ["normalise.mean"] = mean.ToString("R", CultureInfo.InvariantCulture),
-            ["normalise.std"] = std.ToString("R", CultureInfo.InvariantCulture),
-            ["classes"] = string.Join(",", spec.ClassNames),
-        };
-        return new OnnxExporter(model.Config, model.Parameters.ReadValue, model.ReadBuffer).Export(metadata);
+        using var model = CctModel.Load(device, path, maxBatch: 1);
+        var c = model.Config;
+        var bytes = OnnxExport.Save(model, spec, output);
+        Console.WriteLine($"wrote {output} ({bytes / 1048576.0:F1} MiB, opset 17): input images (batch, {c.InChannels}, {c.ImageSize}, {c.ImageSize}), output logits (batch, {c.Classes})");
+        return 0;
     }
 }

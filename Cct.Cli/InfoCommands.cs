@@ -26,7 +26,7 @@ internal static class InfoCommands
         for (var i = 0; i < devices.Count; i++)
         {
             var d = devices[i];
-            table.AddRow(d.Kind.ToString().ToLowerInvariant(), Markup.Escape(d.Name), d.Kind == AcceleratorKind.Cpu ? "host" : string.Create(CultureInfo.InvariantCulture, $"{d.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB"), d.MaxGroupSize.ToString(CultureInfo.InvariantCulture), i == 0 ? "yes" : string.Empty);
+            table.AddRow(d.Kind.ToString().ToLowerInvariant(), Markup.Escape(d.Name), string.Create(CultureInfo.InvariantCulture, $"{d.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB"), d.MaxGroupSize.ToString(CultureInfo.InvariantCulture), i == 0 ? "yes" : string.Empty);
         }
 
         Terminal().Write(table);
@@ -47,7 +47,7 @@ internal static class InfoCommands
         var table = new Table().AddColumns("layer", "output shape", "params");
         table.Columns[2].RightAligned();
         long total = 0;
-        foreach (var row in ModelSummary.Rows(config))
+        foreach (var row in CctModel.Summary(config))
         {
             total += row.Parameters;
             table.AddRow(Markup.Escape(row.Layer), row.Shape, row.Parameters.ToString("N0", CultureInfo.InvariantCulture));

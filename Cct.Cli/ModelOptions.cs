@@ -1,6 +1,5 @@
 using Cct.Gpu.Model;
 using Cct.Gpu.Runtime;
-using Cct.Training.Training;
 
 namespace Cct.Cli;
 

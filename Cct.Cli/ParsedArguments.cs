@@ -1,5 +1,4 @@
 using System.Globalization;
-using Cct.Training.Training;
 
 namespace Cct.Cli;
 

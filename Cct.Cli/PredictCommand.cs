@@ -3,9 +3,6 @@ using Cct.Gpu.Model;
 using Cct.Gpu.Runtime;
 using Cct.Training.Checkpoints;
 using Cct.Training.Data;
-using Cct.Training.Training;
-using ILGPU;
-using ILGPU.Runtime;
 
 namespace Cct.Cli;
 
@@ -28,9 +25,7 @@ internal static class PredictCommand
         }
 
         var top = parsed.Int("top", 3, 1);
-        var checkpoint = Checkpoint.Load(path);
-        var spec = DatasetSpec.Parse(checkpoint.Options.Dataset);
-        var config = checkpoint.Config;
+        var spec = Checkpoint.DatasetOf(path);
 
         // Every file is decoded before the device starts, so bad files alone cost no accelerator.
         var images = new List<(string File, byte[] Pixels)>();
@@ -39,7 +34,7 @@ internal static class PredictCommand
         {
             try
             {
-                images.Add((file, ImagePreprocessor.Load(file, config.ImageSize)));
+                images.Add((file, ImagePreprocessor.Load(file, DatasetSpec.ImageRows)));
             }
             catch (InvalidDataException e)
             {
@@ -54,21 +49,16 @@ internal static class PredictCommand
         }
 
         using var device = ComputeDevice.Create(ModelOptions.Accelerator(parsed));
-        using var model = new CctModel(device, config, 1);
-        checkpoint.Restore(model, optimizer: false);
-        using var input = device.Allocate((long)config.ImageSize * config.ImageSize);
-        var logits = new float[config.Classes];
-        var (mean, std) = spec.Normalization(model.Config);
+        using var model = CctModel.Load(device, path, maxBatch: 1);
+        if (model.Config.ImageSize != DatasetSpec.ImageRows || model.Config.InChannels != 1)
+        {
+            throw new UsageException($"{path}: the model takes {model.Config.InChannels}x{model.Config.ImageSize}x{model.Config.ImageSize} images; cct predict gives it {DatasetSpec.ImageRows}x{DatasetSpec.ImageCols} grey ones");
+        }
+
         foreach (var (file, pixels) in images)
         {
-            var normalised = pixels.Select(p => ((p / 255f) - mean) / std).ToArray();
-            input.View.SubView(0, normalised.Length).CopyFromCPU(normalised);
-            model.Forward(input.View, 1, train: false).CopyToCPU(logits);
-            var max = logits.Max();
-            var exp = logits.Select(l => Math.Exp(l - max)).ToArray();
-            var sum = exp.Sum();
-            var ranked = exp.Select((e, k) => (Probability: e / sum, Class: k)).OrderByDescending(x => x.Probability).Take(top);
-            Console.WriteLine($"{file}: " + string.Join(", ", ranked.Select(r => string.Create(CultureInfo.InvariantCulture, $"{spec.ClassNames[r.Class]} {r.Probability * 100:F1}%"))));
+            var ranked = model.Predict(pixels)[0].Top(top);
+            Console.WriteLine($"{file}: " + string.Join(", ", ranked.Select(r => string.Create(CultureInfo.InvariantCulture, $"{spec.ClassNames[r.Label]} {r.Probability * 100:F1}%"))));
         }
 
         return failures == 0 ? 0 : 1;

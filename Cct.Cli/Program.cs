@@ -62,7 +62,7 @@ internal static class Program
         {
             return Fail("out of memory; try a smaller --batch or model");
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidDataException)
         {
             return Fail(e.Message);
         }

@@ -1,15 +1,13 @@
 using System.Globalization;
-using System.Text;
 using Cct.Gpu.Model;
 using Cct.Gpu.Runtime;
 using Cct.Training.Checkpoints;
 using Cct.Training.Data;
-using Cct.Training.Reports;
 using Cct.Training.Training;
 
 namespace Cct.Cli;
 
-/// <summary>`cct train`: options → data → trainer → checkpoints, metrics and the final report.</summary>
+/// <summary>`cct train`: arguments → the recipe (TrainOptions) and run settings → a RunFolder → Trainer.Fit → the report.</summary>
 internal static class TrainCommand
 {
     private static readonly HashSet<string> ValueOptions = new(ModelOptions.Overrides)
@@ -32,58 +30,20 @@ internal static class TrainCommand
             throw new UsageException($"unexpected argument '{parsed.Positionals[0]}'");
         }
 
-        var (options, state, output, resume) = Prepare(parsed);
-        var spec = DatasetSpec.Parse(options.Dataset);
-        var files = ResolveData(spec, parsed.String("data"));
-        var (trainSet, validationSet, testSet) = LoadData(files, spec, options);
-        if (options.Model.Classes != spec.ClassCount || options.Model.ImageSize != DatasetSpec.ImageRows)
+        var (options, run, resume) = Prepare(parsed);
+        var data = ConsoleData.Load(run.Dataset, parsed.String("data"));
+        if (run.Model.Classes != run.Dataset.ClassCount || run.Model.ImageSize != DatasetSpec.ImageRows)
         {
-            throw new UsageException($"the model expects {options.Model.ImageSize}x{options.Model.ImageSize} images in {options.Model.Classes} classes; {spec.Name} has 28x28 in {spec.ClassCount}");
-        }
-
-        var batches = (trainSet.Count + options.BatchSize - 1) / options.BatchSize;
-        if (state.BatchInEpoch >= batches)
-        {
-            throw new UsageException($"the checkpoint stopped at batch {state.BatchInEpoch} of epoch {state.Epoch + 1}, but this data gives {batches} batches an epoch; resume with the data it was trained on");
+            throw new UsageException($"the model expects {run.Model.ImageSize}x{run.Model.ImageSize} images in {run.Model.Classes} classes; {run.Dataset.Name} has 28x28 in {run.Dataset.ClassCount}");
         }
 
         // Inputs are all checked (data, checkpoint, device, model) before anything is written into the run folder.
-        using var device = ComputeDevice.Create(options.Accelerator);
-        using var train = new DeviceDataset(device, trainSet);
-        using var validation = validationSet is null ? null : new DeviceDataset(device, validationSet);
-        using var test = new DeviceDataset(device, testSet);
-        using var model = new CctModel(device, options.Model, options.BatchSize) { Seed = (uint)options.Seed };
+        using var device = ComputeDevice.Create(run.Accelerator);
+        using var model = resume is null ? CctModel.Create(device, run.Model, options.Seed, options.BatchSize) : new CctModel(device, run.Model, options.BatchSize);
         using var trainer = new Trainer(model, options);
-        if (resume is not null)
-        {
-            resume.Restore(model, optimizer: true);
-        }
-        else
-        {
-            model.Initialize(options.Seed);
-        }
-
-        using var runLock = RunLock.Acquire(output);
-        if (resume is null && File.Exists(Path.Combine(output, Trainer.LastCheckpoint)))
-        {
-            throw new UsageException($"{output} already holds a run; pass --resume {Path.Combine(output, Trainer.LastCheckpoint)} to continue it, or choose another --out");
-        }
-
-        // Under the lock no other writer exists, so temporary files here are leftovers of a killed save.
-        foreach (var stale in Directory.GetFiles(output, ".*.tmp"))
-        {
-            File.Delete(stale);
-        }
-
-        var metrics = Path.Combine(output, MetricsLog.FileName);
-        if (resume is not null && File.Exists(metrics) && MetricsLog.Read(metrics).Epochs is var logged && logged.Any(e => e.Epoch > state.Epoch))
-        {
-            // A run killed after logging an epoch but before its checkpoint: that epoch runs again, so its line goes.
-            MetricsLog.Write(metrics, logged.Where(e => e.Epoch <= state.Epoch));
-        }
-
-        AtomicFile.WriteAllBytes(Path.Combine(output, "config.json"), Encoding.UTF8.GetBytes(options.ToJson()));
-        Console.WriteLine($"cct: {options.Preset} ({ModelSummary.Rows(options.Model).Sum(r => r.Parameters):N0} params, {options.Model.Tokens} tokens) on {device.Kind.ToString().ToLowerInvariant()} ({device.Name}); {spec.Name} from {files.Directory}: {trainSet.Count} train, {validationSet?.Count ?? 0} validation, {testSet.Count} test; out {output}");
+        using var folder = RunFolder.StartOrResume(run.Output, model, options, data, resume);
+        var used = data.For(options);
+        Console.WriteLine($"cct: {run.ModelName} ({model.ParameterCount:N0} params, {run.Model.Tokens} tokens) on {device.Kind.ToString().ToLowerInvariant()} ({device.Name}); {run.Dataset.Name} from {data.Folder}: {used.Train.Count} train, {used.Validation?.Count ?? 0} validation, {used.Test.Count} test; out {run.Output}");
 
         using var cancellation = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -95,64 +55,52 @@ internal static class TrainCommand
         Console.CancelKeyPress += onCancel;
         try
         {
-            var outcome = trainer.Run(output, state, train, validation, test, spec, new ConsoleProgress(), cancellation.Token);
-            if (outcome == TrainingOutcome.Interrupted)
+            var result = trainer.Fit(data, folder.State, folder, new ConsoleProgress(), cancellation.Token);
+            if (result.Outcome == TrainingOutcome.EarlyStopped)
             {
-                return 130;
+                Console.WriteLine($"early stopping: validation loss has not improved for {options.Patience} epochs (best at epoch {result.State.BestEpoch})");
             }
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            Console.WriteLine($"interrupted: saved {RunFolder.LastCheckpointName} at epoch {folder.State.Epoch + 1}, batch {folder.State.BatchInEpoch}; continue with --resume");
+            return 130;
         }
         finally
         {
             Console.CancelKeyPress -= onCancel;
         }
 
-        var best = Path.Combine(output, Trainer.BestCheckpoint);
-        if (File.Exists(best))
-        {
-            Checkpoint.Load(best).Restore(model, optimizer: false);
-        }
-
-        var evaluation = trainer.Evaluate(test);
-        var table = EvalCommand.WriteReport(Path.Combine(output, "report"), evaluation, testSet, output, model, spec);
-        Console.WriteLine(table);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy {evaluation.Accuracy * 100:F2}% (checkpoint-best); report in {Path.Combine(output, "report")}"));
+        var report = folder.WriteReport(model, used.Test);
+        Console.WriteLine(report.Table);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy {report.Evaluation.Accuracy * 100:F2}% (checkpoint-best); report in {report.Folder}"));
         return 0;
     }
 
-    internal static DatasetFiles ResolveData(DatasetSpec spec, string? dataDirectory)
+    private static (TrainOptions Options, RunSettings Run, Checkpoint? Resume) Prepare(ParsedArguments p)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
-        var lastShown = -1;
-        return DatasetProvider.ResolveAsync(spec, dataDirectory, DataEnvironment.Current, http, p =>
-        {
-            var percent = p.TotalBytes is > 0 ? (int)(100 * p.BytesReceived / p.TotalBytes.Value) : -1;
-            if (percent != lastShown && (percent % 10 == 0 || !Console.IsErrorRedirected))
-            {
-                lastShown = percent;
-                Console.Error.Write($"\rdownloading {p.FileName} ({p.FileIndex + 1}/{p.FileCount}) {(percent >= 0 ? $"{percent}%" : $"{p.BytesReceived / 1024} KiB")}   ");
-            }
-        }).GetAwaiter().GetResult();
-    }
-
-    private static (TrainOptions Options, TrainingState State, string Output, Checkpoint? Resume) Prepare(ParsedArguments p)
-    {
-        TrainingState state = new();
         TrainOptions options;
+        CctConfig model;
+        DatasetSpec dataset;
+        string? modelName;
         Checkpoint? checkpoint = null;
         string? output = p.String("out");
         if (p.String("resume") is { } resume)
         {
             checkpoint = Checkpoint.Load(resume);
-            options = checkpoint.Options with { Model = checkpoint.Config };
-            state = checkpoint.State;
+            options = checkpoint.Options;
+            model = checkpoint.Config;
+            modelName = PresetOf(model);
+            dataset = p.Has("dataset") ? DatasetSpec.Parse(p.String("dataset")!) : checkpoint.Dataset;
             output ??= Path.GetDirectoryName(Path.GetFullPath(resume));
-            CheckModelOptionsMatch(p, checkpoint);
+            CheckModelOptionsMatch(p, checkpoint, modelName);
         }
         else
         {
-            var preset = ModelOptions.Preset(p, "cct-7/3x1");
-            options = TrainOptions.ForPreset(preset);
-            options = options with { Model = ModelOptions.Apply(options.Model, p) };
+            modelName = ModelOptions.Preset(p, "cct-7/3x1");
+            options = TrainOptions.ForPreset(modelName);
+            model = ModelOptions.Apply(CctConfig.Preset(modelName), p);
+            dataset = DatasetSpec.Parse(p.String("dataset", DatasetSpec.FashionMnist.Name));
         }
 
         var fixedOptions = options;
@@ -170,9 +118,7 @@ internal static class TrainCommand
             TrainLimit = p.Int("train-limit", options.TrainLimit, 0),
             TestLimit = p.Int("test-limit", options.TestLimit, 0),
             Seed = p.Int("seed", options.Seed, 0),
-            Dataset = p.String("dataset", options.Dataset),
             StopAfter = p.Int("stop-after", 0, 0),
-            Accelerator = p.Has("accelerator") ? ModelOptions.Accelerator(p) : options.Accelerator,
             Schedule = p.Choice("schedule", options.Schedule, new Dictionary<string, LearningRateScheduleKind>(StringComparer.Ordinal)
             {
                 ["cosine"] = LearningRateScheduleKind.Cosine,
@@ -198,7 +144,7 @@ internal static class TrainCommand
             {
                 ("batch", fixedOptions.BatchSize, options.BatchSize),
                 ("seed", fixedOptions.Seed, options.Seed),
-                ("dataset", fixedOptions.Dataset.ToLowerInvariant(), options.Dataset.ToLowerInvariant()),
+                ("dataset", checkpoint.Dataset.Name, dataset.Name),
                 ("val-split", fixedOptions.ValidationSplit, options.ValidationSplit),
                 ("train-limit", fixedOptions.TrainLimit, options.TrainLimit),
             }.FirstOrDefault(o => !o.Saved.Equals(o.Given));
@@ -222,71 +168,42 @@ internal static class TrainCommand
             throw new UsageException($"--warmup-epochs {options.WarmupEpochs} must be less than --epochs {options.Epochs}");
         }
 
-        // The model carries its input normalisation: the preset's (seed: 0.5, 0.5), else the dataset's statistics.
-        // Resolved here, so the options saved in a checkpoint equal those a resume rebuilds from its config.
-        var spec = DatasetSpec.Parse(options.Dataset);
-        options = options with { Model = options.Model with { InputMean = options.Model.InputMean ?? spec.Mean, InputStd = options.Model.InputStd ?? spec.Std } };
-        output ??= Path.Combine("runs", $"{options.Preset.Replace('/', '-')}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
-        if (p.String("resume") is null && File.Exists(Path.Combine(output, Trainer.LastCheckpoint)))
+        output ??= Path.Combine("runs", $"{modelName!.Replace('/', '-')}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
+        if (checkpoint is null && RunFolder.HoldsRun(output))
         {
-            throw new UsageException($"{output} already holds a run; pass --resume {Path.Combine(output, Trainer.LastCheckpoint)} to continue it, or choose another --out");
+            throw new UsageException($"{output} already holds a run; pass --resume {Path.Combine(output, RunFolder.LastCheckpointName)} to continue it, or choose another --out");
         }
 
-        return (options, state, output, checkpoint);
+        var accelerator = ModelOptions.Accelerator(p);
+        return (options, new RunSettings(modelName ?? "custom model", model, dataset, accelerator, output), checkpoint);
     }
 
+    /// <summary>The preset whose model <paramref name="config"/> is (its input normalisation aside), or null.</summary>
+    private static string? PresetOf(CctConfig config)
+        => CctConfig.PresetNames.FirstOrDefault(name => CctConfig.Preset(name) with { InputMean = config.InputMean, InputStd = config.InputStd } == config);
+
     /// <summary>--model and the model overrides may repeat the checkpoint's model, not change it.</summary>
-    private static void CheckModelOptionsMatch(ParsedArguments p, Checkpoint checkpoint)
+    private static void CheckModelOptionsMatch(ParsedArguments p, Checkpoint checkpoint, string? savedName)
     {
-        var saved = checkpoint.Options.Preset;
-        if (p.Has("model") && ModelOptions.Preset(p, saved) is var preset && preset != saved)
+        var saved = checkpoint.Config;
+        var trained = savedName ?? "a custom model";
+        if (p.Has("model") && ModelOptions.Preset(p, "cct-7/3x1") is var preset && preset != savedName)
         {
-            throw new UsageException($"--model {preset} contradicts the checkpoint, which trained {saved}; drop it or start a new run");
+            throw new UsageException($"--model {preset} contradicts the checkpoint, which trained {trained}; drop it or start a new run");
         }
 
         foreach (var name in ModelOptions.Overrides.Where(p.Has))
         {
             var single = ParsedArguments.Parse(["--" + name, p.String(name)!], ValueOptions, new HashSet<string>());
-            if (ModelOptions.Apply(checkpoint.Config, single).ToJson() != checkpoint.Config.ToJson())
+            if (ModelOptions.Apply(saved, single) != saved)
             {
-                throw new UsageException($"--{name} {p.String(name)} contradicts the checkpoint's model ({saved}); drop it or start a new run");
+                throw new UsageException($"--{name} {p.String(name)} contradicts the checkpoint's model ({trained}); drop it or start a new run");
             }
         }
     }
 
-    private static (ImageDataset Train, ImageDataset? Validation, ImageDataset Test) LoadData(DatasetFiles files, DatasetSpec spec, TrainOptions options)
-    {
-        var all = files.LoadTrain(spec);
-        var test = files.LoadTest(spec);
-        ImageDataset? validation = null;
-        var train = all;
-        if (options.ValidationSplit > 0)
-        {
-            (train, validation) = all.Split(options.ValidationSplit, options.Seed);
-        }
-
-        if (options.TrainLimit > 0)
-        {
-            train = train.Take(options.TrainLimit);
-        }
-
-        if (options.TestLimit > 0)
-        {
-            test = test.Take(options.TestLimit);
-        }
-
-        if (train.Count == 0)
-        {
-            throw new UsageException("no training images left after the validation split and --train-limit");
-        }
-
-        if (test.Count == 0)
-        {
-            throw new UsageException($"{files.TestImages} holds no test images");
-        }
-
-        return (train, validation, test);
-    }
+    /// <summary>What a `cct train` runs besides the recipe: the model, its name for the log, the dataset, the accelerator and the run folder.</summary>
+    private sealed record RunSettings(string ModelName, CctConfig Model, DatasetSpec Dataset, AcceleratorKind Accelerator, string Output);
 
     private const string Help = """
         usage: cct train [--model cct-7/3x1] [--epochs N] [--batch 128] [--lr 5.5e-4] [--weight-decay 0.06]

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using Cct.Gpu.IO;
 using Cct.Gpu.Layers;
@@ -10,7 +11,11 @@ namespace Cct.Gpu.Model;
 /// <summary>The host-array surface: create, save, load, predict and train from ordinary arrays.</summary>
 public sealed partial class CctModel
 {
-    /// <summary>The batch size a model created without one holds activations for; larger inputs run in chunks of it.</summary>
+    /// <summary>
+    /// The batch size a model created without one holds activations for; larger inputs run in chunks of it. It is also
+    /// the default training batch (<c>TrainOptions.BatchSize</c>), so a default model trains with default options; a
+    /// larger training batch needs a model created with that <c>maxBatch</c>.
+    /// </summary>
     public const int DefaultMaxBatch = 64;
 
     /// <summary>The metadata format <see cref="Save"/> writes.</summary>
@@ -19,11 +24,15 @@ public sealed partial class CctModel
     /// <summary>The metadata format of the CLI's training checkpoints, which <see cref="Load"/> also reads.</summary>
     internal const string CheckpointFormat = "cct-checkpoint/1";
 
+    /// <summary>The metadata format <c>tools/notebook_to_safetensors.py</c> writes for the seed notebook's state_dict.</summary>
+    internal const string NotebookFormat = "seed-notebook";
+
     /// <summary>
     /// A model with fresh weights drawn from <paramref name="seed"/> as the official code initialises them (the
     /// same weights in every process), holding activations for batches of up to <paramref name="maxBatch"/> images.
     /// </summary>
     /// <exception cref="ArgumentException">the config is inconsistent (the message names the field) or maxBatch is not positive</exception>
+    /// <exception cref="ObjectDisposedException">the device is disposed</exception>
     public static CctModel Create(ComputeDevice device, CctConfig config, int seed = 0, int maxBatch = DefaultMaxBatch)
     {
         var model = new CctModel(device, config, maxBatch) { Seed = (uint)seed };
@@ -38,8 +47,9 @@ public sealed partial class CctModel
     /// <exception cref="FileNotFoundException">there is no file at <paramref name="path"/></exception>
     /// <exception cref="InvalidDataException">the file is not such a model, or a tensor is missing, misshapen, not F32 or not finite (one line naming it)</exception>
     /// <remarks>
-    /// It also reads the seed notebook's state_dict saved as safetensors under the notebook's module names
-    /// (<c>tools/notebook_to_safetensors.py</c> converts a <c>.pth</c>): that gives a <see cref="CctPresets.Seed"/> model.
+    /// It also reads the seed notebook's state_dict saved as safetensors under the notebook's module names, as
+    /// <c>tools/notebook_to_safetensors.py</c> converts a <c>.pth</c> (metadata format <c>seed-notebook</c>) or with no
+    /// metadata at all: that gives a <see cref="CctPresets.Seed"/> model.
     /// </remarks>
     public static CctModel Load(ComputeDevice device, string path, int maxBatch = DefaultMaxBatch)
     {
@@ -50,14 +60,14 @@ public sealed partial class CctModel
 
         var file = SafeTensorsFile.Read(path);
         var format = file.Metadata.GetValueOrDefault("format");
-        if (format is null && NotebookStateDict.IsNotebookLayout(file.Tensors.Keys))
+        if (format == NotebookFormat || (format is null && NotebookStateDict.IsNotebookLayout(file.Tensors.Keys)))
         {
             return LoadNotebook(device, path, file, maxBatch);
         }
 
         if (format is not (ModelFormat or CheckpointFormat))
         {
-            throw new InvalidDataException($"{path}: not a Cct model (metadata format is '{format ?? "missing"}', expected {ModelFormat} or {CheckpointFormat})");
+            throw new InvalidDataException($"{path}: not a Cct model (metadata format is '{format ?? "missing"}', expected {ModelFormat}, {CheckpointFormat} or {NotebookFormat})");
         }
 
         CctConfig config;
@@ -107,6 +117,7 @@ public sealed partial class CctModel
     /// </summary>
     public void Save(string path)
     {
+        ThrowIfDisposed();
         var tensors = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
         foreach (var slot in Parameters.Layout.Slots)
         {
@@ -123,47 +134,49 @@ public sealed partial class CctModel
     }
 
     /// <summary>Trainable parameters (280,651 for CCT-2/3x2 on 28×28×1).</summary>
-    public long ParameterCount => Parameters.Count;
+    public long ParameterCount
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return Parameters.Count;
+        }
+    }
+
+    /// <summary>
+    /// The mean and standard deviation pixels scaled to [0, 1] are normalised with before the model sees them:
+    /// <see cref="CctConfig.InputMean"/> and <see cref="CctConfig.InputStd"/>, or FashionMNIST's statistics where unset.
+    /// </summary>
+    public (float Mean, float Std) InputNormalization
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return (config.InputMean ?? CctConfig.FashionMnistMean, config.InputStd ?? CctConfig.FashionMnistStd);
+        }
+    }
+
+    /// <summary>The layer table of the model <paramref name="config"/> describes: each layer's output shape and parameter count.</summary>
+    /// <exception cref="ArgumentException">the config is inconsistent</exception>
+    public static IReadOnlyList<SummaryRow> Summary(CctConfig config) => ModelSummary.Rows(config);
 
     /// <summary>
     /// Classifies images given as pixels 0–255, (N, InChannels, ImageSize, ImageSize) row-major as FashionMNIST stores
-    /// them, normalised with <see cref="CctConfig.InputMean"/> and <see cref="CctConfig.InputStd"/>. Eval mode.
+    /// them, normalised with <see cref="InputNormalization"/>. Eval mode.
     /// </summary>
     /// <exception cref="ArgumentException">the length is not a whole, positive number of images</exception>
-    public Prediction[] Predict(ReadOnlySpan<byte> pixels)
-    {
-        var scaled = new float[pixels.Length];
-        for (var i = 0; i < scaled.Length; i++)
-        {
-            scaled[i] = pixels[i] / 255f;
-        }
-
-        return Predict(scaled);
-    }
+    public Prediction[] Predict(ReadOnlySpan<byte> pixels) => Classify(Logits(Normalize(pixels, nameof(pixels))));
 
     /// <summary>Classifies images given as pixels scaled to [0, 1], (N, InChannels, ImageSize, ImageSize); see <see cref="Predict(ReadOnlySpan{byte})"/>.</summary>
     /// <exception cref="ArgumentException">the length is not a whole, positive number of images</exception>
-    public Prediction[] Predict(ReadOnlySpan<float> pixels)
-    {
-        var mean = Config.InputMean ?? CctConfig.FashionMnistMean;
-        var std = Config.InputStd ?? CctConfig.FashionMnistStd;
-        var normalized = new float[pixels.Length];
-        for (var i = 0; i < normalized.Length; i++)
-        {
-            normalized[i] = (pixels[i] - mean) / std;
-        }
+    public Prediction[] Predict(ReadOnlySpan<float> pixels) => Classify(Logits(Normalize(pixels, nameof(pixels))));
 
-        var logits = Logits(normalized);
-        var classes = Config.Classes;
-        var predictions = new Prediction[logits.Length / classes];
-        for (var n = 0; n < predictions.Length; n++)
-        {
-            var probabilities = Softmax(logits.AsSpan(n * classes, classes));
-            predictions[n] = new Prediction(Array.IndexOf(probabilities, probabilities.Max()), probabilities);
-        }
-
-        return predictions;
-    }
+    /// <summary>
+    /// <see cref="AttentionMaps(ReadOnlySpan{float})"/> of images given as pixels 0–255, (N, InChannels, ImageSize,
+    /// ImageSize) as <see cref="Predict(ReadOnlySpan{byte})"/> takes them, normalised with <see cref="InputNormalization"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">the length is not a whole, positive number of images</exception>
+    public IReadOnlyList<AttentionMap> AttentionMaps(ReadOnlySpan<byte> pixels) => AttentionMaps(Normalize(pixels, nameof(pixels)));
 
     /// <summary>
     /// Logits (N, Classes) of normalised images (N, InChannels, ImageSize, ImageSize) in eval mode, as a PyTorch
@@ -172,15 +185,16 @@ public sealed partial class CctModel
     /// <exception cref="ArgumentException">the length is not a whole, positive number of images</exception>
     public float[] Logits(ReadOnlySpan<float> normalizedImages)
     {
+        ThrowIfDisposed();
         var pixels = ImageLength;
         var count = ImageCount(normalizedImages.Length, nameof(normalizedImages));
-        var logits = new float[count * Config.Classes];
-        using var input = device.Allocate((long)Math.Min(count, MaxBatch) * pixels); // (B, C, S, S)
-        for (var start = 0; start < count; start += MaxBatch)
+        var logits = new float[count * config.Classes];
+        using var input = device.Allocate((long)Math.Min(count, maxBatchSize) * pixels); // (B, C, S, S)
+        for (var start = 0; start < count; start += maxBatchSize)
         {
-            var size = Math.Min(MaxBatch, count - start);
+            var size = Math.Min(maxBatchSize, count - start);
             ((ArrayView<float>)input.View).SubView(0, (long)size * pixels).CopyFromCPU(normalizedImages.Slice(start * pixels, size * pixels));
-            Forward(input.View, size, train: false).CopyToCPU(logits.AsSpan(start * Config.Classes, size * Config.Classes));
+            Forward(input.View, size, train: false).CopyToCPU(logits.AsSpan(start * config.Classes, size * config.Classes));
         }
 
         return logits;
@@ -192,8 +206,10 @@ public sealed partial class CctModel
     /// <see cref="Step"/> + 1. Returns the batch's mean loss (which waits for the device).
     /// </summary>
     /// <exception cref="ArgumentException">the batch is empty, larger than <see cref="MaxBatch"/>, or images and labels disagree</exception>
+    [SuppressMessage("ApiDesign", "RS0027:API with optional parameter(s) should have the most parameters amongst its public overloads", Justification = "Shipped in 0.1.0 beside the device-path overload; reordering would break callers.")]
     public float TrainStep(ReadOnlySpan<float> normalizedImages, ReadOnlySpan<int> labels, AdamWSettings settings, float labelSmoothing = 0f)
     {
+        ThrowIfDisposed();
         var count = ImageCount(normalizedImages.Length, nameof(normalizedImages));
         if (count != labels.Length || count > MaxBatch)
         {
@@ -223,7 +239,49 @@ public sealed partial class CctModel
     internal void ResolveInputNormalization(float mean, float std)
         => Config = Config with { InputMean = Config.InputMean ?? mean, InputStd = Config.InputStd ?? std };
 
-    private int ImageLength => Config.InChannels * Config.ImageSize * Config.ImageSize;
+    private int ImageLength => config.InChannels * config.ImageSize * config.ImageSize;
+
+    /// <summary>Pixels 0–255 as the model's input: (p / 255 − mean) / std, the one place this is computed on the host.</summary>
+    private float[] Normalize(ReadOnlySpan<byte> pixels, string parameter)
+    {
+        ThrowIfDisposed();
+        _ = ImageCount(pixels.Length, parameter);
+        var scaled = new float[pixels.Length];
+        for (var i = 0; i < scaled.Length; i++)
+        {
+            scaled[i] = pixels[i] / 255f;
+        }
+
+        return Normalize(scaled, parameter);
+    }
+
+    /// <summary>Pixels scaled to [0, 1] as the model's input: (p − mean) / std.</summary>
+    private float[] Normalize(ReadOnlySpan<float> pixels, string parameter)
+    {
+        ThrowIfDisposed();
+        _ = ImageCount(pixels.Length, parameter);
+        var (mean, std) = InputNormalization;
+        var normalized = new float[pixels.Length];
+        for (var i = 0; i < normalized.Length; i++)
+        {
+            normalized[i] = (pixels[i] - mean) / std;
+        }
+
+        return normalized;
+    }
+
+    private Prediction[] Classify(float[] logits)
+    {
+        var classes = config.Classes;
+        var predictions = new Prediction[logits.Length / classes];
+        for (var n = 0; n < predictions.Length; n++)
+        {
+            var probabilities = Softmax(logits.AsSpan(n * classes, classes));
+            predictions[n] = new Prediction(Array.IndexOf(probabilities, probabilities.Max()), probabilities);
+        }
+
+        return predictions;
+    }
 
     private int ImageCount(int length, string parameter)
     {

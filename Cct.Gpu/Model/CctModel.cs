@@ -29,6 +29,11 @@ public sealed partial class CctModel : IDisposable
     private ArrayView<float> images;
     private Pass pass;
     private bool lossGradientReady;
+    private readonly int maxBatchSize;
+    private bool disposed;
+    private CctConfig config;
+    private uint seed;
+    private uint step;
 
     /// <summary>Builds the model <paramref name="config"/> describes for batches of up to <paramref name="maxBatch"/> images; allocates everything a step needs.</summary>
     public CctModel(ComputeDevice device, CctConfig config, int maxBatch)
@@ -39,9 +44,10 @@ public sealed partial class CctModel : IDisposable
             throw new ArgumentOutOfRangeException(nameof(maxBatch), "batch size must be positive");
         }
 
+        ArgumentNullException.ThrowIfNull(device);
         this.device = device;
-        Config = config;
-        MaxBatch = maxBatch;
+        this.config = config;
+        maxBatchSize = maxBatch;
         var parameterLayout = new TensorLayout();
         foreach (var tensor in architecture.Parameters)
         {
@@ -94,10 +100,27 @@ public sealed partial class CctModel : IDisposable
     }
 
     /// <summary>The configuration the model was built from.</summary>
-    public CctConfig Config { get; private set; }
+    /// <exception cref="ObjectDisposedException">the model or its device is disposed (so for every public member below)</exception>
+    public CctConfig Config
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return config;
+        }
+
+        private set => config = value;
+    }
 
     /// <summary>The largest batch a pass may take.</summary>
-    public int MaxBatch { get; }
+    public int MaxBatch
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return maxBatchSize;
+        }
+    }
 
     /// <summary>Parameters, their gradients and AdamW moments, in state_dict order.</summary>
     internal ParameterSet Parameters { get; }
@@ -106,16 +129,49 @@ public sealed partial class CctModel : IDisposable
     /// Device bytes the model holds: parameters, gradients, AdamW moments, buffers, activations and their
     /// gradients for <see cref="MaxBatch"/>. All are allocated here; a step allocates nothing.
     /// </summary>
-    public long DeviceBytes => Parameters.DeviceBytes + buffers.LengthInBytes + activations.LengthInBytes + activationGradients.LengthInBytes + argmax.LengthInBytes;
+    public long DeviceBytes
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return Parameters.DeviceBytes + buffers.LengthInBytes + activations.LengthInBytes + activationGradients.LengthInBytes + argmax.LengthInBytes;
+        }
+    }
 
     /// <summary>Non-trainable state saved with the model: BatchNorm running statistics, a fixed sine embedding.</summary>
     internal TensorLayout BufferLayout { get; }
 
     /// <summary>Seed of the counter RNG behind dropout and drop-path.</summary>
-    public uint Seed { get; set; }
+    public uint Seed
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return seed;
+        }
+
+        set
+        {
+            ThrowIfDisposed();
+            seed = value;
+        }
+    }
 
     /// <summary>Training step; with <see cref="Seed"/> it fixes every dropout mask, so resumed runs repeat exactly.</summary>
-    public uint Step { get; set; }
+    public uint Step
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return step;
+        }
+
+        set
+        {
+            ThrowIfDisposed();
+            step = value;
+        }
+    }
 
     /// <summary>
     /// Fills parameters and buffers as the official code does, from <paramref name="seed"/>: one
@@ -123,6 +179,7 @@ public sealed partial class CctModel : IDisposable
     /// </summary>
     public void Initialize(int seed)
     {
+        ThrowIfDisposed();
         var random = SeededRandom.For(seed, SeededRandom.InitializationStream, 0);
         foreach (var slot in Parameters.Layout.Slots)
         {
@@ -166,6 +223,7 @@ public sealed partial class CctModel : IDisposable
     /// </summary>
     public ArrayView<float> Forward(ArrayView<float> input, int batchSize, bool train)
     {
+        ThrowIfDisposed();
         if (batchSize <= 0 || batchSize > MaxBatch)
         {
             throw new ArgumentOutOfRangeException(nameof(batchSize), $"batch {batchSize} is outside 1..{MaxBatch}");
@@ -201,6 +259,7 @@ public sealed partial class CctModel : IDisposable
     /// </summary>
     public ArrayView<float> Forward(ArrayView<float> input, ArrayView<int> labels, int batchSize, bool train, float labelSmoothing)
     {
+        ThrowIfDisposed();
         var logits = Forward(input, batchSize, train);
         if (train)
         {
@@ -221,6 +280,7 @@ public sealed partial class CctModel : IDisposable
     /// </summary>
     public void Backward()
     {
+        ThrowIfDisposed();
         if (!lossGradientReady)
         {
             throw new InvalidOperationException("Backward() needs a training Forward with labels first");
@@ -236,6 +296,7 @@ public sealed partial class CctModel : IDisposable
     /// </summary>
     public void Backward(ArrayView<int> labels, float labelSmoothing)
     {
+        ThrowIfDisposed();
         if (pass.Batch == 0)
         {
             throw new InvalidOperationException("Backward needs a Forward first");
@@ -252,6 +313,7 @@ public sealed partial class CctModel : IDisposable
     /// </summary>
     public void TrainStep(ArrayView<float> input, ArrayView<int> labels, int batchSize, float labelSmoothing, AdamWSettings settings)
     {
+        ThrowIfDisposed();
         Forward(input, labels, batchSize, train: true, labelSmoothing);
         device.Clear(Parameters.Gradients.View);
         Backward();
@@ -264,7 +326,11 @@ public sealed partial class CctModel : IDisposable
     /// eval mode and returns per image its sequence-pooling weights and their attention rollout on the token
     /// grid, with its class probabilities (<see cref="AttentionMap"/>). Synchronises with the device.
     /// </summary>
-    public IReadOnlyList<AttentionMap> AttentionMaps(ReadOnlySpan<float> images) => AttentionMapper.Compute(this, device, images);
+    public IReadOnlyList<AttentionMap> AttentionMaps(ReadOnlySpan<float> images)
+    {
+        ThrowIfDisposed();
+        return AttentionMapper.Compute(this, device, images);
+    }
 
     /// <summary>Sequence-pooling weights (B, T) of the last forward (SeqPool models only).</summary>
     internal ArrayView<float> PoolingWeights => head.Activations.PoolingWeights ?? throw new InvalidOperationException("a mean-pooling model has no pooling weights");
@@ -273,14 +339,29 @@ public sealed partial class CctModel : IDisposable
     internal ArrayView<float> AttentionProbabilities(int j) => blocks[j].AttentionProbabilities;
 
     /// <summary>Per-sample losses (B) of the last forward with labels or <see cref="Backward(ArrayView{int}, float)"/>.</summary>
-    public ArrayView<float> Losses => head.Activations.Losses;
+    public ArrayView<float> Losses
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return head.Activations.Losses;
+        }
+    }
 
     /// <summary>Softmax of the logits (B, Classes) of the last forward with labels or <see cref="Backward(ArrayView{int}, float)"/>.</summary>
-    public ArrayView<float> Probabilities => head.Activations.Probabilities;
+    public ArrayView<float> Probabilities
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return head.Activations.Probabilities;
+        }
+    }
 
     /// <summary>The mean loss of the last forward with labels or <see cref="Backward(ArrayView{int}, float)"/> (synchronises with the device).</summary>
     public float ReadLoss()
     {
+        ThrowIfDisposed();
         var loss = new float[1];
         head.Activations.Loss.CopyToCPU(loss);
         return loss[0];
@@ -289,6 +370,12 @@ public sealed partial class CctModel : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
+        if (disposed)
+        {
+            return;
+        }
+
+        disposed = true;
         Parameters.Dispose();
         buffers.Dispose();
         activations.Dispose();
@@ -345,6 +432,18 @@ public sealed partial class CctModel : IDisposable
         }
 
         lossGradientReady = false;
+    }
+
+    /// <summary>
+    /// Throws <see cref="ObjectDisposedException"/> for a disposed model, or one whose device is disposed (naming the
+    /// device): launching on freed buffers would fail on an ILGPU worker thread, where no caller can catch it.
+    /// </summary>
+    private void ThrowIfDisposed()
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+
+        // The device's public members throw ObjectDisposedException naming it once it is disposed.
+        _ = device.Accelerator;
     }
 
     private ArrayView<float> Buffer(string name)

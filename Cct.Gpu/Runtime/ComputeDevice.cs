@@ -24,13 +24,15 @@ public sealed class ComputeDevice : IDisposable
     private MemoryBuffer1D<float, Stride1D.Dense>? scratch;
     private bool disposed;
 
+    private readonly Accelerator accelerator;
+    private readonly AcceleratorKind kind;
     private readonly Action<Index1D, int, ArrayView<float>>? clearKernel;
 
     private ComputeDevice(Context context, Accelerator accelerator, AcceleratorKind kind, DeviceProfile profile)
     {
         Context = context;
-        Accelerator = accelerator;
-        Kind = kind;
+        this.accelerator = accelerator;
+        this.kind = kind;
         Profile = profile;
         if (profile.ClearsWithKernel)
         {
@@ -41,10 +43,26 @@ public sealed class ComputeDevice : IDisposable
     internal Context Context { get; }
 
 /// <summary>The ILGPU accelerator, for callers who allocate their own device buffers for the <see cref="Model.CctModel"/> device path.</summary>
-    public Accelerator Accelerator { get; }
+    /// <exception cref="ObjectDisposedException">the device is disposed</exception>
+    public Accelerator Accelerator
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            return accelerator;
+        }
+    }
 
     /// <summary>The concrete backend (never <see cref="AcceleratorKind.Auto"/>).</summary>
-    public AcceleratorKind Kind { get; }
+    /// <exception cref="ObjectDisposedException">the device is disposed</exception>
+    public AcceleratorKind Kind
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            return kind;
+        }
+    }
 
 /// <summary>The device name as the driver reports it.</summary>
     public string Name => Accelerator.Name;
@@ -118,7 +136,7 @@ public sealed class ComputeDevice : IDisposable
             TryAdd(() => builder.OpenCL());
         });
         return Ordered(context.Devices)
-            .Select(d => new DeviceDescription(KindOf(d), d.Name, d.MemorySize, d.MaxNumThreadsPerGroup))
+            .Select(d => new DeviceDescription(KindOf(d), d.Name, MemoryOf(d), d.MaxNumThreadsPerGroup))
             .ToList();
     }
 
@@ -192,6 +210,7 @@ public sealed class ComputeDevice : IDisposable
     }
 
 /// <summary>Waits until every launched kernel and copy has finished.</summary>
+    /// <exception cref="ObjectDisposedException">the device is disposed</exception>
     public void Synchronize() => Accelerator.Synchronize();
 
     /// <summary>Device bytes of the <see cref="Scratch"/> buffer.</summary>
@@ -222,6 +241,7 @@ public sealed class ComputeDevice : IDisposable
     internal ProfileScope Time(string name) => new(this, name);
 
     /// <summary>Free device memory as the CUDA driver reports it; null on other backends.</summary>
+    /// <exception cref="ObjectDisposedException">the device is disposed</exception>
     public long? FreeMemoryBytes => Accelerator is CudaAccelerator cuda ? cuda.GetFreeMemory() : null;
 
 /// <summary>Frees every buffer and kernel of this device, then the accelerator and the context; dispose models first.</summary>
@@ -233,9 +253,9 @@ public sealed class ComputeDevice : IDisposable
         }
 
         disposed = true;
-        Accelerator.Synchronize();
+        accelerator.Synchronize();
         scratch?.Dispose();
-        Accelerator.Dispose();
+        accelerator.Dispose();
         Context.Dispose();
     }
 
@@ -291,6 +311,10 @@ public sealed class ComputeDevice : IDisposable
         var body = Expression.IfThen(count, Expression.Invoke(Expression.Constant(launch), parameters));
         return Expression.Lambda(action, body, parameters).Compile();
     }
+
+    // ILGPU reports long.MaxValue for the CPU accelerator, whose buffers live in this process's memory.
+    private static long MemoryOf(Device device)
+        => KindOf(device) == AcceleratorKind.Cpu ? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes : device.MemorySize;
 
     private static void TryAdd(Action add)
     {

@@ -1,6 +1,6 @@
 using Cct.Gpu.Model;
 using Cct.Tests.Support;
-using Cct.Cli;
+using Cct.Training.Export;
 using Cct.Training.Data;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -48,7 +48,7 @@ public sealed class OnnxExportTests
         var expected = new float[batch * config.Classes];
         model.Forward(input.View, batch, train: false).CopyToCPU(expected);
 
-        var onnx = ExportCommand.Export(model, DatasetSpec.FashionMnist);
+        var onnx = OnnxExport.ToBytes(model, DatasetSpec.FashionMnist);
         using var session = new InferenceSession(onnx);
         var tensor = new DenseTensor<float>(images, [batch, config.InChannels, config.ImageSize, config.ImageSize]);
         using var results = session.Run([NamedOnnxValue.CreateFromTensor("images", tensor)]);

@@ -132,7 +132,7 @@ public sealed class CheckCommandTests
             calls++ == 0 ? throw new InvalidOperationException("launch failed") : [new CheckOutput("output", [1f], Tolerance.Exact)]);
         var good = new KernelCase("a correct kernel", _ => [new CheckOutput("output", [1f, 2f], Tolerance.Exact)]);
 
-        var (code, stdout, stderr) = Capture(() => CheckCommand.Run(["--accelerator", "cpu"], _ => [wrong, throwing, good], []));
+        var (code, stdout, stderr) = Capture(() => CheckCommand.Run(["--accelerator", "cpu"], (target, reference) => DeviceCheck.CompareKernels(target, reference, [wrong, throwing, good]), _ => []));
         Assert.Multiple(() =>
         {
             Assert.That(code, Is.EqualTo(1));

@@ -86,7 +86,7 @@ public sealed class CliTests
         new SafeTensorsFile(new Dictionary<string, SafeTensor> { ["x"] = SafeTensor.FromFloats([1f], 1) }).Write(foreign);
         var missing = Path.Combine(root, "missing.safetensors");
 
-        foreach (var (path, message) in new[] { (truncated, "not a safetensors file"), (foreign, "not a Cct checkpoint"), (missing, "no such checkpoint") })
+        foreach (var (path, message) in new[] { (truncated, "not a safetensors file"), (foreign, "not a Cct model"), (missing, "no such file") })
         {
             var (code, _, error) = CliRunner.Run("eval", "--checkpoint", path, "--accelerator", "cpu");
             Assert.That(code, Is.EqualTo(2), path);

@@ -49,9 +49,9 @@ public sealed class MalformedInputTests
         }
 
         var options = TrainOptions.ForPreset("cct-tiny");
-        using var model = new CctModel(TestDevices.Cpu, options.Model, 1);
+        using var model = new CctModel(TestDevices.Cpu, CctPresets.Tiny, 1);
         model.Initialize(seed: 1);
-        Checkpoint.Save(ValidCheckpoint, model, options, new TrainingState());
+        Checkpoint.Save(ValidCheckpoint, model, options, new TrainingState(), DatasetSpec.FashionMnist);
     }
 
     [OneTimeTearDown]
@@ -173,7 +173,7 @@ public sealed class MalformedInputTests
             ("config", "image_size=1000"), ("config", "classes=3"), ("config", "in_channels=3"), ("config", "mlp_ratio=0"), ("config", "conv_channels=[]"),
             ("config", "dim=1000000"), ("config", "layers=1000"), ("config", "positional_embedding=\"weird\""), ("config", "dim=99999999999"),
             ("training", "remove"), ("training", "text:{"), ("training", "batch_size=0"), ("training", "batch_size=1000000000"),
-            ("training", "learning_rate=\"NaN\""), ("training", "epochs=0"), ("training", "preset=\"bogus\""), ("training", "dataset=\"cifar\""),
+            ("training", "learning_rate=\"NaN\""), ("training", "epochs=0"), ("dataset", "text:cifar"), ("dataset", "remove"),
             ("training", "seed=-1"), ("training", "validation_split=0.95"), ("training", "beta1=1.0"), ("training", "adam_epsilon=0"),
             ("state", "remove"), ("state", "text:{"), ("state", "epoch=-1"), ("state", "step=-5"), ("state", "batch_in_epoch=100000"),
             ("state", "epoch_sums=[1,2]"), ("state", "epoch_sums=[0,0,\"NaN\",-1]"), ("state", "best_metric=\"NaN\""),
@@ -199,7 +199,7 @@ public sealed class MalformedInputTests
     {
         var folder = Path.Combine(Root, "ckpt-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
-        var path = Path.Combine(folder, Trainer.LastCheckpoint);
+        var path = Path.Combine(folder, RunFolder.LastCheckpointName);
         File.WriteAllBytes(path, checkpoint);
         var run = Path.Combine(folder, "run");
         AssertOneLineFailure(["train", "--resume", path, "--data", ValidData, "--accelerator", "cpu", "--out", run], run);

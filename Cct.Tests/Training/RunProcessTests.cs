@@ -50,8 +50,8 @@ public sealed class RunProcessTests
     {
         AssertSameCheckpoints(Path.Combine(root, "again"));
 
-        var a = SafeTensorsFile.Read(Path.Combine(reference, Trainer.LastCheckpoint));
-        var b = SafeTensorsFile.Read(Path.Combine(root, "seed4", Trainer.LastCheckpoint));
+        var a = SafeTensorsFile.Read(Path.Combine(reference, RunFolder.LastCheckpointName));
+        var b = SafeTensorsFile.Read(Path.Combine(root, "seed4", RunFolder.LastCheckpointName));
         foreach (var name in new[] { "tokenizer.conv_layers.0.0.weight", "classifier.positional_emb", "classifier.fc.weight" })
         {
             Assert.That(b[name].Data, Is.Not.EqualTo(a[name].Data), name);
@@ -69,7 +69,7 @@ public sealed class RunProcessTests
     public void InterruptedAndKilledRunResumesToIdenticalCheckpoints()
     {
         var run = Path.Combine(root, "stopped");
-        var last = Path.Combine(run, Trainer.LastCheckpoint);
+        var last = Path.Combine(run, RunFolder.LastCheckpointName);
         string[] resume = [.. Command(run), "--resume", last];
 
         var interrupted = CliProcess.Run(Command(run), fault: "sigint-at-step:2");
@@ -95,7 +95,7 @@ public sealed class RunProcessTests
         {
             Assert.That(Directory.GetFiles(run, ".checkpoint-*.tmp"), Has.Length.EqualTo(1), "the kill came mid-write");
             Assert.That(Checkpoint.Load(last).State.Epoch, Is.EqualTo(1));
-            Assert.That(Checkpoint.Load(Path.Combine(run, Trainer.BestCheckpoint)).State.Epoch, Is.EqualTo(1));
+            Assert.That(Checkpoint.Load(Path.Combine(run, RunFolder.BestCheckpointName)).State.Epoch, Is.EqualTo(1));
         });
 
         var finished = CliProcess.Run(resume);
@@ -148,7 +148,7 @@ public sealed class RunProcessTests
     public void ResumeRefusesOptionsThatContradictTheCheckpoint(string option, string value)
     {
         var output = Path.Combine(root, "contradiction-" + Guid.NewGuid().ToString("N"));
-        var (code, _, error) = CliRunner.Run([.. Command(output), "--resume", Path.Combine(reference, Trainer.LastCheckpoint), option, value]);
+        var (code, _, error) = CliRunner.Run([.. Command(output), "--resume", Path.Combine(reference, RunFolder.LastCheckpointName), option, value]);
         Assert.Multiple(() =>
         {
             Assert.That(code, Is.EqualTo(2));
@@ -167,8 +167,8 @@ public sealed class RunProcessTests
     {
         var run = Path.Combine(root, "diverged");
         Directory.CreateDirectory(run);
-        var last = Path.Combine(run, Trainer.LastCheckpoint);
-        var source = SafeTensorsFile.Read(Path.Combine(reference, Trainer.LastCheckpoint));
+        var last = Path.Combine(run, RunFolder.LastCheckpointName);
+        var source = SafeTensorsFile.Read(Path.Combine(reference, RunFolder.LastCheckpointName));
         var tensors = source.Tensors.ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal);
         var bias = tensors["classifier.fc.bias"];
         tensors["classifier.fc.bias"] = SafeTensor.FromFloats(Enumerable.Range(0, bias.Shape[0]).Select(k => k % 2 == 0 ? 3e38f : -3e38f).ToArray(), bias.Shape);
@@ -183,13 +183,13 @@ public sealed class RunProcessTests
             Assert.That(error.TrimEnd().Split('\n'), Has.Length.EqualTo(1), error);
             Assert.That(error, Does.Contain($"loss became NaN or infinite at step {(2 * StepsPerEpoch) + 1}"));
             Assert.That(File.ReadAllBytes(last), Is.EqualTo(before), "checkpoint-last is the last good one");
-            Assert.That(File.Exists(Path.Combine(run, Trainer.BestCheckpoint)), Is.False);
+            Assert.That(File.Exists(Path.Combine(run, RunFolder.BestCheckpointName)), Is.False);
         });
     }
 
     private void AssertSameCheckpoints(string run)
     {
-        foreach (var name in new[] { Trainer.LastCheckpoint, Trainer.BestCheckpoint })
+        foreach (var name in new[] { RunFolder.LastCheckpointName, RunFolder.BestCheckpointName })
         {
             Assert.That(Hash(Path.Combine(run, name)), Is.EqualTo(Hash(Path.Combine(reference, name))), name);
         }

@@ -1,16 +1,41 @@
+using Cct.Gpu.IO;
 using Cct.Gpu.Runtime;
 
 namespace Cct.Training.Check;
 
-/// <summary>Runs the kernel cases on a target and a reference device, and the model fixtures on the target, into table rows.</summary>
-internal static class DeviceCheck
+/// <summary>
+/// What <c>cct check</c> runs: every kernel forward and backward on a target device against a reference device on
+/// the same fixed inputs, then the whole model on the target against the PyTorch fixtures, as table rows.
+/// </summary>
+public static class DeviceCheck
 {
+    /// <summary>
+    /// Every kernel case, in the variants <paramref name="target"/> runs (the tiled GPU kernels on a GPU), on
+    /// <paramref name="target"/> and on <paramref name="reference"/> (the CPU accelerator), one row per output.
+    /// A case that throws (a kernel that fails to compile or launch) becomes a failed row and the check goes on.
+    /// </summary>
+    public static IReadOnlyList<CheckRow> CompareKernels(ComputeDevice target, ComputeDevice reference)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(reference);
+        return CompareKernels(target, reference, KernelCases.All(target.PrefersTiledKernels));
+    }
+
+    /// <summary>The PyTorch model fixtures a build of cct carries: check-fixtures/ beside the application.</summary>
+    public static string DefaultFixtureFolder => ModelParity.DefaultFolder;
+
+    /// <summary>Reads every model fixture from <paramref name="folder"/>, so a missing one is an error before any kernel runs.</summary>
+    /// <exception cref="FileNotFoundException">a fixture is missing (one line naming it)</exception>
+    /// <exception cref="IOException">a fixture is unreadable</exception>
+    public static IReadOnlyList<(string Name, SafeTensorsFile File)> LoadModelFixtures(string folder)
+        => ModelParity.Fixtures.Select(name => (name, ModelParity.Load(folder, name))).ToList();
+
     /// <summary>
     /// Every case on <paramref name="target"/> and on <paramref name="reference"/>, one row per output.
     /// A case that throws (a kernel that fails to compile or launch) becomes a failed row and the
     /// check goes on, so one broken kernel does not hide the state of the others.
     /// </summary>
-    public static IReadOnlyList<CheckRow> CompareKernels(ComputeDevice target, ComputeDevice reference, IEnumerable<KernelCase> cases)
+    internal static IReadOnlyList<CheckRow> CompareKernels(ComputeDevice target, ComputeDevice reference, IEnumerable<KernelCase> cases)
     {
         var rows = new List<CheckRow>();
         foreach (var kernelCase in cases)
@@ -37,9 +62,13 @@ internal static class DeviceCheck
         return rows;
     }
 
-    /// <summary>The whole model on <paramref name="target"/> against each loaded PyTorch fixture.</summary>
-    public static IReadOnlyList<CheckRow> CompareModels(ComputeDevice target, IEnumerable<(string Name, Gpu.IO.SafeTensorsFile File)> fixtures)
+    /// <summary>
+    /// The whole model on <paramref name="target"/> against each PyTorch fixture (<see cref="LoadModelFixtures"/>): one
+    /// training step and five AdamW steps, comparing logits, loss, gradients and parameters with PyTorch's float64 values.
+    /// </summary>
+    public static IReadOnlyList<CheckRow> CompareModels(ComputeDevice target, IEnumerable<(string Name, SafeTensorsFile File)> fixtures)
     {
+        ArgumentNullException.ThrowIfNull(fixtures);
         var rows = new List<CheckRow>();
         foreach (var (name, file) in fixtures)
         {
@@ -56,6 +85,7 @@ internal static class DeviceCheck
         return rows;
     }
 
+    /// <summary>A device as the check names it: its kind and name, e.g. "cuda (NVIDIA H200)".</summary>
     public static string Describe(ComputeDevice device) => $"{device.Kind.ToString().ToLowerInvariant()} ({device.Name})";
 
     private static IReadOnlyList<CheckOutput>? Execute(ComputeDevice device, KernelCase kernelCase, out string? error)

@@ -7,12 +7,15 @@ namespace Cct.Training.Check;
 /// Inputs of <see cref="KernelCases"/> are uniform in [−1, 1] (a few scaled up), so the absolute
 /// parts are in units of the data.
 /// </summary>
-internal readonly record struct Tolerance(string Name, double Atol, double Rtol)
+/// <param name="Name">what the bound is for, e.g. "elementwise"</param>
+/// <param name="Atol">the absolute part</param>
+/// <param name="Rtol">the part relative to |reference|</param>
+public readonly record struct Tolerance(string Name, double Atol, double Rtol)
 {
     /// <summary>
     /// Integer outputs (argmax indices, gathered labels): the same inputs must give the same integers.
     /// </summary>
-    public static Tolerance Exact { get; } = new("exact", 0, 0);
+    internal static Tolerance Exact { get; } = new("exact", 0, 0);
 
     /// <summary>
     /// One value per output from a few float operations (add, multiply, divide, sqrt, exp). A GPU may
@@ -20,7 +23,7 @@ internal readonly record struct Tolerance(string Name, double Atol, double Rtol)
     /// two, so results differ by a few ulps, i.e. ~1e-7 relative; 1e-5 + 1e-4·|ref| leaves ~100x margin
     /// and still catches a wrong index or mask, which errs by O(1).
     /// </summary>
-    public static Tolerance Elementwise { get; } = new("elementwise", 1e-5, 1e-4);
+    internal static Tolerance Elementwise { get; } = new("elementwise", 1e-5, 1e-4);
 
     /// <summary>
     /// Sums of up to a few hundred terms (dot products over channels or tokens, softmax, LayerNorm rows,
@@ -29,22 +32,22 @@ internal readonly record struct Tolerance(string Name, double Atol, double Rtol)
     /// random-walks to ~√n·6e-8·S ≈ 1e-6 for n = 200, S = 10, and reaches ~1e-5 in the worst case;
     /// a result near zero can still carry that absolute error, hence atol 1e-4.
     /// </summary>
-    public static Tolerance Reduction { get; } = new("reduction", 1e-4, 1e-4);
+    internal static Tolerance Reduction { get; } = new("reduction", 1e-4, 1e-4);
 
     /// <summary>
     /// Sums of thousands of terms: BatchNorm statistics and gradients over B·H·W = 3,136 values per
     /// channel, conv weight gradients over batch × output positions. Partial sums reach ~20, so the
     /// per-step rounding differences (~1e-6) accumulate to ~1e-4 in the worst case; 1e-3 + 1e-3·|ref|.
     /// </summary>
-    public static Tolerance LongReduction { get; } = new("long reduction", 1e-3, 1e-3);
+    internal static Tolerance LongReduction { get; } = new("long reduction", 1e-3, 1e-3);
 
     /// <summary>
     /// The whole model against PyTorch's float64 run: the bound CctModelTests uses (Compare.Atol,
     /// Compare.Rtol), which the CPU accelerator meets on every logit, gradient and parameter.
     /// </summary>
-    public static Tolerance Model { get; } = new("model", 1e-5, 1e-4);
+    internal static Tolerance Model { get; } = new("model", 1e-5, 1e-4);
 
-    public bool Allows(double error, double reference) => error <= Atol + (Rtol * Math.Abs(reference));
+    internal bool Allows(double error, double reference) => error <= Atol + (Rtol * Math.Abs(reference));
 
     /// <summary>
     /// Below this magnitude the absolute part of the bound dominates, so the reported relative error
@@ -52,6 +55,7 @@ internal readonly record struct Tolerance(string Name, double Atol, double Rtol)
     /// </summary>
     public double RelativeFloor => Rtol > 0 ? Math.Max(Atol / Rtol, 1e-30) : 1e-30;
 
+    /// <summary>The bound as the check's table prints it: "exact", or "atol + rtol·|ref|".</summary>
     public override string ToString()
         => Atol == 0 && Rtol == 0 ? "exact" : Rtol == 0 ? Short(Atol) : $"{Short(Atol)} + {Short(Rtol)}·|ref|";
 

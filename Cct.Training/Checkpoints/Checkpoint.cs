@@ -10,57 +10,47 @@ using Cct.Training.Training;
 
 namespace Cct.Training.Checkpoints;
 
-/// <summary>A checkpoint that cannot be used: truncated, malformed, or not a Cct checkpoint.</summary>
-internal sealed class CheckpointException : Exception
-{
-    public CheckpointException(string message)
-        : base(message)
-    {
-    }
-
-    public CheckpointException()
-    {
-    }
-
-    public CheckpointException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-    }
-}
-
 /// <summary>
 /// A safetensors checkpoint: parameters and buffers under their PyTorch state_dict names (so
 /// `safetensors.torch.load_file` + `load_state_dict` reads it), AdamW moments as
 /// "optimizer.exp_avg.NAME" / "optimizer.exp_avg_sq.NAME", and the model config, training options and
-/// training state as JSON strings in the metadata.
+/// training state as JSON strings in the metadata, with the dataset's name. A <see cref="RunFolder"/> writes them;
+/// <see cref="CctModel.Load"/> reads their model.
 /// </summary>
-internal sealed class Checkpoint
+public sealed class Checkpoint
 {
-    public const string Format = "cct-checkpoint/1";
+    internal const string Format = "cct-checkpoint/1";
     private const string FirstMomentPrefix = "optimizer.exp_avg.";
     private const string SecondMomentPrefix = "optimizer.exp_avg_sq.";
 
     private readonly SafeTensorsFile file;
 
-    private Checkpoint(SafeTensorsFile file, CctConfig config, TrainOptions options, TrainingState state)
+    private Checkpoint(SafeTensorsFile file, CctConfig config, TrainOptions options, TrainingState state, DatasetSpec dataset)
     {
         this.file = file;
         Config = config;
         Options = options;
         State = state;
+        Dataset = dataset;
     }
 
+    /// <summary>The model's configuration, input normalisation included.</summary>
     public CctConfig Config { get; }
 
+    /// <summary>The recipe the run was trained with.</summary>
     public TrainOptions Options { get; }
 
+    /// <summary>Where the run stood when this was saved: the state to resume from.</summary>
     public TrainingState State { get; }
+
+    /// <summary>The dataset the model was trained on.</summary>
+    public DatasetSpec Dataset { get; }
 
     /// <summary>
     /// Writes atomically (<see cref="AtomicFile"/>: temporary file, fsync, rename, fsync of the folder): a save
     /// killed at any moment leaves the previous file intact. <paramref name="beforeRename"/> is a test fault hook.
     /// </summary>
-    public static void Save(string path, CctModel model, TrainOptions options, TrainingState state, Action? beforeRename = null)
+    internal static void Save(string path, CctModel model, TrainOptions options, TrainingState state, DatasetSpec dataset, Action? beforeRename = null)
     {
         var p = model.Parameters;
         var tensors = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
@@ -90,6 +80,7 @@ internal sealed class Checkpoint
             ["config"] = model.Config.ToJson(),
             ["training"] = options.ToJson(),
             ["state"] = state.ToJson(),
+            ["dataset"] = dataset.Name,
         };
         AtomicFile.WriteAllBytes(path, new SafeTensorsFile(tensors, metadata).ToBytes(), beforeRename);
     }
@@ -99,6 +90,7 @@ internal sealed class Checkpoint
     /// and state, each validated), F32 and finite tensors, both AdamW moments beside every parameter, and as many
     /// parameters as the config describes. <see cref="Restore"/> checks names and shapes against the model.
     /// </summary>
+    /// <exception cref="CheckpointException">the file is missing, or not a usable checkpoint (one line naming the problem)</exception>
     public static Checkpoint Load(string path)
     {
         if (!File.Exists(path))
@@ -124,6 +116,7 @@ internal sealed class Checkpoint
         CctConfig config;
         TrainOptions options;
         TrainingState state;
+        DatasetSpec spec;
         try
         {
             config = CctConfig.FromJson(file.Metadata["config"]);
@@ -132,28 +125,48 @@ internal sealed class Checkpoint
             options.Validate();
             state = TrainingState.FromJson(file.Metadata["state"]);
             state.Validate();
+            spec = DatasetSpec.Parse(file.Metadata["dataset"]);
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or ArgumentException or NotSupportedException or OverflowException)
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or ArgumentException or NotSupportedException or OverflowException or DatasetException)
         {
             throw new CheckpointException($"{path}: malformed checkpoint metadata ({OneLine(e.Message)})", e);
         }
 
-        var spec = DatasetSpec.Parse(options.Dataset);
         if (config.ImageSize != DatasetSpec.ImageRows || config.InChannels != 1 || config.Classes != spec.ClassCount)
         {
             throw new CheckpointException($"{path}: its model takes {config.InChannels}x{config.ImageSize}x{config.ImageSize} images in {config.Classes} classes; {spec.Name} has 1x28x28 in {spec.ClassCount}");
         }
 
         CheckTensors(path, file, config);
-        return new Checkpoint(file, config, options, state);
+        return new Checkpoint(file, config, options, state, spec);
+    }
+
+    /// <summary>
+    /// The dataset whose classes a model file predicts: the one a checkpoint of <c>cct train</c> records, and
+    /// FashionMNIST for the other files <see cref="CctModel.Load"/> reads (<see cref="CctModel.Save"/>'s, the seed notebook's).
+    /// </summary>
+    /// <exception cref="FileNotFoundException">there is no file at <paramref name="path"/></exception>
+    /// <exception cref="InvalidDataException">the file is not safetensors</exception>
+    /// <exception cref="DatasetException">the file names a dataset Cct does not know</exception>
+    public static DatasetSpec DatasetOf(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"{path}: no such file", path);
+        }
+
+        return SafeTensorsFile.Read(path).Metadata.TryGetValue("dataset", out var name) ? DatasetSpec.Parse(name) : DatasetSpec.FashionMnist;
     }
 
     /// <summary>
     /// Copies parameters, buffers and (optionally) optimizer moments into a model built from <see cref="Config"/>;
     /// a missing, misshapen or unexpected tensor is a <see cref="CheckpointException"/> before anything is copied.
+    /// With <paramref name="optimizer"/> the AdamW moments are copied too, so training continues where it stopped.
     /// </summary>
+    /// <exception cref="CheckpointException">the model's tensors differ from the checkpoint's</exception>
     public void Restore(CctModel model, bool optimizer)
     {
+        ArgumentNullException.ThrowIfNull(model);
         var p = model.Parameters;
         var expected = p.Layout.Slots.Concat(model.BufferLayout.Slots).Select(s => s.Name)
             .Concat(p.Layout.Slots.SelectMany(s => new[] { FirstMomentPrefix + s.Name, SecondMomentPrefix + s.Name }))

@@ -3,9 +3,6 @@ using System.Security.Cryptography;
 
 namespace Cct.Training.Data;
 
-/// <summary>Download progress of one file; <see cref="TotalBytes"/> is null when the server does not say.</summary>
-internal sealed record DownloadProgress(string FileName, int FileIndex, int FileCount, long BytesReceived, long? TotalBytes);
-
 /// <summary>
 /// Downloads a dataset's four <c>.gz</c> files from <see cref="DatasetSpec.MirrorUrl"/> into a folder.
 /// Each file streams into a temporary file beside its target, is checked against

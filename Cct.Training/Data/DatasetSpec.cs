@@ -77,9 +77,6 @@ public sealed record DatasetSpec(
     /// <summary>Number of classes.</summary>
     public int ClassCount => ClassNames.Count;
 
-    /// <summary>The normalisation a model applies to this dataset's pixels: its own when it records one (the seed's 0.5), else the dataset's statistics.</summary>
-    internal (float Mean, float Std) Normalization(Cct.Gpu.Model.CctConfig config) => (config.InputMean ?? Mean, config.InputStd ?? Std);
-
     /// <summary>The spec of <paramref name="kind"/>.</summary>
     public static DatasetSpec For(DatasetKind kind) => kind switch
     {

@@ -10,10 +10,5 @@ public static class FashionMnist
     /// </summary>
     /// <exception cref="DatasetException">the files are missing, unreadable, or malformed; the message says how to fix it</exception>
     public static TrainingData Load(string? directory = null, CancellationToken cancellationToken = default)
-    {
-        var spec = DatasetSpec.FashionMnist;
-        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
-        var files = DatasetProvider.ResolveAsync(spec, directory, DataEnvironment.Current, http, progress: null, cancellationToken).GetAwaiter().GetResult();
-        return new TrainingData(files.LoadTrain(spec), files.LoadTest(spec), spec);
-    }
+        => TrainingData.Load(DatasetSpec.FashionMnist, directory, downloadProgress: null, cancellationToken);
 }

@@ -8,10 +8,13 @@ namespace Cct.Training.Data;
 /// bright on black), trim the background, scale the longest edge to 28 with area averaging, and centre.
 /// This mirrors the dataset's own conversion (trim, resize longest edge, extend, negate).
 /// </summary>
-internal static class ImagePreprocessor
+public static class ImagePreprocessor
 {
+    /// <summary>How <see cref="Load"/> converts an image, in one sentence (for help texts).</summary>
     public const string Description = "Images are converted as FashionMNIST's were: grey, inverted if the background is light, trimmed, longest edge scaled to 28, centred.";
 
+    /// <summary>The PNG at <paramref name="path"/> as <paramref name="size"/>×<paramref name="size"/> grey pixels 0–255 (row-major), as a model's Predict takes them.</summary>
+    /// <exception cref="InvalidDataException">the file is missing, not a PNG, or too large (one line naming it)</exception>
     public static byte[] Load(string path, int size)
     {
         if (!File.Exists(path))
@@ -36,7 +39,7 @@ internal static class ImagePreprocessor
     }
 
     /// <summary>The largest image accepted, in pixels: a 8K photo fits; a forged header cannot make us allocate gigabytes.</summary>
-    public const long MaxPixels = 50_000_000;
+    internal const long MaxPixels = 50_000_000;
 
     // Reads the header first and refuses what is not a complete image of a sane size; a truncated file
     // would otherwise decode "successfully" with its missing rows left blank.
@@ -61,7 +64,7 @@ internal static class ImagePreprocessor
     }
 
     /// <summary>grey (h, w) in [0, 1] → (size, size) bytes, object bright on black.</summary>
-    public static byte[] Convert(float[] grey, int width, int height, int size)
+    internal static byte[] Convert(float[] grey, int width, int height, int size)
     {
         if (BorderMean(grey, width, height) > 0.5f)
         {

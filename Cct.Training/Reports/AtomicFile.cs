@@ -5,10 +5,14 @@ namespace Cct.Training.Reports;
 /// renamed over it, then the folder fsynced so the rename itself is durable. A reader sees the old file or
 /// the new one, never a mix; a killed writer leaves at most a hidden ".NAME.PID.GUID.tmp" that nothing reads.
 /// </summary>
-internal static class AtomicFile
+public static class AtomicFile
 {
+    /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/>, replacing it whole or not at all.</summary>
+    /// <exception cref="IOException">the file or its folder cannot be written</exception>
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes) => WriteAllBytes(path, bytes, beforeRename: null);
+
     /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/>; <paramref name="beforeRename"/> runs between the fsync and the rename (a test fault hook).</summary>
-    public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes, Action? beforeRename = null)
+    internal static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes, Action? beforeRename)
     {
         var full = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(full) ?? ".";

@@ -11,7 +11,7 @@ namespace Cct.Training.Reports;
 /// model does not look. Colours are scaled to each upsampled map's maximum (between token centres the
 /// interpolation stays below the peak token's weight, which the colour bar names).
 /// </summary>
-internal static class AttentionPlot
+public static class AttentionPlot
 {
     private const int Side = SampleGrid.ImageSide;
     private const int PanelScale = 8;
@@ -30,6 +30,25 @@ internal static class AttentionPlot
     private static readonly SKColor[] Stops = [new(68, 1, 84), new(59, 82, 139), new(33, 145, 140), new(94, 201, 98), new(253, 231, 37)];
 
     /// <summary>
+    /// Writes one image's attention picture to <paramref name="path"/> (PNG, atomically): the input, the map on the
+    /// token grid and the two overlaid, with a colour bar; the map is <paramref name="map"/>'s rollout or its
+    /// sequence-pooling weights.
+    /// </summary>
+    /// <param name="path">the PNG to write</param>
+    /// <param name="image">grey image as the model saw it, 0 = black (28, 28)</param>
+    /// <param name="map">the image's maps (<see cref="CctModel.AttentionMaps(ReadOnlySpan{byte})"/>)</param>
+    /// <param name="rollout">draw the attention rollout rather than the pooling weights</param>
+    /// <param name="title">first line of the header, e.g. the predicted class and its probability</param>
+    public static void Write(string path, ReadOnlySpan<byte> image, AttentionMap map, bool rollout, string title)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        AtomicFile.WriteAllBytes(path, Png(image, rollout ? map.Rollout : map.Pooling, map.GridSide, title, MapName(rollout)));
+    }
+
+    /// <summary>The header name of a map: the pooling weights, or their rollout through the blocks.</summary>
+    internal static string MapName(bool rollout) => rollout ? "attention rollout" : "sequence pooling";
+
+    /// <summary>
     /// One image: input, map and overlay side by side, a colour bar, and a title naming the map and the top class.
     /// </summary>
     /// <param name="image">grey image, 0 = black (28, 28)</param>
@@ -37,7 +56,7 @@ internal static class AttentionPlot
     /// <param name="gridSide">tokens per side</param>
     /// <param name="title">first line of the header, e.g. the predicted class and its probability</param>
     /// <param name="mapName">what the map is ("sequence pooling" or "attention rollout")</param>
-    public static byte[] Png(ReadOnlySpan<byte> image, ReadOnlySpan<float> map, int gridSide, string title, string mapName)
+    internal static byte[] Png(ReadOnlySpan<byte> image, ReadOnlySpan<float> map, int gridSide, string title, string mapName)
     {
         Validate(image, map, gridSide);
         var max = Max(map);
@@ -84,7 +103,7 @@ internal static class AttentionPlot
     /// <param name="gridSide">tokens per side</param>
     /// <param name="captions">caption per image and whether the prediction was right (N)</param>
     /// <param name="mapName">what the maps are</param>
-    public static byte[] GridPng(ReadOnlySpan<byte> images, ReadOnlySpan<float> maps, int gridSide, IReadOnlyList<(string Caption, bool Correct)> captions, string mapName)
+    internal static byte[] GridPng(ReadOnlySpan<byte> images, ReadOnlySpan<float> maps, int gridSide, IReadOnlyList<(string Caption, bool Correct)> captions, string mapName)
     {
         var count = captions.Count;
         if (images.Length != count * Side * Side || maps.Length != count * gridSide * gridSide)

@@ -4,12 +4,6 @@ using System.Text.Json;
 
 namespace Cct.Training.Reports;
 
-/// <summary>Scores of one class; <see cref="Auc"/> is null when the class has no positives or no negatives.</summary>
-internal sealed record ClassReport(string Name, double Precision, double Recall, double F1, int Support, double? Auc);
-
-/// <summary>Scores averaged over classes; support is the total; <see cref="Auc"/> averages the classes whose AUC is defined.</summary>
-internal sealed record AverageReport(double Precision, double Recall, double F1, int Support, double? Auc);
-
 /// <summary>
 /// Everything <c>report.json</c> holds: accuracy, per-class precision/recall/F1/support/AUC, macro and
 /// support-weighted averages, and the confusion matrix (rows = true class, columns = predicted class).

@@ -1,19 +1,5 @@
 namespace Cct.Training.Reports;
 
-/// <summary>Precision, recall, F1 and support of one class, or an average over classes (support is then the total).</summary>
-internal sealed record ClassScores(double Precision, double Recall, double F1, int Support);
-
-/// <summary>
-/// One-vs-rest ROC curve: <see cref="Thresholds"/>[0] is +∞ with the point (0, 0), then one point per distinct
-/// score in decreasing order (sklearn's <c>roc_curve</c> with <c>drop_intermediate=False</c>). Rates are NaN when
-/// the class has no positives (TPR) or no negatives (FPR), as in sklearn; <see cref="Auc"/> is then NaN.
-/// </summary>
-internal sealed record RocCurve(double[] FalsePositiveRate, double[] TruePositiveRate, double[] Thresholds)
-{
-    /// <summary>Area under the curve by the trapezoidal rule; equals sklearn's <c>roc_auc_score</c>.</summary>
-    public double Auc => Metrics.Trapezoid(FalsePositiveRate, TruePositiveRate);
-}
-
 /// <summary>Classification metrics with sklearn's definitions; undefined ratios (0/0) are 0 (<c>zero_division=0</c>).</summary>
 internal static class Metrics
 {

@@ -6,10 +6,7 @@ using ILGPU.Runtime;
 
 namespace Cct.Training.Training;
 
-/// <summary>Predictions of a model over a whole dataset: probabilities (N, K), mean cross-entropy and accuracy.</summary>
-public sealed record Evaluation(float[] Probabilities, int[] Predictions, int[] Labels, double Loss, double Accuracy);
-
-/// <summary>Runs a model in eval mode (running BatchNorm statistics, no dropout) over a device dataset.</summary>
+/// <summary>Runs a model in eval mode (running BatchNorm statistics, no dropout) over a device dataset, normalised as the model's inputs are.</summary>
 internal sealed class Evaluator : IDisposable
 {
     private readonly ComputeDevice device;
@@ -28,8 +25,9 @@ internal sealed class Evaluator : IDisposable
         batchLabels = device.Accelerator.Allocate1D<int>(model.MaxBatch);
     }
 
-    public Evaluation Run(DeviceDataset data, float mean, float std)
+    public Evaluation Run(DeviceDataset data)
     {
+        var (mean, std) = model.InputNormalization;
         var classes = model.Config.Classes;
         var size = model.Config.ImageSize;
         var count = data.Count;

@@ -39,7 +39,7 @@ internal sealed class FaultInjection
         if (parts.Length != 2 || parts[0] is not ("sigkill-at-step" or "sigint-at-step" or "sigkill-in-save")
             || !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var at))
         {
-            throw new UsageException($"${Variable} must be sigkill-at-step:N, sigint-at-step:N or sigkill-in-save:N, not '{value}'");
+            throw new InvalidOperationException($"${Variable} must be sigkill-at-step:N, sigint-at-step:N or sigkill-in-save:N, not '{value}'");
         }
 
         return new FaultInjection(parts[0], at);

@@ -1,23 +1,5 @@
 namespace Cct.Training.Training;
 
-/// <summary>A run folder that another live `cct train` is writing: this run must not write there too.</summary>
-internal sealed class RunFolderBusyException : Exception
-{
-    public RunFolderBusyException(string message)
-        : base(message)
-    {
-    }
-
-    public RunFolderBusyException()
-    {
-    }
-
-    public RunFolderBusyException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-    }
-}
-
 /// <summary>
 /// One writer per run folder: ".cct-train.lock" in it, held open with FileShare.None for the run's lifetime.
 /// On Linux and macOS .NET takes that as an exclusive flock, which the kernel drops when the process ends however

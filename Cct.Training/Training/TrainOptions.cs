@@ -2,33 +2,25 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Cct.Gpu.Model;
 using Cct.Gpu.Runtime;
+using Cct.Training.Data;
 
 namespace Cct.Training.Training;
 
-/// <summary>How the learning rate moves after warmup.</summary>
-public enum LearningRateScheduleKind
-{
-    /// <summary>Linear warmup, then cosine decay (the official CCT recipe).</summary>
-    Cosine,
-
-    /// <summary>A fixed rate after warmup (the seed notebook's plain Adam).</summary>
-    Constant,
-}
-
-/// <summary>Everything `cct train` was asked to do; saved in checkpoints so --resume continues the same recipe.</summary>
+/// <summary>
+/// The training recipe: optimizer, schedule, augmentation, data split and seed. The model and the data are the
+/// <see cref="Trainer"/>'s and the <see cref="TrainingData"/>'s;
+/// checkpoints save the recipe so a resume continues it.
+/// </summary>
 public sealed record TrainOptions
 {
-    /// <summary>The CLI's <c>--model</c> name; <see cref="Trainer"/> trains the model it is given.</summary>
-    public string Preset { get; init; } = "cct-7/3x1";
-
-    /// <summary>The model the CLI builds; <see cref="Trainer"/> trains the model it is given and ignores this.</summary>
-    public CctConfig Model { get; init; } = CctConfig.Preset("cct-7/3x1");
-
     /// <summary>Passes over the training images.</summary>
     public int Epochs { get; init; } = 10;
 
-    /// <summary>Images per step; at most the model's MaxBatch.</summary>
-    public int BatchSize { get; init; } = 128;
+    /// <summary>
+    /// Images per step; at most the model's <see cref="CctModel.MaxBatch"/>. The default is
+    /// <see cref="CctModel.DefaultMaxBatch"/>, so a model created with the default capacity trains with the default options.
+    /// </summary>
+    public int BatchSize { get; init; } = CctModel.DefaultMaxBatch;
 
     /// <summary>Peak AdamW learning rate (after warmup).</summary>
     public double LearningRate { get; init; } = 5.5e-4;
@@ -81,17 +73,14 @@ public sealed record TrainOptions
     /// </summary>
     public int Seed { get; init; }
 
-    /// <summary>The CLI's <c>--dataset</c> name.</summary>
-    public string Dataset { get; init; } = "fashion-mnist";
-
     /// <summary>Stop after this many epochs of this invocation (checkpoint kept, resumable); 0 means run to --epochs.</summary>
     public int StopAfter { get; init; }
 
-    /// <summary>The CLI's <c>--accelerator</c>.</summary>
-    public AcceleratorKind Accelerator { get; init; } = AcceleratorKind.Auto;
-
     /// <summary>The largest batch accepted: far above what any preset fits in memory, and a bound on what a checkpoint can make us allocate.</summary>
     public const int MaxBatchSize = 65536;
+
+    /// <summary>Optimizer steps in an epoch of <paramref name="trainImages"/> images (the last batch may be smaller).</summary>
+    internal int BatchesPerEpoch(int trainImages) => (trainImages + BatchSize - 1) / BatchSize;
 
     /// <summary>Throws a one-line <see cref="ArgumentException"/> for options the command line would have refused.</summary>
     public void Validate()
@@ -104,7 +93,6 @@ public sealed record TrainOptions
             }
         }
 
-        Require(CctConfig.PresetNames.Contains(Preset), $"unknown model preset '{Preset}'");
         Require(Epochs >= 1 && StopAfter >= 0 && WarmupEpochs >= 0 && Patience >= 0 && TrainLimit >= 0 && TestLimit >= 0 && Seed >= 0, "epochs must be positive and counts, limits and the seed non-negative");
         Require(BatchSize is >= 1 and <= MaxBatchSize, $"batch {BatchSize} is outside 1..{MaxBatchSize}");
         Require(LearningRate is >= 0 and <= 10 && WeightDecay is >= 0 and <= 10 && LabelSmoothing is >= 0 and <= 0.99 && ValidationSplit is >= 0 and <= 0.9, "learning rate, weight decay, label smoothing or validation split out of range");
@@ -118,11 +106,15 @@ public sealed record TrainOptions
     public static TrainOptions FromJson(string json)
         => JsonSerializer.Deserialize(json, TrainingJsonContext.Default.TrainOptions) ?? throw new JsonException("training options are null");
 
-    /// <summary>The recipe a preset implies: official CCT (AdamW 5.5e-4, wd 0.06, smoothing 0.1, crop+flip, cosine) or the seed notebook's (Adam 1e-3, batch 64, 10 % validation, patience 5).</summary>
+    /// <summary>
+    /// The recipe a model preset (<see cref="CctConfig.PresetNames"/>) is trained with: official CCT's (AdamW 5.5e-4,
+    /// wd 0.06, batch 128, smoothing 0.1, crop+flip, cosine) or the seed notebook's (Adam 1e-3, batch 64, 10 % validation, patience 5).
+    /// </summary>
+    /// <exception cref="ArgumentException">the name is not a preset</exception>
     public static TrainOptions ForPreset(string preset)
     {
-        var model = CctConfig.Preset(preset);
-        var options = new TrainOptions { Preset = preset, Model = model };
+        _ = CctConfig.Preset(preset);
+        var options = new TrainOptions { BatchSize = 128 };
         return preset switch
         {
             "seed" => options with
@@ -144,9 +136,3 @@ public sealed record TrainOptions
         };
     }
 }
-
-/// <summary>Source-generated JSON for the training types, so it survives trimming.</summary>
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, UseStringEnumConverter = true, WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
-[JsonSerializable(typeof(TrainOptions))]
-[JsonSerializable(typeof(TrainingState))]
-internal sealed partial class TrainingJsonContext : JsonSerializerContext;

@@ -1,9 +1,9 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using Cct.Gpu.Data;
 using Cct.Gpu.Layers;
 using Cct.Gpu.Model;
 using Cct.Gpu.Runtime;
-using Cct.Training.Checkpoints;
 using Cct.Training.Data;
 using Cct.Training.Reports;
 using ILGPU;
@@ -11,83 +11,29 @@ using ILGPU.Runtime;
 
 namespace Cct.Training.Training;
 
-/// <summary>What the CLI's progress display is told while training runs.</summary>
-internal interface ITrainingProgress
-{
-    /// <summary>A periodic update within an epoch (about twice a second).</summary>
-    void Update(int epoch, int epochs, int batch, int batches, double loss, double accuracy, double imagesPerSecond);
-
-    void EpochCompleted(EpochMetrics metrics, bool improved);
-
-    void Message(string text);
-}
-
-/// <summary>Training stopped because the loss became NaN or infinite.</summary>
-public sealed class TrainingDivergedException : Exception
-{
-    /// <summary>An exception with a one-line <paramref name="message"/>.</summary>
-    public TrainingDivergedException(string message)
-        : base(message)
-    {
-    }
-
-    /// <summary>An exception with the default message.</summary>
-    public TrainingDivergedException()
-    {
-    }
-
-    /// <summary>An exception with a one-line <paramref name="message"/> and its cause.</summary>
-    public TrainingDivergedException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-    }
-}
-
-/// <summary>How a training run ended.</summary>
-internal enum TrainingOutcome
-{
-    Completed,
-    EarlyStopped,
-    StoppedAfterRequestedEpochs,
-    Interrupted,
-}
-
-/// <summary>Where training stands, reported about twice a second and once after every epoch.</summary>
-/// <param name="Epoch">the epoch running, from 1</param>
-/// <param name="Epochs">epochs in the run</param>
-/// <param name="Batch">batches done in this epoch</param>
-/// <param name="Batches">batches in an epoch</param>
-/// <param name="Loss">mean training loss of the epoch so far</param>
-/// <param name="Accuracy">training accuracy of the epoch so far, in [0, 1]</param>
-/// <param name="ImagesPerSecond">training throughput of the epoch so far</param>
-/// <param name="CompletedEpoch">set once an epoch ends: its metrics, test accuracy included</param>
-public sealed record TrainingProgress(int Epoch, int Epochs, int Batch, int Batches, double Loss, double Accuracy, double ImagesPerSecond, EpochMetrics? CompletedEpoch);
-
 /// <summary>
 /// The training loop: data order from (seed, epoch), augmentation and dropout from (seed, step), AdamW
 /// over the flat parameter buffer, warmup + cosine learning rate. A step launches kernels only; the host
-/// reads the device-side running sums when it reports progress. The CLI's runs also append every epoch to
-/// metrics.jsonl and write checkpoint-last (and checkpoint-best on improvement) atomically.
+/// reads the device-side running sums when it reports progress. The loop keeps nothing on disk: an
+/// <see cref="IEpochSink"/> (a <see cref="RunFolder"/>) is handed every epoch and the position of a cancelled run.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
-    internal const string LastCheckpoint = "checkpoint-last.safetensors";
-    internal const string BestCheckpoint = "checkpoint-best.safetensors";
     private const uint AugmentStream = 7000;
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(500);
 
     private readonly ComputeDevice device;
+    private readonly CctModel model;
     private readonly TrainOptions options;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> images;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> labels;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> statistics;
     private readonly Evaluator evaluator;
+    private bool disposed;
 
-    /// <summary>
-    /// A trainer for <paramref name="model"/> with the recipe in <paramref name="options"/> (its model config,
-    /// preset, dataset and accelerator are the CLI's and are not used here: the model fixes those).
-    /// </summary>
+    /// <summary>A trainer for <paramref name="model"/> with the recipe in <paramref name="options"/>.</summary>
     /// <exception cref="ArgumentException">an option is out of range, or the batch exceeds the model's <see cref="CctModel.MaxBatch"/></exception>
+    /// <exception cref="ObjectDisposedException">the model or its device is disposed</exception>
     public Trainer(CctModel model, TrainOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -98,7 +44,7 @@ public sealed class Trainer : IDisposable
             throw new ArgumentException($"batch {options.BatchSize} exceeds the model's MaxBatch {model.MaxBatch}; create the model with maxBatch: {options.BatchSize}", nameof(options));
         }
 
-        Model = model;
+        this.model = model;
         device = model.Device;
         this.options = options;
         var c = model.Config;
@@ -109,43 +55,93 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>The model being trained (not owned: disposing the trainer leaves it alive).</summary>
-    public CctModel Model { get; }
+    /// <exception cref="ObjectDisposedException">the trainer is disposed (so for every public member below)</exception>
+    public CctModel Model
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            return model;
+        }
+    }
+
+    /// <summary>The recipe this trainer follows.</summary>
+    public TrainOptions Options
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            return options;
+        }
+    }
 
     /// <summary>The test-only fault to inject (<see cref="FaultInjection"/>); none by default.</summary>
     internal FaultInjection Faults { get; init; } = FaultInjection.FromEnvironment();
 
     /// <summary>
-    /// Trains for <see cref="TrainOptions.Epochs"/> epochs on <paramref name="data"/> (after the options'
-    /// validation split and limits), scoring the test set after each, and returns every epoch's metrics. With a
-    /// validation set, <see cref="TrainOptions.Patience"/> stops early. Cancelling stops after the current step and
-    /// returns the epochs completed so far. The model's unset input normalisation becomes the data's statistics.
+    /// Trains a new run for <see cref="TrainOptions.Epochs"/> epochs on <paramref name="data"/> and returns every
+    /// epoch's metrics; see <see cref="Fit(TrainingData, TrainingState, IEpochSink, IProgress{TrainingProgress}, CancellationToken)"/>.
     /// </summary>
     /// <exception cref="TrainingDivergedException">the loss became NaN or infinite</exception>
     /// <exception cref="ArgumentException">the data's images or classes do not fit the model</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled; the model keeps the last step's weights</exception>
+    [SuppressMessage("ApiDesign", "RS0027:API with optional parameter(s) should have the most parameters amongst its public overloads", Justification = "Shipped in 0.1.0; the full overload takes every argument explicitly.")]
     public IReadOnlyList<EpochMetrics> Fit(TrainingData data, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+        => Fit(data, new TrainingState(), sink: null, progress, cancellationToken).Epochs;
+
+    /// <summary>
+    /// Trains from <paramref name="from"/> (a new <see cref="TrainingState"/>, or a checkpoint's) to
+    /// <see cref="TrainOptions.Epochs"/> on <paramref name="data"/> after the options' validation split and limits,
+    /// scoring the test set after each epoch and handing it to <paramref name="sink"/>. With a validation set,
+    /// <see cref="TrainOptions.Patience"/> stops early; <see cref="TrainOptions.StopAfter"/> stops after that many
+    /// epochs of this call. The model's dropout seed becomes <see cref="TrainOptions.Seed"/>, its step counter
+    /// follows the state's, and its unset input normalisation becomes the data's statistics.
+    /// </summary>
+    /// <exception cref="TrainingDivergedException">the loss became NaN or infinite</exception>
+    /// <exception cref="ArgumentException">the data's images or classes do not fit the model, or the state does not fit the data</exception>
+    /// <exception cref="OperationCanceledException">
+    /// <paramref name="cancellationToken"/> was cancelled: the current step finished, then <paramref name="sink"/>'s
+    /// <see cref="IEpochSink.Interrupted"/> was given the exact position, so a resume from it repeats the run bit for bit
+    /// </exception>
+    public TrainingResult Fit(TrainingData data, TrainingState from, IEpochSink? sink, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
+        ObjectDisposedException.ThrowIf(disposed, this);
         ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(from);
+        from.Validate();
         var prepared = data.For(options);
-        var c = Model.Config;
+        var c = model.Config;
         if (prepared.Spec.ClassCount != c.Classes || prepared.Train.Rows != c.ImageSize || prepared.Train.Cols != c.ImageSize || c.InChannels != 1)
         {
             throw new ArgumentException($"the model takes {c.InChannels}x{c.ImageSize}x{c.ImageSize} images in {c.Classes} classes; {prepared.Spec.Name} has 1x{prepared.Train.Rows}x{prepared.Train.Cols} in {prepared.Spec.ClassCount}", nameof(data));
         }
 
+        if (prepared.Train.Count == 0 || prepared.Test.Count == 0)
+        {
+            throw new ArgumentException($"no {(prepared.Train.Count == 0 ? "training" : "test")} images left after the validation split and limits", nameof(data));
+        }
+
+        var batches = options.BatchesPerEpoch(prepared.Train.Count);
+        if (from.BatchInEpoch >= batches)
+        {
+            throw new ArgumentException($"the state stopped at batch {from.BatchInEpoch} of epoch {from.Epoch + 1}, but this data gives {batches} batches an epoch; resume with the data it was trained on", nameof(from));
+        }
+
         using var train = new DeviceDataset(device, prepared.Train);
         using var validation = prepared.Validation is null ? null : new DeviceDataset(device, prepared.Validation);
         using var test = new DeviceDataset(device, prepared.Test);
-        var history = new HistoryProgress(progress);
-        Run(outputDirectory: null, new TrainingState(), train, validation, test, prepared.Spec, history, cancellationToken);
-        return history.Epochs;
+        return Run(from, train, validation, test, prepared.Spec, sink, progress, cancellationToken);
     }
 
     /// <summary>Scores <paramref name="data"/> in eval mode: probabilities, predictions, mean cross-entropy and accuracy.</summary>
     public Evaluation Evaluate(ImageDataset data)
     {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        ArgumentNullException.ThrowIfNull(data);
         using var onDevice = new DeviceDataset(device, data);
-        return Evaluate(onDevice);
+        return evaluator.Run(onDevice);
     }
+
 
     /// <summary>
     /// The epoch order: a Fisher–Yates permutation drawn from the <see cref="SeededRandom"/>
@@ -159,25 +155,17 @@ public sealed class Trainer : IDisposable
         return indices;
     }
 
-    /// <summary>
-    /// Runs from <paramref name="state"/> to the last epoch. With an <paramref name="outputDirectory"/> (the CLI) every
-    /// epoch appends to metrics.jsonl and saves checkpoints, and an interruption saves checkpoint-last to resume from.
-    /// </summary>
-    internal TrainingOutcome Run(string? outputDirectory, TrainingState state, DeviceDataset train, DeviceDataset? validation, DeviceDataset test, DatasetSpec spec, ITrainingProgress progress, CancellationToken cancellation)
+    private TrainingResult Run(TrainingState state, DeviceDataset train, DeviceDataset? validation, DeviceDataset test, DatasetSpec spec, IEpochSink? sink, IProgress<TrainingProgress>? progress, CancellationToken cancellation)
     {
-        Model.ResolveInputNormalization(spec.Mean, spec.Std);
-        if (outputDirectory is not null)
-        {
-            Directory.CreateDirectory(outputDirectory);
-        }
-
-        var batchesPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
+        model.ResolveInputNormalization(spec.Mean, spec.Std);
+        model.Seed = (uint)options.Seed;
+        var batchesPerEpoch = options.BatchesPerEpoch(train.Count);
         var schedule = new LearningRateSchedule(
             options.LearningRate,
             (long)options.WarmupEpochs * batchesPerEpoch,
             options.Schedule == LearningRateScheduleKind.Cosine ? (long)options.Epochs * batchesPerEpoch : long.MaxValue);
         using var order = device.Accelerator.Allocate1D<int>(Math.Max(1, train.Count)); // (N)
-        var epochsThisRun = 0;
+        var history = new List<EpochMetrics>();
         while (state.Epoch < options.Epochs)
         {
             var epoch = state.Epoch + 1;
@@ -185,17 +173,12 @@ public sealed class Trainer : IDisposable
             state = next;
             if (interrupted)
             {
-                if (outputDirectory is not null)
-                {
-                    Checkpoint.Save(Path.Combine(outputDirectory, LastCheckpoint), Model, options, state, Faults.BeforeCheckpointRename);
-                    progress.Message($"interrupted: saved {LastCheckpoint} at epoch {epoch}, batch {state.BatchInEpoch}; continue with --resume");
-                }
-
-                return TrainingOutcome.Interrupted;
+                sink?.Interrupted(this, state);
+                cancellation.ThrowIfCancellationRequested();
             }
 
-            var val = validation is null ? null : Evaluate(validation);
-            var testResult = Evaluate(test);
+            var val = validation is null ? null : evaluator.Run(validation);
+            var testResult = evaluator.Run(test);
             var metrics = new EpochMetrics(
                 epoch,
                 epochStats.Loss,
@@ -213,52 +196,43 @@ public sealed class Trainer : IDisposable
             state = improved
                 ? state with { BestMetric = score, BestEpoch = epoch, EpochsWithoutImprovement = 0 }
                 : state with { EpochsWithoutImprovement = state.EpochsWithoutImprovement + 1 };
-            if (outputDirectory is not null)
-            {
-                MetricsLog.Append(Path.Combine(outputDirectory, MetricsLog.FileName), metrics);
-                if (improved)
-                {
-                    Checkpoint.Save(Path.Combine(outputDirectory, BestCheckpoint), Model, options, state, Faults.BeforeCheckpointRename);
-                }
-
-                Checkpoint.Save(Path.Combine(outputDirectory, LastCheckpoint), Model, options, state, Faults.BeforeCheckpointRename);
-            }
-
-            progress.EpochCompleted(metrics, improved);
-            epochsThisRun++;
+            sink?.EpochCompleted(this, state, metrics, improved);
+            history.Add(metrics);
+            progress?.Report(new TrainingProgress(epoch, options.Epochs, batchesPerEpoch, batchesPerEpoch, metrics.TrainLoss, metrics.TrainAcc, metrics.ImagesPerSecond, metrics) { Improved = improved });
             if (validation is not null && options.Patience > 0 && state.EpochsWithoutImprovement >= options.Patience)
             {
-                progress.Message($"early stopping: validation loss has not improved for {options.Patience} epochs (best at epoch {state.BestEpoch})");
-                return TrainingOutcome.EarlyStopped;
+                return new TrainingResult(history, state, TrainingOutcome.EarlyStopped);
             }
 
-            if (options.StopAfter > 0 && epochsThisRun >= options.StopAfter && state.Epoch < options.Epochs)
+            if (options.StopAfter > 0 && history.Count >= options.StopAfter && state.Epoch < options.Epochs)
             {
-                return TrainingOutcome.StoppedAfterRequestedEpochs;
+                return new TrainingResult(history, state, TrainingOutcome.StoppedAfterRequestedEpochs);
             }
         }
 
-        return TrainingOutcome.Completed;
+        return new TrainingResult(history, state, TrainingOutcome.Completed);
     }
-
-    internal Evaluation Evaluate(DeviceDataset data)
-        => evaluator.Run(data, Model.Config.InputMean ?? DatasetSpec.FashionMnist.Mean, Model.Config.InputStd ?? DatasetSpec.FashionMnist.Std);
 
     /// <summary>Frees the trainer's device buffers; the model stays.</summary>
     public void Dispose()
     {
+        if (disposed)
+        {
+            return;
+        }
+
+        disposed = true;
         evaluator.Dispose();
         images.Dispose();
         labels.Dispose();
         statistics.Dispose();
     }
 
-    private (TrainingState State, bool Interrupted, EpochStatistics Stats) RunEpoch(int epoch, TrainingState state, DeviceDataset train, MemoryBuffer1D<int, Stride1D.Dense> order, LearningRateSchedule schedule, ITrainingProgress progress, CancellationToken cancellation)
+    private (TrainingState State, bool Interrupted, EpochStatistics Stats) RunEpoch(int epoch, TrainingState state, DeviceDataset train, MemoryBuffer1D<int, Stride1D.Dense> order, LearningRateSchedule schedule, IProgress<TrainingProgress>? progress, CancellationToken cancellation)
     {
-        var batches = (train.Count + options.BatchSize - 1) / options.BatchSize;
-        var c = Model.Config;
-        var mean = c.InputMean!.Value;
-        var std = c.InputStd!.Value;
+        var batches = options.BatchesPerEpoch(train.Count);
+        var c = model.Config;
+        var (mean, std) = model.InputNormalization;
         var permutation = EpochOrder(train.Count, options.Seed, epoch);
         order.View.SubView(0, permutation.Length).CopyFromCPU(permutation);
         if (state.BatchInEpoch > 0 && state.EpochSums is { } saved)
@@ -290,10 +264,11 @@ public sealed class Trainer : IDisposable
             var indices = order.View.SubView(start, size);
             assembler.Assemble(images.View, train.Pixels.View, indices, size, c.ImageSize, c.ImageSize, mean, std, options.Crop, options.Flip, new RngKey((uint)options.Seed, AugmentStream, (uint)step));
             assembler.GatherLabels(labels.View, train.Labels.View, indices, size);
-            Model.Step = (uint)step;
+            // The trainer's counter is the one step count: the model's (dropout masks, AdamW's t) follows it.
+            model.Step = (uint)step;
             var settings = new AdamWSettings((float)schedule.At(step), (float)options.Beta1, (float)options.Beta2, (float)options.AdamEpsilon, (float)options.WeightDecay);
-            Model.TrainStep(images.View, labels.View, size, (float)options.LabelSmoothing, settings);
-            accumulate.Accumulate(statistics.View, Model.Losses, Model.Probabilities, labels.View, size, c.Classes, (int)step);
+            model.TrainStep(images.View, labels.View, size, (float)options.LabelSmoothing, settings);
+            accumulate.Accumulate(statistics.View, model.Losses, model.Probabilities, labels.View, size, c.Classes, (int)step);
             Faults.AfterStep(step);
             step++;
             imagesSeen += size;
@@ -301,7 +276,7 @@ public sealed class Trainer : IDisposable
             {
                 lastReport = clock.Elapsed;
                 var sums = ReadStatistics();
-                progress.Update(epoch, options.Epochs, batch + 1, batches, sums.Loss, sums.Accuracy, imagesSeen / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
+                progress?.Report(new TrainingProgress(epoch, options.Epochs, batch + 1, batches, sums.Loss, sums.Accuracy, imagesSeen / Math.Max(1e-9, clock.Elapsed.TotalSeconds), null));
             }
         }
 
@@ -328,28 +303,4 @@ public sealed class Trainer : IDisposable
     }
 
     private sealed record EpochStatistics(double Loss, double Accuracy, double ImagesPerSecond, double Seconds);
-
-    /// <summary>Collects the epochs of <see cref="Fit"/> and forwards updates to the caller's <see cref="IProgress{T}"/>.</summary>
-    private sealed class HistoryProgress(IProgress<TrainingProgress>? progress) : ITrainingProgress
-    {
-        private int epochs;
-
-        public List<EpochMetrics> Epochs { get; } = [];
-
-        public void Update(int epoch, int epochs, int batch, int batches, double loss, double accuracy, double imagesPerSecond)
-        {
-            this.epochs = epochs;
-            progress?.Report(new TrainingProgress(epoch, epochs, batch, batches, loss, accuracy, imagesPerSecond, null));
-        }
-
-        public void EpochCompleted(EpochMetrics metrics, bool improved)
-        {
-            Epochs.Add(metrics);
-            progress?.Report(new TrainingProgress(metrics.Epoch, epochs, 0, 0, metrics.TrainLoss, metrics.TrainAcc, metrics.ImagesPerSecond, metrics));
-        }
-
-        public void Message(string text)
-        {
-        }
-    }
 }

@@ -5,8 +5,9 @@ namespace Cct.Training.Training;
 /// <summary>
 /// Where a run stands: with the options and the seed this fixes everything that comes next (the data
 /// order is a function of (seed, epoch) and dropout masks of (seed, step)), so a resume repeats exactly.
+/// A new state (all zero, no best yet) is the start of a run; checkpoints save it.
 /// </summary>
-internal sealed record TrainingState
+public sealed record TrainingState
 {
     /// <summary>Epochs fully completed.</summary>
     public int Epoch { get; init; }
@@ -17,10 +18,13 @@ internal sealed record TrainingState
     /// <summary>Optimizer steps taken so far (AdamW's t).</summary>
     public long Step { get; init; }
 
+    /// <summary>The best score so far (validation loss, or training loss without a validation split); +∞ before the first epoch.</summary>
     public double BestMetric { get; init; } = double.PositiveInfinity;
 
+    /// <summary>The epoch that scored <see cref="BestMetric"/> (0 before the first epoch).</summary>
     public int BestEpoch { get; init; }
 
+    /// <summary>Epochs since <see cref="BestEpoch"/>; early stopping compares it with <see cref="TrainOptions.Patience"/>.</summary>
     public int EpochsWithoutImprovement { get; init; }
 
     /// <summary>
@@ -43,8 +47,8 @@ internal sealed record TrainingState
         }
     }
 
-    public string ToJson() => JsonSerializer.Serialize(this, TrainingJsonContext.Default.TrainingState);
+    internal string ToJson() => JsonSerializer.Serialize(this, TrainingJsonContext.Default.TrainingState);
 
-    public static TrainingState FromJson(string json)
+    internal static TrainingState FromJson(string json)
         => JsonSerializer.Deserialize(json, TrainingJsonContext.Default.TrainingState) ?? throw new JsonException("training state is null");
 }

@@ -1,0 +1,8 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Cct.Training.Reports;
+
+/// <summary>Scores of one class; <see cref="Auc"/> is null when the class has no positives or no negatives.</summary>
+internal sealed record ClassReport(string Name, double Precision, double Recall, double F1, int Support, double? Auc);

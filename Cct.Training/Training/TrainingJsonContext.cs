@@ -1,0 +1,13 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Cct.Gpu.Model;
+using Cct.Gpu.Runtime;
+using Cct.Training.Data;
+
+namespace Cct.Training.Training;
+
+/// <summary>Source-generated JSON for the training types, so it survives trimming.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, UseStringEnumConverter = true, WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+[JsonSerializable(typeof(TrainOptions))]
+[JsonSerializable(typeof(TrainingState))]
+internal sealed partial class TrainingJsonContext : JsonSerializerContext;
