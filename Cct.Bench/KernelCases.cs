@@ -65,7 +65,7 @@ internal static class KernelCases
 
             return new PreparedCase(Run, Validate, ab, bb, cb);
         },
-        tiled ? static d => d.PrefersTiledKernels : null);
+        tiled ? static d => d.Profile.Kernels == KernelFamily.Grouped : null);
 
     private static BenchCase LinearForwardCase(int rows, int inFeatures, int outFeatures) => new(
         "linear.forward",

@@ -22,6 +22,9 @@ internal readonly record struct AttentionShape(int Batch, int Tokens, int Channe
 internal sealed class Attention
 {
     private readonly ComputeDevice device;
+    // Each operation's one path on this device, chosen from its profile's kernel family when the set is loaded.
+    private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey> forwardPath;
+    private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey> backwardPath;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, AttentionShape, float> softmax;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey> mix;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey> probabilitiesBackward;
@@ -41,6 +44,14 @@ internal sealed class Attention
         qkvBackward = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, float, RngKey>(QkvBackwardKernel);
         scaledSoftmaxRows = a.LoadStreamKernel<ArrayView<float>, int, int, float>(ScaledSoftmaxRowsKernel);
         scoreBackwardRows = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, float, GemmDropout>(ScoreBackwardRowsKernel);
+        if (device.Profile.Kernels == KernelFamily.Grouped)
+        {
+            (forwardPath, backwardPath) = (ForwardBatched, BackwardBatched);
+        }
+        else
+        {
+            (forwardPath, backwardPath) = (ForwardItems, BackwardItems);
+        }
     }
 
     public static Attention For(ComputeDevice device) => device.Kernels(static d => new Attention(d));
@@ -54,12 +65,12 @@ internal sealed class Attention
     {
         using var profile = device.Time("Attention.Forward");
         Validate(shape, dropoutProbability);
-        if (device.PrefersTiledKernels)
-        {
-            ForwardBatched(output, probabilities, qkv, shape, dropoutProbability, key);
-            return;
-        }
+        forwardPath(output, probabilities, qkv, shape, dropoutProbability, key);
+    }
 
+    // The item forward: softmax rows, then the mix.
+    private void ForwardItems(ArrayView<float> output, ArrayView<float> probabilities, ArrayView<float> qkv, AttentionShape shape, float dropoutProbability, RngKey key)
+    {
         var rows = shape.Batch * shape.Heads * shape.Tokens;
         var threads = device.Threads(rows);
         if (threads > 0)
@@ -84,12 +95,12 @@ internal sealed class Attention
     {
         using var profile = device.Time("Attention.Backward");
         Validate(shape, dropoutProbability);
-        if (device.PrefersTiledKernels)
-        {
-            BackwardBatched(dqkv, dprobabilities, doutput, qkv, probabilities, shape, dropoutProbability, key);
-            return;
-        }
+        backwardPath(dqkv, dprobabilities, doutput, qkv, probabilities, shape, dropoutProbability, key);
+    }
 
+    // The item backward: dP, the softmax gradient, dqkv.
+    private void BackwardItems(ArrayView<float> dqkv, ArrayView<float> dprobabilities, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> probabilities, AttentionShape shape, float dropoutProbability, RngKey key)
+    {
         var rows = shape.Batch * shape.Heads * shape.Tokens;
         var elements = rows * shape.Tokens;
         var threads = device.Threads(elements);

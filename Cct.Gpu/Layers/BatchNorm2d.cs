@@ -30,6 +30,10 @@ internal sealed class BatchNorm2d
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, float, float> statisticsGroups;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape> backwardGroups;
 
+    // Each operation's one path on this device, chosen from its profile's kernel family when the set is loaded.
+    private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, float, float> statisticsPath;
+    private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape> backwardPath;
+
     private BatchNorm2d(ComputeDevice device)
     {
         this.device = device;
@@ -40,6 +44,14 @@ internal sealed class BatchNorm2d
         statisticsGroups = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape, float, float>(StatisticsGroupKernel);
         backwardGroups = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape>(BackwardGroupKernel);
         backward = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormShape>(BackwardKernel);
+        if (device.Profile.Kernels == KernelFamily.Grouped)
+        {
+            (statisticsPath, backwardPath) = (StatisticsGroups, BackwardGroups);
+        }
+        else
+        {
+            (statisticsPath, backwardPath) = (StatisticsItems, BackwardItems);
+        }
     }
 
     public static BatchNorm2d For(ComputeDevice device) => device.Kernels(static d => new BatchNorm2d(d));
@@ -64,15 +76,7 @@ internal sealed class BatchNorm2d
             return;
         }
 
-        if (device.PrefersTiledKernels)
-        {
-            StatisticsGroups(mean, rstd, runningMean, runningVar, input, shape, momentum, epsilon);
-        }
-        else
-        {
-            var channels = device.Threads(shape.Channels);
-            statistics(channels, channels, shape.Channels, mean, rstd, runningMean, runningVar, input, shape, momentum, epsilon);
-        }
+        statisticsPath(mean, rstd, runningMean, runningVar, input, shape, momentum, epsilon);
 
         var elements = Elements(shape);
         var threads = device.Threads(elements);
@@ -100,15 +104,24 @@ internal sealed class BatchNorm2d
         ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, BatchNormShape shape)
     {
         using var profile = device.Time("BatchNorm2d.Backward");
-        if (shape.Channels > 0 && shape.PerChannel > 0 && device.PrefersTiledKernels)
+        if (shape.Channels > 0 && shape.PerChannel > 0)
         {
-            BackwardGroups(dinput, dweight, dbias, doutput, input, mean, rstd, weight, shape);
+            backwardPath(dinput, dweight, dbias, doutput, input, mean, rstd, weight, shape);
         }
-        else if (shape.Channels > 0 && shape.PerChannel > 0)
-        {
-            var channels = device.Threads(shape.Channels);
-            backward(channels, channels, shape.Channels, dinput, dweight, dbias, doutput, input, mean, rstd, weight, shape);
-        }
+    }
+
+    // The item statistics: one item per channel.
+    private void StatisticsItems(ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> runningMean, ArrayView<float> runningVar, ArrayView<float> input, BatchNormShape shape, float momentum, float epsilon)
+    {
+        var channels = device.Threads(shape.Channels);
+        statistics(channels, channels, shape.Channels, mean, rstd, runningMean, runningVar, input, shape, momentum, epsilon);
+    }
+
+    // The item backward: one item per channel.
+    private void BackwardItems(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, BatchNormShape shape)
+    {
+        var channels = device.Threads(shape.Channels);
+        backward(channels, channels, shape.Channels, dinput, dweight, dbias, doutput, input, mean, rstd, weight, shape);
     }
 
     // The GPU statistics: one group per channel.

@@ -54,7 +54,7 @@ internal sealed class Conv2d
     /// gathered as tiles load, never stored); the CPU simulator, where barriers are slow, runs barrier-free
     /// kernels with <see cref="CpuLanes"/> elements per item.
     /// </summary>
-    public static Conv2d For(ComputeDevice device) => device.Kernels(static d => new Conv2d(d, useImplicitGemm: d.PrefersTiledKernels));
+    public static Conv2d For(ComputeDevice device) => device.Kernels(static d => new Conv2d(d, useImplicitGemm: d.Profile.Kernels == KernelFamily.Grouped));
 
     /// <summary>output (B, Cout, Ho, Wo) = input (B, Cin, H, W) ⋆ weight (Cout, Cin, K, K).</summary>
     public void Forward(ArrayView<float> output, ArrayView<float> input, ArrayView<float> weight, Conv2dShape shape)

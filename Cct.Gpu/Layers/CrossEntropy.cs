@@ -17,6 +17,9 @@ internal sealed class CrossEntropy
     private readonly Action<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, float> backward;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, float> forwardBackwardGroup;
 
+    // ForwardBackward's one path on this device, chosen from its profile's kernel family when the set is loaded.
+    private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, float> forwardBackwardPath;
+
     private CrossEntropy(ComputeDevice device)
     {
         this.device = device;
@@ -24,6 +27,7 @@ internal sealed class CrossEntropy
         mean = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(MeanKernel);
         backward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, float>(BackwardKernel);
         forwardBackwardGroup = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, float>(ForwardBackwardGroupKernel);
+        forwardBackwardPath = device.Profile.Kernels == KernelFamily.Grouped ? ForwardBackwardGroup : ForwardThenBackward;
     }
 
     public static CrossEntropy For(ComputeDevice device) => device.Kernels(static d => new CrossEntropy(d));
@@ -65,14 +69,17 @@ internal sealed class CrossEntropy
     /// far too little work to hide a launch), its mean a fixed-order tree (<see cref="PartialSums.GroupSum"/>).
     /// </summary>
     public void ForwardBackward(ArrayView<float> loss, ArrayView<float> losses, ArrayView<float> probabilities, ArrayView<float> dlogits, ArrayView<float> logits, ArrayView<int> targets, int batch, int classes, float labelSmoothing)
-    {
-        if (!device.PrefersTiledKernels)
-        {
-            Forward(loss, losses, probabilities, logits, targets, batch, classes, labelSmoothing);
-            Backward(dlogits, probabilities, targets, batch, classes, labelSmoothing);
-            return;
-        }
+        => forwardBackwardPath(loss, losses, probabilities, dlogits, logits, targets, batch, classes, labelSmoothing);
 
+    private void ForwardThenBackward(ArrayView<float> loss, ArrayView<float> losses, ArrayView<float> probabilities, ArrayView<float> dlogits, ArrayView<float> logits, ArrayView<int> targets, int batch, int classes, float labelSmoothing)
+    {
+        Forward(loss, losses, probabilities, logits, targets, batch, classes, labelSmoothing);
+        Backward(dlogits, probabilities, targets, batch, classes, labelSmoothing);
+    }
+
+    // The GPU path: one launch of one group.
+    private void ForwardBackwardGroup(ArrayView<float> loss, ArrayView<float> losses, ArrayView<float> probabilities, ArrayView<float> dlogits, ArrayView<float> logits, ArrayView<int> targets, int batch, int classes, float labelSmoothing)
+    {
         using var profile = device.Time("CrossEntropy.ForwardBackward");
         if (batch > 0 && classes > 0)
         {

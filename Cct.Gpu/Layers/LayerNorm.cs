@@ -26,6 +26,12 @@ internal sealed class LayerNorm
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DropPathMask> forwardResidualWarps;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DropPathMask, ParameterSums, int> residualBackwardWarps;
 
+    // Each operation's one path on this device, chosen from its profile's kernel family when the set is loaded.
+    private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> forwardPath;
+    private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DropPathMask> forwardResidualPath;
+    private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DropPathMask> backwardResidualPath;
+    private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> backwardPath;
+
     private LayerNorm(ComputeDevice device)
     {
         this.device = device;
@@ -36,6 +42,14 @@ internal sealed class LayerNorm
         forwardResidualWarps = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DropPathMask>(ForwardResidualWarpKernel);
         residualBackwardWarps = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, DropPathMask, ParameterSums, int>(InputBackwardWarpKernel<ResidualGradients>);
         parameterBackward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ParameterBackwardKernel);
+        if (device.Profile.Kernels == KernelFamily.Grouped)
+        {
+            (forwardPath, forwardResidualPath, backwardResidualPath, backwardPath) = (ForwardWarps, ForwardResidualWarps, BackwardResidualWarps, InputBackwardWarps);
+        }
+        else
+        {
+            (forwardPath, forwardResidualPath, backwardResidualPath, backwardPath) = (ForwardItems, ForwardResidualItems, BackwardResidualItems, BackwardItems);
+        }
     }
 
     public static LayerNorm For(ComputeDevice device) => device.Kernels(static d => new LayerNorm(d));
@@ -49,15 +63,15 @@ internal sealed class LayerNorm
         using var profile = device.Time("LayerNorm.Forward");
         if (rows > 0 && channels > 0)
         {
-            if (device.PrefersTiledKernels)
-            {
-                ForwardWarps(output, mean, rstd, input, weight, bias, rows, channels);
-                return;
-            }
-
-            var threads = device.Threads(rows);
-            forward(threads, threads, output, mean, rstd, input, weight, bias, rows, channels);
+            forwardPath(output, mean, rstd, input, weight, bias, rows, channels);
         }
+    }
+
+    // The item forward: one item per row.
+    private void ForwardItems(ArrayView<float> output, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, int rows, int channels)
+    {
+        var threads = device.Threads(rows);
+        forward(threads, threads, output, mean, rstd, input, weight, bias, rows, channels);
     }
 
     // The GPU forward: one warp per row.
@@ -99,14 +113,18 @@ internal sealed class LayerNorm
     /// saving mean (rows) and rstd (rows). GPUs do both in one launch; the CPU runs the two layers' kernels, as before.
     /// </summary>
     public void ForwardResidual(ArrayView<float> output, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> sum, ArrayView<float> input, ArrayView<float> branch, ArrayView<float> weight, ArrayView<float> bias, int rows, int channels, DropPathMask mask)
-    {
-        if (!device.PrefersTiledKernels)
-        {
-            Residual.For(device).Forward(sum, input, branch, rows * channels / mask.PerSample, mask.PerSample, mask.Probability, mask.Key);
-            Forward(output, mean, rstd, sum, weight, bias, rows, channels);
-            return;
-        }
+        => forwardResidualPath(output, mean, rstd, sum, input, branch, weight, bias, rows, channels, mask);
 
+    // The item path: the residual's kernel, then the forward's.
+    private void ForwardResidualItems(ArrayView<float> output, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> sum, ArrayView<float> input, ArrayView<float> branch, ArrayView<float> weight, ArrayView<float> bias, int rows, int channels, DropPathMask mask)
+    {
+        Residual.For(device).Forward(sum, input, branch, rows * channels / mask.PerSample, mask.PerSample, mask.Probability, mask.Key);
+        Forward(output, mean, rstd, sum, weight, bias, rows, channels);
+    }
+
+    // The GPU path: the sum and the norm in one launch, a warp per row.
+    private void ForwardResidualWarps(ArrayView<float> output, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> sum, ArrayView<float> input, ArrayView<float> branch, ArrayView<float> weight, ArrayView<float> bias, int rows, int channels, DropPathMask mask)
+    {
         using var profile = device.Time("LayerNorm.ForwardResidual");
         if (rows > 0 && channels > 0)
         {
@@ -117,18 +135,21 @@ internal sealed class LayerNorm
     /// <summary>
     /// The backward of <see cref="ForwardResidual"/>: accumulates dinput (rows, C) += dsum and dbranch (rows, C) += dsum through
     /// the drop-path mask, with dsum the gradient of the sum from doutput (rows, C), and dweight (C), dbias (C) as <see cref="Backward(ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, int, int)"/>.
-    /// GPUs split dsum in the row kernel; the CPU kernels accumulate it into <paramref name="dsum"/> (rows, C), which must
-    /// start at zero, and then run the residual's backward.
+    /// GPUs split dsum in the row kernel; the item path forms dsum in the device's scratch and then runs the residual's backward.
     /// </summary>
-    public void BackwardResidual(ArrayView<float> dinput, ArrayView<float> dbranch, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> sum, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels, DropPathMask mask, ArrayView<float> dsum)
-    {
-        if (!device.PrefersTiledKernels)
-        {
-            Backward(dsum, dweight, dbias, doutput, sum, mean, rstd, weight, rows, channels);
-            Residual.For(device).Backward(dinput, dbranch, dsum, rows * channels / mask.PerSample, mask.PerSample, mask.Probability, mask.Key);
-            return;
-        }
+    public void BackwardResidual(ArrayView<float> dinput, ArrayView<float> dbranch, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> sum, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels, DropPathMask mask)
+        => backwardResidualPath(dinput, dbranch, dweight, dbias, doutput, sum, mean, rstd, weight, rows, channels, mask);
 
+    private void BackwardResidualItems(ArrayView<float> dinput, ArrayView<float> dbranch, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> sum, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels, DropPathMask mask)
+    {
+        var dsum = device.Scratch((long)rows * channels); // (rows, C), accumulated from zero
+        device.Clear(dsum);
+        Backward(dsum, dweight, dbias, doutput, sum, mean, rstd, weight, rows, channels);
+        Residual.For(device).Backward(dinput, dbranch, dsum, rows * channels / mask.PerSample, mask.PerSample, mask.Probability, mask.Key);
+    }
+
+    private void BackwardResidualWarps(ArrayView<float> dinput, ArrayView<float> dbranch, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> sum, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels, DropPathMask mask)
+    {
         using var profile = device.Time("LayerNorm.BackwardResidual");
         if (rows > 0 && channels > 0)
         {
@@ -152,16 +173,16 @@ internal sealed class LayerNorm
         using var profile = device.Time("LayerNorm.Backward");
         if (rows > 0 && channels > 0)
         {
-            if (device.PrefersTiledKernels)
-            {
-                InputBackwardWarps(dinput, dweight, dbias, doutput, input, mean, rstd, weight, rows, channels, chunks);
-                return;
-            }
-
-            var rowThreads = device.Threads(rows);
-            inputBackward(rowThreads, rowThreads, dinput, doutput, input, mean, rstd, weight, rows, channels);
-            ParameterBackward(dweight, dbias, doutput, input, mean, rstd, rows, channels, chunks);
+            backwardPath(dinput, dweight, dbias, doutput, input, mean, rstd, weight, rows, channels, chunks);
         }
+    }
+
+    // The item backward: one item per row into dinput, then the parameter sums.
+    private void BackwardItems(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels, int chunks)
+    {
+        var rowThreads = device.Threads(rows);
+        inputBackward(rowThreads, rowThreads, dinput, doutput, input, mean, rstd, weight, rows, channels);
+        ParameterBackward(dweight, dbias, doutput, input, mean, rstd, rows, channels, chunks);
     }
 
     // Two partial sets (weight, bias) of (chunks, C) from PartialSums; one chunk adds into dweight, dbias directly.

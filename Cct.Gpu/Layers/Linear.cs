@@ -38,12 +38,25 @@ internal sealed class Linear
     private readonly Action<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> biasBackward;
     private readonly Action<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> geluBiasBackward;
 
+    // Each operation's one path on this device, chosen from its profile's kernel family when the set is loaded.
+    private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> forwardGeluPath;
+    private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, bool, int, int, int, int, int?> backwardPath;
+    private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> weightProductsPath;
+
     private Linear(ComputeDevice device)
     {
         this.device = device;
         matMul = MatMul.For(device);
         biasBackward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(BiasBackwardKernel<GivenGradient>);
         geluBiasBackward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(BiasBackwardKernel<GeluGradient>);
+        if (device.Profile.Kernels == KernelFamily.Grouped)
+        {
+            (forwardGeluPath, backwardPath, weightProductsPath) = (ForwardGeluFused, BackwardFused, WeightProductsFused);
+        }
+        else
+        {
+            (forwardGeluPath, backwardPath, weightProductsPath) = (ForwardThenGelu, BackwardInParts, WeightProductsInParts);
+        }
     }
 
     public static Linear For(ComputeDevice device) => device.Kernels(static d => new Linear(d));
@@ -63,14 +76,17 @@ internal sealed class Linear
     /// (rows, outFeatures) = gelu(output) as <see cref="Gelu.Forward"/>; one launch on GPUs.
     /// </summary>
     public void ForwardGelu(ArrayView<float> output, ArrayView<float> activated, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, int rows, int inFeatures, int outFeatures)
-    {
-        if (device.PrefersTiledKernels)
-        {
-            using var profile = device.Time("Linear.ForwardGelu");
-            matMul.RunForwardGelu(output, activated, input, weight, bias, rows, inFeatures, outFeatures);
-            return;
-        }
+        => forwardGeluPath(output, activated, input, weight, bias, rows, inFeatures, outFeatures);
 
+    // The GPU path: GELU in the GEMM's epilogue.
+    private void ForwardGeluFused(ArrayView<float> output, ArrayView<float> activated, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, int rows, int inFeatures, int outFeatures)
+    {
+        using var profile = device.Time("Linear.ForwardGelu");
+        matMul.RunForwardGelu(output, activated, input, weight, bias, rows, inFeatures, outFeatures);
+    }
+
+    private void ForwardThenGelu(ArrayView<float> output, ArrayView<float> activated, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, int rows, int inFeatures, int outFeatures)
+    {
         Forward(output, input, weight, bias, true, rows, inFeatures, outFeatures);
         Gelu.For(device).Forward(activated, output, (long)rows * outFeatures);
     }
@@ -90,24 +106,38 @@ internal sealed class Linear
     internal void Backward(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, bool hasBias, int rows, int inFeatures, int outFeatures, int chunks, int? splits = null)
     {
         using var profile = device.Time("Linear.Backward");
-        if (device.PrefersTiledKernels)
+        backwardPath(dinput, dweight, dbias, doutput, input, weight, hasBias, rows, inFeatures, outFeatures, chunks, splits);
+    }
+
+    // The GPU path: both products and the bias sums in one launch.
+    private void BackwardFused(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, bool hasBias, int rows, int inFeatures, int outFeatures, int chunks, int? splits)
+    {
+        var bias = hasBias && rows > 0 && outFeatures > 0 ? BiasWork(dbias, doutput, rows, outFeatures, chunks) : default;
+        matMul.RunLinearBackward(dinput, dweight, doutput, input, weight, rows, inFeatures, outFeatures, bias, BiasGroups(bias.Items), splits);
+        if (bias.Chunks > 1)
         {
-            var bias = hasBias && rows > 0 && outFeatures > 0 ? BiasWork(dbias, doutput, rows, outFeatures, chunks) : default;
-            matMul.RunLinearBackward(dinput, dweight, doutput, input, weight, rows, inFeatures, outFeatures, bias, BiasGroups(bias.Items), splits);
-            if (bias.Chunks > 1)
-            {
-                PartialSums.For(device).AddInto(bias.Chunks, new PartialSum(dbias, bias.Partials, outFeatures));
-            }
-
-            return;
+            PartialSums.For(device).AddInto(bias.Chunks, new PartialSum(dbias, bias.Partials, outFeatures));
         }
+    }
 
-        matMul.Run(dinput, doutput, weight, weight, new GemmShape(rows, inFeatures, outFeatures, 0, 0, 1, 0));
-        matMul.Run(dweight, doutput, input, input, new GemmShape(outFeatures, inFeatures, rows, 1, 0, 1, 0));
+    private void BackwardInParts(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, bool hasBias, int rows, int inFeatures, int outFeatures, int chunks, int? splits)
+    {
+        WeightProductsInParts(dinput, dweight, doutput, input, weight, rows, inFeatures, outFeatures);
         if (hasBias)
         {
             BiasBackward(biasBackward, dbias, doutput, doutput, doutput, rows, outFeatures, chunks);
         }
+    }
+
+    // dinput (rows, in) += doutput (rows, out) · weight (out, in); dweight (out, in) += doutputᵀ · input (rows, in): one launch.
+    private void WeightProductsFused(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, int rows, int inFeatures, int outFeatures)
+        => matMul.RunLinearBackward(dinput, dweight, doutput, input, weight, rows, inFeatures, outFeatures, default, 0);
+
+    // The same two products as two item-kernel GEMMs.
+    private void WeightProductsInParts(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, int rows, int inFeatures, int outFeatures)
+    {
+        matMul.Run(dinput, doutput, weight, weight, new GemmShape(rows, inFeatures, outFeatures, 0, 0, 1, 0));
+        matMul.Run(dweight, doutput, input, input, new GemmShape(outFeatures, inFeatures, rows, 1, 0, 1, 0));
     }
 
     /// <summary>
@@ -123,14 +153,7 @@ internal sealed class Linear
     {
         using var profile = device.Time("Linear.BackwardThroughGelu");
         BiasBackward(geluBiasBackward, dbias, dpreactivation, dactivation, preactivation, rows, outFeatures, chunks);
-        if (device.PrefersTiledKernels)
-        {
-            matMul.RunLinearBackward(dinput, dweight, dpreactivation, input, weight, rows, inFeatures, outFeatures, default, 0);
-            return;
-        }
-
-        matMul.Run(dinput, dpreactivation, weight, weight, new GemmShape(rows, inFeatures, outFeatures, 0, 0, 1, 0));
-        matMul.Run(dweight, dpreactivation, input, input, new GemmShape(outFeatures, inFeatures, rows, 1, 0, 1, 0));
+        weightProductsPath(dinput, dweight, dpreactivation, input, weight, rows, inFeatures, outFeatures);
     }
 
     // The bias sums of doutput (rows, outFeatures) as work for the GPU's backward launch: into dbias with one chunk, else into partials.

@@ -87,6 +87,9 @@ internal sealed class MatMul
 
     private readonly ComputeDevice device;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> simple;
+
+    // Run's one kernel on this device, chosen from its profile's kernel family when the set is loaded.
+    private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> runPath;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape, int> sumSplits;
 
     // Dense products op(A) · op(B): op(A) is RowMajor unless A is transposed, op(B)ᵀ is RowMajor when B is.
@@ -134,6 +137,7 @@ internal sealed class MatMul
         convWeightGradient = Blocked<OutputGradientRows, UnfoldedBatch>.Load<LargeTile>(accelerator, BlockedKernel<OutputGradientRows, UnfoldedBatch, LargeTile>);
         linearBackward = accelerator.LoadStreamKernel<GemmProblem<RowMajor, ColumnMajor>, GemmProblem<ColumnMajor, ColumnMajor>, BiasSums>(
             BlockedKernelPair<RowMajor, ColumnMajor, ColumnMajor, ColumnMajor, LargeTile, BiasSums>, Specialization<LargeTile>(accelerator));
+        runPath = device.Profile.Kernels == KernelFamily.Grouped ? (c, a, b, bias, shape) => RunTiled(c, a, b, bias, shape) : RunSimple;
     }
 
     public static MatMul For(ComputeDevice device) => device.Kernels(static d => new MatMul(d));
@@ -142,14 +146,7 @@ internal sealed class MatMul
     public void Run(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, ArrayView<float> bias, GemmShape shape)
     {
         using var profile = device.Time("MatMul.Run");
-        if (device.PrefersTiledKernels)
-        {
-            RunTiled(c, a, b, bias, shape);
-        }
-        else
-        {
-            RunSimple(c, a, b, bias, shape);
-        }
+        runPath(c, a, b, bias, shape);
     }
 
     /// <summary>

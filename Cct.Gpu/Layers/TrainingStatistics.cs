@@ -17,11 +17,15 @@ internal sealed class TrainingStatistics
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int> accumulate;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int> accumulateGroup;
 
+    // Accumulate's one path on this device, chosen from its profile's kernel family when the set is loaded.
+    private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int> accumulatePath;
+
     private TrainingStatistics(ComputeDevice device)
     {
         this.device = device;
         accumulate = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>(AccumulateKernel);
         accumulateGroup = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>(AccumulateGroupKernel);
+        accumulatePath = device.Profile.Kernels == KernelFamily.Grouped ? AccumulateInGroup : AccumulateInOneThread;
     }
 
     public static TrainingStatistics For(ComputeDevice device) => device.Kernels(static d => new TrainingStatistics(d));
@@ -34,16 +38,13 @@ internal sealed class TrainingStatistics
     /// targets (B). A prediction counts as correct when the target's probability is the row's first maximum.
     /// </summary>
     public void Accumulate(ArrayView<float> statistics, ArrayView<float> losses, ArrayView<float> probabilities, ArrayView<int> targets, int batch, int classes, int step)
-    {
-        if (device.PrefersTiledKernels)
-        {
-            accumulateGroup(new KernelConfig(1, PartialSums.GroupSize(device)), statistics, losses, probabilities, targets, batch, classes, step);
-        }
-        else
-        {
-            accumulate(1, statistics, losses, probabilities, targets, batch, classes, step);
-        }
-    }
+        => accumulatePath(statistics, losses, probabilities, targets, batch, classes, step);
+
+    private void AccumulateInGroup(ArrayView<float> statistics, ArrayView<float> losses, ArrayView<float> probabilities, ArrayView<int> targets, int batch, int classes, int step)
+        => accumulateGroup(new KernelConfig(1, PartialSums.GroupSize(device)), statistics, losses, probabilities, targets, batch, classes, step);
+
+    private void AccumulateInOneThread(ArrayView<float> statistics, ArrayView<float> losses, ArrayView<float> probabilities, ArrayView<int> targets, int batch, int classes, int step)
+        => accumulate(1, statistics, losses, probabilities, targets, batch, classes, step);
 
     // CPU: a single thread, samples in order; B ≤ a few thousand and K = 10, and no atomics needed.
     private static void AccumulateKernel(Index1D index, ArrayView<float> statistics, ArrayView<float> losses, ArrayView<float> probabilities, ArrayView<int> targets, int batch, int classes, int step)

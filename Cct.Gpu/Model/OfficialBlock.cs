@@ -34,7 +34,7 @@ internal sealed class OfficialBlock(ComputeDevice device, BlockSpec spec, Parame
         var a = Activations;
         Residual.For(Device).Backward(g.Norm1, g.Mlp.Output, outputGradient, pass.Batch, Spec.Tokens * Spec.Dim, pass.Rate(MlpDropPath), pass.Key(MlpDropPath));
         Mlp.Backward(g.Norm1, g.Mlp, a.Norm1.Output, pass);
-        BackwardResidualNorm(inputGradient, g.Attention.Output, g.Residual1, g.Norm1, a.Norm1, a.Residual1, Norm1, AttentionDropPath, pass);
+        BackwardResidualNorm(inputGradient, g.Attention.Output, g.Norm1, a.Norm1, a.Residual1, Norm1, AttentionDropPath, pass);
         Attention.Backward(g.PreNorm!.Value, g.Attention, a.PreNorm!.Output, pass);
         LayerNorm.For(Device).Backward(inputGradient, preNorm.Weight.Gradient, preNorm.Bias.Gradient, g.PreNorm.Value, input, a.PreNorm.Mean, a.PreNorm.Rstd, preNorm.Weight.Value, Rows(pass), Spec.Dim);
     }

@@ -29,9 +29,9 @@ internal sealed class PostNormBlock(ComputeDevice device, BlockSpec spec, Parame
     public override void Backward(ArrayView<float> inputGradient, ArrayView<float> outputGradient, BlockGradients g, ArrayView<float> input, Pass pass)
     {
         var a = Activations;
-        BackwardResidualNorm(g.Norm1, g.Mlp.Output, g.Residual2!.Value, outputGradient, a.Norm2!, a.Residual2, norm2, MlpDropPath, pass);
+        BackwardResidualNorm(g.Norm1, g.Mlp.Output, outputGradient, a.Norm2!, a.Residual2, norm2, MlpDropPath, pass);
         Mlp.Backward(g.Norm1, g.Mlp, a.Norm1.Output, pass);
-        BackwardResidualNorm(inputGradient, g.Attention.Output, g.Residual1, g.Norm1, a.Norm1, a.Residual1, Norm1, AttentionDropPath, pass);
+        BackwardResidualNorm(inputGradient, g.Attention.Output, g.Norm1, a.Norm1, a.Residual1, Norm1, AttentionDropPath, pass);
         Attention.Backward(inputGradient, g.Attention, input, pass);
     }
 }

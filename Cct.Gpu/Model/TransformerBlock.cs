@@ -28,16 +28,14 @@ internal sealed record BlockActivations(LayerNormActivations? PreNorm, Attention
 /// them only while its backward runs, so the model zeroes them before each block (one memset, as they are laid out
 /// together). Only a block's output gradient is its own, since the next block down reads it.
 /// </summary>
-internal sealed record BlockGradients(ArrayView<float>? PreNorm, AttentionGradients Attention, ArrayView<float> Residual1, ArrayView<float> Norm1, MlpGradients Mlp, ArrayView<float>? Residual2)
+internal sealed record BlockGradients(ArrayView<float>? PreNorm, AttentionGradients Attention, ArrayView<float> Norm1, MlpGradients Mlp)
 {
     public BlockGradients(TensorArena<float> arena, BlockSpec s)
         : this(
             s.PreNorm is null ? null : arena.PerSample(s.Tokens, s.Dim),
             new AttentionGradients(arena, s),
             arena.PerSample(s.Tokens, s.Dim),
-            arena.PerSample(s.Tokens, s.Dim),
-            new MlpGradients(arena, s),
-            s.Layout == BlockLayout.PostNorm ? arena.PerSample(s.Tokens, s.Dim) : null)
+            new MlpGradients(arena, s))
     {
     }
 }
@@ -96,8 +94,8 @@ internal abstract class TransformerBlock
     private protected void ForwardResidualNorm(LayerNormActivations output, ArrayView<float> sum, ArrayView<float> input, ArrayView<float> branch, LayerNormParameters norm, DropoutSite dropPath, Pass pass)
         => LayerNorm.For(Device).ForwardResidual(output.Output, output.Mean, output.Rstd, sum, input, branch, norm.Weight.Value, norm.Bias.Value, Rows(pass), Spec.Dim, Mask(dropPath, pass));
 
-    private protected void BackwardResidualNorm(ArrayView<float> inputGradient, ArrayView<float> branchGradient, ArrayView<float> sumGradient, ArrayView<float> outputGradient, LayerNormActivations output, ArrayView<float> sum, LayerNormParameters norm, DropoutSite dropPath, Pass pass)
-        => LayerNorm.For(Device).BackwardResidual(inputGradient, branchGradient, norm.Weight.Gradient, norm.Bias.Gradient, outputGradient, sum, output.Mean, output.Rstd, norm.Weight.Value, Rows(pass), Spec.Dim, Mask(dropPath, pass), sumGradient);
+    private protected void BackwardResidualNorm(ArrayView<float> inputGradient, ArrayView<float> branchGradient, ArrayView<float> outputGradient, LayerNormActivations output, ArrayView<float> sum, LayerNormParameters norm, DropoutSite dropPath, Pass pass)
+        => LayerNorm.For(Device).BackwardResidual(inputGradient, branchGradient, norm.Weight.Gradient, norm.Bias.Gradient, outputGradient, sum, output.Mean, output.Rstd, norm.Weight.Value, Rows(pass), Spec.Dim, Mask(dropPath, pass));
 
     private protected int Rows(Pass pass) => pass.Batch * Spec.Tokens;
 

@@ -74,9 +74,6 @@ public sealed class ComputeDevice : IDisposable
     /// </summary>
     internal DeviceProfile Profile { get; }
 
-    /// <summary>Whether the layers run the GPU kernel family (callers outside the layers that pick test cases by it).</summary>
-    internal bool PrefersTiledKernels => Profile.Kernels == KernelFamily.Grouped;
-
     /// <summary>
     /// The CPU simulator's shape. Measured on 2 cores (docs/cpu-accelerator.md): a warp of 2 threads and
     /// one multiprocessor per two cores launches fastest, since every group ends with a barrier across

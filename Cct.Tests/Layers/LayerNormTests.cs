@@ -167,7 +167,7 @@ public sealed class LayerNormTests
             if (fused)
             {
                 layerNorm.ForwardResidual(output.View, mean.View, rstd.View, sum.View, input.View, branch.View, weight.View, bias.View, rows, channels, mask);
-                layerNorm.BackwardResidual(dinput.View, dbranch.View, dweight.View, dbias.View, doutput.View, sum.View, mean.View, rstd.View, weight.View, rows, channels, mask, dsum.View);
+                layerNorm.BackwardResidual(dinput.View, dbranch.View, dweight.View, dbias.View, doutput.View, sum.View, mean.View, rstd.View, weight.View, rows, channels, mask);
             }
             else
             {
