@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using Cct.Gpu.Gemm;
 using Cct.Gpu.Layers;
+using Cct.Gpu.Optimizer;
 using Cct.Gpu.Runtime;
 using ILGPU;
 using ILGPU.Runtime;

@@ -1,11 +1,9 @@
+using Cct.Gpu.Gemm;
 using Cct.Gpu.Layers;
 using ILGPU;
 using ILGPU.Runtime;
 
 namespace Cct.Bench;
-
-/// <summary>A host reference value and the sum of the magnitudes of the terms that make it (the scale of its rounding error).</summary>
-internal readonly record struct Reference(double Value, double Scale);
 
 /// <summary>
 /// Checks a kernel's output on a sample of elements against double-precision host math, so that

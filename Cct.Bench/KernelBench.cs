@@ -5,11 +5,6 @@ using Cct.Gpu.Runtime;
 
 namespace Cct.Bench;
 
-/// <summary>One timed case, as printed and as written to the JSON report.</summary>
-internal sealed record CaseResult(string Name, string Shape, double? MedianMs, int Runs, double? GflopPerSecond, double? GbPerSecond, double? MaxError, string? Error);
-
-internal sealed record KernelReport(string Device, string Kind, string Size, string Time, IReadOnlyList<CaseResult> Cases);
-
 /// <summary>The "kernels" mode: validate each case against the host, then time it.</summary>
 internal static class KernelBench
 {

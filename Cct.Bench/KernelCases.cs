@@ -1,15 +1,10 @@
+using Cct.Gpu.Gemm;
 using Cct.Gpu.Layers;
+using Cct.Gpu.Optimizer;
 using Cct.Gpu.Runtime;
 using ILGPU.Runtime;
 
 namespace Cct.Bench;
-
-/// <summary>Problem sizes: <see cref="Small"/> runs in seconds on the CPU simulator; <see cref="Cct"/> is CCT-7/3x1 training on a GPU.</summary>
-internal enum BenchSize
-{
-    Small,
-    Cct,
-}
 
 /// <summary>The benchmarked kernels. A new layer is one more line in <see cref="For"/> plus a factory below.</summary>
 internal static class KernelCases

@@ -1,5 +1,6 @@
 using Cct.Gpu.Layers;
 using Cct.Gpu.Model;
+using Cct.Gpu.Reductions;
 using Cct.Gpu.Runtime;
 
 namespace Cct.Bench;

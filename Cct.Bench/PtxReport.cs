@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using Cct.Gpu.Gemm;
 using Cct.Gpu.Runtime;
 using ILGPU.Runtime.Cuda;
 
@@ -228,6 +229,3 @@ internal static partial class PtxReport
 
     private sealed record KernelRow(string Name, int Registers, int SpillBytes, int SharedBytes, int DoubleLines, int Group, double Occupancy, LoopMix? Loop);
 }
-
-/// <summary>The "ptx" mode's command line.</summary>
-internal sealed record PtxOptions(string Ptxas, string Cuobjdump, string OutputDirectory, string? DocPath, bool Check, double MinFfmaShare, double MinFfmaShareEvery);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Cct.Gpu.IO;
+using Cct.Gpu.Optimizer;
 using Cct.Gpu.Runtime;
 using Cct.Training.Check;
 using Cct.Training.Reports;

@@ -6,12 +6,6 @@ using Cct.Gpu.Runtime;
 namespace Cct.Gpu.Data;
 
 /// <summary>
-/// Dimensions and switches of one batch assembly. Crop and Flip are 0/1 because kernel structs
-/// carry no bools.
-/// </summary>
-internal readonly record struct BatchShape(int Batch, int Height, int Width, float Mean, float Std, int Crop, int Flip);
-
-/// <summary>
 /// Builds training batches on the device from the whole dataset uploaded once, so augmentation
 /// needs no host round trip per image. Pixels stay bytes on the device (47 MB for FashionMNIST's
 /// training set instead of 188 MB as floats); ILGPU loads bytes on every backend.

@@ -2,15 +2,10 @@ using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Algorithms.ScanReduceOperations;
 using ILGPU.Runtime;
+using Cct.Gpu.Gemm;
 using Cct.Gpu.Runtime;
 
 namespace Cct.Gpu.Layers;
-
-/// <summary>Dimensions of multi-head self-attention: batch B, tokens T, channels C split into H heads of HeadSize hs.</summary>
-internal readonly record struct AttentionShape(int Batch, int Tokens, int Channels, int Heads)
-{
-    public int HeadSize => Channels / Heads;
-}
 
 /// <summary>
 /// The core of the official CCT's Attention module, between its qkv and proj Linears: with qkv (B, T, 3C)

@@ -1,18 +1,10 @@
 using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
+using Cct.Gpu.Reductions;
 using Cct.Gpu.Runtime;
 
 namespace Cct.Gpu.Layers;
-
-/// <summary>Dimensions of an NCHW batch-norm input: Spatial = H·W.</summary>
-internal readonly record struct BatchNormShape(int Batch, int Channels, int Spatial)
-{
-    /// <summary>Elements per channel that the statistics reduce over.</summary>
-    public int PerChannel => Batch * Spatial;
-
-    public long Index(int b, int c, int s) => ((((long)b * Channels) + c) * Spatial) + s;
-}
 
 /// <summary>
 /// torch.nn.BatchNorm2d: per-channel statistics over (B, H, W). On GPUs each channel's reductions run in one

@@ -2,6 +2,7 @@ using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Algorithms.ScanReduceOperations;
 using ILGPU.Runtime;
+using Cct.Gpu.Reductions;
 using Cct.Gpu.Runtime;
 
 namespace Cct.Gpu.Layers;
@@ -397,28 +398,3 @@ internal sealed class LayerNorm
         }
     }
 }
-
-/// <summary>Where a LayerNorm row kernel puts its input gradient (a struct, so each kernel is specialised at compile time).</summary>
-internal interface IInputGradientTarget
-{
-    void Add(long i, float gradient, ArrayView<float> dinput, ArrayView<float> dbranch, DropPathMask mask);
-}
-
-/// <summary>dinput += gradient.</summary>
-internal readonly struct InputGradient : IInputGradientTarget
-{
-    public void Add(long i, float gradient, ArrayView<float> dinput, ArrayView<float> dbranch, DropPathMask mask) => dinput[i] += gradient;
-}
-
-/// <summary>The gradient of input + drop_path(branch): dinput += gradient, dbranch += gradient through the mask.</summary>
-internal readonly struct ResidualGradients : IInputGradientTarget
-{
-    public void Add(long i, float gradient, ArrayView<float> dinput, ArrayView<float> dbranch, DropPathMask mask)
-    {
-        dinput[i] += gradient;
-        dbranch[i] += mask.Apply(i, gradient);
-    }
-}
-
-/// <summary>Where the GPU row kernels' extra groups put LayerNorm's parameter sums (items = chunks x C): as ParameterBackwardKernel does.</summary>
-internal readonly record struct ParameterSums(ArrayView<float> Partials, ArrayView<float> Dweight, ArrayView<float> Dbias, int Items, int Chunks);

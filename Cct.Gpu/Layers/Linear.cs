@@ -1,34 +1,10 @@
 using ILGPU;
 using ILGPU.Runtime;
+using Cct.Gpu.Gemm;
+using Cct.Gpu.Reductions;
 using Cct.Gpu.Runtime;
 
 namespace Cct.Gpu.Layers;
-
-/// <summary>
-/// How a Linear's bias kernel reads its output gradient at element i (a struct, so each kernel is specialised at
-/// compile time): as given, or formed from the gradient of the activation that follows the Linear.
-/// </summary>
-internal interface IOutputGradient
-{
-    float At(long i, ArrayView<float> doutput, ArrayView<float> dactivation, ArrayView<float> preactivation);
-}
-
-/// <summary>doutput as it is.</summary>
-internal readonly struct GivenGradient : IOutputGradient
-{
-    public float At(long i, ArrayView<float> doutput, ArrayView<float> dactivation, ArrayView<float> preactivation) => doutput[i];
-}
-
-/// <summary>doutput += dactivation · gelu'(preactivation), as <see cref="Gelu.Backward"/> does, written back and returned.</summary>
-internal readonly struct GeluGradient : IOutputGradient
-{
-    public float At(long i, ArrayView<float> doutput, ArrayView<float> dactivation, ArrayView<float> preactivation)
-    {
-        var d = doutput[i] + (dactivation[i] * Gelu.Derivative(preactivation[i]));
-        doutput[i] = d;
-        return d;
-    }
-}
 
 /// <summary>Linear layer y = x·Wᵀ + b over rows, as torch.nn.Linear (weight stored (out, in)).</summary>
 internal sealed class Linear
@@ -221,14 +197,4 @@ internal sealed class Linear
             }
         }
     }
-}
-
-/// <summary>
-/// A Linear's bias sums as the GPU backward launch's extra groups (<see cref="MatMul.RunLinearBackward"/>): the items of
-/// <see cref="Linear.SumColumns{TGradient}"/> over doutput as given, one per thread, grid-stride over the groups.
-/// </summary>
-internal readonly record struct BiasSums(ArrayView<float> Partials, ArrayView<float> Dbias, ArrayView<float> Doutput, int Items, int Chunks, int Rows, int Columns) : IGroupWork
-{
-    public void Run(int group, int groups, int thread, int threads)
-        => Linear.SumColumns<GivenGradient>(((long)group * threads) + thread, (long)groups * threads, Items, Chunks, Partials, Dbias, Doutput, Doutput, Doutput, Rows, Columns);
 }

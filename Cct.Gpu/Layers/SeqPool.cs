@@ -1,6 +1,7 @@
 using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
+using Cct.Gpu.Reductions;
 using Cct.Gpu.Runtime;
 
 namespace Cct.Gpu.Layers;

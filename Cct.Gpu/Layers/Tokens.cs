@@ -4,12 +4,6 @@ using Cct.Gpu.Runtime;
 
 namespace Cct.Gpu.Layers;
 
-/// <summary>Dimensions of the feature map to token sequence step: Tokens = H·W.</summary>
-internal readonly record struct TokensShape(int Batch, int Channels, int Tokens)
-{
-    public long Elements => (long)Batch * Channels * Tokens;
-}
-
 /// <summary>
 /// NCHW feature map to a token sequence plus positional embedding, as official CCT's
 /// flatten(2, 3).transpose(-2, -1) followed by x += positional_emb.

@@ -1,38 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Cct.Gpu.Layers;
 
 namespace Cct.Gpu.Model;
-
-/// <summary>Where LayerNorm sits in a transformer block.</summary>
-public enum BlockLayout
-{
-    /// <summary>Official CCT: x += Attn(LN_pre(x)); x = LN1(x); x += MLP_GELU(x); a final LN before pooling.</summary>
-    Official,
-
-    /// <summary>The seed notebook's torch.nn.TransformerEncoderLayer: x = LN1(x + Attn(x)); x = LN2(x + MLP_ReLU(x)); no final LN.</summary>
-    PostNorm,
-}
-
-/// <summary>How token positions enter the model.</summary>
-public enum PositionalEmbeddingKind
-{
-    /// <summary>A learned (1, T, Dim) embedding added to the tokens (official CCT, the seed notebook).</summary>
-    Learnable,
-    /// <summary>A fixed sinusoidal embedding (the official "sine" option).</summary>
-    Sine,
-    /// <summary>No positional information beyond what the convolutions leave.</summary>
-    None,
-}
-
-/// <summary>How the tokens become one vector for the classifier.</summary>
-public enum PoolingKind
-{
-    /// <summary>SeqPool: softmax over tokens of Linear(d, 1), then the weighted sum of tokens.</summary>
-    Seq,
-
-    /// <summary>Mean over tokens.</summary>
-    Mean,
-}
 
 /// <summary>Everything that fixes a CCT's shape and its stochastic layers.</summary>
 public sealed record CctConfig
@@ -244,8 +214,3 @@ public sealed record CctConfig
     [JsonIgnore]
     public static IReadOnlyList<string> PresetNames { get; } = ["cct-2/3x2", "cct-4/3x2", "cct-6/3x1", "cct-7/3x1", "seed", "cct-tiny"];
 }
-
-/// <summary>Source-generated, so config (de)serialisation survives trimming.</summary>
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, UseStringEnumConverter = true, WriteIndented = true)]
-[JsonSerializable(typeof(CctConfig))]
-internal sealed partial class CctConfigJsonContext : JsonSerializerContext;

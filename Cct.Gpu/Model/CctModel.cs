@@ -1,4 +1,6 @@
 using Cct.Gpu.Layers;
+using Cct.Gpu.Optimizer;
+using Cct.Gpu.Reductions;
 using Cct.Gpu.Runtime;
 using ILGPU;
 using ILGPU.Runtime;

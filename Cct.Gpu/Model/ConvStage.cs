@@ -4,51 +4,6 @@ using ILGPU;
 
 namespace Cct.Gpu.Model;
 
-/// <summary>BatchNorm2d's output (B, Cout, H, W) and its batch statistics (Cout), which the backward pass reads.</summary>
-internal sealed record BatchNormActivations(ArrayView<float> Output, ArrayView<float> Mean, ArrayView<float> Rstd);
-
-/// <summary>
-/// A conv stage's activations, each (B, Cout, H, W) but the pool's (B, Cout, H', W'). Before a max-pool the ReLU and
-/// dropout outputs live in <see cref="Scratch"/>; <see cref="Output"/> is the last one the stage has.
-/// </summary>
-internal sealed record ConvStageActivations(ArrayView<float> Conv, BatchNormActivations? Norm, ArrayView<float> Relu, ArrayView<float>? Dropped, ArrayView<float>? Pooled, ArrayView<int> Argmax)
-{
-    public ArrayView<float> Output => Pooled ?? Dropped ?? Relu;
-
-    public static ConvStageActivations Create(TensorArena<float> arena, TensorArena<int> argmax, Scratch scratch, ConvStageSpec s)
-    {
-        var size = s.ConvOutputSize;
-        var c = s.Conv.OutChannels;
-        var conv = arena.PerSample(size);
-        var norm = s.Norm is null ? null : new BatchNormActivations(arena.PerSample(size), arena.Fixed(c), arena.Fixed(c));
-        var pooled = s.Pool is not null;
-        var relu = pooled ? TensorArena<float>.Head(scratch.PrePool, (long)arena.Batch * size) : arena.PerSample(size);
-        ArrayView<float>? dropped = s.DropoutRate > 0 ? pooled ? TensorArena<float>.Head(scratch.DroppedPrePool, (long)arena.Batch * size) : arena.PerSample(size) : null;
-        var output = s.OutputShape;
-        return new(conv, norm, relu, dropped, pooled ? arena.PerSample(output) : null, pooled ? argmax.PerSample(output) : default);
-    }
-}
-
-/// <summary>Gradients of a conv stage's activations: each has its own, transient or not.</summary>
-internal sealed record ConvStageGradients(ArrayView<float> Conv, ArrayView<float>? Norm, ArrayView<float> Relu, ArrayView<float>? Dropped, ArrayView<float>? Pooled)
-{
-    public ArrayView<float> Output => Pooled ?? Dropped ?? Relu;
-
-    public static ConvStageGradients Create(TensorArena<float> arena, ConvStageSpec s)
-    {
-        var size = s.ConvOutputSize;
-        return new(
-            arena.PerSample(size),
-            s.Norm is null ? null : arena.PerSample(size),
-            arena.PerSample(size),
-            s.DropoutRate > 0 ? arena.PerSample(size) : null,
-            s.Pool is null ? null : arena.PerSample(s.OutputShape));
-    }
-}
-
-/// <summary>BatchNorm2d's weight and bias (Cout), and its running statistics (Cout), views into the model's buffers.</summary>
-internal sealed record BatchNormParameters(ParameterViews Weight, ParameterViews Bias, ArrayView<float> RunningMean, ArrayView<float> RunningVar);
-
 /// <summary>
 /// One tokenizer layer: conv [+ bias] → [BatchNorm] → ReLU → [dropout] → [max-pool], as the official
 /// tokenizer's conv_layers.{i} (the seed notebook's adds BatchNorm, biases and dropout, and pools once).

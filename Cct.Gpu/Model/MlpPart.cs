@@ -4,24 +4,6 @@ using ILGPU;
 
 namespace Cct.Gpu.Model;
 
-/// <summary>What the MLP keeps: the first linear's output and its activation (B, T, H), and the output (B, T, C) in <see cref="Scratch.Branch"/>.</summary>
-internal sealed record MlpActivations(ArrayView<float> Hidden, ArrayView<float> Activated, ArrayView<float> Output)
-{
-    public MlpActivations(TensorArena<float> arena, Scratch scratch, BlockSpec s)
-        : this(arena.PerSample(s.Tokens, s.Hidden), arena.PerSample(s.Tokens, s.Hidden), scratch.Branch)
-    {
-    }
-}
-
-/// <summary>Gradients of the hidden layer and its activation (B, T, H) and of the output (B, T, C).</summary>
-internal sealed record MlpGradients(ArrayView<float> Hidden, ArrayView<float> Activated, ArrayView<float> Output)
-{
-    public MlpGradients(TensorArena<float> arena, BlockSpec s)
-        : this(arena.PerSample(s.Tokens, s.Hidden), arena.PerSample(s.Tokens, s.Hidden), arena.PerSample(s.Tokens, s.Dim))
-    {
-    }
-}
-
 /// <summary>linear1 → GELU (official) or ReLU (post-norm) → linear2.</summary>
 internal sealed class MlpPart(ComputeDevice device, BlockSpec spec, LinearParameters linear1, LinearParameters linear2, MlpActivations activations)
 {

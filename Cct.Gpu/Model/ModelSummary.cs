@@ -1,8 +1,5 @@
 namespace Cct.Gpu.Model;
 
-/// <summary>One row of a model summary: a layer, its output shape for one image, its parameter count.</summary>
-public sealed record SummaryRow(string Layer, string Shape, long Parameters);
-
 /// <summary>A torchinfo-style layer table computed from a config alone (no device needed).</summary>
 internal static class ModelSummary
 {

@@ -1,3 +1,4 @@
+using Cct.Gpu.Layers;
 using Cct.Gpu.Runtime;
 using ILGPU;
 

@@ -40,38 +40,3 @@ internal sealed class TensorArena<T>(ArrayView<T> buffer, int batch)
         return view;
     }
 }
-
-/// <summary>A parameter's values and gradient, views into <see cref="ParameterSet"/>'s flat buffers.</summary>
-internal readonly record struct ParameterViews(ArrayView<float> Value, ArrayView<float> Gradient)
-{
-    public static ParameterViews Of(ParameterSet parameters, TensorSpec spec) => new(parameters.Value(spec.Name), parameters.Gradient(spec.Name));
-}
-
-/// <summary>
-/// A linear layer's weight (Out, In) and bias (Out). Without a bias the kernels ignore the bias views (hasBias false);
-/// the weight's views stand in for them.
-/// </summary>
-internal sealed record LinearParameters(LinearSpec Spec, ParameterViews Weight, ParameterViews Bias)
-{
-    public static LinearParameters Of(ParameterSet parameters, LinearSpec spec)
-    {
-        var weight = ParameterViews.Of(parameters, spec.Weight);
-        return new(spec, weight, spec.Bias is { } bias ? ParameterViews.Of(parameters, bias) : weight);
-    }
-}
-
-/// <summary>A LayerNorm's weight and bias (C).</summary>
-internal sealed record LayerNormParameters(ParameterViews Weight, ParameterViews Bias)
-{
-    public static LayerNormParameters Of(ParameterSet parameters, LayerNormSpec spec)
-        => new(ParameterViews.Of(parameters, spec.Weight), ParameterViews.Of(parameters, spec.Bias));
-}
-
-/// <summary>What a LayerNorm keeps for its backward: its output (B, T, C) and per-row mean and 1/std (B, T).</summary>
-internal sealed record LayerNormActivations(ArrayView<float> Output, ArrayView<float> Mean, ArrayView<float> Rstd)
-{
-    public LayerNormActivations(TensorArena<float> arena, int tokens, int dim)
-        : this(arena.PerSample(tokens, dim), arena.PerSample(tokens), arena.PerSample(tokens))
-    {
-    }
-}

@@ -5,42 +5,6 @@ using ILGPU;
 namespace Cct.Gpu.Model;
 
 /// <summary>
-/// A block's activations, each (B, T, C) but the parts' own: the pre-norm (official) or second norm (post-norm), the
-/// attention and MLP parts, and the two residual sums.
-/// </summary>
-internal sealed record BlockActivations(LayerNormActivations? PreNorm, AttentionActivations Attention, ArrayView<float> Residual1, LayerNormActivations Norm1, MlpActivations Mlp, ArrayView<float> Residual2, LayerNormActivations? Norm2)
-{
-    public BlockActivations(TensorArena<float> arena, Scratch scratch, BlockSpec s)
-        : this(
-            s.PreNorm is null ? null : new LayerNormActivations(arena, s.Tokens, s.Dim),
-            new AttentionActivations(arena, scratch, s),
-            arena.PerSample(s.Tokens, s.Dim),
-            new LayerNormActivations(arena, s.Tokens, s.Dim),
-            new MlpActivations(arena, scratch, s),
-            arena.PerSample(s.Tokens, s.Dim),
-            s.Norm2 is null ? null : new LayerNormActivations(arena, s.Tokens, s.Dim))
-    {
-    }
-}
-
-/// <summary>
-/// Gradients of a block's intermediates, each (B, T, C) but the parts' own. One set serves every block: a block needs
-/// them only while its backward runs, so the model zeroes them before each block (one memset, as they are laid out
-/// together). Only a block's output gradient is its own, since the next block down reads it.
-/// </summary>
-internal sealed record BlockGradients(ArrayView<float>? PreNorm, AttentionGradients Attention, ArrayView<float> Norm1, MlpGradients Mlp)
-{
-    public BlockGradients(TensorArena<float> arena, BlockSpec s)
-        : this(
-            s.PreNorm is null ? null : arena.PerSample(s.Tokens, s.Dim),
-            new AttentionGradients(arena, s),
-            arena.PerSample(s.Tokens, s.Dim),
-            new MlpGradients(arena, s))
-    {
-    }
-}
-
-/// <summary>
 /// A transformer block on tokens (B, T, C): attention and MLP parts with residuals, LayerNorms and drop-path (both
 /// branches' masks per sample, at the block's stochastic-depth rate). <see cref="OfficialBlock"/> and
 /// <see cref="PostNormBlock"/> place the norms.

@@ -11,9 +11,6 @@ using ILGPU.Runtime.OpenCL;
 
 namespace Cct.Gpu.Runtime;
 
-/// <summary>One device a user can pick, as reported by <see cref="ComputeDevice.List"/>.</summary>
-public sealed record DeviceDescription(AcceleratorKind Kind, string Name, long MemoryBytes, int MaxGroupSize);
-
 /// <summary>
 /// An ILGPU context plus one accelerator. Owns the kernel sets loaded for it, so each kernel is
 /// compiled once per device. Disposes the accelerator before the context, as ILGPU requires.
@@ -353,25 +350,4 @@ public sealed class ComputeDevice : IDisposable
         CLDevice => AcceleratorKind.OpenCL,
         _ => AcceleratorKind.Cpu,
     };
-}
-
-/// <summary>The requested accelerator is not present on this machine.</summary>
-public sealed class AcceleratorUnavailableException : Exception
-{
-    /// <summary>An exception with a one-line <paramref name="message"/>.</summary>
-    public AcceleratorUnavailableException(string message)
-        : base(message)
-    {
-    }
-
-    /// <summary>An exception with the default message.</summary>
-    public AcceleratorUnavailableException()
-    {
-    }
-
-    /// <summary>An exception with a one-line <paramref name="message"/> and its cause.</summary>
-    public AcceleratorUnavailableException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-    }
 }

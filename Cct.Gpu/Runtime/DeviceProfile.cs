@@ -6,32 +6,6 @@ using ILGPU.Runtime.OpenCL;
 
 namespace Cct.Gpu.Runtime;
 
-/// <summary>What kind of device a <see cref="DeviceProfile"/> is for.</summary>
-internal enum DeviceClass
-{
-    /// <summary>An NVIDIA GPU through CUDA.</summary>
-    CudaGpu,
-
-    /// <summary>A GPU through OpenCL (Intel, AMD, NVIDIA's OpenCL driver).</summary>
-    OpenClGpu,
-
-    /// <summary>A CPU through an OpenCL runtime (PoCL): work-groups become vectorised loops on the cores.</summary>
-    OpenClCpu,
-
-    /// <summary>ILGPU's CPU accelerator: a thread simulator, the correctness path.</summary>
-    Simulator,
-}
-
-/// <summary>Which kernels the layers load on a device.</summary>
-internal enum KernelFamily
-{
-    /// <summary>GPU kernels: tiles in shared memory, a warp per row, split sums (docs/gpu-kernels.md).</summary>
-    Grouped,
-
-    /// <summary>Barrier-free grid-stride kernels, one item per thread iteration: ILGPU's CPU simulator pays ~1000x for a barrier.</summary>
-    Items,
-}
-
 /// <summary>
 /// The kernel set and launch parameters of one device, chosen once when the <see cref="ComputeDevice"/> is made:
 /// every layer reads it when it loads its kernels, so no layer call tests the device kind.

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Reflection.Emit;
+using Cct.Gpu.Gemm;
 using Cct.Gpu.Layers;
 using ILGPU.Runtime;
 

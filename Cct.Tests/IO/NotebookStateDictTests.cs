@@ -1,4 +1,5 @@
 using Cct.Gpu.IO;
+using Cct.Gpu.Layers;
 
 namespace Cct.Tests.IO;
 

@@ -1,3 +1,4 @@
+using Cct.Gpu.Gemm;
 using Cct.Gpu.Layers;
 using Cct.Gpu.Runtime;
 using Cct.Tests.Support;

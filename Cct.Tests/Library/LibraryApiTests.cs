@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using Cct.Gpu.IO;
 using Cct.Gpu.Layers;
 using Cct.Gpu.Model;
+using Cct.Gpu.Optimizer;
 using Cct.Training.Checkpoints;
 using Cct.Training.Data;
 using Cct.Training.Training;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Cct.Gpu.IO;
 using Cct.Gpu.Layers;
 using Cct.Gpu.Model;
+using Cct.Gpu.Optimizer;
 using Cct.Gpu.Runtime;
 using Cct.Tests.Support;
 using Cct.Training.Check;

@@ -1,3 +1,4 @@
+using Cct.Gpu.Gemm;
 using Cct.Gpu.Layers;
 using Cct.Gpu.Model;
 using Cct.Gpu.Runtime;

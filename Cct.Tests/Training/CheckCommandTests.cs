@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Text.Json;
+using Cct.Gpu.Gemm;
 using Cct.Gpu.Layers;
 using Cct.Gpu.Runtime;
 using Cct.Tests.Support;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Cct.Gpu.Layers;
 using Cct.Training.Reports;
 using SkiaSharp;
 

@@ -1,18 +1,13 @@
+using Cct.Gpu.Analysis;
 using Cct.Gpu.Data;
+using Cct.Gpu.Gemm;
 using Cct.Gpu.Layers;
+using Cct.Gpu.Optimizer;
+using Cct.Gpu.Reductions;
 using Cct.Gpu.Runtime;
 using ILGPU;
 
 namespace Cct.Training.Check;
-
-/// <summary>One named result of a case, read back to the host, with the bound it must meet.</summary>
-internal sealed record CheckOutput(string Name, float[] Values, Tolerance Tolerance);
-
-/// <summary>
-/// A kernel run that <see cref="DeviceCheck"/> repeats on two devices: the delegate builds its inputs
-/// from fixed seeds, so both runs see the same numbers, and returns every output it wrote.
-/// </summary>
-internal sealed record KernelCase(string Name, Func<DeviceScope, IReadOnlyList<CheckOutput>> Run);
 
 /// <summary>
 /// Every kernel of Cct.Gpu/Layers and Cct.Gpu/Data, forward and backward, at a small CCT's shapes

@@ -1,14 +1,5 @@
 namespace Cct.Training.Data;
 
-/// <summary>The datasets Cct knows.</summary>
-public enum DatasetKind
-{
-    /// <summary>Zalando's FashionMNIST: 28×28 greyscale clothing in 10 classes.</summary>
-    FashionMnist,
-    /// <summary>LeCun's MNIST: 28×28 greyscale digits.</summary>
-    Mnist,
-}
-
 /// <summary>
 /// Everything that differs between the supported datasets: names, classes, normalisation, where
 /// to find and download them. A record so tests can swap the mirror, hashes or system folders with <c>with</c>.

@@ -4,9 +4,6 @@ using System.IO.Compression;
 
 namespace Cct.Training.Data;
 
-/// <summary>Images read from an IDX file: <see cref="Pixels"/> holds Count×Rows×Cols bytes, row-major.</summary>
-internal sealed record IdxImages(int Count, int Rows, int Cols, byte[] Pixels);
-
 /// <summary>
 /// Reads and writes the IDX format of MNIST-style datasets (big-endian header, unsigned bytes),
 /// gzipped or raw. Gzip is recognised by its 0x1f 0x8b magic, not by the file name, because

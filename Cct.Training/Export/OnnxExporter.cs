@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using Cct.Gpu.Gemm;
+using Cct.Gpu.Layers;
 using Cct.Gpu.Model;
 
 namespace Cct.Training.Export;

@@ -12,12 +12,3 @@ namespace Cct.Training.Reports;
     RespectRequiredConstructorParameters = true)]
 [JsonSerializable(typeof(ClassificationReport))]
 internal sealed partial class ReportJsonContext : JsonSerializerContext;
-
-/// <summary>One compact object per line for <c>metrics.jsonl</c>.</summary>
-[JsonSourceGenerationOptions(
-    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
-    NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    RespectNullableAnnotations = true,
-    RespectRequiredConstructorParameters = true)]
-[JsonSerializable(typeof(EpochMetrics))]
-internal sealed partial class MetricsJsonContext : JsonSerializerContext;

@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using Cct.Gpu.Data;
 using Cct.Gpu.Layers;
 using Cct.Gpu.Model;
+using Cct.Gpu.Reductions;
 using Cct.Gpu.Runtime;
 using Cct.Training.Data;
 using Cct.Training.Reports;

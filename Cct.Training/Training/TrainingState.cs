@@ -28,7 +28,7 @@ public sealed record TrainingState
     public int EpochsWithoutImprovement { get; init; }
 
     /// <summary>
-    /// The device-side running sums (<see cref="Cct.Gpu.Layers.TrainingStatistics"/>) of the interrupted epoch, so
+    /// The device-side running sums (<see cref="Cct.Gpu.Reductions.TrainingStatistics"/>) of the interrupted epoch, so
     /// its loss, and with it the choice of checkpoint-best, come out as if it had never stopped; null at an epoch end.
     /// </summary>
     public IReadOnlyList<float>? EpochSums { get; init; }
@@ -41,9 +41,9 @@ public sealed record TrainingState
             throw new ArgumentException($"impossible training state (epoch {Epoch}, batch {BatchInEpoch}, step {Step})");
         }
 
-        if (EpochSums is { } sums && (sums.Count != Cct.Gpu.Layers.TrainingStatistics.Length || sums.Any(s => !float.IsFinite(s))))
+        if (EpochSums is { } sums && (sums.Count != Cct.Gpu.Reductions.TrainingStatistics.Length || sums.Any(s => !float.IsFinite(s))))
         {
-            throw new ArgumentException($"epoch sums must be {Cct.Gpu.Layers.TrainingStatistics.Length} finite numbers");
+            throw new ArgumentException($"epoch sums must be {Cct.Gpu.Reductions.TrainingStatistics.Length} finite numbers");
         }
     }
 

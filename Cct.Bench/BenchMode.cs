@@ -1,0 +1,10 @@
+using System.Globalization;
+using Cct.Gpu.Runtime;
+
+namespace Cct.Bench;
+
+internal enum BenchMode
+{
+    Kernels,
+    CpuShapes,
+}

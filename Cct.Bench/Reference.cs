@@ -1,0 +1,8 @@
+using Cct.Gpu.Layers;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Cct.Bench;
+
+/// <summary>A host reference value and the sum of the magnitudes of the terms that make it (the scale of its rounding error).</summary>
+internal readonly record struct Reference(double Value, double Scale);

@@ -1,0 +1,7 @@
+using System.Diagnostics;
+using Cct.Gpu.Runtime;
+
+namespace Cct.Bench;
+
+/// <summary>A result that failed its host check.</summary>
+internal sealed class ValidationException(string message) : Exception(message);

@@ -1,0 +1,9 @@
+using ILGPU;
+using ILGPU.Runtime;
+using Cct.Gpu.Layers;
+using Cct.Gpu.Runtime;
+
+namespace Cct.Gpu.Analysis;
+
+/// <summary>Dimensions of one rollout step: attention probabilities (Batch, Heads, Tokens, Tokens).</summary>
+internal readonly record struct RolloutShape(int Batch, int Heads, int Tokens);

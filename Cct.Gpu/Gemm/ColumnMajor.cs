@@ -1,0 +1,32 @@
+using System.Runtime.InteropServices;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Cct.Gpu.Gemm;
+
+/// <summary>Dense operand with rows contiguous: element (row, k) at offset + k·Ld + row. op(A) of a transposed A, op(B)ᵀ of an untransposed B.</summary>
+internal readonly struct ColumnMajor : IStridedOperand
+{
+    public readonly ArrayView<float> View;
+    public readonly int Ld;
+    public readonly int Heads;
+    public readonly long Batch;
+    public readonly long Head;
+
+    public ColumnMajor(ArrayView<float> view, int ld, int heads, long batch, long head)
+    {
+        View = view;
+        Ld = ld;
+        Heads = heads;
+        Batch = batch;
+        Head = head;
+    }
+
+    public bool AlongK => false;
+
+    public long Offset(int z) => ((long)(z / Heads) * Batch) + ((long)(z % Heads) * Head);
+
+    public long IndexOf(long offset, int row, int k) => offset + ((k * Ld) + row);
+
+    public float Load(long offset, int row, int k) => View[IndexOf(offset, row, k)];
+}

@@ -1,0 +1,22 @@
+using System.Runtime.InteropServices;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Cct.Gpu.Gemm;
+
+/// <summary>
+/// How the blocked GEMM kernel reads one operand, as a (rows, K) matrix: element (m, k) of op(A), or element
+/// (n, k) of op(B)ᵀ, for product z. Structs implementing it are type arguments of the kernel (ILGPU's
+/// GenericKernel sample), so each closed kernel has its gather inlined and no switch over the operand kinds.
+/// </summary>
+internal interface IGemmOperand
+{
+    /// <summary>Whether consecutive k are adjacent in memory: the group then loads a slice along k, else along rows, so loads coalesce.</summary>
+    bool AlongK { get; }
+
+    /// <summary>Where product z starts; once per group.</summary>
+    long Offset(int z);
+
+    /// <summary>Element (row, k) of the product starting at <paramref name="offset"/>; row and k lie inside the operand.</summary>
+    float Load(long offset, int row, int k);
+}

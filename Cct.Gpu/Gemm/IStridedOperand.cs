@@ -1,0 +1,11 @@
+using System.Runtime.InteropServices;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Cct.Gpu.Gemm;
+
+/// <summary>A strided dense operand: its element (row, k) is one view element, whose index dropout hashes.</summary>
+internal interface IStridedOperand : IGemmOperand
+{
+    long IndexOf(long offset, int row, int k);
+}

@@ -1,0 +1,35 @@
+using System.Runtime.InteropServices;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Cct.Gpu.Gemm;
+
+/// <summary>
+/// Dense operand with k contiguous: element (row, k) at offset + row·Ld; product z starts at
+/// (z / Heads)·Batch + (z % Heads)·Head (<see cref="GemmLayout"/>). op(A) of an untransposed A, op(B)ᵀ of a transposed B.
+/// </summary>
+internal readonly struct RowMajor : IStridedOperand
+{
+    public readonly ArrayView<float> View;
+    public readonly int Ld;
+    public readonly int Heads;
+    public readonly long Batch;
+    public readonly long Head;
+
+    public RowMajor(ArrayView<float> view, int ld, int heads, long batch, long head)
+    {
+        View = view;
+        Ld = ld;
+        Heads = heads;
+        Batch = batch;
+        Head = head;
+    }
+
+    public bool AlongK => true;
+
+    public long Offset(int z) => ((long)(z / Heads) * Batch) + ((long)(z % Heads) * Head);
+
+    public long IndexOf(long offset, int row, int k) => offset + ((row * Ld) + k);
+
+    public float Load(long offset, int row, int k) => View[IndexOf(offset, row, k)];
+}

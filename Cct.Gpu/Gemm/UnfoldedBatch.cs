@@ -1,0 +1,30 @@
+using System.Runtime.InteropServices;
+using ILGPU;
+using ILGPU.Runtime;
+using Cct.Gpu.Layers;
+
+namespace Cct.Gpu.Gemm;
+
+/// <summary>Convolution weight gradient op(B)ᵀ: element ((ci, kh, kw), (b, position)) of the unfolded batch; one product.</summary>
+internal readonly struct UnfoldedBatch : IGemmOperand
+{
+    public readonly ArrayView<float> Input; // (B, Cin, H, W)
+    public readonly Conv2dShape Conv;
+
+    public UnfoldedBatch(ArrayView<float> input, Conv2dShape conv)
+    {
+        Input = input;
+        Conv = conv;
+    }
+
+    public bool AlongK => true;
+
+    public long Offset(int z) => 0;
+
+    public float Load(long offset, int row, int k)
+    {
+        var positions = Conv.OutHeight * Conv.OutWidth;
+        var image = (long)(k / positions) * Conv.InChannels * Conv.Height * Conv.Width;
+        return UnfoldedInput.Unfolded(Input, Conv, image, row, k % positions);
+    }
+}

@@ -1,0 +1,29 @@
+using System.Runtime.InteropServices;
+using ILGPU;
+using ILGPU.Runtime;
+using Cct.Gpu.Layers;
+
+namespace Cct.Gpu.Gemm;
+
+/// <summary>Convolution input gradient op(A): weight (Cout, Cin, K, K) read as (Cin, Cout·K·K), element (ci, (co, kh, kw)).</summary>
+internal readonly struct WeightTaps : IGemmOperand
+{
+    public readonly ArrayView<float> Weight; // (Cout, Cin, K, K)
+    public readonly Conv2dShape Conv;
+
+    public WeightTaps(ArrayView<float> weight, Conv2dShape conv)
+    {
+        Weight = weight;
+        Conv = conv;
+    }
+
+    public bool AlongK => true;
+
+    public long Offset(int z) => 0;
+
+    public float Load(long offset, int row, int k)
+    {
+        var taps = Conv.Kernel * Conv.Kernel;
+        return Weight[((((k / taps) * Conv.InChannels) + row) * taps) + (k % taps)];
+    }
+}

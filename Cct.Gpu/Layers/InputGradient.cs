@@ -1,0 +1,13 @@
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Algorithms.ScanReduceOperations;
+using ILGPU.Runtime;
+using Cct.Gpu.Runtime;
+
+namespace Cct.Gpu.Layers;
+
+/// <summary>dinput += gradient.</summary>
+internal readonly struct InputGradient : IInputGradientTarget
+{
+    public void Add(long i, float gradient, ArrayView<float> dinput, ArrayView<float> dbranch, DropPathMask mask) => dinput[i] += gradient;
+}

@@ -1,0 +1,8 @@
+using Cct.Gpu.Layers;
+using Cct.Gpu.Runtime;
+using ILGPU;
+
+namespace Cct.Gpu.Model;
+
+/// <summary>BatchNorm2d's output (B, Cout, H, W) and its batch statistics (Cout), which the backward pass reads.</summary>
+internal sealed record BatchNormActivations(ArrayView<float> Output, ArrayView<float> Mean, ArrayView<float> Rstd);

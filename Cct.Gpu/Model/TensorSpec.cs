@@ -1,0 +1,10 @@
+using Cct.Gpu.Layers;
+
+namespace Cct.Gpu.Model;
+
+/// <summary>A tensor of the model by its PyTorch state_dict name, with its shape.</summary>
+internal sealed record TensorSpec(string Name, int[] Shape)
+{
+    /// <summary>Number of values.</summary>
+    public long Length => Shape.Aggregate(1L, (a, b) => a * b);
+}
