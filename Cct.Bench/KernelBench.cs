@@ -20,7 +20,7 @@ internal static class KernelBench
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    public static int Run(BenchOptions options)
+    public static int Run(KernelBenchOptions options)
     {
         using var device = ComputeDevice.Create(options.Accelerator);
         Console.WriteLine($"device: {device.Name} ({device.Kind.ToString().ToLowerInvariant()}), size {options.Size.ToString().ToLowerInvariant()}");

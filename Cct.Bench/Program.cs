@@ -1,4 +1,4 @@
-using System.Globalization;
+using Cct.CommandLine;
 using Cct.Gpu.Runtime;
 
 namespace Cct.Bench;
@@ -23,35 +23,46 @@ internal static class Program
             return 0;
         }
 
-        if (args.Length > 0 && args[0] == "ptx")
+        Func<int> run;
+        try
         {
-            if (!PtxArguments.TryParse(args, out var ptxOptions, out var ptxError))
-            {
-                Console.Error.WriteLine($"cct-bench: {ptxError}; {Usage}");
-                return 2;
-            }
-
-            return Guarded(() => PtxReport.Run(ptxOptions));
+            run = Parse(args);
         }
-
-        if (args.Length > 0 && args[0] is ("train" or "ops"))
+        catch (UsageException e)
         {
-            if (!TrainArguments.TryParse(args, out var trainOptions, out var trainError))
-            {
-                Console.Error.WriteLine($"cct-bench: {trainError}; {Usage}");
-                return 2;
-            }
-
-            return Guarded(() => args[0] == "ops" ? OpsBench.Run(trainOptions) : TrainBench.Run(trainOptions));
-        }
-
-        if (!BenchOptions.TryParse(args, out var options, out var error))
-        {
-            Console.Error.WriteLine($"cct-bench: {error}; {Usage}");
+            Console.Error.WriteLine($"cct-bench: {e.Message}; {Usage}");
             return 2;
         }
 
-        return Guarded(() => options.Mode == BenchMode.CpuShapes ? CpuShapes.Run(options.Shapes) : KernelBench.Run(options));
+        return Guarded(run);
+    }
+
+    // The mode's run, its options parsed first so that a bad argument fails before any device starts.
+    private static Func<int> Parse(string[] args)
+    {
+        var options = args.Skip(1).ToList();
+        switch (args.FirstOrDefault())
+        {
+            case "kernels":
+                var kernels = BenchArguments.Kernels(options);
+                return () => KernelBench.Run(kernels);
+            case "cpu-shapes":
+                var shapes = BenchArguments.CpuShapes(options);
+                return () => CpuShapes.Run(shapes);
+            case "train":
+                var train = BenchArguments.Train("train", options);
+                return () => TrainBench.Run(train);
+            case "ops":
+                var ops = BenchArguments.Train("ops", options);
+                return () => OpsBench.Run(ops);
+            case "ptx":
+                var ptx = BenchArguments.Ptx(options);
+                return () => PtxReport.Run(ptx);
+            case null:
+                throw new UsageException("missing mode");
+            case var mode:
+                throw new UsageException($"unknown mode '{mode}'");
+        }
     }
 
     // Expected failures (no such device, unwritable JSON path, a device out of memory) are one line, not a stack trace.

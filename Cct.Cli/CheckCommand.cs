@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Cct.CommandLine;
 using Cct.Gpu.IO;
 using Cct.Gpu.Optimizer;
 using Cct.Gpu.Runtime;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Cct.CommandLine;
 using Cct.Gpu.Model;
 using Cct.Gpu.Runtime;
 using Spectre.Console;

@@ -1,3 +1,5 @@
+using Cct.CommandLine;
+
 using Cct.Gpu.Model;
 using Cct.Gpu.Runtime;
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Cct.CommandLine;
 using Cct.Gpu.Runtime;
 using Cct.Training.Checkpoints;
 using Cct.Training.Data;

@@ -1,4 +1,4 @@
-namespace Cct.Cli;
+namespace Cct.CommandLine;
 
 /// <summary>A user error: printed as one line on stderr, exit code 2, never a stack trace.</summary>
 internal sealed class UsageException : Exception

@@ -1,14 +1,15 @@
 using System.Globalization;
 
-namespace Cct.Cli;
+namespace Cct.CommandLine;
 
 /// <summary>
 /// A command's options: "--name value", "--name=value" and bare "--flag", checked against the names
-/// the command declares, so a typo is an error rather than silently ignored.
+/// the command declares, so a typo is an error rather than silently ignored. A bad argument is a
+/// <see cref="UsageException"/> naming it. One source file compiled into both `cct` (Cct.Cli) and Cct.Bench.
 /// </summary>
 internal sealed class ParsedArguments
 {
-    private readonly Dictionary<string, string> values = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<string>> values = new(StringComparer.Ordinal);
     private readonly HashSet<string> flags = new(StringComparer.Ordinal);
 
     private ParsedArguments()
@@ -59,7 +60,12 @@ internal sealed class ParsedArguments
             else if (valueOptions.Contains(name))
             {
                 var value = inline ?? (i + 1 < args.Count ? args[++i] : throw new UsageException($"--{name} needs a value"));
-                parsed.values[name] = value;
+                if (!parsed.values.TryGetValue(name, out var given))
+                {
+                    parsed.values[name] = given = [];
+                }
+
+                given.Add(value);
             }
             else
             {
@@ -75,13 +81,17 @@ internal sealed class ParsedArguments
 
     public bool Flag(string name) => flags.Contains(name);
 
-    public string? String(string name) => values.TryGetValue(name, out var v) ? v : null;
+    /// <summary>The option's value, the last one when it is given more than once; null when it is absent.</summary>
+    public string? String(string name) => values.TryGetValue(name, out var v) ? v[^1] : null;
+
+    /// <summary>Every value of an option that may be repeated, in order; empty when it is absent.</summary>
+    public IReadOnlyList<string> Strings(string name) => values.TryGetValue(name, out var v) ? v : [];
 
     public string String(string name, string fallback) => String(name) ?? fallback;
 
     public int Int(string name, int fallback, int min = int.MinValue)
     {
-        if (!values.TryGetValue(name, out var text))
+        if (String(name) is not { } text)
         {
             return fallback;
         }
@@ -96,7 +106,7 @@ internal sealed class ParsedArguments
 
     public double Double(string name, double fallback, double min = double.NegativeInfinity, double max = double.PositiveInfinity)
     {
-        if (!values.TryGetValue(name, out var text))
+        if (String(name) is not { } text)
         {
             return fallback;
         }
@@ -111,7 +121,7 @@ internal sealed class ParsedArguments
 
     public T Choice<T>(string name, T fallback, IReadOnlyDictionary<string, T> choices)
     {
-        if (!values.TryGetValue(name, out var text))
+        if (String(name) is not { } text)
         {
             return fallback;
         }
