@@ -77,7 +77,7 @@ internal static class KernelCases
             var bb = device.Upload(b);
             var yb = device.Allocate((long)rows * outFeatures);
             var linear = Linear.For(device);
-            void Run() => linear.Forward(yb.View, xb.View, wb.View, bb.View, true, rows, inFeatures, outFeatures);
+            void Run() => linear.Forward(yb.View, xb.View, new WeightAndBias(wb.View, bb.View), true, rows, inFeatures, outFeatures);
             double Validate()
             {
                 Run();
@@ -112,7 +112,7 @@ internal static class KernelCases
             var dwb = device.Allocate((long)outFeatures * inFeatures);
             var dbb = device.Allocate(outFeatures);
             var linear = Linear.For(device);
-            void Run() => linear.Backward(dxb.View, dwb.View, dbb.View, dyb.View, xb.View, wb.View, true, rows, inFeatures, outFeatures);
+            void Run() => linear.Backward(dxb.View, new WeightAndBiasGradients(dwb.View, dbb.View), dyb.View, xb.View, wb.View, true, rows, inFeatures, outFeatures);
             double Validate()
             {
                 // Backward accumulates, so start the checked run from zero.

@@ -50,13 +50,15 @@ internal sealed class BatchNorm2d
 
     /// <summary>
     /// Training mode, as torch.nn.BatchNorm2d.train(): output (B, C, S) = (input (B, C, S) − mean) · rstd · weight (C) + bias (C)
-    /// with the batch statistics, saved as mean (C) and rstd (C) = 1/√(biased var + ε). Updates runningMean (C) and
+    /// (parameters, C each) with the batch statistics, saved as mean (C) and rstd (C) = 1/√(biased var + ε). Updates runningMean (C) and
     /// runningVar (C) in place: running = (1 − momentum)·running + momentum·stat, runningVar taking the unbiased variance.
     /// </summary>
-    public void ForwardTraining(ArrayView<float> output, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> runningMean, ArrayView<float> runningVar,
-        ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, BatchNormShape shape, float momentum = 0.1f, float epsilon = 1e-5f)
+    public void ForwardTraining(ArrayView<float> output, NormStatistics statistics, ArrayView<float> runningMean, ArrayView<float> runningVar,
+        ArrayView<float> input, WeightAndBias parameters, BatchNormShape shape, float momentum = 0.1f, float epsilon = 1e-5f)
     {
         using var profile = device.Time("BatchNorm2d.ForwardTraining");
+        var (mean, rstd) = statistics;
+        var (weight, bias) = parameters;
         // PyTorch refuses this too: the unbiased variance of one value is undefined.
         if (shape.PerChannel < 2)
         {
@@ -75,11 +77,12 @@ internal sealed class BatchNorm2d
         normalise(threads, threads, elements, output, input, mean, rstd, weight, bias, shape);
     }
 
-    /// <summary>Eval mode: output (B, C, S) = (input (B, C, S) − runningMean (C)) / √(runningVar (C) + ε) · weight (C) + bias (C).</summary>
-    public void ForwardEval(ArrayView<float> output, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias,
+    /// <summary>Eval mode: output (B, C, S) = (input (B, C, S) − runningMean (C)) / √(runningVar (C) + ε) · weight (C) + bias (C), the two from parameters.</summary>
+    public void ForwardEval(ArrayView<float> output, ArrayView<float> input, WeightAndBias parameters,
         ArrayView<float> runningMean, ArrayView<float> runningVar, BatchNormShape shape, float epsilon = 1e-5f)
     {
         using var profile = device.Time("BatchNorm2d.ForwardEval");
+        var (weight, bias) = parameters;
         if (shape.Channels > 0 && shape.PerChannel > 0)
         {
             var elements = Elements(shape);
@@ -89,16 +92,16 @@ internal sealed class BatchNorm2d
     }
 
     /// <summary>
-    /// Training-mode backward through the batch statistics: accumulates dinput (B, C, S), dweight (C) and dbias (C)
-    /// from doutput (B, C, S), input (B, C, S), the saved mean (C) and rstd (C), and weight (C).
+    /// Training-mode backward through the batch statistics: accumulates dinput (B, C, S) and gradients (dweight (C), dbias (C))
+    /// from doutput (B, C, S), input (B, C, S), the saved statistics (mean (C), rstd (C)), and weight (C).
     /// </summary>
-    public void Backward(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput,
-        ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, BatchNormShape shape)
+    public void Backward(ArrayView<float> dinput, WeightAndBiasGradients gradients, ArrayView<float> doutput,
+        ArrayView<float> input, NormStatistics statistics, ArrayView<float> weight, BatchNormShape shape)
     {
         using var profile = device.Time("BatchNorm2d.Backward");
         if (shape.Channels > 0 && shape.PerChannel > 0)
         {
-            backwardPath(dinput, dweight, dbias, doutput, input, mean, rstd, weight, shape);
+            backwardPath(dinput, gradients.Weight, gradients.Bias, doutput, input, statistics.Mean, statistics.Rstd, weight, shape);
         }
     }
 

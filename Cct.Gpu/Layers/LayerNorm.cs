@@ -56,15 +56,15 @@ internal sealed class LayerNorm
     public static LayerNorm For(ComputeDevice device) => device.Kernels(static d => new LayerNorm(d));
 
     /// <summary>
-    /// output (rows, C) = (input (rows, C) − mean) · rstd · weight (C) + bias (C), saving mean (rows)
+    /// output (rows, C) = (input (rows, C) − mean) · rstd · weight (C) + bias (C), saving statistics: mean (rows)
     /// and rstd (rows) = 1/√(biased variance + eps) for the backward pass.
     /// </summary>
-    public void Forward(ArrayView<float> output, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, int rows, int channels)
+    public void Forward(ArrayView<float> output, NormStatistics statistics, ArrayView<float> input, WeightAndBias parameters, int rows, int channels)
     {
         using var profile = device.Time("LayerNorm.Forward");
         if (rows > 0 && channels > 0)
         {
-            forwardPath(output, mean, rstd, input, weight, bias, rows, channels);
+            forwardPath(output, statistics.Mean, statistics.Rstd, input, parameters.Weight, parameters.Bias, rows, channels);
         }
     }
 
@@ -110,17 +110,17 @@ internal sealed class LayerNorm
 
     /// <summary>
     /// sum (rows, C) = input (rows, C) + drop_path(branch (rows, C)), a residual as <see cref="Residual.Forward(ArrayView{float}, ArrayView{float}, ArrayView{float}, int, int, float, RngKey)"/>
-    /// forms it (saved: <see cref="BackwardResidual"/> reads it), then output (rows, C) = LayerNorm(sum) as <see cref="Forward"/>,
-    /// saving mean (rows) and rstd (rows). GPUs do both in one launch; the CPU runs the two layers' kernels, as before.
+    /// forms it (saved: <see cref="BackwardResidual"/> reads it), then output (rows, C) = LayerNorm(sum) with parameters (C each) as
+    /// <see cref="Forward"/>, saving statistics (rows each). GPUs do both in one launch; the CPU runs the two layers' kernels, as before.
     /// </summary>
-    public void ForwardResidual(ArrayView<float> output, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> sum, ArrayView<float> input, ArrayView<float> branch, ArrayView<float> weight, ArrayView<float> bias, int rows, int channels, DropPathMask mask)
-        => forwardResidualPath(output, mean, rstd, sum, input, branch, weight, bias, rows, channels, mask);
+    public void ForwardResidual(ArrayView<float> output, NormStatistics statistics, ArrayView<float> sum, ArrayView<float> input, ArrayView<float> branch, WeightAndBias parameters, int rows, int channels, DropPathMask mask)
+        => forwardResidualPath(output, statistics.Mean, statistics.Rstd, sum, input, branch, parameters.Weight, parameters.Bias, rows, channels, mask);
 
     // The item path: the residual's kernel, then the forward's.
     private void ForwardResidualItems(ArrayView<float> output, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> sum, ArrayView<float> input, ArrayView<float> branch, ArrayView<float> weight, ArrayView<float> bias, int rows, int channels, DropPathMask mask)
     {
         Residual.For(device).Forward(sum, input, branch, rows * channels / mask.PerSample, mask.PerSample, mask.Probability, mask.Key);
-        Forward(output, mean, rstd, sum, weight, bias, rows, channels);
+        Forward(output, new NormStatistics(mean, rstd), sum, new WeightAndBias(weight, bias), rows, channels);
     }
 
     // The GPU path: the sum and the norm in one launch, a warp per row.
@@ -135,17 +135,19 @@ internal sealed class LayerNorm
 
     /// <summary>
     /// The backward of <see cref="ForwardResidual"/>: accumulates dinput (rows, C) += dsum and dbranch (rows, C) += dsum through
-    /// the drop-path mask, with dsum the gradient of the sum from doutput (rows, C), and dweight (C), dbias (C) as <see cref="Backward(ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, int, int)"/>.
+    /// the drop-path mask, with dsum the gradient of the sum from doutput (rows, C), and gradients (C each) as
+    /// <see cref="Backward(ArrayView{float}, WeightAndBiasGradients, ArrayView{float}, ArrayView{float}, NormStatistics, ArrayView{float}, int, int)"/>,
+    /// from the saved sum (rows, C), statistics (rows each) and weight (C).
     /// GPUs split dsum in the row kernel; the item path forms dsum in the device's scratch and then runs the residual's backward.
     /// </summary>
-    public void BackwardResidual(ArrayView<float> dinput, ArrayView<float> dbranch, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> sum, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels, DropPathMask mask)
-        => backwardResidualPath(dinput, dbranch, dweight, dbias, doutput, sum, mean, rstd, weight, rows, channels, mask);
+    public void BackwardResidual(ArrayView<float> dinput, ArrayView<float> dbranch, WeightAndBiasGradients gradients, ArrayView<float> doutput, ArrayView<float> sum, NormStatistics statistics, ArrayView<float> weight, int rows, int channels, DropPathMask mask)
+        => backwardResidualPath(dinput, dbranch, gradients.Weight, gradients.Bias, doutput, sum, statistics.Mean, statistics.Rstd, weight, rows, channels, mask);
 
     private void BackwardResidualItems(ArrayView<float> dinput, ArrayView<float> dbranch, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> sum, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels, DropPathMask mask)
     {
         var dsum = device.Scratch((long)rows * channels); // (rows, C), accumulated from zero
         device.Clear(dsum);
-        Backward(dsum, dweight, dbias, doutput, sum, mean, rstd, weight, rows, channels);
+        Backward(dsum, new WeightAndBiasGradients(dweight, dbias), doutput, sum, new NormStatistics(mean, rstd), weight, rows, channels);
         Residual.For(device).Backward(dinput, dbranch, dsum, rows * channels / mask.PerSample, mask.PerSample, mask.Probability, mask.Key);
     }
 
@@ -162,19 +164,19 @@ internal sealed class LayerNorm
     }
 
     /// <summary>
-    /// Accumulates dinput (rows, C) +=, dweight (C) += and dbias (C) += from doutput (rows, C), with
-    /// input (rows, C), the saved mean (rows) and rstd (rows), and weight (C).
+    /// Accumulates dinput (rows, C) += and gradients (dweight (C) +=, dbias (C) +=) from doutput (rows, C), with
+    /// input (rows, C), the saved statistics (mean (rows), rstd (rows)) and weight (C).
     /// </summary>
-    public void Backward(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels)
-        => Backward(dinput, dweight, dbias, doutput, input, mean, rstd, weight, rows, channels, PartialSums.ChunksFor(device, rows, channels));
+    public void Backward(ArrayView<float> dinput, WeightAndBiasGradients gradients, ArrayView<float> doutput, ArrayView<float> input, NormStatistics statistics, ArrayView<float> weight, int rows, int channels)
+        => Backward(dinput, gradients, doutput, input, statistics, weight, rows, channels, PartialSums.ChunksFor(device, rows, channels));
 
-    /// <summary><see cref="Backward(ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, int, int)"/> with the parameter sums split into <paramref name="chunks"/> row chunks (tests force it on the CPU).</summary>
-    internal void Backward(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> mean, ArrayView<float> rstd, ArrayView<float> weight, int rows, int channels, int chunks)
+    /// <summary><see cref="Backward(ArrayView{float}, WeightAndBiasGradients, ArrayView{float}, ArrayView{float}, NormStatistics, ArrayView{float}, int, int)"/> with the parameter sums split into <paramref name="chunks"/> row chunks (tests force it on the CPU).</summary>
+    internal void Backward(ArrayView<float> dinput, WeightAndBiasGradients gradients, ArrayView<float> doutput, ArrayView<float> input, NormStatistics statistics, ArrayView<float> weight, int rows, int channels, int chunks)
     {
         using var profile = device.Time("LayerNorm.Backward");
         if (rows > 0 && channels > 0)
         {
-            backwardPath(dinput, dweight, dbias, doutput, input, mean, rstd, weight, rows, channels, chunks);
+            backwardPath(dinput, gradients.Weight, gradients.Bias, doutput, input, statistics.Mean, statistics.Rstd, weight, rows, channels, chunks);
         }
     }
 

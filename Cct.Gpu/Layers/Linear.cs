@@ -38,21 +38,22 @@ internal sealed class Linear
     public static Linear For(ComputeDevice device) => device.Kernels(static d => new Linear(d));
 
     /// <summary>
-    /// output (rows, outFeatures) = input (rows, inFeatures) · weight (outFeatures, inFeatures)ᵀ + bias (outFeatures).
-    /// Pass <paramref name="hasBias"/> false to ignore <paramref name="bias"/>.
+    /// output (rows, outFeatures) = input (rows, inFeatures) · parameters' weight (outFeatures, inFeatures)ᵀ + bias (outFeatures).
+    /// Pass <paramref name="hasBias"/> false to ignore the bias.
     /// </summary>
-    public void Forward(ArrayView<float> output, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, bool hasBias, int rows, int inFeatures, int outFeatures)
+    public void Forward(ArrayView<float> output, ArrayView<float> input, WeightAndBias parameters, bool hasBias, int rows, int inFeatures, int outFeatures)
     {
         using var profile = device.Time("Linear.Forward");
-        matMul.Run(output, input, weight, hasBias ? bias : weight, new GemmShape(rows, outFeatures, inFeatures, 0, 1, 0, hasBias ? 1 : 0));
+        matMul.Run(output, input, parameters.Weight, hasBias ? parameters.Bias : parameters.Weight, new GemmShape(rows, outFeatures, inFeatures, 0, 1, 0, hasBias ? 1 : 0));
     }
 
     /// <summary>
-    /// The forward of Linear → GELU: output (rows, outFeatures) as <see cref="Forward"/> with a bias, and activated
-    /// (rows, outFeatures) = gelu(output) as <see cref="Gelu.Forward"/>; one launch on GPUs.
+    /// The forward of Linear → GELU: output (rows, outFeatures) as <see cref="Forward"/> from input (rows, inFeatures) with
+    /// parameters' weight (outFeatures, inFeatures) and bias (outFeatures), and activated (rows, outFeatures) = gelu(output)
+    /// as <see cref="Gelu.Forward"/>; one launch on GPUs.
     /// </summary>
-    public void ForwardGelu(ArrayView<float> output, ArrayView<float> activated, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, int rows, int inFeatures, int outFeatures)
-        => forwardGeluPath(output, activated, input, weight, bias, rows, inFeatures, outFeatures);
+    public void ForwardGelu(ArrayView<float> output, ArrayView<float> activated, ArrayView<float> input, WeightAndBias parameters, int rows, int inFeatures, int outFeatures)
+        => forwardGeluPath(output, activated, input, parameters.Weight, parameters.Bias, rows, inFeatures, outFeatures);
 
     // The GPU path: GELU in the GEMM's epilogue.
     private void ForwardGeluFused(ArrayView<float> output, ArrayView<float> activated, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, int rows, int inFeatures, int outFeatures)
@@ -63,26 +64,27 @@ internal sealed class Linear
 
     private void ForwardThenGelu(ArrayView<float> output, ArrayView<float> activated, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, int rows, int inFeatures, int outFeatures)
     {
-        Forward(output, input, weight, bias, true, rows, inFeatures, outFeatures);
+        Forward(output, input, new WeightAndBias(weight, bias), true, rows, inFeatures, outFeatures);
         Gelu.For(device).Forward(activated, output, (long)rows * outFeatures);
     }
 
     /// <summary>
-    /// Accumulates dinput (rows, inFeatures) += doutput · weight, dweight (outFeatures, inFeatures) += doutputᵀ · input,
-    /// and, when <paramref name="hasBias"/>, dbias (outFeatures) += column sums of doutput (rows, outFeatures).
+    /// Accumulates dinput (rows, inFeatures) += doutput · weight (outFeatures, inFeatures), the gradients' dweight
+    /// (outFeatures, inFeatures) += doutputᵀ · input (rows, inFeatures), and, when <paramref name="hasBias"/>, their dbias
+    /// (outFeatures) += column sums of doutput (rows, outFeatures).
     /// </summary>
-    public void Backward(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, bool hasBias, int rows, int inFeatures, int outFeatures)
-        => Backward(dinput, dweight, dbias, doutput, input, weight, hasBias, rows, inFeatures, outFeatures, PartialSums.ChunksFor(device, rows, outFeatures));
+    public void Backward(ArrayView<float> dinput, WeightAndBiasGradients gradients, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, bool hasBias, int rows, int inFeatures, int outFeatures)
+        => Backward(dinput, gradients, doutput, input, weight, hasBias, rows, inFeatures, outFeatures, PartialSums.ChunksFor(device, rows, outFeatures));
 
     /// <summary>
     /// Backward with the bias sums split into <paramref name="chunks"/> row chunks (tests force it on the CPU). GPUs
     /// run both products and the bias sums in one launch (<see cref="MatMul.RunLinearBackward"/>); <paramref name="splits"/>
     /// overrides how K of dweight is split there.
     /// </summary>
-    internal void Backward(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, bool hasBias, int rows, int inFeatures, int outFeatures, int chunks, int? splits = null)
+    internal void Backward(ArrayView<float> dinput, WeightAndBiasGradients gradients, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, bool hasBias, int rows, int inFeatures, int outFeatures, int chunks, int? splits = null)
     {
         using var profile = device.Time("Linear.Backward");
-        backwardPath(dinput, dweight, dbias, doutput, input, weight, hasBias, rows, inFeatures, outFeatures, chunks, splits);
+        backwardPath(dinput, gradients.Weight, gradients.Bias, doutput, input, weight, hasBias, rows, inFeatures, outFeatures, chunks, splits);
     }
 
     // The GPU path: both products and the bias sums in one launch.
@@ -119,17 +121,19 @@ internal sealed class Linear
     /// <summary>
     /// The backward of Linear → GELU: accumulates dpreactivation (rows, outFeatures) += dactivation (rows, outFeatures) ·
     /// gelu'(preactivation (rows, outFeatures)), as <see cref="Gelu.Backward"/>, then the Linear's backward from it with
-    /// its bias. The GELU gradient is formed in the bias kernel, which reads every element anyway: one launch fewer.
+    /// its bias: dinput (rows, inFeatures) += and gradients (dweight (outFeatures, inFeatures), dbias (outFeatures)) += from
+    /// input (rows, inFeatures) and weight (outFeatures, inFeatures). The GELU gradient is formed in the bias kernel, which
+    /// reads every element anyway: one launch fewer.
     /// </summary>
-    public void BackwardThroughGelu(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> dpreactivation, ArrayView<float> dactivation, ArrayView<float> preactivation, ArrayView<float> input, ArrayView<float> weight, int rows, int inFeatures, int outFeatures)
-        => BackwardThroughGelu(dinput, dweight, dbias, dpreactivation, dactivation, preactivation, input, weight, rows, inFeatures, outFeatures, PartialSums.ChunksFor(device, rows, outFeatures));
+    public void BackwardThroughGelu(ArrayView<float> dinput, WeightAndBiasGradients gradients, ArrayView<float> dpreactivation, ArrayView<float> dactivation, ArrayView<float> preactivation, ArrayView<float> input, ArrayView<float> weight, int rows, int inFeatures, int outFeatures)
+        => BackwardThroughGelu(dinput, gradients, dpreactivation, dactivation, preactivation, input, weight, rows, inFeatures, outFeatures, PartialSums.ChunksFor(device, rows, outFeatures));
 
-    /// <summary><see cref="BackwardThroughGelu(ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, int, int, int)"/> with the bias sums in <paramref name="chunks"/> row chunks.</summary>
-    internal void BackwardThroughGelu(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> dbias, ArrayView<float> dpreactivation, ArrayView<float> dactivation, ArrayView<float> preactivation, ArrayView<float> input, ArrayView<float> weight, int rows, int inFeatures, int outFeatures, int chunks)
+    /// <summary><see cref="BackwardThroughGelu(ArrayView{float}, WeightAndBiasGradients, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, int, int, int)"/> with the bias sums in <paramref name="chunks"/> row chunks.</summary>
+    internal void BackwardThroughGelu(ArrayView<float> dinput, WeightAndBiasGradients gradients, ArrayView<float> dpreactivation, ArrayView<float> dactivation, ArrayView<float> preactivation, ArrayView<float> input, ArrayView<float> weight, int rows, int inFeatures, int outFeatures, int chunks)
     {
         using var profile = device.Time("Linear.BackwardThroughGelu");
-        BiasBackward(geluBiasBackward, dbias, dpreactivation, dactivation, preactivation, rows, outFeatures, chunks);
-        weightProductsPath(dinput, dweight, dpreactivation, input, weight, rows, inFeatures, outFeatures);
+        BiasBackward(geluBiasBackward, gradients.Bias, dpreactivation, dactivation, preactivation, rows, outFeatures, chunks);
+        weightProductsPath(dinput, gradients.Weight, dpreactivation, input, weight, rows, inFeatures, outFeatures);
     }
 
     // The bias sums of doutput (rows, outFeatures) as work for the GPU's backward launch: into dbias with one chunk, else into partials.

@@ -20,9 +20,9 @@ internal sealed class AttentionPart(ComputeDevice device, BlockSpec spec, Linear
         var a = activations;
         var (rows, c) = (pass.Batch * spec.Tokens, spec.Dim);
         var linear = Linear.For(device);
-        linear.Forward(a.Qkv, input, qkv.Weight.Value, qkv.Bias.Value, qkv.Spec.HasBias, rows, c, 3 * c); // (B, T, 3C)
+        linear.Forward(a.Qkv, input, qkv.Values, qkv.Spec.HasBias, rows, c, 3 * c); // (B, T, 3C)
         Attention.For(device).Forward(a.Mixed, a.Probabilities, a.Qkv, Shape(pass), pass.Rate(dropout), pass.Key(dropout)); // (B, T, C)
-        linear.Forward(a.Output, a.Mixed, proj.Weight.Value, proj.Bias.Value, true, rows, c, c); // (B, T, C)
+        linear.Forward(a.Output, a.Mixed, proj.Values, true, rows, c, c); // (B, T, C)
     }
 
     /// <summary>From g.Output: accumulates inputGradient (B, T, C) and the parameter gradients.</summary>
@@ -31,9 +31,9 @@ internal sealed class AttentionPart(ComputeDevice device, BlockSpec spec, Linear
         var a = activations;
         var (rows, c) = (pass.Batch * spec.Tokens, spec.Dim);
         var linear = Linear.For(device);
-        linear.Backward(g.Mixed, proj.Weight.Gradient, proj.Bias.Gradient, g.Output, a.Mixed, proj.Weight.Value, true, rows, c, c);
+        linear.Backward(g.Mixed, proj.Gradients, g.Output, a.Mixed, proj.Weight.Value, true, rows, c, c);
         Attention.For(device).Backward(g.Qkv, scratch.AttentionProbabilitiesGradient, g.Mixed, a.Qkv, a.Probabilities, Shape(pass), pass.Rate(dropout), pass.Key(dropout));
-        linear.Backward(inputGradient, qkv.Weight.Gradient, qkv.Bias.Gradient, g.Qkv, input, qkv.Weight.Value, qkv.Spec.HasBias, rows, c, 3 * c);
+        linear.Backward(inputGradient, qkv.Gradients, g.Qkv, input, qkv.Weight.Value, qkv.Spec.HasBias, rows, c, 3 * c);
     }
 
     private AttentionShape Shape(Pass pass) => new(pass.Batch, spec.Tokens, spec.Dim, spec.Heads);

@@ -23,7 +23,7 @@ internal sealed class ClassifierHead(ComputeDevice device, HeadSpec spec, Parame
         var (b, t, c) = (pass.Batch, spec.Tokens, spec.Dim);
         if (a.Norm is { } ln)
         {
-            LayerNorm.For(device).Forward(ln.Output, ln.Mean, ln.Rstd, input, norm!.Weight.Value, norm.Bias.Value, b * t, c); // (B, T, C)
+            LayerNorm.For(device).Forward(ln.Output, ln.Statistics, input, norm!.Values, b * t, c); // (B, T, C)
         }
 
         var tokens = a.Norm?.Output ?? input;
@@ -36,7 +36,7 @@ internal sealed class ClassifierHead(ComputeDevice device, HeadSpec spec, Parame
             MeanPool.For(device).Forward(a.Pooled, tokens, b, t, c); // (B, C)
         }
 
-        Linear.For(device).Forward(a.Logits, a.Pooled, fc.Weight.Value, fc.Bias.Value, true, b, c, spec.Classes); // (B, K)
+        Linear.For(device).Forward(a.Logits, a.Pooled, fc.Values, true, b, c, spec.Classes); // (B, K)
     }
 
     /// <summary>Losses (B), their mean (1) and probabilities (B, K) of the logits against labels (B).</summary>
@@ -61,7 +61,7 @@ internal sealed class ClassifierHead(ComputeDevice device, HeadSpec spec, Parame
     {
         var a = activations;
         var (b, t, c) = (pass.Batch, spec.Tokens, spec.Dim);
-        Linear.For(device).Backward(g.Pooled, fc.Weight.Gradient, fc.Bias.Gradient, g.Logits, a.Pooled, fc.Weight.Value, true, b, c, spec.Classes);
+        Linear.For(device).Backward(g.Pooled, fc.Gradients, g.Logits, a.Pooled, fc.Weight.Value, true, b, c, spec.Classes);
         var tokens = a.Norm?.Output ?? input;
         var tokensGradient = g.Norm ?? inputGradient;
         if (attentionPool is { } pool)
@@ -75,7 +75,7 @@ internal sealed class ClassifierHead(ComputeDevice device, HeadSpec spec, Parame
 
         if (a.Norm is { } ln)
         {
-            LayerNorm.For(device).Backward(inputGradient, norm!.Weight.Gradient, norm.Bias.Gradient, g.Norm!.Value, input, ln.Mean, ln.Rstd, norm.Weight.Value, b * t, c);
+            LayerNorm.For(device).Backward(inputGradient, norm!.Gradients, g.Norm!.Value, input, ln.Statistics, norm.Weight.Value, b * t, c);
         }
     }
 }

@@ -31,11 +31,11 @@ internal sealed class ConvStage(ComputeDevice device, ConvStageSpec spec, Parame
             var shape = new BatchNormShape(pass.Batch, conv.OutChannels, conv.OutHeight * conv.OutWidth);
             if (pass.Training)
             {
-                BatchNorm2d.For(device).ForwardTraining(bn.Output, bn.Mean, bn.Rstd, norm!.RunningMean, norm.RunningVar, a.Conv, norm.Weight.Value, norm.Bias.Value, shape);
+                BatchNorm2d.For(device).ForwardTraining(bn.Output, bn.Statistics, norm!.RunningMean, norm.RunningVar, a.Conv, norm.Values, shape);
             }
             else
             {
-                BatchNorm2d.For(device).ForwardEval(bn.Output, a.Conv, norm!.Weight.Value, norm.Bias.Value, norm.RunningMean, norm.RunningVar, shape);
+                BatchNorm2d.For(device).ForwardEval(bn.Output, a.Conv, norm!.Values, norm.RunningMean, norm.RunningVar, shape);
             }
         }
 
@@ -74,7 +74,7 @@ internal sealed class ConvStage(ComputeDevice device, ConvStageSpec spec, Parame
         if (a.Norm is { } bn)
         {
             var shape = new BatchNormShape(pass.Batch, conv.OutChannels, conv.OutHeight * conv.OutWidth);
-            BatchNorm2d.For(device).Backward(g.Conv, norm!.Weight.Gradient, norm.Bias.Gradient, g.Norm!.Value, a.Conv, bn.Mean, bn.Rstd, norm.Weight.Value, shape);
+            BatchNorm2d.For(device).Backward(g.Conv, norm!.Gradients, g.Norm!.Value, a.Conv, bn.Statistics, norm.Weight.Value, shape);
         }
 
         if (bias is { } b)

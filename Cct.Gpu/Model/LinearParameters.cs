@@ -1,3 +1,4 @@
+using Cct.Gpu.Layers;
 using Cct.Gpu.Runtime;
 using ILGPU;
 using ILGPU.Runtime;
@@ -10,6 +11,12 @@ namespace Cct.Gpu.Model;
 /// </summary>
 internal sealed record LinearParameters(LinearSpec Spec, ParameterViews Weight, ParameterViews Bias)
 {
+    /// <summary>The values the forward reads: weight (Out, In) and bias (Out).</summary>
+    public WeightAndBias Values => new(Weight.Value, Bias.Value);
+
+    /// <summary>The gradients the backward accumulates into, shaped as <see cref="Values"/>.</summary>
+    public WeightAndBiasGradients Gradients => new(Weight.Gradient, Bias.Gradient);
+
     public static LinearParameters Of(ParameterSet parameters, LinearSpec spec)
     {
         var weight = ParameterViews.Of(parameters, spec.Weight);

@@ -18,15 +18,15 @@ internal sealed class MlpPart(ComputeDevice device, BlockSpec spec, LinearParame
         if (Gelu)
         {
             // GELU is applied in linear1's GEMM on GPUs: one launch fewer.
-            linear.ForwardGelu(a.Hidden, a.Activated, input, linear1.Weight.Value, linear1.Bias.Value, rows, c, h); // (B, T, H)
+            linear.ForwardGelu(a.Hidden, a.Activated, input, linear1.Values, rows, c, h); // (B, T, H)
         }
         else
         {
-            linear.Forward(a.Hidden, input, linear1.Weight.Value, linear1.Bias.Value, true, rows, c, h); // (B, T, H)
+            linear.Forward(a.Hidden, input, linear1.Values, true, rows, c, h); // (B, T, H)
             Relu.For(device).Forward(a.Activated, a.Hidden, (long)rows * h);
         }
 
-        linear.Forward(a.Output, a.Activated, linear2.Weight.Value, linear2.Bias.Value, true, rows, h, c); // (B, T, C)
+        linear.Forward(a.Output, a.Activated, linear2.Values, true, rows, h, c); // (B, T, C)
     }
 
     /// <summary>From g.Output: accumulates inputGradient (B, T, C) and the parameter gradients.</summary>
@@ -35,16 +35,16 @@ internal sealed class MlpPart(ComputeDevice device, BlockSpec spec, LinearParame
         var a = activations;
         var (rows, c, h) = (pass.Batch * spec.Tokens, spec.Dim, spec.Hidden);
         var linear = Linear.For(device);
-        linear.Backward(g.Activated, linear2.Weight.Gradient, linear2.Bias.Gradient, g.Output, a.Activated, linear2.Weight.Value, true, rows, h, c);
+        linear.Backward(g.Activated, linear2.Gradients, g.Output, a.Activated, linear2.Weight.Value, true, rows, h, c);
         if (Gelu)
         {
             // GELU's gradient is formed in linear1's bias kernel: one launch fewer.
-            linear.BackwardThroughGelu(inputGradient, linear1.Weight.Gradient, linear1.Bias.Gradient, g.Hidden, g.Activated, a.Hidden, input, linear1.Weight.Value, rows, c, h);
+            linear.BackwardThroughGelu(inputGradient, linear1.Gradients, g.Hidden, g.Activated, a.Hidden, input, linear1.Weight.Value, rows, c, h);
         }
         else
         {
             Relu.For(device).Backward(g.Hidden, g.Activated, a.Hidden, (long)rows * h);
-            linear.Backward(inputGradient, linear1.Weight.Gradient, linear1.Bias.Gradient, g.Hidden, input, linear1.Weight.Value, true, rows, c, h);
+            linear.Backward(inputGradient, linear1.Gradients, g.Hidden, input, linear1.Weight.Value, true, rows, c, h);
         }
     }
 }

@@ -21,7 +21,7 @@ internal sealed class OfficialBlock(ComputeDevice device, BlockSpec spec, Parame
     {
         var a = Activations;
         var ln0 = a.PreNorm!;
-        LayerNorm.For(Device).Forward(ln0.Output, ln0.Mean, ln0.Rstd, input, preNorm.Weight.Value, preNorm.Bias.Value, Rows(pass), Spec.Dim); // (B, T, C)
+        LayerNorm.For(Device).Forward(ln0.Output, ln0.Statistics, input, preNorm.Values, Rows(pass), Spec.Dim); // (B, T, C)
         Attention.Forward(ln0.Output, pass);
         ForwardResidualNorm(a.Norm1, a.Residual1, input, a.Attention.Output, Norm1, AttentionDropPath, pass);
         Mlp.Forward(a.Norm1.Output, pass);
@@ -36,6 +36,6 @@ internal sealed class OfficialBlock(ComputeDevice device, BlockSpec spec, Parame
         Mlp.Backward(g.Norm1, g.Mlp, a.Norm1.Output, pass);
         BackwardResidualNorm(inputGradient, g.Attention.Output, g.Norm1, a.Norm1, a.Residual1, Norm1, AttentionDropPath, pass);
         Attention.Backward(g.PreNorm!.Value, g.Attention, a.PreNorm!.Output, pass);
-        LayerNorm.For(Device).Backward(inputGradient, preNorm.Weight.Gradient, preNorm.Bias.Gradient, g.PreNorm.Value, input, a.PreNorm.Mean, a.PreNorm.Rstd, preNorm.Weight.Value, Rows(pass), Spec.Dim);
+        LayerNorm.For(Device).Backward(inputGradient, preNorm.Gradients, g.PreNorm.Value, input, a.PreNorm.Statistics, preNorm.Weight.Value, Rows(pass), Spec.Dim);
     }
 }

@@ -56,10 +56,10 @@ internal abstract class TransformerBlock
 
     /// <summary>output = LN(sum), sum = input + drop_path(branch): one launch on GPUs.</summary>
     private protected void ForwardResidualNorm(LayerNormActivations output, ArrayView<float> sum, ArrayView<float> input, ArrayView<float> branch, LayerNormParameters norm, DropoutSite dropPath, Pass pass)
-        => LayerNorm.For(Device).ForwardResidual(output.Output, output.Mean, output.Rstd, sum, input, branch, norm.Weight.Value, norm.Bias.Value, Rows(pass), Spec.Dim, Mask(dropPath, pass));
+        => LayerNorm.For(Device).ForwardResidual(output.Output, output.Statistics, sum, input, branch, norm.Values, Rows(pass), Spec.Dim, Mask(dropPath, pass));
 
     private protected void BackwardResidualNorm(ArrayView<float> inputGradient, ArrayView<float> branchGradient, ArrayView<float> outputGradient, LayerNormActivations output, ArrayView<float> sum, LayerNormParameters norm, DropoutSite dropPath, Pass pass)
-        => LayerNorm.For(Device).BackwardResidual(inputGradient, branchGradient, norm.Weight.Gradient, norm.Bias.Gradient, outputGradient, sum, output.Mean, output.Rstd, norm.Weight.Value, Rows(pass), Spec.Dim, Mask(dropPath, pass));
+        => LayerNorm.For(Device).BackwardResidual(inputGradient, branchGradient, norm.Gradients, outputGradient, sum, output.Statistics, norm.Weight.Value, Rows(pass), Spec.Dim, Mask(dropPath, pass));
 
     private protected int Rows(Pass pass) => pass.Batch * Spec.Tokens;
 

@@ -86,12 +86,12 @@ public sealed class AttentionTests
             gradient.MemSetToZero();
         }
 
-        linear.Forward(qkv.View, x.View, wqkv.View, wqkv.View, false, rows, c, 3 * c);
+        linear.Forward(qkv.View, x.View, new WeightAndBias(wqkv.View, wqkv.View), false, rows, c, 3 * c);
         attention.Forward(att.View, probabilities.View, qkv.View, shape, 0f, NoKey);
-        linear.Forward(output.View, att.View, wproj.View, bproj.View, true, rows, c, c);
-        linear.Backward(datt.View, dwproj.View, dbproj.View, dout.View, att.View, wproj.View, true, rows, c, c);
+        linear.Forward(output.View, att.View, new WeightAndBias(wproj.View, bproj.View), true, rows, c, c);
+        linear.Backward(datt.View, new WeightAndBiasGradients(dwproj.View, dbproj.View), dout.View, att.View, wproj.View, true, rows, c, c);
         attention.Backward(dqkv.View, dprobabilities.View, datt.View, qkv.View, probabilities.View, shape, 0f, NoKey);
-        linear.Backward(dx.View, dwqkv.View, dwqkv.View, dqkv.View, x.View, wqkv.View, false, rows, c, 3 * c);
+        linear.Backward(dx.View, new WeightAndBiasGradients(dwqkv.View, dwqkv.View), dqkv.View, x.View, wqkv.View, false, rows, c, 3 * c);
 
         Compare.AssertClose(output.Read(), fixture.Floats(@case, "out"), $"mhsa.{@case}.out");
         Compare.AssertClose(dqkv.Read(), fixture.Floats(@case, "dqkv"), $"mhsa.{@case}.dqkv");

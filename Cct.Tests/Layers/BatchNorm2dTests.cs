@@ -36,9 +36,9 @@ public sealed class BatchNorm2dTests
         dw.MemSetToZero();
         db.MemSetToZero();
         var bn = BatchNorm2d.For(device);
-        bn.ForwardTraining(y.View, mean.View, rstd.View, runningMean.View, runningVar.View, x.View, w.View, b.View, shape,
+        bn.ForwardTraining(y.View, new NormStatistics(mean.View, rstd.View), runningMean.View, runningVar.View, x.View, new WeightAndBias(w.View, b.View), shape,
             fixture.Floats(@case, "momentum")[0], fixture.Floats(@case, "eps")[0]);
-        bn.Backward(dx.View, dw.View, db.View, dy.View, x.View, mean.View, rstd.View, w.View, shape);
+        bn.Backward(dx.View, new WeightAndBiasGradients(dw.View, db.View), dy.View, x.View, new NormStatistics(mean.View, rstd.View), w.View, shape);
 
         var p = $"{label}.{@case}.";
         Compare.AssertClose(y.Read(), fixture.Floats(@case, "out"), p + "out");
@@ -63,7 +63,7 @@ public sealed class BatchNorm2dTests
         using var runningMean = device.Upload(fixture.Floats(@case, "running_mean"));
         using var runningVar = device.Upload(fixture.Floats(@case, "running_var"));
         using var y = device.Allocate(x.Length);
-        BatchNorm2d.For(device).ForwardEval(y.View, x.View, w.View, b.View, runningMean.View, runningVar.View, shape, fixture.Floats(@case, "eps")[0]);
+        BatchNorm2d.For(device).ForwardEval(y.View, x.View, new WeightAndBias(w.View, b.View), runningMean.View, runningVar.View, shape, fixture.Floats(@case, "eps")[0]);
 
         Compare.AssertClose(y.Read(), fixture.Floats(@case, "out_eval"), $"batchnorm2d.{@case}.out_eval");
         Compare.AssertClose(runningMean.Read(), fixture.Floats(@case, "running_mean"), $"batchnorm2d.{@case}.eval_keeps_running_mean", 0, 0);
@@ -98,8 +98,8 @@ public sealed class BatchNorm2dTests
         dw.MemSetToZero();
         db.MemSetToZero();
         var bn = BatchNorm2d.For(device);
-        bn.ForwardTraining(y.View, mean.View, rstd.View, runningMean.View, runningVar.View, xb.View, wb.View, bb.View, shape, epsilon: eps);
-        bn.Backward(dx.View, dw.View, db.View, dyb.View, xb.View, mean.View, rstd.View, wb.View, shape);
+        bn.ForwardTraining(y.View, new NormStatistics(mean.View, rstd.View), runningMean.View, runningVar.View, xb.View, new WeightAndBias(wb.View, bb.View), shape, epsilon: eps);
+        bn.Backward(dx.View, new WeightAndBiasGradients(dw.View, db.View), dyb.View, xb.View, new NormStatistics(mean.View, rstd.View), wb.View, shape);
 
         double Loss(double[] xs, double[] ws, double[] bs) => GradCheck.Dot(HostForward(xs, ws, bs, shape, eps), dy);
         Compare.AssertClose(y.Read().ToDoubles(), HostForward(x, w, b, shape, eps), "batchnorm2d.host.out");
@@ -128,7 +128,7 @@ public sealed class BatchNorm2dTests
         db.MemSetToZero();
         for (var i = 0; i < 2; i++)
         {
-            BatchNorm2d.For(device).Backward(dx.View, dw.View, db.View, dy.View, x.View, mean.View, rstd.View, w.View, shape);
+            BatchNorm2d.For(device).Backward(dx.View, new WeightAndBiasGradients(dw.View, db.View), dy.View, x.View, new NormStatistics(mean.View, rstd.View), w.View, shape);
         }
 
         Compare.AssertClose(dx.Read(), fixture.Floats(c, "dx").Select(v => 2 * v).ToArray(), "batchnorm2d.accumulate.dx");
@@ -164,8 +164,8 @@ public sealed class BatchNorm2dTests
             using var dx = device.Upload(new float[count]);
             using var dw = device.Upload(new float[shape.Channels]);
             using var db = device.Upload(new float[shape.Channels]);
-            bn.ForwardTraining(y.View, mean.View, rstd.View, runningMean.View, runningVar.View, input.View, weight.View, bias.View, shape);
-            bn.Backward(dx.View, dw.View, db.View, doutput.View, input.View, mean.View, rstd.View, weight.View, shape);
+            bn.ForwardTraining(y.View, new NormStatistics(mean.View, rstd.View), runningMean.View, runningVar.View, input.View, new WeightAndBias(weight.View, bias.View), shape);
+            bn.Backward(dx.View, new WeightAndBiasGradients(dw.View, db.View), doutput.View, input.View, new NormStatistics(mean.View, rstd.View), weight.View, shape);
             return (mean.Read(), db.Read());
         }
 
@@ -213,7 +213,7 @@ public sealed class BatchNorm2dTests
         var device = TestDevices.Cpu;
         using var buffer = device.Allocate(4);
         var v = buffer.View;
-        Assert.Throws<ArgumentException>(() => BatchNorm2d.For(device).ForwardTraining(v, v, v, v, v, v, v, v, new BatchNormShape(1, 4, 1)));
+        Assert.Throws<ArgumentException>(() => BatchNorm2d.For(device).ForwardTraining(v, new NormStatistics(v, v), v, v, v, new WeightAndBias(v, v), new BatchNormShape(1, 4, 1)));
     }
 
     private static BatchNormShape ShapeOf(Fixture fixture, string @case)

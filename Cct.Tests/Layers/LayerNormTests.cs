@@ -34,8 +34,8 @@ public sealed class LayerNormTests
         dw.MemSetToZero();
         db.MemSetToZero();
         var layerNorm = LayerNorm.For(device);
-        layerNorm.Forward(y.View, mean.View, rstd.View, x.View, w.View, b.View, rows, channels);
-        layerNorm.Backward(dx.View, dw.View, db.View, dy.View, x.View, mean.View, rstd.View, w.View, rows, channels);
+        layerNorm.Forward(y.View, new NormStatistics(mean.View, rstd.View), x.View, new WeightAndBias(w.View, b.View), rows, channels);
+        layerNorm.Backward(dx.View, new WeightAndBiasGradients(dw.View, db.View), dy.View, x.View, new NormStatistics(mean.View, rstd.View), w.View, rows, channels);
 
         var label = warps ? "layernorm.warps" : "layernorm";
         Compare.AssertClose(y.Read(), fixture.Floats(c, "out"), $"{label}.{c}.out");
@@ -69,8 +69,8 @@ public sealed class LayerNormTests
         dx.MemSetToZero();
         dw.MemSetToZero();
         db.MemSetToZero();
-        layerNorm.Forward(y.View, mean.View, rstd.View, xb.View, wb.View, bb.View, rows, channels);
-        layerNorm.Backward(dx.View, dw.View, db.View, dyb.View, xb.View, mean.View, rstd.View, wb.View, rows, channels);
+        layerNorm.Forward(y.View, new NormStatistics(mean.View, rstd.View), xb.View, new WeightAndBias(wb.View, bb.View), rows, channels);
+        layerNorm.Backward(dx.View, new WeightAndBiasGradients(dw.View, db.View), dyb.View, xb.View, new NormStatistics(mean.View, rstd.View), wb.View, rows, channels);
 
         double Loss(double[] xs, double[] ws, double[] bs) => GradCheck.Dot(HostForward(xs, ws, bs, rows, channels), dy);
         Compare.AssertClose(y.Read().ToDoubles(), HostForward(x, w, b, rows, channels), "layernorm.host.out", 1e-4, 1e-3);
@@ -99,7 +99,7 @@ public sealed class LayerNormTests
         db.MemSetToZero();
         for (var i = 0; i < 2; i++)
         {
-            LayerNorm.For(device).Backward(dx.View, dw.View, db.View, dy.View, x.View, mean.View, rstd.View, w.View, rows, channels);
+            LayerNorm.For(device).Backward(dx.View, new WeightAndBiasGradients(dw.View, db.View), dy.View, x.View, new NormStatistics(mean.View, rstd.View), w.View, rows, channels);
         }
 
         Compare.AssertClose(dx.Read(), fixture.Floats(c, "dx").Select(v => 2 * v).ToArray(), "layernorm.accumulate.dx");
@@ -166,15 +166,15 @@ public sealed class LayerNormTests
             var layerNorm = LayerNorm.For(device);
             if (fused)
             {
-                layerNorm.ForwardResidual(output.View, mean.View, rstd.View, sum.View, input.View, branch.View, weight.View, bias.View, rows, channels, mask);
-                layerNorm.BackwardResidual(dinput.View, dbranch.View, dweight.View, dbias.View, doutput.View, sum.View, mean.View, rstd.View, weight.View, rows, channels, mask);
+                layerNorm.ForwardResidual(output.View, new NormStatistics(mean.View, rstd.View), sum.View, input.View, branch.View, new WeightAndBias(weight.View, bias.View), rows, channels, mask);
+                layerNorm.BackwardResidual(dinput.View, dbranch.View, new WeightAndBiasGradients(dweight.View, dbias.View), doutput.View, sum.View, new NormStatistics(mean.View, rstd.View), weight.View, rows, channels, mask);
             }
             else
             {
                 var residual = Residual.For(device);
                 residual.Forward(sum.View, input.View, branch.View, batch, tokens * channels, mask.Probability, mask.Key);
-                layerNorm.Forward(output.View, mean.View, rstd.View, sum.View, weight.View, bias.View, rows, channels);
-                layerNorm.Backward(dsum.View, dweight.View, dbias.View, doutput.View, sum.View, mean.View, rstd.View, weight.View, rows, channels);
+                layerNorm.Forward(output.View, new NormStatistics(mean.View, rstd.View), sum.View, new WeightAndBias(weight.View, bias.View), rows, channels);
+                layerNorm.Backward(dsum.View, new WeightAndBiasGradients(dweight.View, dbias.View), doutput.View, sum.View, new NormStatistics(mean.View, rstd.View), weight.View, rows, channels);
                 residual.Backward(dinput.View, dbranch.View, dsum.View, batch, tokens * channels, mask.Probability, mask.Key);
             }
 
@@ -208,7 +208,7 @@ public sealed class LayerNormTests
             using var output = cpu.Allocate(rows * channels);
             using var mean = cpu.Allocate(rows);
             using var rstd = cpu.Allocate(rows);
-            LayerNorm.For(cpu).Forward(output.View, mean.View, rstd.View, input.View, w.View, b.View, rows, channels);
+            LayerNorm.For(cpu).Forward(output.View, new NormStatistics(mean.View, rstd.View), input.View, new WeightAndBias(w.View, b.View), rows, channels);
             (means, rstds) = (mean.Read(), rstd.Read());
         }
 
@@ -222,7 +222,7 @@ public sealed class LayerNormTests
             using var dinput = device.Upload(GradCheck.RandomDoubles(74, rows * channels).ToFloats());
             using var dweight = device.Upload(GradCheck.RandomDoubles(75, channels).ToFloats());
             using var dbias = device.Upload(GradCheck.RandomDoubles(76, channels).ToFloats());
-            LayerNorm.For(device).Backward(dinput.View, dweight.View, dbias.View, doutput.View, input.View, mean.View, rstd.View, w.View, rows, channels, chunks);
+            LayerNorm.For(device).Backward(dinput.View, new WeightAndBiasGradients(dweight.View, dbias.View), doutput.View, input.View, new NormStatistics(mean.View, rstd.View), w.View, rows, channels, chunks);
             return [dinput.Read(), dweight.Read(), dbias.Read()];
         }
 

@@ -45,7 +45,7 @@ public sealed class LinearTests
         using var dx = device.Upload(dxStart);
         using var dw = device.Upload(dwStart);
         using var db = device.Upload(dbStart);
-        Linear.For(device).Backward(dx.View, dw.View, db.View, dy.View, x.View, w.View, hasBias, rows, fin, fout, chunks, splits);
+        Linear.For(device).Backward(dx.View, new WeightAndBiasGradients(dw.View, db.View), dy.View, x.View, w.View, hasBias, rows, fin, fout, chunks, splits);
 
         using var dxAlone = device.Upload(dxStart);
         using var dwAlone = device.Upload(dwStart);
@@ -59,7 +59,7 @@ public sealed class LinearTests
         using var cpuDx = cpu.Upload(dxStart);
         using var cpuDw = cpu.Upload(dwStart);
         using var dbAlone = cpu.Upload(dbStart);
-        Linear.For(cpu).Backward(cpuDx.View, cpuDw.View, dbAlone.View, cpuDy.View, cpuX.View, cpuW.View, hasBias, rows, fin, fout, chunks);
+        Linear.For(cpu).Backward(cpuDx.View, new WeightAndBiasGradients(cpuDw.View, dbAlone.View), cpuDy.View, cpuX.View, cpuW.View, hasBias, rows, fin, fout, chunks);
 
         Assert.That(dx.Read(), Is.EqualTo(dxAlone.Read()), "dinput");
         Assert.That(dw.Read(), Is.EqualTo(dwAlone.Read()), "dweight");
@@ -87,11 +87,11 @@ public sealed class LinearTests
             var linear = Linear.For(device);
             if (fused)
             {
-                linear.ForwardGelu(output.View, activated.View, x.View, w.View, b.View, rows, fin, fout);
+                linear.ForwardGelu(output.View, activated.View, x.View, new WeightAndBias(w.View, b.View), rows, fin, fout);
             }
             else
             {
-                linear.Forward(output.View, x.View, w.View, b.View, true, rows, fin, fout);
+                linear.Forward(output.View, x.View, new WeightAndBias(w.View, b.View), true, rows, fin, fout);
                 Gelu.For(device).Forward(activated.View, output.View, rows * fout);
             }
 
@@ -125,7 +125,7 @@ public sealed class LinearTests
         dx.MemSetToZero();
         dw.MemSetToZero();
         db.MemSetToZero();
-        linear.Backward(dx.View, dw.View, db.View, dyb.View, xb.View, wb.View, true, rows, fin, fout);
+        linear.Backward(dx.View, new WeightAndBiasGradients(dw.View, db.View), dyb.View, xb.View, wb.View, true, rows, fin, fout);
 
         double Loss(double[] xs, double[] ws, double[] bs) => GradCheck.Dot(HostForward(xs, ws, bs, rows, fin, fout), dy);
         Compare.AssertClose(dx.Read().ToDoubles(), GradCheck.Numerical(v => Loss(v, w, b), x), "linear.fd.dx", 1e-4, 1e-3);
@@ -152,7 +152,7 @@ public sealed class LinearTests
         db.MemSetToZero();
         for (var i = 0; i < 2; i++)
         {
-            Linear.For(device).Backward(dx.View, dw.View, db.View, dy.View, x.View, w.View, true, rows, fin, fout);
+            Linear.For(device).Backward(dx.View, new WeightAndBiasGradients(dw.View, db.View), dy.View, x.View, w.View, true, rows, fin, fout);
         }
 
         Compare.AssertClose(dw.Read(), fixture.Floats(c, "dweight").Select(v => 2 * v).ToArray(), "linear.accumulate.dweight");
@@ -206,8 +206,8 @@ public sealed class LinearTests
         else
         {
             var linear = Linear.For(device);
-            linear.Forward(y.View, x.View, w.View, b.View, hasBias, rows, fin, fout);
-            linear.Backward(dx.View, dw.View, db.View, dy.View, x.View, w.View, hasBias, rows, fin, fout);
+            linear.Forward(y.View, x.View, new WeightAndBias(w.View, b.View), hasBias, rows, fin, fout);
+            linear.Backward(dx.View, new WeightAndBiasGradients(dw.View, db.View), dy.View, x.View, w.View, hasBias, rows, fin, fout);
             Compare.AssertClose(db.Read(), fixture.Floats(c, "dbias"), $"{label}.dbias");
         }
 
@@ -241,12 +241,12 @@ public sealed class LinearTests
             var linear = Linear.For(device);
             if (fused)
             {
-                linear.BackwardThroughGelu(dx.View, dw.View, db.View, dpre.View, dact.View, pre.View, x.View, w.View, rows, fin, fout, chunks);
+                linear.BackwardThroughGelu(dx.View, new WeightAndBiasGradients(dw.View, db.View), dpre.View, dact.View, pre.View, x.View, w.View, rows, fin, fout, chunks);
             }
             else
             {
                 Gelu.For(device).Backward(dpre.View, dact.View, pre.View, rows * fout);
-                linear.Backward(dx.View, dw.View, db.View, dpre.View, x.View, w.View, true, rows, fin, fout, chunks);
+                linear.Backward(dx.View, new WeightAndBiasGradients(dw.View, db.View), dpre.View, x.View, w.View, true, rows, fin, fout, chunks);
             }
 
             return [dx.Read(), dw.Read(), db.Read(), dpre.Read()];

@@ -35,7 +35,7 @@ public sealed class DeviceOperationsTests
         var linear = Linear.For(device);
         var before = device.Operations.LaunchesByKernel.GetValueOrDefault("MatMul.denseNT");
         var launches = device.Operations.Launches;
-        linear.Forward(y.View, x.View, w.View, b.View, true, 6, 4, 3);
+        linear.Forward(y.View, x.View, new WeightAndBias(w.View, b.View), true, 6, 4, 3);
         Assert.That(device.Operations.Launches - launches, Is.EqualTo(1));
         Assert.That(device.Operations.LaunchesByKernel["MatMul.denseNT"] - before, Is.EqualTo(1), "y = x · wᵀ is the dense NT kernel");
     }

@@ -31,7 +31,7 @@ public sealed class PartialSumsTests
             using var db = device.Upload(GradCheck.RandomDoubles(4, fout).ToFloats());
             dx.MemSetToZero();
             dw.MemSetToZero();
-            Linear.For(device).Backward(dx.View, dw.View, db.View, dy.View, x.View, w.View, true, rows, fin, fout, chunks);
+            Linear.For(device).Backward(dx.View, new WeightAndBiasGradients(dw.View, db.View), dy.View, x.View, w.View, true, rows, fin, fout, chunks);
             return db.Read();
         }
 
@@ -51,14 +51,14 @@ public sealed class PartialSumsTests
         using var y = device.Allocate(rows * channels);
         using var mean = device.Allocate(rows);
         using var rstd = device.Allocate(rows);
-        layerNorm.Forward(y.View, mean.View, rstd.View, x.View, weight.View, bias.View, rows, channels);
+        layerNorm.Forward(y.View, new NormStatistics(mean.View, rstd.View), x.View, new WeightAndBias(weight.View, bias.View), rows, channels);
         (float[] Weight, float[] Bias) Run(int chunks)
         {
             using var dx = device.Allocate(rows * channels);
             using var dw = device.Upload(GradCheck.RandomDoubles(9, channels).ToFloats());
             using var db = device.Upload(GradCheck.RandomDoubles(10, channels).ToFloats());
             dx.MemSetToZero();
-            layerNorm.Backward(dx.View, dw.View, db.View, dy.View, x.View, mean.View, rstd.View, weight.View, rows, channels, chunks);
+            layerNorm.Backward(dx.View, new WeightAndBiasGradients(dw.View, db.View), dy.View, x.View, new NormStatistics(mean.View, rstd.View), weight.View, rows, channels, chunks);
             return (dw.Read(), db.Read());
         }
 

@@ -110,12 +110,12 @@ internal static class KernelCases
             var weight = s.Upload(Uniform(11, (long)outFeatures * inFeatures, 0.3f));
             var bias = s.Upload(Uniform(12, outFeatures));
             var output = s.Zeros((long)rows * outFeatures);
-            linear.Forward(output, input, weight, bias, hasBias, rows, inFeatures, outFeatures);
+            linear.Forward(output, input, new WeightAndBias(weight, bias), hasBias, rows, inFeatures, outFeatures);
             var doutput = s.Upload(Uniform(13, (long)rows * outFeatures));
             var dinput = s.Upload(Uniform(14, (long)rows * inFeatures));
             var dweight = s.Upload(Uniform(15, (long)outFeatures * inFeatures));
             var dbias = s.Upload(Uniform(16, outFeatures));
-            linear.Backward(dinput, dweight, dbias, doutput, input, weight, hasBias, rows, inFeatures, outFeatures);
+            linear.Backward(dinput, new WeightAndBiasGradients(dweight, dbias), doutput, input, weight, hasBias, rows, inFeatures, outFeatures);
             return [Out("output", output, Tolerance.Reduction), Out("dinput", dinput, Tolerance.Reduction), Out("dweight", dweight, Tolerance.Reduction), Out("dbias", dbias, Tolerance.Reduction)];
         });
 
@@ -168,14 +168,14 @@ internal static class KernelCases
             var output = s.Zeros(count);
             var mean = s.Zeros(b.Channels);
             var rstd = s.Zeros(b.Channels);
-            norm.ForwardTraining(output, mean, rstd, runningMean, runningVar, input, weight, bias, b);
+            norm.ForwardTraining(output, new NormStatistics(mean, rstd), runningMean, runningVar, input, new WeightAndBias(weight, bias), b);
             var evalOutput = s.Zeros(count);
-            norm.ForwardEval(evalOutput, input, weight, bias, runningMean, runningVar, b);
+            norm.ForwardEval(evalOutput, input, new WeightAndBias(weight, bias), runningMean, runningVar, b);
             var doutput = s.Upload(Uniform(45, count));
             var dinput = s.Upload(Uniform(46, count));
             var dweight = s.Upload(Uniform(47, b.Channels));
             var dbias = s.Upload(Uniform(48, b.Channels));
-            norm.Backward(dinput, dweight, dbias, doutput, input, mean, rstd, weight, b);
+            norm.Backward(dinput, new WeightAndBiasGradients(dweight, dbias), doutput, input, new NormStatistics(mean, rstd), weight, b);
 
             // Every output hangs on per-channel sums over B·H·W values.
             var t = Tolerance.LongReduction;
@@ -276,11 +276,11 @@ internal static class KernelCases
         var output = s.Zeros(count);
         var mean = s.Zeros(rows);
         var rstd = s.Zeros(rows);
-        norm.Forward(output, mean, rstd, input, weight, bias, rows, channels);
+        norm.Forward(output, new NormStatistics(mean, rstd), input, new WeightAndBias(weight, bias), rows, channels);
         var dinput = s.Upload(Uniform(93, count));
         var dweight = s.Upload(Uniform(94, channels));
         var dbias = s.Upload(Uniform(95, channels));
-        norm.Backward(dinput, dweight, dbias, s.Upload(Uniform(96, count)), input, mean, rstd, weight, rows, channels);
+        norm.Backward(dinput, new WeightAndBiasGradients(dweight, dbias), s.Upload(Uniform(96, count)), input, new NormStatistics(mean, rstd), weight, rows, channels);
         var t = Tolerance.Reduction;
         return [Out("output", output, t), Out("mean", mean, t), Out("rstd", rstd, t), Out("dinput", dinput, t), Out("dweight", dweight, t), Out("dbias", dbias, t)];
     });
