@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Cct.Gpu.Runtime;
 
 namespace Cct.Bench;

@@ -1,7 +1,3 @@
-using Cct.Gpu.Layers;
-using Cct.Gpu.Runtime;
-using ILGPU.Runtime;
-
 namespace Cct.Bench;
 
 /// <summary>Problem sizes: <see cref="Small"/> runs in seconds on the CPU simulator; <see cref="Cct"/> is CCT-7/3x1 training on a GPU.</summary>

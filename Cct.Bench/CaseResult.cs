@@ -1,8 +1,3 @@
-using System.Globalization;
-using System.Text.Encodings.Web;
-using System.Text.Json;
-using Cct.Gpu.Runtime;
-
 namespace Cct.Bench;
 
 /// <summary>One timed case, as printed and as written to the JSON report.</summary>

@@ -1,5 +1,4 @@
 using Cct.Gpu.Gemm;
-using Cct.Gpu.Layers;
 using ILGPU;
 using ILGPU.Runtime;
 

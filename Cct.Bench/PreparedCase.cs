@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using Cct.Gpu.Runtime;
-
 namespace Cct.Bench;
 
 /// <see cref="Run"/> launches it without synchronising.

@@ -1,10 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text;
-using System.Text.RegularExpressions;
-using Cct.Gpu.Runtime;
-using ILGPU.Runtime.Cuda;
-
 namespace Cct.Bench;
 
 /// <summary>The "ptx" mode's command line.</summary>

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
-using Cct.Gpu.Gemm;
 using Cct.Gpu.Runtime;
 using ILGPU.Runtime.Cuda;
 

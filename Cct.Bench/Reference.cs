@@ -1,7 +1,3 @@
-using Cct.Gpu.Layers;
-using ILGPU;
-using ILGPU.Runtime;
-
 namespace Cct.Bench;
 
 /// <summary>A host reference value and the sum of the magnitudes of the terms that make it (the scale of its rounding error).</summary>

@@ -4,9 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Cct.Gpu.Layers;
 using Cct.Gpu.Model;
-using Cct.Gpu.Optimizer;
 using Cct.Gpu.Runtime;
-using ILGPU;
 using ILGPU.Runtime;
 
 namespace Cct.Bench;

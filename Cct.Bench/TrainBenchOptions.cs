@@ -1,12 +1,4 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using Cct.Gpu.Layers;
-using Cct.Gpu.Model;
 using Cct.Gpu.Runtime;
-using ILGPU;
-using ILGPU.Runtime;
 
 namespace Cct.Bench;
 

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using Cct.Gpu.Runtime;
-
 namespace Cct.Bench;
 
 /// <summary>A result that failed its host check.</summary>

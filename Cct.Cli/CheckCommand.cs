@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.Json;
 using Cct.CommandLine;
 using Cct.Gpu.IO;
-using Cct.Gpu.Optimizer;
 using Cct.Gpu.Runtime;
 using Cct.Training.Check;
 using Cct.Training.Reports;

@@ -1,8 +1,3 @@
-using ILGPU;
-using ILGPU.Runtime;
-using Cct.Gpu.Layers;
-using Cct.Gpu.Runtime;
-
 namespace Cct.Gpu.Analysis;
 
 /// <summary>Dimensions of one rollout step: attention probabilities (Batch, Heads, Tokens, Tokens).</summary>

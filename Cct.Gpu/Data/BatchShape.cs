@@ -1,8 +1,3 @@
-using ILGPU;
-using ILGPU.Algorithms;
-using ILGPU.Runtime;
-using Cct.Gpu.Runtime;
-
 namespace Cct.Gpu.Data;
 
 /// <summary>

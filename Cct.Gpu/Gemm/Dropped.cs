@@ -1,8 +1,3 @@
-using System.Runtime.InteropServices;
-using ILGPU;
-using ILGPU.Runtime;
-using Cct.Gpu.Layers;
-
 namespace Cct.Gpu.Gemm;
 
 /// <summary>A dense operand read through inverted dropout (attention's probabilities), hashed on the element's view index.</summary>

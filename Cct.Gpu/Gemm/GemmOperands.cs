@@ -1,8 +1,3 @@
-using ILGPU;
-using ILGPU.Algorithms;
-using ILGPU.Runtime;
-using Cct.Gpu.Runtime;
-
 namespace Cct.Gpu.Gemm;
 
 /// <summary>How the GPU kernel reads its operands: dense views, or a convolution's operands gathered on the fly (implicit GEMM).</summary>

@@ -1,6 +1,4 @@
-using System.Runtime.InteropServices;
 using ILGPU;
-using ILGPU.Runtime;
 
 namespace Cct.Gpu.Gemm;
 

@@ -1,7 +1,3 @@
-using System.Runtime.InteropServices;
-using ILGPU;
-using ILGPU.Runtime;
-
 namespace Cct.Gpu.Gemm;
 
 /// <summary>What the blocked kernel does with its outputs once stored: each read back at its index i of C (when <see cref="ReadsBack"/>).</summary>

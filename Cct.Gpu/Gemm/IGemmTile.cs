@@ -1,7 +1,3 @@
-using System.Runtime.InteropServices;
-using ILGPU;
-using ILGPU.Runtime;
-
 namespace Cct.Gpu.Gemm;
 
 /// <summary>

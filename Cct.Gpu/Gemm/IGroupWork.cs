@@ -1,7 +1,3 @@
-using System.Runtime.InteropServices;
-using ILGPU;
-using ILGPU.Runtime;
-
 namespace Cct.Gpu.Gemm;
 
 /// <summary>Work a grouped launch runs in the groups after its products: group g of <c>groups</c>, thread t of <c>threads</c>.</summary>

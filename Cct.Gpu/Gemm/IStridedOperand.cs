@@ -1,7 +1,3 @@
-using System.Runtime.InteropServices;
-using ILGPU;
-using ILGPU.Runtime;
-
 namespace Cct.Gpu.Gemm;
 
 /// <summary>A strided dense operand: its element (row, k) is one view element, whose index dropout hashes.</summary>

@@ -1,7 +1,3 @@
-using System.Runtime.InteropServices;
-using ILGPU;
-using ILGPU.Runtime;
-
 namespace Cct.Gpu.Gemm;
 
 /// <summary>Which output tile and product (x, y, z) a group of the blocked kernel computes.</summary>

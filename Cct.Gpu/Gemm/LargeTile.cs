@@ -1,7 +1,3 @@
-using System.Runtime.InteropServices;
-using ILGPU;
-using ILGPU.Runtime;
-
 namespace Cct.Gpu.Gemm;
 
 /// <summary>128x128 outputs per 16x16 group, 8x8 per thread: 64 FMAs per 4 16-byte shared loads.</summary>

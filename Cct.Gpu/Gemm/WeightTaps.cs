@@ -1,6 +1,4 @@
-using System.Runtime.InteropServices;
 using ILGPU;
-using ILGPU.Runtime;
 using Cct.Gpu.Layers;
 
 namespace Cct.Gpu.Gemm;

@@ -1,9 +1,3 @@
-using ILGPU;
-using ILGPU.Algorithms;
-using ILGPU.Algorithms.ScanReduceOperations;
-using ILGPU.Runtime;
-using Cct.Gpu.Runtime;
-
 namespace Cct.Gpu.Layers;
 
 /// <summary>Dimensions of multi-head self-attention: batch B, tokens T, channels C split into H heads of HeadSize hs.</summary>

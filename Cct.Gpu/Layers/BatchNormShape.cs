@@ -1,8 +1,3 @@
-using ILGPU;
-using ILGPU.Algorithms;
-using ILGPU.Runtime;
-using Cct.Gpu.Runtime;
-
 namespace Cct.Gpu.Layers;
 
 /// <summary>Dimensions of an NCHW batch-norm input: Spatial = H·W.</summary>

@@ -1,7 +1,5 @@
 using ILGPU;
-using ILGPU.Runtime;
 using Cct.Gpu.Gemm;
-using Cct.Gpu.Runtime;
 
 namespace Cct.Gpu.Layers;
 

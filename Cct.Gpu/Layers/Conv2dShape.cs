@@ -1,7 +1,3 @@
-using ILGPU;
-using ILGPU.Runtime;
-using Cct.Gpu.Runtime;
-
 namespace Cct.Gpu.Layers;
 
 /// <summary>Dimensions of one square-kernel 2D convolution over NCHW tensors.</summary>

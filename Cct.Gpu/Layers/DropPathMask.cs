@@ -1,5 +1,3 @@
-using ILGPU;
-using ILGPU.Runtime;
 using Cct.Gpu.Runtime;
 
 namespace Cct.Gpu.Layers;

@@ -1,6 +1,4 @@
 using ILGPU;
-using ILGPU.Runtime;
-using Cct.Gpu.Runtime;
 
 namespace Cct.Gpu.Layers;
 

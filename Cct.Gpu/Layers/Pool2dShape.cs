@@ -1,7 +1,3 @@
-using ILGPU;
-using ILGPU.Runtime;
-using Cct.Gpu.Runtime;
-
 namespace Cct.Gpu.Layers;
 
 /// <summary>Dimensions of one square-window 2D pooling over NCHW tensors; floor mode, as PyTorch's ceil_mode=False.</summary>

@@ -1,8 +1,4 @@
 using ILGPU;
-using ILGPU.Algorithms;
-using ILGPU.Algorithms.ScanReduceOperations;
-using ILGPU.Runtime;
-using Cct.Gpu.Runtime;
 
 namespace Cct.Gpu.Layers;
 

@@ -1,7 +1,3 @@
-using ILGPU;
-using ILGPU.Runtime;
-using Cct.Gpu.Runtime;
-
 namespace Cct.Gpu.Layers;
 
 /// <summary>Dimensions of the feature map to token sequence step: Tokens = H·W.</summary>

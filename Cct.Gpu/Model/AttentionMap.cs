@@ -1,8 +1,3 @@
-using Cct.Gpu.Layers;
-using Cct.Gpu.Runtime;
-using ILGPU;
-using ILGPU.Runtime;
-
 namespace Cct.Gpu.Model;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using Cct.Gpu.Analysis;
-using Cct.Gpu.Layers;
 using Cct.Gpu.Runtime;
 using ILGPU;
 using ILGPU.Runtime;

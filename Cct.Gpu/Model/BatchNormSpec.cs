@@ -1,5 +1,3 @@
-using Cct.Gpu.Layers;
-
 namespace Cct.Gpu.Model;
 
 /// <summary>torch.nn.BatchNorm2d(Channels): weight and bias, and the running statistics it saves as buffers.</summary>

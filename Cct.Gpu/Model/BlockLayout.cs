@@ -1,6 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-
 namespace Cct.Gpu.Model;
 
 /// <summary>Where LayerNorm sits in a transformer block.</summary>

@@ -1,6 +1,3 @@
-using Cct.Gpu.Layers;
-using Cct.Gpu.Runtime;
-
 namespace Cct.Gpu.Model;
 
 /// <summary>

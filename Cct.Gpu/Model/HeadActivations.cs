@@ -1,5 +1,3 @@
-using Cct.Gpu.Layers;
-using Cct.Gpu.Runtime;
 using ILGPU;
 
 namespace Cct.Gpu.Model;

@@ -1,5 +1,3 @@
-using Cct.Gpu.Layers;
-
 namespace Cct.Gpu.Model;
 
 /// <summary>

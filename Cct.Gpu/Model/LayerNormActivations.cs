@@ -1,7 +1,5 @@
 using Cct.Gpu.Layers;
-using Cct.Gpu.Runtime;
 using ILGPU;
-using ILGPU.Runtime;
 
 namespace Cct.Gpu.Model;
 

@@ -1,5 +1,3 @@
-using Cct.Gpu.Layers;
-
 namespace Cct.Gpu.Model;
 
 /// <summary>torch.nn.Linear(In, Out): weight (Out, In) and, with <see cref="HasBias"/>, bias (Out).</summary>

@@ -1,5 +1,4 @@
 using ILGPU;
-using Cct.Gpu.Layers;
 
 namespace Cct.Gpu.Model;
 

@@ -1,6 +1,5 @@
 using Cct.Gpu.Runtime;
 using ILGPU;
-using ILGPU.Runtime;
 
 namespace Cct.Gpu.Model;
 

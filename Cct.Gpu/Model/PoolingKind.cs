@@ -1,6 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-
 namespace Cct.Gpu.Model;
 
 /// <summary>How the tokens become one vector for the classifier.</summary>

@@ -1,6 +1,4 @@
-using Cct.Gpu.Runtime;
 using ILGPU;
-using ILGPU.Runtime;
 
 namespace Cct.Gpu.Model;
 

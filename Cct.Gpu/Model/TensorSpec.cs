@@ -1,5 +1,3 @@
-using Cct.Gpu.Layers;
-
 namespace Cct.Gpu.Model;
 
 /// <summary>A tensor of the model by its PyTorch state_dict name, with its shape.</summary>

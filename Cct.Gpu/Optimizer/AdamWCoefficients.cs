@@ -1,8 +1,4 @@
-using ILGPU;
-using ILGPU.Algorithms;
-using ILGPU.Runtime;
 using Cct.Gpu.Layers;
-using Cct.Gpu.Runtime;
 
 namespace Cct.Gpu.Optimizer;
 

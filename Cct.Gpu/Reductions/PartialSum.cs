@@ -1,7 +1,4 @@
-using System.Runtime.CompilerServices;
 using ILGPU;
-using ILGPU.Runtime;
-using Cct.Gpu.Runtime;
 
 namespace Cct.Gpu.Reductions;
 

@@ -1,9 +1,3 @@
-using ILGPU;
-using ILGPU.Runtime;
-using ILGPU.Runtime.CPU;
-using ILGPU.Runtime.Cuda;
-using ILGPU.Runtime.OpenCL;
-
 namespace Cct.Gpu.Runtime;
 
 /// <summary>What kind of device a <see cref="DeviceProfile"/> is for.</summary>

@@ -2,7 +2,6 @@ using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Reflection.Emit;
 using Cct.Gpu.Gemm;
-using Cct.Gpu.Layers;
 using ILGPU.Runtime;
 
 namespace Cct.Gpu.Runtime;

@@ -1,6 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-
 namespace Cct.Gpu.Runtime;
 
 /// <summary>One profiled operation; a no-op when the device has no profiler.</summary>

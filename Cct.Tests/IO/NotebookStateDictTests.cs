@@ -1,5 +1,4 @@
 using Cct.Gpu.IO;
-using Cct.Gpu.Layers;
 
 namespace Cct.Tests.IO;
 

@@ -1,7 +1,4 @@
 using System.Reflection;
-using Cct.Gpu.Gemm;
-using Cct.Gpu.Layers;
-using Cct.Gpu.Optimizer;
 using Cct.Gpu.Runtime;
 using ILGPU.Runtime.Cuda;
 

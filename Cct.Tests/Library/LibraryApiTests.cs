@@ -2,13 +2,10 @@ using System.Diagnostics.CodeAnalysis;
 using Cct.Gpu.IO;
 using Cct.Gpu.Layers;
 using Cct.Gpu.Model;
-using Cct.Gpu.Optimizer;
 using Cct.Training.Checkpoints;
 using Cct.Training.Data;
 using Cct.Training.Training;
 using Cct.Tests.Support;
-using ILGPU;
-using ILGPU.Runtime;
 
 namespace Cct.Tests.Library;
 

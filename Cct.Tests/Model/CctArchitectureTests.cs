@@ -1,7 +1,5 @@
 using Cct.Gpu.Model;
 using Cct.Tests.Support;
-using ILGPU;
-using ILGPU.Runtime;
 
 namespace Cct.Tests.Model;
 

@@ -1,6 +1,5 @@
 using Cct.Gpu.Layers;
 using Cct.Gpu.Model;
-using Cct.Gpu.Runtime;
 using Cct.Tests.Support;
 
 namespace Cct.Tests.Model;

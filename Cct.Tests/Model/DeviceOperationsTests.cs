@@ -1,4 +1,3 @@
-using Cct.Gpu.Gemm;
 using Cct.Gpu.Layers;
 using Cct.Gpu.Model;
 using Cct.Gpu.Runtime;

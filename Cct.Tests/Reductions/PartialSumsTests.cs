@@ -1,6 +1,5 @@
 using Cct.Gpu.Layers;
 using Cct.Gpu.Reductions;
-using Cct.Gpu.Runtime;
 using Cct.Tests.Support;
 
 namespace Cct.Tests.Reductions;

@@ -1,6 +1,3 @@
-using ILGPU;
-using ILGPU.Runtime;
-
 namespace Cct.Tests.Support;
 
 public static class DeviceExtensions

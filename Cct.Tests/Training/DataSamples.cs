@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.IO.Compression;
 using Cct.Training.Data;
 
 namespace Cct.Tests.Training;

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
-using Cct.Training.Data;
 
 namespace Cct.Tests.Training;
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Cct.Gpu.Layers;
 using Cct.Training.Reports;
 using SkiaSharp;
 

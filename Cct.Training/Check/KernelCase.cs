@@ -1,8 +1,3 @@
-using Cct.Gpu.Data;
-using Cct.Gpu.Layers;
-using Cct.Gpu.Runtime;
-using ILGPU;
-
 namespace Cct.Training.Check;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using System.Buffers.Binary;
-using System.Globalization;
-using System.IO.Compression;
-
 namespace Cct.Training.Data;
 
 /// <summary>Images read from an IDX file: <see cref="Pixels"/> holds Count×Rows×Cols bytes, row-major.</summary>

@@ -1,7 +1,5 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using Cct.Gpu.Gemm;
-using Cct.Gpu.Layers;
 using Cct.Gpu.Model;
 
 namespace Cct.Training.Export;

@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
-
 namespace Cct.Training.Reports;
 
 /// <summary>Scores averaged over classes; support is the total; <see cref="Auc"/> averages the classes whose AUC is defined.</summary>

@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
-
 namespace Cct.Training.Reports;
 
 /// <summary>Scores of one class; <see cref="Auc"/> is null when the class has no positives or no negatives.</summary>

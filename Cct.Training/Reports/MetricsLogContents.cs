@@ -1,7 +1,3 @@
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Serialization;
-
 namespace Cct.Training.Reports;
 
 /// <summary>What <see cref="MetricsLog.Read"/> found: the epochs in file order, and one warning per line it skipped.</summary>

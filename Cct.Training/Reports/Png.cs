@@ -1,5 +1,3 @@
-using System.Globalization;
-using ScottPlot;
 using SkiaSharp;
 
 namespace Cct.Training.Reports;

@@ -1,4 +1,3 @@
-using Cct.Gpu.Layers;
 namespace Cct.Training.Reports;
 
 /// <summary>Everything a report is made from; sample i is row i of every per-sample array.</summary>

@@ -1,9 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using Cct.Gpu.Model;
-using Cct.Gpu.Runtime;
-using Cct.Training.Data;
-
 namespace Cct.Training.Training;
 
 /// <summary>How the learning rate moves after warmup.</summary>

@@ -1,7 +1,5 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Cct.Gpu.Model;
-using Cct.Gpu.Optimizer;
 using Cct.Gpu.Runtime;
 using Cct.Training.Data;
 

@@ -1,8 +1,4 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
-using Cct.Gpu.Model;
-using Cct.Gpu.Runtime;
-using Cct.Training.Data;
 
 namespace Cct.Training.Training;
 
