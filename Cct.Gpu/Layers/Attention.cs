@@ -56,11 +56,11 @@ internal sealed class Attention
     /// before dropout for backward; qkv (B, T, 3C). Element i of the (B, H, T, T) matrix is kept iff
     /// key.Uniform(i) ≥ <paramref name="dropoutProbability"/>, and kept ones are scaled by 1 / (1 − p).
     /// </summary>
-    public void Forward(ArrayView<float> output, ArrayView<float> probabilities, ArrayView<float> qkv, AttentionShape shape, float dropoutProbability, RngKey key)
+    public void Forward(ArrayView<float> output, AttentionTensors saved, AttentionShape shape, float dropoutProbability, RngKey key)
     {
         using var profile = device.Time("Attention.Forward");
         Validate(shape, dropoutProbability);
-        forwardPath(output, probabilities, qkv, shape, dropoutProbability, key);
+        forwardPath(output, saved.Probabilities, saved.Qkv, shape, dropoutProbability, key);
     }
 
     // The item forward: softmax rows, then the mix.
@@ -86,11 +86,11 @@ internal sealed class Attention
     /// forward's probabilities (B, H, T, T); the dropout mask is recomputed from the same <paramref name="key"/>.
     /// dprobabilities (B, H, T, T) is scratch: overwritten, ending as the gradient of the pre-softmax scores.
     /// </summary>
-    public void Backward(ArrayView<float> dqkv, ArrayView<float> dprobabilities, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> probabilities, AttentionShape shape, float dropoutProbability, RngKey key)
+    public void Backward(AttentionTensorGradients gradients, ArrayView<float> doutput, AttentionTensors saved, AttentionShape shape, float dropoutProbability, RngKey key)
     {
         using var profile = device.Time("Attention.Backward");
         Validate(shape, dropoutProbability);
-        backwardPath(dqkv, dprobabilities, doutput, qkv, probabilities, shape, dropoutProbability, key);
+        backwardPath(gradients.Qkv, gradients.Probabilities, doutput, saved.Qkv, saved.Probabilities, shape, dropoutProbability, key);
     }
 
     // The item backward: dP, the softmax gradient, dqkv.

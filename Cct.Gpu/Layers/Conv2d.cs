@@ -73,9 +73,10 @@ internal sealed class Conv2d
     /// dinput (B, Cin, H, W) += ∂L/∂input, from doutput (B, Cout, Ho, Wo), input (B, Cin, H, W) and
     /// weight (Cout, Cin, K, K). The first layer of a network passes false and needs no dinput buffer.
     /// </summary>
-    public void Backward(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, Conv2dShape shape, bool inputGradient = true)
+    public void Backward(Conv2dGradients gradients, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, Conv2dShape shape, bool inputGradient = true)
     {
         using var profile = device.Time("Conv2d.Backward");
+        var (dinput, dweight) = (gradients.Input, gradients.Weight);
         if (implicitGemm is not null)
         {
             if (inputGradient)

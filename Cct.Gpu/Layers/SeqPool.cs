@@ -40,10 +40,11 @@ internal sealed class SeqPool
 
     /// <summary>
     /// output (B, C) = Σ_t weights[b, t] · input (B, T, C)[b, t, :], with weights (B, T) =
-    /// softmax over t of input · poolWeight (1, C)ᵀ + poolBias (1), saved for the backward pass.
+    /// softmax over t of input · scorer.Weight (1, C)ᵀ + scorer.Bias (1) (the attention-pool Linear), saved for the backward pass.
     /// </summary>
-    public void Forward(ArrayView<float> output, ArrayView<float> weights, ArrayView<float> input, ArrayView<float> poolWeight, ArrayView<float> poolBias, int batch, int tokens, int channels)
+    public void Forward(ArrayView<float> output, ArrayView<float> weights, ArrayView<float> input, WeightAndBias scorer, int batch, int tokens, int channels)
     {
+        var (poolWeight, poolBias) = (scorer.Weight, scorer.Bias);
         using var profile = device.Time("SeqPool.Forward");
         if (batch <= 0 || tokens <= 0 || channels <= 0)
         {
@@ -61,11 +62,12 @@ internal sealed class SeqPool
     }
 
     /// <summary>
-    /// Accumulates dinput (B, T, C) +=, dpoolWeight (1, C) += and dpoolBias (1) += from doutput (B, C),
+    /// Accumulates dinput (B, T, C) += and the scorer's gradients, dweight (1, C) += and dbias (1) +=, from doutput (B, C),
     /// with input (B, T, C), the saved softmax weights (B, T) and poolWeight (1, C).
     /// </summary>
-    public void Backward(ArrayView<float> dinput, ArrayView<float> dpoolWeight, ArrayView<float> dpoolBias, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weights, ArrayView<float> poolWeight, int batch, int tokens, int channels)
+    public void Backward(ArrayView<float> dinput, WeightAndBiasGradients dscorer, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weights, ArrayView<float> poolWeight, int batch, int tokens, int channels)
     {
+        var (dpoolWeight, dpoolBias) = (dscorer.Weight, dscorer.Bias);
         using var profile = device.Time("SeqPool.Backward");
         if (batch <= 0 || tokens <= 0 || channels <= 0)
         {

@@ -21,7 +21,7 @@ internal sealed class AttentionPart(ComputeDevice device, BlockSpec spec, Linear
         var (rows, c) = (pass.Batch * spec.Tokens, spec.Dim);
         var linear = Linear.For(device);
         linear.Forward(a.Qkv, input, qkv.Values, qkv.Spec.HasBias, rows, c, 3 * c); // (B, T, 3C)
-        Attention.For(device).Forward(a.Mixed, a.Probabilities, a.Qkv, Shape(pass), pass.Rate(dropout), pass.Key(dropout)); // (B, T, C)
+        Attention.For(device).Forward(a.Mixed, new AttentionTensors(a.Qkv, a.Probabilities), Shape(pass), pass.Rate(dropout), pass.Key(dropout)); // (B, T, C)
         linear.Forward(a.Output, a.Mixed, proj.Values, true, rows, c, c); // (B, T, C)
     }
 
@@ -32,7 +32,7 @@ internal sealed class AttentionPart(ComputeDevice device, BlockSpec spec, Linear
         var (rows, c) = (pass.Batch * spec.Tokens, spec.Dim);
         var linear = Linear.For(device);
         linear.Backward(g.Mixed, proj.Gradients, g.Output, a.Mixed, proj.Weight.Value, true, rows, c, c);
-        Attention.For(device).Backward(g.Qkv, scratch.AttentionProbabilitiesGradient, g.Mixed, a.Qkv, a.Probabilities, Shape(pass), pass.Rate(dropout), pass.Key(dropout));
+        Attention.For(device).Backward(new AttentionTensorGradients(g.Qkv, scratch.AttentionProbabilitiesGradient), g.Mixed, new AttentionTensors(a.Qkv, a.Probabilities), Shape(pass), pass.Rate(dropout), pass.Key(dropout));
         linear.Backward(inputGradient, qkv.Gradients, g.Qkv, input, qkv.Weight.Value, qkv.Spec.HasBias, rows, c, 3 * c);
     }
 

@@ -29,7 +29,7 @@ internal sealed class ClassifierHead(ComputeDevice device, HeadSpec spec, Parame
         var tokens = a.Norm?.Output ?? input;
         if (attentionPool is { } pool)
         {
-            SeqPool.For(device).Forward(a.Pooled, a.PoolingWeights!.Value, tokens, pool.Weight.Value, pool.Bias.Value, b, t, c); // (B, C)
+            SeqPool.For(device).Forward(a.Pooled, a.PoolingWeights!.Value, tokens, pool.Values, b, t, c); // (B, C)
         }
         else
         {
@@ -66,7 +66,7 @@ internal sealed class ClassifierHead(ComputeDevice device, HeadSpec spec, Parame
         var tokensGradient = g.Norm ?? inputGradient;
         if (attentionPool is { } pool)
         {
-            SeqPool.For(device).Backward(tokensGradient, pool.Weight.Gradient, pool.Bias.Gradient, g.Pooled, tokens, a.PoolingWeights!.Value, pool.Weight.Value, b, t, c);
+            SeqPool.For(device).Backward(tokensGradient, pool.Gradients, g.Pooled, tokens, a.PoolingWeights!.Value, pool.Weight.Value, b, t, c);
         }
         else
         {

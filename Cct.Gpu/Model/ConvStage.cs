@@ -83,6 +83,6 @@ internal sealed class ConvStage(ComputeDevice device, ConvStageSpec spec, Parame
         }
 
         // Without an input gradient (the first stage) the kernel ignores the view; the conv's own gradient stands in.
-        Conv2d.For(device).Backward(inputGradient ?? g.Conv, weight.Gradient, g.Conv, input, weight.Value, conv, inputGradient: inputGradient is not null);
+        Conv2d.For(device).Backward(new Conv2dGradients(inputGradient ?? g.Conv, weight.Gradient), g.Conv, input, weight.Value, conv, inputGradient: inputGradient is not null);
     }
 }

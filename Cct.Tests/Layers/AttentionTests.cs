@@ -87,10 +87,10 @@ public sealed class AttentionTests
         }
 
         linear.Forward(qkv.View, x.View, new WeightAndBias(wqkv.View, wqkv.View), false, rows, c, 3 * c);
-        attention.Forward(att.View, probabilities.View, qkv.View, shape, 0f, NoKey);
+        attention.Forward(att.View, new AttentionTensors(qkv.View, probabilities.View), shape, 0f, NoKey);
         linear.Forward(output.View, att.View, new WeightAndBias(wproj.View, bproj.View), true, rows, c, c);
         linear.Backward(datt.View, new WeightAndBiasGradients(dwproj.View, dbproj.View), dout.View, att.View, wproj.View, true, rows, c, c);
-        attention.Backward(dqkv.View, dprobabilities.View, datt.View, qkv.View, probabilities.View, shape, 0f, NoKey);
+        attention.Backward(new AttentionTensorGradients(dqkv.View, dprobabilities.View), datt.View, new AttentionTensors(qkv.View, probabilities.View), shape, 0f, NoKey);
         linear.Backward(dx.View, new WeightAndBiasGradients(dwqkv.View, dwqkv.View), dqkv.View, x.View, wqkv.View, false, rows, c, 3 * c);
 
         Compare.AssertClose(output.Read(), fixture.Floats(@case, "out"), $"mhsa.{@case}.out");
@@ -132,7 +132,7 @@ public sealed class AttentionTests
         dqkv.MemSetToZero();
         for (var i = 0; i < 2; i++)
         {
-            attention.Backward(dqkv.View, dprobabilities.View, dout.View, qkv.View, probabilities.View, shape, 0f, NoKey);
+            attention.Backward(new AttentionTensorGradients(dqkv.View, dprobabilities.View), dout.View, new AttentionTensors(qkv.View, probabilities.View), shape, 0f, NoKey);
         }
 
         Compare.AssertClose(dqkv.Read(), fixture.Floats(c, "dqkv").Select(v => 2 * v).ToArray(), "attention.accumulate.dqkv");
@@ -210,8 +210,8 @@ public sealed class AttentionTests
         using var dprobabilities = device.Allocate(probabilities.Length);
         using var dqkv = device.Allocate(qkvValues.Length);
         dqkv.MemSetToZero();
-        attention.Forward(output.View, probabilities.View, qkv.View, shape, p, key);
-        attention.Backward(dqkv.View, dprobabilities.View, dout.View, qkv.View, probabilities.View, shape, p, key);
+        attention.Forward(output.View, new AttentionTensors(qkv.View, probabilities.View), shape, p, key);
+        attention.Backward(new AttentionTensorGradients(dqkv.View, dprobabilities.View), dout.View, new AttentionTensors(qkv.View, probabilities.View), shape, p, key);
 
         return (output.Read(), probabilities.Read(), dqkv.Read());
     }

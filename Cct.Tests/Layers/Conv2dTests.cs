@@ -28,7 +28,7 @@ public sealed class Conv2dTests
         dw.MemSetToZero();
         var conv = Conv2d.For(device);
         conv.Forward(y.View, x.View, w.View, s);
-        conv.Backward(dx.View, dw.View, dy.View, x.View, w.View, s);
+        conv.Backward(new Conv2dGradients(dx.View, dw.View), dy.View, x.View, w.View, s);
 
         Assert.That(fixture.Shape(@case, "out"), Is.EqualTo(new[] { s.Batch, s.OutChannels, s.OutHeight, s.OutWidth }), "OutHeight/OutWidth");
         Compare.AssertClose(y.Read(), fixture.Floats(@case, "out"), $"{label}.{@case}.out");
@@ -69,7 +69,7 @@ public sealed class Conv2dTests
             using var dx = device.Upload(Enumerable.Repeat(0.5f, x.Length).ToArray());
             using var dw = device.Upload(Enumerable.Repeat(-0.25f, w.Length).ToArray());
             conv.Forward(y.View, xb.View, wb.View, s);
-            conv.Backward(dx.View, dw.View, dyb.View, xb.View, wb.View, s);
+            conv.Backward(new Conv2dGradients(dx.View, dw.View), dyb.View, xb.View, wb.View, s);
             return (y.Read(), dx.Read(), dw.Read());
         }
     }
@@ -91,7 +91,7 @@ public sealed class Conv2dTests
         using var dw = device.Allocate(w.Length);
         dx.MemSetToZero();
         dw.MemSetToZero();
-        Conv2d.For(device).Backward(dx.View, dw.View, dyb.View, xb.View, wb.View, s);
+        Conv2d.For(device).Backward(new Conv2dGradients(dx.View, dw.View), dyb.View, xb.View, wb.View, s);
 
         double Loss(double[] xs, double[] ws) => GradCheck.Dot(HostForward(xs, ws, s), dy);
         Compare.AssertClose(dx.Read().ToDoubles(), GradCheck.Numerical(v => Loss(v, w), x), $"conv2d.fd.s{stride}p{padding}.dx", 1e-4, 1e-3);
@@ -114,7 +114,7 @@ public sealed class Conv2dTests
         dw.MemSetToZero();
         for (var i = 0; i < 2; i++)
         {
-            Conv2d.For(device).Backward(dx.View, dw.View, dy.View, x.View, w.View, s);
+            Conv2d.For(device).Backward(new Conv2dGradients(dx.View, dw.View), dy.View, x.View, w.View, s);
         }
 
         Compare.AssertClose(dx.Read(), fixture.Floats(c, "dx").Select(v => 2 * v).ToArray(), "conv2d.accumulate.dx");
@@ -136,7 +136,7 @@ public sealed class Conv2dTests
         using var dx = device.Upload(sentinel);
         using var dw = device.Allocate(WeightCount(s));
         dw.MemSetToZero();
-        Conv2d.For(device).Backward(dx.View, dw.View, dy.View, x.View, w.View, s, inputGradient: false);
+        Conv2d.For(device).Backward(new Conv2dGradients(dx.View, dw.View), dy.View, x.View, w.View, s, inputGradient: false);
 
         Assert.That(dx.Read(), Is.EqualTo(sentinel));
         Compare.AssertClose(dw.Read(), fixture.Floats(c, "dweight"), "conv2d.no_dinput.dweight");

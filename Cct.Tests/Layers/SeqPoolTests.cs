@@ -27,8 +27,8 @@ public sealed class SeqPoolTests
         dw.MemSetToZero();
         db.MemSetToZero();
         var seqPool = SeqPool.For(device);
-        seqPool.Forward(y.View, weights.View, x.View, w.View, b.View, batch, tokens, channels);
-        seqPool.Backward(dx.View, dw.View, db.View, dy.View, x.View, weights.View, w.View, batch, tokens, channels);
+        seqPool.Forward(y.View, weights.View, x.View, new WeightAndBias(w.View, b.View), batch, tokens, channels);
+        seqPool.Backward(dx.View, new WeightAndBiasGradients(dw.View, db.View), dy.View, x.View, weights.View, w.View, batch, tokens, channels);
 
         Compare.AssertClose(y.Read(), fixture.Floats(c, "out"), $"seqpool.{c}.out");
         Compare.AssertClose(weights.Read(), fixture.Floats(c, "weights"), $"seqpool.{c}.weights");
@@ -59,8 +59,8 @@ public sealed class SeqPoolTests
         dw.MemSetToZero();
         db.MemSetToZero();
         var seqPool = SeqPool.For(device);
-        seqPool.Forward(y.View, weights.View, xb.View, wb.View, bb.View, batch, tokens, channels);
-        seqPool.Backward(dx.View, dw.View, db.View, dyb.View, xb.View, weights.View, wb.View, batch, tokens, channels);
+        seqPool.Forward(y.View, weights.View, xb.View, new WeightAndBias(wb.View, bb.View), batch, tokens, channels);
+        seqPool.Backward(dx.View, new WeightAndBiasGradients(dw.View, db.View), dyb.View, xb.View, weights.View, wb.View, batch, tokens, channels);
 
         double Loss(double[] xs, double[] ws, double[] bs) => GradCheck.Dot(HostForward(xs, ws, bs[0], batch, tokens, channels), dy);
         Compare.AssertClose(y.Read().ToDoubles(), HostForward(x, w, b[0], batch, tokens, channels), "seqpool.host.out", 1e-4, 1e-3);
@@ -89,7 +89,7 @@ public sealed class SeqPoolTests
         db.MemSetToZero();
         for (var i = 0; i < 2; i++)
         {
-            SeqPool.For(device).Backward(dx.View, dw.View, db.View, dy.View, x.View, weights.View, w.View, batch, tokens, channels);
+            SeqPool.For(device).Backward(dx.View, new WeightAndBiasGradients(dw.View, db.View), dy.View, x.View, weights.View, w.View, batch, tokens, channels);
         }
 
         Compare.AssertClose(dx.Read(), fixture.Floats(c, "dx").Select(v => 2 * v).ToArray(), "seqpool.accumulate.dx");

@@ -133,7 +133,7 @@ internal static class KernelCases
             var doutput = s.Upload(Uniform(22, outputs));
             var dinput = s.Upload(Uniform(23, inputs));
             var dweight = s.Upload(Uniform(24, weights));
-            conv.Backward(dinput, dweight, doutput, input, weight, c);
+            conv.Backward(new Conv2dGradients(dinput, dweight), doutput, input, weight, c);
 
             // dweight sums over batch × output positions (3,136 terms for 4x28x28).
             return [Out("output", output, Tolerance.Reduction), Out("dinput", dinput, Tolerance.Reduction), Out("dweight", dweight, Tolerance.LongReduction)];
@@ -295,10 +295,10 @@ internal static class KernelCases
             var qkv = s.Upload(Uniform(100, qkvCount, 2f)); // scores of a few units, so the softmax is not flat
             var output = s.Zeros(outputs);
             var probabilities = s.Zeros(matrices);
-            attention.Forward(output, probabilities, qkv, a, p, Key);
+            attention.Forward(output, new AttentionTensors(qkv, probabilities), a, p, Key);
             var dqkv = s.Upload(Uniform(101, qkvCount));
             var scratch = s.Zeros(matrices);
-            attention.Backward(dqkv, scratch, s.Upload(Uniform(102, outputs)), qkv, probabilities, a, p, Key);
+            attention.Backward(new AttentionTensorGradients(dqkv, scratch), s.Upload(Uniform(102, outputs)), new AttentionTensors(qkv, probabilities), a, p, Key);
             var t = Tolerance.Reduction;
             return [Out("output", output, t), Out("probabilities", probabilities, t), Out("dqkv", dqkv, t)];
         });
@@ -312,11 +312,11 @@ internal static class KernelCases
         var poolBias = s.Upload(Uniform(112, 1));
         var output = s.Zeros((long)batch * channels);
         var weights = s.Zeros((long)batch * tokens);
-        pool.Forward(output, weights, input, poolWeight, poolBias, batch, tokens, channels);
+        pool.Forward(output, weights, input, new WeightAndBias(poolWeight, poolBias), batch, tokens, channels);
         var dinput = s.Upload(Uniform(113, count));
         var dpoolWeight = s.Upload(Uniform(114, channels));
         var dpoolBias = s.Upload(Uniform(115, 1));
-        pool.Backward(dinput, dpoolWeight, dpoolBias, s.Upload(Uniform(116, (long)batch * channels)), input, weights, poolWeight, batch, tokens, channels);
+        pool.Backward(dinput, new WeightAndBiasGradients(dpoolWeight, dpoolBias), s.Upload(Uniform(116, (long)batch * channels)), input, weights, poolWeight, batch, tokens, channels);
         var t = Tolerance.Reduction;
         return [Out("output", output, t), Out("weights", weights, t), Out("dinput", dinput, t), Out("dweight", dpoolWeight, t), Out("dbias", dpoolBias, t)];
     });
