@@ -3,6 +3,7 @@ using Cct.Gpu.Gemm;
 using Cct.Gpu.Layers;
 using Cct.Gpu.Optimizer;
 using Cct.Gpu.Runtime;
+using Cct.Training.Check;
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
@@ -113,7 +114,7 @@ internal static class CpuShapes
     private static double LaunchSeconds(ComputeDevice device)
     {
         var kernel = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, float>(Axpy);
-        using var x = device.Upload(HostCheck.Random(1, LaunchElements));
+        using var x = device.Upload(KernelCases.Uniform(1, LaunchElements));
         using var y = device.Allocate(LaunchElements);
         y.MemSetToZero();
         kernel(LaunchElements, y.View, x.View, 1e-3f);
@@ -137,10 +138,10 @@ internal static class CpuShapes
 
     private static double AdamWSeconds(ComputeDevice device)
     {
-        using var p = device.Upload(HostCheck.Random(2, StreamElements));
+        using var p = device.Upload(KernelCases.Uniform(2, StreamElements));
         using var m = device.Allocate(StreamElements);
         using var v = device.Allocate(StreamElements);
-        using var g = device.Upload(HostCheck.Random(3, StreamElements));
+        using var g = device.Upload(KernelCases.Uniform(3, StreamElements));
         m.MemSetToZero();
         v.MemSetToZero();
         var adamW = AdamW.For(device);
@@ -150,8 +151,8 @@ internal static class CpuShapes
 
     private static double GemmSeconds(ComputeDevice device, int n, bool tiled)
     {
-        using var a = device.Upload(HostCheck.Random(4, n * n));
-        using var b = device.Upload(HostCheck.Random(5, n * n));
+        using var a = device.Upload(KernelCases.Uniform(4, n * n));
+        using var b = device.Upload(KernelCases.Uniform(5, n * n));
         using var c = device.Allocate(n * n);
         var matMul = MatMul.For(device);
         var shape = new GemmShape(n, n, n, 0, 1, 0, 0);

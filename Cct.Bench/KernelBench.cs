@@ -2,10 +2,15 @@ using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Cct.Gpu.Runtime;
+using Cct.Training.Check;
 
 namespace Cct.Bench;
 
-/// <summary>The "kernels" mode: validate each case against the host, then time it.</summary>
+/// <summary>
+/// The "kernels" mode: each timed case of the kernel registry (<see cref="KernelCases.Timed"/>, the cases
+/// <c>cct check</c> runs) is first checked on the target against the CPU accelerator with the check's own rule and
+/// tolerances, then its launches are replayed and timed.
+/// </summary>
 internal static class KernelBench
 {
     private const int Samples = 5;
@@ -16,29 +21,24 @@ internal static class KernelBench
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
 
-        // Shapes such as "64x128->256" stay readable; the file is never embedded in HTML.
+        // Names such as "linear 196x32→96+bias" stay readable; the file is never embedded in HTML.
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     public static int Run(KernelBenchOptions options)
     {
         using var device = ComputeDevice.Create(options.Accelerator);
-        Console.WriteLine($"device: {device.Name} ({device.Kind.ToString().ToLowerInvariant()}), size {options.Size.ToString().ToLowerInvariant()}");
-        Console.WriteLine($"{"case",-18} {"shape",-18} {"median ms",10} {"runs",6} {"GFLOP/s",9} {"GB/s",8} {"max err",9}");
+        using var reference = ComputeDevice.Create(AcceleratorKind.Cpu);
+        Console.WriteLine($"device: {device.Name} ({device.Kind.ToString().ToLowerInvariant()}), size {options.Size.ToString().ToLowerInvariant()}, checked against {DeviceCheck.Describe(reference)}");
+        Console.WriteLine($"{"case",-40} {"median ms",10} {"runs",6} {"GFLOP/s",9} {"GB/s",8} {"worst rel",9}");
         var results = new List<CaseResult>();
-        foreach (var benchCase in KernelCases.For(options.Size))
+        foreach (var timed in KernelCases.Timed(modelScale: options.Size == BenchSize.Cct))
         {
-            if (benchCase.AppliesTo is { } applies && !applies(device))
-            {
-                Console.WriteLine($"{benchCase.Name,-18} {benchCase.Shape,-18} skipped: does not suit this accelerator");
-                continue;
-            }
-
-            var result = RunCase(benchCase, device);
+            var result = RunCase(timed, device, reference);
             results.Add(result);
             Console.WriteLine(result.Error is null
-                ? $"{result.Name,-18} {result.Shape,-18} {result.MedianMs,10:F3} {result.Runs,6} {Format(result.GflopPerSecond, "F2"),9} {Format(result.GbPerSecond, "F3"),8} {result.MaxError,9:G2}"
-                : $"{result.Name,-18} {result.Shape,-18} FAILED validation: {result.Error}");
+                ? $"{result.Name,-40} {result.MedianMs,10:F3} {result.Runs,6} {Format(result.GflopPerSecond, "F2"),9} {Format(result.GbPerSecond, "F3"),8} {result.WorstRelativeError,9:G2}"
+                : $"{result.Name,-40} FAILED validation: {result.Error}");
         }
 
         if (options.JsonPath is { } path)
@@ -51,29 +51,35 @@ internal static class KernelBench
         return results.Any(r => r.Error is not null) ? 1 : 0;
     }
 
-    private static CaseResult RunCase(BenchCase benchCase, ComputeDevice device)
+    private static CaseResult RunCase(TimedKernelCase timed, ComputeDevice device, ComputeDevice reference)
     {
-        using var prepared = benchCase.Prepare(device);
-        double maxError;
-        try
+        var name = timed.Case.Name;
+        var rows = DeviceCheck.CompareKernels(device, reference, [timed.Case]);
+        if (rows.FirstOrDefault(r => !r.Pass) is { } failed)
         {
-            maxError = prepared.Validate();
-        }
-        catch (ValidationException e)
-        {
-            return new CaseResult(benchCase.Name, benchCase.Shape, null, 1, null, null, null, e.Message);
+            return new CaseResult(name, null, 0, null, null, null, $"{failed.Op}: max abs {failed.MaxAbs:G3} > {failed.Tolerance}{(failed.Note is null ? string.Empty : $" ({failed.Note})")}");
         }
 
-        var (seconds, runs) = Timing.MedianSeconds(prepared.Run, device, Samples, MinSampleSeconds);
+        using var scope = new DeviceScope(device);
+        timed.Case.Run(scope);
+        var launches = scope.Launches;
+        var (seconds, runs) = Timing.MedianSeconds(() => Replay(launches), device, Samples, MinSampleSeconds);
         return new CaseResult(
-            benchCase.Name,
-            benchCase.Shape,
+            name,
             seconds * 1e3,
             runs,
-            benchCase.Flops > 0 ? benchCase.Flops / seconds / 1e9 : null,
-            benchCase.Bytes > 0 ? benchCase.Bytes / seconds / 1e9 : null,
-            maxError,
+            timed.Flops > 0 ? timed.Flops / seconds / 1e9 : null,
+            timed.Bytes > 0 ? timed.Bytes / seconds / 1e9 : null,
+            rows.Max(r => r.MaxRel),
             null);
+    }
+
+    private static void Replay(IReadOnlyList<Action> launches)
+    {
+        foreach (var launch in launches)
+        {
+            launch();
+        }
     }
 
     private static string Format(double? value, string format) => value is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : "-";

@@ -222,10 +222,10 @@ else
     record tests "$bundle/tests/Cct.Tests is missing"
 fi
 
-# 5a. kernels: each kernel timed alone at CCT sizes (GFLOP/s, GB/s) after a check against the host, for tuning.
+# 5a. kernels: the check's registry cases timed alone at CCT sizes (GFLOP/s, GB/s) after a comparison with the CPU accelerator, for tuning.
 if [[ -x $bundle/bench/Cct.Bench ]]; then
     run_step kernels "$kernels_seconds" "$train_reserve" TERM "$bundle/bench/Cct.Bench" kernels --size "$kernels_size" --accelerator "$accelerator" --json "$out/kernels.json"
-    # Cct.Bench exits 1 when a case fails its host check; those lines say "FAILED validation".
+    # Cct.Bench exits 1 when a case fails its comparison; those lines say "FAILED validation".
     note="kernels.json; $(grep -c 'FAILED' "$step_base.stdout" 2>/dev/null) case(s) failed validation"
     [[ $step_status == FAIL && -s $step_base.stderr ]] && note=$(last_line "$step_base.stderr")
     record kernels "$note"

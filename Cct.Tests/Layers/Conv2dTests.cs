@@ -94,8 +94,8 @@ public sealed class Conv2dTests
         Conv2d.For(device).Backward(new Conv2dGradients(dx.View, dw.View), dyb.View, xb.View, wb.View, s);
 
         double Loss(double[] xs, double[] ws) => GradCheck.Dot(HostForward(xs, ws, s), dy);
-        Compare.AssertClose(dx.Read().ToDoubles(), GradCheck.Numerical(v => Loss(v, w), x), $"conv2d.fd.s{stride}p{padding}.dx", 1e-4, 1e-3);
-        Compare.AssertClose(dw.Read().ToDoubles(), GradCheck.Numerical(v => Loss(x, v), w), $"conv2d.fd.s{stride}p{padding}.dweight", 1e-4, 1e-3);
+        Compare.AssertClose(dx.Read().ToDoubles(), GradCheck.Numerical(v => Loss(v, w), x), $"conv2d.fd.s{stride}p{padding}.dx", Compare.HostReference);
+        Compare.AssertClose(dw.Read().ToDoubles(), GradCheck.Numerical(v => Loss(x, v), w), $"conv2d.fd.s{stride}p{padding}.dweight", Compare.HostReference);
     }
 
     [Test]
@@ -199,8 +199,8 @@ public sealed class Conv2dTests
         conv.BackwardBias(db.View, dyb.View, s);
 
         var sums = HostChannelSums(dy, s);
-        Compare.AssertClose(once.ToDoubles(), start.Select((v, c) => v + sums[c]).ToArray(), "conv2d.bias_backward.once", 1e-4, 1e-4);
-        Compare.AssertClose(db.Read().ToDoubles(), start.Select((v, c) => v + (2 * sums[c])).ToArray(), "conv2d.bias_backward.twice", 1e-4, 1e-4);
+        Compare.AssertClose(once.ToDoubles(), start.Select((v, c) => v + sums[c]).ToArray(), "conv2d.bias_backward.once", Tolerance.Reduction);
+        Compare.AssertClose(db.Read().ToDoubles(), start.Select((v, c) => v + (2 * sums[c])).ToArray(), "conv2d.bias_backward.twice", Tolerance.Reduction);
     }
 
     /// <summary>
@@ -221,7 +221,7 @@ public sealed class Conv2dTests
         var gpu = Run(TestDevices.GpuKernelsCpu);
         var again = Run(TestDevices.GpuKernelsCpu);
 
-        Compare.AssertClose(gpu, cpu, $"conv2d.bias_backward.groups_vs_cpu.c{chunks}", 1e-4, 1e-4);
+        Compare.AssertClose(gpu, cpu, $"conv2d.bias_backward.groups_vs_cpu.c{chunks}", Tolerance.Reduction);
         Assert.That(again, Is.EqualTo(gpu), "run to run");
 
         float[] Run(Cct.Gpu.Runtime.ComputeDevice device)

@@ -61,8 +61,8 @@ public sealed class ResidualTests
         Residual.For(device).Backward(dx1.View, dx2.View, dyb.View, count);
 
         double Loss(double[] a, double[] b) => GradCheck.Dot(a.Zip(b, (p, q) => p + q).ToArray(), dy);
-        Compare.AssertClose(dx1.Read().ToDoubles(), GradCheck.Numerical(v => Loss(v, x2), x1), "residual.fd.dx1", 1e-4, 1e-3);
-        Compare.AssertClose(dx2.Read().ToDoubles(), GradCheck.Numerical(v => Loss(x1, v), x2), "residual.fd.dx2", 1e-4, 1e-3);
+        Compare.AssertClose(dx1.Read().ToDoubles(), GradCheck.Numerical(v => Loss(v, x2), x1), "residual.fd.dx1", Compare.HostReference);
+        Compare.AssertClose(dx2.Read().ToDoubles(), GradCheck.Numerical(v => Loss(x1, v), x2), "residual.fd.dx2", Compare.HostReference);
     }
 
     [Test]

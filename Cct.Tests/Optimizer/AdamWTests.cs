@@ -11,15 +11,19 @@ public sealed class AdamWTests
     // One step moves a parameter of size ~1 by ~lr = 1e-3 and decays it by lr·wd = 5e-5, so the
     // default bound (~1e-4 for such values) would hide a wrong decay. fp32 carries parameters to
     // ~1e-7 and five steps add a few roundings each, so 2e-6 + 2e-6·|ref| still passes a correct kernel.
-    private const double ParameterAtol = 2e-6;
-    private const double ParameterRtol = 2e-6;
+    private static readonly Tolerance Parameters = new("adamw parameters", 2e-6, 2e-6);
 
     // The first moment β1·m + (1 − β1)·g cancels where m and g have opposite signs, leaving fp32
     // rounding of its terms (up to ~1, so ~1e-7) on a small result; 1e-6 absolute covers that and
     // still sees any wrong coefficient on moments of ~1e-2 to 1. The second moment sums non-negative
     // terms (no cancellation) down to ~1e-17 from the tiny gradients, so it is compared relatively.
-    private const double FirstMomentAtol = 1e-6;
-    private const double SecondMomentAtol = 1e-12;
+    private static readonly Tolerance FirstMoment = Tolerance.Model with { Name = "adamw first moment", Atol = 1e-6 };
+    private static readonly Tolerance SecondMoment = Tolerance.Model with { Name = "adamw second moment", Atol = 1e-12 };
+
+    // The hand-worked step below: values of ~0.1 to 4 from a few operations, so a few ulps (~1e-6 relative) plus
+    // 1e-6 absolute (1e-7 for the moments, which are exact sums of small binary fractions) still sees a wrong term.
+    private static readonly Tolerance HandParameters = new("adamw hand step", 1e-6, 1e-6);
+    private static readonly Tolerance HandMoments = new("adamw hand moments", 1e-7, 1e-6);
 
     private static IEnumerable<string> Cases => Fixture.CasesOf("adamw");
 
@@ -47,16 +51,16 @@ public sealed class AdamWTests
             set.Gradients.View.CopyFromCPU(grads.AsSpan((t - 1) * n, n).ToArray());
             adamW.Step(set.Values.View, set.FirstMoment.View, set.SecondMoment.View, set.Gradients.View, settings, t);
             var label = $"adamw.{@case}.step{t}";
-            Compare.AssertClose(set.Values.Read(), Row(fixture, @case, "params", t, n), $"{label}.params", ParameterAtol, ParameterRtol);
-            Compare.AssertClose(set.FirstMoment.Read(), Row(fixture, @case, "exp_avg", t, n), $"{label}.exp_avg", FirstMomentAtol);
-            Compare.AssertClose(set.SecondMoment.Read(), Row(fixture, @case, "exp_avg_sq", t, n), $"{label}.exp_avg_sq", SecondMomentAtol);
+            Compare.AssertClose(set.Values.Read(), Row(fixture, @case, "params", t, n), $"{label}.params", Parameters);
+            Compare.AssertClose(set.FirstMoment.Read(), Row(fixture, @case, "exp_avg", t, n), $"{label}.exp_avg", FirstMoment);
+            Compare.AssertClose(set.SecondMoment.Read(), Row(fixture, @case, "exp_avg_sq", t, n), $"{label}.exp_avg_sq", SecondMoment);
         }
 
         // Each tensor's slice of the flat buffer is that tensor (the layout puts them back to back).
         var last = Row(fixture, @case, "params", steps, n);
         foreach (var slot in layout.Slots)
         {
-            Compare.AssertClose(set.ReadValue(slot.Name), last.AsSpan((int)slot.Offset, (int)slot.Length).ToArray(), $"adamw.{@case}.{slot.Name}", ParameterAtol, ParameterRtol);
+            Compare.AssertClose(set.ReadValue(slot.Name), last.AsSpan((int)slot.Offset, (int)slot.Length).ToArray(), $"adamw.{@case}.{slot.Name}", Parameters);
         }
     }
 
@@ -76,9 +80,9 @@ public sealed class AdamWTests
         using var v = device.Upload([1f, 4f, 0.15f]);
         using var g = device.Upload([1f, -2f, 0f]);
         AdamW.For(device).Step(p.View, m.View, v.View, g.View, new AdamWSettings(0.1f, 0.5f, 0.6f, 1e-8f, 0.1f), step: 2);
-        Compare.AssertClose(p.Read(), [0.91f, -1.9f, 0.455f], "adamw.hand.params", 1e-6, 1e-6);
-        Compare.AssertClose(m.Read(), [0.75f, -1.5f, 0.1125f], "adamw.hand.exp_avg", 1e-7, 1e-6);
-        Compare.AssertClose(v.Read(), [1f, 4f, 0.09f], "adamw.hand.exp_avg_sq", 1e-7, 1e-6);
+        Compare.AssertClose(p.Read(), [0.91f, -1.9f, 0.455f], "adamw.hand.params", HandParameters);
+        Compare.AssertClose(m.Read(), [0.75f, -1.5f, 0.1125f], "adamw.hand.exp_avg", HandMoments);
+        Compare.AssertClose(v.Read(), [1f, 4f, 0.09f], "adamw.hand.exp_avg_sq", HandMoments);
     }
 
     [Test]

@@ -5,7 +5,6 @@ using Cct.Gpu.Gemm;
 using Cct.Gpu.Layers;
 using Cct.Gpu.Runtime;
 using Cct.Tests.Support;
-using Cct.Training.Check;
 using Cct.Cli;
 
 namespace Cct.Tests.Training;
@@ -63,26 +62,53 @@ public sealed class CheckCommandTests
         Assert.That(model.Select(r => r.GetProperty("op").GetString()), Has.Some.StartsWith("model_official: gradients").And.Some.StartsWith("model_postnorm: batchnorm running stats"));
         foreach (var row in model.Where(r => !r.GetProperty("op").GetString()!.Contains("attention_pool.bias", StringComparison.Ordinal)))
         {
-            Assert.That(row.GetProperty("atol").GetDouble(), Is.EqualTo(Compare.Atol), row.GetProperty("op").GetString());
-            Assert.That(row.GetProperty("rtol").GetDouble(), Is.EqualTo(Compare.Rtol), row.GetProperty("op").GetString());
+            Assert.That(row.GetProperty("atol").GetDouble(), Is.EqualTo(Tolerance.Model.Atol), row.GetProperty("op").GetString());
+            Assert.That(row.GetProperty("rtol").GetDouble(), Is.EqualTo(Tolerance.Model.Rtol), row.GetProperty("op").GetString());
         }
     }
 
-    /// <summary>Every kernel class (a type with a static For(ComputeDevice)) in Cct.Gpu has rows, so a new layer cannot be forgotten.</summary>
+    /// <summary>
+    /// The registry covers the catalog: every class that declares a kernel Cct.Gpu loads (<see cref="KernelCatalog"/>,
+    /// found in the IL) is the <see cref="KernelCase.Layer"/> of a case <c>cct check</c> runs, and every case's layer loads a kernel.
+    /// </summary>
     [Test]
-    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Cct.Gpu is a trimmer root (Directory.Build.props), so the trimmed test bundle keeps all its types")]
-    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Cct.Gpu is a trimmer root, so its public static methods are kept")]
-    public void EveryKernelClassIsChecked()
+    public void TheKernelRegistryCoversTheCatalog()
     {
-        var kernelClasses = typeof(MatMul).Assembly.GetTypes()
-            .Where(t => t.GetMethod("For", BindingFlags.Public | BindingFlags.Static, [typeof(ComputeDevice)]) is not null)
-            .Select(t => t.Name.ToLowerInvariant())
-            .ToList();
-        var ops = report.GetProperty("rows").EnumerateArray()
-            .Select(r => r.GetProperty("op").GetString()!.Replace(" ", string.Empty, StringComparison.Ordinal).ToLowerInvariant())
-            .ToList();
-        Assert.That(kernelClasses, Has.Count.GreaterThanOrEqualTo(19));
-        Assert.That(kernelClasses.Where(k => !ops.Any(op => op.StartsWith(k, StringComparison.Ordinal))), Is.Empty);
+        var owners = KernelCatalog.All().Select(k => Outermost(k.DeclaringType!)).ToHashSet();
+        var layers = KernelCases.All(targetTiled: true).Select(c => c.Layer).ToHashSet();
+        Assert.Multiple(() =>
+        {
+            Assert.That(owners.Where(t => !layers.Contains(t)).Select(t => t.Name), Is.Empty, "classes with kernels but no registry case");
+            Assert.That(layers.Where(t => !owners.Contains(t)).Select(t => t.Name), Is.Empty, "registry layers that load no kernel");
+        });
+    }
+
+    /// <summary>Every case launches its kernels through <see cref="DeviceScope.Launch"/>, so the bench can replay and time any of them.</summary>
+    [Test]
+    public void EveryRegistryCaseRecordsItsLaunches()
+    {
+        var silent = new List<string>();
+        foreach (var kernelCase in KernelCases.All(targetTiled: false).Concat(KernelCases.Timed(modelScale: false).Select(t => t.Case)))
+        {
+            using var scope = new DeviceScope(TestDevices.Cpu);
+            kernelCase.Run(scope);
+            if (scope.Launches.Count == 0)
+            {
+                silent.Add(kernelCase.Name);
+            }
+        }
+
+        Assert.That(silent, Is.Empty);
+    }
+
+    private static Type Outermost(Type type)
+    {
+        while (type.DeclaringType is { } outer)
+        {
+            type = outer;
+        }
+
+        return type;
     }
 
     [Test]
@@ -115,7 +141,7 @@ public sealed class CheckCommandTests
     public void AWrongKernelFailsTheCommand()
     {
         var runs = 0;
-        var wrong = new KernelCase("relu with a bug on the target", s =>
+        var wrong = new KernelCase("relu with a bug on the target", typeof(Relu), s =>
         {
             var input = KernelCases.Uniform(5, 100);
             if (runs++ == 0)
@@ -129,9 +155,9 @@ public sealed class CheckCommandTests
             return [new CheckOutput("output", DeviceScope.Read(y), Tolerance.Elementwise)];
         });
         var calls = 0;
-        var throwing = new KernelCase("kernel that throws on the target", s =>
+        var throwing = new KernelCase("kernel that throws on the target", typeof(Relu), s =>
             calls++ == 0 ? throw new InvalidOperationException("launch failed") : [new CheckOutput("output", [1f], Tolerance.Exact)]);
-        var good = new KernelCase("a correct kernel", _ => [new CheckOutput("output", [1f, 2f], Tolerance.Exact)]);
+        var good = new KernelCase("a correct kernel", typeof(Relu), _ => [new CheckOutput("output", [1f, 2f], Tolerance.Exact)]);
 
         var (code, stdout, stderr) = Capture(() => CheckCommand.Run(["--accelerator", "cpu"], (target, reference) => DeviceCheck.CompareKernels(target, reference, [wrong, throwing, good]), _ => []));
         Assert.Multiple(() =>

@@ -11,10 +11,22 @@ namespace Cct.Training.Check;
 internal sealed class DeviceScope : IDisposable
 {
     private readonly List<IDisposable> owned = [];
+    private readonly List<Action> launches = [];
 
     public DeviceScope(ComputeDevice device) => Device = device;
 
     public ComputeDevice Device { get; }
+
+    /// <summary>The kernel calls of the case, in order, as <see cref="Launch"/> ran them: what the bench replays.</summary>
+    public IReadOnlyList<Action> Launches => launches;
+
+    /// <summary>Runs one kernel call of a case now and records it for replay; its buffers must be in this scope already.</summary>
+    public void Launch(Action launch)
+    {
+        ArgumentNullException.ThrowIfNull(launch);
+        launch();
+        launches.Add(launch);
+    }
 
     public ArrayView<float> Upload(float[] data) => Own(Device.Upload(data)).View.SubView(0, Math.Max(1, data.Length));
 
