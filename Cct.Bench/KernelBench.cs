@@ -7,9 +7,9 @@ using Cct.Training.Check;
 namespace Cct.Bench;
 
 /// <summary>
-/// The "kernels" mode: each timed case of the kernel registry (<see cref="KernelCases.Timed"/>, the cases
-/// <c>cct check</c> runs) is first checked on the target against the CPU accelerator with the check's own rule and
-/// tolerances, then its launches are replayed and timed.
+/// The "kernels" mode: each timed case of the kernel registry (<see cref="KernelCases.Timed"/>, built by the factories
+/// of the cases <c>cct check</c> runs) is first compared on the target with the CPU accelerator under the check's own
+/// rule and tolerances (at a batch the CPU runs in seconds), then its launches are replayed and timed.
 /// </summary>
 internal static class KernelBench
 {
@@ -54,7 +54,7 @@ internal static class KernelBench
     private static CaseResult RunCase(TimedKernelCase timed, ComputeDevice device, ComputeDevice reference)
     {
         var name = timed.Case.Name;
-        var rows = DeviceCheck.CompareKernels(device, reference, [timed.Case]);
+        var rows = DeviceCheck.CompareKernels(device, reference, [timed.Check]);
         if (rows.FirstOrDefault(r => !r.Pass) is { } failed)
         {
             return new CaseResult(name, null, 0, null, null, null, $"{failed.Op}: max abs {failed.MaxAbs:G3} > {failed.Tolerance}{(failed.Note is null ? string.Empty : $" ({failed.Note})")}");

@@ -80,36 +80,45 @@ internal static class KernelCases
     /// <summary>
     /// The registry cases Cct.Bench times, built by the same factories as <see cref="All"/>, each with the work one
     /// replay of its launches does (forward and backward). <paramref name="modelScale"/> gives CCT-7/3x1's shapes at
-    /// batch 128 (196 tokens, dim 256, 4 heads, MLP 512, a 3x3 1→256 tokenizer conv, 3.7M parameters); otherwise
-    /// the check's own sizes, which the CPU simulator runs in seconds.
+    /// batch 128 (196 tokens, dim 256, 4 heads, MLP 512, a 3x3 1→256 tokenizer conv, 3.7M parameters), each checked
+    /// at batch 4 of the same shapes: the CPU reference of batch 128 takes minutes (over 5 on 2 cores for the first
+    /// GEMM alone). Otherwise the check's own sizes, which the CPU simulator runs in seconds, timed as checked.
     /// </summary>
     public static IReadOnlyList<TimedKernelCase> Timed(bool modelScale)
     {
-        var (batch, tokens, dim, heads, parameters) = modelScale ? (128, 196, 256, 4, 3_700_000) : (4, 49, 32, 2, 1001);
-        var rows = batch * tokens;
-        var hidden = 2 * dim;
-        var qkv = new GemmShape(rows, 3 * dim, dim, 0, 1, 0, 0);
-        var conv = new Conv2dShape(batch, 1, 28, 28, modelScale ? dim : 16, 3, 1, 1);
-        var elements = (long)rows * hidden;
+        var (tokens, dim, heads, parameters) = modelScale ? (196, 256, 4, 3_700_000) : (49, 32, 2, 1001);
+        var checkBatch = 4;
+        var batch = modelScale ? 128 : checkBatch;
         return
         [
-            // c (M, N) = a (M, K) · b (N, K)ᵀ, the attention qkv projection's product.
-            new(MatMulCase($"matmul {qkv.M}x{qkv.N}x{qkv.K} nt", qkv), 2.0 * qkv.M * qkv.N * qkv.K, 0),
+            Pair(b => Qkv(b, tokens, dim), b => 2.0 * b * tokens * 3 * dim * dim, _ => 0),
 
             // Forward, dinput and dweight are one GEMM each; the bias terms are noise.
-            new(LinearCase(rows, dim, hidden, hasBias: true), 6.0 * rows * dim * hidden, 0),
-            new(Conv2dCase(conv), 6.0 * conv.Batch * conv.OutChannels * conv.OutHeight * conv.OutWidth * conv.InChannels * conv.Kernel * conv.Kernel, 0),
+            Pair(b => LinearCase(b * tokens, dim, 2 * dim, hasBias: true), b => 6.0 * b * tokens * dim * 2 * dim, _ => 0),
+            Pair(b => Conv2dCase(Tokenizer(b)), b => 6.0 * b * Tokenizer(b).OutChannels * 28 * 28 * 9, _ => 0),
 
             // Two GEMMs forward (q·kᵀ, P·v) and four backward, each 2·B·H·T²·hs = 2·B·T²·C.
-            new(AttentionCase(new AttentionShape(batch, tokens, dim, heads), 0.1f), 12.0 * batch * tokens * tokens * dim, 0),
+            Pair(b => AttentionCase(new AttentionShape(b, tokens, dim, heads), 0.1f), b => 12.0 * b * tokens * tokens * dim, _ => 0),
 
             // x read and y written forward; dy, x read and dx read and written backward: 24 bytes an element.
-            new(LayerNormCase(rows, dim), 0, 24.0 * rows * dim),
-            new(GeluCase(checked((int)elements)), 0, 24.0 * elements),
+            Pair(b => LayerNormCase(b * tokens, dim), _ => 0, b => 24.0 * b * tokens * dim),
+            Pair(b => GeluCase(b * tokens * 2 * dim), _ => 0, b => 24.0 * b * tokens * 2 * dim),
 
             // Two steps, each reading parameters, both moments and the gradient and writing the first three.
-            new(AdamWCase(parameters), 0, 2 * 28.0 * parameters),
+            new(AdamWCase(parameters), AdamWCase(parameters), 0, 2 * 28.0 * parameters),
         ];
+
+        TimedKernelCase Pair(Func<int, KernelCase> at, Func<int, double> flops, Func<int, double> bytes)
+            => new(at(batch), at(checkBatch), flops(batch), bytes(batch));
+
+        Conv2dShape Tokenizer(int b) => new(b, 1, 28, 28, modelScale ? dim : 16, 3, 1, 1);
+    }
+
+    // c (B·T, 3C) = x (B·T, C) · w (3C, C)ᵀ, the attention qkv projection's product.
+    private static KernelCase Qkv(int batch, int tokens, int dim)
+    {
+        var shape = new GemmShape(batch * tokens, 3 * dim, dim, 0, 1, 0, 0);
+        return MatMulCase($"matmul {shape.M}x{shape.N}x{shape.K} nt", shape);
     }
 
     /// <summary>Uniform in [−scale, scale), the same for a given seed on every machine (System.Random with a seed is stable).</summary>
