@@ -1,5 +1,6 @@
 using System.Globalization;
 using Cct.CommandLine;
+using Cct.Gpu.IO;
 using Cct.Gpu.Model;
 using Cct.Gpu.Runtime;
 using Cct.Training.Checkpoints;
@@ -15,10 +16,10 @@ internal static class EvalCommand
 
     public static int Run(string[] args)
     {
-        var parsed = ParsedArguments.Parse(args, new HashSet<string> { "checkpoint", "data", "out", "accelerator", "test-limit" }, new HashSet<string>());
+        var parsed = ParsedArguments.Parse(args, new HashSet<string> { "checkpoint", "data", "out", "accelerator", "test-limit", "tta" }, new HashSet<string>());
         if (parsed.WantsHelp)
         {
-            Console.WriteLine("usage: cct eval --checkpoint FILE [--data DIR] [--out DIR] [--test-limit N] [--accelerator auto|cuda|opencl|cpu]\n  Writes DIR/report/ (default: the checkpoint's folder): report.json, confusion.png, roc.png, samples.png, attention.png, curves.png.");
+            Console.WriteLine("usage: cct eval --checkpoint FILE [--data DIR] [--out DIR] [--test-limit N] [--tta none|flip|flip-translate] [--accelerator auto|cuda|opencl|cpu]\n  Writes DIR/report/ (default: the checkpoint's folder): report.json, confusion.png, roc.png, samples.png, attention.png, curves.png.\n  A checkpoint of a run with --ema is scored with its weight average; --tta defaults to the run's.");
             return 0;
         }
 
@@ -31,15 +32,30 @@ internal static class EvalCommand
         // The model first: a file that is not one is an error before any data is looked for or downloaded.
         using var device = ComputeDevice.Create(ModelOptions.Accelerator(parsed));
         using var model = CctModel.Load(device, path, EvalBatch);
+        var tta = TestTimeAugmentation.None;
+        var averaged = false;
+        if (SafeTensorsFile.Read(path).Metadata.TryGetValue("format", out var format) && format == "cct-checkpoint/1" && Checkpoint.Load(path) is var checkpoint)
+        {
+            // Score what the run's evaluations scored: its weight average and its test-time augmentation.
+            tta = checkpoint.Options.Tta;
+            if (checkpoint.HasWeightAverage)
+            {
+                checkpoint.RestoreWeightAverage(model);
+                averaged = true;
+            }
+        }
+
+        tta = parsed.Choice("tta", tta, TrainCommand.TtaChoices);
         var testSet = ConsoleData.Load(spec, parsed.String("data")).Test;
         if (limit > 0)
         {
             testSet = testSet.Take(limit);
         }
 
-        var report = EvaluationReport.Write(Path.Combine(output, RunFolder.ReportFolderName), model, testSet, RunFolder.ReadEpochs(runFolder));
+        var report = EvaluationReport.Write(Path.Combine(output, RunFolder.ReportFolderName), model, testSet, RunFolder.ReadEpochs(runFolder), tta);
         Console.WriteLine(report.Table);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy {report.Evaluation.Accuracy * 100:F2}% on {testSet.Count} images; report in {report.Folder}"));
+        var how = (averaged ? " (EMA weights" : " (weights") + (tta == TestTimeAugmentation.None ? ")" : $", TTA {TrainCommand.TtaChoices.First(c => c.Value == tta).Key})");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy {report.Evaluation.Accuracy * 100:F2}% on {testSet.Count} images{how}; report in {report.Folder}"));
         return 0;
     }
 }

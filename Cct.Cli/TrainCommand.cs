@@ -4,6 +4,7 @@ using Cct.Gpu.Model;
 using Cct.Gpu.Runtime;
 using Cct.Training.Checkpoints;
 using Cct.Training.Data;
+using Cct.Training.Reports;
 using Cct.Training.Training;
 
 namespace Cct.Cli;
@@ -15,11 +16,22 @@ internal static class TrainCommand
     {
         "model", "epochs", "batch", "lr", "weight-decay", "warmup-epochs", "label-smoothing", "augment", "val-split",
         "patience", "train-limit", "test-limit", "seed", "data", "dataset", "out", "resume", "stop-after", "accelerator", "schedule",
+        "ema", "tta", "target-accuracy", "crop-padding", "recipe",
+    };
+
+    private static readonly HashSet<string> FlagOptions = new(StringComparer.Ordinal) { "lr-scale-batch" };
+
+    /// <summary>The --tta choices, shared with `cct eval`.</summary>
+    internal static readonly Dictionary<string, TestTimeAugmentation> TtaChoices = new(StringComparer.Ordinal)
+    {
+        ["none"] = TestTimeAugmentation.None,
+        ["flip"] = TestTimeAugmentation.Flip,
+        ["flip-translate"] = TestTimeAugmentation.FlipTranslate,
     };
 
     public static int Run(string[] args)
     {
-        var parsed = ParsedArguments.Parse(args, ValueOptions, new HashSet<string>());
+        var parsed = ParsedArguments.Parse(args, ValueOptions, FlagOptions);
         if (parsed.WantsHelp)
         {
             Console.WriteLine(Help);
@@ -61,6 +73,14 @@ internal static class TrainCommand
             {
                 Console.WriteLine($"early stopping: validation loss has not improved for {options.Patience} epochs (best at epoch {result.State.BestEpoch})");
             }
+
+            if (options.TargetAccuracy > 0 && result.Epochs.Count > 0)
+            {
+                var last = result.Epochs[^1];
+                Console.WriteLine(result.Outcome == TrainingOutcome.ReachedTarget
+                    ? string.Create(CultureInfo.InvariantCulture, $"target {options.TargetAccuracy * 100:F2}% reached at epoch {last.Epoch}: test accuracy {last.TestAcc * 100:F2}% after {result.State.TrainingSeconds:F2} s of training ({EpochMetrics.TimingMethod})")
+                    : string.Create(CultureInfo.InvariantCulture, $"target {options.TargetAccuracy * 100:F2}% not reached: test accuracy {last.TestAcc * 100:F2}% at epoch {last.Epoch} after {result.State.TrainingSeconds:F2} s of training"));
+            }
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
@@ -72,7 +92,7 @@ internal static class TrainCommand
             Console.CancelKeyPress -= onCancel;
         }
 
-        var report = folder.WriteReport(model, used.Test);
+        var report = folder.WriteReport(model, used.Test, options.Tta);
         Console.WriteLine(report.Table);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy {report.Evaluation.Accuracy * 100:F2}% (checkpoint-best); report in {report.Folder}"));
         return 0;
@@ -95,6 +115,16 @@ internal static class TrainCommand
             dataset = p.Has("dataset") ? DatasetSpec.Parse(p.String("dataset")!) : checkpoint.Dataset;
             output ??= Path.GetDirectoryName(Path.GetFullPath(resume));
             CheckModelOptionsMatch(p, checkpoint, modelName);
+        }
+        else if (p.String("recipe") is { } recipeName)
+        {
+            // A recipe names its model; --model trains another one with the recipe's options.
+            var recipe = TrainingRecipes.All.FirstOrDefault(r => r.Name == recipeName)
+                ?? throw new UsageException($"unknown recipe '{recipeName}'; choose one of {string.Join(", ", TrainingRecipes.Names)}");
+            modelName = ModelOptions.Preset(p, recipe.Model);
+            options = recipe.Options;
+            model = ModelOptions.Apply(CctConfig.Preset(modelName), p);
+            dataset = DatasetSpec.Parse(p.String("dataset", DatasetSpec.FashionMnist.Name));
         }
         else
         {
@@ -124,18 +154,29 @@ internal static class TrainCommand
             {
                 ["cosine"] = LearningRateScheduleKind.Cosine,
                 ["constant"] = LearningRateScheduleKind.Constant,
+                ["one-cycle"] = LearningRateScheduleKind.OneCycle,
             }),
+            Ema = p.Double("ema", options.Ema, 0, 0.999999),
+            Tta = p.Choice("tta", options.Tta, TtaChoices),
+            TargetAccuracy = p.Double("target-accuracy", options.TargetAccuracy, 0, 1),
+            CropPadding = p.Int("crop-padding", options.CropPadding, 0),
         };
+        if (p.Flag("lr-scale-batch") && checkpoint is null)
+        {
+            // Linear scaling from the recipe's batch (or --lr at it) to --batch; a resume keeps the saved rate.
+            options = (options with { BatchSize = fixedOptions.BatchSize }).WithBatchScaledLearningRate(options.BatchSize);
+        }
+
         if (augment is not null)
         {
             var parts = augment.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            var unknown = parts.FirstOrDefault(a => a is not ("crop" or "flip" or "none"));
+            var unknown = parts.FirstOrDefault(a => a is not ("crop" or "flip" or "erase" or "none"));
             if (unknown is not null || (parts.Contains("none") && parts.Length > 1))
             {
-                throw new UsageException($"--augment takes crop,flip or none; got '{augment}'");
+                throw new UsageException($"--augment takes crop,flip,erase or none; got '{augment}'");
             }
 
-            options = options with { Crop = parts.Contains("crop"), Flip = parts.Contains("flip") };
+            options = options with { Crop = parts.Contains("crop"), Flip = parts.Contains("flip"), Erase = parts.Contains("erase") };
         }
 
         if (checkpoint is not null)
@@ -195,7 +236,7 @@ internal static class TrainCommand
 
         foreach (var name in ModelOptions.Overrides.Where(p.Has))
         {
-            var single = ParsedArguments.Parse(["--" + name, p.String(name)!], ValueOptions, new HashSet<string>());
+            var single = ParsedArguments.Parse(["--" + name, p.String(name)!], ValueOptions, FlagOptions);
             if (ModelOptions.Apply(saved, single) != saved)
             {
                 throw new UsageException($"--{name} {p.String(name)} contradicts the checkpoint's model ({trained}); drop it or start a new run");
@@ -207,11 +248,13 @@ internal static class TrainCommand
     private sealed record RunSettings(string ModelName, CctConfig Model, DatasetSpec Dataset, AcceleratorKind Accelerator, string Output);
 
     private const string Help = """
-        usage: cct train [--model cct-7/3x1] [--epochs N] [--batch 128] [--lr 5.5e-4] [--weight-decay 0.06]
-                         [--warmup-epochs N] [--label-smoothing 0.1] [--augment crop,flip|none] [--val-split 0.1]
-                         [--patience N] [--train-limit N] [--test-limit N] [--seed 0] [--data DIR]
+        usage: cct train [--model cct-7/3x1] [--recipe speed|best|seed|official|notebook|tiny] [--epochs N]
+                         [--batch 128] [--lr 5.5e-4] [--lr-scale-batch] [--weight-decay 0.06]
+                         [--warmup-epochs N] [--label-smoothing 0.1] [--augment crop,flip,erase|none] [--crop-padding 4]
+                         [--val-split 0.1] [--patience N] [--train-limit N] [--test-limit N] [--seed 0] [--data DIR]
                          [--dataset fashion-mnist|mnist] [--out runs/NAME] [--resume CHECKPOINT] [--stop-after N]
-                         [--schedule cosine|constant] [--accelerator auto|cuda|opencl|cpu]
+                         [--schedule cosine|constant|one-cycle] [--ema 0.999] [--tta none|flip|flip-translate]
+                         [--target-accuracy 0.93] [--accelerator auto|cuda|opencl|cpu]
                          [--layers N --heads N --dim N --mlp-ratio X --conv-layers N --kernel K
                           --pos-emb learnable|sine|none --pool seq|mean]
 
@@ -220,6 +263,11 @@ internal static class TrainCommand
           --epochs is the total; --resume continues a run to it with the saved optimizer, data order and RNG:
           append it to the original command (options that contradict the checkpoint are refused).
           --stop-after N stops after N epochs of this invocation (resumable). Ctrl+C saves checkpoint-last.
+          --recipe trains a named recipe's model (or --model's) with its options; speed, best and seed are the GPU
+                  recipes, not yet tuned on a GPU. --lr-scale-batch scales the rate linearly from the recipe's batch to --batch.
+          --ema D evaluates and saves an EMA of the weights (decay D); --tta averages the softmax over flips (and
+                  1-pixel translates); --target-accuracy stops at the first epoch whose test accuracy reaches it and
+                  prints the training time to it (compilation, evaluation and data loading excluded; metrics.jsonl too).
           The run folder gets metrics.jsonl, checkpoint-last/-best.safetensors, config.json and report/.
         """;
 }

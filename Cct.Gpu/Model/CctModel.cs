@@ -136,7 +136,8 @@ public sealed partial class CctModel : IDisposable
         get
         {
             ThrowIfDisposed();
-            return Parameters.DeviceBytes + buffers.LengthInBytes + activations.LengthInBytes + activationGradients.LengthInBytes + argmax.LengthInBytes;
+            return Parameters.DeviceBytes + buffers.LengthInBytes + activations.LengthInBytes + activationGradients.LengthInBytes + argmax.LengthInBytes
+                + (parameterAverage?.LengthInBytes ?? 0) + (bufferAverage?.LengthInBytes ?? 0) + (parameterBackup?.LengthInBytes ?? 0) + (bufferBackup?.LengthInBytes ?? 0);
         }
     }
 
@@ -383,6 +384,7 @@ public sealed partial class CctModel : IDisposable
         activations.Dispose();
         activationGradients.Dispose();
         argmax.Dispose();
+        DisposeAverage();
     }
 
     /// <summary>The activation gradients of a batch of <see cref="Pass.Batch"/> (packed, see <see cref="ModelGradients"/>), pointed once per batch size.</summary>

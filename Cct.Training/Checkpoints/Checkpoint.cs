@@ -13,7 +13,9 @@ namespace Cct.Training.Checkpoints;
 /// <summary>
 /// A safetensors checkpoint: parameters and buffers under their PyTorch state_dict names (so
 /// `safetensors.torch.load_file` + `load_state_dict` reads it), AdamW moments as
-/// "optimizer.exp_avg.NAME" / "optimizer.exp_avg_sq.NAME", and the model config, training options and
+/// "optimizer.exp_avg.NAME" / "optimizer.exp_avg_sq.NAME", the weight average of a run with <see cref="TrainOptions.Ema"/>
+/// as "optimizer.ema.NAME" for every parameter and buffer (under the optimizer's prefix, so loaders of the weights skip
+/// it as they skip the moments), and the model config, training options and
 /// training state as JSON strings in the metadata, with the dataset's name. A <see cref="RunFolder"/> writes them;
 /// <see cref="CctModel.Load"/> reads their model.
 /// </summary>
@@ -22,6 +24,7 @@ public sealed class Checkpoint
     internal const string Format = "cct-checkpoint/1";
     private const string FirstMomentPrefix = "optimizer.exp_avg.";
     private const string SecondMomentPrefix = "optimizer.exp_avg_sq.";
+    private const string AveragePrefix = "optimizer.ema.";
 
     private readonly SafeTensorsFile file;
 
@@ -45,6 +48,39 @@ public sealed class Checkpoint
 
     /// <summary>The dataset the model was trained on.</summary>
     public DatasetSpec Dataset { get; }
+
+    /// <summary>Whether the checkpoint holds a weight average (a run with <see cref="TrainOptions.Ema"/>).</summary>
+    public bool HasWeightAverage => file.Tensors.Keys.Any(k => k.StartsWith(AveragePrefix, StringComparison.Ordinal));
+
+    /// <summary>
+    /// Copies the weight average into <paramref name="model"/>'s parameters and buffers, for evaluation (what the run's
+    /// evaluations scored); <see cref="Restore"/> first so that everything else is the checkpoint's.
+    /// </summary>
+    /// <exception cref="CheckpointException">the checkpoint holds no weight average, or its tensors differ from the model's</exception>
+    public void RestoreWeightAverage(CctModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (!HasWeightAverage)
+        {
+            throw new CheckpointException("checkpoint holds no weight average (it was trained without --ema)");
+        }
+
+        var p = model.Parameters;
+        foreach (var slot in p.Layout.Slots.Concat(model.BufferLayout.Slots))
+        {
+            _ = Tensor(AveragePrefix + slot.Name, slot);
+        }
+
+        foreach (var slot in p.Layout.Slots)
+        {
+            p.WriteValue(slot.Name, Tensor(AveragePrefix + slot.Name, slot));
+        }
+
+        foreach (var slot in model.BufferLayout.Slots)
+        {
+            model.WriteBuffer(slot.Name, Tensor(AveragePrefix + slot.Name, slot));
+        }
+    }
 
     /// <summary>
     /// Writes atomically (<see cref="AtomicFile"/>: temporary file, fsync, rename, fsync of the folder): a save
@@ -72,6 +108,21 @@ public sealed class Checkpoint
         foreach (var (name, tensor) in moments)
         {
             tensors[name] = tensor;
+        }
+
+        if (options.Ema > 0 && model.HasWeightAverage)
+        {
+            var parameters = ReadView(model.ParameterAverage);
+            var buffers = ReadView(model.BufferAverage);
+            foreach (var slot in p.Layout.Slots)
+            {
+                tensors[AveragePrefix + slot.Name] = SafeTensor.FromFloats(parameters.AsSpan((int)slot.Offset, (int)slot.Length).ToArray(), slot.Shape);
+            }
+
+            foreach (var slot in model.BufferLayout.Slots)
+            {
+                tensors[AveragePrefix + slot.Name] = SafeTensor.FromFloats(buffers.AsSpan((int)slot.Offset, (int)slot.Length).ToArray(), slot.Shape);
+            }
         }
 
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -161,7 +212,8 @@ public sealed class Checkpoint
     /// <summary>
     /// Copies parameters, buffers and (optionally) optimizer moments into a model built from <see cref="Config"/>;
     /// a missing, misshapen or unexpected tensor is a <see cref="CheckpointException"/> before anything is copied.
-    /// With <paramref name="optimizer"/> the AdamW moments are copied too, so training continues where it stopped.
+    /// With <paramref name="optimizer"/> the AdamW moments are copied too, and the weight average when the checkpoint holds
+    /// one, so training continues where it stopped.
     /// </summary>
     /// <exception cref="CheckpointException">the model's tensors differ from the checkpoint's</exception>
     public void Restore(CctModel model, bool optimizer)
@@ -170,15 +222,21 @@ public sealed class Checkpoint
         var p = model.Parameters;
         var expected = p.Layout.Slots.Concat(model.BufferLayout.Slots).Select(s => s.Name)
             .Concat(p.Layout.Slots.SelectMany(s => new[] { FirstMomentPrefix + s.Name, SecondMomentPrefix + s.Name }))
+            .Concat(p.Layout.Slots.Concat(model.BufferLayout.Slots).Select(s => AveragePrefix + s.Name))
             .ToHashSet(StringComparer.Ordinal);
         if (file.Tensors.Keys.FirstOrDefault(name => !expected.Contains(name)) is { } extra)
         {
             throw new CheckpointException($"checkpoint holds tensor '{extra}', which this model does not have");
         }
 
+        var average = optimizer && HasWeightAverage;
         foreach (var slot in p.Layout.Slots.Concat(model.BufferLayout.Slots))
         {
             _ = Tensor(slot.Name, slot);
+            if (average)
+            {
+                _ = Tensor(AveragePrefix + slot.Name, slot);
+            }
         }
 
         foreach (var slot in p.Layout.Slots)
@@ -194,6 +252,21 @@ public sealed class Checkpoint
         foreach (var slot in model.BufferLayout.Slots)
         {
             model.WriteBuffer(slot.Name, Tensor(slot.Name, slot));
+        }
+
+        if (average)
+        {
+            var parameters = model.ParameterAverage;
+            var buffers = model.BufferAverage;
+            foreach (var slot in p.Layout.Slots)
+            {
+                parameters.SubView(slot.Offset, slot.Length).CopyFromCPU(Tensor(AveragePrefix + slot.Name, slot));
+            }
+
+            foreach (var slot in model.BufferLayout.Slots)
+            {
+                buffers.SubView(slot.Offset, slot.Length).CopyFromCPU(Tensor(AveragePrefix + slot.Name, slot));
+            }
         }
     }
 
@@ -265,6 +338,13 @@ public sealed class Checkpoint
     }
 
     private static string OneLine(string message) => message.ReplaceLineEndings(" ");
+
+    private static float[] ReadView(ArrayView<float> view)
+    {
+        var data = new float[view.Length];
+        view.CopyToCPU(data);
+        return data;
+    }
 
     private static float[] Read(MemoryBuffer1D<float, Stride1D.Dense> buffer)
     {

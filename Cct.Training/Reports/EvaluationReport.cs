@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Cct.Gpu.Model;
 using Cct.Training.Data;
 using Cct.Training.Training;
@@ -21,7 +22,13 @@ public sealed record EvaluationReport(Evaluation Evaluation, string Table, strin
     /// (half right, half wrong where there are wrong ones) and the curves of <paramref name="epochs"/> when given.
     /// </summary>
     /// <exception cref="ArgumentException">the test images or classes do not fit the model</exception>
+    [SuppressMessage("ApiDesign", "RS0027:API with optional parameter(s) should have the most parameters amongst its public overloads", Justification = "Shipped in 0.1.0; the overload with test-time augmentation takes every argument explicitly.")]
     public static EvaluationReport Write(string folder, CctModel model, ImageDataset test, IReadOnlyList<EpochMetrics>? epochs = null)
+        => Write(folder, model, test, epochs, TestTimeAugmentation.None);
+
+    /// <summary>As the overload without <paramref name="tta"/>, scoring every image as the mean of <paramref name="tta"/>'s views.</summary>
+    /// <exception cref="ArgumentException">the test images or classes do not fit the model</exception>
+    public static EvaluationReport Write(string folder, CctModel model, ImageDataset test, IReadOnlyList<EpochMetrics>? epochs, TestTimeAugmentation tta)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         ArgumentNullException.ThrowIfNull(model);
@@ -36,7 +43,7 @@ public sealed record EvaluationReport(Evaluation Evaluation, string Table, strin
         using (var data = new DeviceDataset(model.Device, test))
         using (var evaluator = new Evaluator(model.Device, model))
         {
-            evaluation = evaluator.Run(data);
+            evaluation = evaluator.Run(data, tta);
         }
 
         var chosen = SampleGrid.Choose(evaluation.Labels, evaluation.Predictions, SampledAttentionMaps);

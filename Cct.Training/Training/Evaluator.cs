@@ -6,7 +6,10 @@ using ILGPU.Runtime;
 
 namespace Cct.Training.Training;
 
-/// <summary>Runs a model in eval mode (running BatchNorm statistics, no dropout) over a device dataset, normalised as the model's inputs are.</summary>
+/// <summary>
+/// Runs a model in eval mode (running BatchNorm statistics, no dropout) over a device dataset, normalised as the model's
+/// inputs are, optionally averaging the softmax of several views of every image (<see cref="TestTimeAugmentation"/>).
+/// </summary>
 internal sealed class Evaluator : IDisposable
 {
     private readonly ComputeDevice device;
@@ -25,8 +28,34 @@ internal sealed class Evaluator : IDisposable
         batchLabels = device.Accelerator.Allocate1D<int>(model.MaxBatch);
     }
 
-    public Evaluation Run(DeviceDataset data)
+    /// <summary>The views <paramref name="tta"/> averages, in the order their probabilities are summed.</summary>
+    public static IReadOnlyList<BatchView> Views(TestTimeAugmentation tta) => tta switch
     {
+        TestTimeAugmentation.None => [BatchView.Identity],
+        TestTimeAugmentation.Flip => [BatchView.Identity, new BatchView(true, 0, 0)],
+        TestTimeAugmentation.FlipTranslate =>
+        [
+            BatchView.Identity, new BatchView(true, 0, 0),
+            new BatchView(false, -1, -1), new BatchView(true, -1, -1),
+            new BatchView(false, 1, 1), new BatchView(true, 1, 1),
+        ],
+        _ => throw new ArgumentOutOfRangeException(nameof(tta), tta, "unknown test-time augmentation"),
+    };
+
+    public Evaluation Run(DeviceDataset data) => Run(data, TestTimeAugmentation.None);
+
+    /// <summary>
+    /// Scores every image. Without TTA the loss is the device's per-sample cross-entropy; with it the probabilities are
+    /// the mean over the views (summed in double in <see cref="Views"/>' order, so the result is reproducible), and the
+    /// loss is −ln of the mean probability of the label, which is the cross-entropy of what is predicted.
+    /// </summary>
+    public Evaluation Run(DeviceDataset data, TestTimeAugmentation tta)
+    {
+        if (tta != TestTimeAugmentation.None)
+        {
+            return RunViews(data, Views(tta));
+        }
+
         var (mean, std) = model.InputNormalization;
         var classes = model.Config.Classes;
         var size = model.Config.ImageSize;
@@ -67,6 +96,64 @@ internal sealed class Evaluator : IDisposable
 
                 var label = labels[start + b];
                 lossSum += losses[b];
+                predictions[start + b] = best;
+                correct += best == label ? 1 : 0;
+            }
+        }
+
+        return new Evaluation(probabilities, predictions, labels, count == 0 ? 0 : lossSum / count, count == 0 ? 0 : (double)correct / count);
+    }
+
+    private Evaluation RunViews(DeviceDataset data, IReadOnlyList<BatchView> views)
+    {
+        var (mean, std) = model.InputNormalization;
+        var classes = model.Config.Classes;
+        var size = model.Config.ImageSize;
+        var count = data.Count;
+        var probabilities = new float[(long)count * classes];
+        var labels = data.Data.LabelsAsInts();
+        var predictions = new int[count];
+        var assembler = BatchAssembler.For(device);
+        var order = new int[model.MaxBatch];
+        var viewProbabilities = new float[model.MaxBatch * classes];
+        var sums = new double[model.MaxBatch * classes];
+        double lossSum = 0;
+        var correct = 0;
+        for (var start = 0; start < count; start += model.MaxBatch)
+        {
+            var batch = Math.Min(model.MaxBatch, count - start);
+            for (var i = 0; i < batch; i++)
+            {
+                order[i] = start + i;
+            }
+
+            indices.View.SubView(0, batch).CopyFromCPU(order[..batch]);
+            batchLabels.View.SubView(0, batch).CopyFromCPU(labels[start..(start + batch)]);
+            Array.Clear(sums);
+            foreach (var view in views)
+            {
+                assembler.Assemble(images.View, data.Pixels.View, indices.View, batch, size, size, mean, std, BatchAugmentation.None, view, default);
+                // Probabilities come with the loss (the forward with labels), as in the single view.
+                model.Forward(images.View, batchLabels.View, batch, train: false, labelSmoothing: 0f);
+                model.Probabilities.SubView(0, (long)batch * classes).CopyToCPU(viewProbabilities.AsSpan(0, batch * classes));
+                for (var j = 0; j < batch * classes; j++)
+                {
+                    sums[j] += viewProbabilities[j];
+                }
+            }
+
+            for (var b = 0; b < batch; b++)
+            {
+                var best = 0;
+                for (var k = 0; k < classes; k++)
+                {
+                    var average = sums[(b * classes) + k] / views.Count;
+                    probabilities[((long)(start + b) * classes) + k] = (float)average;
+                    best = sums[(b * classes) + k] > sums[(b * classes) + best] ? k : best;
+                }
+
+                var label = labels[start + b];
+                lossSum -= Math.Log(Math.Max(sums[(b * classes) + label] / views.Count, 1e-30));
                 predictions[start + b] = best;
                 correct += best == label ? 1 : 0;
             }

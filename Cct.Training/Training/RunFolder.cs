@@ -24,7 +24,7 @@ public sealed class RunFolder : IEpochSink, IDisposable
     /// <summary>The recipe of the run, as JSON.</summary>
     public const string OptionsFileName = "config.json";
 
-    /// <summary>The folder <see cref="WriteReport"/> writes into.</summary>
+    /// <summary>The folder <see cref="WriteReport(CctModel, ImageDataset, TestTimeAugmentation)"/> writes into.</summary>
     public const string ReportFolderName = "report";
 
     private readonly RunLock runLock;
@@ -158,16 +158,28 @@ public sealed class RunFolder : IEpochSink, IDisposable
     /// Loads checkpoint-best into <paramref name="model"/> (when the run has one) and writes its
     /// <see cref="EvaluationReport"/> on <paramref name="test"/> into report/, with the training curves of metrics.jsonl.
     /// </summary>
-    public EvaluationReport WriteReport(CctModel model, ImageDataset test)
+    public EvaluationReport WriteReport(CctModel model, ImageDataset test) => WriteReport(model, test, TestTimeAugmentation.None);
+
+    /// <summary>
+    /// As <see cref="WriteReport(CctModel, ImageDataset)"/>, scoring with <paramref name="tta"/>, and with checkpoint-best's
+    /// weight average in place of its weights when it holds one (a run with <see cref="TrainOptions.Ema"/>), as the run's
+    /// evaluations scored.
+    /// </summary>
+    public EvaluationReport WriteReport(CctModel model, ImageDataset test, TestTimeAugmentation tta)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         ArgumentNullException.ThrowIfNull(model);
         if (File.Exists(BestCheckpoint))
         {
-            Checkpoint.Load(BestCheckpoint).Restore(model, optimizer: false);
+            var best = Checkpoint.Load(BestCheckpoint);
+            best.Restore(model, optimizer: false);
+            if (best.HasWeightAverage)
+            {
+                best.RestoreWeightAverage(model);
+            }
         }
 
-        return EvaluationReport.Write(ReportFolder, model, test, ReadEpochs(Path));
+        return EvaluationReport.Write(ReportFolder, model, test, ReadEpochs(Path), tta);
     }
 
     /// <summary>Releases the folder's lock.</summary>

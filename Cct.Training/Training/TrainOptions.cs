@@ -45,11 +45,37 @@ public sealed record TrainOptions
     /// <summary>Cross-entropy label smoothing.</summary>
     public double LabelSmoothing { get; init; } = 0.1;
 
-    /// <summary>Augment with random 4-pixel-padded crops.</summary>
+    /// <summary>Augment with random zero-padded crops, i.e. random translations by up to <see cref="CropPadding"/> pixels per axis.</summary>
     public bool Crop { get; init; } = true;
+
+    /// <summary>The crop's padding: the largest translation, in pixels (torchvision's RandomCrop(28, padding)); 4 by default, airbench uses 2.</summary>
+    public int CropPadding { get; init; } = 4;
 
     /// <summary>Augment with random horizontal flips.</summary>
     public bool Flip { get; init; } = true;
+
+    /// <summary>
+    /// Augment with random erasing (torchvision's RandomErasing(p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0) with
+    /// one attempt per image), after crop and flip; drawn from the counter hash, so seeded like them.
+    /// </summary>
+    public bool Erase { get; init; }
+
+    /// <summary>
+    /// Decay of an exponential moving average of the weights (parameters and buffers, BatchNorm running statistics
+    /// included), updated on the device after every AdamW step; 0 turns it off. At step s (1 for the first) the decay used
+    /// is min(<see cref="Ema"/>, (1 + s)/(10 + s)), TensorFlow's ExponentialMovingAverage with num_updates, so early steps
+    /// are not held back by the initial weights. Evaluation uses the average, checkpoints save it and a resume restores it.
+    /// </summary>
+    public double Ema { get; init; }
+
+    /// <summary>Test-time augmentation of every evaluation (validation, test, the report).</summary>
+    public TestTimeAugmentation Tta { get; init; }
+
+    /// <summary>
+    /// Stop at the first epoch whose test accuracy (after <see cref="Tta"/>, with the <see cref="Ema"/> weights) reaches this
+    /// fraction; 0 turns it off. The time it took is <see cref="TrainingState.TrainingSeconds"/>.
+    /// </summary>
+    public double TargetAccuracy { get; init; }
 
     /// <summary>Fraction of the training images held out (seeded) for validation, early stopping and checkpoint-best.</summary>
     public double ValidationSplit { get; init; }
@@ -96,6 +122,23 @@ public sealed record TrainOptions
         Require(BatchSize is >= 1 and <= MaxBatchSize, $"batch {BatchSize} is outside 1..{MaxBatchSize}");
         Require(LearningRate is >= 0 and <= 10 && WeightDecay is >= 0 and <= 10 && LabelSmoothing is >= 0 and <= 0.99 && ValidationSplit is >= 0 and <= 0.9, "learning rate, weight decay, label smoothing or validation split out of range");
         Require(Beta1 is >= 0 and < 1 && Beta2 is >= 0 and < 1 && AdamEpsilon is > 0 and < 1, "AdamW betas must lie in [0, 1) and epsilon in (0, 1)");
+        Require(Ema is >= 0 and < 1 && TargetAccuracy is >= 0 and <= 1, "the EMA decay must lie in [0, 1) and the target accuracy in [0, 1]");
+        Require(CropPadding is >= 0 and <= 14, $"crop padding {CropPadding} is outside 0..14");
+        Require(Enum.IsDefined(Tta) && Enum.IsDefined(Schedule), "unknown test-time augmentation or schedule");
+    }
+
+    /// <summary>
+    /// The linear scaling rule (Goyal et al., 2017): these options at batch <paramref name="batchSize"/> with the learning
+    /// rate multiplied by batchSize / <see cref="BatchSize"/>, so the rate per image stays that of the recipe's batch.
+    /// Warmup epochs, schedule and everything else stay; AdamW is less sensitive to batch than SGD, so past ~4× the
+    /// recipe's batch prefer a measured rate (the rule is a starting point, not tuned here).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">the batch is outside 1..<see cref="MaxBatchSize"/></exception>
+    public TrainOptions WithBatchScaledLearningRate(int batchSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(batchSize, MaxBatchSize);
+        return this with { BatchSize = batchSize, LearningRate = LearningRate * batchSize / BatchSize };
     }
 
     /// <summary>The options as JSON (snake_case), as stored in checkpoints.</summary>
@@ -106,32 +149,10 @@ public sealed record TrainOptions
         => JsonSerializer.Deserialize(json, TrainingJsonContext.Default.TrainOptions) ?? throw new JsonException("training options are null");
 
     /// <summary>
-    /// The recipe a model preset (<see cref="CctConfig.PresetNames"/>) is trained with: official CCT's (AdamW 5.5e-4,
-    /// wd 0.06, batch 128, smoothing 0.1, crop+flip, cosine) or the seed notebook's (Adam 1e-3, batch 64, 10 % validation, patience 5).
+    /// The recipe a model preset (<see cref="CctConfig.PresetNames"/>) is trained with by default: its row of
+    /// <see cref="TrainingRecipes.ForModel"/>, official CCT's (AdamW 5.5e-4, wd 0.06, batch 128, smoothing 0.1, crop+flip,
+    /// cosine) or the seed notebook's (Adam 1e-3, batch 64, 10 % validation, patience 5).
     /// </summary>
     /// <exception cref="ArgumentException">the name is not a preset</exception>
-    public static TrainOptions ForPreset(string preset)
-    {
-        _ = CctConfig.Preset(preset);
-        var options = new TrainOptions { BatchSize = 128 };
-        return preset switch
-        {
-            "seed" => options with
-            {
-                LearningRate = 1e-3,
-                WeightDecay = 0,
-                BatchSize = 64,
-                LabelSmoothing = 0,
-                Crop = false,
-                Flip = false,
-                ValidationSplit = 0.1,
-                Patience = 5,
-                Schedule = LearningRateScheduleKind.Constant,
-                Epochs = 30,
-            },
-            // Few, small steps on the CPU simulator: a higher rate and smaller batches learn fastest (measured).
-            "cct-tiny" => options with { Epochs = 3, BatchSize = 32, LearningRate = 5e-3, WeightDecay = 0.05, LabelSmoothing = 0, Crop = false, Flip = false },
-            _ => options,
-        };
-    }
+    public static TrainOptions ForPreset(string preset) => TrainingRecipes.ForModel(preset).Options;
 }

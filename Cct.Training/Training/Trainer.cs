@@ -14,7 +14,8 @@ namespace Cct.Training.Training;
 
 /// <summary>
 /// The training loop: data order from (seed, epoch), augmentation and dropout from (seed, step), AdamW
-/// over the flat parameter buffer, warmup + cosine learning rate. A step launches kernels only; the host
+/// over the flat parameter buffer, a warmup + cosine, constant or one-cycle learning rate, and optionally an EMA of the
+/// weights that every evaluation uses. A step launches kernels only; the host
 /// reads the device-side running sums when it reports progress. The loop keeps nothing on disk: an
 /// <see cref="IEpochSink"/> (a <see cref="RunFolder"/>) is handed every epoch and the position of a cancelled run.
 /// </summary>
@@ -134,14 +135,27 @@ public sealed class Trainer : IDisposable
         return Run(from, train, validation, test, prepared.Spec, sink, progress, cancellationToken);
     }
 
-    /// <summary>Scores <paramref name="data"/> in eval mode: probabilities, predictions, mean cross-entropy and accuracy.</summary>
+    /// <summary>
+    /// Scores <paramref name="data"/> in eval mode as the epochs do: probabilities, predictions, mean cross-entropy and
+    /// accuracy, with the recipe's <see cref="TrainOptions.Tta"/>, and with the weight average when
+    /// <see cref="TrainOptions.Ema"/> is on and the model holds one (after a Fit, or a resumed checkpoint).
+    /// </summary>
     public Evaluation Evaluate(ImageDataset data)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         ArgumentNullException.ThrowIfNull(data);
         using var onDevice = new DeviceDataset(device, data);
-        return evaluator.Run(onDevice);
+        return Score(onDevice);
     }
+
+    /// <summary>
+    /// The decay of the weight average's update after optimizer step <paramref name="step"/> (1 for the first):
+    /// min(decay, (1 + step)/(10 + step)), TensorFlow's ExponentialMovingAverage with num_updates.
+    /// </summary>
+    internal static double AverageDecay(double decay, long step) => Math.Min(decay, (1.0 + step) / (10.0 + step));
+
+    private Evaluation Score(DeviceDataset data)
+        => options.Ema > 0 && model.HasWeightAverage ? model.WithAveragedWeights(() => evaluator.Run(data, options.Tta)) : evaluator.Run(data, options.Tta);
 
 
     /// <summary>
@@ -161,16 +175,21 @@ public sealed class Trainer : IDisposable
         model.ResolveInputNormalization(spec.Mean, spec.Std);
         model.Seed = (uint)options.Seed;
         var batchesPerEpoch = options.BatchesPerEpoch(train.Count);
-        var schedule = new LearningRateSchedule(
-            options.LearningRate,
-            (long)options.WarmupEpochs * batchesPerEpoch,
-            options.Schedule == LearningRateScheduleKind.Cosine ? (long)options.Epochs * batchesPerEpoch : long.MaxValue);
+        var schedule = LearningRateSchedule.For(options, batchesPerEpoch);
+        if (options.Ema > 0 && (state.Step == 0 || !model.HasWeightAverage))
+        {
+            // A new run averages from its initial weights; a resume restored the checkpoint's average (one saved
+            // without it, e.g. EMA turned on at a resume, starts from the weights it resumes with).
+            model.StartWeightAverage();
+        }
+
+        var compiling = true;
         using var order = device.Accelerator.Allocate1D<int>(Math.Max(1, train.Count)); // (N)
         var history = new List<EpochMetrics>();
         while (state.Epoch < options.Epochs)
         {
             var epoch = state.Epoch + 1;
-            var (next, interrupted, epochStats) = RunEpoch(epoch, state, train, order, schedule, progress, cancellation);
+            var (next, interrupted, epochStats) = RunEpoch(epoch, state, train, order, schedule, ref compiling, progress, cancellation);
             state = next;
             if (interrupted)
             {
@@ -178,8 +197,9 @@ public sealed class Trainer : IDisposable
                 cancellation.ThrowIfCancellationRequested();
             }
 
-            var val = validation is null ? null : evaluator.Run(validation);
-            var testResult = evaluator.Run(test);
+            var val = validation is null ? null : Score(validation);
+            var testResult = Score(test);
+            var reached = options.TargetAccuracy > 0 && testResult.Accuracy >= options.TargetAccuracy;
             var metrics = new EpochMetrics(
                 epoch,
                 epochStats.Loss,
@@ -189,7 +209,12 @@ public sealed class Trainer : IDisposable
                 testResult.Accuracy,
                 schedule.At(Math.Max(0, state.Step - 1)),
                 epochStats.ImagesPerSecond,
-                epochStats.Seconds);
+                epochStats.Seconds)
+            {
+                TrainingSeconds = state.TrainingSeconds,
+                TargetAccuracy = reached ? options.TargetAccuracy : null,
+                Timing = reached ? EpochMetrics.TimingMethod : null,
+            };
 
             // Best by validation loss, or by training loss without a validation split.
             var score = val?.Loss ?? epochStats.Loss;
@@ -200,6 +225,11 @@ public sealed class Trainer : IDisposable
             sink?.EpochCompleted(this, state, metrics, improved);
             history.Add(metrics);
             progress?.Report(new TrainingProgress(epoch, options.Epochs, batchesPerEpoch, batchesPerEpoch, metrics.TrainLoss, metrics.TrainAcc, metrics.ImagesPerSecond, metrics) { Improved = improved });
+            if (reached)
+            {
+                return new TrainingResult(history, state, TrainingOutcome.ReachedTarget);
+            }
+
             if (validation is not null && options.Patience > 0 && state.EpochsWithoutImprovement >= options.Patience)
             {
                 return new TrainingResult(history, state, TrainingOutcome.EarlyStopped);
@@ -229,7 +259,7 @@ public sealed class Trainer : IDisposable
         statistics.Dispose();
     }
 
-    private (TrainingState State, bool Interrupted, EpochStatistics Stats) RunEpoch(int epoch, TrainingState state, DeviceDataset train, MemoryBuffer1D<int, Stride1D.Dense> order, LearningRateSchedule schedule, IProgress<TrainingProgress>? progress, CancellationToken cancellation)
+    private (TrainingState State, bool Interrupted, EpochStatistics Stats) RunEpoch(int epoch, TrainingState state, DeviceDataset train, MemoryBuffer1D<int, Stride1D.Dense> order, LearningRateSchedule schedule, ref bool compiling, IProgress<TrainingProgress>? progress, CancellationToken cancellation)
     {
         var batches = options.BatchesPerEpoch(train.Count);
         var c = model.Config;
@@ -252,6 +282,9 @@ public sealed class Trainer : IDisposable
         var step = state.Step;
         var batch = state.BatchInEpoch;
         var interrupted = false;
+        var augmentation = new BatchAugmentation(options.Crop, options.Flip, options.CropPadding, options.Erase);
+        var compileSeconds = 0.0;
+        var steps = 0;
         for (; batch < batches; batch++)
         {
             if (cancellation.IsCancellationRequested)
@@ -263,16 +296,29 @@ public sealed class Trainer : IDisposable
             var start = batch * options.BatchSize;
             var size = Math.Min(options.BatchSize, train.Count - start);
             var indices = order.View.SubView(start, size);
-            assembler.Assemble(images.View, train.Pixels.View, indices, size, c.ImageSize, c.ImageSize, mean, std, options.Crop, options.Flip, new RngKey((uint)options.Seed, AugmentStream, (uint)step));
+            assembler.Assemble(images.View, train.Pixels.View, indices, size, c.ImageSize, c.ImageSize, mean, std, augmentation, BatchView.Identity, new RngKey((uint)options.Seed, AugmentStream, (uint)step));
             assembler.GatherLabels(labels.View, train.Labels.View, indices, size);
             // The trainer's counter is the one step count: the model's (dropout masks, AdamW's t) follows it.
             model.Step = (uint)step;
             var settings = new AdamWSettings((float)schedule.At(step), (float)options.Beta1, (float)options.Beta2, (float)options.AdamEpsilon, (float)options.WeightDecay);
             model.TrainStep(images.View, labels.View, size, (float)options.LabelSmoothing, settings);
+            if (options.Ema > 0)
+            {
+                model.UpdateWeightAverage((float)(1 - AverageDecay(options.Ema, step + 1)));
+            }
             accumulate.Accumulate(statistics.View, model.Losses, model.Probabilities, labels.View, size, c.Classes, (int)step);
             Faults.AfterStep(step);
             step++;
+            steps++;
             imagesSeen += size;
+            if (compiling)
+            {
+                // The first step of a Fit compiles every training kernel: timed to a synchronise, it is left out of the training time.
+                device.Synchronize();
+                compileSeconds = clock.Elapsed.TotalSeconds;
+                compiling = false;
+            }
+
             if (clock.Elapsed - lastReport >= ProgressInterval || batch == batches - 1)
             {
                 lastReport = clock.Elapsed;
@@ -283,9 +329,13 @@ public sealed class Trainer : IDisposable
 
         var final = ReadStatistics();
         var seconds = clock.Elapsed.TotalSeconds;
+
+        // EpochMetrics.TimingMethod: the compiling step counts as the mean of the epoch's other steps (none: nothing to go by).
+        var training = compileSeconds > 0 ? (seconds - compileSeconds) * steps / Math.Max(1, steps - 1) : seconds;
+        var trainingSeconds = state.TrainingSeconds + Math.Max(0, training);
         var next = interrupted
-            ? state with { Step = step, BatchInEpoch = batch, EpochSums = final.Sums }
-            : state with { Step = step, BatchInEpoch = 0, Epoch = epoch, EpochSums = null };
+            ? state with { Step = step, BatchInEpoch = batch, EpochSums = final.Sums, TrainingSeconds = trainingSeconds }
+            : state with { Step = step, BatchInEpoch = 0, Epoch = epoch, EpochSums = null, TrainingSeconds = trainingSeconds };
         return (next, interrupted, new EpochStatistics(final.Loss, final.Accuracy, imagesSeen / Math.Max(1e-9, seconds), seconds));
     }
 

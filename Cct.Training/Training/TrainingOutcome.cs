@@ -11,4 +11,7 @@ public enum TrainingOutcome
 
     /// <summary>This call ran <see cref="TrainOptions.StopAfter"/> epochs and the run has more to go.</summary>
     StoppedAfterRequestedEpochs,
+
+    /// <summary>An evaluation reached <see cref="TrainOptions.TargetAccuracy"/> on the test set.</summary>
+    ReachedTarget,
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Cct.Training.Reports;
 
 namespace Cct.Training.Training;
 
@@ -28,6 +29,12 @@ public sealed record TrainingState
     public int EpochsWithoutImprovement { get; init; }
 
     /// <summary>
+    /// Wall-clock seconds of training steps so far, kernel compilation, evaluation, checkpoints and data upload excluded
+    /// (<see cref="EpochMetrics.TimingMethod"/> says how it is measured); the time to <see cref="TrainOptions.TargetAccuracy"/>.
+    /// </summary>
+    public double TrainingSeconds { get; init; }
+
+    /// <summary>
     /// The device-side running sums (<see cref="Cct.Gpu.Reductions.TrainingStatistics"/>) of the interrupted epoch, so
     /// its loss, and with it the choice of checkpoint-best, come out as if it had never stopped; null at an epoch end.
     /// </summary>
@@ -36,7 +43,7 @@ public sealed record TrainingState
     /// <summary>Throws a one-line <see cref="ArgumentException"/> for a state no run can be in.</summary>
     public void Validate()
     {
-        if (Epoch < 0 || BatchInEpoch < 0 || Step < 0 || BestEpoch < 0 || EpochsWithoutImprovement < 0 || double.IsNaN(BestMetric))
+        if (Epoch < 0 || BatchInEpoch < 0 || Step < 0 || BestEpoch < 0 || EpochsWithoutImprovement < 0 || double.IsNaN(BestMetric) || !(TrainingSeconds >= 0) || double.IsInfinity(TrainingSeconds))
         {
             throw new ArgumentException($"impossible training state (epoch {Epoch}, batch {BatchInEpoch}, step {Step})");
         }
