@@ -48,6 +48,7 @@ public sealed class LibraryApiTests
             "Cct.Training.Data.TrainingData", "Cct.Training.Export.OnnxExport", "Cct.Training.Reports.AtomicFile", "Cct.Training.Reports.AttentionPlot",
             "Cct.Training.Reports.EpochMetrics", "Cct.Training.Reports.EvaluationReport", "Cct.Training.Training.Evaluation", "Cct.Training.Training.IEpochSink",
             "Cct.Training.Training.LearningRateScheduleKind", "Cct.Training.Training.RunFolder", "Cct.Training.Training.RunFolderBusyException",
+            "Cct.Training.Training.TestTimeAugmentation", "Cct.Training.Training.TrainingRecipe", "Cct.Training.Training.TrainingRecipes",
             "Cct.Training.Training.TrainOptions", "Cct.Training.Training.Trainer", "Cct.Training.Training.TrainingDivergedException",
             "Cct.Training.Training.TrainingOutcome", "Cct.Training.Training.TrainingProgress", "Cct.Training.Training.TrainingResult",
             "Cct.Training.Training.TrainingState",

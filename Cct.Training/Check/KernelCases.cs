@@ -74,6 +74,8 @@ internal static class KernelCases
             BatchAssemblerCase(augment: false),
             ClearCase(length: 1001, offset: 0, count: 1001),
             ClearCase(length: 1001, offset: 333, count: 77),
+            BatchAssemblerErasingCase(),
+            WeightAverageCase(1001),
         ];
     }
 
@@ -483,5 +485,32 @@ internal static class KernelCases
         var gathered = s.IntZeros(picks.Length);
         s.Launch(() => assembler.GatherLabels(gathered, labels, indices, picks.Length));
         return [Out("images", output, Tolerance.Elementwise), Out("labels", gathered)];
+    });
+
+    // Erasing, a padding of 2 and a fixed view (TTA's mirror and shift) on top of crop and flip, so every switch of the kernel runs.
+    private static KernelCase BatchAssemblerErasingCase() => new("batch assembler 5x28x28 crop2+flip+erase+view", typeof(BatchAssembler), s =>
+    {
+        const int Images = 10;
+        const int Side = 28;
+        var assembler = BatchAssembler.For(s.Device);
+        var bytes = new byte[Images * Side * Side];
+        new Random(161).NextBytes(bytes);
+        int[] picks = [3, 0, 9, 5, 1];
+        var output = s.Zeros(picks.Length * Side * Side);
+        var pixels = s.Upload(bytes);
+        var indices = s.Upload(picks);
+        s.Launch(() => assembler.Assemble(output, pixels, indices, picks.Length, Side, Side, 0.2860f, 0.3530f, new BatchAugmentation(true, true, 2, Erase: true), new BatchView(true, 1, -1), Key));
+        return [Out("images", output, Tolerance.Elementwise)];
+    });
+
+    private static KernelCase WeightAverageCase(int count) => new($"weight average {count} x2 updates", typeof(WeightAverage), s =>
+    {
+        var average = WeightAverage.For(s.Device);
+        var averaged = s.Upload(Uniform(175, count));
+        var weights1 = s.Upload(Uniform(171, count));
+        var weights2 = s.Upload(Uniform(172, count));
+        s.Launch(() => average.Update(averaged, weights1, 0.1f));
+        s.Launch(() => average.Update(averaged, weights2, 0.001f));
+        return [Out("average", averaged, Tolerance.Elementwise)];
     });
 }
