@@ -205,6 +205,47 @@ public sealed class CliTests
         Assert.That(Checkpoint.Load(Path.Combine(split, "checkpoint-last.safetensors")).State.Epoch, Is.EqualTo(2));
     }
 
+    /// <summary>
+    /// As <see cref="ResumeContinuesExactly"/> with issue 17's recipe options on: EMA, erasing, one-cycle, TTA and a target
+    /// that is not reached; then `cct eval` scores checkpoint-last with its weight average and the run's TTA.
+    /// </summary>
+    [Test]
+    [Category("RealData")]
+    public void ResumeWithTheRecipeOptionsContinuesExactly()
+    {
+        var data = CliRunner.FashionMnistSlice(Path.Combine(root, "data"), 192, 64);
+        string[] common =
+        [
+            "train", "--model", "cct-tiny", "--epochs", "2", "--batch", "32", "--data", data, "--accelerator", "cpu", "--seed", "3",
+            "--augment", "crop,flip,erase", "--crop-padding", "2", "--schedule", "one-cycle", "--ema", "0.99", "--tta", "flip",
+            "--target-accuracy", "0.999", "--lr-scale-batch",
+        ];
+        var once = Path.Combine(root, "once");
+        var split = Path.Combine(root, "split");
+        var first = CliRunner.Run([.. common, "--out", once]);
+        Assert.That(first.ExitCode, Is.Zero, first.Error);
+        Assert.That(first.Out, Does.Contain("target 99.90% not reached"));
+        var second = CliRunner.Run([.. common, "--out", split, "--stop-after", "1"]);
+        Assert.That(second.ExitCode, Is.Zero, second.Error);
+        var resumed = CliRunner.Run("train", "--resume", Path.Combine(split, "checkpoint-last.safetensors"), "--accelerator", "cpu", "--data", data);
+        Assert.That(resumed.ExitCode, Is.Zero, resumed.Error);
+
+        var a = SafeTensorsFile.Read(Path.Combine(once, "checkpoint-last.safetensors"));
+        var b = SafeTensorsFile.Read(Path.Combine(split, "checkpoint-last.safetensors"));
+        Assert.That(a.Tensors.Keys, Has.Some.StartsWith("optimizer.ema."));
+        Assert.That(b.Tensors.Keys, Is.EquivalentTo(a.Tensors.Keys));
+        foreach (var (name, tensor) in a.Tensors)
+        {
+            Assert.That(b[name].Data, Is.EqualTo(tensor.Data), name);
+        }
+
+        var options = Checkpoint.Load(Path.Combine(split, "checkpoint-last.safetensors")).Options;
+        Assert.That((options.Ema, options.Erase, options.CropPadding, options.LearningRate), Is.EqualTo((0.99, true, 2, 5e-3)), "cct-tiny's rate at its own batch of 32");
+        var eval = CliRunner.Run("eval", "--checkpoint", Path.Combine(split, "checkpoint-last.safetensors"), "--accelerator", "cpu", "--data", data, "--out", Path.Combine(root, "eval"));
+        Assert.That(eval.ExitCode, Is.Zero, eval.Error);
+        Assert.That(eval.Out, Does.Contain("(EMA weights, TTA flip)"));
+    }
+
     [Test]
     public void TrainRefusesToOverwriteAnExistingRun()
     {
