@@ -36,7 +36,7 @@ public sealed record EpochMetrics(
 
     /// <summary>How <see cref="TrainingSeconds"/> is measured.</summary>
     public static string TimingMethod { get; } =
-        "sum over epochs of the Stopwatch wall time of the training steps, the device synchronised at each epoch's end; " +
+        "sum over epochs of the Stopwatch wall time of the training steps, the device synchronised at the end of each epoch; " +
         "the first step of each Fit call (kernel compilation) is timed to a device synchronise and replaced by the mean " +
-        "of that epoch's other steps; evaluation, checkpoints, data loading and upload are outside the clock";
+        "of the other steps of its epoch; evaluation, checkpoints, data loading and upload are outside the clock";
 }
