@@ -106,6 +106,12 @@ public sealed class RunFolder : IEpochSink, IDisposable
                 MetricsLog.Write(metrics, logged.Where(e => e.Epoch <= state.Epoch));
             }
 
+            if (resume is not null && File.Exists(metrics) && MetricsLog.Read(metrics).Epochs.LastOrDefault(e => e.Epoch <= state.Epoch)?.TrainingSeconds is { } seconds)
+            {
+                // Checkpoints leave the wall-clock time out (they are a function of the seed); the log has it.
+                state = state with { TrainingSeconds = seconds };
+            }
+
             AtomicFile.WriteAllBytes(System.IO.Path.Combine(path, OptionsFileName), Encoding.UTF8.GetBytes(options.ToJson()));
             return new RunFolder(path, runLock, data.Spec, state);
         }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Cct.Training.Reports;
 
 namespace Cct.Training.Training;
@@ -31,7 +32,10 @@ public sealed record TrainingState
     /// <summary>
     /// Wall-clock seconds of training steps so far, kernel compilation, evaluation, checkpoints and data upload excluded
     /// (<see cref="EpochMetrics.TimingMethod"/> says how it is measured); the time to <see cref="TrainOptions.TargetAccuracy"/>.
+    /// Not saved in checkpoints, which must stay a function of the seed byte for byte: a <see cref="RunFolder"/> resume takes
+    /// it from the last epoch of metrics.jsonl (so a resume from mid-epoch drops that epoch's time before the interruption).
     /// </summary>
+    [JsonIgnore]
     public double TrainingSeconds { get; init; }
 
     /// <summary>
