@@ -6,20 +6,29 @@ Measures, on --device cuda[:N] or cpu, for each precision mode:
   * training throughput (img/s): forward, cross-entropy with label smoothing 0.1, zero_grad, backward,
     AdamW step; warm-up steps first, then timed loops synchronised only at their end;
   * inference throughput (img/s): eval-mode forward under torch.no_grad(), timed the same way;
+  * the mode's settings: the TF32 switches as set, the autocast dtype, torch.compile's status;
   * time shares of a training step from torch.profiler, per ATen op (self GPU time on CUDA, self CPU time
     on CPU) and, on CUDA, per GPU kernel with the number of launches per step;
   * peak memory: torch.cuda.max_memory_allocated (CUDA only; the CPU has no allocator statistics, so the
     growth of the process's peak RSS is given there as a rough figure instead).
 
-Precision modes, each on a fresh model: "fp32" switches TF32 off for matmuls and cuDNN (pure fp32, like
-Cct's kernels); "default" leaves PyTorch's start-up settings. TF32 does not exist on the CPU, so only
-"fp32" runs there unless asked.
+Precision modes, each on a fresh model with the same seed, as PyTorch users run it:
+  * "fp32": TF32 off for matmuls and cuDNN (pure fp32, like Cct's kernels);
+  * "tf32": TF32 on for matmuls and cuDNN, set explicitly;
+  * "bf16": TF32 off, forward and loss under torch.autocast to bfloat16; parameters, gradients and the AdamW
+    step stay fp32;
+  * "compile": torch.compile(model) with the default (inductor) backend, fp32 with TF32 off. PyTorch 1.13 has
+    no torch.compile: the mode is then recorded as skipped; a compilation error is recorded as failed, and
+    the other modes still run.
+All four run on CUDA by default; on the CPU only "fp32" (TF32 does not exist there: "tf32" is recorded as
+skipped; "bf16" and "compile" run when asked).
 
 The model is tools/reference/cct_reference.py's official-layout CCT with the official stochastic layers put
 back (attention dropout on the attention probabilities, stochastic depth), as in SHI-Labs/Compact-Transformers,
 because Cct trains with them. Runs with PyTorch 1.13 and 2.x.
 """
 import argparse
+import contextlib
 import datetime
 import json
 import math
@@ -63,41 +72,77 @@ class Fail(Exception):
     """A one-line error for the user (bad option, unusable config, no CUDA)."""
 
 
-def precision_switches():
-    """The TF32 switches of cuBLAS matmuls and cuDNN, as ((name, object, attribute, fp32 value) list, API name).
+# The precision modes, in the order they run (whatever the order asked) and compare.py lists them. compile
+# runs last: its first calls compile for a long time, and the JSON is rewritten after each mode, so a run
+# stopped by a time limit still keeps the eager modes.
+MODES = ("fp32", "tf32", "bf16", "compile")
 
-    PyTorch 2.9 added per-backend `fp32_precision` strings ("ieee" = pure fp32) and raises when code reads
-    the legacy `allow_tf32` flags after the new API was used; 1.13 has only the legacy flags. So use the new
-    API where it exists and the legacy one otherwise, never both. cuDNN RNN is set with conv because 2.9+
-    rejects a cuDNN-wide TF32 query while the two disagree.
+
+def precision_switches():
+    """The TF32 switches of cuBLAS matmuls and cuDNN, as ((name, object, attribute) list, API name,
+    (value for TF32 off, value for TF32 on)).
+
+    PyTorch 2.9 added per-backend `fp32_precision` strings ("ieee" = pure fp32, "tf32" = TF32 allowed) and
+    raises when code reads the legacy `allow_tf32` flags after the new API was used; 1.13 has only the legacy
+    flags. So use the new API where it exists and the legacy one otherwise, never both. cuDNN RNN is set
+    with conv because 2.9+ rejects a cuDNN-wide TF32 query while the two disagree.
     """
     backends = torch.backends
     try:
         getattr(backends.cuda.matmul, "fp32_precision")
     except (AttributeError, AssertionError):  # 1.13 answers unknown attributes with AssertionError
-        return [("cuda.matmul.allow_tf32", backends.cuda.matmul, "allow_tf32", False),
-                ("cudnn.allow_tf32", backends.cudnn, "allow_tf32", False)], "allow_tf32"
-    return [("cuda.matmul.fp32_precision", backends.cuda.matmul, "fp32_precision", "ieee"),
-            ("cudnn.conv.fp32_precision", backends.cudnn.conv, "fp32_precision", "ieee"),
-            ("cudnn.rnn.fp32_precision", backends.cudnn.rnn, "fp32_precision", "ieee")], "fp32_precision"
+        return [("cuda.matmul.allow_tf32", backends.cuda.matmul, "allow_tf32"),
+                ("cudnn.allow_tf32", backends.cudnn, "allow_tf32")], "allow_tf32", (False, True)
+    return [("cuda.matmul.fp32_precision", backends.cuda.matmul, "fp32_precision"),
+            ("cudnn.conv.fp32_precision", backends.cudnn.conv, "fp32_precision"),
+            ("cudnn.rnn.fp32_precision", backends.cudnn.rnn, "fp32_precision")], "fp32_precision", ("ieee", "tf32")
 
 
-SWITCHES, SWITCH_API = precision_switches()
-# PyTorch's own settings, read before this script changes any: what the "default" mode runs with.
-STARTUP_SWITCHES = [getattr(obj, attr) for _, obj, attr, _ in SWITCHES]
+SWITCHES, SWITCH_API, SWITCH_VALUES = precision_switches()
 
 
-def set_precision(mode, device):
-    """Sets the switches for `mode` on CUDA and returns them as set, for the report. The CPU has no TF32
-    here, so nothing is touched there."""
+def set_precision(tf32, device):
+    """Switches TF32 on (tf32 true) or off on CUDA and returns the switches as set, for the report. The CPU
+    has no TF32, so nothing is touched there."""
     state = {"api": SWITCH_API, "applies": device.type == "cuda"}
-    for (name, obj, attr, fp32), startup in zip(SWITCHES, STARTUP_SWITCHES):
-        wanted = fp32 if mode == "fp32" else startup
+    wanted = SWITCH_VALUES[1 if tf32 else 0]
+    for name, obj, attr in SWITCHES:
         # Written only when it differs: a write, even of the same value, would count as using that API.
         if state["applies"] and getattr(obj, attr) != wanted:
             setattr(obj, attr, wanted)
         state[name] = getattr(obj, attr)
     return state
+
+
+def parse_modes(text):
+    """The modes named in --precision (comma-separated, or "all"), in MODES order."""
+    names = MODES if text == "all" else [name.strip() for name in text.split(",")]
+    unknown = [name for name in names if name not in MODES]
+    if unknown:
+        raise Fail("unknown --precision mode '%s'; give a comma-separated list of %s, or all"
+                   % (unknown[0], ", ".join(MODES)))
+    return [mode for mode in MODES if mode in names]
+
+
+def skip_reason(mode, device):
+    """Why `mode` cannot run on this device and PyTorch, or None."""
+    if mode == "tf32" and device.type != "cuda":
+        return "no TF32 on the CPU"
+    if mode == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        return "this GPU has no bfloat16"
+    if mode == "compile" and not hasattr(torch, "compile"):
+        return "torch.compile needs PyTorch 2.0+ (this is %s)" % torch.__version__
+    return None
+
+
+def first_line(error):
+    """The error's type and first line, with the next line when the first only introduces it, as inductor's
+    "backend='inductor' raised:" does."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    text = lines[0] + (" " + lines[1] if lines[0].endswith(":") and len(lines) > 1 else "")
+    return "%s: %s" % (type(error).__name__, text)
 
 
 def drop_path(x, rate, training):
@@ -270,21 +315,65 @@ def timed_runs(work, device, repeats, images):
     return rates
 
 
-def bench_mode(mode, cfg, args, device):
-    precision = set_precision(mode, device)
+def mode_settings(mode, device):
+    """Sets the process-wide switches for `mode` and returns the mode's settings, for the report."""
+    return {
+        # TF32 is off in every mode but tf32, so bf16 and compile each differ from fp32 in one thing only.
+        "precision": set_precision(mode == "tf32", device),
+        "autocast": {"device_type": device.type, "dtype": "bfloat16",
+                     "covers": "training forward and loss, inference forward; backward follows the forward's "
+                               "dtypes; parameters, gradients and AdamW in fp32"} if mode == "bf16" else None,
+        "compile": {"status": "compiled", "call": "torch.compile(model)", "backend": "inductor (the default)",
+                    "when": "in the first warm-up step (warmup_seconds includes it) and the untimed eval warm-up "
+                            "call"}
+                   if mode == "compile" else None,
+    }
+
+
+def run_mode(mode, cfg, args, device):
+    """One mode's run: measured, or "skipped" with its reason, or for compile "failed" with the error's first line."""
+    reason = skip_reason(mode, device)
+    if reason:
+        return {"mode": mode, "status": "skipped", "reason": reason}
+    settings = mode_settings(mode, device)
+    if mode != "compile":
+        return bench_mode(mode, settings, cfg, args, device)
+    try:
+        return bench_mode(mode, settings, cfg, args, device)
+    except Fail:
+        raise
+    # Compilation runs at the first calls and fails in many types (BackendCompilerFailed, InductorError, a
+    # RuntimeError for a missing C++ compiler or an unsupported Python, ...): a broken torch.compile is a result
+    # about this PyTorch installation, not a reason to lose the other modes.
+    except Exception as e:
+        settings["compile"]["status"] = "failed"
+        return dict({"mode": mode, "status": "failed", "reason": first_line(e)}, **settings)
+
+
+def bench_mode(mode, settings, cfg, args, device):
     torch.manual_seed(args.seed)
     if device.type == "cuda":
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
     rss_before = peak_rss_bytes()
     model = build_model(cfg).to(device)
+    # The compiled module shares the model's parameters and train/eval flag; the optimizer and mode switches
+    # below work on the model itself.
+    net = torch.compile(model) if settings["compile"] else model
     images = torch.randn(args.batch, cfg["in_channels"], cfg["image_size"], cfg["image_size"], device=device)
     labels = torch.randint(0, cfg["classes"], (args.batch,), device=device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=LR, betas=BETAS, eps=EPS, weight_decay=WEIGHT_DECAY)
     last_loss = [None]
 
+    def autocast():
+        # Around the forward and the loss only, as PyTorch's AMP recipe: backward runs outside it.
+        if settings["autocast"]:
+            return torch.autocast(device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
     def train_step():
-        loss = F.cross_entropy(model(images), labels, label_smoothing=LABEL_SMOOTHING)
+        with autocast():
+            loss = F.cross_entropy(net(images), labels, label_smoothing=LABEL_SMOOTHING)
         # set_to_none is 2.x's default; explicit so that 1.13 skips the same zero-fill.
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -297,7 +386,7 @@ def bench_mode(mode, cfg, args, device):
 
     def inference_loop():
         for _ in range(args.inference_steps):
-            model(images)
+            net(images)
 
     model.train()
     start = time.perf_counter()
@@ -311,8 +400,8 @@ def bench_mode(mode, cfg, args, device):
         raise Fail("[%s] the training loss became %s" % (mode, loss))
 
     model.eval()
-    with torch.no_grad():
-        model(images)  # the eval-mode warm-up
+    with torch.no_grad(), autocast():
+        net(images)  # the eval-mode warm-up (for compile, the eval graph's compilation)
         synchronize(device)
         inference_runs = timed_runs(inference_loop, device, args.repeats, args.inference_steps * args.batch)
     model.train()
@@ -333,9 +422,9 @@ def bench_mode(mode, cfg, args, device):
     kernel_profile = profile_training(train_step, device, args.profile_steps) if args.profile_steps else None
 
     train_rate, inference_rate = median(train_runs), median(inference_runs)
-    return {
+    return dict({
         "mode": mode,
-        "precision": precision,
+        "status": "ok",
         "warmup_seconds": warmup_seconds,
         "train_images_per_second": train_rate,
         "train_images_per_second_runs": train_runs,
@@ -346,7 +435,7 @@ def bench_mode(mode, cfg, args, device):
         "memory_bytes": memory_bytes,
         "memory": memory,
         "kernel_profile": kernel_profile,
-    }
+    }, **settings)
 
 
 def device_description(device):
@@ -381,8 +470,9 @@ def parse_args(argv):
     p.add_argument("--inference-steps", type=int, help="forward passes per timed inference loop (default: --steps)")
     p.add_argument("--repeats", type=int, default=3, help="timed loops; the median is reported (default 3)")
     p.add_argument("--profile-steps", type=int, default=3, help="training steps under torch.profiler; 0 = none (default 3)")
-    p.add_argument("--precision", choices=["fp32", "default", "both"],
-                   help="fp32 = TF32 off; default = PyTorch's settings; both (the default on CUDA; fp32 on the CPU)")
+    p.add_argument("--precision",
+                   help="modes, comma-separated, run in the order %s; or all (the default on CUDA; fp32 on the CPU)"
+                        % ", ".join(MODES))
     p.add_argument("--threads", type=int, help="CPU threads (default: all processors, as Cct's CPU accelerator)")
     p.add_argument("--seed", type=int, default=0, help="default 0")
     p.add_argument("--json", help="write the results here (rewritten after each precision mode)")
@@ -400,6 +490,7 @@ def parse_args(argv):
         p.error("--threads must be at least 1")
     if args.config is None and args.model not in PRESETS:
         p.error("unknown model preset '%s'; known: %s" % (args.model, ", ".join(PRESETS)))
+    args.modes = parse_modes(args.precision) if args.precision is not None else None
     return args
 
 
@@ -434,8 +525,7 @@ def main(argv=None):
     if device.type == "cpu":
         torch.set_num_threads(args.threads or os.cpu_count() or 1)
     cfg = config_from_json(args.config) if args.config else PRESETS[args.model]
-    modes = {"fp32": ["fp32"], "default": ["default"], "both": ["default", "fp32"]}[
-        args.precision or ("both" if device.type == "cuda" else "fp32")]
+    modes = args.modes or parse_modes("all" if device.type == "cuda" else "fp32")
     try:
         parameters = parameter_count(build_model(cfg))
     except (ValueError, RuntimeError) as e:  # e.g. dim not divisible by heads, or no tokens left
@@ -443,9 +533,10 @@ def main(argv=None):
 
     describe = device_description(device)
     model_name = args.config or args.model
-    print("device: %s (%s); torch %s; model %s, %d parameters; batch %d"
-          % (describe["name"], device.type, torch.__version__, model_name, parameters, args.batch))
+    print("device: %s (%s); torch %s; model %s, %d parameters; batch %d; modes %s"
+          % (describe["name"], device.type, torch.__version__, model_name, parameters, args.batch, ", ".join(modes)))
     report = {
+        # The name compare.py and opencl_table.py look for; the compile mode is one run inside such a report.
         "implementation": "pytorch-eager",
         "complete": False,
         "device": describe["name"],
@@ -466,11 +557,14 @@ def main(argv=None):
         "time": datetime.datetime.now(datetime.timezone.utc).isoformat(),
     }
     for mode in modes:
-        run = bench_mode(mode, cfg, args, device)
+        run = run_mode(mode, cfg, args, device)
         report["runs"].append(run)
         report["complete"] = len(report["runs"]) == len(modes)
         # Rewritten after each mode, so a run stopped by a time limit keeps the modes it finished.
         write_json(args.json, report)
+        if run["status"] != "ok":
+            print("[%s] %s: %s" % (mode, run["status"], run["reason"]))
+            continue
         memory = "%.1f MiB" % (run["memory_bytes"] / 2 ** 20) if run["memory_bytes"] is not None else "n/a on CPU"
         print("[%s] train %.1f img/s (%.2f ms/step), inference %.1f img/s, loss %.4f, peak memory %s"
               % (mode, run["train_images_per_second"], run["train_step_ms"], run["inference_images_per_second"],

@@ -15,15 +15,17 @@
 # when PyTorch sees no CUDA device, each preset and batch also runs on Cct's CPU accelerator, so one run on the same
 # cores gives OpenCL, the CPU accelerator and PyTorch CPU side by side (OUT_DIR/opencl.md, tools/bench/opencl_table.py).
 # PyTorch runs on CUDA when Cct ran on CUDA, or on OpenCL and PyTorch
-# sees a CUDA device; otherwise on the CPU. On CUDA both PyTorch precision modes run (fp32 = TF32 off, and
-# PyTorch's defaults); on the CPU only fp32.
+# sees a CUDA device; otherwise on the CPU. On CUDA PyTorch runs all four precision modes of pytorch_bench.py
+# (fp32 = TF32 off; tf32 = TF32 on; bf16 = autocast to bfloat16; compile = torch.compile in fp32, skipped before
+# PyTorch 2.0); on the CPU only fp32.
 #
 # Environment overrides (CPU runs need tiny ones):
 #   CCT_BENCH_PRESETS        presets, space-separated (default "cct-2/3x2 cct-7/3x1")
 #   CCT_BENCH_BATCHES        batch sizes, space-separated (default "128 512")
 #   CCT_BENCH_STEPS, CCT_BENCH_WARMUP, CCT_BENCH_REPEATS, CCT_BENCH_PROFILE_STEPS
 #                            passed to both sides (defaults 20, 5, 3, 3)
-#   CCT_BENCH_PRECISION      PyTorch modes: fp32, default or both (default: both on CUDA, fp32 on the CPU)
+#   CCT_BENCH_PRECISION      PyTorch modes, comma-separated, of fp32, tf32, bf16 and compile, or all
+#                            (default: all on CUDA, fp32 on the CPU; "tf32" on the CPU is recorded as skipped)
 #   CCT_BENCH_PEAK_TFLOPS    the device's fp32 peak in TFLOP/s, for compare.py's % of peak (H100 SXM / H200: ~67)
 #   CCT_BENCH_TIMEOUT        seconds per single run (default 600)
 #   CCT_BENCH_PYTHON         Python with torch (default: the first of python3, /usr/bin/python3 that imports torch)
@@ -62,11 +64,22 @@ for batch in $batches; do
         die "CCT_BENCH_BATCHES must hold whole numbers of at least 1, not '$batch'"
     fi
 done
+# Checked here, before any run, although pytorch_bench.py checks it too: a typo would otherwise show only
+# after the first Cct run.
 precision=${CCT_BENCH_PRECISION:-}
-case $precision in
-    "" | fp32 | default | both) ;;
-    *) die "CCT_BENCH_PRECISION must be fp32, default or both, not '$precision'" ;;
-esac
+if [[ -n $precision && $precision != all ]]; then
+    # The extra comma keeps a trailing empty item, which read would drop: "fp32," is refused, as pytorch_bench.py does.
+    IFS=, read -r -a precision_modes <<<"$precision,"
+    for mode in "${precision_modes[@]}"; do
+        case $mode in
+            fp32 | tf32 | bf16 | compile) ;;
+            *) die "CCT_BENCH_PRECISION must list fp32, tf32, bf16 or compile, comma-separated, or be all; not '$precision'" ;;
+        esac
+    done
+fi
+# Without CCT_BENCH_PRECISION, pytorch_bench.py picks the modes for the device it runs on.
+precision_args=()
+[[ -n $precision ]] && precision_args=(--precision "$precision")
 peak_tflops=${CCT_BENCH_PEAK_TFLOPS:-}
 if [[ -n $peak_tflops ]]; then
     [[ $peak_tflops =~ ^[0-9]*\.?[0-9]+$ && $peak_tflops =~ [1-9] ]] \
@@ -134,6 +147,7 @@ fi
     echo "cct-bench: ${cct_bench[*]}"
     echo "python: $python ($("$python" -c 'import platform, torch; print("torch", torch.__version__, "CUDA", torch.version.cuda, "python", platform.python_version())'))"
     echo "presets: $presets; batches: $batches; steps $steps, warm-up $warmup, repeats $repeats, profile steps $profile_steps; accelerator $accelerator"
+    echo "PyTorch precision modes: ${precision:-all on CUDA, fp32 on the CPU}"
     echo "fp32 peak for compare.py: ${peak_tflops:-not given} TFLOP/s"
     if command -v nvidia-smi >/dev/null; then
         nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1
@@ -190,11 +204,10 @@ for batch in $batches; do
         fi
 
         device=$(torch_device "$cct_json")
-        modes=${precision:-$([[ $device == cuda ]] && echo both || echo fp32)}
-        echo "=== $preset, batch $batch: PyTorch ($device, precision $modes) ==="
+        echo "=== $preset, batch $batch: PyTorch ($device, precision ${precision:-by device}) ==="
         "${with_timeout[@]}" "$python" "$here/pytorch_bench.py" --model "$preset" --batch "$batch" --device "$device" \
             --steps "$steps" --warmup "$warmup" --repeats "$repeats" --profile-steps "$profile_steps" \
-            --precision "$modes" --json "$torch_json" 2>&1 | tee "$out_dir/pytorch-$tag.log"
+            "${precision_args[@]}" --json "$torch_json" 2>&1 | tee "$out_dir/pytorch-$tag.log"
         rc=${PIPESTATUS[0]}
         [[ $rc -eq 0 ]] || run_failed "PyTorch $preset batch $batch" "$rc" "$out_dir/pytorch-$tag.log"
     done
