@@ -6,9 +6,11 @@ usage: compare.py DIR_OR_JSON... [--markdown FILE] [--top N] [--peak-tflops X]
 Reads every Cct JSON (implementation "cct-ilgpu") and PyTorch JSON (implementation "pytorch-eager") given or
 found in the given folders, pairs them by (architecture, batch, device class) and prints: throughput and
 its ratio Cct / PyTorch (above 1 = Cct faster) for training and inference against each PyTorch precision
-mode; training compute in GFLOP/s from Cct's analytic FLOPs per image, and its share of --peak-tflops;
-peak memory and its ratio (below 1 = Cct uses less); the largest time shares of a training step on each
-side. Needs only the Python standard library.
+mode found (fp32, tf32, bf16, compile; "default" in reports from before those modes), with "not run" or
+"skipped: reason" where a report lacks a mode or could not run it; training compute in GFLOP/s from Cct's
+analytic FLOPs per image, and its share of --peak-tflops; peak memory and its ratio (below 1 = Cct uses
+less) per mode; the largest time shares of a training step on each side. Needs only the Python standard
+library.
 """
 import argparse
 import glob
@@ -22,6 +24,15 @@ ARCHITECTURE = ("image_size", "in_channels", "kernel", "mid_channels", "classes"
 # Cct on OpenCL runs on a GPU as a rule, and PyTorch's counterpart there is CUDA: they share one table.
 DEVICE_CLASS = {"cuda": "gpu", "opencl": "gpu", "cpu": "cpu"}
 NAME_WIDTH = 48  # CUDA kernel names can run to hundreds of characters
+REASON_WIDTH = 64  # a failed mode's error line can be long too; the notes under the tables give it whole
+# PyTorch's precision modes in column order. "default" (PyTorch's start-up switches) is the second mode of the
+# reports written before tf32, bf16 and compile existed; it is shown where such a report is read.
+MODES = ("fp32", "default", "tf32", "bf16", "compile")
+MODE_MEANINGS = {"fp32": "fp32 = TF32 off", "default": "default = PyTorch's start-up switches",
+                 "tf32": "tf32 = TF32 on for matmuls and cuDNN",
+                 "bf16": "bf16 = autocast to bfloat16, AdamW in fp32", "compile": "compile = torch.compile, fp32"}
+# The modes that compute in fp32 throughout, whose GFLOP/s the fp32 (non-tensor-core) peak bounds.
+FP32_MODES = ("fp32", "compile")
 
 
 class Fail(Exception):
@@ -105,12 +116,45 @@ def run_of(torch_report, mode):
     return None
 
 
+def measured(run):
+    # Reports from before the "status" field hold measured runs only.
+    return run is not None and run.get("status", "ok") == "ok"
+
+
+def modes_in(rows, theirs):
+    """The PyTorch modes any report of these rows has, in column order; fp32 alone when there is none."""
+    return [m for m in MODES if any(run_of(theirs.get(k), m) for k in rows)] or ["fp32"]
+
+
+def mode_figure(report, mode, name):
+    """(value, why): one PyTorch mode's figure `name`, or why a table cell has none instead of a number."""
+    if report is None:
+        return None, "-"
+    run = run_of(report, mode)
+    if run is None:
+        return None, "not run"
+    if not measured(run):
+        reason = short(str(run.get("reason") or "no reason given"), REASON_WIDTH).replace("|", "\\|")
+        return None, "%s: %s" % (run.get("status"), reason)
+    return run.get(name), None
+
+
+def mode_cells(report, mode, name, mine, show):
+    """The value cell (formatted by `show`) and the ratio cell of one PyTorch mode against Cct's `mine`."""
+    other, why = mode_figure(report, mode, name)
+    return [why or show(other), ratio(mine, other)]
+
+
+def meanings(modes):
+    return "PyTorch " + "; ".join(MODE_MEANINGS[m] for m in modes) + "."
+
+
 def field(report, name):
     return report.get(name) if report else None
 
 
-def short(name):
-    return name if len(name) <= NAME_WIDTH else name[:NAME_WIDTH - 3] + "..."
+def short(name, width=NAME_WIDTH):
+    return name if len(name) <= width else name[:width - 3] + "..."
 
 
 def shares(rows, top):
@@ -122,35 +166,41 @@ def row(cells):
 
 
 def throughput_table(rows, names, ours, theirs):
-    lines = ["Throughput in images/s; ratio = Cct / PyTorch (above 1: Cct is faster). "
-             "PyTorch fp32 = TF32 off; default = PyTorch's defaults.", "",
-             "| model | batch | Cct train | PyTorch fp32 train | ratio | PyTorch default train | ratio "
-             "| Cct infer | PyTorch fp32 infer | ratio | PyTorch default infer | ratio |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    modes = modes_in(rows, theirs)
+    header = ["model", "batch"]
+    for phase in ("train", "infer"):
+        header.append("Cct " + phase)
+        for mode in modes:
+            header += ["PyTorch %s %s" % (mode, phase), "ratio"]
+    lines = ["Throughput in images/s; ratio = Cct / PyTorch (above 1: Cct is faster). " + meanings(modes), "",
+             row(header), row(["---"] + ["---:"] * (len(header) - 1))]
     for key in rows:
         a, t = ours.get(key), theirs.get(key)
         cells = [names[key], str(key[1])]
         for metric in ("train_images_per_second", "inference_images_per_second"):
             mine = field(a, metric)
             cells.append(number(mine))
-            for mode in ("fp32", "default"):
-                other = field(run_of(t, mode), metric)
-                cells += [number(other), ratio(mine, other)]
+            for mode in modes:
+                cells += mode_cells(t, mode, metric, mine, number)
         lines.append(row(cells))
     return lines
 
 
 def compute_table(rows, names, ours, theirs, peak_tflops):
     """Achieved training GFLOP/s: Cct's analytic FLOPs per image times each side's img/s (the same model)."""
+    modes = modes_in(rows, theirs)
     peak_gflops = peak_tflops * 1e3 if peak_tflops else None
     lines = ["Training compute in GFLOP/s = Cct's analytic training FLOPs per image x training img/s "
              "(the same FLOPs for PyTorch: same model)%s." % (
-                 "; %% of peak = share of %g TFLOP/s, the fp32 (non-tensor-core) peak given with --peak-tflops; "
-                 "TF32 runs can pass it" % peak_tflops if peak_tflops else
+                 "; %% of peak = share of %g TFLOP/s, the fp32 (non-tensor-core) peak given with --peak-tflops, "
+                 "for the runs that compute in fp32 throughout; TF32 and bf16 run on tensor cores and can pass it"
+                 % peak_tflops if peak_tflops else
                  "; pass --peak-tflops to see the share of the device's fp32 peak"), ""]
     header = ["model", "batch", "GFLOP/image", "Cct GFLOP/s"] + (["Cct % of peak"] if peak_gflops else [])
-    header += ["PyTorch fp32 GFLOP/s"] + (["PyTorch fp32 % of peak"] if peak_gflops else [])
-    header += ["PyTorch default GFLOP/s"]
+    for mode in modes:
+        header.append("PyTorch %s GFLOP/s" % mode)
+        if peak_gflops and mode in FP32_MODES:
+            header.append("PyTorch %s %% of peak" % mode)
     lines += [row(header), row(["---"] + ["---:"] * (len(header) - 1))]
     for key in rows:
         a, t = ours.get(key), theirs.get(key)
@@ -161,32 +211,35 @@ def compute_table(rows, names, ours, theirs, peak_tflops):
         def gflops(rate):
             return flops * rate / 1e9 if rate else None
 
+        def share(value):
+            return percent(value and 100 * value / peak_gflops)
+
         mine = gflops(field(a, "train_images_per_second"))
-        fp32 = gflops(field(run_of(t, "fp32"), "train_images_per_second"))
-        default = gflops(field(run_of(t, "default"), "train_images_per_second"))
         cells = [names[key], str(key[1]), "%.4g" % (flops / 1e9), number(mine)]
         if peak_gflops:
-            cells.append(percent(mine and 100 * mine / peak_gflops))
-        cells.append(number(fp32))
-        if peak_gflops:
-            cells.append(percent(fp32 and 100 * fp32 / peak_gflops))
-        cells.append(number(default))
+            cells.append(share(mine))
+        for mode in modes:
+            rate, why = mode_figure(t, mode, "train_images_per_second")
+            cells.append(why or number(gflops(rate)))
+            if peak_gflops and mode in FP32_MODES:
+                cells.append("-" if why else share(gflops(rate)))
         lines.append(row(cells))
     return lines if len(lines) > 4 else []
 
 
 def memory_table(rows, names, ours, theirs, device_class):
+    modes = modes_in(rows, theirs)
+    header = ["model", "batch", "Cct allocated", "Cct device free-memory drop"]
+    for mode in modes:
+        header += ["PyTorch %s max allocated" % mode, "ratio"]
     lines = ["Peak memory in MiB; ratio = Cct / PyTorch (below 1: Cct uses less).", "",
-             "| model | batch | Cct allocated | Cct device free-memory drop | PyTorch fp32 max allocated | ratio "
-             "| PyTorch default max allocated | ratio |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             row(header), row(["---"] + ["---:"] * (len(header) - 1))]
     for key in rows:
         a, t = ours.get(key), theirs.get(key)
         mine = field(a, "memory_bytes")
         cells = [names[key], str(key[1]), mib(mine), mib(field(field(a, "memory"), "device_free_delta_bytes"))]
-        for mode in ("fp32", "default"):
-            other = field(run_of(t, mode), "memory_bytes")
-            cells += [mib(other), ratio(mine, other)]
+        for mode in modes:
+            cells += mode_cells(t, mode, "memory_bytes", mine, mib)
         lines.append(row(cells))
     if device_class == "cpu":
         lines += ["", "PyTorch has no allocator peak on the CPU, so the memory ratio needs a GPU."]
@@ -203,7 +256,7 @@ def profile_lines(rows, names, ours, theirs, top):
         if profile.get("kernels"):
             launches = profile.get("launches_per_step")
             parts.append("Cct%s: %s" % (" (%.0f launches)" % launches if launches else "", shares(profile["kernels"], top)))
-        run = run_of(t, "fp32") or run_of(t, "default")
+        run = next((r for r in (run_of(t, m) for m in MODES) if measured(r)), None)
         profile = field(run, "kernel_profile") or {}
         if profile.get("ops"):
             launches = profile.get("launches_per_step")
@@ -227,6 +280,9 @@ def notes_for(rows, names, ours, theirs):
         for side, report in (("Cct", a), ("PyTorch", t)):
             if report and report.get("complete") is False:
                 notes.append("%s: the %s run was cut short; only the figures it reached are shown" % (what, side))
+        for run in (t or {}).get("runs", []):
+            if run.get("status") == "failed":
+                notes.append("%s: PyTorch %s failed: %s" % (what, run.get("mode"), run.get("reason")))
     return ["Note: " + n for n in notes]
 
 
