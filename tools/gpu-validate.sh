@@ -25,8 +25,9 @@
 #   CCT_VALIDATE_KERNELS_SIZE  [cct] `Cct.Bench kernels --size`: cct (CCT's shapes) or small (a CPU rehearsal)
 #   CCT_VALIDATE_SKIP          [] step names to leave out, space-separated: env devices check tests kernels bench train eval
 #   CCT_BENCH_*                passed on to tools/bench/run-bench-pair.sh; defaults here fit the bench step's cap:
-#                              TIMEOUT 40, STEPS 10, WARMUP 3, REPEATS 2, PROFILE_STEPS 2, and PEAK_TFLOPS
-#                              from the GPU's name (H100 SXM / H200: 66.9, H100 PCIe: 51.2; fp32 without tensor cores)
+#                              TIMEOUT 40, STEPS 6, WARMUP 3, REPEATS 2, PROFILE_STEPS 2, PRECISION fp32,tf32,bf16
+#                              (no compile), and PEAK_TFLOPS from the GPU's name (H100 SXM / H200: 66.9,
+#                              H100 PCIe: 51.2; fp32 without tensor cores)
 set -uo pipefail
 
 usage="usage: gpu-validate.sh BUNDLE_DIR DATA_DIR OUT_DIR"
@@ -66,8 +67,20 @@ int_env eval_seconds CCT_VALIDATE_EVAL_SECONDS 60
 test_filter=${CCT_VALIDATE_TEST_FILTER:-TestCategory=Gpu}
 read -r -a train_extra <<<"${CCT_VALIDATE_TRAIN_ARGS:-}"
 skip=" ${CCT_VALIDATE_SKIP:-} "
-export CCT_BENCH_TIMEOUT=${CCT_BENCH_TIMEOUT:-40} CCT_BENCH_STEPS=${CCT_BENCH_STEPS:-10} CCT_BENCH_WARMUP=${CCT_BENCH_WARMUP:-3} \
-    CCT_BENCH_REPEATS=${CCT_BENCH_REPEATS:-2} CCT_BENCH_PROFILE_STEPS=${CCT_BENCH_PROFILE_STEPS:-2}
+# The bench step's 160 s hold 2 presets x 2 batches, a Cct run and a PyTorch run each (40 s cap a run). A PyTorch
+# mode trains WARMUP + REPEATS x STEPS + PROFILE_STEPS steps and makes 1 + REPEATS x STEPS forwards. With the
+# two modes of before at 10 steps that was 2 x (3 + 2 x 10 + 2) = 50 steps and 2 x 21 = 42 forwards a run, and
+# the whole validation passed in 385 s of 470 on an H200 (2026-11-30). Three modes at 6 steps are
+# 3 x (3 + 2 x 6 + 2) = 51 steps and 3 x 13 = 39 forwards: the same device work (for the slowest pair, cct-7/3x1
+# at batch 512, 51 x 98 ms + 39 x 33 ms = 6.3 s at that run's fp32 rates), plus one model build and profiler
+# start more per run; each Cct run drops from 25 to 17 steps. compile is left out: its first training step and
+# first eval call compile the model with inductor, uncached on a fresh machine and again for every preset and
+# batch, which takes tens of seconds (not measured here) where a run has 40. CCT_BENCH_PRECISION=all with larger
+# CCT_VALIDATE_BENCH_SECONDS and CCT_BENCH_TIMEOUT includes it. On the CPU (a rehearsal) tf32 is recorded as
+# skipped and bf16 runs under the CPU's autocast.
+export CCT_BENCH_TIMEOUT=${CCT_BENCH_TIMEOUT:-40} CCT_BENCH_STEPS=${CCT_BENCH_STEPS:-6} CCT_BENCH_WARMUP=${CCT_BENCH_WARMUP:-3} \
+    CCT_BENCH_REPEATS=${CCT_BENCH_REPEATS:-2} CCT_BENCH_PROFILE_STEPS=${CCT_BENCH_PROFILE_STEPS:-2} \
+    CCT_BENCH_PRECISION=${CCT_BENCH_PRECISION:-fp32,tf32,bf16}
 if [[ -z ${CCT_BENCH_PEAK_TFLOPS:-} ]] && command -v nvidia-smi >/dev/null; then
     case $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1) in
         *H100*PCIe*) export CCT_BENCH_PEAK_TFLOPS=51.2 ;;
