@@ -70,14 +70,7 @@ internal sealed class Evaluator : IDisposable
         var order = new int[model.MaxBatch];
         for (var start = 0; start < count; start += model.MaxBatch)
         {
-            var batch = Math.Min(model.MaxBatch, count - start);
-            for (var i = 0; i < batch; i++)
-            {
-                order[i] = start + i;
-            }
-
-            indices.View.SubView(0, batch).CopyFromCPU(order[..batch]);
-            batchLabels.View.SubView(0, batch).CopyFromCPU(labels[start..(start + batch)]);
+            var batch = UploadBatch(order, labels, start, Math.Min(model.MaxBatch, count - start));
             assembler.Assemble(images.View, data.Pixels.View, indices.View, batch, size, size, mean, std, crop: false, flip: false, default);
 
             // The model's loss on the device: per-sample cross-entropy (no smoothing) and softmax probabilities.
@@ -121,14 +114,7 @@ internal sealed class Evaluator : IDisposable
         var correct = 0;
         for (var start = 0; start < count; start += model.MaxBatch)
         {
-            var batch = Math.Min(model.MaxBatch, count - start);
-            for (var i = 0; i < batch; i++)
-            {
-                order[i] = start + i;
-            }
-
-            indices.View.SubView(0, batch).CopyFromCPU(order[..batch]);
-            batchLabels.View.SubView(0, batch).CopyFromCPU(labels[start..(start + batch)]);
+            var batch = UploadBatch(order, labels, start, Math.Min(model.MaxBatch, count - start));
             Array.Clear(sums);
             foreach (var view in views)
             {
@@ -160,6 +146,19 @@ internal sealed class Evaluator : IDisposable
         }
 
         return new Evaluation(probabilities, predictions, labels, count == 0 ? 0 : lossSum / count, count == 0 ? 0 : (double)correct / count);
+    }
+
+    // Images start … start + batch − 1 in order: their indices and labels to the device; returns batch.
+    private int UploadBatch(int[] order, int[] labels, int start, int batch)
+    {
+        for (var i = 0; i < batch; i++)
+        {
+            order[i] = start + i;
+        }
+
+        indices.View.SubView(0, batch).CopyFromCPU(order[..batch]);
+        batchLabels.View.SubView(0, batch).CopyFromCPU(labels[start..(start + batch)]);
+        return batch;
     }
 
     public void Dispose()
