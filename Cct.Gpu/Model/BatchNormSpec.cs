@@ -10,7 +10,7 @@ internal sealed record BatchNormSpec(string Name, int Channels)
     public IEnumerable<TensorSpec> Buffers => [RunningMean, RunningVar];
 
     /// <summary>The scale (Channels).</summary>
-    public TensorSpec Weight => new(Name + ".weight", [Channels]);
+    public TensorSpec Weight => new(Name + ".weight", [Channels], TensorInit.Ones);
 
     /// <summary>The shift (Channels).</summary>
     public TensorSpec Bias => new(Name + ".bias", [Channels]);
@@ -19,5 +19,5 @@ internal sealed record BatchNormSpec(string Name, int Channels)
     public TensorSpec RunningMean => new(Name + ".running_mean", [Channels]);
 
     /// <summary>The running variance (Channels).</summary>
-    public TensorSpec RunningVar => new(Name + ".running_var", [Channels]);
+    public TensorSpec RunningVar => new(Name + ".running_var", [Channels], TensorInit.Ones);
 }

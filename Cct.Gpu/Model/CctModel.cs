@@ -184,17 +184,15 @@ public sealed partial class CctModel : IDisposable
     {
         ThrowIfDisposed();
         var random = SeededRandom.For(seed, SeededRandom.InitializationStream, 0);
-        foreach (var slot in Parameters.Layout.Slots)
+        // In state_dict order, the order of the layout's slots, so the draws fall as they always have.
+        foreach (var spec in architecture.Parameters)
         {
-            Parameters.WriteValue(slot.Name, InitialValues(slot, ref random));
+            Parameters.WriteValue(spec.Name, InitialValues(spec, ref random));
         }
 
-        foreach (var slot in BufferLayout.Slots)
+        foreach (var spec in architecture.Buffers)
         {
-            float[] values = slot.Name.EndsWith(".running_var", StringComparison.Ordinal)
-                ? Enumerable.Repeat(1f, (int)slot.Length).ToArray()
-                : slot.Name == "classifier.positional_emb" ? Layers.Tokens.SineEmbedding(Config.Tokens, Config.Dim) : new float[slot.Length];
-            WriteBuffer(slot.Name, values);
+            WriteBuffer(spec.Name, InitialValues(spec, ref random));
         }
     }
 
@@ -456,28 +454,31 @@ public sealed partial class CctModel : IDisposable
         return buffers.View.SubView(slot.Offset, slot.Length);
     }
 
-    private static float[] InitialValues(TensorSlot slot, ref SeededRandom random)
+    // The spec's rule (TensorInit); only the normal rules draw from the stream.
+    private float[] InitialValues(TensorSpec spec, ref SeededRandom random)
     {
-        var name = slot.Name;
-        var values = new float[slot.Length];
-        if (name.StartsWith("tokenizer.", StringComparison.Ordinal) && name.EndsWith(".0.weight", StringComparison.Ordinal))
+        var values = new float[spec.Length];
+        switch (spec.Init)
         {
-            // Kaiming normal (fan_in, gain √2), torch.nn.init.kaiming_normal_'s default.
-            var fanIn = slot.Shape[1] * slot.Shape[2] * slot.Shape[3];
-            FillNormal(values, ref random, Math.Sqrt(2.0 / fanIn), double.PositiveInfinity);
-        }
-        else if (name == "classifier.positional_emb")
-        {
-            FillNormal(values, ref random, 0.2, 2.0);
-        }
-        else if (slot.Shape.Length == 2)
-        {
-            // Linear weights: trunc_normal_(std=0.02), cut at ±2 as timm's default bounds.
-            FillNormal(values, ref random, 0.02, 2.0);
-        }
-        else if (name.EndsWith(".weight", StringComparison.Ordinal))
-        {
-            Array.Fill(values, 1f); // LayerNorm and BatchNorm scales
+            case TensorInit.KaimingNormal:
+                var fanIn = spec.Shape[1] * spec.Shape[2] * spec.Shape[3];
+                FillNormal(values, ref random, Math.Sqrt(2.0 / fanIn), double.PositiveInfinity);
+                break;
+            case TensorInit.TruncatedNormal:
+                FillNormal(values, ref random, 0.02, 2.0);
+                break;
+            case TensorInit.PositionalNormal:
+                FillNormal(values, ref random, 0.2, 2.0);
+                break;
+            case TensorInit.Ones:
+                Array.Fill(values, 1f);
+                break;
+            case TensorInit.SineEmbedding:
+                return Layers.Tokens.SineEmbedding(Config.Tokens, Config.Dim);
+            case TensorInit.Zeros:
+                break;
+            default:
+                throw new InvalidOperationException($"tensor '{spec.Name}' has no initialisation rule {spec.Init}");
         }
 
         return values;

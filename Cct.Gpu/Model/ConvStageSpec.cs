@@ -12,7 +12,7 @@ internal sealed record ConvStageSpec(int Index, Conv2dShape Conv, bool HasBias, 
     public string Prefix => $"tokenizer.conv_layers.{Index}";
 
     /// <summary>The conv weight (Cout, Cin, K, K).</summary>
-    public TensorSpec Weight => new(Prefix + ".0.weight", [Conv.OutChannels, Conv.InChannels, Conv.Kernel, Conv.Kernel]);
+    public TensorSpec Weight => new(Prefix + ".0.weight", [Conv.OutChannels, Conv.InChannels, Conv.Kernel, Conv.Kernel], TensorInit.KaimingNormal);
 
     /// <summary>The conv bias (Cout); null without one.</summary>
     public TensorSpec? Bias => HasBias ? new(Prefix + ".0.bias", [Conv.OutChannels]) : null;

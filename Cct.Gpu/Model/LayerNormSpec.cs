@@ -4,7 +4,7 @@ namespace Cct.Gpu.Model;
 internal sealed record LayerNormSpec(string Name, int Dim)
 {
     /// <summary>The scale (Dim).</summary>
-    public TensorSpec Weight => new(Name + ".weight", [Dim]);
+    public TensorSpec Weight => new(Name + ".weight", [Dim], TensorInit.Ones);
 
     /// <summary>The shift (Dim).</summary>
     public TensorSpec Bias => new(Name + ".bias", [Dim]);

@@ -4,7 +4,7 @@ namespace Cct.Gpu.Model;
 internal sealed record LinearSpec(string Name, int In, int Out, bool HasBias)
 {
     /// <summary>The weight (Out, In).</summary>
-    public TensorSpec Weight => new(Name + ".weight", [Out, In]);
+    public TensorSpec Weight => new(Name + ".weight", [Out, In], TensorInit.TruncatedNormal);
 
     /// <summary>The bias (Out); null without one.</summary>
     public TensorSpec? Bias => HasBias ? new(Name + ".bias", [Out]) : null;

@@ -7,7 +7,7 @@ namespace Cct.Gpu.Model;
 internal sealed record TokensSpec(PositionalEmbeddingKind Kind, int Tokens, int Dim) : ModuleSpec
 {
     /// <summary>The positional embedding "classifier.positional_emb" (1, T, C); null with <see cref="PositionalEmbeddingKind.None"/>.</summary>
-    public TensorSpec? Embedding => Kind == PositionalEmbeddingKind.None ? null : new("classifier.positional_emb", [1, Tokens, Dim]);
+    public TensorSpec? Embedding => Kind == PositionalEmbeddingKind.None ? null : new("classifier.positional_emb", [1, Tokens, Dim], Kind == PositionalEmbeddingKind.Learnable ? TensorInit.PositionalNormal : TensorInit.SineEmbedding);
 
     /// <inheritdoc/>
     public override IEnumerable<TensorSpec> Parameters => Kind == PositionalEmbeddingKind.Learnable ? [Embedding!] : [];

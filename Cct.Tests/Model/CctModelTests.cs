@@ -143,6 +143,34 @@ public sealed class CctModelTests
         });
     }
 
+    /// <summary>
+    /// Seed 3's parameters and buffers, byte for byte (SHA-256 of the floats in layout order), for four presets that
+    /// between them have every rule (BatchNorm, learnable and sine positional embeddings, bias-free convolutions). The
+    /// hashes were written by the name-matching rules the typed <see cref="TensorInit"/> replaced, so a checkpoint's
+    /// seed keeps meaning the same weights across versions; the draws are host doubles (Box–Muller), as on every x64 machine.
+    /// </summary>
+    [TestCase("cct-2/3x2", "BF8D2E098C6168CAA8396F48CDB6EA53AA209B1EC41ED95B62FE4CA8B5A191E3")]
+    [TestCase("seed", "D3216135FF050D95E7C3D7F44A67DA7A2A0F510E9461C5195AC57C68E4943518")]
+    [TestCase("cct-tiny", "1B3CD4FEF3C75F9D7EA663BF674DFC906AB10ED9477D98EEAD084173C9DC1A36")]
+    [TestCase("cct-7/3x1", "8C91C00C22983EEB4380C3E28CF6AB27D2E6E12A75E57E11D5293BA52C5CE48C")]
+    public void InitializationBytesArePinned(string preset, string sha256)
+    {
+        using var model = new CctModel(TestDevices.Cpu, CctConfig.Preset(preset), maxBatch: 1);
+        model.Initialize(seed: 3);
+        var bytes = new List<byte>();
+        foreach (var slot in model.Parameters.Layout.Slots)
+        {
+            bytes.AddRange(model.Parameters.ReadValue(slot.Name).SelectMany(BitConverter.GetBytes));
+        }
+
+        foreach (var slot in model.BufferLayout.Slots)
+        {
+            bytes.AddRange(model.ReadBuffer(slot.Name).SelectMany(BitConverter.GetBytes));
+        }
+
+        Assert.That(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes.ToArray())), Is.EqualTo(sha256));
+    }
+
     [Test]
     public void InvalidConfigurationIsRejectedWithAClearMessage()
     {
