@@ -11,7 +11,7 @@
 #   tests/Cct.Tests      the NUnit suite as a self-running executable (NUnit runner, Microsoft.Testing.Platform),
 #                        with tests/Fixtures/*.safetensors
 #   bench/Cct.Bench      kernel and training benchmarks (when the checkout has Cct.Bench)
-#   tools/               gpu-validate.sh, bench/ and reference/ (the PyTorch side of the bench pair)
+#   tools/               gpu-validate.sh, gpu-recipes.sh and time-to-accuracy.sh, bench/ and reference/ (the PyTorch side of the bench pair)
 #   BUNDLE.txt           commit, build date, how to run
 # Each executable carries its own trimmed runtime: the trimmer keeps a different part of the framework for
 # each app, so they cannot share one folder.
@@ -88,7 +88,7 @@ done
 
 # The scripts that run on the GPU machine: validation, and the bench pair with its PyTorch side.
 mkdir -p "$out/tools"
-cp "$repo/tools/gpu-validate.sh" "$out/tools/"
+cp "$repo/tools/gpu-validate.sh" "$repo/tools/gpu-recipes.sh" "$repo/tools/time-to-accuracy.sh" "$out/tools/"
 for dir in bench reference; do
     if [[ -d $repo/tools/$dir ]]; then
         mkdir -p "$out/tools/$dir"

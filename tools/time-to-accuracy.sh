@@ -52,10 +52,18 @@ for ((seed = 0; seed < seeds; seed++)); do
     fi
 
     # The last line is the last epoch; a run that reached the target stops there and records target_accuracy.
-    jq -r --arg seed "$seed" --arg rc "$rc" -s '
-        .[-1] as $last
-        | [$seed, (if $last.target_accuracy != null then "yes" else "no" end), ($last.training_seconds // ""),
-           ($last.test_acc // ""), (length | tostring), $rc] | @tsv' "$metrics" >> "$out/runs.tsv"
+    # Python's json, not jq: a GPU machine has the Python that PyTorch needs, not always jq.
+    python3 - "$metrics" "$seed" "$rc" >> "$out/runs.tsv" <<'PY'
+import json, sys
+path, seed, rc = sys.argv[1:]
+with open(path) as f:
+    epochs = [json.loads(line) for line in f if line.strip()]
+last = epochs[-1]
+def text(value):
+    return "" if value is None else repr(value) if isinstance(value, float) else str(value)
+reached = "yes" if last.get("target_accuracy") is not None else "no"
+print("\t".join([seed, reached, text(last.get("training_seconds")), text(last.get("test_acc")), str(len(epochs)), rc]))
+PY
 done
 
 # Mean, sample standard deviation and range of the reached runs' times and of every run's final accuracy.
