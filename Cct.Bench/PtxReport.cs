@@ -12,7 +12,9 @@ namespace Cct.Bench;
 /// PTX, assembled by NVIDIA's ptxas (registers, spills, shared memory) and disassembled by cuobjdump; the
 /// innermost SASS loop with the most FFMA gives a GEMM's instruction mix. tools/ptx-report.sh fetches the two
 /// binaries and runs this; with --check it fails on a spill, on fp64, when the best GEMM K loop's FFMA share
-/// falls below --min-ffma-share, or any GEMM's below --min-ffma-share-every (CI's ratchets).
+/// falls below --min-ffma-share, or any GEMM's below --min-ffma-share-every (CI's ratchets), and when a tensor-core
+/// kernel (<see cref="KernelCatalog.IsTensorCore"/>) has no HMMA in its SASS, any LDL/STL, a stack frame, or
+/// <c>.local</c> in its PTX: inline-PTX fragments that fall into local memory cost more than the tensor cores gain.
 /// </summary>
 internal static partial class PtxReport
 {
@@ -40,7 +42,7 @@ internal static partial class PtxReport
         Directory.CreateDirectory(options.OutputDirectory);
         using var compiler = new KernelCompiler();
         var rows = new List<KernelRow>();
-        foreach (var kernel in KernelCatalog.All())
+        foreach (var kernel in KernelCatalog.All().Where(k => options.Only is null || KernelCatalog.NameOf(k).StartsWith(options.Only, StringComparison.Ordinal)))
         {
             var name = KernelCatalog.NameOf(kernel);
             var file = Path.Combine(options.OutputDirectory, FileNameOf(name));
@@ -49,7 +51,8 @@ internal static partial class PtxReport
             var assembled = RunTool(options.Ptxas, $"-arch=sm_90 -v -o \"{file}.cubin\" \"{file}.ptx\"");
             var sass = RunTool(options.Cuobjdump, $"-sass \"{file}.cubin\"");
             File.WriteAllText(file + ".sass", sass);
-            rows.Add(Analyse(name, KernelCatalog.IsImplicitlyGrouped(kernel), KernelCatalog.SpecializationOf(kernel).MaxNumThreadsPerGroup, ptx, assembled, sass));
+            rows.Add(Analyse(name, KernelCatalog.IsImplicitlyGrouped(kernel), KernelCatalog.SpecializationOf(kernel).MaxNumThreadsPerGroup, ptx, assembled, sass)
+                with { TensorCore = KernelCatalog.IsTensorCore(kernel) ? TensorCoreMix(ptx, assembled, sass) : null });
         }
 
         var table = Table(rows);
@@ -59,7 +62,7 @@ internal static partial class PtxReport
             WriteIntoDoc(options.DocPath, table);
         }
 
-        return options.Check ? Check(rows, options.MinFfmaShare, options.MinFfmaShareEvery) : 0;
+        return options.Check ? Check(rows, options.MinFfmaShare, options.MinFfmaShareEvery, options.Only is null) : 0;
     }
 
     private static KernelRow Analyse(string name, bool implicitlyGrouped, int? specialisedGroup, string ptx, string ptxasOutput, string sass)
@@ -121,6 +124,50 @@ internal static partial class PtxReport
         return best is { Ffma: >= GemmLoopMinFfma } ? best : null;
     }
 
+    // A tensor-core kernel's SASS: HMMA, local-memory accesses and stack frame over the whole kernel, and the mix of the
+    // innermost loop with the most HMMA (its K step).
+    private static TensorCoreRow TensorCoreMix(string ptx, string ptxasOutput, string sass)
+    {
+        var opcodes = SassLine().Matches(sass).Select(m => m.Groups["opcode"].Value).ToList();
+        var instructions = SassLine().Matches(sass)
+            .Select(m => (Address: int.Parse(m.Groups["address"].Value, NumberStyles.HexNumber, CultureInfo.InvariantCulture), Opcode: m.Groups["opcode"].Value,
+                Target: m.Groups["target"].Success ? int.Parse(m.Groups["target"].Value, NumberStyles.HexNumber, CultureInfo.InvariantCulture) : (int?)null))
+            .ToList();
+        var loops = instructions.Where(i => i.Opcode == "BRA" && i.Target is int t && t <= i.Address).Select(i => (Begin: i.Target!.Value, End: i.Address)).ToList();
+        var innermost = loops.Where(l => !loops.Any(o => o != l && o.Begin >= l.Begin && o.End <= l.End));
+        var step = innermost
+            .Select(l => instructions.Where(i => i.Address >= l.Begin && i.Address <= l.End).Select(i => i.Opcode).ToList())
+            .MaxBy(body => body.Count(IsHmma)) ?? [];
+        return new TensorCoreRow(
+            opcodes.Count(IsHmma),
+            step.Count(IsHmma),
+            step.Count(o => o.StartsWith("LDSM", StringComparison.Ordinal)),
+            opcodes.Count(o => o.StartsWith("LDGSTS", StringComparison.Ordinal)),
+            opcodes.Count(o => o.StartsWith("LDL", StringComparison.Ordinal) || o.StartsWith("STL", StringComparison.Ordinal)),
+            StackFrame().Match(ptxasOutput) is { Success: true } m ? int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0,
+            ptx.Split('\n').Count(l => l.Contains(".local", StringComparison.Ordinal)),
+            step.Count);
+
+        static bool IsHmma(string opcode) => opcode.StartsWith("HMMA", StringComparison.Ordinal);
+    }
+
+    private static string TensorCoreTable(IReadOnlyList<KernelRow> rows)
+    {
+        var text = new StringBuilder();
+        text.AppendLine();
+        text.AppendLine("Tensor-core kernels (inline PTX; --check fails on no HMMA, any LDL/STL, a stack frame or `.local` in the PTX):");
+        text.AppendLine();
+        text.AppendLine("| kernel | registers | HMMA | K step: instructions | HMMA | LDSM | LDGSTS | LDL+STL | stack B | `.local` lines |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in rows.Where(r => r.TensorCore is not null))
+        {
+            var t = r.TensorCore!;
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {r.Name} | {r.Registers} | {t.Hmma} | {t.StepInstructions} | {t.StepHmma} | {t.StepLdsm} | {t.Ldgsts} | {t.LocalAccesses} | {t.StackBytes} | {t.PtxLocalLines} |");
+        }
+
+        return text.ToString();
+    }
+
     private static string Table(IReadOnlyList<KernelRow> rows)
     {
         var text = new StringBuilder();
@@ -134,6 +181,11 @@ internal static partial class PtxReport
                 ? string.Create(CultureInfo.InvariantCulture, $"{l.Instructions} | {l.Ffma} | {l.FfmaShare:P1} | 1/{l.Ffma / (double)Math.Max(1, l.Lds):0.#} | {(l.Lds128 > 0 ? $"yes ({l.Lds128})" : "no")}")
                 : " | | | | ";
             text.AppendLine(CultureInfo.InvariantCulture, $"| {r.Name} | {r.Registers} | {r.SpillBytes} | {r.SharedBytes} | {r.DoubleLines} | {r.Group} | {r.Occupancy:P0} | {loop} |");
+        }
+
+        if (rows.Any(r => r.TensorCore is not null))
+        {
+            text.Append(TensorCoreTable(rows));
         }
 
         return text.ToString();
@@ -155,9 +207,18 @@ internal static partial class PtxReport
         File.Move(temporary, path, overwrite: true);
     }
 
-    private static int Check(IReadOnlyList<KernelRow> rows, double minFfmaShare, double minFfmaShareEvery)
+    private static int Check(IReadOnlyList<KernelRow> rows, double minFfmaShare, double minFfmaShareEvery, bool allKernels)
     {
         var failures = new List<string>();
+        foreach (var r in rows.Where(r => r.TensorCore is not null))
+        {
+            var t = r.TensorCore!;
+            if (t.Hmma == 0 || t.LocalAccesses > 0 || t.StackBytes > 0 || t.PtxLocalLines > 0)
+            {
+                failures.Add($"tensor-core kernel {r.Name}: {t.Hmma} HMMA (needs > 0), {t.LocalAccesses} LDL/STL, {t.StackBytes}-byte stack frame, {t.PtxLocalLines} .local lines in its PTX (all need 0)");
+            }
+        }
+
         failures.AddRange(rows.Where(r => r.SpillBytes > 0).Select(r => $"{r.Name} spills {r.SpillBytes} bytes"));
         failures.AddRange(rows.Where(r => r.DoubleLines > 0).Select(r => $"{r.Name} has {r.DoubleLines} fp64 lines in its PTX"));
         // Two ratchets: the dense GEMM (the best K loop) must keep its FFMA share, and no GEMM instantiation
@@ -165,7 +226,11 @@ internal static partial class PtxReport
         var gemms = rows.Where(r => r.Name.StartsWith("MatMul.BlockedKernel", StringComparison.Ordinal) && r.Loop is not null).ToList();
         if (gemms.Count == 0)
         {
-            failures.Add("no MatMul.BlockedKernel with a K loop of at least 64 FFMA was found");
+            // With --only the blocked GEMMs may be filtered out: nothing to ratchet.
+            if (allKernels)
+            {
+                failures.Add("no MatMul.BlockedKernel with a K loop of at least 64 FFMA was found");
+            }
         }
         else
         {
@@ -183,7 +248,7 @@ internal static partial class PtxReport
             Console.Error.WriteLine($"cct-bench ptx: {failure}");
         }
 
-        Console.WriteLine(failures.Count == 0 ? "ptx check: no spills, no fp64, GEMM FFMA shares at or above the ratchets" : $"ptx check: {failures.Count} failure(s)");
+        Console.WriteLine(failures.Count == 0 ? "ptx check: no spills, no fp64, GEMM FFMA shares at or above the ratchets, tensor-core kernels on HMMA with no local memory" : $"ptx check: {failures.Count} failure(s)");
         return failures.Count == 0 ? 0 : 1;
     }
 
@@ -214,6 +279,9 @@ internal static partial class PtxReport
     [GeneratedRegex(@"(\d+) bytes spill loads")]
     private static partial Regex SpillLoads();
 
+    [GeneratedRegex(@"(\d+) bytes stack frame")]
+    private static partial Regex StackFrame();
+
     // "/*0d90*/                   @!P0 BRA 0x3c0 ;" → address, opcode (with modifiers), branch target.
     [GeneratedRegex(@"/\*(?<address>[0-9a-f]{4,})\*/\s+(?:@!?U?P\w+\s+)?(?<opcode>[A-Z][A-Z0-9_.]*)(?:\s+(?:`\(\.L_x_\d+\)|0x(?<target>[0-9a-f]+))\s*;)?")]
     private static partial Regex SassLine();
@@ -226,5 +294,12 @@ internal static partial class PtxReport
         public double FfmaShare => Ffma / (double)Math.Max(1, Instructions);
     }
 
-    private sealed record KernelRow(string Name, int Registers, int SpillBytes, int SharedBytes, int DoubleLines, int Group, double Occupancy, LoopMix? Loop);
+    private sealed record KernelRow(string Name, int Registers, int SpillBytes, int SharedBytes, int DoubleLines, int Group, double Occupancy, LoopMix? Loop)
+    {
+        public TensorCoreRow? TensorCore { get; init; }
+    }
+
+    // HMMA and local-memory accesses over the whole SASS, the stack frame ptxas reports, `.local` lines of the PTX, and the
+    // K step's (the innermost loop with the most HMMA) instructions, HMMA and LDSM; LDGSTS (cp.async) over the whole kernel.
+    private sealed record TensorCoreRow(int Hmma, int StepHmma, int StepLdsm, int Ldgsts, int LocalAccesses, int StackBytes, int PtxLocalLines, int StepInstructions);
 }

@@ -9,7 +9,8 @@ namespace Cct.Gpu.Runtime;
 /// <summary>
 /// Every kernel Cct.Gpu loads, found in its IL rather than listed by hand, so a new kernel cannot be missed:
 /// a kernel is a static method of this assembly with a kernel's signature (an ILGPU index or array view
-/// among its parameters) whose address is taken (<c>ldftn</c>) to make the delegate ILGPU loads. A generic
+/// among its parameters, or any static method of a <see cref="TensorCoreKernelsAttribute"/> class, whose kernels take
+/// device addresses as <c>long</c> for their inline PTX) whose address is taken (<c>ldftn</c>) to make the delegate ILGPU loads. A generic
 /// kernel appears closed over the operands it is launched with, because its <c>ldftn</c> token names that
 /// instantiation. The PTX/OpenCL compile test and tools/ptx-report.sh work from this list.
 /// </summary>
@@ -101,7 +102,8 @@ internal static class KernelCatalog
                 continue;
             }
 
-            if (opCode == System.Reflection.Emit.OpCodes.Ldftn && target is MethodInfo { IsStatic: true, ContainsGenericParameters: false } kernel && kernel.Module == module && HasKernelSignature(kernel))
+            if (opCode == System.Reflection.Emit.OpCodes.Ldftn && target is MethodInfo { IsStatic: true, ContainsGenericParameters: false } kernel && kernel.Module == module
+                && (HasKernelSignature(kernel) || kernel.DeclaringType?.IsDefined(typeof(TensorCoreKernelsAttribute), inherit: false) == true))
             {
                 kernels.Add(kernel);
             }
@@ -111,14 +113,35 @@ internal static class KernelCatalog
     }
 
     /// <summary>
+    /// Whether <paramref name="kernel"/> is a tensor-core kernel, written in inline PTX: its class (or the class it is
+    /// nested in) is marked <see cref="TensorCoreKernelsAttribute"/>. Such a kernel compiles for CUDA only, and the PTX
+    /// report holds its SASS to HMMA with no local memory.
+    /// </summary>
+    public static bool IsTensorCore(MethodInfo kernel)
+    {
+        for (var type = kernel.DeclaringType; type is not null; type = type.DeclaringType)
+        {
+            if (type.IsDefined(typeof(TensorCoreKernelsAttribute), inherit: false))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
     /// The specialisation a kernel is loaded with on CUDA: MatMul's blocked GEMMs (generic over a tile) cap their
-    /// registers (<see cref="MatMul.CudaSpecialization"/>); every other kernel is loaded without one.
+    /// registers (<see cref="MatMul.CudaSpecialization"/>), TensorCoreGemm's kernel has its own
+    /// (<see cref="TensorCoreGemm.Specialization"/>); every other kernel is loaded without one.
     /// </summary>
     [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "The tiles are Cct.Gpu's own structs, and Cct.Gpu is a trimmer root (Directory.Build.props).")]
     public static KernelSpecialization SpecializationOf(MethodInfo kernel)
-        => kernel.IsGenericMethod && kernel.GetGenericArguments().FirstOrDefault(typeof(IGemmTile).IsAssignableFrom) is { } tile
-            ? MatMul.CudaSpecialization((IGemmTile)Activator.CreateInstance(tile)!)
-            : KernelSpecialization.Empty;
+        => kernel.DeclaringType == typeof(TensorCoreGemm)
+            ? TensorCoreGemm.Specialization
+            : kernel.IsGenericMethod && kernel.GetGenericArguments().FirstOrDefault(typeof(IGemmTile).IsAssignableFrom) is { } tile
+                ? MatMul.CudaSpecialization((IGemmTile)Activator.CreateInstance(tile)!)
+                : KernelSpecialization.Empty;
 
     // A kernel takes an index or an array view, directly or as a field of a struct argument (MatMul's grouped launch).
     [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "The argument structs are Cct.Gpu's own, and Cct.Gpu is a trimmer root (Directory.Build.props).")]
