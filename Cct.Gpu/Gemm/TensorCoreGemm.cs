@@ -9,8 +9,8 @@ namespace Cct.Gpu.Gemm;
 /// c (M, N) = a (M, K) · b (N, K)ᵀ on CUDA tensor cores in 3xTF32: fp32 accuracy from TF32 mma.sync, as in CUTLASS's
 /// example 27. Each input x is split once, as it is staged into shared memory, into big = tf32(x) and small = tf32(x − big),
 /// and every product is summed as small·big + big·small + big·big (the small·small term, ~2⁻²² relative, is dropped), so a
-/// product loses about what one fp32 rounding loses. CUDA only: the kernel is inline PTX (<see cref="CudaAsm"/>), which
-/// neither the OpenCL backend nor the CPU accelerator can compile (<see cref="TensorCoreKernelsAttribute"/>). Not yet on the
+/// product loses about what a few fp32 roundings lose. CUDA only: the kernel is inline PTX (<see cref="CudaAsm"/>), which
+/// ILGPU's OpenCL backend silently drops and the CPU accelerator cannot run (<see cref="TensorCoreKernelsAttribute"/>). Not yet on the
 /// model's training path: that waits for GPU timings against <see cref="MatMul"/>'s fp32 tiles.
 /// </summary>
 /// <remarks>
@@ -70,11 +70,7 @@ internal sealed class TensorCoreGemm
     /// </summary>
     public void Run(ArrayView<float> c, ArrayView<float> a, ArrayView<float> b, int m, int n, int k)
     {
-        if (m <= 0 || n <= 0 || k <= 0 || m % TileM != 0 || n % TileN != 0 || k % TileK != 0)
-        {
-            throw new ArgumentException($"TensorCoreGemm needs m, n multiples of {TileM} and k of {TileK}, got {m}x{n}x{k}");
-        }
-
+        CheckShape(m, n, k);
         if (a.Length < (long)m * k || b.Length < (long)n * k || c.Length < (long)m * n)
         {
             throw new ArgumentException($"TensorCoreGemm {m}x{n}x{k}: a view is shorter than its matrix (a {a.Length}, b {b.Length}, c {c.Length})");
@@ -87,6 +83,15 @@ internal sealed class TensorCoreGemm
         }
 
         kernel(new KernelConfig(new Index3D(n / TileN, m / TileM, 1), new Index3D(Threads, 1, 1)), cAt, aAt, bAt, m, n, k);
+    }
+
+    /// <summary>Throws unless m and n are positive multiples of 64 and k of 16: the kernel has no edge tiles yet.</summary>
+    internal static void CheckShape(int m, int n, int k)
+    {
+        if (m <= 0 || n <= 0 || k <= 0 || m % TileM != 0 || n % TileN != 0 || k % TileK != 0)
+        {
+            throw new ArgumentException($"TensorCoreGemm needs m, n multiples of {TileM} and k of {TileK}, got {m}x{n}x{k}");
+        }
     }
 
     // A view's device address, which the kernel's asm takes by value: ILGPU 1.5.3 has no way to take a view's address

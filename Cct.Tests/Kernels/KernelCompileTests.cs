@@ -8,7 +8,9 @@ namespace Cct.Tests.Kernels;
 /// What a GPU would run, checked with no GPU: every kernel Cct.Gpu loads (found in its IL by
 /// <see cref="KernelCatalog"/>) compiles to PTX for sm_80 and sm_90 and to OpenCL C 2.0, with no
 /// double precision in its PTX and at most 48 KiB of static shared memory (the limit a launch gets
-/// without opting in to more).
+/// without opting in to more). One named rule skips kernels: a tensor-core kernel (inline PTX, its class marked
+/// <see cref="TensorCoreKernelsAttribute"/>) has no OpenCL C, and the rule is checked to skip only kernels that the
+/// OpenCL backend indeed rejects, and only TensorCoreGemm's.
 /// </summary>
 [TestFixture]
 public sealed class KernelCompileTests
@@ -19,6 +21,13 @@ public sealed class KernelCompileTests
 
     public static IEnumerable<TestCaseData> Cases()
         => Kernels.Select(k => new TestCaseData(k).SetArgDisplayNames(KernelCatalog.NameOf(k)));
+
+    // Every kernel but the tensor-core ones, whose inline PTX only the CUDA backend compiles.
+    public static IEnumerable<TestCaseData> OpenClCases()
+        => Kernels.Where(k => !KernelCatalog.IsTensorCore(k)).Select(k => new TestCaseData(k).SetArgDisplayNames(KernelCatalog.NameOf(k)));
+
+    public static IEnumerable<TestCaseData> TensorCoreCases()
+        => Kernels.Where(KernelCatalog.IsTensorCore).Select(k => new TestCaseData(k).SetArgDisplayNames(KernelCatalog.NameOf(k)));
 
     [OneTimeSetUp]
     public void CreateCompiler() => compiler = new KernelCompiler();
@@ -36,6 +45,7 @@ public sealed class KernelCompileTests
         Assert.That(names, Has.Some.StartsWith("MatMul.BlockedKernel"));
         Assert.That(names, Has.Some.EqualTo("Relu.ForwardKernel"));
         Assert.That(names, Has.Some.StartsWith("AdamW."));
+        Assert.That(names, Has.Some.EqualTo("TensorCoreGemm.Kernel"));
         Assert.That(names, Is.Unique);
     }
 
@@ -51,7 +61,24 @@ public sealed class KernelCompileTests
         }
     }
 
-    [TestCaseSource(nameof(Cases))]
+    [TestCaseSource(nameof(OpenClCases))]
     public void CompilesToOpenClC(MethodInfo kernel)
         => Assert.That(compiler.OpenClSource(kernel), Does.Contain("kernel void"));
+
+    /// <summary>The OpenCL rule skips only TensorCoreGemm's kernels: the one class marked as tensor-core kernels.</summary>
+    [Test]
+    public void OnlyTensorCoreGemmIsSkippedForOpenCl()
+        => Assert.That(Kernels.Where(KernelCatalog.IsTensorCore).Select(k => k.DeclaringType!.Name).Distinct(), Is.EqualTo(new[] { "TensorCoreGemm" }));
+
+    /// <summary>
+    /// Why the rule exists, checked for each kernel it skips: the tensor cores' work is in the kernel's inline PTX, which the
+    /// PTX backend keeps and the OpenCL backend silently drops (ILGPU 1.5.3 emits OpenCL C without it, no error), so the
+    /// OpenCL C would compile and compute nothing.
+    /// </summary>
+    [TestCaseSource(nameof(TensorCoreCases))]
+    public void TensorCoreKernelsLoseTheirPtxInOpenClC(MethodInfo kernel)
+    {
+        Assert.That(compiler.Ptx(kernel, CudaArchitecture.SM_80), Does.Contain("mma.sync"));
+        Assert.That(compiler.OpenClSource(kernel), Does.Not.Contain("mma"));
+    }
 }

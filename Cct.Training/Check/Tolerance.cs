@@ -46,6 +46,18 @@ public readonly record struct Tolerance(string Name, double Atol, double Rtol)
         => terms <= 3136 ? Reduction : new($"sum of {terms}", 1e-4 * terms / 3136, 1e-4);
 
     /// <summary>
+    /// A sum of <paramref name="terms"/> products on TF32 tensor cores in 3xTF32 (Cct.Gpu's TensorCoreGemm) against an fp32
+    /// GEMM: the same bound as <see cref="SumOver"/>. Each x is split into big = tf32(x), within 2⁻¹¹·|x| (10 mantissa bits,
+    /// round to nearest), and small = tf32(x − big), within 2⁻¹¹·|x − big| ≤ 2⁻²²·|x|; a·b is summed as small·big +
+    /// big·small + big·big, so it misses a's and b's residuals and the dropped small·small, ≲ 3·2⁻²² ≈ 7e-7 of |a·b| — about
+    /// ten fp32 roundings (u ≈ 6e-8), accumulated in fp32 on the tensor cores. Over n terms of spread σ (≈ 0.33 for the
+    /// cases' uniform [−1, 1] inputs) these errors random-walk to ≈ √n·7e-7·σ: 4e-6 for n = 256, 1.3e-5 for n = 3,136, a
+    /// tenth of SumOver's 1e-4 there, and SumOver's absolute part grows with n faster than √n beyond. A wrong fragment index
+    /// errs by O(σ·√n), and plain TF32 (no small parts) by ≈ √n·2⁻¹¹·σ ≈ 3e-3 at n = 256: both far outside.
+    /// </summary>
+    internal static Tolerance ThreeTf32Sum(long terms) => SumOver(terms) with { Name = $"3xTF32 sum of {terms}" };
+
+    /// <summary>
     /// Sums of thousands of terms: BatchNorm statistics and gradients over B·H·W = 3,136 values per
     /// channel, conv weight gradients over batch × output positions. Partial sums reach ~20, so the
     /// per-step rounding differences (~1e-6) accumulate to ~1e-4 in the worst case; 1e-3 + 1e-3·|ref|.
