@@ -157,7 +157,7 @@ internal static partial class PtxReport
         text.AppendLine();
         text.AppendLine("Tensor-core kernels (inline PTX; --check fails on no HMMA, any LDL/STL, a stack frame or `.local` in the PTX):");
         text.AppendLine();
-        text.AppendLine("| kernel | registers | HMMA | K step: instructions | HMMA | LDSM | LDGSTS | LDL+STL | stack B | `.local` lines |");
+        text.AppendLine("| kernel | registers | HMMA, all | K step: instructions | K step: HMMA | K step: LDSM | LDGSTS, all | LDL+STL, all | stack B | `.local` lines |");
         text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in rows.Where(r => r.TensorCore is not null))
         {
@@ -210,6 +210,11 @@ internal static partial class PtxReport
     private static int Check(IReadOnlyList<KernelRow> rows, double minFfmaShare, double minFfmaShareEvery, bool allKernels)
     {
         var failures = new List<string>();
+        if (allKernels && !rows.Any(r => r.TensorCore is not null))
+        {
+            failures.Add("no tensor-core kernel ([TensorCoreKernels]) was found in the catalog");
+        }
+
         foreach (var r in rows.Where(r => r.TensorCore is not null))
         {
             var t = r.TensorCore!;

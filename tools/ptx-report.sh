@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What an H100 would run, with no GPU: compiles every kernel to sm_90 PTX, assembles it with NVIDIA's ptxas,
 # disassembles it with cuobjdump, and writes the table (registers, spills, shared memory, occupancy, the
-# GEMM's K-loop instruction mix) into docs/gpu-kernels.md. Fails on a spill, on fp64, or when a GEMM's
-# FFMA share falls below its ratchet.
+# GEMM's K-loop instruction mix, the tensor-core kernels' HMMA and local memory) into docs/gpu-kernels.md.
+# Fails on a spill, on fp64, when a GEMM's FFMA share falls below its ratchet, or when a tensor-core kernel
+# (inline PTX, [TensorCoreKernels]) has no HMMA, any LDL/STL, a stack frame or .local in its PTX.
 #
 # ptxas and cuobjdump come from Debian's nvidia-cuda-toolkit 11.8 (component non-free, ~84 MB); only the
 # package itself is downloaded and unpacked into a cache, through a private apt configuration, so the
