@@ -32,7 +32,7 @@ internal static class KernelBench
         Console.WriteLine($"device: {device.Name} ({device.Kind.ToString().ToLowerInvariant()}), size {options.Size.ToString().ToLowerInvariant()}, checked against {DeviceCheck.Describe(reference)}");
         Console.WriteLine($"{"case",-40} {"median ms",10} {"runs",6} {"GFLOP/s",9} {"GB/s",8} {"worst rel",9}");
         var results = new List<CaseResult>();
-        foreach (var timed in KernelCases.Timed(modelScale: options.Size == BenchSize.Cct))
+        foreach (var timed in KernelCases.Timed(modelScale: options.Size == BenchSize.Cct, tensorCores: device.Profile.Class == DeviceClass.CudaGpu))
         {
             var result = RunCase(timed, device, reference);
             results.Add(result);

@@ -92,7 +92,7 @@ public sealed class CheckCommandTests
     public void EveryRegistryCaseRecordsItsLaunches()
     {
         var silent = new List<string>();
-        foreach (var kernelCase in KernelCases.All(targetTiled: false).Concat(KernelCases.Timed(modelScale: false).Select(t => t.Case)))
+        foreach (var kernelCase in KernelCases.All(targetTiled: false).Concat(KernelCases.Timed(modelScale: false, tensorCores: true).Select(t => t.Case)))
         {
             using var scope = new DeviceScope(TestDevices.Cpu);
             kernelCase.Run(scope);

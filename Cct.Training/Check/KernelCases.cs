@@ -85,8 +85,10 @@ internal static class KernelCases
     /// batch 128 (196 tokens, dim 256, 4 heads, MLP 512, a 3x3 1→256 tokenizer conv, 3.7M parameters), each checked
     /// at batch 4 of the same shapes: the CPU reference of batch 128 takes minutes (over 5 on 2 cores for the first
     /// GEMM alone). Otherwise the check's own sizes, which the CPU simulator runs in seconds, timed as checked.
+    /// With <paramref name="tensorCores"/> (a CUDA target: the bench passes it there) the qkv product is timed a second
+    /// time on TensorCoreGemm in 3xTF32, beside the fp32 GEMM's row, at shapes rounded to its 64x64x16 tiles.
     /// </summary>
-    public static IReadOnlyList<TimedKernelCase> Timed(bool modelScale)
+    public static IReadOnlyList<TimedKernelCase> Timed(bool modelScale, bool tensorCores = false)
     {
         var (tokens, dim, heads, parameters) = modelScale ? (196, 256, 4, 3_700_000) : (49, 32, 2, 1001);
         var checkBatch = 4;
@@ -108,7 +110,15 @@ internal static class KernelCases
 
             // Two steps, each reading parameters, both moments and the gradient and writing the first three.
             new(AdamWCase(parameters), AdamWCase(parameters), 0, 2 * 28.0 * parameters),
+            .. tensorCores ? [TensorCoreQkv(Tiles(batch * tokens), 3 * dim, dim, Tiles(checkBatch * tokens))] : Array.Empty<TimedKernelCase>(),
         ];
+
+        // qkv's product on the tensor cores, timed at (rows, n, k) and checked at (checkRows, n, k): 2·rows·n·k flops.
+        static TimedKernelCase TensorCoreQkv(int rows, int n, int k, int checkRows)
+            => new(TensorCoreCase(rows, Tiles(n), Tiles(k)), TensorCoreCase(checkRows, Tiles(n), Tiles(k)), 2.0 * rows * Tiles(n) * Tiles(k), 0);
+
+        // Rounded up to TensorCoreGemm's tiles (64 covers its K step of 16): 25,088 rows, 768 and 256 stay; 196 → 256, 96 → 128.
+        static int Tiles(int size) => (size + TensorCoreGemm.TileM - 1) / TensorCoreGemm.TileM * TensorCoreGemm.TileM;
 
         TimedKernelCase Pair(Func<int, KernelCase> at, Func<int, double> flops, Func<int, double> bytes)
             => new(at(batch), at(checkBatch), flops(batch), bytes(batch));
@@ -148,6 +158,26 @@ internal static class KernelCases
         var bias = s.Upload(Uniform(4, g.N));
         s.Launch(() => MatMul.For(s.Device).Run(c, a, b, bias, g));
         return [Out("c", c, Tolerance.SumOver(g.K))];
+    });
+
+    // c (m, n) = a (m, k) · b (n, k)ᵀ in 3xTF32 on a CUDA target (TensorCoreGemm); on any other device, the CPU reference
+    // included, the same product on MatMul's fp32 kernels: inline PTX runs only on CUDA, and fp32 is what 3xTF32 must match.
+    private static KernelCase TensorCoreCase(int m, int n, int k) => new($"tensorcore 3xtf32 {m}x{n}x{k} nt", typeof(TensorCoreGemm), s =>
+    {
+        var c = s.Zeros((long)m * n);
+        var a = s.Upload(Uniform(2, (long)m * k));
+        var b = s.Upload(Uniform(3, (long)n * k));
+        if (s.Device.Profile.Class == DeviceClass.CudaGpu)
+        {
+            s.Launch(() => TensorCoreGemm.For(s.Device).Run(c, a, b, m, n, k));
+        }
+        else
+        {
+            var bias = s.Zeros(n);
+            s.Launch(() => MatMul.For(s.Device).Run(c, a, b, bias, new GemmShape(m, n, k, 0, 1, 0, 0)));
+        }
+
+        return [Out("c", c, Tolerance.ThreeTf32Sum(k))];
     });
 
     private static KernelCase LinearCase(int rows, int inFeatures, int outFeatures, bool hasBias)
