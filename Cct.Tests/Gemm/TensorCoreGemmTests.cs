@@ -17,13 +17,14 @@ public sealed class TensorCoreGemmTests
     [
         new object[] { 196 * 128, 384, 128 },
         new object[] { 196 * 128, 768, 256 },
-        new object[] { 64, 64, 16 },
+        new object[] { 128, 128, 16 },
     ];
 
-    [TestCase(65, 64, 16)]
-    [TestCase(64, 96, 16)]
-    [TestCase(64, 64, 24)]
-    [TestCase(0, 64, 16)]
+    [TestCase(64, 128, 16)]
+    [TestCase(129, 128, 16)]
+    [TestCase(128, 192, 16)]
+    [TestCase(128, 128, 24)]
+    [TestCase(0, 128, 16)]
     public void RejectsShapesThatAreNotWholeTiles(int m, int n, int k)
         => Assert.That(() => TensorCoreGemm.CheckShape(m, n, k), Throws.ArgumentException.With.Message.Contain("multiples"));
 

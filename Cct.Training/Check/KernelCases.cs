@@ -86,7 +86,7 @@ internal static class KernelCases
     /// at batch 4 of the same shapes: the CPU reference of batch 128 takes minutes (over 5 on 2 cores for the first
     /// GEMM alone). Otherwise the check's own sizes, which the CPU simulator runs in seconds, timed as checked.
     /// With <paramref name="tensorCores"/> (a CUDA target: the bench passes it there) the qkv product is timed a second
-    /// time on TensorCoreGemm in 3xTF32, beside the fp32 GEMM's row, at shapes rounded to its 64x64x16 tiles.
+    /// time on TensorCoreGemm in 3xTF32, beside the fp32 GEMM's row, at shapes rounded to its 128x128 tiles.
     /// </summary>
     public static IReadOnlyList<TimedKernelCase> Timed(bool modelScale, bool tensorCores = false)
     {
@@ -117,7 +117,8 @@ internal static class KernelCases
         static TimedKernelCase TensorCoreQkv(int rows, int n, int k, int checkRows)
             => new(TensorCoreCase(rows, Tiles(n), Tiles(k)), TensorCoreCase(checkRows, Tiles(n), Tiles(k)), 2.0 * rows * Tiles(n) * Tiles(k), 0);
 
-        // Rounded up to TensorCoreGemm's tiles (64 covers its K step of 16): 25,088 rows, 768 and 256 stay; 196 → 256, 96 → 128.
+        // Rounded up to TensorCoreGemm's 128x128 tiles (128 also covers its K step of 16): 25,088 rows, 768 and 256 stay;
+        // at the check's sizes 196 → 256, 96 and 32 → 128.
         static int Tiles(int size) => (size + TensorCoreGemm.TileM - 1) / TensorCoreGemm.TileM * TensorCoreGemm.TileM;
 
         TimedKernelCase Pair(Func<int, KernelCase> at, Func<int, double> flops, Func<int, double> bytes)
