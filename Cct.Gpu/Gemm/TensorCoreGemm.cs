@@ -37,10 +37,11 @@ internal sealed class TensorCoreGemm
     /// <summary>Threads per group: 8 warps, 2 along M by 4 along N, each computing a 64x32 block of the tile.</summary>
     public const int Threads = 256;
 
-    // One group per SM lets ptxas use up to 255 registers a thread; the kernel needs about 150 (64 accumulators, 48
-    // fragment registers, 16 for the next slice, addresses). Eight warps per SM are few, so the next slice's global
-    // loads are issued before the step's mma (register prefetch) to hide their latency.
-    private const int GroupsPerMultiprocessor = 1;
+    // Two groups per SM cap ptxas at 65,536 / (2 · 256) = 128 registers a thread: it fits the 64 accumulators, 48
+    // fragment registers, 16 for the next slice and the addresses in 126 with no spill (144 with one group per SM, which
+    // would leave 8 warps an SM). Even 16 warps are few to hide latency with, so the next slice's global loads are
+    // issued before the step's mma (register prefetch).
+    private const int GroupsPerMultiprocessor = 2;
 
     // The shared layout, in bytes, as the asm strings hard-code it: four (128, SharedStride) fp32 arrays, [row][k] with
     // k contiguous as in global memory: a's big parts at 0, a's small parts at 10,240, b's big at 20,480, b's small at 30,720.
