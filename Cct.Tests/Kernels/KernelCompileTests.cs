@@ -71,6 +71,21 @@ public sealed class KernelCompileTests
         => Assert.That(Kernels.Where(KernelCatalog.IsTensorCore).Select(k => k.DeclaringType!.Name).Distinct(), Is.EqualTo(new[] { "TensorCoreGemm" }));
 
     /// <summary>
+    /// What the PTX report (tools/ptx-report.sh, with ptxas) holds a tensor-core kernel to, in the part that needs no
+    /// ptxas: its PTX has mma.sync and no <c>.local</c> (ILGPU puts by-reference asm operands there).
+    /// </summary>
+    [TestCaseSource(nameof(TensorCoreCases))]
+    public void TensorCoreKernelsUseMmaWithoutLocalMemory(MethodInfo kernel)
+    {
+        foreach (var architecture in new[] { CudaArchitecture.SM_80, CudaArchitecture.SM_90 })
+        {
+            var ptx = compiler.Ptx(kernel, architecture);
+            Assert.That(ptx, Does.Contain("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32"), $"{architecture}: no TF32 mma");
+            Assert.That(ptx, Does.Not.Contain(".local"), $"{architecture}: local memory in the PTX");
+        }
+    }
+
+    /// <summary>
     /// Why the rule exists, checked for each kernel it skips: the tensor cores' work is in the kernel's inline PTX, which the
     /// PTX backend keeps and the OpenCL backend silently drops (ILGPU 1.5.3 emits OpenCL C without it, no error), so the
     /// OpenCL C would compile and compute nothing.
