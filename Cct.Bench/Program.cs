@@ -13,7 +13,7 @@ internal static class Program
         + " | cct-bench train --model PRESET [--batch 128] [--accelerator A] [--steps 20] [--warmup 5] [--repeats 3] [--profile-steps 3] [--json FILE]"
         + " | cct-bench ops --model PRESET [--batch 128] [--accelerator A]"
         + " | cct-bench cpu-shapes [--shape WARP,WARPS,MPS]..."
-        + " | cct-bench ptx --ptxas FILE --cuobjdump FILE --out DIR [--doc FILE] [--check] [--min-ffma-share 0.78] [--min-ffma-share-every 0.35]";
+        + " | cct-bench ptx --ptxas FILE --cuobjdump FILE --out DIR [--doc FILE] [--check] [--min-ffma-share 0.78] [--min-ffma-share-every 0.35] [--only NAME-PREFIX]";
 
     public static int Main(string[] args)
     {
