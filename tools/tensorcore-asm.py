@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# Generates the inline-PTX const strings of Cct.Gpu/Gemm/TensorCoreGemm.cs (InitAsm, StageAsm, StepAsm, StoreAsm), which
+# Generates the inline-PTX const strings of Cct.Gpu/Gemm/TensorCoreGemm.cs (InitAsm, StageAsm, WarpMmaAsm, StepAsm, StoreAsm), which
 # ILGPU needs as compile-time constants: unrolled here once, pasted into the file. Offsets are the file's shared layout.
 # usage: python3 tools/tensorcore-asm.py     (prints the C# declarations; check them with tools/tensorcore-emulate.py)
 # Tile: 128x128 per group of 8 warps (2 along M x 4 along N), each warp 64x32 = 4x4 mma tiles of 16x8; K step 16.
@@ -12,11 +12,15 @@ MT, NT = 4, 4                  # mma tiles per warp along M and N
 ACC = 4 * MT * NT
 
 def cs(name, lines, indent="    "):
+    # A line is PTX text, or Ref(NAME): another of these consts, concatenated (C# folds const + const at compile time).
     out = [f"{indent}private const string {name} ="]
     for i, l in enumerate(lines):
         end = ";" if i == len(lines) - 1 else " +"
-        out.append(f'{indent}    "{l}\\n"{end}')
+        out.append(f"{indent}    {l.name}{end}" if isinstance(l, Ref) else f'{indent}    "{l}\\n"{end}')
     return "\n".join(out)
+
+class Ref:
+    def __init__(self, name): self.name = name
 
 def v4(p, j): return "{" + ", ".join(f"{p}{4*j+q}" for q in range(4)) + "}"
 
@@ -38,6 +42,15 @@ stage.append("}")
 
 mma = "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32"
 ldsm = "ldmatrix.sync.aligned.m8n8.x4.shared.b16"
+# The warp tile's 3xTF32 mmas on the fragments in registers: the same text for both k halves of a step.
+warp_mma = []
+for i in range(MT):
+    for jn in range(NT):
+        c = 4 * (NT * i + jn)
+        acc = "{" + ", ".join(f"tc_c{c+q}" for q in range(4)) + "}"
+        b0 = 4 * (jn // 2) + 2 * (jn % 2)
+        for ap, bp in [("alo", "bhi"), ("ahi", "blo"), ("ahi", "bhi")]:
+            warp_mma.append(f"{mma} {acc}, {v4(ap, i)}, {{{bp}{b0}, {bp}{b0+1}}}, {acc};")
 step = ["{", f".reg .b32 ahi<{4*MT}>, alo<{4*MT}>, bhi<{2*NT}>, blo<{2*NT}>;", ".reg .u32 sa, sb;", "mov.u32 sa, tc_smem;", "add.u32 sb, sa, %1;", "add.u32 sa, sa, %0;"]
 for s in range(2):
     k = 32 * s
@@ -47,13 +60,7 @@ for s in range(2):
     for p, off in [("bhi", 0), ("blo", SMALL)]:
         for j in range(NT // 2):
             step.append(f"{ldsm} {v4(p, j)}, [sb+{off + 16 * ROW * j + k}];")
-    for i in range(MT):
-        for jn in range(NT):
-            c = 4 * (NT * i + jn)
-            acc = "{" + ", ".join(f"tc_c{c+q}" for q in range(4)) + "}"
-            b0 = 4 * (jn // 2) + 2 * (jn % 2)
-            for ap, bp in [("alo", "bhi"), ("ahi", "blo"), ("ahi", "bhi")]:
-                step.append(f"{mma} {acc}, {v4(ap, i)}, {{{bp}{b0}, {bp}{b0+1}}}, {acc};")
+    step.append(Ref("WarpMmaAsm"))
 step.append("}")
 
 # Rows g + 8·h (h < 2·MT) of the warp's block: %0 is row g's address at the thread's first column, %1 the bytes of 8 rows.
@@ -70,5 +77,6 @@ store.append("}")
 print(cs("InitAsm", init)); print()
 print(cs("LoadAsm", load)); print()
 print(cs("StageAsm", stage)); print()
+print(cs("WarpMmaAsm", warp_mma)); print()
 print(cs("StepAsm", step)); print()
 print(cs("StoreAsm", store))

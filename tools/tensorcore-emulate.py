@@ -8,8 +8,10 @@
 import re, numpy as np
 src = open(__import__('os').path.join(__import__('os').path.dirname(__file__), '..', 'Cct.Gpu', 'Gemm', 'TensorCoreGemm.cs')).read()
 def const(name):
+    # The const's literals in order, with a reference to another const (WarpMmaAsm in StepAsm) folded in as C# folds it.
     m = re.search(r'private const string ' + name + r' =\n(.*?);\n', src, re.S)
-    return ''.join(re.findall(r'"(.*?)\\n"', m.group(1)))
+    return ''.join(const(part) if part and not part.startswith('"') else ''.join(re.findall(r'"(.*?)\\n"', part))
+                   for part in (p.strip() for p in re.split(r'\s\+\s*\n|\s\+$', m.group(1).strip())))
 ASM = {n: [l for l in const(n).split(';') if l.strip().lstrip('{}').strip()] for n in ['InitAsm','LoadAsm','StageAsm','StepAsm','StoreAsm']}
 def tf32(x):
     b = np.array([x], dtype=np.float32).view(np.uint32)[0]

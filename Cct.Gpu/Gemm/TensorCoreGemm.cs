@@ -305,6 +305,57 @@ internal sealed class TensorCoreGemm
         "st.shared.v4.b32 [s+35840], {lo12, lo13, lo14, lo15};\n" +
         "}\n";
 
+    // The warp tile's 48 mmas (3xTF32 on 4x4 tiles of 16x8), the same for both k halves of StepAsm: one const, used twice.
+    private const string WarpMmaAsm =
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c0, tc_c1, tc_c2, tc_c3}, {alo0, alo1, alo2, alo3}, {bhi0, bhi1}, {tc_c0, tc_c1, tc_c2, tc_c3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c0, tc_c1, tc_c2, tc_c3}, {ahi0, ahi1, ahi2, ahi3}, {blo0, blo1}, {tc_c0, tc_c1, tc_c2, tc_c3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c0, tc_c1, tc_c2, tc_c3}, {ahi0, ahi1, ahi2, ahi3}, {bhi0, bhi1}, {tc_c0, tc_c1, tc_c2, tc_c3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c4, tc_c5, tc_c6, tc_c7}, {alo0, alo1, alo2, alo3}, {bhi2, bhi3}, {tc_c4, tc_c5, tc_c6, tc_c7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c4, tc_c5, tc_c6, tc_c7}, {ahi0, ahi1, ahi2, ahi3}, {blo2, blo3}, {tc_c4, tc_c5, tc_c6, tc_c7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c4, tc_c5, tc_c6, tc_c7}, {ahi0, ahi1, ahi2, ahi3}, {bhi2, bhi3}, {tc_c4, tc_c5, tc_c6, tc_c7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c8, tc_c9, tc_c10, tc_c11}, {alo0, alo1, alo2, alo3}, {bhi4, bhi5}, {tc_c8, tc_c9, tc_c10, tc_c11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c8, tc_c9, tc_c10, tc_c11}, {ahi0, ahi1, ahi2, ahi3}, {blo4, blo5}, {tc_c8, tc_c9, tc_c10, tc_c11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c8, tc_c9, tc_c10, tc_c11}, {ahi0, ahi1, ahi2, ahi3}, {bhi4, bhi5}, {tc_c8, tc_c9, tc_c10, tc_c11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c12, tc_c13, tc_c14, tc_c15}, {alo0, alo1, alo2, alo3}, {bhi6, bhi7}, {tc_c12, tc_c13, tc_c14, tc_c15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c12, tc_c13, tc_c14, tc_c15}, {ahi0, ahi1, ahi2, ahi3}, {blo6, blo7}, {tc_c12, tc_c13, tc_c14, tc_c15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c12, tc_c13, tc_c14, tc_c15}, {ahi0, ahi1, ahi2, ahi3}, {bhi6, bhi7}, {tc_c12, tc_c13, tc_c14, tc_c15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c16, tc_c17, tc_c18, tc_c19}, {alo4, alo5, alo6, alo7}, {bhi0, bhi1}, {tc_c16, tc_c17, tc_c18, tc_c19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c16, tc_c17, tc_c18, tc_c19}, {ahi4, ahi5, ahi6, ahi7}, {blo0, blo1}, {tc_c16, tc_c17, tc_c18, tc_c19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c16, tc_c17, tc_c18, tc_c19}, {ahi4, ahi5, ahi6, ahi7}, {bhi0, bhi1}, {tc_c16, tc_c17, tc_c18, tc_c19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c20, tc_c21, tc_c22, tc_c23}, {alo4, alo5, alo6, alo7}, {bhi2, bhi3}, {tc_c20, tc_c21, tc_c22, tc_c23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c20, tc_c21, tc_c22, tc_c23}, {ahi4, ahi5, ahi6, ahi7}, {blo2, blo3}, {tc_c20, tc_c21, tc_c22, tc_c23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c20, tc_c21, tc_c22, tc_c23}, {ahi4, ahi5, ahi6, ahi7}, {bhi2, bhi3}, {tc_c20, tc_c21, tc_c22, tc_c23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c24, tc_c25, tc_c26, tc_c27}, {alo4, alo5, alo6, alo7}, {bhi4, bhi5}, {tc_c24, tc_c25, tc_c26, tc_c27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c24, tc_c25, tc_c26, tc_c27}, {ahi4, ahi5, ahi6, ahi7}, {blo4, blo5}, {tc_c24, tc_c25, tc_c26, tc_c27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c24, tc_c25, tc_c26, tc_c27}, {ahi4, ahi5, ahi6, ahi7}, {bhi4, bhi5}, {tc_c24, tc_c25, tc_c26, tc_c27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c28, tc_c29, tc_c30, tc_c31}, {alo4, alo5, alo6, alo7}, {bhi6, bhi7}, {tc_c28, tc_c29, tc_c30, tc_c31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c28, tc_c29, tc_c30, tc_c31}, {ahi4, ahi5, ahi6, ahi7}, {blo6, blo7}, {tc_c28, tc_c29, tc_c30, tc_c31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c28, tc_c29, tc_c30, tc_c31}, {ahi4, ahi5, ahi6, ahi7}, {bhi6, bhi7}, {tc_c28, tc_c29, tc_c30, tc_c31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c32, tc_c33, tc_c34, tc_c35}, {alo8, alo9, alo10, alo11}, {bhi0, bhi1}, {tc_c32, tc_c33, tc_c34, tc_c35};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c32, tc_c33, tc_c34, tc_c35}, {ahi8, ahi9, ahi10, ahi11}, {blo0, blo1}, {tc_c32, tc_c33, tc_c34, tc_c35};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c32, tc_c33, tc_c34, tc_c35}, {ahi8, ahi9, ahi10, ahi11}, {bhi0, bhi1}, {tc_c32, tc_c33, tc_c34, tc_c35};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c36, tc_c37, tc_c38, tc_c39}, {alo8, alo9, alo10, alo11}, {bhi2, bhi3}, {tc_c36, tc_c37, tc_c38, tc_c39};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c36, tc_c37, tc_c38, tc_c39}, {ahi8, ahi9, ahi10, ahi11}, {blo2, blo3}, {tc_c36, tc_c37, tc_c38, tc_c39};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c36, tc_c37, tc_c38, tc_c39}, {ahi8, ahi9, ahi10, ahi11}, {bhi2, bhi3}, {tc_c36, tc_c37, tc_c38, tc_c39};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c40, tc_c41, tc_c42, tc_c43}, {alo8, alo9, alo10, alo11}, {bhi4, bhi5}, {tc_c40, tc_c41, tc_c42, tc_c43};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c40, tc_c41, tc_c42, tc_c43}, {ahi8, ahi9, ahi10, ahi11}, {blo4, blo5}, {tc_c40, tc_c41, tc_c42, tc_c43};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c40, tc_c41, tc_c42, tc_c43}, {ahi8, ahi9, ahi10, ahi11}, {bhi4, bhi5}, {tc_c40, tc_c41, tc_c42, tc_c43};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c44, tc_c45, tc_c46, tc_c47}, {alo8, alo9, alo10, alo11}, {bhi6, bhi7}, {tc_c44, tc_c45, tc_c46, tc_c47};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c44, tc_c45, tc_c46, tc_c47}, {ahi8, ahi9, ahi10, ahi11}, {blo6, blo7}, {tc_c44, tc_c45, tc_c46, tc_c47};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c44, tc_c45, tc_c46, tc_c47}, {ahi8, ahi9, ahi10, ahi11}, {bhi6, bhi7}, {tc_c44, tc_c45, tc_c46, tc_c47};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c48, tc_c49, tc_c50, tc_c51}, {alo12, alo13, alo14, alo15}, {bhi0, bhi1}, {tc_c48, tc_c49, tc_c50, tc_c51};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c48, tc_c49, tc_c50, tc_c51}, {ahi12, ahi13, ahi14, ahi15}, {blo0, blo1}, {tc_c48, tc_c49, tc_c50, tc_c51};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c48, tc_c49, tc_c50, tc_c51}, {ahi12, ahi13, ahi14, ahi15}, {bhi0, bhi1}, {tc_c48, tc_c49, tc_c50, tc_c51};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c52, tc_c53, tc_c54, tc_c55}, {alo12, alo13, alo14, alo15}, {bhi2, bhi3}, {tc_c52, tc_c53, tc_c54, tc_c55};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c52, tc_c53, tc_c54, tc_c55}, {ahi12, ahi13, ahi14, ahi15}, {blo2, blo3}, {tc_c52, tc_c53, tc_c54, tc_c55};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c52, tc_c53, tc_c54, tc_c55}, {ahi12, ahi13, ahi14, ahi15}, {bhi2, bhi3}, {tc_c52, tc_c53, tc_c54, tc_c55};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c56, tc_c57, tc_c58, tc_c59}, {alo12, alo13, alo14, alo15}, {bhi4, bhi5}, {tc_c56, tc_c57, tc_c58, tc_c59};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c56, tc_c57, tc_c58, tc_c59}, {ahi12, ahi13, ahi14, ahi15}, {blo4, blo5}, {tc_c56, tc_c57, tc_c58, tc_c59};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c56, tc_c57, tc_c58, tc_c59}, {ahi12, ahi13, ahi14, ahi15}, {bhi4, bhi5}, {tc_c56, tc_c57, tc_c58, tc_c59};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c60, tc_c61, tc_c62, tc_c63}, {alo12, alo13, alo14, alo15}, {bhi6, bhi7}, {tc_c60, tc_c61, tc_c62, tc_c63};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c60, tc_c61, tc_c62, tc_c63}, {ahi12, ahi13, ahi14, ahi15}, {blo6, blo7}, {tc_c60, tc_c61, tc_c62, tc_c63};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c60, tc_c61, tc_c62, tc_c63}, {ahi12, ahi13, ahi14, ahi15}, {bhi6, bhi7}, {tc_c60, tc_c61, tc_c62, tc_c63};\n";
+
     private const string StepAsm =
         "{\n" +
         ".reg .b32 ahi<16>, alo<16>, bhi<8>, blo<8>;\n" +
@@ -324,54 +375,7 @@ internal sealed class TensorCoreGemm
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {bhi4, bhi5, bhi6, bhi7}, [sb+1280];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {blo0, blo1, blo2, blo3}, [sb+10240];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {blo4, blo5, blo6, blo7}, [sb+11520];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c0, tc_c1, tc_c2, tc_c3}, {alo0, alo1, alo2, alo3}, {bhi0, bhi1}, {tc_c0, tc_c1, tc_c2, tc_c3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c0, tc_c1, tc_c2, tc_c3}, {ahi0, ahi1, ahi2, ahi3}, {blo0, blo1}, {tc_c0, tc_c1, tc_c2, tc_c3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c0, tc_c1, tc_c2, tc_c3}, {ahi0, ahi1, ahi2, ahi3}, {bhi0, bhi1}, {tc_c0, tc_c1, tc_c2, tc_c3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c4, tc_c5, tc_c6, tc_c7}, {alo0, alo1, alo2, alo3}, {bhi2, bhi3}, {tc_c4, tc_c5, tc_c6, tc_c7};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c4, tc_c5, tc_c6, tc_c7}, {ahi0, ahi1, ahi2, ahi3}, {blo2, blo3}, {tc_c4, tc_c5, tc_c6, tc_c7};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c4, tc_c5, tc_c6, tc_c7}, {ahi0, ahi1, ahi2, ahi3}, {bhi2, bhi3}, {tc_c4, tc_c5, tc_c6, tc_c7};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c8, tc_c9, tc_c10, tc_c11}, {alo0, alo1, alo2, alo3}, {bhi4, bhi5}, {tc_c8, tc_c9, tc_c10, tc_c11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c8, tc_c9, tc_c10, tc_c11}, {ahi0, ahi1, ahi2, ahi3}, {blo4, blo5}, {tc_c8, tc_c9, tc_c10, tc_c11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c8, tc_c9, tc_c10, tc_c11}, {ahi0, ahi1, ahi2, ahi3}, {bhi4, bhi5}, {tc_c8, tc_c9, tc_c10, tc_c11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c12, tc_c13, tc_c14, tc_c15}, {alo0, alo1, alo2, alo3}, {bhi6, bhi7}, {tc_c12, tc_c13, tc_c14, tc_c15};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c12, tc_c13, tc_c14, tc_c15}, {ahi0, ahi1, ahi2, ahi3}, {blo6, blo7}, {tc_c12, tc_c13, tc_c14, tc_c15};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c12, tc_c13, tc_c14, tc_c15}, {ahi0, ahi1, ahi2, ahi3}, {bhi6, bhi7}, {tc_c12, tc_c13, tc_c14, tc_c15};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c16, tc_c17, tc_c18, tc_c19}, {alo4, alo5, alo6, alo7}, {bhi0, bhi1}, {tc_c16, tc_c17, tc_c18, tc_c19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c16, tc_c17, tc_c18, tc_c19}, {ahi4, ahi5, ahi6, ahi7}, {blo0, blo1}, {tc_c16, tc_c17, tc_c18, tc_c19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c16, tc_c17, tc_c18, tc_c19}, {ahi4, ahi5, ahi6, ahi7}, {bhi0, bhi1}, {tc_c16, tc_c17, tc_c18, tc_c19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c20, tc_c21, tc_c22, tc_c23}, {alo4, alo5, alo6, alo7}, {bhi2, bhi3}, {tc_c20, tc_c21, tc_c22, tc_c23};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c20, tc_c21, tc_c22, tc_c23}, {ahi4, ahi5, ahi6, ahi7}, {blo2, blo3}, {tc_c20, tc_c21, tc_c22, tc_c23};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c20, tc_c21, tc_c22, tc_c23}, {ahi4, ahi5, ahi6, ahi7}, {bhi2, bhi3}, {tc_c20, tc_c21, tc_c22, tc_c23};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c24, tc_c25, tc_c26, tc_c27}, {alo4, alo5, alo6, alo7}, {bhi4, bhi5}, {tc_c24, tc_c25, tc_c26, tc_c27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c24, tc_c25, tc_c26, tc_c27}, {ahi4, ahi5, ahi6, ahi7}, {blo4, blo5}, {tc_c24, tc_c25, tc_c26, tc_c27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c24, tc_c25, tc_c26, tc_c27}, {ahi4, ahi5, ahi6, ahi7}, {bhi4, bhi5}, {tc_c24, tc_c25, tc_c26, tc_c27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c28, tc_c29, tc_c30, tc_c31}, {alo4, alo5, alo6, alo7}, {bhi6, bhi7}, {tc_c28, tc_c29, tc_c30, tc_c31};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c28, tc_c29, tc_c30, tc_c31}, {ahi4, ahi5, ahi6, ahi7}, {blo6, blo7}, {tc_c28, tc_c29, tc_c30, tc_c31};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c28, tc_c29, tc_c30, tc_c31}, {ahi4, ahi5, ahi6, ahi7}, {bhi6, bhi7}, {tc_c28, tc_c29, tc_c30, tc_c31};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c32, tc_c33, tc_c34, tc_c35}, {alo8, alo9, alo10, alo11}, {bhi0, bhi1}, {tc_c32, tc_c33, tc_c34, tc_c35};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c32, tc_c33, tc_c34, tc_c35}, {ahi8, ahi9, ahi10, ahi11}, {blo0, blo1}, {tc_c32, tc_c33, tc_c34, tc_c35};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c32, tc_c33, tc_c34, tc_c35}, {ahi8, ahi9, ahi10, ahi11}, {bhi0, bhi1}, {tc_c32, tc_c33, tc_c34, tc_c35};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c36, tc_c37, tc_c38, tc_c39}, {alo8, alo9, alo10, alo11}, {bhi2, bhi3}, {tc_c36, tc_c37, tc_c38, tc_c39};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c36, tc_c37, tc_c38, tc_c39}, {ahi8, ahi9, ahi10, ahi11}, {blo2, blo3}, {tc_c36, tc_c37, tc_c38, tc_c39};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c36, tc_c37, tc_c38, tc_c39}, {ahi8, ahi9, ahi10, ahi11}, {bhi2, bhi3}, {tc_c36, tc_c37, tc_c38, tc_c39};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c40, tc_c41, tc_c42, tc_c43}, {alo8, alo9, alo10, alo11}, {bhi4, bhi5}, {tc_c40, tc_c41, tc_c42, tc_c43};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c40, tc_c41, tc_c42, tc_c43}, {ahi8, ahi9, ahi10, ahi11}, {blo4, blo5}, {tc_c40, tc_c41, tc_c42, tc_c43};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c40, tc_c41, tc_c42, tc_c43}, {ahi8, ahi9, ahi10, ahi11}, {bhi4, bhi5}, {tc_c40, tc_c41, tc_c42, tc_c43};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c44, tc_c45, tc_c46, tc_c47}, {alo8, alo9, alo10, alo11}, {bhi6, bhi7}, {tc_c44, tc_c45, tc_c46, tc_c47};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c44, tc_c45, tc_c46, tc_c47}, {ahi8, ahi9, ahi10, ahi11}, {blo6, blo7}, {tc_c44, tc_c45, tc_c46, tc_c47};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c44, tc_c45, tc_c46, tc_c47}, {ahi8, ahi9, ahi10, ahi11}, {bhi6, bhi7}, {tc_c44, tc_c45, tc_c46, tc_c47};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c48, tc_c49, tc_c50, tc_c51}, {alo12, alo13, alo14, alo15}, {bhi0, bhi1}, {tc_c48, tc_c49, tc_c50, tc_c51};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c48, tc_c49, tc_c50, tc_c51}, {ahi12, ahi13, ahi14, ahi15}, {blo0, blo1}, {tc_c48, tc_c49, tc_c50, tc_c51};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c48, tc_c49, tc_c50, tc_c51}, {ahi12, ahi13, ahi14, ahi15}, {bhi0, bhi1}, {tc_c48, tc_c49, tc_c50, tc_c51};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c52, tc_c53, tc_c54, tc_c55}, {alo12, alo13, alo14, alo15}, {bhi2, bhi3}, {tc_c52, tc_c53, tc_c54, tc_c55};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c52, tc_c53, tc_c54, tc_c55}, {ahi12, ahi13, ahi14, ahi15}, {blo2, blo3}, {tc_c52, tc_c53, tc_c54, tc_c55};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c52, tc_c53, tc_c54, tc_c55}, {ahi12, ahi13, ahi14, ahi15}, {bhi2, bhi3}, {tc_c52, tc_c53, tc_c54, tc_c55};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c56, tc_c57, tc_c58, tc_c59}, {alo12, alo13, alo14, alo15}, {bhi4, bhi5}, {tc_c56, tc_c57, tc_c58, tc_c59};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c56, tc_c57, tc_c58, tc_c59}, {ahi12, ahi13, ahi14, ahi15}, {blo4, blo5}, {tc_c56, tc_c57, tc_c58, tc_c59};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c56, tc_c57, tc_c58, tc_c59}, {ahi12, ahi13, ahi14, ahi15}, {bhi4, bhi5}, {tc_c56, tc_c57, tc_c58, tc_c59};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c60, tc_c61, tc_c62, tc_c63}, {alo12, alo13, alo14, alo15}, {bhi6, bhi7}, {tc_c60, tc_c61, tc_c62, tc_c63};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c60, tc_c61, tc_c62, tc_c63}, {ahi12, ahi13, ahi14, ahi15}, {blo6, blo7}, {tc_c60, tc_c61, tc_c62, tc_c63};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c60, tc_c61, tc_c62, tc_c63}, {ahi12, ahi13, ahi14, ahi15}, {bhi6, bhi7}, {tc_c60, tc_c61, tc_c62, tc_c63};\n" +
+        WarpMmaAsm +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {ahi0, ahi1, ahi2, ahi3}, [sa+32];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {ahi4, ahi5, ahi6, ahi7}, [sa+1312];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {ahi8, ahi9, ahi10, ahi11}, [sa+2592];\n" +
@@ -384,54 +388,7 @@ internal sealed class TensorCoreGemm
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {bhi4, bhi5, bhi6, bhi7}, [sb+1312];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {blo0, blo1, blo2, blo3}, [sb+10272];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {blo4, blo5, blo6, blo7}, [sb+11552];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c0, tc_c1, tc_c2, tc_c3}, {alo0, alo1, alo2, alo3}, {bhi0, bhi1}, {tc_c0, tc_c1, tc_c2, tc_c3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c0, tc_c1, tc_c2, tc_c3}, {ahi0, ahi1, ahi2, ahi3}, {blo0, blo1}, {tc_c0, tc_c1, tc_c2, tc_c3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c0, tc_c1, tc_c2, tc_c3}, {ahi0, ahi1, ahi2, ahi3}, {bhi0, bhi1}, {tc_c0, tc_c1, tc_c2, tc_c3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c4, tc_c5, tc_c6, tc_c7}, {alo0, alo1, alo2, alo3}, {bhi2, bhi3}, {tc_c4, tc_c5, tc_c6, tc_c7};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c4, tc_c5, tc_c6, tc_c7}, {ahi0, ahi1, ahi2, ahi3}, {blo2, blo3}, {tc_c4, tc_c5, tc_c6, tc_c7};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c4, tc_c5, tc_c6, tc_c7}, {ahi0, ahi1, ahi2, ahi3}, {bhi2, bhi3}, {tc_c4, tc_c5, tc_c6, tc_c7};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c8, tc_c9, tc_c10, tc_c11}, {alo0, alo1, alo2, alo3}, {bhi4, bhi5}, {tc_c8, tc_c9, tc_c10, tc_c11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c8, tc_c9, tc_c10, tc_c11}, {ahi0, ahi1, ahi2, ahi3}, {blo4, blo5}, {tc_c8, tc_c9, tc_c10, tc_c11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c8, tc_c9, tc_c10, tc_c11}, {ahi0, ahi1, ahi2, ahi3}, {bhi4, bhi5}, {tc_c8, tc_c9, tc_c10, tc_c11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c12, tc_c13, tc_c14, tc_c15}, {alo0, alo1, alo2, alo3}, {bhi6, bhi7}, {tc_c12, tc_c13, tc_c14, tc_c15};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c12, tc_c13, tc_c14, tc_c15}, {ahi0, ahi1, ahi2, ahi3}, {blo6, blo7}, {tc_c12, tc_c13, tc_c14, tc_c15};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c12, tc_c13, tc_c14, tc_c15}, {ahi0, ahi1, ahi2, ahi3}, {bhi6, bhi7}, {tc_c12, tc_c13, tc_c14, tc_c15};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c16, tc_c17, tc_c18, tc_c19}, {alo4, alo5, alo6, alo7}, {bhi0, bhi1}, {tc_c16, tc_c17, tc_c18, tc_c19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c16, tc_c17, tc_c18, tc_c19}, {ahi4, ahi5, ahi6, ahi7}, {blo0, blo1}, {tc_c16, tc_c17, tc_c18, tc_c19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c16, tc_c17, tc_c18, tc_c19}, {ahi4, ahi5, ahi6, ahi7}, {bhi0, bhi1}, {tc_c16, tc_c17, tc_c18, tc_c19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c20, tc_c21, tc_c22, tc_c23}, {alo4, alo5, alo6, alo7}, {bhi2, bhi3}, {tc_c20, tc_c21, tc_c22, tc_c23};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c20, tc_c21, tc_c22, tc_c23}, {ahi4, ahi5, ahi6, ahi7}, {blo2, blo3}, {tc_c20, tc_c21, tc_c22, tc_c23};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c20, tc_c21, tc_c22, tc_c23}, {ahi4, ahi5, ahi6, ahi7}, {bhi2, bhi3}, {tc_c20, tc_c21, tc_c22, tc_c23};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c24, tc_c25, tc_c26, tc_c27}, {alo4, alo5, alo6, alo7}, {bhi4, bhi5}, {tc_c24, tc_c25, tc_c26, tc_c27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c24, tc_c25, tc_c26, tc_c27}, {ahi4, ahi5, ahi6, ahi7}, {blo4, blo5}, {tc_c24, tc_c25, tc_c26, tc_c27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c24, tc_c25, tc_c26, tc_c27}, {ahi4, ahi5, ahi6, ahi7}, {bhi4, bhi5}, {tc_c24, tc_c25, tc_c26, tc_c27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c28, tc_c29, tc_c30, tc_c31}, {alo4, alo5, alo6, alo7}, {bhi6, bhi7}, {tc_c28, tc_c29, tc_c30, tc_c31};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c28, tc_c29, tc_c30, tc_c31}, {ahi4, ahi5, ahi6, ahi7}, {blo6, blo7}, {tc_c28, tc_c29, tc_c30, tc_c31};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c28, tc_c29, tc_c30, tc_c31}, {ahi4, ahi5, ahi6, ahi7}, {bhi6, bhi7}, {tc_c28, tc_c29, tc_c30, tc_c31};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c32, tc_c33, tc_c34, tc_c35}, {alo8, alo9, alo10, alo11}, {bhi0, bhi1}, {tc_c32, tc_c33, tc_c34, tc_c35};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c32, tc_c33, tc_c34, tc_c35}, {ahi8, ahi9, ahi10, ahi11}, {blo0, blo1}, {tc_c32, tc_c33, tc_c34, tc_c35};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c32, tc_c33, tc_c34, tc_c35}, {ahi8, ahi9, ahi10, ahi11}, {bhi0, bhi1}, {tc_c32, tc_c33, tc_c34, tc_c35};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c36, tc_c37, tc_c38, tc_c39}, {alo8, alo9, alo10, alo11}, {bhi2, bhi3}, {tc_c36, tc_c37, tc_c38, tc_c39};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c36, tc_c37, tc_c38, tc_c39}, {ahi8, ahi9, ahi10, ahi11}, {blo2, blo3}, {tc_c36, tc_c37, tc_c38, tc_c39};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c36, tc_c37, tc_c38, tc_c39}, {ahi8, ahi9, ahi10, ahi11}, {bhi2, bhi3}, {tc_c36, tc_c37, tc_c38, tc_c39};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c40, tc_c41, tc_c42, tc_c43}, {alo8, alo9, alo10, alo11}, {bhi4, bhi5}, {tc_c40, tc_c41, tc_c42, tc_c43};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c40, tc_c41, tc_c42, tc_c43}, {ahi8, ahi9, ahi10, ahi11}, {blo4, blo5}, {tc_c40, tc_c41, tc_c42, tc_c43};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c40, tc_c41, tc_c42, tc_c43}, {ahi8, ahi9, ahi10, ahi11}, {bhi4, bhi5}, {tc_c40, tc_c41, tc_c42, tc_c43};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c44, tc_c45, tc_c46, tc_c47}, {alo8, alo9, alo10, alo11}, {bhi6, bhi7}, {tc_c44, tc_c45, tc_c46, tc_c47};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c44, tc_c45, tc_c46, tc_c47}, {ahi8, ahi9, ahi10, ahi11}, {blo6, blo7}, {tc_c44, tc_c45, tc_c46, tc_c47};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c44, tc_c45, tc_c46, tc_c47}, {ahi8, ahi9, ahi10, ahi11}, {bhi6, bhi7}, {tc_c44, tc_c45, tc_c46, tc_c47};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c48, tc_c49, tc_c50, tc_c51}, {alo12, alo13, alo14, alo15}, {bhi0, bhi1}, {tc_c48, tc_c49, tc_c50, tc_c51};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c48, tc_c49, tc_c50, tc_c51}, {ahi12, ahi13, ahi14, ahi15}, {blo0, blo1}, {tc_c48, tc_c49, tc_c50, tc_c51};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c48, tc_c49, tc_c50, tc_c51}, {ahi12, ahi13, ahi14, ahi15}, {bhi0, bhi1}, {tc_c48, tc_c49, tc_c50, tc_c51};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c52, tc_c53, tc_c54, tc_c55}, {alo12, alo13, alo14, alo15}, {bhi2, bhi3}, {tc_c52, tc_c53, tc_c54, tc_c55};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c52, tc_c53, tc_c54, tc_c55}, {ahi12, ahi13, ahi14, ahi15}, {blo2, blo3}, {tc_c52, tc_c53, tc_c54, tc_c55};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c52, tc_c53, tc_c54, tc_c55}, {ahi12, ahi13, ahi14, ahi15}, {bhi2, bhi3}, {tc_c52, tc_c53, tc_c54, tc_c55};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c56, tc_c57, tc_c58, tc_c59}, {alo12, alo13, alo14, alo15}, {bhi4, bhi5}, {tc_c56, tc_c57, tc_c58, tc_c59};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c56, tc_c57, tc_c58, tc_c59}, {ahi12, ahi13, ahi14, ahi15}, {blo4, blo5}, {tc_c56, tc_c57, tc_c58, tc_c59};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c56, tc_c57, tc_c58, tc_c59}, {ahi12, ahi13, ahi14, ahi15}, {bhi4, bhi5}, {tc_c56, tc_c57, tc_c58, tc_c59};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c60, tc_c61, tc_c62, tc_c63}, {alo12, alo13, alo14, alo15}, {bhi6, bhi7}, {tc_c60, tc_c61, tc_c62, tc_c63};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c60, tc_c61, tc_c62, tc_c63}, {ahi12, ahi13, ahi14, ahi15}, {blo6, blo7}, {tc_c60, tc_c61, tc_c62, tc_c63};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c60, tc_c61, tc_c62, tc_c63}, {ahi12, ahi13, ahi14, ahi15}, {bhi6, bhi7}, {tc_c60, tc_c61, tc_c62, tc_c63};\n" +
+        WarpMmaAsm +
         "}\n";
 
     private const string StoreAsm =
