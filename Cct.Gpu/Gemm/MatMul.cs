@@ -96,7 +96,12 @@ internal sealed class MatMul
         convWeightGradient = Blocked<OutputGradientRows, UnfoldedBatch>.Load<LargeTile>(accelerator, BlockedKernel<OutputGradientRows, UnfoldedBatch, LargeTile>);
         linearBackward = accelerator.LoadStreamKernel<GemmProblem<RowMajor, ColumnMajor>, GemmProblem<ColumnMajor, ColumnMajor>, BiasSums>(
             BlockedKernelPair<RowMajor, ColumnMajor, ColumnMajor, ColumnMajor, LargeTile, BiasSums>, Specialization<LargeTile>(accelerator));
-        runPath = device.Profile.Kernels == KernelFamily.Grouped ? (c, a, b, bias, shape) => RunTiled(c, a, b, bias, shape) : RunSimple;
+        runPath = device.Profile.Kernels switch
+        {
+            KernelFamily.Grouped => (c, a, b, bias, shape) => RunTiled(c, a, b, bias, shape),
+            KernelFamily.RegisterTiles => RegisterTileGemm.For(device).Run,
+            _ => RunSimple,
+        };
     }
 
     public static MatMul For(ComputeDevice device) => device.Kernels(static d => new MatMul(d));

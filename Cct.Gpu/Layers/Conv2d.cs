@@ -18,6 +18,7 @@ internal sealed class Conv2d
 
     private readonly ComputeDevice device;
     private readonly MatMul? implicitGemm;
+    private readonly UnfoldedConvolution? unfolded;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>? forward;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>? inputBackward;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>? weightBackward;
@@ -25,8 +26,9 @@ internal sealed class Conv2d
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape>? biasBackward;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape, int, int>? biasBackwardGroups;
 
-    private Conv2d(ComputeDevice device, bool useImplicitGemm)
+    private Conv2d(ComputeDevice device)
     {
+        var useImplicitGemm = device.Profile.Kernels == KernelFamily.Grouped;
         this.device = device;
         var accelerator = device.Accelerator;
         addBias = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape>(AddBiasKernel);
@@ -38,6 +40,12 @@ internal sealed class Conv2d
         }
 
         biasBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape>(BiasBackwardKernel);
+        if (device.Profile.Kernels == KernelFamily.RegisterTiles)
+        {
+            unfolded = UnfoldedConvolution.For(device);
+            return;
+        }
+
         forward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(ForwardLanesKernel);
         inputBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(InputBackwardLanesKernel);
         weightBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, Conv2dShape>(WeightBackwardLanesKernel);
@@ -45,10 +53,11 @@ internal sealed class Conv2d
 
     /// <summary>
     /// GPUs run the convolution as implicit GEMMs on the shared-memory MatMul kernel (the unfolded input is
-    /// gathered as tiles load, never stored); the CPU simulator, where barriers are slow, runs barrier-free
-    /// kernels with <see cref="CpuLanes"/> elements per item.
+    /// gathered as tiles load, never stored); an OpenCL CPU unfolds the input and runs register-tiled products on it
+    /// (<see cref="UnfoldedConvolution"/>); the CPU simulator, where barriers are slow, runs barrier-free kernels with
+    /// <see cref="CpuLanes"/> elements per item.
     /// </summary>
-    public static Conv2d For(ComputeDevice device) => device.Kernels(static d => new Conv2d(d, useImplicitGemm: d.Profile.Kernels == KernelFamily.Grouped));
+    public static Conv2d For(ComputeDevice device) => device.Kernels(static d => new Conv2d(d));
 
     /// <summary>output (B, Cout, Ho, Wo) = input (B, Cin, H, W) ⋆ weight (Cout, Cin, K, K).</summary>
     public void Forward(ArrayView<float> output, ArrayView<float> input, ArrayView<float> weight, Conv2dShape shape)
@@ -57,6 +66,12 @@ internal sealed class Conv2d
         if (implicitGemm is not null)
         {
             implicitGemm.RunConvolution(GemmOperands.ConvForward, output, weight, input, shape);
+            return;
+        }
+
+        if (unfolded is not null)
+        {
+            unfolded.Forward(output, input, weight, shape);
             return;
         }
 
@@ -85,6 +100,12 @@ internal sealed class Conv2d
             }
 
             implicitGemm.RunConvolution(GemmOperands.ConvWeightGradient, dweight, doutput, input, shape);
+            return;
+        }
+
+        if (unfolded is not null)
+        {
+            unfolded.Backward(gradients, doutput, input, weight, shape, inputGradient);
             return;
         }
 

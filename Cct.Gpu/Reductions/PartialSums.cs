@@ -47,7 +47,7 @@ internal sealed class PartialSums
     /// <summary>Row chunks for a sum of <paramref name="rows"/> rows in each of <paramref name="columns"/> columns: 1 with the CPU kernels.</summary>
     public static int ChunksFor(ComputeDevice device, long rows, long columns)
     {
-        if (device.Profile.Kernels == KernelFamily.Items || rows <= 0 || columns <= 0)
+        if (device.Profile.Kernels != KernelFamily.Grouped || rows <= 0 || columns <= 0)
         {
             return 1;
         }

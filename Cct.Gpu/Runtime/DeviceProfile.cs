@@ -40,9 +40,10 @@ internal sealed record DeviceProfile(DeviceClass Class, KernelFamily Kernels, in
             // (PoCL 6, batch 64, docs/opencl.md): cct-tiny trains at 602 img/s with them and 112 with the GPU kernels,
             // whose 128-wide tiles are mostly padding for its 8- and 24-channel convolutions (Conv2d.Backward 16 vs
             // 313 ms a step). cct-2/3x2 is the other way round (24 vs 36 img/s at batch 32-64), but the models a CPU
-            // trains in minutes are the small ones.
+            // trains in minutes are the small ones. Products and convolutions run on register tiles PoCL
+            // vectorises (KernelFamily.RegisterTiles, docs/opencl.md).
             CLAccelerator cl when cl.DeviceType.HasFlag(CLDeviceType.CL_DEVICE_TYPE_CPU) => new DeviceProfile(
-                DeviceClass.OpenClCpu, KernelFamily.Items, OpenClCpuRowLanes, RowsPerGroup: 1, GpuMaxItemThreads, ClearsWithKernel: true),
+                DeviceClass.OpenClCpu, KernelFamily.RegisterTiles, OpenClCpuRowLanes, RowsPerGroup: 1, GpuMaxItemThreads, ClearsWithKernel: true),
             CLAccelerator => Gpu(DeviceClass.OpenClGpu, accelerator, clearsWithKernel: true),
             _ => Simulator(accelerator),
         };

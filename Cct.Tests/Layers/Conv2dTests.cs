@@ -14,6 +14,10 @@ public sealed class Conv2dTests
     [TestCaseSource(nameof(Cases))]
     public void ImplicitGemmMatchesPyTorch(string @case) => Check(@case, TestDevices.GpuKernelsCpu, "conv2d.implicit_gemm");
 
+    /// <summary>The OpenCL-CPU path (input unfolded, register-tiled products), against the same fixtures.</summary>
+    [TestCaseSource(nameof(Cases))]
+    public void UnfoldedRegisterTilesMatchPyTorch(string @case) => Check(@case, TestDevices.RegisterTilesCpu, "conv2d.register_tiles");
+
     private static void Check(string @case, Cct.Gpu.Runtime.ComputeDevice device, string label)
     {
         var fixture = Fixture.Load("conv2d");
@@ -59,6 +63,12 @@ public sealed class Conv2dTests
         Compare.AssertClose(gemm.Y, lanes.Y, "conv2d.lanes_vs_gemm.out");
         Compare.AssertClose(gemm.Dx, lanes.Dx, "conv2d.lanes_vs_gemm.dx");
         Compare.AssertClose(gemm.Dw, lanes.Dw, "conv2d.lanes_vs_gemm.dweight");
+
+        // The OpenCL-CPU path (unfolded input, register tiles) on the same shapes and starting gradients.
+        var tiles = Run(TestDevices.RegisterTilesCpu, Conv2d.For(TestDevices.RegisterTilesCpu));
+        Compare.AssertClose(tiles.Y, lanes.Y, "conv2d.register_tiles_vs_lanes.out");
+        Compare.AssertClose(tiles.Dx, lanes.Dx, "conv2d.register_tiles_vs_lanes.dx");
+        Compare.AssertClose(tiles.Dw, lanes.Dw, "conv2d.register_tiles_vs_lanes.dweight");
 
         (float[] Y, float[] Dx, float[] Dw) Run(Cct.Gpu.Runtime.ComputeDevice device, Conv2d conv)
         {

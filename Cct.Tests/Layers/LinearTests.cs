@@ -24,6 +24,10 @@ public sealed class LinearTests
     [TestCaseSource(nameof(Cases))]
     public void GpuKernelsMatchPyTorch(string @case) => Check(TestDevices.GpuKernelsCpu, @case, "linear.gpu");
 
+    /// <summary>The OpenCL-CPU profile's Linear (products on register tiles) against PyTorch.</summary>
+    [TestCaseSource(nameof(Cases))]
+    public void RegisterTilesMatchPyTorch(string @case) => Check(TestDevices.RegisterTilesCpu, @case, "linear.register_tiles");
+
     /// <summary>
     /// The GPU backward's one launch (dinput, dweight and the bias sums in groups of one grid) against its parts run
     /// alone: the blocked GEMM for each product and the CPU kernels' bias sums, equal bits, on shapes that are not

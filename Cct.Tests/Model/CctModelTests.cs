@@ -26,6 +26,10 @@ public sealed class CctModelTests
     [TestCaseSource(nameof(Models))]
     public void FirstStepThroughGpuKernelsMatchesPyTorch(string name) => CheckFirstStep(name, TestDevices.GpuKernelsCpu);
 
+    /// <summary>The whole model with the OpenCL-CPU profile's kernels (products and convolutions on register tiles).</summary>
+    [TestCaseSource(nameof(Models))]
+    public void FirstStepThroughRegisterTilesMatchesPyTorch(string name) => CheckFirstStep(name, TestDevices.RegisterTilesCpu);
+
     private static void CheckFirstStep(string name, ComputeDevice device)
     {
         var file = Load(name);

@@ -14,6 +14,7 @@ public static class TestDevices
     private static ComputeDevice? cpu;
     private static ComputeDevice? tiledCpu;
     private static ComputeDevice? gpuKernelsCpu;
+    private static ComputeDevice? registerTilesCpu;
     private static ComputeDevice? accelerator;
     private static ComputeDevice? acceleratorGpuKernels;
 
@@ -25,6 +26,12 @@ public static class TestDevices
 
     /// <summary>The tiled simulator with every layer choosing its GPU kernels, to run whole models through them.</summary>
     public static ComputeDevice GpuKernelsCpu => OverriddenGpuKernels ?? (gpuKernelsCpu ??= ComputeDevice.Create(AcceleratorKind.Cpu, ComputeDevice.TiledCpuShape, KernelFamily.Grouped));
+
+    /// <summary>
+    /// The simulator with the OpenCL-CPU profile's kernel family forced (products and convolutions on register tiles),
+    /// so those kernels run in every test run; with CCT_TEST_ACCELERATOR, that accelerator with its own profile.
+    /// </summary>
+    public static ComputeDevice RegisterTilesCpu => Overridden ?? (registerTilesCpu ??= ComputeDevice.Create(AcceleratorKind.Cpu, cpuShape: null, KernelFamily.RegisterTiles));
 
     /// <summary>The accelerator named by CCT_TEST_ACCELERATOR, if any.</summary>
     public static AcceleratorKind? OverrideKind => Override;
@@ -39,6 +46,7 @@ public static class TestDevices
         acceleratorGpuKernels?.Dispose();
         accelerator?.Dispose();
         gpuKernelsCpu?.Dispose();
+        registerTilesCpu?.Dispose();
         tiledCpu?.Dispose();
         cpu?.Dispose();
         ParityLog.Flush();

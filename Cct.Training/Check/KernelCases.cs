@@ -33,11 +33,15 @@ internal static class KernelCases
 
             // A weight gradient's shape: long K, few outputs, so a GPU splits K (MatMul.SplitsFor).
             MatMulCase($"{matmul} 96x32x3136 tn+acc", new GemmShape(96, 32, 3136, 1, 0, 1, 0)),
+            RegisterTileCase(new GemmShape(196, 96, 32, 0, 1, 1, 1)),
+            RegisterTileCase(new GemmShape(37, 5, 19, 1, 0, 0, 0)),
             LinearCase(rows: 196, inFeatures: 32, outFeatures: 96, hasBias: true),
             LinearCase(rows: 13, inFeatures: 17, outFeatures: 33, hasBias: false),
             Conv2dCase(new Conv2dShape(4, 1, 28, 28, 16, 3, 1, 1)),
             Conv2dCase(new Conv2dShape(4, 16, 14, 14, 32, 3, 1, 1)),
             Conv2dCase(new Conv2dShape(3, 5, 13, 11, 7, 3, 2, 1)),
+            UnfoldedConvolutionCase(new Conv2dShape(4, 8, 14, 14, 24, 3, 1, 1)),
+            UnfoldedConvolutionCase(new Conv2dShape(3, 5, 13, 11, 7, 3, 2, 1)),
             MaxPoolCase(new Pool2dShape(4, 16, 28, 28, 3, 2, 1)),
             MaxPoolCase(new Pool2dShape(3, 5, 13, 11, 2, 2, 0)),
             BatchNormCase(new BatchNormShape(4, 16, 28 * 28)),
@@ -161,6 +165,18 @@ internal static class KernelCases
         return [Out("c", c, Tolerance.SumOver(g.K))];
     });
 
+    // The OpenCL-CPU GEMM on every device (it is plain item code), so its compile is checked on the target too; MatMul's
+    // rows check it against the simulator's item GEMM where it is the target's MatMul.
+    private static KernelCase RegisterTileCase(GemmShape g) => new($"register-tile gemm {g.M}x{g.N}x{g.K} t{g.TransposeA}{g.TransposeB}", typeof(RegisterTileGemm), s =>
+    {
+        var c = s.Upload(Uniform(1, (long)g.M * g.N));
+        var a = s.Upload(Uniform(2, (long)g.M * g.K));
+        var b = s.Upload(Uniform(3, (long)g.K * g.N));
+        var bias = s.Upload(Uniform(4, g.N));
+        s.Launch(() => RegisterTileGemm.For(s.Device).Run(c, a, b, bias, g));
+        return [Out("c", c, Tolerance.SumOver(g.K))];
+    });
+
     // c (m, n) = a (m, k) · b (n, k)ᵀ in 3xTF32 on a CUDA target (TensorCoreGemm); on any other device, the CPU reference
     // included, the same product on MatMul's fp32 kernels: inline PTX runs only on CUDA, and fp32 is what 3xTF32 must match.
     private static KernelCase TensorCoreCase(int m, int n, int k) => new($"tensorcore 3xtf32 {m}x{n}x{k} nt", typeof(TensorCoreGemm), s =>
@@ -218,6 +234,25 @@ internal static class KernelCases
             var weightTerms = (long)c.Batch * c.OutHeight * c.OutWidth;
             var dweightTolerance = weightTerms <= 3136 ? Tolerance.LongReduction : Tolerance.SumOver(weightTerms);
             return [Out("output", output, Tolerance.Reduction), Out("dinput", dinput, Tolerance.Reduction), Out("dweight", dweight, dweightTolerance)];
+        });
+
+    // The OpenCL-CPU convolution (unfolded input, register-tiled products) on every device, as RegisterTileCase.
+    private static KernelCase UnfoldedConvolutionCase(Conv2dShape c)
+        => new($"unfolded conv2d {c.Batch}x{c.InChannels}x{c.Height}x{c.Width}→{c.OutChannels} k{c.Kernel} s{c.Stride} p{c.Padding}", typeof(UnfoldedConvolution), s =>
+        {
+            var conv = UnfoldedConvolution.For(s.Device);
+            var inputs = (long)c.Batch * c.InChannels * c.Height * c.Width;
+            var outputs = (long)c.Batch * c.OutChannels * c.OutHeight * c.OutWidth;
+            var weights = (long)c.OutChannels * c.InChannels * c.Kernel * c.Kernel;
+            var input = s.Upload(Uniform(25, inputs));
+            var weight = s.Upload(Uniform(26, weights, 0.3f));
+            var output = s.Zeros(outputs);
+            s.Launch(() => conv.Forward(output, input, weight, c));
+            var doutput = s.Upload(Uniform(27, outputs));
+            var dinput = s.Upload(Uniform(28, inputs));
+            var dweight = s.Upload(Uniform(29, weights));
+            s.Launch(() => conv.Backward(new Conv2dGradients(dinput, dweight), doutput, input, weight, c, inputGradient: true));
+            return [Out("output", output, Tolerance.Reduction), Out("dinput", dinput, Tolerance.Reduction), Out("dweight", dweight, Tolerance.LongReduction)];
         });
 
     private static KernelCase MaxPoolCase(Pool2dShape p)

@@ -1,0 +1,187 @@
+using ILGPU;
+using ILGPU.Runtime;
+using Cct.Gpu.Gemm;
+using Cct.Gpu.Runtime;
+
+namespace Cct.Gpu.Layers;
+
+/// <summary>
+/// <see cref="Conv2d"/> on <see cref="RegisterTileGemm"/> (the OpenCL-CPU profile): the input is unfolded (im2col) into
+/// the device scratch and each pass is a dense product on it, which PoCL vectorises. With K = Cin·Kernel², P = Ho·Wo:
+/// <list type="bullet">
+/// <item>forward: output_z (Cout, P) = weight (Cout, K) · unfolded_z (K, P), one launch over the images;</item>
+/// <item>input gradient: dunfolded_z (K, P) = weightᵀ · doutput_z (Cout, P), then folded back (col2im, a gather in a
+/// fixed tap order) and added into dinput;</item>
+/// <item>weight gradient: dweight (Cout, K) += doutput (Cout, B·P) · unfoldedᵀ (B·P, K), one product whose k loop
+/// runs over every image and position in order.</item>
+/// </list>
+/// Buffers a product reads as op(B) carry <see cref="RegisterTileGemm.Lanes"/> floats of padding after them, so a partial
+/// tile's overrun stays inside the scratch.
+/// </summary>
+internal sealed class UnfoldedConvolution
+{
+    private const int Overrun = RegisterTileGemm.Lanes;
+
+    private readonly ComputeDevice device;
+    private readonly RegisterTileGemm gemm;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape, long, long> unfold;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape> channelMajor;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape> fold;
+
+    private UnfoldedConvolution(ComputeDevice device)
+    {
+        this.device = device;
+        gemm = RegisterTileGemm.For(device);
+        unfold = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape, long, long>(UnfoldKernel);
+        channelMajor = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape>(ChannelMajorKernel);
+        fold = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape>(FoldKernel);
+    }
+
+    public static UnfoldedConvolution For(ComputeDevice device) => device.Kernels(static d => new UnfoldedConvolution(d));
+
+    /// <summary>output (B, Cout, Ho, Wo) = input (B, Cin, H, W) ⋆ weight (Cout, Cin, K, K).</summary>
+    public void Forward(ArrayView<float> output, ArrayView<float> input, ArrayView<float> weight, Conv2dShape s)
+    {
+        var (taps, positions, all) = Sizes(s);
+        if (all == 0 || s.OutChannels == 0)
+        {
+            return;
+        }
+
+        var unfolded = device.Scratch((taps * all) + Overrun); // (K, B·P): image z's columns at z·P
+        Unfold(unfolded, input, s, all, 1);
+        var shape = new GemmShape(s.OutChannels, (int)positions, (int)taps, 0, 0, 0, 0);
+        var strides = new RegisterTileStrides(taps, 1, all, 0, positions, s.OutChannels * positions);
+        gemm.RunStrided(output, weight, unfolded, weight, shape, strides, s.Batch);
+    }
+
+    /// <summary>
+    /// Accumulates dweight (Cout, Cin, K, K) and, when <paramref name="inputGradient"/>, dinput (B, Cin, H, W) from
+    /// doutput (B, Cout, Ho, Wo), input (B, Cin, H, W) and weight (Cout, Cin, K, K).
+    /// </summary>
+    public void Backward(Conv2dGradients gradients, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, Conv2dShape s, bool inputGradient)
+    {
+        var (taps, positions, all) = Sizes(s);
+        if (all == 0 || s.OutChannels == 0 || taps == 0)
+        {
+            return;
+        }
+
+        var outputs = s.OutChannels * all;
+        var unfoldedLength = (taps * all) + Overrun;
+        var scratch = device.Scratch(outputs + Overrun + unfoldedLength);
+        var byChannel = scratch.SubView(0, outputs + Overrun); // (Cout, B·P): doutput with images side by side
+        var unfolded = scratch.SubView(outputs + Overrun, unfoldedLength);
+        Run(channelMajor, byChannel, doutput, s, outputs);
+
+        if (inputGradient)
+        {
+            // (K, P) per image, in the unfolded buffer before it holds the transposed input.
+            var dunfolded = unfolded.SubView(0, taps * all);
+            var shape = new GemmShape((int)taps, (int)positions, s.OutChannels, 1, 0, 0, 0);
+            var strides = new RegisterTileStrides(1, taps, all, 0, positions, taps * positions);
+            gemm.RunStrided(dunfolded, weight, byChannel, weight, shape, strides, s.Batch);
+            Run(fold, gradients.Input, dunfolded, s, (long)s.Batch * s.InChannels * s.Height * s.Width);
+        }
+
+        Unfold(unfolded, input, s, 1, taps); // (B·P, K)
+        var weightShape = new GemmShape(s.OutChannels, (int)taps, checked((int)all), 0, 0, 1, 0);
+        gemm.RunStrided(gradients.Weight, byChannel, unfolded, weight, weightShape, new RegisterTileStrides(all, 1, taps, 0, 0, 0), 1);
+    }
+
+    // (K = Cin·Kernel², P = Ho·Wo, B·P).
+    private static (long Taps, long Positions, long All) Sizes(Conv2dShape s)
+    {
+        var positions = (long)s.OutHeight * s.OutWidth;
+        return ((long)s.InChannels * s.Kernel * s.Kernel, positions, positions * s.Batch);
+    }
+
+    private void Unfold(ArrayView<float> unfolded, ArrayView<float> input, Conv2dShape s, long tapStride, long positionStride)
+    {
+        var (taps, _, all) = Sizes(s);
+        var count = taps * all;
+        var threads = device.Threads(count);
+        if (threads > 0)
+        {
+            unfold(threads, threads, checked((int)count), unfolded, input, s, tapStride, positionStride);
+        }
+    }
+
+    private void Run(Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape> kernel, ArrayView<float> target, ArrayView<float> source, Conv2dShape s, long count)
+    {
+        var threads = device.Threads(count);
+        if (threads > 0)
+        {
+            kernel(threads, threads, checked((int)count), target, source, s);
+        }
+    }
+
+    // unfolded[tap·tapStride + (z·P + p)·positionStride] = unfolded input of image z at (tap = (ci, kh, kw), position p);
+    // item = (z·P + p)·K + tap, so a work-item run writes adjacent floats of the (B·P, K) layout.
+    private static void UnfoldKernel(Index1D index, int stride, int count, ArrayView<float> unfolded, ArrayView<float> input, Conv2dShape s, long tapStride, long positionStride)
+    {
+        var taps = s.InChannels * s.Kernel * s.Kernel;
+        var positions = s.OutHeight * s.OutWidth;
+        var image = (long)s.InChannels * s.Height * s.Width;
+        for (long item = index; item < count; item += stride)
+        {
+            var tap = (int)(item % taps);
+            var column = item / taps;
+            var (z, p) = (column / positions, (int)(column % positions));
+            unfolded[(tap * tapStride) + (column * positionStride)] = UnfoldedInput.Unfolded(input, s, z * image, tap, p);
+        }
+    }
+
+    // byChannel (Cout, B·P) = doutput (B, Cout, P) with the images side by side along each channel's row.
+    private static void ChannelMajorKernel(Index1D index, int stride, int count, ArrayView<float> byChannel, ArrayView<float> doutput, Conv2dShape s)
+    {
+        var positions = (long)s.OutHeight * s.OutWidth;
+        for (long item = index; item < count; item += stride)
+        {
+            var p = item % positions;
+            var c = item / positions % s.OutChannels;
+            var z = item / positions / s.OutChannels;
+            byChannel[(c * s.Batch * positions) + (z * positions) + p] = doutput[item];
+        }
+    }
+
+    // dinput (B, Cin, H, W) += Σ over taps (kh, kw), in order, of dunfolded_z ((ci, kh, kw), (oh, ow)) at the output
+    // position that tap reads input (h, w) from.
+    private static void FoldKernel(Index1D index, int stride, int count, ArrayView<float> dinput, ArrayView<float> dunfolded, Conv2dShape s)
+    {
+        var (ho, wo) = (s.OutHeight, s.OutWidth);
+        var positions = (long)ho * wo;
+        var taps = s.InChannels * s.Kernel * s.Kernel;
+        for (long item = index; item < count; item += stride)
+        {
+            var w = (int)(item % s.Width);
+            var h = (int)(item / s.Width % s.Height);
+            var ci = (int)(item / s.Width / s.Height % s.InChannels);
+            var z = item / s.Width / s.Height / s.InChannels;
+            var plane = z * taps * positions;
+            var sum = 0f;
+            for (var kh = 0; kh < s.Kernel; kh++)
+            {
+                var rowAt = h + s.Padding - kh;
+                var oh = rowAt / s.Stride;
+                if (rowAt < 0 || rowAt % s.Stride != 0 || oh >= ho)
+                {
+                    continue;
+                }
+
+                for (var kw = 0; kw < s.Kernel; kw++)
+                {
+                    var columnAt = w + s.Padding - kw;
+                    var ow = columnAt / s.Stride;
+                    if (columnAt >= 0 && columnAt % s.Stride == 0 && ow < wo)
+                    {
+                        var tap = (((ci * s.Kernel) + kh) * s.Kernel) + kw;
+                        sum += dunfolded[plane + (tap * positions) + (oh * wo) + ow];
+                    }
+                }
+            }
+
+            dinput[item] += sum;
+        }
+    }
+}
