@@ -11,8 +11,9 @@ namespace Cct.Gpu.Layers;
 /// The core of the official CCT's Attention module, between its qkv and proj Linears: with qkv (B, T, 3C)
 /// laid out [3][H][hs] on its last axis, output = dropout(softmax(q·kᵀ / sqrt(hs)))·v with heads concatenated.
 /// GPUs run its products (two forward, four backward) as batched shared-memory GEMMs over the B·H heads (<see cref="MatMul.RunBatched"/>)
-/// with one warp per row for the softmax and its gradient (the scale fused in); the CPU simulator, where barriers
-/// are slow, runs barrier-free gather kernels (no atomics). Both draw the same dropout masks.
+/// with one warp per row for the softmax and its gradient (the scale fused in); an OpenCL CPU runs them on register
+/// tiles over head-major copies (<see cref="HeadMajorAttention"/>); the CPU simulator, where barriers are slow, runs
+/// barrier-free gather kernels (no atomics). All draw the same dropout masks.
 /// </summary>
 internal sealed class Attention
 {
@@ -39,13 +40,20 @@ internal sealed class Attention
         qkvBackward = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, float, RngKey>(QkvBackwardKernel);
         scaledSoftmaxRows = a.LoadStreamKernel<ArrayView<float>, int, int, float>(ScaledSoftmaxRowsKernel);
         scoreBackwardRows = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, float, GemmDropout>(ScoreBackwardRowsKernel);
-        if (device.Profile.Kernels == KernelFamily.Grouped)
+        switch (device.Profile.Kernels)
         {
-            (forwardPath, backwardPath) = (ForwardBatched, BackwardBatched);
-        }
-        else
-        {
-            (forwardPath, backwardPath) = (ForwardItems, BackwardItems);
+            case KernelFamily.Grouped:
+                (forwardPath, backwardPath) = (ForwardBatched, BackwardBatched);
+                break;
+            case KernelFamily.RegisterTiles:
+                var headMajor = HeadMajorAttention.For(device);
+                forwardPath = (output, probabilities, qkv, s, p, key) => headMajor.Forward(output, probabilities, qkv, s, ScoreScale(s), new GemmDropout(p, key));
+                backwardPath = (dqkv, dprobabilities, doutput, qkv, probabilities, s, p, key)
+                    => headMajor.Backward(dqkv, dprobabilities, doutput, qkv, probabilities, s, ScoreScale(s), new GemmDropout(p, key));
+                break;
+            default:
+                (forwardPath, backwardPath) = (ForwardItems, BackwardItems);
+                break;
         }
     }
 

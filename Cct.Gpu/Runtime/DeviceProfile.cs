@@ -36,12 +36,11 @@ internal sealed record DeviceProfile(DeviceClass Class, KernelFamily Kernels, in
         var profile = accelerator switch
         {
             CudaAccelerator => Gpu(DeviceClass.CudaGpu, accelerator, clearsWithKernel: false),
-            // The item kernels, one work-item per item: PoCL vectorises them across work-items. Measured on 2 cores
-            // (PoCL 6, batch 64, docs/opencl.md): cct-tiny trains at 602 img/s with them and 112 with the GPU kernels,
-            // whose 128-wide tiles are mostly padding for its 8- and 24-channel convolutions (Conv2d.Backward 16 vs
-            // 313 ms a step). cct-2/3x2 is the other way round (24 vs 36 img/s at batch 32-64), but the models a CPU
-            // trains in minutes are the small ones. Products and convolutions run on register tiles PoCL
-            // vectorises (KernelFamily.RegisterTiles, docs/opencl.md).
+            // The item kernels, one work-item per item, which PoCL vectorises across work-items, with products and
+            // convolutions on register tiles (KernelFamily.RegisterTiles). Measured on 2 cores (PoCL 6, docs/opencl.md):
+            // the GPU kernels' 128-wide tiles are mostly padding for cct-tiny's 8- and 24-channel convolutions (112 img/s
+            // at batch 64, against 602 with the item kernels), and the register tiles took cct-2/3x2 from 36 to 87.6 img/s
+            // at batch 32 (the item kernels and the GPU kernels both give 36).
             CLAccelerator cl when cl.DeviceType.HasFlag(CLDeviceType.CL_DEVICE_TYPE_CPU) => new DeviceProfile(
                 DeviceClass.OpenClCpu, KernelFamily.RegisterTiles, OpenClCpuRowLanes, RowsPerGroup: 1, GpuMaxItemThreads, ClearsWithKernel: true),
             CLAccelerator => Gpu(DeviceClass.OpenClGpu, accelerator, clearsWithKernel: true),

@@ -29,10 +29,42 @@ public sealed class AttentionTests
     {
         var fixture = Fixture.Load("attention");
         var shape = ShapeOf(fixture, @case, "qkv");
-        var (output, probabilities, dqkv) = RunCore(fixture.Floats(@case, "qkv"), fixture.Floats(@case, "dout"), shape, 0f, NoKey, batched: true);
+        var (output, probabilities, dqkv) = RunCore(fixture.Floats(@case, "qkv"), fixture.Floats(@case, "dout"), shape, 0f, NoKey, device: TestDevices.GpuKernelsCpu);
         Compare.AssertClose(output, fixture.Floats(@case, "out"), $"attention.batched.{@case}.out");
         Compare.AssertClose(probabilities, fixture.Floats(@case, "probabilities"), $"attention.batched.{@case}.probabilities");
         Compare.AssertClose(dqkv, fixture.Floats(@case, "dqkv"), $"attention.batched.{@case}.dqkv");
+    }
+
+    /// <summary>The OpenCL-CPU path (register-tile products over head-major copies) on the simulator.</summary>
+    [TestCaseSource(nameof(Cases))]
+    public void RegisterTilePathMatchesPyTorch(string @case)
+    {
+        var fixture = Fixture.Load("attention");
+        var shape = ShapeOf(fixture, @case, "qkv");
+        var (output, probabilities, dqkv) = RunCore(fixture.Floats(@case, "qkv"), fixture.Floats(@case, "dout"), shape, 0f, NoKey, device: TestDevices.RegisterTilesCpu);
+        Compare.AssertClose(output, fixture.Floats(@case, "out"), $"attention.register_tiles.{@case}.out");
+        Compare.AssertClose(probabilities, fixture.Floats(@case, "probabilities"), $"attention.register_tiles.{@case}.probabilities");
+        Compare.AssertClose(dqkv, fixture.Floats(@case, "dqkv"), $"attention.register_tiles.{@case}.dqkv");
+    }
+
+    /// <summary>
+    /// The OpenCL-CPU path draws the item path's dropout masks. A head size of 4 or 12 leaves every product's 32-lane
+    /// tile partial, so its overrun reads the head-major buffers' padding.
+    /// </summary>
+    [TestCase(7, 8, 2)]
+    [TestCase(37, 12, 3)]
+    [TestCase(49, 24, 2)]
+    public void RegisterTilePathWithDropoutMatchesCpuPath(int tokens, int channels, int heads)
+    {
+        var shape = new AttentionShape(3, tokens, channels, heads);
+        var key = new RngKey(11, 2, 5);
+        var qkv = GradCheck.RandomDoubles(41, shape.Batch * shape.Tokens * 3 * shape.Channels, 2.0).ToFloats();
+        var dout = GradCheck.RandomDoubles(42, shape.Batch * shape.Tokens * shape.Channels).ToFloats();
+        var cpu = RunCore(qkv, dout, shape, 0.3f, key);
+        var tiles = RunCore(qkv, dout, shape, 0.3f, key, device: TestDevices.RegisterTilesCpu);
+        Compare.AssertClose(tiles.Output, cpu.Output, "attention.register_tiles_dropout.out");
+        Compare.AssertClose(tiles.Probabilities, cpu.Probabilities, "attention.register_tiles_dropout.probabilities");
+        Compare.AssertClose(tiles.Dqkv, cpu.Dqkv, "attention.register_tiles_dropout.dqkv");
     }
 
     /// <summary>
@@ -49,7 +81,7 @@ public sealed class AttentionTests
         var qkv = GradCheck.RandomDoubles(41, shape.Batch * shape.Tokens * 3 * shape.Channels, 2.0).ToFloats();
         var dout = GradCheck.RandomDoubles(42, shape.Batch * shape.Tokens * shape.Channels).ToFloats();
         var cpu = RunCore(qkv, dout, shape, 0.3f, key);
-        var gpu = RunCore(qkv, dout, shape, 0.3f, key, batched: true);
+        var gpu = RunCore(qkv, dout, shape, 0.3f, key, device: TestDevices.GpuKernelsCpu);
         Compare.AssertClose(gpu.Output, cpu.Output, "attention.batched_dropout.out");
         Compare.AssertClose(gpu.Probabilities, cpu.Probabilities, "attention.batched_dropout.probabilities");
         Compare.AssertClose(gpu.Dqkv, cpu.Dqkv, "attention.batched_dropout.dqkv");
@@ -116,13 +148,15 @@ public sealed class AttentionTests
         CheckFiniteDifferences(p, key, "attention.fd_dropout.dqkv");
     }
 
-    [Test]
-    public void BackwardAccumulatesIntoGradients()
+    /// <summary>Backward adds into dqkv on the item path and on the register-tile path (whose scatter adds its head-major gradients).</summary>
+    [TestCase(false)]
+    [TestCase(true)]
+    public void BackwardAccumulatesIntoGradients(bool registerTiles)
     {
         var fixture = Fixture.Load("attention");
         const string c = "odd";
         var shape = ShapeOf(fixture, c, "qkv");
-        var device = TestDevices.Cpu;
+        var device = registerTiles ? TestDevices.RegisterTilesCpu : TestDevices.Cpu;
         var attention = Attention.For(device);
         using var qkv = device.Upload(fixture.Floats(c, "qkv"));
         using var dout = device.Upload(fixture.Floats(c, "dout"));
@@ -198,10 +232,10 @@ public sealed class AttentionTests
         Compare.AssertClose(dqkv.ToDoubles(), numerical, what, Compare.HostReference);
     }
 
-    /// <summary>Forward, then backward into a zeroed dqkv; <paramref name="batched"/> runs the GPU path on the simulator.</summary>
-    private static (float[] Output, float[] Probabilities, float[] Dqkv) RunCore(float[] qkvValues, float[] doutValues, AttentionShape shape, float p, RngKey key, bool batched = false)
+    /// <summary>Forward, then backward into a zeroed dqkv, on <paramref name="device"/> (the simulator's item kernels by default).</summary>
+    private static (float[] Output, float[] Probabilities, float[] Dqkv) RunCore(float[] qkvValues, float[] doutValues, AttentionShape shape, float p, RngKey key, ComputeDevice? device = null)
     {
-        var device = batched ? TestDevices.GpuKernelsCpu : TestDevices.Cpu;
+        device ??= TestDevices.Cpu;
         var attention = Attention.For(device);
         using var qkv = device.Upload(qkvValues);
         using var dout = device.Upload(doutValues);
