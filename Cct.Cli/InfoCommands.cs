@@ -39,7 +39,7 @@ internal static class InfoCommands
         var parsed = ParsedArguments.Parse(args, new HashSet<string>(ModelOptions.Overrides) { "model", "accelerator" }, new HashSet<string>());
         if (parsed.WantsHelp)
         {
-            Console.WriteLine($"usage: cct summary [--model {string.Join("|", CctConfig.PresetNames)}] [--layers N --heads N --dim N --mlp-ratio X --conv-layers N --kernel K --pos-emb learnable|sine|none --pool seq|mean]");
+            Console.WriteLine($"usage: cct summary [--model {string.Join("|", CctConfig.PresetNames)}] [--layers N --heads N --dim N --mlp-ratio X --conv-layers N --mid-channels N --kernel K --pos-emb learnable|sine|none --pool seq|mean]");
             return 0;
         }
 

@@ -8,7 +8,7 @@ namespace Cct.Cli;
 /// <summary>Options shared by several commands: the accelerator, and the model preset with per-field overrides.</summary>
 internal static class ModelOptions
 {
-    public static readonly string[] Overrides = ["layers", "heads", "dim", "mlp-ratio", "conv-layers", "kernel", "pos-emb", "pool"];
+    public static readonly string[] Overrides = ["layers", "heads", "dim", "mlp-ratio", "conv-layers", "mid-channels", "kernel", "pos-emb", "pool"];
 
     private static readonly Dictionary<string, AcceleratorKind> Accelerators = new(StringComparer.Ordinal)
     {
@@ -53,6 +53,11 @@ internal static class ModelOptions
         if (args.Has("conv-layers"))
         {
             config = config with { ConvLayers = args.Int("conv-layers", preset.ConvLayers, 1), ConvChannels = null };
+        }
+
+        if (args.Has("mid-channels"))
+        {
+            config = config with { MidChannels = args.Int("mid-channels", preset.MidChannels, 1), ConvChannels = null };
         }
 
         if (args.Has("dim") && config.ConvChannels is { } channels)

@@ -255,7 +255,7 @@ internal static class TrainCommand
                          [--dataset fashion-mnist|mnist] [--out runs/NAME] [--resume CHECKPOINT] [--stop-after N]
                          [--schedule cosine|constant|one-cycle] [--ema 0.999] [--tta none|flip|flip-translate]
                          [--target-accuracy 0.93] [--accelerator auto|cuda|opencl|cpu]
-                         [--layers N --heads N --dim N --mlp-ratio X --conv-layers N --kernel K
+                         [--layers N --heads N --dim N --mlp-ratio X --conv-layers N --mid-channels N --kernel K
                           --pos-emb learnable|sine|none --pool seq|mean]
 
           models: cct-2/3x2, cct-4/3x2, cct-6/3x1, cct-7/3x1 (official), seed (the notebook's model and recipe),

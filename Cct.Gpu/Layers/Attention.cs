@@ -12,7 +12,8 @@ namespace Cct.Gpu.Layers;
 /// laid out [3][H][hs] on its last axis, output = dropout(softmax(q·kᵀ / sqrt(hs)))·v with heads concatenated.
 /// GPUs run its products (two forward, four backward) as batched shared-memory GEMMs over the B·H heads (<see cref="MatMul.RunBatched"/>)
 /// with one warp per row for the softmax and its gradient (the scale fused in); an OpenCL CPU runs them on register
-/// tiles over head-major copies (<see cref="HeadMajorAttention"/>); the CPU simulator, where barriers are slow, runs
+/// tiles over head-major copies (<see cref="HeadMajorAttention"/>) when heads fill a tile row, and the item kernels
+/// below that; the CPU simulator, where barriers are slow, runs
 /// barrier-free gather kernels (no atomics). All draw the same dropout masks.
 /// </summary>
 internal sealed class Attention
@@ -47,9 +48,28 @@ internal sealed class Attention
                 break;
             case KernelFamily.RegisterTiles:
                 var headMajor = HeadMajorAttention.For(device);
-                forwardPath = (output, probabilities, qkv, s, p, key) => headMajor.Forward(output, probabilities, qkv, s, ScoreScale(s), new GemmDropout(p, key));
-                backwardPath = (dqkv, dprobabilities, doutput, qkv, probabilities, s, p, key)
-                    => headMajor.Backward(dqkv, dprobabilities, doutput, qkv, probabilities, s, ScoreScale(s), new GemmDropout(p, key));
+                forwardPath = (output, probabilities, qkv, s, p, key) =>
+                {
+                    if (s.HeadSize >= HeadMajorAttention.MinHeadSize)
+                    {
+                        headMajor.Forward(output, probabilities, qkv, s, ScoreScale(s), new GemmDropout(p, key));
+                    }
+                    else
+                    {
+                        ForwardItems(output, probabilities, qkv, s, p, key);
+                    }
+                };
+                backwardPath = (dqkv, dprobabilities, doutput, qkv, probabilities, s, p, key) =>
+                {
+                    if (s.HeadSize >= HeadMajorAttention.MinHeadSize)
+                    {
+                        headMajor.Backward(dqkv, dprobabilities, doutput, qkv, probabilities, s, ScoreScale(s), new GemmDropout(p, key));
+                    }
+                    else
+                    {
+                        BackwardItems(dqkv, dprobabilities, doutput, qkv, probabilities, s, p, key);
+                    }
+                };
                 break;
             default:
                 (forwardPath, backwardPath) = (ForwardItems, BackwardItems);

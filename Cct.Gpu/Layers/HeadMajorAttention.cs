@@ -12,10 +12,15 @@ namespace Cct.Gpu.Layers;
 /// so that every product is one launch over the B·H heads with plain strides and rows that PoCL vectorises; results
 /// come back the same way. The dropout mask and the score scale are those of the other paths. Each buffer a product
 /// reads as op(B) has <see cref="RegisterTileGemm.Lanes"/> floats of padding after it for a partial tile's overrun.
-/// On cct-2/3x2 at batch 32 (2 cores, PoCL 6) attention took 139 ms of a 423 ms step with the item kernels.
+/// Measured on 2 cores (PoCL 6, <c>Cct.Bench train --accelerator opencl</c>, forward + backward a step): cct-2/3x2
+/// (head size 64) at batch 32 takes 139 ms with the item kernels and 30 ms here; cct-tiny (head size 12) at batch 64
+/// takes 10–17 ms with the item kernels and 22–25 ms here, its products' 32-lane tiles mostly padding.
 /// </summary>
 internal sealed class HeadMajorAttention
 {
+    /// <summary>The smallest head size <see cref="Attention"/> sends here: one full tile row of a product with N = hs.</summary>
+    public const int MinHeadSize = RegisterTileGemm.Lanes;
+
     private const int Overrun = RegisterTileGemm.Lanes;
 
     private readonly ComputeDevice device;
@@ -114,10 +119,10 @@ internal sealed class HeadMajorAttention
     }
 
     private void Gather(ArrayView<float> target, ArrayView<float> source, AttentionShape s, HeadSlice slice)
-        => Items((long)s.Batch * s.Tokens * s.Channels, n => gather(n, n, s.Batch * s.Tokens * s.Channels, target, source, s, slice));
+        => Items((long)s.Batch * s.Heads * s.Tokens, n => gather(n, n, s.Batch * s.Heads * s.Tokens, target, source, s, slice));
 
     private void Scatter(ArrayView<float> target, ArrayView<float> source, AttentionShape s, HeadSlice slice, int parts)
-        => Items((long)s.Batch * s.Tokens * parts * s.Channels, n => scatter(n, n, s.Batch * s.Tokens * parts * s.Channels, target, source, s, slice, parts));
+        => Items((long)s.Batch * s.Tokens * parts * s.Heads, n => scatter(n, n, s.Batch * s.Tokens * parts * s.Heads, target, source, s, slice, parts));
 
     private void Items(long count, Action<int> launch)
     {
@@ -129,37 +134,44 @@ internal sealed class HeadMajorAttention
     }
 
     // target (B·H, T, hs), or (B·H, hs, T) when transposed, = the heads of source (B, T, ·) at columns offset + h·hs.
-    private static void GatherKernel(Index1D index, int stride, int count, ArrayView<float> target, ArrayView<float> source, AttentionShape s, HeadSlice slice)
+    // One item per (b, h, t) row of hs floats, so the index arithmetic (integer divisions, which the vector units
+    // lack) is paid once per row, as in UnfoldedConvolution.
+    private static void GatherKernel(Index1D index, int stride, int rows, ArrayView<float> target, ArrayView<float> source, AttentionShape s, HeadSlice slice)
     {
         var hs = s.HeadSize;
-        for (long item = index; item < count; item += stride)
+        for (long item = index; item < rows; item += stride)
         {
-            var d = (int)(item % hs);
-            var t = (int)(item / hs % s.Tokens);
-            var bh = item / hs / s.Tokens;
+            var row = (int)item;
+            var (t, bh) = (row % s.Tokens, row / s.Tokens);
             var (h, b) = (bh % s.Heads, bh / s.Heads);
-            var at = slice.Transposed != 0 ? (((bh * hs) + d) * s.Tokens) + t : item;
-            target[at] = source[((b * s.Tokens) + t) * slice.RowStride + slice.Offset + (h * hs) + d];
+            var from = ((((long)b * s.Tokens) + t) * slice.RowStride) + slice.Offset + ((long)h * hs);
+            var (at, step) = slice.Transposed != 0 ? (((long)bh * hs * s.Tokens) + t, (long)s.Tokens) : ((long)row * hs, 1L);
+            for (var d = 0; d < hs; d++)
+            {
+                target[at + (d * step)] = source[from + d];
+            }
         }
     }
 
     // target (B, T, ·) at columns offset + part·C + h·hs (+)= source (parts, B·H, T, hs): set for one part (the
-    // output), added for three (dq, dk, dv into dqkv). Item order is the target's, so a run writes adjacent floats.
-    private static void ScatterKernel(Index1D index, int stride, int count, ArrayView<float> target, ArrayView<float> source, AttentionShape s, HeadSlice slice, int parts)
+    // output), added for three (dq, dk, dv into dqkv). One item per (b, t, part, h) row of hs floats.
+    private static void ScatterKernel(Index1D index, int stride, int rows, ArrayView<float> target, ArrayView<float> source, AttentionShape s, HeadSlice slice, int parts)
     {
         var hs = s.HeadSize;
-        var width = parts * s.Channels;
         var slab = (long)s.Batch * s.Heads * s.Tokens * hs;
-        for (long item = index; item < count; item += stride)
+        var perToken = parts * s.Heads;
+        for (long item = index; item < rows; item += stride)
         {
-            var j = (int)(item % width);
-            var bt = item / width;
+            var row = (int)item;
+            var (ph, bt) = (row % perToken, row / perToken);
+            var (h, part) = (ph % s.Heads, ph / s.Heads);
             var (t, b) = (bt % s.Tokens, bt / s.Tokens);
-            var (part, c) = (j / s.Channels, j % s.Channels);
-            var (h, d) = (c / hs, c % hs);
-            var value = source[(part * slab) + (((((b * s.Heads) + h) * s.Tokens) + t) * hs) + d];
-            var at = (bt * slice.RowStride) + slice.Offset + j;
-            target[at] = parts == 1 ? value : target[at] + value;
+            var from = (part * slab) + (((((long)b * s.Heads) + h) * s.Tokens + t) * hs);
+            var at = ((long)bt * slice.RowStride) + slice.Offset + ((long)ph * hs);
+            for (var d = 0; d < hs; d++)
+            {
+                target[at + d] = parts == 1 ? source[from + d] : target[at + d] + source[from + d];
+            }
         }
     }
 

@@ -95,7 +95,10 @@ internal sealed class MaxPool2d
         }
     }
 
-    // One item per input element (b, c, h, w), grid-stride, summing doutput over the windows that selected it.
+    // One item per input element (b, c, h, w), grid-stride, summing doutput over the windows that selected it, in
+    // ascending (kh, kw). Only the taps kh ≡ h + padding (mod stride) land on an output row, so the loop starts there
+    // and steps by the stride: two integer divisions per axis instead of two per tap (the vector units have none;
+    // cct-tiny at batch 64 on PoCL spent 9 ms of a 110 ms step here with the per-tap divisions).
     private static void BackwardKernel(Index1D index, int stride, int count, ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<int> argmax, Pool2dShape s)
     {
         var ho = s.OutHeight;
@@ -106,21 +109,20 @@ internal sealed class MaxPool2d
             var w = e % s.Width;
             var h = e / s.Width % s.Height;
             var outPlane = e / s.Width / s.Height * ho * wo;
+            var (rowAt, columnAt) = (h + s.Padding, w + s.Padding);
+            var (firstRow, firstColumn) = (rowAt % s.Stride, columnAt % s.Stride);
+            var (topRow, topColumn) = (rowAt / s.Stride, columnAt / s.Stride);
             var sum = 0f;
-            for (var kh = 0; kh < s.Kernel; kh++)
+            for (int kh = firstRow, oh = topRow; kh < s.Kernel; kh += s.Stride, oh--)
             {
-                var th = h + s.Padding - kh;
-                var oh = th / s.Stride;
-                if (th < 0 || th % s.Stride != 0 || oh >= ho)
+                if (oh < 0 || oh >= ho)
                 {
                     continue;
                 }
 
-                for (var kw = 0; kw < s.Kernel; kw++)
+                for (int kw = firstColumn, ow = topColumn; kw < s.Kernel; kw += s.Stride, ow--)
                 {
-                    var tw = w + s.Padding - kw;
-                    var ow = tw / s.Stride;
-                    if (tw < 0 || tw % s.Stride != 0 || ow >= wo)
+                    if (ow < 0 || ow >= wo)
                     {
                         continue;
                     }

@@ -63,6 +63,10 @@ internal static class KernelCases
             AttentionCase(new AttentionShape(4, 49, 32, 2), 0f),
             AttentionCase(new AttentionShape(4, 49, 32, 2), 0.1f),
             AttentionCase(new AttentionShape(3, 13, 15, 3), 0f),
+
+            // Head sizes of 64 (cct-2/3x2's) and 33 (a partial second tile): an OpenCL CPU's head-major path.
+            AttentionCase(new AttentionShape(2, 49, 128, 2), 0.1f),
+            AttentionCase(new AttentionShape(3, 13, 99, 3), 0f),
             SeqPoolCase(batch: 4, tokens: 49, channels: 32),
             SeqPoolCase(batch: 3, tokens: 13, channels: 17),
             MeanPoolCase(batch: 4, tokens: 49, channels: 32),
