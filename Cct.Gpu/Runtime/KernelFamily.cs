@@ -10,8 +10,8 @@ internal enum KernelFamily
     Items,
 
     /// <summary>
-    /// The item kernels, with products and convolutions on <see cref="Gemm.RegisterTileGemm"/>, whose register tiles an
-    /// OpenCL CPU compiler vectorises (PoCL: 19–47 GFLOP/s on 2 cores against the item GEMM's 4–12).
+    /// The item kernels, with products, convolutions and attention (head size 32 or more) on <see cref="Gemm.RegisterTileGemm"/>,
+    /// whose register tiles an OpenCL CPU compiler vectorises (PoCL: 19–47 GFLOP/s on 2 cores against the item GEMM's 4–12).
     /// </summary>
     RegisterTiles,
 }

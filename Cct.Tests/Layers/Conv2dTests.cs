@@ -51,6 +51,8 @@ public sealed class Conv2dTests
     [TestCase(2, 6, 9, 11, 5, 5, 2, 2)]
     [TestCase(1, 1, 4, 3, 4, 3, 3, 1)]
     [TestCase(1, 2, 2, 2, 1, 1, 1, 0)]
+    [TestCase(8, 3, 6, 7, 16, 3, 1, 1)] // register tiles on 2 cores: the weight gradient in 4 chunks of 2 images
+    [TestCase(2, 3, 5, 6, 70, 3, 1, 1)] // and unchunked (9 rows of tiles)
     public void CpuLaneKernelsAgreeWithImplicitGemm(int batch, int cin, int height, int width, int cout, int kernel, int stride, int padding)
     {
         var s = new Conv2dShape(batch, cin, height, width, cout, kernel, stride, padding);

@@ -42,6 +42,7 @@ internal static class KernelCases
             Conv2dCase(new Conv2dShape(3, 5, 13, 11, 7, 3, 2, 1)),
             UnfoldedConvolutionCase(new Conv2dShape(4, 8, 14, 14, 24, 3, 1, 1)),
             UnfoldedConvolutionCase(new Conv2dShape(3, 5, 13, 11, 7, 3, 2, 1)),
+            UnfoldedConvolutionCase(new Conv2dShape(2, 3, 9, 9, 70, 3, 1, 1)), // 9 rows of tiles: the weight gradient unchunked on 2 cores
             MaxPoolCase(new Pool2dShape(4, 16, 28, 28, 3, 2, 1)),
             MaxPoolCase(new Pool2dShape(3, 5, 13, 11, 2, 2, 0)),
             BatchNormCase(new BatchNormShape(4, 16, 28 * 28)),
