@@ -66,8 +66,8 @@ internal static class KernelCases
             AttentionCase(new AttentionShape(3, 13, 15, 3), 0f),
 
             // Head sizes of 64 (cct-2/3x2's) and 33 (a partial second tile): an OpenCL CPU's head-major path.
-            AttentionCase(new AttentionShape(2, 49, 128, 2), 0.1f),
-            AttentionCase(new AttentionShape(3, 13, 99, 3), 0f),
+            AttentionCase(new AttentionShape(2, 49, 128, 2), 0.1f, typeof(HeadMajorAttention)),
+            AttentionCase(new AttentionShape(3, 13, 99, 3), 0f, typeof(HeadMajorAttention)),
             SeqPoolCase(batch: 4, tokens: 49, channels: 32),
             SeqPoolCase(batch: 3, tokens: 13, channels: 17),
             MeanPoolCase(batch: 4, tokens: 49, channels: 32),
@@ -418,8 +418,9 @@ internal static class KernelCases
         return [Out("output", output, t), Out("mean", mean, t), Out("rstd", rstd, t), Out("dinput", dinput, t), Out("dweight", dweight, Tolerance.SumOver(rows)), Out("dbias", dbias, Tolerance.SumOver(rows))];
     });
 
-    private static KernelCase AttentionCase(AttentionShape a, float p)
-        => new($"attention {a.Batch}x{a.Tokens}x{a.Channels} h{a.Heads} p={p}", typeof(Attention), s =>
+    // layer: the class whose kernels the case reaches (head sizes of 32 or more reach HeadMajorAttention on an OpenCL CPU).
+    private static KernelCase AttentionCase(AttentionShape a, float p, Type? layer = null)
+        => new($"attention {a.Batch}x{a.Tokens}x{a.Channels} h{a.Heads} p={p}", layer ?? typeof(Attention), s =>
         {
             var attention = Attention.For(s.Device);
             var qkvCount = (long)a.Batch * a.Tokens * 3 * a.Channels;
