@@ -52,7 +52,7 @@ internal static partial class PtxReport
             var sass = RunTool(options.Cuobjdump, $"-sass \"{file}.cubin\"");
             File.WriteAllText(file + ".sass", sass);
             rows.Add(Analyse(name, KernelCatalog.IsImplicitlyGrouped(kernel), KernelCatalog.SpecializationOf(kernel).MaxNumThreadsPerGroup, ptx, assembled, sass)
-                with { TensorCore = KernelCatalog.IsTensorCore(kernel) ? TensorCoreMix(ptx, assembled, sass) : null });
+                with { TensorCore = KernelCatalog.IsTensorCore(kernel) ? TensorCoreMix(ptx, assembled, sass) : null, OpenClCpuOnly = KernelCatalog.IsRegisterTile(kernel) });
         }
 
         var table = Table(rows);
@@ -180,7 +180,7 @@ internal static partial class PtxReport
             var loop = r.Loop is { } l
                 ? string.Create(CultureInfo.InvariantCulture, $"{l.Instructions} | {l.Ffma} | {l.FfmaShare:P1} | 1/{l.Ffma / (double)Math.Max(1, l.Lds):0.#} | {(l.Lds128 > 0 ? $"yes ({l.Lds128})" : "no")}")
                 : " | | | | ";
-            text.AppendLine(CultureInfo.InvariantCulture, $"| {r.Name} | {r.Registers} | {r.SpillBytes} | {r.SharedBytes} | {r.DoubleLines} | {r.Group} | {r.Occupancy:P0} | {loop} |");
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {r.Name}{(r.OpenClCpuOnly ? " (OpenCL CPU only)" : "")} | {r.Registers} | {r.SpillBytes} | {r.SharedBytes} | {r.DoubleLines} | {r.Group} | {r.Occupancy:P0} | {loop} |");
         }
 
         if (rows.Any(r => r.TensorCore is not null))
@@ -224,7 +224,7 @@ internal static partial class PtxReport
             }
         }
 
-        failures.AddRange(rows.Where(r => r.SpillBytes > 0).Select(r => $"{r.Name} spills {r.SpillBytes} bytes"));
+        failures.AddRange(rows.Where(r => r.SpillBytes > 0 && !r.OpenClCpuOnly).Select(r => $"{r.Name} spills {r.SpillBytes} bytes"));
         failures.AddRange(rows.Where(r => r.DoubleLines > 0).Select(r => $"{r.Name} has {r.DoubleLines} fp64 lines in its PTX"));
         // Two ratchets: the dense GEMM (the best K loop) must keep its FFMA share, and no GEMM instantiation
         // (gathers, dropout, small tiles) may fall below the floor.
@@ -253,7 +253,7 @@ internal static partial class PtxReport
             Console.Error.WriteLine($"cct-bench ptx: {failure}");
         }
 
-        Console.WriteLine(failures.Count == 0 ? "ptx check: no spills, no fp64, GEMM FFMA shares at or above the ratchets, tensor-core kernels on HMMA with no local memory" : $"ptx check: {failures.Count} failure(s)");
+        Console.WriteLine(failures.Count == 0 ? "ptx check: no spills in the kernels CUDA launches, no fp64, GEMM FFMA shares at or above the ratchets, tensor-core kernels on HMMA with no local memory" : $"ptx check: {failures.Count} failure(s)");
         return failures.Count == 0 ? 0 : 1;
     }
 
@@ -302,6 +302,9 @@ internal static partial class PtxReport
     private sealed record KernelRow(string Name, int Registers, int SpillBytes, int SharedBytes, int DoubleLines, int Group, double Occupancy, LoopMix? Loop)
     {
         public TensorCoreRow? TensorCore { get; init; }
+
+        /// <summary>A <see cref="RegisterTileKernelsAttribute"/> kernel: CUDA never launches it, so its spills are listed, not failed.</summary>
+        public bool OpenClCpuOnly { get; init; }
     }
 
     // HMMA and local-memory accesses over the whole SASS, the stack frame ptxas reports, `.local` lines of the PTX, and the

@@ -19,6 +19,7 @@ namespace Cct.Gpu.Gemm;
 /// which <see cref="Run"/> guarantees by packing op(B) into the device scratch when B is transposed or N is not a
 /// multiple of <see cref="Lanes"/>. Each output sums over k in order, so results do not depend on the tiling.
 /// </summary>
+[RegisterTileKernels]
 internal sealed class RegisterTileGemm
 {
     /// <summary>Columns of C per work-item: two AVX-512 vectors.</summary>

@@ -16,6 +16,7 @@ namespace Cct.Gpu.Layers;
 /// (head size 64) at batch 32 takes 139 ms with the item kernels and 30 ms here; cct-tiny (head size 12) at batch 64
 /// takes 10–17 ms with the item kernels and 22–25 ms here, its products' 32-lane tiles mostly padding.
 /// </summary>
+[RegisterTileKernels]
 internal sealed class HeadMajorAttention
 {
     /// <summary>The smallest head size <see cref="Attention"/> sends here: one full tile row of a product with N = hs.</summary>

@@ -19,6 +19,7 @@ namespace Cct.Gpu.Layers;
 /// Buffers a product reads as op(B) carry <see cref="RegisterTileGemm.Lanes"/> floats of padding after them, so a partial
 /// tile's overrun stays inside the scratch.
 /// </summary>
+[RegisterTileKernels]
 internal sealed class UnfoldedConvolution
 {
     private const int Overrun = RegisterTileGemm.Lanes;

@@ -117,11 +117,20 @@ internal static class KernelCatalog
     /// nested in) is marked <see cref="TensorCoreKernelsAttribute"/>. Such a kernel compiles for CUDA only, and the PTX
     /// report holds its SASS to HMMA with no local memory.
     /// </summary>
-    public static bool IsTensorCore(MethodInfo kernel)
+    public static bool IsTensorCore(MethodInfo kernel) => IsMarked<TensorCoreKernelsAttribute>(kernel);
+
+    /// <summary>
+    /// Whether <paramref name="kernel"/> belongs to the OpenCL-CPU kernel set: its class (or the class it is nested in) is
+    /// marked <see cref="RegisterTileKernelsAttribute"/>. CUDA never launches it, so the PTX report does not fail on its spills.
+    /// </summary>
+    public static bool IsRegisterTile(MethodInfo kernel) => IsMarked<RegisterTileKernelsAttribute>(kernel);
+
+    private static bool IsMarked<TAttribute>(MethodInfo kernel)
+        where TAttribute : Attribute
     {
         for (var type = kernel.DeclaringType; type is not null; type = type.DeclaringType)
         {
-            if (type.IsDefined(typeof(TensorCoreKernelsAttribute), inherit: false))
+            if (type.IsDefined(typeof(TAttribute), inherit: false))
             {
                 return true;
             }

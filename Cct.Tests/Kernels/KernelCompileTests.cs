@@ -71,6 +71,17 @@ public sealed class KernelCompileTests
         => Assert.That(Kernels.Where(KernelCatalog.IsTensorCore).Select(k => k.DeclaringType!.Name).Distinct(), Is.EqualTo(new[] { "TensorCoreGemm" }));
 
     /// <summary>
+    /// The PTX report lets spills pass only in the OpenCL-CPU kernel set (<c>[RegisterTileKernels]</c>), which CUDA never
+    /// launches: the mark stays on exactly the three classes the <c>RegisterTiles</c> family uses, so it cannot hide a
+    /// CUDA kernel's spill.
+    /// </summary>
+    [Test]
+    public void OnlyTheOpenClCpuKernelSetIsExemptFromTheSpillRule()
+        => Assert.That(
+            Kernels.Where(KernelCatalog.IsRegisterTile).Select(k => k.DeclaringType!.Name).Distinct().Order(StringComparer.Ordinal),
+            Is.EqualTo(new[] { "HeadMajorAttention", "RegisterTileGemm", "UnfoldedConvolution" }));
+
+    /// <summary>
     /// What the PTX report (tools/ptx-report.sh, with ptxas) holds a tensor-core kernel to, in the part that needs no
     /// ptxas: its PTX has mma.sync and no <c>.local</c> (ILGPU puts by-reference asm operands there).
     /// </summary>
