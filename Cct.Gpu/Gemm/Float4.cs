@@ -11,6 +11,10 @@ internal struct Float4
     public float Z;
     public float W;
 
+    /// <summary>value · factor, lane by lane.</summary>
+    public static Float4 Scale(Float4 value, float factor)
+        => new() { X = value.X * factor, Y = value.Y * factor, Z = value.Z * factor, W = value.W * factor };
+
     /// <summary>acc + a·b, lane by lane.</summary>
     public static Float4 MultiplyAdd(Float4 acc, float a, Float4 b)
         => new() { X = acc.X + (a * b.X), Y = acc.Y + (a * b.Y), Z = acc.Z + (a * b.Z), W = acc.W + (a * b.W) };

@@ -1,0 +1,423 @@
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
+using Cct.Gpu.Gemm;
+using Cct.Gpu.Runtime;
+
+namespace Cct.Gpu.Layers;
+
+/// <summary>
+/// <see cref="Attention"/>'s core fused in the FlashAttention-2 manner: output = dropout(softmax(q·kᵀ / sqrt(hs)))·v
+/// with no (B, H, T, T) matrix in memory. Each group of <see cref="Threads"/> threads takes one (image, head, tile of
+/// <see cref="TileRows"/> queries), walks the keys a tile at a time with an online softmax (running max and sum, the
+/// output rescaled as the max grows), and saves each query row's log-sum-exp of the scaled scores. Backward recomputes
+/// P = exp(score − log-sum-exp) from it, in two kernels so that no gradient needs atomics and every sum runs in a fixed
+/// order (the same bytes on every run): one group per query tile for dq, which also writes the row dots D = doutput·output,
+/// then one group per key tile for dk and dv, reading D. Dropout draws the other paths' masks from the same counter
+/// hash at the same (B, H, T, T) index, kept elements scaled by 1 / (1 − p), and the softmax sum is of the undropped
+/// probabilities, as in PyTorch.
+/// <para>
+/// Four threads share a row of a tile: thread (r, part) takes the scores of keys part, part + 4, … of its row and output
+/// columns part·hs/4 … (part + 1)·hs/4 − 1, held as <see cref="Float4"/> registers, so hs must be a multiple of 16 up
+/// to <see cref="MaxHeadSize"/> (<see cref="Supports"/>): cct-2/3x2, cct-4/3x2 and cct-7/3x1 have 64. Tiles of 32 pad
+/// T = 196 to 224 (23 % of the score work idle) and T = 49 to 64 (41 %). Not yet on the model's training path: it
+/// replaces the batched path when a GPU run has timed the two (Cct.Bench kernels, the case "flash attention").
+/// </para>
+/// </summary>
+internal sealed class FlashAttention
+{
+    /// <summary>Queries per group, and keys per step of its walk.</summary>
+    public const int TileRows = 32;
+
+    /// <summary>The largest head size the register layout holds: four <see cref="Float4"/> a thread.</summary>
+    public const int MaxHeadSize = 64;
+
+    private const int Threads = 4 * TileRows;
+
+    // Shared rows: 16-byte aligned for Float4 reads, and rows 4 apart land on different banks (68·4 mod 32 = 16), so
+    // the 8 rows one warp reads at a time are 8 broadcasts without conflicts.
+    private const int RowStride = MaxHeadSize + 4;
+    private const int TileFloats = TileRows * RowStride;
+    private const int ScoreStride = TileRows + 1;
+
+    private readonly ComputeDevice device;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout> forward;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout> queryBackward;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout> keyValueBackward;
+
+    private FlashAttention(ComputeDevice device)
+    {
+        this.device = device;
+        var a = device.Accelerator;
+        forward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout>(ForwardKernel);
+        queryBackward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout>(QueryBackwardKernel);
+        keyValueBackward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout>(KeyValueBackwardKernel);
+    }
+
+    public static FlashAttention For(ComputeDevice device) => device.Kernels(static d => new FlashAttention(d));
+
+    /// <summary>Whether the fused kernels take this shape: a head size that is a multiple of 16, at most <see cref="MaxHeadSize"/>.</summary>
+    public static bool Supports(AttentionShape shape) => shape.Heads > 0 && shape.Channels % shape.Heads == 0 && shape.HeadSize % 16 == 0 && shape.HeadSize <= MaxHeadSize;
+
+    /// <summary>
+    /// output (B, T, C) = dropout(softmax(q·kᵀ / sqrt(hs)))·v with heads concatenated, from qkv (B, T, 3C) laid out
+    /// [3][H][hs]; logSumExp (B, H, T) = the log of each query row's sum of exp(scaled score), saved for backward.
+    /// </summary>
+    public void Forward(ArrayView<float> output, ArrayView<float> logSumExp, ArrayView<float> qkv, AttentionShape shape, float dropoutProbability, RngKey key)
+    {
+        using var profile = device.Time("FlashAttention.Forward");
+        Validate(shape, dropoutProbability);
+        forward(Launch(shape), output, logSumExp, qkv, shape, ScoreScale(shape), new GemmDropout(dropoutProbability, key));
+    }
+
+    /// <summary>
+    /// Accumulates dqkv (B, T, 3C) += the gradient of <see cref="Forward"/>'s output given doutput (B, T, C), from qkv
+    /// (B, T, 3C), the forward's output (B, T, C) and logSumExp (B, H, T), with the forward's key. rowDots (B, H, T) is
+    /// scratch: overwritten with doutput·output per query row.
+    /// </summary>
+    public void Backward(ArrayView<float> dqkv, ArrayView<float> rowDots, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> output, ArrayView<float> logSumExp, AttentionShape shape, float dropoutProbability, RngKey key)
+    {
+        using var profile = device.Time("FlashAttention.Backward");
+        Validate(shape, dropoutProbability);
+        var dropout = new GemmDropout(dropoutProbability, key);
+        queryBackward(Launch(shape), dqkv, rowDots, doutput, qkv, output, logSumExp, shape, ScoreScale(shape), dropout);
+        keyValueBackward(Launch(shape), dqkv, doutput, qkv, logSumExp, rowDots, shape, ScoreScale(shape), dropout);
+    }
+
+    // Tiles of queries (or keys) along x, the B·H heads along y.
+    private static KernelConfig Launch(AttentionShape s)
+        => new(new Index2D((s.Tokens + TileRows - 1) / TileRows, s.Batch * s.Heads), new Index2D(Threads, 1));
+
+    private static void Validate(AttentionShape shape, float dropoutProbability)
+    {
+        if (!(dropoutProbability is >= 0f and < 1f))
+        {
+            throw new ArgumentOutOfRangeException(nameof(dropoutProbability), dropoutProbability, "dropout probability must lie in [0, 1)");
+        }
+
+        if (!Supports(shape))
+        {
+            throw new ArgumentException($"fused attention needs a head size that is a multiple of 16 up to {MaxHeadSize}; {shape.Channels} channels in {shape.Heads} heads do not give one", nameof(shape));
+        }
+    }
+
+    // As Attention's: rounded once on the host, like PyTorch's python-float scale.
+    private static float ScoreScale(AttentionShape shape) => (float)(1.0 / Math.Sqrt(shape.HeadSize));
+
+    // One group per (query tile, head): the online softmax over key tiles.
+    private static void ForwardKernel(ArrayView<float> output, ArrayView<float> logSumExp, ArrayView<float> qkv, AttentionShape s, float scale, GemmDropout dropout)
+    {
+        var q = SharedMemory.Allocate<float>(TileFloats);              // (TileRows, RowStride): the group's query rows
+        var k = SharedMemory.Allocate<float>(TileFloats);              // (TileRows, RowStride): this step's keys
+        var v = SharedMemory.Allocate<float>(TileFloats);              // (TileRows, RowStride): this step's values
+        var dropped = SharedMemory.Allocate<float>(TileRows * ScoreStride); // (TileRows, ScoreStride): dropout(exp(score − max))
+        var maxima = SharedMemory.Allocate<float>(Threads);            // each thread's max over its keys of the step
+        var sums = SharedMemory.Allocate<float>(Threads);              // each thread's sum of exp over them
+        var (t, hs, c) = (s.Tokens, s.HeadSize, s.Channels);
+        var head = Grid.IdxY;
+        var b = head / s.Heads;
+        var row0 = Grid.IdxX * TileRows;
+        var thread = Group.IdxX;
+        var (r, part) = (thread / 4, thread % 4);
+        var qkvRows = (long)b * t * 3 * c;
+        var headColumn = (long)(head % s.Heads) * hs;
+        LoadRows(q, qkv, qkvRows + headColumn, 3 * c, row0, t, hs, thread);
+
+        var columns = part * (hs / 4);
+        var wide = hs > 32; // each thread's columns: two Float4 at hs 32, four at 64
+        Float4 o0 = default, o1 = default, o2 = default, o3 = default;
+        var max = float.NegativeInfinity;
+        var sum = 0f;
+        var i = row0 + r;
+        var matrixRow = (((long)head * t) + i) * t;
+        for (var key0 = 0; key0 < t; key0 += TileRows)
+        {
+            Group.Barrier(); // the last step's readers of k, v and dropped are done
+            LoadRows(k, qkv, qkvRows + c + headColumn, 3 * c, key0, t, hs, thread);
+            LoadRows(v, qkv, qkvRows + (2 * c) + headColumn, 3 * c, key0, t, hs, thread);
+            Group.Barrier();
+
+            var scores = Dots(q, r, k, part, hs);
+            scores.Scale(scale);
+            scores.MaskPast(t - key0 - part);
+            maxima[thread] = scores.Max();
+            Group.Barrier();
+            var stepMax = XMath.Max(XMath.Max(maxima[4 * r], maxima[(4 * r) + 1]), XMath.Max(maxima[(4 * r) + 2], maxima[(4 * r) + 3]));
+            var newMax = XMath.Max(max, stepMax); // finite: key0 itself is a key
+            var rescale = XMath.Exp(max - newMax);
+            max = newMax;
+            scores.Exp(newMax);
+            sums[thread] = scores.Sum();
+            scores.StoreDropped(dropped, (r * ScoreStride) + part, matrixRow + key0 + part, 4, dropout);
+            Group.Barrier();
+            sum = (rescale * sum) + ((sums[4 * r] + sums[(4 * r) + 1]) + (sums[(4 * r) + 2] + sums[(4 * r) + 3]));
+
+            o0 = Float4.Scale(o0, rescale);
+            o1 = Float4.Scale(o1, rescale);
+            o2 = Float4.Scale(o2, rescale);
+            o3 = Float4.Scale(o3, rescale);
+            var values = v.Cast<Float4>();
+            var keys = XMath.Min(TileRows, t - key0);
+            for (var j = 0; j < keys; j++)
+            {
+                var p = dropped[(r * ScoreStride) + j];
+                var at = ((j * RowStride) + columns) / 4;
+                o0 = Float4.MultiplyAdd(o0, p, values[at]);
+                o1 = Float4.MultiplyAdd(o1, p, values[at + 1]);
+                if (wide)
+                {
+                    o2 = Float4.MultiplyAdd(o2, p, values[at + 2]);
+                    o3 = Float4.MultiplyAdd(o3, p, values[at + 3]);
+                }
+            }
+        }
+
+        if (i < t)
+        {
+            var inverse = 1f / sum;
+            var at = ((((long)b * t) + i) * c) + headColumn + columns;
+            StoreScaled(output, at, o0, inverse);
+            StoreScaled(output, at + 4, o1, inverse);
+            if (wide)
+            {
+                StoreScaled(output, at + 8, o2, inverse);
+                StoreScaled(output, at + 12, o3, inverse);
+            }
+
+            if (part == 0)
+            {
+                logSumExp[((long)head * t) + i] = max + XMath.Log(sum);
+            }
+        }
+    }
+
+    // One group per (query tile, head): D = doutput·output for its rows, then dq = scale · Σ_j dS_ij k_j over key tiles,
+    // with dS = P ∘ (dP − D), P = exp(scaled score − log-sum-exp) and dP = the mask applied to doutput·v.
+    private static void QueryBackwardKernel(ArrayView<float> dqkv, ArrayView<float> rowDots, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> output, ArrayView<float> logSumExp, AttentionShape s, float scale, GemmDropout dropout)
+    {
+        var q = SharedMemory.Allocate<float>(TileFloats);  // (TileRows, RowStride): the group's query rows
+        var dy = SharedMemory.Allocate<float>(TileFloats); // (TileRows, RowStride): their doutput rows
+        var k = SharedMemory.Allocate<float>(TileFloats);  // (TileRows, RowStride): this step's keys
+        var v = SharedMemory.Allocate<float>(TileFloats);  // (TileRows, RowStride): this step's values
+        var dscores = SharedMemory.Allocate<float>(TileRows * ScoreStride); // (TileRows, ScoreStride): dS of the step
+        var partials = SharedMemory.Allocate<float>(Threads);
+        var dots = SharedMemory.Allocate<float>(TileRows); // D of the group's rows
+        var (t, hs, c) = (s.Tokens, s.HeadSize, s.Channels);
+        var head = Grid.IdxY;
+        var b = head / s.Heads;
+        var row0 = Grid.IdxX * TileRows;
+        var thread = Group.IdxX;
+        var (r, part) = (thread / 4, thread % 4);
+        var qkvRows = (long)b * t * 3 * c;
+        var headColumn = (long)(head % s.Heads) * hs;
+        var outputRows = (long)b * t * c;
+        LoadRows(q, qkv, qkvRows + headColumn, 3 * c, row0, t, hs, thread);
+        LoadRows(dy, doutput, outputRows + headColumn, c, row0, t, hs, thread);
+        Group.Barrier();
+
+        var i = row0 + r;
+        var columns = part * (hs / 4);
+        var wide = hs > 32;
+        var dot = 0f;
+        if (i < t)
+        {
+            var at = outputRows + ((long)i * c) + headColumn + columns;
+            for (var d = 0; d < hs / 4; d++)
+            {
+                dot += dy[(r * RowStride) + columns + d] * output[at + d];
+            }
+        }
+
+        partials[thread] = dot;
+        Group.Barrier();
+        var rowDot = (partials[4 * r] + partials[(4 * r) + 1]) + (partials[(4 * r) + 2] + partials[(4 * r) + 3]);
+        var valid = i < t;
+        var lse = valid ? logSumExp[((long)head * t) + i] : 0f;
+        if (part == 0)
+        {
+            dots[r] = rowDot; // read after the loop's first barrier
+            if (valid)
+            {
+                rowDots[((long)head * t) + i] = rowDot;
+            }
+        }
+
+        Float4 g0 = default, g1 = default, g2 = default, g3 = default;
+        var matrixRow = (((long)head * t) + i) * t;
+        for (var key0 = 0; key0 < t; key0 += TileRows)
+        {
+            Group.Barrier();
+            LoadRows(k, qkv, qkvRows + c + headColumn, 3 * c, key0, t, hs, thread);
+            LoadRows(v, qkv, qkvRows + (2 * c) + headColumn, 3 * c, key0, t, hs, thread);
+            Group.Barrier();
+
+            var scores = Dots(q, r, k, part, hs);
+            var dprobabilities = Dots(dy, r, v, part, hs);
+            scores.Scale(scale);
+            scores.MaskPast(valid ? t - key0 - part : 0);
+            scores.Exp(lse);
+            scores.StoreScoreGradients(dscores, (r * ScoreStride) + part, dprobabilities, dots, r, 0, matrixRow + key0 + part, 4, dropout);
+            Group.Barrier();
+
+            var keysView = k.Cast<Float4>();
+            var keys = XMath.Min(TileRows, t - key0);
+            for (var j = 0; j < keys; j++)
+            {
+                var ds = dscores[(r * ScoreStride) + j];
+                var at = ((j * RowStride) + columns) / 4;
+                g0 = Float4.MultiplyAdd(g0, ds, keysView[at]);
+                g1 = Float4.MultiplyAdd(g1, ds, keysView[at + 1]);
+                if (wide)
+                {
+                    g2 = Float4.MultiplyAdd(g2, ds, keysView[at + 2]);
+                    g3 = Float4.MultiplyAdd(g3, ds, keysView[at + 3]);
+                }
+            }
+        }
+
+        if (valid)
+        {
+            var at = qkvRows + ((long)i * 3 * c) + headColumn + columns;
+            AddScaled(dqkv, at, g0, scale);
+            AddScaled(dqkv, at + 4, g1, scale);
+            if (wide)
+            {
+                AddScaled(dqkv, at + 8, g2, scale);
+                AddScaled(dqkv, at + 12, g3, scale);
+            }
+        }
+    }
+
+    // One group per (key tile, head): over query tiles, dv_j = Σ_i dropout(P)_ij doutput_i and dk_j = scale · Σ_i dS_ij q_i.
+    private static void KeyValueBackwardKernel(ArrayView<float> dqkv, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> logSumExp, ArrayView<float> rowDots, AttentionShape s, float scale, GemmDropout dropout)
+    {
+        var k = SharedMemory.Allocate<float>(TileFloats);  // (TileRows, RowStride): the group's keys
+        var v = SharedMemory.Allocate<float>(TileFloats);  // (TileRows, RowStride): their values
+        var q = SharedMemory.Allocate<float>(TileFloats);  // (TileRows, RowStride): this step's queries
+        var dy = SharedMemory.Allocate<float>(TileFloats); // (TileRows, RowStride): their doutput rows
+        var dropped = SharedMemory.Allocate<float>(TileRows * ScoreStride);  // (keys, queries): dropout(P)ᵀ of the step
+        var dscores = SharedMemory.Allocate<float>(TileRows * ScoreStride);  // (keys, queries): dSᵀ of the step
+        var rowStatistics = SharedMemory.Allocate<float>(2 * TileRows);      // the step's log-sum-exps, then its row dots
+        var (t, hs, c) = (s.Tokens, s.HeadSize, s.Channels);
+        var head = Grid.IdxY;
+        var b = head / s.Heads;
+        var key0 = Grid.IdxX * TileRows;
+        var thread = Group.IdxX;
+        var (r, part) = (thread / 4, thread % 4); // key row r, queries part, part + 4, …
+        var qkvRows = (long)b * t * 3 * c;
+        var headColumn = (long)(head % s.Heads) * hs;
+        var outputRows = (long)b * t * c;
+        LoadRows(k, qkv, qkvRows + c + headColumn, 3 * c, key0, t, hs, thread);
+        LoadRows(v, qkv, qkvRows + (2 * c) + headColumn, 3 * c, key0, t, hs, thread);
+
+        var j = key0 + r;
+        var columns = part * (hs / 4);
+        var wide = hs > 32;
+        Float4 dk0 = default, dk1 = default, dk2 = default, dk3 = default;
+        Float4 dv0 = default, dv1 = default, dv2 = default, dv3 = default;
+        for (var query0 = 0; query0 < t; query0 += TileRows)
+        {
+            Group.Barrier();
+            LoadRows(q, qkv, qkvRows + headColumn, 3 * c, query0, t, hs, thread);
+            LoadRows(dy, doutput, outputRows + headColumn, c, query0, t, hs, thread);
+            if (thread < TileRows)
+            {
+                var row = query0 + thread;
+                rowStatistics[thread] = row < t ? logSumExp[((long)head * t) + row] : 0f;
+                rowStatistics[TileRows + thread] = row < t ? rowDots[((long)head * t) + row] : 0f;
+            }
+
+            Group.Barrier();
+            var scores = Dots(k, r, q, part, hs);
+            var dprobabilities = Dots(v, r, dy, part, hs);
+            scores.Scale(scale);
+            scores.MaskPast(j < t ? t - query0 - part : 0);
+            scores.ExpPerColumn(rowStatistics, part);
+            // element (query, key) of the (B, H, T, T) matrix: the mask the forward drew
+            var index = ((((long)head * t) + query0 + part) * t) + j;
+            scores.StoreDropped(dropped, (r * ScoreStride) + part, index, 4L * t, dropout);
+            scores.StoreScoreGradients(dscores, (r * ScoreStride) + part, dprobabilities, rowStatistics, TileRows + part, 4, index, 4L * t, dropout);
+            Group.Barrier();
+
+            var queries = q.Cast<Float4>();
+            var gradients = dy.Cast<Float4>();
+            var rows = XMath.Min(TileRows, t - query0);
+            for (var e = 0; e < rows; e++)
+            {
+                var p = dropped[(r * ScoreStride) + e];
+                var ds = dscores[(r * ScoreStride) + e];
+                var at = ((e * RowStride) + columns) / 4;
+                dv0 = Float4.MultiplyAdd(dv0, p, gradients[at]);
+                dv1 = Float4.MultiplyAdd(dv1, p, gradients[at + 1]);
+                dk0 = Float4.MultiplyAdd(dk0, ds, queries[at]);
+                dk1 = Float4.MultiplyAdd(dk1, ds, queries[at + 1]);
+                if (wide)
+                {
+                    dv2 = Float4.MultiplyAdd(dv2, p, gradients[at + 2]);
+                    dv3 = Float4.MultiplyAdd(dv3, p, gradients[at + 3]);
+                    dk2 = Float4.MultiplyAdd(dk2, ds, queries[at + 2]);
+                    dk3 = Float4.MultiplyAdd(dk3, ds, queries[at + 3]);
+                }
+            }
+        }
+
+        if (j < t)
+        {
+            var at = qkvRows + ((long)j * 3 * c) + headColumn + columns;
+            AddScaled(dqkv, at + c, dk0, scale);
+            AddScaled(dqkv, at + c + 4, dk1, scale);
+            AddScaled(dqkv, at + (2 * c), dv0, 1f);
+            AddScaled(dqkv, at + (2 * c) + 4, dv1, 1f);
+            if (wide)
+            {
+                AddScaled(dqkv, at + c + 8, dk2, scale);
+                AddScaled(dqkv, at + c + 12, dk3, scale);
+                AddScaled(dqkv, at + (2 * c) + 8, dv2, 1f);
+                AddScaled(dqkv, at + (2 * c) + 12, dv3, 1f);
+            }
+        }
+    }
+
+    // rows row0 … row0 + TileRows − 1 of a (T, ·) head slice starting at source[start] with rows rowLength apart, into
+    // tile (TileRows, RowStride); rows past T read as zeros. The group's threads stride over the elements, so each
+    // warp reads runs of the row.
+    private static void LoadRows(ArrayView<float> tile, ArrayView<float> source, long start, int rowLength, int row0, int tokens, int hs, int thread)
+    {
+        for (var e = thread; e < TileRows * hs; e += Threads)
+        {
+            var (row, d) = (e / hs, e % hs);
+            var at = row0 + row;
+            tile[(row * RowStride) + d] = at < tokens ? source[start + ((long)at * rowLength) + d] : 0f;
+        }
+    }
+
+    // Row r of a against rows part, part + 4, …, part + 28 of b, each over hs: eight dot products in registers.
+    private static TileScores Dots(ArrayView<float> a, int r, ArrayView<float> b, int part, int hs)
+    {
+        var scores = default(TileScores);
+        var rowA = r * RowStride;
+        var rowB = part * RowStride;
+        for (var d = 0; d < hs; d++)
+        {
+            scores.Add(a[rowA + d], b, rowB + d);
+        }
+
+        return scores;
+    }
+
+    private static void StoreScaled(ArrayView<float> target, long at, Float4 value, float factor)
+    {
+        target[at] = value.X * factor;
+        target[at + 1] = value.Y * factor;
+        target[at + 2] = value.Z * factor;
+        target[at + 3] = value.W * factor;
+    }
+
+    private static void AddScaled(ArrayView<float> target, long at, Float4 value, float factor)
+    {
+        target[at] += value.X * factor;
+        target[at + 1] += value.Y * factor;
+        target[at + 2] += value.Z * factor;
+        target[at + 3] += value.W * factor;
+    }
+}

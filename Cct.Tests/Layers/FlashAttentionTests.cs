@@ -1,0 +1,131 @@
+using Cct.Gpu.Layers;
+using Cct.Gpu.Runtime;
+using Cct.Tests.Support;
+
+namespace Cct.Tests.Layers;
+
+/// <summary>
+/// The fused attention against <see cref="Attention"/>'s item path (itself checked against PyTorch in
+/// <see cref="AttentionTests"/>), on the simulator that runs the GPU kernels (and, in CI, on OpenCL). The bound is <see cref="Tolerance.Model"/>: the online softmax
+/// and the 4-way partial sums reorder sums of up to T terms, a few fp32 ulps of each; a wrong index, mask or
+/// rescale errs by O(|ref|).
+/// </summary>
+public sealed class FlashAttentionTests
+{
+    private static readonly RngKey Key = new(11, 2, 5);
+
+    /// <summary>
+    /// Head sizes 64 and 32 (four and two Float4 a thread); 49 and 70 tokens leave the last tile part-full, 7 fit in one,
+    /// 196 (cct-7/3x1's) walk seven tiles. Backward runs twice into one dqkv, which must hold twice the gradient.
+    /// </summary>
+    [TestCase(2, 49, 128, 2, 0f)]
+    [TestCase(2, 49, 128, 2, 0.1f)]
+    [TestCase(1, 70, 96, 3, 0.3f)]
+    [TestCase(3, 7, 32, 1, 0.2f)]
+    [TestCase(1, 196, 64, 1, 0.1f)]
+    public void MatchesTheItemPath(int batch, int tokens, int channels, int heads, float p)
+    {
+        var shape = new AttentionShape(batch, tokens, channels, heads);
+        var qkv = GradCheck.RandomDoubles(41, batch * tokens * 3 * channels, 2.0).ToFloats(); // scores of a few units
+        var dout = GradCheck.RandomDoubles(42, batch * tokens * channels).ToFloats();
+        var (expectedOutput, probabilities, expectedDqkv) = Reference(qkv, dout, shape, p);
+        var (output, logSumExp, dqkv) = RunFused(TestDevices.GpuKernelsCpu, qkv, dout, shape, p, backwardPasses: 2);
+        Compare.AssertClose(output, expectedOutput, "flash_attention.output");
+        Compare.AssertClose(dqkv, expectedDqkv.Select(v => 2 * v).ToArray(), "flash_attention.dqkv");
+        Compare.AssertClose(logSumExp, HostLogSumExp(qkv, shape), "flash_attention.log_sum_exp", Compare.HostReference);
+        Assert.That(probabilities, Has.Length.EqualTo(batch * heads * tokens * tokens), "the item path's matrix, which the fused path never stores");
+    }
+
+    /// <summary>The same inputs and key give the same bytes: every sum has a fixed order and nothing is atomic.</summary>
+    [Test]
+    public void IsBitIdenticalAcrossRuns()
+    {
+        var shape = new AttentionShape(2, 49, 128, 2);
+        var qkv = GradCheck.RandomDoubles(43, 2 * 49 * 3 * 128, 2.0).ToFloats();
+        var dout = GradCheck.RandomDoubles(44, 2 * 49 * 128).ToFloats();
+        var first = RunFused(TestDevices.GpuKernelsCpu, qkv, dout, shape, 0.1f, 1);
+        var again = RunFused(TestDevices.GpuKernelsCpu, qkv, dout, shape, 0.1f, 1);
+        Assert.That(again.Output, Is.EqualTo(first.Output).AsCollection);
+        Assert.That(again.Dqkv, Is.EqualTo(first.Dqkv).AsCollection);
+    }
+
+    [TestCase(24, 2)] // head size 12: not a multiple of 16
+    [TestCase(256, 2)] // head size 128: past the register layout
+    public void RejectsHeadSizesItCannotHold(int channels, int heads)
+    {
+        var shape = new AttentionShape(1, 7, channels, heads);
+        Assert.That(FlashAttention.Supports(shape), Is.False);
+        var device = TestDevices.GpuKernelsCpu;
+        using var buffer = device.Allocate(7 * 3 * channels);
+        var e = Assert.Throws<ArgumentException>(() => FlashAttention.For(device).Forward(buffer.View, buffer.View, buffer.View, shape, 0f, Key));
+        Assert.That(e!.Message, Does.Contain("multiple of 16"));
+    }
+
+    private static (float[] Output, float[] Probabilities, float[] Dqkv) Reference(float[] qkvValues, float[] doutValues, AttentionShape shape, float p)
+    {
+        var device = TestDevices.Cpu;
+        var attention = Attention.For(device);
+        using var qkv = device.Upload(qkvValues);
+        using var dout = device.Upload(doutValues);
+        using var output = device.Allocate(doutValues.Length);
+        using var probabilities = device.Allocate(shape.Batch * shape.Heads * shape.Tokens * shape.Tokens);
+        using var dprobabilities = device.Allocate(probabilities.Length);
+        using var dqkv = device.Allocate(qkvValues.Length);
+        dqkv.MemSetToZero();
+        attention.Forward(output.View, new AttentionTensors(qkv.View, probabilities.View), shape, p, Key);
+        attention.Backward(new AttentionTensorGradients(dqkv.View, dprobabilities.View), dout.View, new AttentionTensors(qkv.View, probabilities.View), shape, p, Key);
+        return (output.Read(), probabilities.Read(), dqkv.Read());
+    }
+
+    private static (float[] Output, float[] LogSumExp, float[] Dqkv) RunFused(ComputeDevice device, float[] qkvValues, float[] doutValues, AttentionShape shape, float p, int backwardPasses)
+    {
+        var flash = FlashAttention.For(device);
+        var rows = shape.Batch * shape.Heads * shape.Tokens;
+        using var qkv = device.Upload(qkvValues);
+        using var dout = device.Upload(doutValues);
+        using var output = device.Allocate(doutValues.Length);
+        using var logSumExp = device.Allocate(rows);
+        using var rowDots = device.Allocate(rows);
+        using var dqkv = device.Allocate(qkvValues.Length);
+        dqkv.MemSetToZero();
+        flash.Forward(output.View, logSumExp.View, qkv.View, shape, p, Key);
+        for (var pass = 0; pass < backwardPasses; pass++)
+        {
+            flash.Backward(dqkv.View, rowDots.View, dout.View, qkv.View, output.View, logSumExp.View, shape, p, Key);
+        }
+
+        return (output.Read(), logSumExp.Read(), dqkv.Read());
+    }
+
+    // log Σ_j exp(q_i·k_j / sqrt(hs)) per (b, h, i), in float64.
+    private static float[] HostLogSumExp(float[] qkv, AttentionShape s)
+    {
+        var (t, c, hs) = (s.Tokens, s.Channels, s.HeadSize);
+        var result = new float[s.Batch * s.Heads * t];
+        for (var b = 0; b < s.Batch; b++)
+        {
+            for (var h = 0; h < s.Heads; h++)
+            {
+                for (var i = 0; i < t; i++)
+                {
+                    var scores = new double[t];
+                    for (var j = 0; j < t; j++)
+                    {
+                        double dot = 0;
+                        for (var d = 0; d < hs; d++)
+                        {
+                            dot += (double)qkv[(((b * t) + i) * 3 * c) + (h * hs) + d] * qkv[(((b * t) + j) * 3 * c) + c + (h * hs) + d];
+                        }
+
+                        scores[j] = dot / Math.Sqrt(hs);
+                    }
+
+                    var max = scores.Max();
+                    result[(((b * s.Heads) + h) * t) + i] = (float)(max + Math.Log(scores.Sum(x => Math.Exp(x - max))));
+                }
+            }
+        }
+
+        return result;
+    }
+}
