@@ -32,7 +32,11 @@ internal sealed class FlashAttention
     /// <summary>The largest head size the register layout holds: four <see cref="Float4"/> a thread.</summary>
     public const int MaxHeadSize = 64;
 
-    private const int Threads = 4 * TileRows;
+    /// <summary>Threads per group: four per query row.</summary>
+    public const int Threads = 4 * TileRows;
+
+    /// <summary>Every launch has <see cref="Threads"/> threads a group, so ptxas may budget registers for that size.</summary>
+    internal static KernelSpecialization Specialization { get; } = new(Threads, null);
 
     // Shared rows: 16-byte aligned for Float4 reads, and rows 4 apart land on different banks (68·4 mod 32 = 16), so
     // the 8 rows one warp reads at a time are 8 broadcasts without conflicts.
@@ -49,9 +53,9 @@ internal sealed class FlashAttention
     {
         this.device = device;
         var a = device.Accelerator;
-        forward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout>(ForwardKernel);
-        queryBackward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout>(QueryBackwardKernel);
-        keyValueBackward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout>(KeyValueBackwardKernel);
+        forward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout>(ForwardKernel, Specialization);
+        queryBackward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout>(QueryBackwardKernel, Specialization);
+        keyValueBackward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout>(KeyValueBackwardKernel, Specialization);
     }
 
     public static FlashAttention For(ComputeDevice device) => device.Kernels(static d => new FlashAttention(d));

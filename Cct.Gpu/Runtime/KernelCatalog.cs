@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Reflection.Emit;
 using Cct.Gpu.Gemm;
+using Cct.Gpu.Layers;
 using ILGPU.Runtime;
 
 namespace Cct.Gpu.Runtime;
@@ -142,12 +143,15 @@ internal static class KernelCatalog
     /// <summary>
     /// The specialisation a kernel is loaded with on CUDA: MatMul's blocked GEMMs (generic over a tile) cap their
     /// registers (<see cref="MatMul.CudaSpecialization"/>), TensorCoreGemm's kernel has its own
-    /// (<see cref="TensorCoreGemm.Specialization"/>); every other kernel is loaded without one.
+    /// (<see cref="TensorCoreGemm.Specialization"/>), and so do FlashAttention's (<see cref="FlashAttention.Specialization"/>);
+    /// every other kernel is loaded without one.
     /// </summary>
     [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "The tiles are Cct.Gpu's own structs, and Cct.Gpu is a trimmer root (Directory.Build.props).")]
     public static KernelSpecialization SpecializationOf(MethodInfo kernel)
         => kernel.DeclaringType == typeof(TensorCoreGemm)
             ? TensorCoreGemm.Specialization
+            : kernel.DeclaringType == typeof(FlashAttention)
+            ? FlashAttention.Specialization
             : kernel.IsGenericMethod && kernel.GetGenericArguments().FirstOrDefault(typeof(IGemmTile).IsAssignableFrom) is { } tile
                 ? MatMul.CudaSpecialization((IGemmTile)Activator.CreateInstance(tile)!)
                 : KernelSpecialization.Empty;

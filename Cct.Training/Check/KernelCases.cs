@@ -68,6 +68,10 @@ internal static class KernelCases
             // Head sizes of 64 (cct-2/3x2's) and 33 (a partial second tile): an OpenCL CPU's head-major path.
             AttentionCase(new AttentionShape(2, 49, 128, 2), 0.1f, typeof(HeadMajorAttention)),
             AttentionCase(new AttentionShape(3, 13, 99, 3), 0f, typeof(HeadMajorAttention)),
+
+            // The fused kernels against the reference's item path: head sizes 64 and 32, the last tile part-full.
+            FlashAttentionCase(new AttentionShape(2, 49, 128, 2), 0.1f),
+            FlashAttentionCase(new AttentionShape(1, 70, 96, 3), 0f),
             SeqPoolCase(batch: 4, tokens: 49, channels: 32),
             SeqPoolCase(batch: 3, tokens: 13, channels: 17),
             MeanPoolCase(batch: 4, tokens: 49, channels: 32),
@@ -112,6 +116,10 @@ internal static class KernelCases
 
             // Two GEMMs forward (q·kᵀ, P·v) and four backward, each 2·B·H·T²·hs = 2·B·T²·C.
             Pair(b => AttentionCase(new AttentionShape(b, tokens, dim, heads), 0.1f), b => 12.0 * b * tokens * tokens * dim, _ => 0),
+
+            // The fused attention, counted as the unfused one's six products so that the two rows' rates compare
+            // directly (its backward recomputes the scores and dP, seven products in all).
+            Pair(b => FlashAttentionCase(new AttentionShape(b, tokens, dim, heads), 0.1f), b => 12.0 * b * tokens * tokens * dim, _ => 0),
 
             // x read and y written forward; dy, x read and dx read and written backward: 24 bytes an element.
             Pair(b => LayerNormCase(b * tokens, dim), _ => 0, b => 24.0 * b * tokens * dim),
@@ -436,6 +444,40 @@ internal static class KernelCases
             s.Launch(() => attention.Backward(new AttentionTensorGradients(dqkv, scratch), doutput, new AttentionTensors(qkv, probabilities), a, p, Key));
             var t = Tolerance.Reduction;
             return [Out("output", output, t), Out("probabilities", probabilities, t), Out("dqkv", dqkv, t)];
+        });
+
+    // output and dqkv of FlashAttention on a device whose groups hold its threads (a GPU, an OpenCL CPU), else of
+    // Attention's own path: so the CPU reference checks the fused kernels against the item kernels.
+    private static KernelCase FlashAttentionCase(AttentionShape a, float p)
+        => new($"flash attention {a.Batch}x{a.Tokens}x{a.Channels} h{a.Heads} p={p}", typeof(FlashAttention), s =>
+        {
+            var qkvCount = (long)a.Batch * a.Tokens * 3 * a.Channels;
+            var outputs = (long)a.Batch * a.Tokens * a.Channels;
+            var rows = (long)a.Batch * a.Heads * a.Tokens;
+            var qkv = s.Upload(Uniform(100, qkvCount, 2f));
+            var output = s.Zeros(outputs);
+            var dqkv = s.Upload(Uniform(101, qkvCount));
+            var doutput = s.Upload(Uniform(102, outputs));
+            if (s.Device.Accelerator.MaxNumThreadsPerGroup >= FlashAttention.Threads)
+            {
+                var flash = FlashAttention.For(s.Device);
+                var logSumExp = s.Zeros(rows);
+                var rowDots = s.Zeros(rows);
+                s.Launch(() => flash.Forward(output, logSumExp, qkv, a, p, Key));
+                s.Launch(() => flash.Backward(dqkv, rowDots, doutput, qkv, output, logSumExp, a, p, Key));
+            }
+            else
+            {
+                var attention = Attention.For(s.Device);
+                var matrices = rows * a.Tokens;
+                var probabilities = s.Zeros(matrices);
+                var scratch = s.Zeros(matrices);
+                s.Launch(() => attention.Forward(output, new AttentionTensors(qkv, probabilities), a, p, Key));
+                s.Launch(() => attention.Backward(new AttentionTensorGradients(dqkv, scratch), doutput, new AttentionTensors(qkv, probabilities), a, p, Key));
+            }
+
+            var t = Tolerance.Reduction;
+            return [Out("output", output, t), Out("dqkv", dqkv, t)];
         });
 
     private static KernelCase SeqPoolCase(int batch, int tokens, int channels) => new($"seqpool {batch}x{tokens}x{channels}", typeof(SeqPool), s =>
