@@ -128,8 +128,8 @@ internal sealed class FlashAttention
         LoadRows(q, qkv, qkvRows + headColumn, 3 * c, row0, t, hs, thread);
 
         var columns = part * (hs / 4);
-        var wide = hs > 32; // each thread's columns: two Float4 at hs 32, four at 64
-        Float4 o0 = default, o1 = default, o2 = default, o3 = default;
+        var chunks = hs / 16;
+        var o = default(HeadColumns);
         var max = float.NegativeInfinity;
         var sum = 0f;
         var i = row0 + r;
@@ -156,37 +156,19 @@ internal sealed class FlashAttention
             Group.Barrier();
             sum = (rescale * sum) + ((sums[4 * r] + sums[(4 * r) + 1]) + (sums[(4 * r) + 2] + sums[(4 * r) + 3]));
 
-            o0 = Float4.Scale(o0, rescale);
-            o1 = Float4.Scale(o1, rescale);
-            o2 = Float4.Scale(o2, rescale);
-            o3 = Float4.Scale(o3, rescale);
+            o.Scale(rescale);
             var values = v.Cast<Float4>();
             var keys = XMath.Min(TileRows, t - key0);
             for (var j = 0; j < keys; j++)
             {
                 var p = dropped[(r * ScoreStride) + j];
-                var at = ((j * RowStride) + columns) / 4;
-                o0 = Float4.MultiplyAdd(o0, p, values[at]);
-                o1 = Float4.MultiplyAdd(o1, p, values[at + 1]);
-                if (wide)
-                {
-                    o2 = Float4.MultiplyAdd(o2, p, values[at + 2]);
-                    o3 = Float4.MultiplyAdd(o3, p, values[at + 3]);
-                }
+                o.MultiplyAdd(p, values, ((j * RowStride) + columns) / 4, chunks);
             }
         }
 
         if (i < t)
         {
-            var inverse = 1f / sum;
-            var at = ((((long)b * t) + i) * c) + headColumn + columns;
-            StoreScaled(output, at, o0, inverse);
-            StoreScaled(output, at + 4, o1, inverse);
-            if (wide)
-            {
-                StoreScaled(output, at + 8, o2, inverse);
-                StoreScaled(output, at + 12, o3, inverse);
-            }
+            o.Store(output, ((((long)b * t) + i) * c) + headColumn + columns, 1f / sum, chunks, accumulate: false);
 
             if (part == 0)
             {
@@ -221,7 +203,7 @@ internal sealed class FlashAttention
 
         var i = row0 + r;
         var columns = part * (hs / 4);
-        var wide = hs > 32;
+        var chunks = hs / 16;
         var dot = 0f;
         if (i < t)
         {
@@ -246,7 +228,7 @@ internal sealed class FlashAttention
             }
         }
 
-        Float4 g0 = default, g1 = default, g2 = default, g3 = default;
+        var dq = default(HeadColumns);
         var matrixRow = (((long)head * t) + i) * t;
         for (var key0 = 0; key0 < t; key0 += TileRows)
         {
@@ -267,28 +249,13 @@ internal sealed class FlashAttention
             var keys = XMath.Min(TileRows, t - key0);
             for (var j = 0; j < keys; j++)
             {
-                var ds = dscores[(r * ScoreStride) + j];
-                var at = ((j * RowStride) + columns) / 4;
-                g0 = Float4.MultiplyAdd(g0, ds, keysView[at]);
-                g1 = Float4.MultiplyAdd(g1, ds, keysView[at + 1]);
-                if (wide)
-                {
-                    g2 = Float4.MultiplyAdd(g2, ds, keysView[at + 2]);
-                    g3 = Float4.MultiplyAdd(g3, ds, keysView[at + 3]);
-                }
+                dq.MultiplyAdd(dscores[(r * ScoreStride) + j], keysView, ((j * RowStride) + columns) / 4, chunks);
             }
         }
 
         if (valid)
         {
-            var at = qkvRows + ((long)i * 3 * c) + headColumn + columns;
-            AddScaled(dqkv, at, g0, scale);
-            AddScaled(dqkv, at + 4, g1, scale);
-            if (wide)
-            {
-                AddScaled(dqkv, at + 8, g2, scale);
-                AddScaled(dqkv, at + 12, g3, scale);
-            }
+            dq.Store(dqkv, qkvRows + ((long)i * 3 * c) + headColumn + columns, scale, chunks, accumulate: true);
         }
     }
 
@@ -316,9 +283,9 @@ internal sealed class FlashAttention
 
         var j = key0 + r;
         var columns = part * (hs / 4);
-        var wide = hs > 32;
-        Float4 dk0 = default, dk1 = default, dk2 = default, dk3 = default;
-        Float4 dv0 = default, dv1 = default, dv2 = default, dv3 = default;
+        var chunks = hs / 16;
+        var dk = default(HeadColumns);
+        var dv = default(HeadColumns);
         for (var query0 = 0; query0 < t; query0 += TileRows)
         {
             Group.Barrier();
@@ -348,37 +315,17 @@ internal sealed class FlashAttention
             var rows = XMath.Min(TileRows, t - query0);
             for (var e = 0; e < rows; e++)
             {
-                var p = dropped[(r * ScoreStride) + e];
-                var ds = dscores[(r * ScoreStride) + e];
                 var at = ((e * RowStride) + columns) / 4;
-                dv0 = Float4.MultiplyAdd(dv0, p, gradients[at]);
-                dv1 = Float4.MultiplyAdd(dv1, p, gradients[at + 1]);
-                dk0 = Float4.MultiplyAdd(dk0, ds, queries[at]);
-                dk1 = Float4.MultiplyAdd(dk1, ds, queries[at + 1]);
-                if (wide)
-                {
-                    dv2 = Float4.MultiplyAdd(dv2, p, gradients[at + 2]);
-                    dv3 = Float4.MultiplyAdd(dv3, p, gradients[at + 3]);
-                    dk2 = Float4.MultiplyAdd(dk2, ds, queries[at + 2]);
-                    dk3 = Float4.MultiplyAdd(dk3, ds, queries[at + 3]);
-                }
+                dv.MultiplyAdd(dropped[(r * ScoreStride) + e], gradients, at, chunks);
+                dk.MultiplyAdd(dscores[(r * ScoreStride) + e], queries, at, chunks);
             }
         }
 
         if (j < t)
         {
             var at = qkvRows + ((long)j * 3 * c) + headColumn + columns;
-            AddScaled(dqkv, at + c, dk0, scale);
-            AddScaled(dqkv, at + c + 4, dk1, scale);
-            AddScaled(dqkv, at + (2 * c), dv0, 1f);
-            AddScaled(dqkv, at + (2 * c) + 4, dv1, 1f);
-            if (wide)
-            {
-                AddScaled(dqkv, at + c + 8, dk2, scale);
-                AddScaled(dqkv, at + c + 12, dk3, scale);
-                AddScaled(dqkv, at + (2 * c) + 8, dv2, 1f);
-                AddScaled(dqkv, at + (2 * c) + 12, dv3, 1f);
-            }
+            dk.Store(dqkv, at + c, scale, chunks, accumulate: true);
+            dv.Store(dqkv, at + (2 * c), 1f, chunks, accumulate: true);
         }
     }
 
@@ -407,21 +354,5 @@ internal sealed class FlashAttention
         }
 
         return scores;
-    }
-
-    private static void StoreScaled(ArrayView<float> target, long at, Float4 value, float factor)
-    {
-        target[at] = value.X * factor;
-        target[at + 1] = value.Y * factor;
-        target[at + 2] = value.Z * factor;
-        target[at + 3] = value.W * factor;
-    }
-
-    private static void AddScaled(ArrayView<float> target, long at, Float4 value, float factor)
-    {
-        target[at] += value.X * factor;
-        target[at + 1] += value.Y * factor;
-        target[at + 2] += value.Z * factor;
-        target[at + 3] += value.W * factor;
     }
 }

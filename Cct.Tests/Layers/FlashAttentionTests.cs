@@ -15,7 +15,7 @@ public sealed class FlashAttentionTests
     private static readonly RngKey Key = new(11, 2, 5);
 
     /// <summary>
-    /// Head sizes 64 and 32 (four and two Float4 a thread); 49 and 70 tokens leave the last tile part-full, 7 fit in one,
+    /// Head sizes 64, 32, 16 and 48 (four, two, one and three Float4 a thread); 49 and 70 tokens leave the last tile part-full, 7 fit in one,
     /// 196 (cct-7/3x1's) walk seven tiles. Backward runs twice into one dqkv, which must hold twice the gradient.
     /// </summary>
     [TestCase(2, 49, 128, 2, 0f)]
@@ -23,6 +23,8 @@ public sealed class FlashAttentionTests
     [TestCase(1, 70, 96, 3, 0.3f)]
     [TestCase(3, 7, 32, 1, 0.2f)]
     [TestCase(1, 196, 64, 1, 0.1f)]
+    [TestCase(4, 49, 32, 2, 0.1f)] // head size 16: one Float4 a thread
+    [TestCase(1, 20, 96, 2, 0f)] // head size 48: three
     public void MatchesTheItemPath(int batch, int tokens, int channels, int heads, float p)
     {
         var shape = new AttentionShape(batch, tokens, channels, heads);
