@@ -346,11 +346,12 @@ internal sealed class FlashAttention
     private static TileScores Dots(ArrayView<float> a, int r, ArrayView<float> b, int part, int hs)
     {
         var scores = default(TileScores);
-        var rowA = r * RowStride;
-        var rowB = part * RowStride;
-        for (var d = 0; d < hs; d++)
+        var (a4, b4) = (a.Cast<Float4>(), b.Cast<Float4>());
+        var rowA = r * RowStride / 4;
+        var rowB = part * RowStride / 4;
+        for (var d = 0; d < hs / 4; d++)
         {
-            scores.Add(a[rowA + d], b, rowB + d);
+            scores.Add(a4[rowA + d], b4, rowB + d);
         }
 
         return scores;
