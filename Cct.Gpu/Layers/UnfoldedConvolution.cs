@@ -223,42 +223,20 @@ internal sealed class UnfoldedConvolution
     }
 
     // dinput (B, Cin, H, W) += Σ over taps (kh, kw), in order, of dunfolded_z ((ci, kh, kw), (oh, ow)) at the output
-    // position that tap reads input (h, w) from. Only taps kh ≡ h + padding (mod stride) land on an output row, so the
-    // loops start there and step by the stride, as in MaxPool2d's backward: two divisions per axis, not two per tap.
+    // position that tap reads input (h, w) from (LandingTaps, shared with MaxPool2d's backward).
     private static void FoldKernel(Index1D index, int stride, int count, ArrayView<float> dinput, ArrayView<float> dunfolded, Conv2dShape s)
     {
         var (ho, wo) = (s.OutHeight, s.OutWidth);
         var positions = (long)ho * wo;
-        var taps = s.InChannels * s.Kernel * s.Kernel;
+        var tapCount = s.InChannels * s.Kernel * s.Kernel;
         for (long item = index; item < count; item += stride)
         {
             var w = (int)(item % s.Width);
             var h = (int)(item / s.Width % s.Height);
             var ci = (int)(item / s.Width / s.Height % s.InChannels);
             var z = item / s.Width / s.Height / s.InChannels;
-            var plane = z * taps * positions;
-            var (rowAt, columnAt) = (h + s.Padding, w + s.Padding);
-            var (firstRow, firstColumn) = (rowAt % s.Stride, columnAt % s.Stride);
-            var (topRow, topColumn) = (rowAt / s.Stride, columnAt / s.Stride);
-            var sum = 0f;
-            for (int kh = firstRow, oh = topRow; kh < s.Kernel; kh += s.Stride, oh--)
-            {
-                if (oh < 0 || oh >= ho)
-                {
-                    continue;
-                }
-
-                for (int kw = firstColumn, ow = topColumn; kw < s.Kernel; kw += s.Stride, ow--)
-                {
-                    if (ow >= 0 && ow < wo)
-                    {
-                        var tap = (((ci * s.Kernel) + kh) * s.Kernel) + kw;
-                        sum += dunfolded[plane + (tap * positions) + (oh * wo) + ow];
-                    }
-                }
-            }
-
-            dinput[item] += sum;
+            var taps = new UnfoldedTaps(dunfolded, z * tapCount * positions, ci, s.Kernel, positions, wo);
+            dinput[item] += LandingTaps.Sum(h, w, s.Kernel, s.Stride, s.Padding, ho, wo, taps);
         }
     }
 }
