@@ -8,14 +8,14 @@ namespace Cct.Gpu.Layers;
 internal sealed class MaxPool2d
 {
     private readonly ComputeDevice device;
-    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<int>, ArrayView<float>, Pool2dShape> forward;
-    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<int>, Pool2dShape> backward;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<int>, ArrayView<float>, Pool2dShape, FastDivisor, FastDivisor> forward;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<int>, Pool2dShape, FastDivisor, FastDivisor, FastDivisor> backward;
 
     private MaxPool2d(ComputeDevice device)
     {
         this.device = device;
-        forward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<int>, ArrayView<float>, Pool2dShape>(ForwardKernel);
-        backward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<int>, Pool2dShape>(BackwardKernel);
+        forward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<int>, ArrayView<float>, Pool2dShape, FastDivisor, FastDivisor>(ForwardKernel);
+        backward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<int>, Pool2dShape, FastDivisor, FastDivisor, FastDivisor>(BackwardKernel);
     }
 
     public static MaxPool2d For(ComputeDevice device) => device.Kernels(static d => new MaxPool2d(d));
@@ -31,7 +31,7 @@ internal sealed class MaxPool2d
         var threads = device.Threads(count);
         if (threads > 0)
         {
-            forward(threads, threads, checked((int)count), output, argmax, input, shape);
+            forward(threads, threads, checked((int)count), output, argmax, input, shape, FastDivisor.Of(shape.OutWidth), FastDivisor.Of(shape.OutHeight));
         }
     }
 
@@ -47,21 +47,19 @@ internal sealed class MaxPool2d
         var threads = device.Threads(count);
         if (threads > 0)
         {
-            backward(threads, threads, checked((int)count), dinput, doutput, argmax, shape);
+            backward(threads, threads, checked((int)count), dinput, doutput, argmax, shape, FastDivisor.Of(shape.Width), FastDivisor.Of(shape.Height), FastDivisor.Of(shape.Stride));
         }
     }
 
     // One item per output element, grid-stride. Strict '>' keeps the first maximum; NaN wins, so it propagates as in PyTorch.
-    private static void ForwardKernel(Index1D index, int stride, int count, ArrayView<float> output, ArrayView<int> argmax, ArrayView<float> input, Pool2dShape s)
+    private static void ForwardKernel(Index1D index, int stride, int count, ArrayView<float> output, ArrayView<int> argmax, ArrayView<float> input, Pool2dShape s, FastDivisor byOutWidth, FastDivisor byOutHeight)
     {
-        var ho = s.OutHeight;
-        var wo = s.OutWidth;
         for (long item = index; item < count; item += stride)
         {
             var e = (int)item;
-            var ow = e % wo;
-            var oh = e / wo % ho;
-            var plane = e / wo / ho * s.Height * s.Width;
+            var (row, ow) = byOutWidth.DivRem(e);
+            var (z, oh) = byOutHeight.DivRem(row);
+            var plane = z * s.Height * s.Width;
             var best = float.NegativeInfinity;
             var at = -1;
             for (var kh = 0; kh < s.Kernel; kh++)
@@ -97,17 +95,17 @@ internal sealed class MaxPool2d
 
     // One item per input element (b, c, h, w), grid-stride, summing doutput over the windows that selected it, in
     // ascending (kh, kw) (LandingTaps).
-    private static void BackwardKernel(Index1D index, int stride, int count, ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<int> argmax, Pool2dShape s)
+    private static void BackwardKernel(Index1D index, int stride, int count, ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<int> argmax, Pool2dShape s, FastDivisor byWidth, FastDivisor byHeight, FastDivisor byStride)
     {
         var ho = s.OutHeight;
         var wo = s.OutWidth;
         for (long item = index; item < count; item += stride)
         {
             var e = (int)item;
-            var w = e % s.Width;
-            var h = e / s.Width % s.Height;
-            var windows = new SelectedWindows(doutput, argmax, e / s.Width / s.Height * ho * wo, e, wo);
-            dinput[e] += LandingTaps.Sum(h, w, s.Kernel, s.Stride, s.Padding, ho, wo, windows);
+            var (row, w) = byWidth.DivRem(e);
+            var (z, h) = byHeight.DivRem(row);
+            var windows = new SelectedWindows(doutput, argmax, z * ho * wo, e, wo);
+            dinput[e] += LandingTaps.Sum(h, w, s.Kernel, byStride, s.Padding, ho, wo, windows);
         }
     }
 }

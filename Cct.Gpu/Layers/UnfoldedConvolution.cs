@@ -28,7 +28,7 @@ internal sealed class UnfoldedConvolution
     private readonly RegisterTileGemm gemm;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape, long, long> unfold;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape> channelMajor;
-    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape> fold;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape, FastDivisor, FastDivisor, FastDivisor, FastDivisor> fold;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, int> addChunks;
 
     private UnfoldedConvolution(ComputeDevice device)
@@ -37,7 +37,7 @@ internal sealed class UnfoldedConvolution
         gemm = RegisterTileGemm.For(device);
         unfold = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape, long, long>(UnfoldKernel);
         channelMajor = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape>(ChannelMajorKernel);
-        fold = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape>(FoldKernel);
+        fold = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, Conv2dShape, FastDivisor, FastDivisor, FastDivisor, FastDivisor>(FoldKernel);
         addChunks = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, int>(AddChunksKernel);
     }
 
@@ -87,7 +87,12 @@ internal sealed class UnfoldedConvolution
             var shape = new GemmShape((int)taps, (int)positions, s.OutChannels, 1, 0, 0, 0);
             var strides = new RegisterTileStrides(1, taps, all, 0, positions, taps * positions);
             gemm.RunStrided(dunfolded, weight, byChannel, weight, shape, strides, s.Batch);
-            Run(fold, gradients.Input, dunfolded, s, (long)s.Batch * s.InChannels * s.Height * s.Width);
+            var inputs = (long)s.Batch * s.InChannels * s.Height * s.Width;
+            var foldThreads = device.Threads(inputs);
+            if (foldThreads > 0)
+            {
+                fold(foldThreads, foldThreads, checked((int)inputs), gradients.Input, dunfolded, s, FastDivisor.Of(s.Width), FastDivisor.Of(s.Height), FastDivisor.Of(s.InChannels), FastDivisor.Of(s.Stride));
+            }
         }
 
         Unfold(unfolded, input, s, 1, taps); // (B·P, K)
@@ -224,19 +229,18 @@ internal sealed class UnfoldedConvolution
 
     // dinput (B, Cin, H, W) += Σ over taps (kh, kw), in order, of dunfolded_z ((ci, kh, kw), (oh, ow)) at the output
     // position that tap reads input (h, w) from (LandingTaps, shared with MaxPool2d's backward).
-    private static void FoldKernel(Index1D index, int stride, int count, ArrayView<float> dinput, ArrayView<float> dunfolded, Conv2dShape s)
+    private static void FoldKernel(Index1D index, int stride, int count, ArrayView<float> dinput, ArrayView<float> dunfolded, Conv2dShape s, FastDivisor byWidth, FastDivisor byHeight, FastDivisor byChannels, FastDivisor byStride)
     {
         var (ho, wo) = (s.OutHeight, s.OutWidth);
         var positions = (long)ho * wo;
         var tapCount = s.InChannels * s.Kernel * s.Kernel;
         for (long item = index; item < count; item += stride)
         {
-            var w = (int)(item % s.Width);
-            var h = (int)(item / s.Width % s.Height);
-            var ci = (int)(item / s.Width / s.Height % s.InChannels);
-            var z = item / s.Width / s.Height / s.InChannels;
-            var taps = new UnfoldedTaps(dunfolded, z * tapCount * positions, ci, s.Kernel, positions, wo);
-            dinput[item] += LandingTaps.Sum(h, w, s.Kernel, s.Stride, s.Padding, ho, wo, taps);
+            var (row, w) = byWidth.DivRem((int)item);
+            var (plane, h) = byHeight.DivRem(row);
+            var (z, ci) = byChannels.DivRem(plane);
+            var taps = new UnfoldedTaps(dunfolded, (long)z * tapCount * positions, ci, s.Kernel, positions, wo);
+            dinput[item] += LandingTaps.Sum(h, w, s.Kernel, byStride, s.Padding, ho, wo, taps);
         }
     }
 }

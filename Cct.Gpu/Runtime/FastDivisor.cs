@@ -1,0 +1,35 @@
+namespace Cct.Gpu.Runtime;
+
+/// <summary>
+/// n / d and n mod d for 0 ≤ n &lt; 2^31 by one 64-bit multiply and a shift, with the multiplier worked out on the host
+/// (Granlund and Montgomery 1994, theorem 4.2: with l = ⌈log2 d⌉ and m = ⌊2^(31+l) / d⌋ + 1, 2^(31+l) &lt; m·d ≤
+/// 2^(31+l) + 2^l, so ⌊n·m / 2^(31+l)⌋ = ⌊n / d⌋ exactly; m &lt; 2^32 keeps n·m below 2^63). Item kernels split their
+/// flat index into coordinates with it: a division by a kernel argument is a long scalar sequence on a GPU and has no
+/// vector instruction on a CPU, so PoCL ran it a lane at a time (measured in MaxPool2d, docs/opencl.md).
+/// </summary>
+internal readonly record struct FastDivisor(int Divisor, long Multiplier, int Shift)
+{
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="divisor"/> is not positive</exception>
+    public static FastDivisor Of(int divisor)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(divisor);
+        var l = 0;
+        while ((1L << l) < divisor)
+        {
+            l++;
+        }
+
+        var shift = 31 + l;
+        return new FastDivisor(divisor, (long)(((1UL << shift) / (ulong)divisor) + 1), shift);
+    }
+
+    /// <summary>⌊n / Divisor⌋ for 0 ≤ n &lt; 2^31.</summary>
+    public int Divide(int n) => (int)((n * Multiplier) >> Shift);
+
+    /// <summary>n = quotient·Divisor + remainder, both for 0 ≤ n &lt; 2^31.</summary>
+    public (int Quotient, int Remainder) DivRem(int n)
+    {
+        var quotient = Divide(n);
+        return (quotient, n - (quotient * Divisor));
+    }
+}
