@@ -22,11 +22,11 @@ internal sealed class Attention
     // Each operation's one path on this device, chosen from its profile's kernel family when the set is loaded.
     private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey> forwardPath;
     private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey> backwardPath;
-    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, AttentionShape, float> softmax;
-    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey> mix;
-    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey> probabilitiesBackward;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, AttentionShape, AttentionDivisors, float> softmax;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, AttentionDivisors, float, RngKey> mix;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, AttentionDivisors, float, RngKey> probabilitiesBackward;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, int> softmaxBackward;
-    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, float, RngKey> qkvBackward;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, AttentionDivisors, float, float, RngKey> qkvBackward;
     private readonly Action<KernelConfig, ArrayView<float>, int, int, float> scaledSoftmaxRows;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int, float, GemmDropout> scoreBackwardRows;
 
@@ -34,11 +34,11 @@ internal sealed class Attention
     {
         this.device = device;
         var a = device.Accelerator;
-        softmax = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, AttentionShape, float>(SoftmaxKernel);
-        mix = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey>(MixKernel);
-        probabilitiesBackward = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey>(ProbabilitiesBackwardKernel);
+        softmax = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, AttentionShape, AttentionDivisors, float>(SoftmaxKernel);
+        mix = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, AttentionDivisors, float, RngKey>(MixKernel);
+        probabilitiesBackward = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, AttentionDivisors, float, RngKey>(ProbabilitiesBackwardKernel);
         softmaxBackward = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, int>(SoftmaxBackwardKernel);
-        qkvBackward = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, float, RngKey>(QkvBackwardKernel);
+        qkvBackward = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, AttentionDivisors, float, float, RngKey>(QkvBackwardKernel);
         scaledSoftmaxRows = a.LoadStreamKernel<ArrayView<float>, int, int, float>(ScaledSoftmaxRowsKernel);
         scoreBackwardRows = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, float, GemmDropout>(ScoreBackwardRowsKernel);
         switch (device.Profile.Kernels)
@@ -98,14 +98,14 @@ internal sealed class Attention
         var threads = device.Threads(rows);
         if (threads > 0)
         {
-            softmax(threads, threads, rows, probabilities, qkv, shape, ScoreScale(shape));
+            softmax(threads, threads, rows, probabilities, qkv, shape, AttentionDivisors.Of(shape), ScoreScale(shape));
         }
 
         var outputs = shape.Batch * shape.Tokens * shape.Channels;
         threads = device.Threads(outputs);
         if (threads > 0)
         {
-            mix(threads, threads, outputs, output, probabilities, qkv, shape, dropoutProbability, key);
+            mix(threads, threads, outputs, output, probabilities, qkv, shape, AttentionDivisors.Of(shape), dropoutProbability, key);
         }
     }
 
@@ -129,7 +129,7 @@ internal sealed class Attention
         var threads = device.Threads(elements);
         if (threads > 0)
         {
-            probabilitiesBackward(threads, threads, elements, dprobabilities, doutput, qkv, shape, dropoutProbability, key);
+            probabilitiesBackward(threads, threads, elements, dprobabilities, doutput, qkv, shape, AttentionDivisors.Of(shape), dropoutProbability, key);
         }
 
         threads = device.Threads(rows);
@@ -142,7 +142,7 @@ internal sealed class Attention
         threads = device.Threads(gradients);
         if (threads > 0)
         {
-            qkvBackward(threads, threads, gradients, dqkv, dprobabilities, doutput, qkv, probabilities, shape, ScoreScale(shape), dropoutProbability, key);
+            qkvBackward(threads, threads, gradients, dqkv, dprobabilities, doutput, qkv, probabilities, shape, AttentionDivisors.Of(shape), ScoreScale(shape), dropoutProbability, key);
         }
     }
 
@@ -212,13 +212,13 @@ internal sealed class Attention
     // index + stride can pass int.MaxValue on a GPU, where stride is the item count.
 
     // One item per (b, h, t) row, grid-stride: scores into the row, then a max-shifted softmax in place.
-    private static void SoftmaxKernel(Index1D index, int stride, int count, ArrayView<float> probabilities, ArrayView<float> qkv, AttentionShape s, float scale)
+    private static void SoftmaxKernel(Index1D index, int stride, int count, ArrayView<float> probabilities, ArrayView<float> qkv, AttentionShape s, AttentionDivisors by, float scale)
     {
         for (long item = index; item < count; item += stride)
         {
             var row = (int)item;
-            var (t, bh) = (row % s.Tokens, row / s.Tokens);
-            var (h, b) = (bh % s.Heads, bh / s.Heads);
+            var (bh, t) = by.Tokens.DivRem(row);
+            var (b, h) = by.Heads.DivRem(bh);
             var hs = s.HeadSize;
             var qkvStride = 3L * s.Channels;
             var q = (((long)b * s.Tokens) + t) * qkvStride + ((long)h * hs);
@@ -254,14 +254,14 @@ internal sealed class Attention
     }
 
     // One item per output element (b, t, c), grid-stride: the dropped-out probability row of its head times v's column c.
-    private static void MixKernel(Index1D index, int stride, int count, ArrayView<float> output, ArrayView<float> probabilities, ArrayView<float> qkv, AttentionShape s, float p, RngKey key)
+    private static void MixKernel(Index1D index, int stride, int count, ArrayView<float> output, ArrayView<float> probabilities, ArrayView<float> qkv, AttentionShape s, AttentionDivisors by, float p, RngKey key)
     {
         for (long item = index; item < count; item += stride)
         {
             var i = (int)item;
-            var (c, bt) = (i % s.Channels, i / s.Channels);
-            var (t, b) = (bt % s.Tokens, bt / s.Tokens);
-            var baseRow = ((((long)b * s.Heads) + (c / s.HeadSize)) * s.Tokens + t) * s.Tokens;
+            var (bt, c) = by.Channels.DivRem(i);
+            var (b, t) = by.Tokens.DivRem(bt);
+            var baseRow = ((((long)b * s.Heads) + by.HeadSize.Divide(c)) * s.Tokens + t) * s.Tokens;
             var qkvStride = 3L * s.Channels;
             var v = ((long)b * s.Tokens * qkvStride) + (2L * s.Channels) + c;
             var sum = 0f;
@@ -275,14 +275,14 @@ internal sealed class Attention
     }
 
     // One item per (b, h, t1, t2), grid-stride: d(dropped probability) = doutput row · v row, then through the mask.
-    private static void ProbabilitiesBackwardKernel(Index1D index, int stride, int count, ArrayView<float> dprobabilities, ArrayView<float> doutput, ArrayView<float> qkv, AttentionShape s, float p, RngKey key)
+    private static void ProbabilitiesBackwardKernel(Index1D index, int stride, int count, ArrayView<float> dprobabilities, ArrayView<float> doutput, ArrayView<float> qkv, AttentionShape s, AttentionDivisors by, float p, RngKey key)
     {
         for (long item = index; item < count; item += stride)
         {
             var i = (int)item;
-            var (t2, rest) = (i % s.Tokens, i / s.Tokens);
-            var (t1, bh) = (rest % s.Tokens, rest / s.Tokens);
-            var (h, b) = (bh % s.Heads, bh / s.Heads);
+            var (rest, t2) = by.Tokens.DivRem(i);
+            var (bh, t1) = by.Tokens.DivRem(rest);
+            var (b, h) = by.Heads.DivRem(bh);
             var hs = s.HeadSize;
             var dy = ((((long)b * s.Tokens) + t1) * s.Channels) + ((long)h * hs);
             var v = ((((long)b * s.Tokens) + t2) * 3L * s.Channels) + (2L * s.Channels) + ((long)h * hs);
@@ -319,16 +319,16 @@ internal sealed class Attention
 
     // One item per element (b, t, j) of dqkv, grid-stride; j's block of C says whether it is q, k or v:
     // dq = scale·Σ_t2 dS[t, t2]·k[t2], dk = scale·Σ_t1 dS[t1, t]·q[t1], dv = Σ_t1 dropped P[t1, t]·doutput[t1].
-    private static void QkvBackwardKernel(Index1D index, int stride, int count, ArrayView<float> dqkv, ArrayView<float> dscores, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> probabilities, AttentionShape s, float scale, float p, RngKey key)
+    private static void QkvBackwardKernel(Index1D index, int stride, int count, ArrayView<float> dqkv, ArrayView<float> dscores, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> probabilities, AttentionShape s, AttentionDivisors by, float scale, float p, RngKey key)
     {
         for (long item = index; item < count; item += stride)
         {
             var i = (int)item;
             var qkvStride = 3L * s.Channels;
-            var (j, bt) = (i % (3 * s.Channels), i / (3 * s.Channels));
-            var (t, b) = (bt % s.Tokens, bt / s.Tokens);
-            var (part, c) = (j / s.Channels, j % s.Channels);
-            var head = ((long)b * s.Heads) + (c / s.HeadSize);
+            var (bt, j) = by.QkvWidth.DivRem(i);
+            var (b, t) = by.Tokens.DivRem(bt);
+            var (part, c) = by.Channels.DivRem(j);
+            var head = ((long)b * s.Heads) + by.HeadSize.Divide(c);
             var matrix = head * s.Tokens * s.Tokens;
             var batch = (long)b * s.Tokens;
             var sum = 0f;
