@@ -19,6 +19,7 @@ namespace Cct.Gpu.Layers;
 internal sealed class Attention
 {
     private readonly ComputeDevice device;
+    private readonly bool fuses;
     // Each operation's one path on this device, chosen from its profile's kernel family when the set is loaded.
     private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey> forwardPath;
     private readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, RngKey> backwardPath;
@@ -45,6 +46,7 @@ internal sealed class Attention
         {
             case KernelFamily.Grouped:
                 (forwardPath, backwardPath) = (ForwardBatched, BackwardBatched);
+                fuses = true;
                 break;
             case KernelFamily.RegisterTiles:
                 var headMajor = HeadMajorAttention.For(device);
@@ -78,6 +80,14 @@ internal sealed class Attention
     }
 
     public static Attention For(ComputeDevice device) => device.Kernels(static d => new Attention(d));
+
+    /// <summary>
+    /// Whether a model on this device runs attention of <paramref name="shape"/> fused (<see cref="FlashAttention"/>,
+    /// keeping a log-sum-exp per row, not the probabilities): with the GPU kernels, at head sizes FlashAttention holds.
+    /// An OpenCL CPU keeps its head-major products, which ran cct-2/3x2's attention backward 4x faster there
+    /// (docs/opencl.md); the simulator's groups are too small for it.
+    /// </summary>
+    public bool Fuses(AttentionShape shape) => fuses && FlashAttention.Supports(shape);
 
     /// <summary>
     /// output (B, T, C) = dropout(probabilities)·v, with probabilities (B, H, T, T) = softmax(q·kᵀ / sqrt(hs)) saved

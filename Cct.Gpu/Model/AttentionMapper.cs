@@ -24,6 +24,8 @@ internal static class AttentionMapper
         using var input = device.Allocate((long)model.MaxBatch * pixels); // (B, C, S, S)
         using var vector = device.Allocate((long)model.MaxBatch * tokens); // (B, T)
         using var next = device.Allocate((long)model.MaxBatch * tokens); // (B, T)
+        using var probabilities = device.Allocate((long)model.MaxBatch * c.Heads * tokens * tokens); // (B, H, T, T)
+        using var mixed = device.Allocate((long)model.MaxBatch * tokens * c.Dim); // (B, T, C)
         var rollout = AttentionRollout.For(device);
         for (var start = 0; start < count; start += model.MaxBatch)
         {
@@ -45,7 +47,8 @@ internal static class AttentionMapper
             current.View.SubView(0, pooling.Length).CopyFromCPU(pooling);
             for (var j = c.Layers - 1; j >= 0; j--)
             {
-                rollout.Step(other.View, current.View, model.AttentionProbabilities(j), new RolloutShape(batch, c.Heads, tokens));
+                model.AttentionProbabilities(j, batch, probabilities.View, mixed.View);
+                rollout.Step(other.View, current.View, probabilities.View, new RolloutShape(batch, c.Heads, tokens));
                 (current, other) = (other, current);
             }
 

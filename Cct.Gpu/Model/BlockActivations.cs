@@ -8,10 +8,10 @@ namespace Cct.Gpu.Model;
 /// </summary>
 internal sealed record BlockActivations(LayerNormActivations? PreNorm, AttentionActivations Attention, ArrayView<float> Residual1, LayerNormActivations Norm1, MlpActivations Mlp, ArrayView<float> Residual2, LayerNormActivations? Norm2)
 {
-    public BlockActivations(TensorArena<float> arena, Scratch scratch, BlockSpec s)
+    public BlockActivations(TensorArena<float> arena, Scratch scratch, BlockSpec s, bool fusedAttention)
         : this(
             s.PreNorm is null ? null : new LayerNormActivations(arena, s.Tokens, s.Dim),
-            new AttentionActivations(arena, scratch, s),
+            new AttentionActivations(arena, scratch, s, fusedAttention),
             arena.PerSample(s.Tokens, s.Dim),
             new LayerNormActivations(arena, s.Tokens, s.Dim),
             new MlpActivations(arena, scratch, s),

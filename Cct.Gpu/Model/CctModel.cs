@@ -66,12 +66,14 @@ public sealed partial class CctModel : IDisposable
         buffers = device.Allocate(BufferLayout.TotalLength);
 
         // Measure, allocate, then point the modules' activation records into the buffers (as llm.c's malloc_and_point).
+        // Fused attention keeps a log-sum-exp per query row instead of the (B, H, T, T) probabilities (Attention.Fuses).
+        var fusedAttention = Attention.For(device).Fuses(new AttentionShape(1, config.Tokens, config.Dim, config.Heads));
         var activationSize = TensorArena<float>.Measuring(maxBatch);
         var argmaxSize = TensorArena<int>.Measuring(maxBatch);
-        ModelActivations.Create(activationSize, argmaxSize, architecture);
+        ModelActivations.Create(activationSize, argmaxSize, architecture, fusedAttention);
         activations = device.Allocate(activationSize.Length);
         argmax = device.Accelerator.Allocate1D<int>(Math.Max(1, argmaxSize.Length));
-        var a = ModelActivations.Create(new TensorArena<float>(activations.View, maxBatch), new TensorArena<int>(argmax.View, maxBatch), architecture);
+        var a = ModelActivations.Create(new TensorArena<float>(activations.View, maxBatch), new TensorArena<int>(argmax.View, maxBatch), architecture, fusedAttention);
 
         var gradientSize = TensorArena<float>.Measuring(maxBatch);
         ModelGradients.Create(gradientSize, architecture);
@@ -336,8 +338,13 @@ public sealed partial class CctModel : IDisposable
     /// <summary>Sequence-pooling weights (B, T) of the last forward (SeqPool models only).</summary>
     internal ArrayView<float> PoolingWeights => head.Activations.PoolingWeights ?? throw new InvalidOperationException("a mean-pooling model has no pooling weights");
 
-    /// <summary>Attention probabilities (B, Heads, T, T) of block <paramref name="j"/> in the last forward.</summary>
-    internal ArrayView<float> AttentionProbabilities(int j) => blocks[j].AttentionProbabilities;
+    /// <summary>
+    /// probabilities (batch, Heads, T, T) = block <paramref name="j"/>'s attention probabilities in the last forward, before
+    /// dropout, recomputed from its saved qkv on <see cref="Attention"/>'s path (a fused model never stores them);
+    /// mixed (batch, T, C) is scratch.
+    /// </summary>
+    internal void AttentionProbabilities(int j, int batch, ArrayView<float> probabilities, ArrayView<float> mixed)
+        => Attention.For(device).Forward(mixed, new AttentionTensors(blocks[j].AttentionQkv, probabilities), new AttentionShape(batch, Config.Tokens, Config.Dim, Config.Heads), 0f, default);
 
     /// <summary>Per-sample losses (B) of the last forward with labels or <see cref="Backward(ArrayView{int}, float)"/>.</summary>
     public ArrayView<float> Losses

@@ -6,16 +6,19 @@ namespace Cct.Gpu.Model;
 /// Activations that share memory because the backward pass never reads them: a block's branch output before its
 /// residual (attention's projection, the MLP's second linear), and a pooled conv stage's ReLU and dropout outputs
 /// before the max-pool (whose backward needs only its argmax). Each is sized for its largest user. Also attention
-/// backward's dprobabilities, which every block overwrites. Their gradients are not shared this way.
+/// backward's scratch, which every block overwrites: dprobabilities (B, H, T, T), or with fused attention the row
+/// dots doutput·output (B, H, T). Their gradients are not shared this way.
 /// </summary>
-internal sealed record Scratch(ArrayView<float> Branch, ArrayView<float> PrePool, ArrayView<float> DroppedPrePool, ArrayView<float> AttentionProbabilitiesGradient)
+internal sealed record Scratch(ArrayView<float> Branch, ArrayView<float> PrePool, ArrayView<float> DroppedPrePool, ArrayView<float> AttentionBackward)
 {
-    public Scratch(TensorArena<float> arena, CctArchitecture architecture)
+    public Scratch(TensorArena<float> arena, CctArchitecture architecture, bool fusedAttention)
         : this(
             arena.PerSample(architecture.Tokens.Tokens, architecture.Tokens.Dim), // (B, T, C)
             arena.PerSample(PrePoolSize(architecture, dropout: false)), // (B, Cout·H·W) of the largest pooled stage
             PrePoolSize(architecture, dropout: true) is > 0 and var dropped ? arena.PerSample(dropped) : default,
-            arena.PerSample(architecture.Config.Heads, architecture.Tokens.Tokens, architecture.Tokens.Tokens)) // (B, H, T, T)
+            fusedAttention
+                ? arena.PerSample(architecture.Config.Heads, architecture.Tokens.Tokens) // (B, H, T)
+                : arena.PerSample(architecture.Config.Heads, architecture.Tokens.Tokens, architecture.Tokens.Tokens)) // (B, H, T, T)
     {
     }
 

@@ -26,8 +26,8 @@ internal abstract class TransformerBlock
     /// <summary>The block's output (B, T, C).</summary>
     public abstract ArrayView<float> Output { get; }
 
-    /// <summary>Attention probabilities (B, H, T, T) of the last forward.</summary>
-    public ArrayView<float> AttentionProbabilities => Activations.Attention.Probabilities;
+    /// <summary>Attention's qkv (B, T, 3C) of the last forward.</summary>
+    public ArrayView<float> AttentionQkv => Activations.Attention.Qkv;
 
     private protected ComputeDevice Device { get; }
 
