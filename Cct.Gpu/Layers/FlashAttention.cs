@@ -20,8 +20,10 @@ namespace Cct.Gpu.Layers;
 /// Four threads share a row of a tile: thread (r, part) takes the scores of keys part, part + 4, … of its row and output
 /// columns part·hs/4 … (part + 1)·hs/4 − 1, held as <see cref="Float4"/> registers, so hs must be a multiple of 16 up
 /// to <see cref="MaxHeadSize"/> (<see cref="Supports"/>): cct-2/3x2, cct-4/3x2 and cct-7/3x1 have 64. Tiles of 32 pad
-/// T = 196 to 224 (23 % of the score work idle) and T = 49 to 64 (41 %). Not yet on the model's training path: it
-/// replaces the batched path when a GPU run has timed the two (Cct.Bench kernels, the case "flash attention").
+/// T = 196 to 224 (23 % of the score work idle) and T = 49 to 64 (41 %). Models on the GPU kernels train with it
+/// (<see cref="Attention.Fuses"/>) for its memory: a cct-7/3x1 at batch 128 keeps 3,175 MiB of device buffers instead
+/// of 3,772. Its speed against the batched path has not been timed on a GPU yet (Cct.Bench kernels times both, the
+/// cases "flash attention" and "attention"); on PoCL it is slower, so the OpenCL-CPU profile does not use it.
 /// </para>
 /// </summary>
 internal sealed class FlashAttention
