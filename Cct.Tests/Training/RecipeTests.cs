@@ -304,17 +304,29 @@ public sealed class RecipeTests
     /// <summary>
     /// Predictions at batch 1 equal those at a larger batch for the seed model and cct-7/3x1 (the real presets): eval-mode
     /// BatchNorm uses running statistics (set here to non-trivial values) and attention runs over each image's tokens,
-    /// so no image sees another. The batch is 4, not the 1000: one cct-7/3x1 forward takes seconds on the CPU
-    /// simulator, and batch independence holds or fails from a batch of 2 on. The bound is the fixtures'
-    /// (1e-5 + 1e-4·|ref|): rows of a matmul may be blocked differently at another batch; mixing images, or BatchNorm
-    /// with batch statistics, moves logits by O(1).
+    /// so no image sees another. Here the batch is 4: one cct-7/3x1 forward takes seconds on the CPU simulator, and a
+    /// batch of 1000 of it would need 29 GB for its training buffers; the 1000 runs on CUDA (category Gpu, below).
+    /// Batch independence holds or fails from a batch of 2 on. The bound is the fixtures' (1e-5 + 1e-4·|ref|): rows of a
+    /// matmul may be blocked differently at another batch; mixing images, or BatchNorm with batch statistics, moves
+    /// logits by O(1).
     /// </summary>
     [TestCase("seed")]
     [TestCase("cct-7/3x1")]
-    public void PredictionsAtBatchOneEqualThoseOfABatch(string preset)
+    public void PredictionsAtBatchOneEqualThoseOfABatch(string preset) => CheckBatchIndependence(TestDevices.Cpu, preset, 4);
+
+    /// <summary>The same at the batch of 1000, on a CUDA GPU (the GPU kernels, fused attention, tiled GEMMs).</summary>
+    [TestCase("seed")]
+    [TestCase("cct-7/3x1")]
+    [Category("Gpu")]
+    public void PredictionsAtBatchOneEqualThoseOfABatchOf1000OnCuda(string preset)
     {
-        const int Batch = 4;
-        using var model = CctModel.Create(TestDevices.Cpu, CctConfig.Preset(preset) with { InputMean = 0.2860f, InputStd = 0.3530f }, seed: 8, maxBatch: Batch);
+        using var device = ComputeDevice.Create(AcceleratorKind.Cuda);
+        CheckBatchIndependence(device, preset, 1000);
+    }
+
+    private static void CheckBatchIndependence(ComputeDevice device, string preset, int batch)
+    {
+        using var model = CctModel.Create(device, CctConfig.Preset(preset) with { InputMean = 0.2860f, InputStd = 0.3530f }, seed: 8, maxBatch: batch);
         var random = new Random(21);
         foreach (var slot in model.BufferLayout.Slots.Where(s => s.Name.EndsWith(".running_mean", StringComparison.Ordinal) || s.Name.EndsWith(".running_var", StringComparison.Ordinal)))
         {
@@ -322,13 +334,13 @@ public sealed class RecipeTests
             model.WriteBuffer(slot.Name, Enumerable.Range(0, (int)slot.Length).Select(_ => variance ? 0.5f + random.NextSingle() : random.NextSingle() - 0.5f).ToArray());
         }
 
-        var images = Normalize(model, Synthetic(Batch, Batch).Test.Pixels);
+        var images = Normalize(model, Synthetic(batch, batch).Test.Pixels);
         var together = model.Logits(images);
-        var alone = Enumerable.Range(0, Batch).SelectMany(n => model.Logits(images.AsSpan(n * Pixels, Pixels))).ToArray();
-        Compare.AssertClose(alone, together, $"{preset} batch 1 vs {Batch}");
+        var alone = Enumerable.Range(0, batch).SelectMany(n => model.Logits(images.AsSpan(n * Pixels, Pixels))).ToArray();
+        Compare.AssertClose(alone, together, $"{preset} batch 1 vs {batch}");
         Assert.That(
-            Enumerable.Range(0, Batch).Select(n => ArgMax(alone.AsSpan(n * 10, 10))),
-            Is.EqualTo(Enumerable.Range(0, Batch).Select(n => ArgMax(together.AsSpan(n * 10, 10)))));
+            Enumerable.Range(0, batch).Select(n => ArgMax(alone.AsSpan(n * 10, 10))),
+            Is.EqualTo(Enumerable.Range(0, batch).Select(n => ArgMax(together.AsSpan(n * 10, 10)))));
     }
 
     private static void Train(string path, TrainOptions options, TrainingData data, Checkpoint? resume)
