@@ -120,13 +120,9 @@ internal sealed class FlashAttention
         var maxima = SharedMemory.Allocate<float>(Threads);            // each thread's max over its keys of the step
         var sums = SharedMemory.Allocate<float>(Threads);              // each thread's sum of exp over them
         var (t, hs, c) = (s.Tokens, s.HeadSize, s.Channels);
-        var head = Grid.IdxY;
-        var b = head / s.Heads;
-        var row0 = Grid.IdxX * TileRows;
-        var thread = Group.IdxX;
-        var (r, part) = (thread / 4, thread % 4);
-        var qkvRows = (long)b * t * 3 * c;
-        var headColumn = (long)(head % s.Heads) * hs;
+        var tile = FlashTile.Current(s);
+        var (head, row0, thread, r, part) = (tile.Head, tile.FirstRow, tile.Thread, tile.Row, tile.Part);
+        var (qkvRows, headColumn, outputRows) = (tile.QkvRows, tile.HeadColumn, tile.OutputRows);
         LoadRows(q, qkv, qkvRows + headColumn, 3 * c, row0, t, hs, thread);
 
         var columns = part * (hs / 4);
@@ -170,8 +166,7 @@ internal sealed class FlashAttention
 
         if (i < t)
         {
-            o.Store(output, ((((long)b * t) + i) * c) + headColumn + columns, 1f / sum, chunks, accumulate: false);
-
+            o.Store(output, outputRows + ((long)i * c) + headColumn + columns, 1f / sum, chunks, accumulate: false);
             if (part == 0)
             {
                 logSumExp[((long)head * t) + i] = max + XMath.Log(sum);
@@ -191,14 +186,9 @@ internal sealed class FlashAttention
         var partials = SharedMemory.Allocate<float>(Threads);
         var dots = SharedMemory.Allocate<float>(TileRows); // D of the group's rows
         var (t, hs, c) = (s.Tokens, s.HeadSize, s.Channels);
-        var head = Grid.IdxY;
-        var b = head / s.Heads;
-        var row0 = Grid.IdxX * TileRows;
-        var thread = Group.IdxX;
-        var (r, part) = (thread / 4, thread % 4);
-        var qkvRows = (long)b * t * 3 * c;
-        var headColumn = (long)(head % s.Heads) * hs;
-        var outputRows = (long)b * t * c;
+        var tile = FlashTile.Current(s);
+        var (head, row0, thread, r, part) = (tile.Head, tile.FirstRow, tile.Thread, tile.Row, tile.Part);
+        var (qkvRows, headColumn, outputRows) = (tile.QkvRows, tile.HeadColumn, tile.OutputRows);
         LoadRows(q, qkv, qkvRows + headColumn, 3 * c, row0, t, hs, thread);
         LoadRows(dy, doutput, outputRows + headColumn, c, row0, t, hs, thread);
         Group.Barrier();
@@ -272,14 +262,9 @@ internal sealed class FlashAttention
         var dscores = SharedMemory.Allocate<float>(TileRows * ScoreStride);  // (keys, queries): dSᵀ of the step
         var rowStatistics = SharedMemory.Allocate<float>(2 * TileRows);      // the step's log-sum-exps, then its row dots
         var (t, hs, c) = (s.Tokens, s.HeadSize, s.Channels);
-        var head = Grid.IdxY;
-        var b = head / s.Heads;
-        var key0 = Grid.IdxX * TileRows;
-        var thread = Group.IdxX;
-        var (r, part) = (thread / 4, thread % 4); // key row r, queries part, part + 4, …
-        var qkvRows = (long)b * t * 3 * c;
-        var headColumn = (long)(head % s.Heads) * hs;
-        var outputRows = (long)b * t * c;
+        var tile = FlashTile.Current(s);
+        var (head, key0, thread, r, part) = (tile.Head, tile.FirstRow, tile.Thread, tile.Row, tile.Part); // key row r, queries part, part + 4, …
+        var (qkvRows, headColumn, outputRows) = (tile.QkvRows, tile.HeadColumn, tile.OutputRows);
         LoadRows(k, qkv, qkvRows + c + headColumn, 3 * c, key0, t, hs, thread);
         LoadRows(v, qkv, qkvRows + (2 * c) + headColumn, 3 * c, key0, t, hs, thread);
 

@@ -222,7 +222,7 @@ public sealed class AttentionTests
     }
 
     /// <summary>Forward, then <paramref name="backwardPasses"/> backward passes into a zeroed dqkv, on <paramref name="device"/> (the simulator's item kernels by default).</summary>
-    private static (float[] Output, float[] Probabilities, float[] Dqkv) RunCore(float[] qkvValues, float[] doutValues, AttentionShape shape, float p, RngKey key, ComputeDevice? device = null, int backwardPasses = 1)
+    internal static (float[] Output, float[] Probabilities, float[] Dqkv) RunCore(float[] qkvValues, float[] doutValues, AttentionShape shape, float p, RngKey key, ComputeDevice? device = null, int backwardPasses = 1)
     {
         device ??= TestDevices.Cpu;
         var attention = Attention.For(device);

@@ -30,7 +30,7 @@ public sealed class FlashAttentionTests
         var shape = new AttentionShape(batch, tokens, channels, heads);
         var qkv = GradCheck.RandomDoubles(41, batch * tokens * 3 * channels, 2.0).ToFloats(); // scores of a few units
         var dout = GradCheck.RandomDoubles(42, batch * tokens * channels).ToFloats();
-        var (expectedOutput, probabilities, expectedDqkv) = Reference(qkv, dout, shape, p);
+        var (expectedOutput, probabilities, expectedDqkv) = AttentionTests.RunCore(qkv, dout, shape, p, Key);
         var (output, logSumExp, dqkv) = RunFused(TestDevices.GpuKernelsCpu, qkv, dout, shape, p, backwardPasses: 2);
         Compare.AssertClose(output, expectedOutput, "flash_attention.output");
         Compare.AssertClose(dqkv, expectedDqkv.Select(v => 2 * v).ToArray(), "flash_attention.dqkv");
@@ -61,22 +61,6 @@ public sealed class FlashAttentionTests
         using var buffer = device.Allocate(7 * 3 * channels);
         var e = Assert.Throws<ArgumentException>(() => FlashAttention.For(device).Forward(buffer.View, buffer.View, buffer.View, shape, 0f, Key));
         Assert.That(e!.Message, Does.Contain("multiple of 16"));
-    }
-
-    private static (float[] Output, float[] Probabilities, float[] Dqkv) Reference(float[] qkvValues, float[] doutValues, AttentionShape shape, float p)
-    {
-        var device = TestDevices.Cpu;
-        var attention = Attention.For(device);
-        using var qkv = device.Upload(qkvValues);
-        using var dout = device.Upload(doutValues);
-        using var output = device.Allocate(doutValues.Length);
-        using var probabilities = device.Allocate(shape.Batch * shape.Heads * shape.Tokens * shape.Tokens);
-        using var dprobabilities = device.Allocate(probabilities.Length);
-        using var dqkv = device.Allocate(qkvValues.Length);
-        dqkv.MemSetToZero();
-        attention.Forward(output.View, new AttentionTensors(qkv.View, probabilities.View), shape, p, Key);
-        attention.Backward(new AttentionTensorGradients(dqkv.View, dprobabilities.View), dout.View, new AttentionTensors(qkv.View, probabilities.View), shape, p, Key);
-        return (output.Read(), probabilities.Read(), dqkv.Read());
     }
 
     private static (float[] Output, float[] LogSumExp, float[] Dqkv) RunFused(ComputeDevice device, float[] qkvValues, float[] doutValues, AttentionShape shape, float p, int backwardPasses)
