@@ -123,7 +123,7 @@ internal static class TrainCommand
                 ?? throw new UsageException($"unknown recipe '{recipeName}'; choose one of {string.Join(", ", TrainingRecipes.Names)}");
             modelName = ModelOptions.Preset(p, recipe.Model);
             options = recipe.Options;
-            model = ModelOptions.Apply(CctConfig.Preset(modelName), p);
+            model = ModelOptions.Apply(p.Has("model") ? CctConfig.Preset(modelName) : recipe.ModelConfig, p);
             dataset = DatasetSpec.Parse(p.String("dataset", DatasetSpec.FashionMnist.Name));
         }
         else

@@ -72,6 +72,20 @@ public sealed class CliTests
         }
     }
 
+    /// <summary>`--recipe cpu` trains the recipe's own model (cct-tiny with 12 mid channels); `--model` trains the preset as published.</summary>
+    [Test]
+    [Category("RealData")]
+    public void RecipeTrainsItsOwnModelUnlessModelIsGiven()
+    {
+        var data = CliRunner.FashionMnistSlice(Path.Combine(root, "data"), 64, 32);
+        var (code, output, error) = CliRunner.Run("train", "--recipe", "cpu", "--epochs", "1", "--data", data, "--accelerator", "cpu", "--out", Path.Combine(root, "own"));
+        Assert.That(code, Is.Zero, error);
+        Assert.That(output, Does.Contain("cct-tiny (8,999 params"));
+        (code, output, error) = CliRunner.Run("train", "--recipe", "cpu", "--model", "cct-tiny", "--epochs", "1", "--data", data, "--accelerator", "cpu", "--out", Path.Combine(root, "preset"));
+        Assert.That(code, Is.Zero, error);
+        Assert.That(output, Does.Contain("cct-tiny (8,099 params"));
+    }
+
     [Test]
     public void DataFolderWithoutTheFilesIsAnError()
     {

@@ -232,6 +232,16 @@ public sealed class RecipeTests
         {
             Assert.DoesNotThrow(recipe.Options.Validate, recipe.Name);
             Assert.That(CctConfig.PresetNames, Does.Contain(recipe.Model), recipe.Name);
+            Assert.DoesNotThrow(recipe.ModelConfig.Validate, recipe.Name);
+            Assert.That(recipe.ModelConfig, Is.EqualTo(recipe.Config ?? CctConfig.Preset(recipe.Model)), recipe.Name);
+        }
+
+        // cpu changes its preset: cct-tiny with 12 channels after its first convolution, 8,999 parameters (8,099 with 8).
+        var cpu = TrainingRecipes.ByName("cpu").ModelConfig;
+        Assert.That(cpu.TokenizerChannels, Is.EqualTo(new[] { 12, 24 }));
+        using (var model = new CctModel(TestDevices.Cpu, cpu, 1))
+        {
+            Assert.That(model.Parameters.Count, Is.EqualTo(8_999));
         }
 
         foreach (var preset in CctConfig.PresetNames)
