@@ -39,7 +39,7 @@ internal static class BenchArguments
     /// <summary>"train" and "ops" (ops reads --model, --batch and --accelerator).</summary>
     public static TrainBenchOptions Train(string mode, IReadOnlyList<string> args)
     {
-        var parsed = Parse(args, ["model", "batch", "accelerator", "steps", "warmup", "repeats", "profile-steps", "json"], []);
+        var parsed = Parse(args, ["model", "batch", "accelerator", "steps", "warmup", "repeats", "profile-steps", "json", "attention"], []);
         var model = parsed.String("model") ?? throw new UsageException($"{mode} needs --model");
         if (!CctConfig.PresetNames.Contains(model))
         {
@@ -54,7 +54,8 @@ internal static class BenchArguments
             parsed.Int("warmup", 5, min: 0),
             parsed.Int("repeats", 3, min: 1),
             parsed.Int("profile-steps", 3, min: 1),
-            parsed.String("json"));
+            parsed.String("json"),
+            parsed.Choice("attention", true, new Dictionary<string, bool>(StringComparer.Ordinal) { ["fused"] = true, ["unfused"] = false }));
     }
 
     /// <summary>"ptx": --ptxas, --cuobjdump and --out are required; --only (kernels whose name starts with it, to iterate on one) excludes --doc.</summary>

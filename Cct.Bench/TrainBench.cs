@@ -28,7 +28,7 @@ internal static class TrainBench
     public static int Run(TrainBenchOptions options)
     {
         var config = CctConfig.Preset(options.Model);
-        using var device = ComputeDevice.Create(options.Accelerator);
+        using var device = ComputeDevice.Create(options.Accelerator, cpuShape: null, kernels: null, options.FusedAttention);
         var freeBefore = device.FreeMemoryBytes;
         using var model = new CctModel(device, config, options.Batch);
         model.Initialize(seed: 0);
@@ -47,6 +47,7 @@ internal static class TrainBench
             ["preset"] = options.Model,
             ["config"] = JsonNode.Parse(config.ToJson()),
             ["batch"] = options.Batch,
+            ["fused_attention"] = model.FusesAttention,
             ["warmup_steps"] = options.Warmup,
             ["steps"] = options.Steps,
             ["repeats"] = options.Repeats,
@@ -60,7 +61,7 @@ internal static class TrainBench
             },
             ["time"] = DateTime.UtcNow.ToString("o", CultureInfo.InvariantCulture),
         };
-        Console.WriteLine($"{options.Model}, batch {options.Batch}, {model.Parameters.Count:N0} parameters, on {device.Name} ({device.Kind.ToString().ToLowerInvariant()})");
+        Console.WriteLine($"{options.Model}, batch {options.Batch}, {model.Parameters.Count:N0} parameters, on {device.Name} ({device.Kind.ToString().ToLowerInvariant()}){(model.FusesAttention ? ", fused attention" : string.Empty)}");
 
         void TrainStep() => model.TrainStep(images.View, labels.View, options.Batch, LabelSmoothing, Optimizer);
         void InferStep() => model.Forward(images.View, options.Batch, train: false);

@@ -46,7 +46,7 @@ internal sealed class Attention
         {
             case KernelFamily.Grouped:
                 (forwardPath, backwardPath) = (ForwardBatched, BackwardBatched);
-                fuses = true;
+                fuses = device.Profile.FusesAttention;
                 break;
             case KernelFamily.RegisterTiles:
                 var headMajor = HeadMajorAttention.For(device);

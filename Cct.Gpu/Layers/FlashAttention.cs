@@ -23,7 +23,8 @@ namespace Cct.Gpu.Layers;
 /// T = 196 to 224 (23 % of the score work idle) and T = 49 to 64 (41 %). Models on the GPU kernels train with it
 /// (<see cref="Attention.Fuses"/>) for its memory: a cct-7/3x1 at batch 128 keeps 3,175 MiB of device buffers instead
 /// of 3,772. Its speed against the batched path has not been timed on a GPU yet (Cct.Bench kernels times both, the
-/// cases "flash attention" and "attention"); on PoCL it is slower, so the OpenCL-CPU profile does not use it.
+/// cases "flash attention" and "attention", and <c>Cct.Bench train --attention unfused</c> a whole step without it); on
+/// PoCL it is slower, so the OpenCL-CPU profile does not use it.
 /// </para>
 /// </summary>
 internal sealed class FlashAttention

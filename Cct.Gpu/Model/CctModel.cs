@@ -68,6 +68,7 @@ public sealed partial class CctModel : IDisposable
         // Measure, allocate, then point the modules' activation records into the buffers (as llm.c's malloc_and_point).
         // Fused attention keeps a log-sum-exp per query row instead of the (B, H, T, T) probabilities (Attention.Fuses).
         var fusedAttention = Attention.For(device).Fuses(new AttentionShape(1, config.Tokens, config.Dim, config.Heads));
+        FusesAttention = fusedAttention;
         var activationSize = TensorArena<float>.Measuring(maxBatch);
         var argmaxSize = TensorArena<int>.Measuring(maxBatch);
         ModelActivations.Create(activationSize, argmaxSize, architecture, fusedAttention);
@@ -334,6 +335,9 @@ public sealed partial class CctModel : IDisposable
         ThrowIfDisposed();
         return AttentionMapper.Compute(this, device, images);
     }
+
+    /// <summary>Whether the blocks run attention fused (FlashAttention), keeping a log-sum-exp per row instead of the probabilities.</summary>
+    internal bool FusesAttention { get; }
 
     /// <summary>Sequence-pooling weights (B, T) of the last forward (SeqPool models only).</summary>
     internal ArrayView<float> PoolingWeights => head.Activations.PoolingWeights ?? throw new InvalidOperationException("a mean-pooling model has no pooling weights");

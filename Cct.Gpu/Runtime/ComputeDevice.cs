@@ -65,7 +65,7 @@ public sealed class ComputeDevice : IDisposable
 
     /// <summary>
     /// The kernels and launch parameters chosen for this device when it was made (<see cref="DeviceProfile.For"/>).
-    /// Tests force the GPU kernels onto the simulator (<see cref="Create(AcceleratorKind, CPUDevice?, KernelFamily?)"/>)
+    /// Tests force the GPU kernels onto the simulator (<see cref="Create(AcceleratorKind, CPUDevice?, KernelFamily?, bool)"/>)
     /// to run a whole model through them.
     /// </summary>
     internal DeviceProfile Profile { get; }
@@ -87,8 +87,11 @@ public sealed class ComputeDevice : IDisposable
     /// <exception cref="AcceleratorUnavailableException">no device of that kind is on this machine (the message lists what is)</exception>
     public static ComputeDevice Create(AcceleratorKind kind = AcceleratorKind.Auto) => Create(kind, cpuShape: null);
 
-    /// <summary>As <see cref="Create(AcceleratorKind)"/>, with the CPU simulator's group shape and the layers' kernel choice fixed (tests and benchmarks).</summary>
-    internal static ComputeDevice Create(AcceleratorKind kind, CPUDevice? cpuShape, KernelFamily? kernels = null)
+    /// <summary>
+    /// As <see cref="Create(AcceleratorKind)"/>, with the CPU simulator's group shape and the layers' kernel choice fixed,
+    /// and fused attention off when <paramref name="fuseAttention"/> is false (tests and benchmarks).
+    /// </summary>
+    internal static ComputeDevice Create(AcceleratorKind kind, CPUDevice? cpuShape, KernelFamily? kernels = null, bool fuseAttention = true)
     {
         NativeLibraries.Register();
         var context = Context.Create(builder =>
@@ -109,7 +112,7 @@ public sealed class ComputeDevice : IDisposable
         {
             var device = Pick(context, kind);
             var accelerator = device.CreateAccelerator(context);
-            return new ComputeDevice(context, accelerator, KindOf(device), DeviceProfile.For(accelerator, kernels));
+            return new ComputeDevice(context, accelerator, KindOf(device), DeviceProfile.For(accelerator, kernels) with { FusesAttention = fuseAttention });
         }
         catch
         {

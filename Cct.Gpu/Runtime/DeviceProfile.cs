@@ -17,6 +17,12 @@ namespace Cct.Gpu.Runtime;
 /// <param name="ClearsWithKernel">zero views with a kernel of ours instead of the driver's memset (OpenCL: ILGPU 1.5.3's CLMemSet bug, docs/opencl.md)</param>
 internal sealed record DeviceProfile(DeviceClass Class, KernelFamily Kernels, int RowLanes, int RowsPerGroup, int MaxItemThreads, bool ClearsWithKernel)
 {
+    /// <summary>
+    /// Whether models on the GPU kernels run attention fused (FlashAttention; <c>Attention.Fuses</c>). On by default;
+    /// the bench turns it off (<c>Cct.Bench train --attention unfused</c>) to time the batched products in the same run.
+    /// </summary>
+    public bool FusesAttention { get; init; } = true;
+
     /// <summary>Rows per group on GPUs: 8 warps of 32 is 256 threads, which fills an SM at 8 groups.</summary>
     private const int GpuRowsPerGroup = 8;
 

@@ -1,6 +1,7 @@
 using Cct.Gpu.Model;
 using Cct.Gpu.Optimizer;
 using Cct.Gpu.Layers;
+using Cct.Gpu.Runtime;
 using Cct.Tests.Support;
 
 namespace Cct.Tests.Model;
@@ -53,9 +54,15 @@ public sealed class FusedAttentionModelTests
         // Each block's (B, H, T, T) probabilities become a (B, H, T) log-sum-exp, and so does backward's scratch.
         var saved = 4L * Batch * h * ((long)t * t - t) * (blocks + 1);
         Assert.That(unfused.DeviceBytes - fused.DeviceBytes, Is.EqualTo(saved));
+        Assert.That((fused.FusesAttention, unfused.FusesAttention), Is.EqualTo((true, false)));
+
+        // With fusion off (the bench's --attention unfused) the GPU kernels keep the probabilities again.
+        using var device = ComputeDevice.Create(AcceleratorKind.Cpu, ComputeDevice.TiledCpuShape, KernelFamily.Grouped, fuseAttention: false);
+        using var batched = new CctModel(device, Config, Batch);
+        Assert.That((batched.FusesAttention, batched.DeviceBytes), Is.EqualTo((false, unfused.DeviceBytes)));
     }
 
-    private static (float[] Losses, Dictionary<string, float[]> FirstGradients) Train(Gpu.Runtime.ComputeDevice device, float[] images, int[] classes, AdamWSettings settings)
+    private static (float[] Losses, Dictionary<string, float[]> FirstGradients) Train(ComputeDevice device, float[] images, int[] classes, AdamWSettings settings)
     {
         using var model = new CctModel(device, Config, Batch);
         model.Initialize(3);
