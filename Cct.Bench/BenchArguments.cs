@@ -25,11 +25,11 @@ internal static class BenchArguments
         ["cct"] = BenchSize.Cct,
     };
 
-    /// <summary>"kernels": --accelerator, --size, --json.</summary>
+    /// <summary>"kernels": --accelerator, --precision, --size, --json.</summary>
     public static KernelBenchOptions Kernels(IReadOnlyList<string> args)
     {
-        var parsed = Parse(args, ["accelerator", "size", "json"], []);
-        return new KernelBenchOptions(Accelerator(parsed), parsed.Choice("size", BenchSize.Small, Sizes), parsed.String("json"));
+        var parsed = Parse(args, ["accelerator", "precision", "size", "json"], []);
+        return new KernelBenchOptions(Accelerator(parsed), parsed.Choice("size", BenchSize.Small, Sizes), parsed.String("json"), Precision(parsed));
     }
 
     /// <summary>"cpu-shapes": the shapes given with --shape WARP,WARPS,MPS (empty for the default list).</summary>
@@ -39,7 +39,7 @@ internal static class BenchArguments
     /// <summary>"train" and "ops" (ops reads --model, --batch and --accelerator).</summary>
     public static TrainBenchOptions Train(string mode, IReadOnlyList<string> args)
     {
-        var parsed = Parse(args, ["model", "batch", "accelerator", "steps", "warmup", "repeats", "profile-steps", "json", "attention"], []);
+        var parsed = Parse(args, ["model", "batch", "accelerator", "steps", "warmup", "repeats", "profile-steps", "json", "attention", "precision"], []);
         var model = parsed.String("model") ?? throw new UsageException($"{mode} needs --model");
         if (!CctConfig.PresetNames.Contains(model))
         {
@@ -55,7 +55,8 @@ internal static class BenchArguments
             parsed.Int("repeats", 3, min: 1),
             parsed.Int("profile-steps", 3, min: 1),
             parsed.String("json"),
-            parsed.Choice("attention", true, new Dictionary<string, bool>(StringComparer.Ordinal) { ["fused"] = true, ["unfused"] = false }));
+            parsed.Choice("attention", true, new Dictionary<string, bool>(StringComparer.Ordinal) { ["fused"] = true, ["unfused"] = false }),
+            Precision(parsed));
     }
 
     /// <summary>"ptx": --ptxas, --cuobjdump and --out are required; --only (kernels whose name starts with it, to iterate on one) excludes --doc.</summary>
@@ -81,6 +82,13 @@ internal static class BenchArguments
     }
 
     private static AcceleratorKind Accelerator(ParsedArguments parsed) => parsed.Choice("accelerator", AcceleratorKind.Auto, Accelerators);
+
+    private static GemmPrecision Precision(ParsedArguments parsed) => parsed.Choice("precision", GemmPrecision.Fp32, new Dictionary<string, GemmPrecision>(StringComparer.Ordinal)
+    {
+        ["fp32"] = GemmPrecision.Fp32,
+        ["tf32x3"] = GemmPrecision.Tf32x3,
+        ["tf32"] = GemmPrecision.Tf32,
+    });
 
     private static (int, int, int) Shape(string text)
     {

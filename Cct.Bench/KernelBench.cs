@@ -27,12 +27,12 @@ internal static class KernelBench
 
     public static int Run(KernelBenchOptions options)
     {
-        using var device = ComputeDevice.Create(options.Accelerator);
+        using var device = ComputeDevice.Create(options.Accelerator, options.Precision);
         using var reference = ComputeDevice.Create(AcceleratorKind.Cpu);
-        Console.WriteLine($"device: {device.Name} ({device.Kind.ToString().ToLowerInvariant()}), size {options.Size.ToString().ToLowerInvariant()}, checked against {DeviceCheck.Describe(reference)}");
+        Console.WriteLine($"device: {device.Name} ({device.Kind.ToString().ToLowerInvariant()}), {device.Precision.ToString().ToLowerInvariant()} Linear products, size {options.Size.ToString().ToLowerInvariant()}, checked against {DeviceCheck.Describe(reference)}");
         Console.WriteLine($"{"case",-40} {"median ms",10} {"runs",6} {"GFLOP/s",9} {"GB/s",8} {"worst rel",9}");
         var results = new List<CaseResult>();
-        foreach (var timed in KernelCases.Timed(modelScale: options.Size == BenchSize.Cct, tensorCores: device.Profile.Class == DeviceClass.CudaGpu))
+        foreach (var timed in KernelCases.Timed(modelScale: options.Size == BenchSize.Cct, device.Precision))
         {
             var result = RunCase(timed, device, reference);
             results.Add(result);
@@ -43,7 +43,7 @@ internal static class KernelBench
 
         if (options.JsonPath is { } path)
         {
-            var report = new KernelReport(device.Name, device.Kind.ToString().ToLowerInvariant(), options.Size.ToString().ToLowerInvariant(), DateTime.UtcNow.ToString("o", CultureInfo.InvariantCulture), results);
+            var report = new KernelReport(device.Name, device.Kind.ToString().ToLowerInvariant(), options.Size.ToString().ToLowerInvariant(), DateTime.UtcNow.ToString("o", CultureInfo.InvariantCulture), results, device.Precision.ToString().ToLowerInvariant());
             File.WriteAllText(path, JsonSerializer.Serialize(report, Json));
             Console.WriteLine($"wrote {path}");
         }

@@ -1,3 +1,3 @@
 namespace Cct.Bench;
 
-internal sealed record KernelReport(string Device, string Kind, string Size, string Time, IReadOnlyList<CaseResult> Cases);
+internal sealed record KernelReport(string Device, string Kind, string Size, string Time, IReadOnlyList<CaseResult> Cases, string Precision);

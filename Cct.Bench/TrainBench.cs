@@ -28,7 +28,7 @@ internal static class TrainBench
     public static int Run(TrainBenchOptions options)
     {
         var config = CctConfig.Preset(options.Model);
-        using var device = ComputeDevice.Create(options.Accelerator, cpuShape: null, kernels: null, options.FusedAttention);
+        using var device = ComputeDevice.Create(options.Accelerator, cpuShape: null, kernels: null, options.FusedAttention, options.Precision);
         var freeBefore = device.FreeMemoryBytes;
         using var model = new CctModel(device, config, options.Batch);
         model.Initialize(seed: 0);
@@ -48,6 +48,7 @@ internal static class TrainBench
             ["config"] = JsonNode.Parse(config.ToJson()),
             ["batch"] = options.Batch,
             ["fused_attention"] = model.FusesAttention,
+            ["precision"] = device.Precision.ToString().ToLowerInvariant(),
             ["warmup_steps"] = options.Warmup,
             ["steps"] = options.Steps,
             ["repeats"] = options.Repeats,
@@ -61,7 +62,7 @@ internal static class TrainBench
             },
             ["time"] = DateTime.UtcNow.ToString("o", CultureInfo.InvariantCulture),
         };
-        Console.WriteLine($"{options.Model}, batch {options.Batch}, {model.Parameters.Count:N0} parameters, on {device.Name} ({device.Kind.ToString().ToLowerInvariant()}){(model.FusesAttention ? ", fused attention" : string.Empty)}");
+        Console.WriteLine($"{options.Model}, batch {options.Batch}, {model.Parameters.Count:N0} parameters, on {device.Name} ({device.Kind.ToString().ToLowerInvariant()}){(model.FusesAttention ? ", fused attention" : string.Empty)}, {device.Precision.ToString().ToLowerInvariant()} Linear products");
 
         void TrainStep() => model.TrainStep(images.View, labels.View, options.Batch, LabelSmoothing, Optimizer);
         void InferStep() => model.Forward(images.View, options.Batch, train: false);

@@ -3,5 +3,6 @@ using Cct.Gpu.Runtime;
 namespace Cct.Bench;
 
 /// <summary>Options of the "train" mode; the same names as tools/bench/pytorch_bench.py's.</summary>
+/// <param name="Precision">how the Linear products are computed (<c>--precision</c>; a tensor-core one on CUDA only)</param>
 /// <param name="FusedAttention">false (<c>--attention unfused</c>): the GPU kernels' models keep the probabilities and run attention's batched products, to time against the fused default</param>
-internal sealed record TrainBenchOptions(string Model, int Batch, AcceleratorKind Accelerator, int Steps, int Warmup, int Repeats, int ProfileSteps, string? JsonPath, bool FusedAttention = true);
+internal sealed record TrainBenchOptions(string Model, int Batch, AcceleratorKind Accelerator, int Steps, int Warmup, int Repeats, int ProfileSteps, string? JsonPath, bool FusedAttention = true, GemmPrecision Precision = GemmPrecision.Fp32);

@@ -18,7 +18,7 @@ internal static class AttentionCommand
 
     public static int Run(string[] args)
     {
-        var parsed = ParsedArguments.Parse(args, new HashSet<string> { "checkpoint", "accelerator", "out" }, new HashSet<string> { "rollout" });
+        var parsed = ParsedArguments.Parse(args, new HashSet<string> { "checkpoint", "accelerator", "precision", "out" }, new HashSet<string> { "rollout" });
         if (parsed.WantsHelp)
         {
             Console.WriteLine("""
@@ -44,7 +44,7 @@ internal static class AttentionCommand
             Directory.CreateDirectory(outDirectory);
         }
 
-        using var device = ComputeDevice.Create(ModelOptions.Accelerator(parsed));
+        using var device = ModelOptions.Device(parsed);
         using var model = CctModel.Load(device, path, maxBatch: 1);
         var rollout = parsed.Flag("rollout") || model.Config.Pooling == PoolingKind.Mean;
         var failures = 0;

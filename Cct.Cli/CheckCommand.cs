@@ -18,11 +18,12 @@ namespace Cct.Cli;
 internal static class CheckCommand
 {
     private const string Help = """
-        usage: cct check [--accelerator auto|cuda|opencl|cpu] [--fixtures DIR] [--json FILE]
+        usage: cct check [--accelerator auto|cuda|opencl|cpu] [--precision fp32|tf32x3|tf32] [--fixtures DIR] [--json FILE]
           Runs every kernel (forward and backward) on the accelerator and compares it with the CPU
           accelerator on the same inputs, then trains the tiny PyTorch-fixture models one step and five
           AdamW steps and compares logits, loss, gradients and parameters with PyTorch's float64 values.
           Prints op, max abs error, max rel error, tolerance and pass; exits with 1 if any check fails.
+          --precision P   the target's Linear products on tensor cores (CUDA), bounded for P
           --fixtures DIR  model_official/model_postnorm.safetensors (default: check-fixtures/ beside cct)
           --json FILE     also write the rows as JSON
         """;
@@ -45,7 +46,7 @@ internal static class CheckCommand
     /// <summary>The command with its kernel comparison and fixtures injectable, so tests can check that a wrong kernel fails it.</summary>
     internal static int Run(string[] args, Func<ComputeDevice, ComputeDevice, IReadOnlyList<CheckRow>> compareKernels, Func<string, IReadOnlyList<(string Name, SafeTensorsFile File)>> loadFixtures)
     {
-        var parsed = ParsedArguments.Parse(args, new HashSet<string> { "accelerator", "fixtures", "json" }, new HashSet<string>());
+        var parsed = ParsedArguments.Parse(args, new HashSet<string> { "accelerator", "precision", "fixtures", "json" }, new HashSet<string>());
         if (parsed.WantsHelp)
         {
             Console.WriteLine(Help);
@@ -58,11 +59,12 @@ internal static class CheckCommand
         }
 
         var kind = ModelOptions.Accelerator(parsed);
+        var precision = ModelOptions.Precision(parsed);
 
         // Fixtures first: a bundle without them is an error before minutes of kernels, not after.
         var fixtures = loadFixtures(parsed.String("fixtures") ?? DeviceCheck.DefaultFixtureFolder);
 
-        using var target = ComputeDevice.Create(kind);
+        using var target = ModelOptions.Device(kind, precision);
         using var reference = ComputeDevice.Create(AcceleratorKind.Cpu);
         Console.WriteLine($"cct check: {DeviceCheck.Describe(target)} against the {DeviceCheck.Describe(reference)} and the PyTorch fixtures");
 

@@ -16,10 +16,10 @@ internal static class EvalCommand
 
     public static int Run(string[] args)
     {
-        var parsed = ParsedArguments.Parse(args, new HashSet<string> { "checkpoint", "data", "out", "accelerator", "test-limit", "tta" }, new HashSet<string>());
+        var parsed = ParsedArguments.Parse(args, new HashSet<string> { "checkpoint", "data", "out", "accelerator", "precision", "test-limit", "tta" }, new HashSet<string>());
         if (parsed.WantsHelp)
         {
-            Console.WriteLine("usage: cct eval --checkpoint FILE [--data DIR] [--out DIR] [--test-limit N] [--tta none|flip|flip-translate] [--accelerator auto|cuda|opencl|cpu]\n  Writes DIR/report/ (default: the checkpoint's folder): report.json, confusion.png, roc.png, samples.png, attention.png, curves.png.\n  A checkpoint of a run with --ema is scored with its weight average; --tta defaults to the run's.");
+            Console.WriteLine("usage: cct eval --checkpoint FILE [--data DIR] [--out DIR] [--test-limit N] [--tta none|flip|flip-translate] [--accelerator auto|cuda|opencl|cpu] [--precision fp32|tf32x3|tf32]\n  Writes DIR/report/ (default: the checkpoint's folder): report.json, confusion.png, roc.png, samples.png, attention.png, curves.png.\n  A checkpoint of a run with --ema is scored with its weight average; --tta defaults to the run's.");
             return 0;
         }
 
@@ -30,7 +30,7 @@ internal static class EvalCommand
         var limit = parsed.Int("test-limit", 0, 0);
 
         // The model first: a file that is not one is an error before any data is looked for or downloaded.
-        using var device = ComputeDevice.Create(ModelOptions.Accelerator(parsed));
+        using var device = ModelOptions.Device(parsed);
         using var model = CctModel.Load(device, path, EvalBatch);
         var tta = TestTimeAugmentation.None;
         var averaged = false;

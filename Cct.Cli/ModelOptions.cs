@@ -20,6 +20,32 @@ internal static class ModelOptions
 
     public static AcceleratorKind Accelerator(ParsedArguments args) => args.Choice("accelerator", AcceleratorKind.Auto, Accelerators);
 
+    private static readonly Dictionary<string, GemmPrecision> Precisions = new(StringComparer.Ordinal)
+    {
+        ["fp32"] = GemmPrecision.Fp32,
+        ["tf32x3"] = GemmPrecision.Tf32x3,
+        ["tf32"] = GemmPrecision.Tf32,
+    };
+
+    /// <summary>--precision fp32|tf32x3|tf32: how the device computes the model's Linear products (fp32 by default).</summary>
+    public static GemmPrecision Precision(ParsedArguments args) => args.Choice("precision", GemmPrecision.Fp32, Precisions);
+
+    /// <summary>The device of --accelerator in --precision; a tensor-core precision on a device without them is a one-line usage error.</summary>
+    public static ComputeDevice Device(ParsedArguments args) => Device(Accelerator(args), Precision(args));
+
+    /// <summary>The device of <paramref name="kind"/> in <paramref name="precision"/>, as <see cref="Device(ParsedArguments)"/>.</summary>
+    public static ComputeDevice Device(AcceleratorKind kind, GemmPrecision precision)
+    {
+        try
+        {
+            return ComputeDevice.Create(kind, precision);
+        }
+        catch (NotSupportedException e)
+        {
+            throw new UsageException($"--precision {precision.ToString().ToLowerInvariant()}: {e.Message}", e);
+        }
+    }
+
     public static string Preset(ParsedArguments args, string fallback)
     {
         var name = args.String("model", fallback);

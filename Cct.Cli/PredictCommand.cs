@@ -12,7 +12,7 @@ internal static class PredictCommand
 {
     public static int Run(string[] args)
     {
-        var parsed = ParsedArguments.Parse(args, new HashSet<string> { "checkpoint", "accelerator", "top" }, new HashSet<string>());
+        var parsed = ParsedArguments.Parse(args, new HashSet<string> { "checkpoint", "accelerator", "precision", "top" }, new HashSet<string>());
         if (parsed.WantsHelp)
         {
             Console.WriteLine("usage: cct predict --checkpoint FILE [--top 3] IMAGE.png [IMAGE.png ...]\n  " + ImagePreprocessor.Description);
@@ -49,7 +49,7 @@ internal static class PredictCommand
             return 1;
         }
 
-        using var device = ComputeDevice.Create(ModelOptions.Accelerator(parsed));
+        using var device = ModelOptions.Device(parsed);
         using var model = CctModel.Load(device, path, maxBatch: 1);
         if (model.Config.ImageSize != DatasetSpec.ImageRows || model.Config.InChannels != 1)
         {

@@ -15,7 +15,7 @@ internal static class TrainCommand
     private static readonly HashSet<string> ValueOptions = new(ModelOptions.Overrides)
     {
         "model", "epochs", "batch", "lr", "weight-decay", "warmup-epochs", "label-smoothing", "augment", "val-split",
-        "patience", "train-limit", "test-limit", "seed", "data", "dataset", "out", "resume", "stop-after", "accelerator", "schedule",
+        "patience", "train-limit", "test-limit", "seed", "data", "dataset", "out", "resume", "stop-after", "accelerator", "precision", "schedule",
         "ema", "tta", "target-accuracy", "crop-padding", "recipe",
     };
 
@@ -51,12 +51,12 @@ internal static class TrainCommand
         }
 
         // Inputs are all checked (data, checkpoint, device, model) before anything is written into the run folder.
-        using var device = ComputeDevice.Create(run.Accelerator);
+        using var device = ModelOptions.Device(run.Accelerator, run.Precision);
         using var model = resume is null ? CctModel.Create(device, run.Model, options.Seed, options.BatchSize) : new CctModel(device, run.Model, options.BatchSize);
         using var trainer = new Trainer(model, options);
         using var folder = RunFolder.StartOrResume(run.Output, model, options, data, resume);
         var used = data.For(options);
-        Console.WriteLine($"cct: {run.ModelName} ({model.ParameterCount:N0} params, {run.Model.Tokens} tokens) on {device.Kind.ToString().ToLowerInvariant()} ({device.Name}); {run.Dataset.Name} from {data.Folder}: {used.Train.Count} train, {used.Validation?.Count ?? 0} validation, {used.Test.Count} test; out {run.Output}");
+        Console.WriteLine($"cct: {run.ModelName} ({model.ParameterCount:N0} params, {run.Model.Tokens} tokens) on {device.Kind.ToString().ToLowerInvariant()} ({device.Name}{(device.Precision == GemmPrecision.Fp32 ? string.Empty : $", Linear products in {device.Precision.ToString().ToLowerInvariant()}")}); {run.Dataset.Name} from {data.Folder}: {used.Train.Count} train, {used.Validation?.Count ?? 0} validation, {used.Test.Count} test; out {run.Output}");
 
         using var cancellation = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -217,7 +217,7 @@ internal static class TrainCommand
         }
 
         var accelerator = ModelOptions.Accelerator(p);
-        return (options, new RunSettings(modelName ?? "custom model", model, dataset, accelerator, output), checkpoint);
+        return (options, new RunSettings(modelName ?? "custom model", model, dataset, accelerator, ModelOptions.Precision(p), output), checkpoint);
     }
 
     /// <summary>The preset whose model <paramref name="config"/> is (its input normalisation aside), or null.</summary>
@@ -244,8 +244,8 @@ internal static class TrainCommand
         }
     }
 
-    /// <summary>What a `cct train` runs besides the recipe: the model, its name for the log, the dataset, the accelerator and the run folder.</summary>
-    private sealed record RunSettings(string ModelName, CctConfig Model, DatasetSpec Dataset, AcceleratorKind Accelerator, string Output);
+    /// <summary>What a `cct train` runs besides the recipe: the model, its name for the log, the dataset, the accelerator, its precision and the run folder.</summary>
+    private sealed record RunSettings(string ModelName, CctConfig Model, DatasetSpec Dataset, AcceleratorKind Accelerator, GemmPrecision Precision, string Output);
 
     private const string Help = """
         usage: cct train [--model cct-7/3x1] [--recipe speed|best|seed|official|notebook|tiny] [--epochs N]
@@ -254,7 +254,7 @@ internal static class TrainCommand
                          [--val-split 0.1] [--patience N] [--train-limit N] [--test-limit N] [--seed 0] [--data DIR]
                          [--dataset fashion-mnist|mnist] [--out runs/NAME] [--resume CHECKPOINT] [--stop-after N]
                          [--schedule cosine|constant|one-cycle] [--ema 0.999] [--tta none|flip|flip-translate]
-                         [--target-accuracy 0.93] [--accelerator auto|cuda|opencl|cpu]
+                         [--target-accuracy 0.93] [--accelerator auto|cuda|opencl|cpu] [--precision fp32|tf32x3|tf32]
                          [--layers N --heads N --dim N --mlp-ratio X --conv-layers N --mid-channels N --kernel K
                           --pos-emb learnable|sine|none --pool seq|mean]
 
@@ -268,6 +268,8 @@ internal static class TrainCommand
           --ema D evaluates and saves an EMA of the weights (decay D); --tta averages the softmax over flips (and
                   1-pixel translates); --target-accuracy stops at the first epoch whose test accuracy reaches it and
                   prints the training time to it (compilation, evaluation and data loading excluded; metrics.jsonl too).
+          --precision computes the Linear products on CUDA tensor cores (compute capability 8.0+): tf32x3 keeps
+                  fp32's accuracy, tf32 rounds operands to TF32 (about 5e-4 a product); fp32 everywhere else.
           The run folder gets metrics.jsonl, checkpoint-last/-best.safetensors, config.json and report/.
         """;
 }

@@ -1,131 +1,257 @@
 #!/usr/bin/env python3
-# TensorCoreGemm's kernel emulated thread by thread, without a GPU: the C# index arithmetic (copied from
-# Cct.Gpu/Gemm/TensorCoreGemm.cs, keep them in step) and the inline PTX read from the file's const strings, with the PTX
-# ISA's fragment layouts for ldmatrix.x4 and mma.m16n8k8.tf32. Prints the largest error against float64; it should be
-# at fp32's level (~1e-6 here), where 1xTF32 errs by ~3e-3 and a wrong index by O(1).
-# The kernel's structure (Init, Load, then per K step Stage, Load of the next slice, Step; Store) is copied too.
-# usage: /usr/bin/python3 tools/tensorcore-emulate.py      (needs numpy: Debian's python3-numpy)
-import re, numpy as np
-src = open(__import__('os').path.join(__import__('os').path.dirname(__file__), '..', 'Cct.Gpu', 'Gemm', 'TensorCoreGemm.cs')).read()
+# TensorCoreGemm's kernels emulated thread by thread, without a GPU: the C# index arithmetic (copied from
+# Cct.Gpu/Gemm/TensorCoreGemm.cs, keep them in step) and the inline PTX read from Cct.Gpu/Gemm/TensorCoreAsm.cs, with the
+# PTX ISA's fragment layouts for ldmatrix.x4 and mma.m16n8k8.tf32. Each case runs one form (forward with and without bias,
+# dinput +=, dweight += and dweight split into partials) at edge shapes (rows, columns and K that are no whole tiles) in
+# 3xTF32 and TF32, and compares with float64: 3xTF32 must be at fp32's level (~1e-6 here), TF32 at its own (~1e-3); a
+# wrong index errs by O(1). A load the masks let through outside its matrix, or a store outside c, is an error.
+# usage: /usr/bin/python3 tools/tensorcore-emulate.py      (needs numpy: Debian's python3-numpy; about a minute)
+import os, re, sys
+import numpy as np
+
+SRC = open(os.path.join(os.path.dirname(__file__), '..', 'Cct.Gpu', 'Gemm', 'TensorCoreAsm.cs')).read()
+
+
 def const(name):
-    # The const's literals in order, with a reference to another const (WarpMmaAsm in StepAsm) folded in as C# folds it.
-    m = re.search(r'private const string ' + name + r' =\n(.*?);\n', src, re.S)
-    return ''.join(const(part) if part and not part.startswith('"') else ''.join(re.findall(r'"(.*?)\\n"', part))
-                   for part in (p.strip() for p in re.split(r'\s\+\s*\n|\s\+$', m.group(1).strip())))
-ASM = {n: [l for l in const(n).split(';') if l.strip().lstrip('{}').strip()] for n in ['InitAsm','LoadAsm','StageAsm','StepAsm','StoreAsm']}
+    m = re.search(r'public const string ' + name + r' =\n(.*?);\n', SRC, re.S)
+    text = ''.join(re.findall(r'"(.*?)\\n"', m.group(1)))
+    return [l.strip() for l in text.split(';') if l.strip().strip('{}').strip()]
+
+
+ASM = {}
+for name in ['Init', 'LoadA', 'LoadB', 'Step3', 'Step1', 'StorePlain', 'StoreAdd', 'StoreBias'] + \
+        [f'{f}Stage{t}' for f in ('Forward', 'InputGradient', 'WeightGradient') for t in (3, 1)]:
+    ASM[name] = const(name)
+
+
 def tf32(x):
-    b = np.array([x], dtype=np.float32).view(np.uint32)[0]
-    b = (int(b) + 0x1000) & 0xFFFFE000
+    b = int(np.array([x], dtype=np.float32).view(np.uint32)[0])
+    b = (b + 0x1000) & 0xFFFFE000
     return np.array([b], dtype=np.uint32).view(np.float32)[0]
-M, N, K = 256, 384, 48
-T = 256  # threads per group
-rng = np.random.default_rng(1)
-A = rng.uniform(-1, 1, (M, K)).astype(np.float32); B = rng.uniform(-1, 1, (N, K)).astype(np.float32)
-C = np.full((M, N), np.nan, np.float32)
-gmem = {}  # byte address -> float32
-def put(base, arr):
-    for i, v in enumerate(arr.ravel()): gmem[base + 4*i] = np.float32(v)
-aB, bB, cB = 0x100000, 0x200000, 0x300000
-put(aB, A); put(bB, B)
+
+
+class Memory:
+    # Global memory: named float32 arrays at byte addresses; an access outside every array is an error.
+    def __init__(self):
+        self.arrays = []
+
+    def put(self, base, array):
+        self.arrays.append((base, array.ravel()))
+
+    def locate(self, address):
+        for base, array in self.arrays:
+            if base <= address < base + 4 * array.size:
+                return array, (address - base) // 4
+        raise Exception(f'access outside every matrix at {address:#x}')
+
+    def load(self, address):
+        array, i = self.locate(address)
+        return np.float32(array[i])
+
+    def store(self, address, value):
+        array, i = self.locate(address)
+        array[i] = value
+
+
+TILE, THREADS, STRIDE = 128, 256, 20
+
+
+class KRows:
+    def first(t, r0, k0, rows, depth): return ((r0 + t // 4) * depth + k0 + 4 * (t % 4)) * 4
+    def second(rows, depth): return 64 * depth * 4
+    def slice(rows): return 16 * 4
+    def inside(t, r0, rows): return (1 if r0 + t // 4 < rows else 0) | (2 if r0 + t // 4 + 64 < rows else 0)
+    def before(t, left): return 3 if 4 * (t % 4) < left else 0
+    def store(t): return ((t // 4) * STRIDE + 4 * (t % 4)) * 4
+
+
+class KCols:
+    def row(t): return 4 * ((t % 32) // 8) + 16 * (t // 32)
+    def first(t, r0, k0, rows, depth): return ((k0 + t % 8) * rows + r0 + KCols.row(t)) * 4
+    def second(rows, depth): return 8 * rows * 4
+    def slice(rows): return 16 * rows * 4
+    def inside(t, r0, rows): return 3 if r0 + KCols.row(t) < rows else 0
+    def before(t, left): return (1 if t % 8 < left else 0) | (2 if t % 8 + 8 < left else 0)
+    def store(t): return (KCols.row(t) * STRIDE + t % 8) * 4
+
+
+def a_fragment(lane, wr): return ((wr + lane % 8 + 8 * ((lane // 8) % 2)) * STRIDE + 4 * (lane // 16)) * 4
+def b_fragment(lane, wc): return ((wc + lane % 8 + 8 * (lane // 16)) * STRIDE + 4 * ((lane // 8) % 2)) * 4
+
+
 def regs_of(s): return [r.strip() for r in s.strip('{} ').split(',')]
-def run_group(gx, gy):
+
+
+def run_group(mem, p, gx, gy, gz, la, lb, stage, step, store):
     smem = {}
-    R = [dict() for _ in range(T)]  # per thread registers
-    warp = lambda t: t // 32
-    args = {}
-    for t in range(T):
-        w, lane = t // 32, t % 32
-        m0, n0 = gy*128, gx*128
-        row, quad = t//4, 4*(t%4)
-        store = row*80 + quad*4
-        aRow = aB + ((m0+row)*K + quad)*4; bRow = bB + ((n0+row)*K + quad)*4; below = 64*K*4
-        warpRow, warpColumn = 64*(w//4), 32*(w%4)
-        aF = ((warpRow + lane%8 + 8*((lane//8)%2))*20 + 4*(lane//16))*4
-        bF = 20480 + ((warpColumn + lane%8 + 8*(lane//16))*20 + 4*((lane//8)%2))*4
-        cRow = cB + (((m0 + warpRow + lane//4))*N + n0 + warpColumn + 2*(lane%4))*4
-        eight = 8*N*4
-        args[t] = dict(aRow=aRow, bRow=bRow, below=below, store=store, aF=aF, bF=bF, cRow=cRow, eight=eight)
-    def addr(t, expr, a):
-        expr = expr.strip('[] ')
-        base, _, off = expr.partition('+')
-        base = base.strip()
-        v = a[int(base[1:])] if base.startswith('%') else R[t][base]
-        return v + (int(off) if off else 0)
+    R = [dict() for _ in range(THREADS)]
+
+    def value(t, x, args):
+        x = x.strip()
+        if x.startswith('%'): return args[int(x[1:])]
+        if x.startswith('0f'): return np.float32(0)
+        if re.fullmatch(r'-?\d+', x): return int(x)
+        if x == 'tc_smem': return 0
+        # A register a masked load left unset (StoreAdd's v0, v1 past the edge; their store is masked too) reads NaN.
+        return R[t].get(x, np.float32(np.nan))
+
+    def addr(t, expr, args):
+        base, _, off = expr.strip('[] ').partition('+')
+        return value(t, base, args) + (int(off) if off else 0)
+
     def execute(name, argf):
-        lines = ASM[name]
-        for t in range(T):
-            a = argf(t)
-            pending = []
+        lines, collective = ASM[name], []
+        for t in range(THREADS):
+            args = argf(t)
             for l in lines:
                 l = l.strip().lstrip('{}').strip()
-                if l.startswith('.reg') or l.startswith('.shared') : continue
+                if l.startswith('.reg') or l.startswith('.shared'): continue
+                guard = None
+                if l.startswith('@'):
+                    guard, l = l.split(' ', 1)
+                    neg = guard.startswith('@!')
+                    if R[t][guard.lstrip('@!')] == neg: continue
                 op, _, rest = l.partition(' ')
                 if op.startswith('ldmatrix') or op.startswith('mma'):
-                    pending.append((op, rest)); continue
-                if op == 'mov.f32': d, v = [x.strip() for x in rest.split(',')]; R[t][d] = np.float32(0)
-                elif op == 'mov.b64': d, x = [s.strip() for s in rest.split(',')]; R[t][d] = a[int(x[1:])]
-                elif op == 'add.s64': d, x, y = [s.strip() for s in rest.split(',')]; R[t][d] = R[t][x] + a[int(y[1:])]
-                elif op == 'ld.global.nc.v4.f32':
-                    regs, ad = rest.split('},'); ad = addr(t, ad, a)
-                    for i, r in enumerate(regs_of(regs)): R[t][r] = gmem[ad + 4*i]
-                elif op == 'cvt.rna.tf32.f32': d, x = [s.strip() for s in rest.split(',')]; R[t][d] = tf32(R[t][x])
-                elif op == 'sub.f32': d, x, y = [s.strip() for s in rest.split(',')]; R[t][d] = np.float32(R[t][x] - R[t][y])
-                elif op == 'mov.u32': d, _ = [s.strip() for s in rest.split(',')]; R[t][d] = 0
-                elif op == 'add.u32':
-                    d, x, y = [s.strip() for s in rest.split(',')]
-                    R[t][d] = R[t][x] + (a[int(y[1:])] if y.startswith('%') else R[t][y])
-                elif op == 'st.shared.v4.b32':
-                    ad, regs = rest.split('],'); ad = addr(t, ad, a)
-                    for i, r in enumerate(regs_of(regs)): smem[ad + 4*i] = R[t][r]
+                    if t == 0: collective.append((op, rest))
+                    continue
+                ops = [s.strip() for s in re.split(r',(?![^{]*})', rest)]
+                if op in ('mov.f32', 'mov.u32', 'mov.b64'): R[t][ops[0]] = value(t, ops[1], args)
+                elif op in ('add.u32', 'add.s64'): R[t][ops[0]] = value(t, ops[1], args) + value(t, ops[2], args)
+                elif op == 'and.b32': R[t][ops[0]] = value(t, ops[1], args) & value(t, ops[2], args)
+                elif op == 'setp.ne.b32': R[t][ops[0]] = value(t, ops[1], args) != value(t, ops[2], args)
+                elif op == 'setp.gt.s32': R[t][ops[0]] = value(t, ops[1], args) > value(t, ops[2], args)
+                elif op == 'and.pred': R[t][ops[0]] = R[t][ops[1]] and R[t][ops[2]]
+                elif op == 'cvt.rna.tf32.f32': R[t][ops[0]] = tf32(R[t][ops[1]])
+                elif op == 'sub.f32': R[t][ops[0]] = np.float32(value(t, ops[1], args) - value(t, ops[2], args))
+                elif op == 'add.f32': R[t][ops[0]] = np.float32(value(t, ops[1], args) + value(t, ops[2], args))
+                elif op.startswith('ld.global'):
+                    at = addr(t, ops[1], args)
+                    for i, r in enumerate(regs_of(ops[0])): R[t][r] = mem.load(at + 4 * i)
+                elif op == 'st.shared.v4.b32' or op == 'st.shared.b32':
+                    at = addr(t, ops[0], args)
+                    for i, r in enumerate(regs_of(ops[1])): smem[at + 4 * i] = R[t][r]
                 elif op == 'st.global.v2.f32':
-                    ad, regs = rest.split('],'); ad = addr(t, ad, a)
-                    for i, r in enumerate(regs_of(regs)):
-                        e = (ad + 4*i - cB)//4; C[e // N, e % N] = R[t][r]
-                else: raise Exception(op)
-            R[t]['_pending'] = pending
-        # warp-collective instructions, in program order, per warp
-        if any(R[t]['_pending'] for t in range(T)):
-            for w in range(T // 32):
-                ts = range(32*w, 32*w+32)
-                for idx, (op, rest) in enumerate(R[32*w]['_pending']):
-                    if op.startswith('ldmatrix'):
-                        regs, ad = rest.split('},')
-                        regs = regs_of(regs)
-                        addrs = [addr(t, ad, argf(t)) for t in ts]
-                        for lane, t in enumerate(ts):
-                            for q in range(4):
-                                # matrix q's row lane//4 from lane 8q + lane//4; a 32-bit element = b16 pair (2·(lane%4), +1)
-                                R[t][regs[q]] = smem[addrs[8*q + lane//4] + 4*(lane % 4)]
-                    else:
-                        parts = re.findall(r'\{(.*?)\}', rest)
-                        d, ar, br, cr = [regs_of(p) for p in parts]
-                        Am = np.zeros((16, 8)); Bm = np.zeros((8, 8)); Cm = np.zeros((16, 8))
-                        for lane, t in enumerate(ts):
-                            g, tg = lane//4, lane%4
-                            Am[g, tg], Am[g+8, tg], Am[g, tg+4], Am[g+8, tg+4] = [R[t][r] for r in ar]
-                            Bm[tg, g], Bm[tg+4, g] = [R[t][r] for r in br]
-                            Cm[g, 2*tg], Cm[g, 2*tg+1], Cm[g+8, 2*tg], Cm[g+8, 2*tg+1] = [R[t][r] for r in cr]
-                        Dm = (Am @ Bm + Cm).astype(np.float32)
-                        for lane, t in enumerate(ts):
-                            g, tg = lane//4, lane%4
-                            for r, v in zip(d, [Dm[g, 2*tg], Dm[g, 2*tg+1], Dm[g+8, 2*tg], Dm[g+8, 2*tg+1]]): R[t][r] = v
-    def load(k0):
-        st = k0*4
-        execute('LoadAsm', lambda t: [args[t]['aRow']+st, args[t]['aRow']+args[t]['below']+st, args[t]['bRow']+st, args[t]['bRow']+args[t]['below']+st])
-    execute('InitAsm', lambda t: [])
-    load(0)
-    for k0 in range(0, K, 16):
-        execute('StageAsm', lambda t: [args[t]['store']])
-        if k0 + 16 < K:
-            load(k0 + 16)
-        execute('StepAsm', lambda t: [args[t]['aF'], args[t]['bF']])
-    execute('StoreAsm', lambda t: [args[t]['cRow'], args[t]['eight']])
-for gy in range(M//128):
-    for gx in range(N//128):
-        run_group(gx, gy)
-ref = A.astype(np.float64) @ B.astype(np.float64).T
-print('nan left', np.isnan(C).sum(), 'max abs err', np.nanmax(np.abs(C - ref)), 'fp32 matmul err', np.abs((A @ B.T) - ref).max())
-tfonly = np.vectorize(tf32)(A).astype(np.float64) @ np.vectorize(tf32)(B).astype(np.float64).T
-print('1xTF32 err would be', np.abs(tfonly - ref).max())
-worst = np.nanmax(np.abs(C - ref)) if not np.isnan(C).any() else np.inf
-raise SystemExit(0 if worst < 1e-5 else f"tensorcore-emulate: error {worst:.3g} is not fp32-level")
+                    at = addr(t, ops[0], args)
+                    for i, r in enumerate(regs_of(ops[1])): mem.store(at + 4 * i, R[t][r])
+                else: raise Exception('unemulated ' + op)
+        for w in range(THREADS // 32):
+            ts = range(32 * w, 32 * w + 32)
+            for op, rest in collective:
+                if op.startswith('ldmatrix'):
+                    regs, ad = rest.split('},')
+                    regs = regs_of(regs)
+                    addrs = [addr(t, ad, argf(t)) for t in ts]
+                    for lane, t in enumerate(ts):
+                        for q in range(4):
+                            # matrix q's row lane//4 from lane 8q + lane//4; a 32-bit element = b16 pair (2·(lane%4), +1)
+                            R[t][regs[q]] = smem[addrs[8 * q + lane // 4] + 4 * (lane % 4)]
+                else:
+                    d, ar, br, cr = [regs_of(x) for x in re.findall(r'\{(.*?)\}', rest)]
+                    Am = np.zeros((16, 8)); Bm = np.zeros((8, 8)); Cm = np.zeros((16, 8))
+                    for lane, t in enumerate(ts):
+                        g, tg = lane // 4, lane % 4
+                        Am[g, tg], Am[g + 8, tg], Am[g, tg + 4], Am[g + 8, tg + 4] = [R[t][r] for r in ar]
+                        Bm[tg, g], Bm[tg + 4, g] = [R[t][r] for r in br]
+                        Cm[g, 2 * tg], Cm[g, 2 * tg + 1], Cm[g + 8, 2 * tg], Cm[g + 8, 2 * tg + 1] = [R[t][r] for r in cr]
+                    Dm = (Am @ Bm + Cm).astype(np.float32)
+                    for lane, t in enumerate(ts):
+                        g, tg = lane // 4, lane % 4
+                        for r, v in zip(d, [Dm[g, 2 * tg], Dm[g, 2 * tg + 1], Dm[g + 8, 2 * tg], Dm[g + 8, 2 * tg + 1]]): R[t][r] = v
+
+    C, A, B, Bias, M, N, K, chunk = p
+    m0, n0 = gy * TILE, gx * TILE
+    k_begin = gz * chunk
+    k_end = min(K, k_begin + chunk)
+    st = {t: dict(a_store=la.store(t), b_store=lb.store(t), a_frag=a_fragment(t % 32, 64 * ((t // 32) // 4)),
+                  b_frag=b_fragment(t % 32, 32 * ((t // 32) % 4)), a_second=la.second(M, K), b_second=lb.second(N, K),
+                  a_slice=la.slice(M), b_slice=lb.slice(N),
+                  inside=la.inside(t, m0, M) | (lb.inside(t, n0, N) << 2),
+                  a_at=A + la.first(t, m0, k_begin, M, K), b_at=B + lb.first(t, n0, k_begin, N, K)) for t in range(THREADS)}
+
+    def loads(left):
+        execute('LoadA', lambda t: [st[t]['a_at'], st[t]['a_at'] + st[t]['a_second'], st[t]['inside'] & la.before(t, left)])
+        execute('LoadB', lambda t: [st[t]['b_at'], st[t]['b_at'] + st[t]['b_second'], (st[t]['inside'] >> 2) & lb.before(t, left)])
+
+    execute('Init', lambda t: [])
+    loads(k_end - k_begin)
+    left = k_end - k_begin
+    while left > 0:
+        execute(stage, lambda t: [st[t]['a_store'], st[t]['b_store']])
+        if left > 16:
+            for t in range(THREADS):
+                st[t]['a_at'] += st[t]['a_slice']; st[t]['b_at'] += st[t]['b_slice']
+            loads(left - 16)
+        execute(step, lambda t: [st[t]['a_frag'], st[t]['b_frag']])
+        left -= 16
+
+    def store_args(t):
+        warp, lane = t // 32, t % 32
+        first_row = gy * TILE + 64 * (warp // 4) + lane // 4
+        first_column = gx * TILE + 32 * (warp % 4) + 2 * (lane % 4)
+        return [C + (gz * M * N + first_row * N + first_column) * 4, 8 * N * 4, M - first_row, N - first_column, Bias + first_column * 4]
+    execute(store, store_args)
+
+
+def run(name, form, terms, store, M, N, K, a, b, c, bias=None, chunk=None):
+    # a, b as they lie in memory (KRows: (rows, K); KCols: (K, rows)); c (splits, M, N) or (M, N).
+    mem = Memory()
+    aB, bB, cB, biasB = 0x1000000, 0x2000000, 0x3000000, 0x4000000
+    mem.put(aB, a); mem.put(bB, b); mem.put(cB, c)
+    if bias is not None: mem.put(biasB, bias)
+    la, lb = {'Forward': (KRows, KRows), 'InputGradient': (KRows, KCols), 'WeightGradient': (KCols, KCols)}[form]
+    chunk = chunk or K
+    splits = (K + chunk - 1) // chunk
+    p = (cB, aB, bB, biasB if bias is not None else 0, M, N, K, chunk)
+    for gz in range(splits):
+        for gy in range((M + TILE - 1) // TILE):
+            for gx in range((N + TILE - 1) // TILE):
+                run_group(mem, p, gx, gy, gz, la, lb, f'{form}Stage{terms}', f'Step{terms}', store)
+    return c
+
+
+rng = np.random.default_rng(1)
+def uniform(*shape): return rng.uniform(-1, 1, shape).astype(np.float32)
+failures = 0
+def report(name, got, want, terms, terms_k):
+    global failures
+    err = np.abs(got.astype(np.float64) - want).max()
+    # fp32-level for 3xTF32; TF32's 2^-10 a product, random-walked over K terms of spread ~1/3, for TF32.
+    bound = 1e-5 if terms == 3 else 1e-3 * np.sqrt(terms_k)
+    ok = np.isfinite(got).all() and err < bound
+    failures += not ok
+    print(f'{name}: max error {err:.3g} (bound {bound:.3g}) {"ok" if ok else "FAIL"}')
+
+
+for terms in (3, 1):
+    # Forward: c (M, N) = a (M, K) · b (N, K)ᵀ + bias; 200 rows = a tile and 72, 132 columns = a tile and 4, K 36 = 2 steps and 4.
+    M, N, K = 200, 132, 36
+    a, b, bias = uniform(M, K), uniform(N, K), uniform(N)
+    c = np.full((M, N), np.nan, np.float32)
+    run('forward+bias', 'Forward', terms, 'StoreBias', M, N, K, a, b, c, bias)
+    report(f'forward+bias {terms}', c, a.astype(np.float64) @ b.astype(np.float64).T + bias, terms, K)
+    if terms == 1:
+        c = np.full((M, N), np.nan, np.float32)
+        run('forward', 'Forward', terms, 'StorePlain', M, N, K, a, b, c)
+        report(f'forward {terms}', c, a.astype(np.float64) @ b.astype(np.float64).T, terms, K)
+    # dinput (rows, in) += doutput (rows, out) · weight (out, in): M = rows 136, N = in 132, K = out 36.
+    M, N, K = 136, 132, 36
+    dout, w, dinput = uniform(M, K), uniform(K, N), uniform(M, N)
+    want = dinput.astype(np.float64) + dout.astype(np.float64) @ w.astype(np.float64)
+    run('dinput', 'InputGradient', terms, 'StoreAdd', M, N, K, dout, w, dinput)
+    report(f'dinput += {terms}', dinput, want, terms, K)
+    # dweight (out, in) += doutput (rows, out)ᵀ · input (rows, in): M = out 132, N = in 36, K = rows 200.
+    M, N, K = 132, 36, 200
+    dout, x, dweight = uniform(K, M), uniform(K, N), uniform(M, N)
+    want = dweight.astype(np.float64) + dout.astype(np.float64).T @ x.astype(np.float64)
+    if terms == 3:
+        # Split into chunks of 64 rows (the last of 8), as TensorCoreGemm.SplitK does: partials, then their sum in order.
+        partials = np.full((4, M, N), np.nan, np.float32)
+        run('dweight split', 'WeightGradient', terms, 'StorePlain', M, N, K, dout, x, partials, chunk=64)
+        got = dweight + partials.sum(axis=0, dtype=np.float32)
+    else:
+        got = dweight
+        run('dweight', 'WeightGradient', terms, 'StoreAdd', M, N, K, dout, x, got)
+    report(f'dweight {"split " if terms == 3 else ""}+= {terms}', got, want, terms, K)
+
+sys.exit(1 if failures else 0)

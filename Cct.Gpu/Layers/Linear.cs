@@ -11,6 +11,9 @@ internal sealed class Linear
 {
     private readonly ComputeDevice device;
     private readonly MatMul matMul;
+
+    // The device's tensor-core products when its precision is one (GemmPrecision), else null: chosen once, here.
+    private readonly TensorCoreGemm? tensorCores;
     private readonly Action<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> biasBackward;
     private readonly Action<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> geluBiasBackward;
 
@@ -23,6 +26,7 @@ internal sealed class Linear
     {
         this.device = device;
         matMul = MatMul.For(device);
+        tensorCores = device.Profile.Precision == GemmPrecision.Fp32 ? null : TensorCoreGemm.For(device);
         biasBackward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(BiasBackwardKernel<GivenGradient>);
         geluBiasBackward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(BiasBackwardKernel<GeluGradient>);
         if (device.Profile.Kernels == KernelFamily.Grouped)
@@ -44,6 +48,12 @@ internal sealed class Linear
     public void Forward(ArrayView<float> output, ArrayView<float> input, WeightAndBias parameters, bool hasBias, int rows, int inFeatures, int outFeatures)
     {
         using var profile = device.Time("Linear.Forward");
+        if (tensorCores is not null && TensorCoreGemm.Fits(inFeatures, outFeatures, output, input, parameters.Weight, hasBias ? parameters.Bias : default))
+        {
+            tensorCores.Forward(output, input, parameters.Weight, parameters.Bias, hasBias, rows, inFeatures, outFeatures);
+            return;
+        }
+
         matMul.Run(output, input, parameters.Weight, hasBias ? parameters.Bias : parameters.Weight, new GemmShape(rows, outFeatures, inFeatures, 0, 1, 0, hasBias ? 1 : 0));
     }
 
@@ -53,7 +63,16 @@ internal sealed class Linear
     /// as <see cref="Gelu.Forward"/>; one launch on GPUs.
     /// </summary>
     public void ForwardGelu(ArrayView<float> output, ArrayView<float> activated, ArrayView<float> input, WeightAndBias parameters, int rows, int inFeatures, int outFeatures)
-        => forwardGeluPath(output, activated, input, parameters.Weight, parameters.Bias, rows, inFeatures, outFeatures);
+    {
+        // The tensor-core product has no GELU epilogue: it writes output, and GELU follows in its own launch.
+        if (tensorCores is not null && TensorCoreGemm.Fits(inFeatures, outFeatures, output, input, parameters.Weight, parameters.Bias))
+        {
+            ForwardThenGelu(output, activated, input, parameters.Weight, parameters.Bias, rows, inFeatures, outFeatures);
+            return;
+        }
+
+        forwardGeluPath(output, activated, input, parameters.Weight, parameters.Bias, rows, inFeatures, outFeatures);
+    }
 
     // The GPU path: GELU in the GEMM's epilogue.
     private void ForwardGeluFused(ArrayView<float> output, ArrayView<float> activated, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, int rows, int inFeatures, int outFeatures)
@@ -84,6 +103,17 @@ internal sealed class Linear
     internal void Backward(ArrayView<float> dinput, WeightAndBiasGradients gradients, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, bool hasBias, int rows, int inFeatures, int outFeatures, int chunks, int? splits = null)
     {
         using var profile = device.Time("Linear.Backward");
+        if (tensorCores is not null && TensorCoreGemm.Fits(inFeatures, outFeatures, dinput, gradients.Weight, doutput, input, weight))
+        {
+            TensorCoreProducts(dinput, gradients.Weight, doutput, input, weight, rows, inFeatures, outFeatures);
+            if (hasBias)
+            {
+                BiasBackward(biasBackward, gradients.Bias, doutput, doutput, doutput, rows, outFeatures, chunks);
+            }
+
+            return;
+        }
+
         backwardPath(dinput, gradients.Weight, gradients.Bias, doutput, input, weight, hasBias, rows, inFeatures, outFeatures, chunks, splits);
     }
 
@@ -111,6 +141,13 @@ internal sealed class Linear
     private void WeightProductsFused(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, int rows, int inFeatures, int outFeatures)
         => matMul.RunLinearBackward(dinput, dweight, doutput, input, weight, rows, inFeatures, outFeatures, default, 0);
 
+    // dinput (rows, in) += doutput (rows, out) · weight (out, in); dweight (out, in) += doutputᵀ · input (rows, in): on tensor cores.
+    private void TensorCoreProducts(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, int rows, int inFeatures, int outFeatures)
+    {
+        tensorCores!.InputGradient(dinput, doutput, weight, rows, inFeatures, outFeatures);
+        tensorCores.WeightGradient(dweight, doutput, input, rows, inFeatures, outFeatures);
+    }
+
     // The same two products as two item-kernel GEMMs.
     private void WeightProductsInParts(ArrayView<float> dinput, ArrayView<float> dweight, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, int rows, int inFeatures, int outFeatures)
     {
@@ -133,6 +170,12 @@ internal sealed class Linear
     {
         using var profile = device.Time("Linear.BackwardThroughGelu");
         BiasBackward(geluBiasBackward, gradients.Bias, dpreactivation, dactivation, preactivation, rows, outFeatures, chunks);
+        if (tensorCores is not null && TensorCoreGemm.Fits(inFeatures, outFeatures, dinput, gradients.Weight, dpreactivation, input, weight))
+        {
+            TensorCoreProducts(dinput, gradients.Weight, dpreactivation, input, weight, rows, inFeatures, outFeatures);
+            return;
+        }
+
         weightProductsPath(dinput, gradients.Weight, dpreactivation, input, weight, rows, inFeatures, outFeatures);
     }
 

@@ -65,7 +65,7 @@ public sealed class ComputeDevice : IDisposable
 
     /// <summary>
     /// The kernels and launch parameters chosen for this device when it was made (<see cref="DeviceProfile.For"/>).
-    /// Tests force the GPU kernels onto the simulator (<see cref="Create(AcceleratorKind, CPUDevice?, KernelFamily?, bool)"/>)
+    /// Tests force the GPU kernels onto the simulator (<see cref="Create(AcceleratorKind, CPUDevice?, KernelFamily?, bool, GemmPrecision)"/>)
     /// to run a whole model through them.
     /// </summary>
     internal DeviceProfile Profile { get; }
@@ -85,14 +85,39 @@ public sealed class ComputeDevice : IDisposable
     /// OpenCL device, else ILGPU's CPU accelerator. Dispose it after every model and trainer on it.
     /// </summary>
     /// <exception cref="AcceleratorUnavailableException">no device of that kind is on this machine (the message lists what is)</exception>
+    [SuppressMessage("ApiDesign", "RS0027:API with optional parameter(s) should have the most parameters amongst its public overloads", Justification = "Shipped in 0.1.0; the overload with a precision takes every argument explicitly.")]
     public static ComputeDevice Create(AcceleratorKind kind = AcceleratorKind.Auto) => Create(kind, cpuShape: null);
+
+    /// <summary>
+    /// As <see cref="Create(AcceleratorKind)"/>, with models on the device computing their Linear products in
+    /// <paramref name="precision"/> (<see cref="Precision"/>).
+    /// </summary>
+    /// <exception cref="AcceleratorUnavailableException">no device of that kind is on this machine (the message lists what is)</exception>
+    /// <exception cref="NotSupportedException">a tensor-core precision on a device that is not a CUDA GPU of compute capability 8.0 or later</exception>
+    public static ComputeDevice Create(AcceleratorKind kind, GemmPrecision precision) => Create(kind, cpuShape: null, precision: precision);
+
+    /// <summary>How models on this device compute their Linear products: fp32 unless it was made with a tensor-core precision.</summary>
+    /// <exception cref="ObjectDisposedException">the device is disposed</exception>
+    public GemmPrecision Precision
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            return Profile.Precision;
+        }
+    }
 
     /// <summary>
     /// As <see cref="Create(AcceleratorKind)"/>, with the CPU simulator's group shape and the layers' kernel choice fixed,
     /// and fused attention off when <paramref name="fuseAttention"/> is false (tests and benchmarks).
     /// </summary>
-    internal static ComputeDevice Create(AcceleratorKind kind, CPUDevice? cpuShape, KernelFamily? kernels = null, bool fuseAttention = true)
+    internal static ComputeDevice Create(AcceleratorKind kind, CPUDevice? cpuShape, KernelFamily? kernels = null, bool fuseAttention = true, GemmPrecision precision = GemmPrecision.Fp32)
     {
+        if (!Enum.IsDefined(precision))
+        {
+            throw new ArgumentOutOfRangeException(nameof(precision), precision, "not a GemmPrecision");
+        }
+
         NativeLibraries.Register();
         var context = Context.Create(builder =>
         {
@@ -111,8 +136,13 @@ public sealed class ComputeDevice : IDisposable
         try
         {
             var device = Pick(context, kind);
+            if (precision != GemmPrecision.Fp32 && !HasTensorCores(device))
+            {
+                throw new NotSupportedException($"precision {precision.ToString().ToLowerInvariant()} needs a CUDA GPU of compute capability 8.0 or later (tensor cores); {KindOf(device).ToString().ToLowerInvariant()} ({device.Name}) computes in fp32 only");
+            }
+
             var accelerator = device.CreateAccelerator(context);
-            return new ComputeDevice(context, accelerator, KindOf(device), DeviceProfile.For(accelerator, kernels) with { FusesAttention = fuseAttention });
+            return new ComputeDevice(context, accelerator, KindOf(device), DeviceProfile.For(accelerator, kernels) with { FusesAttention = fuseAttention, Precision = precision });
         }
         catch
         {
@@ -345,6 +375,9 @@ public sealed class ComputeDevice : IDisposable
         throw new AcceleratorUnavailableException(
             $"no {kind.ToString().ToLowerInvariant()} accelerator found; available: {available}");
     }
+
+    // mma.sync with TF32 operands needs sm_80 (Ampere) or later.
+    private static bool HasTensorCores(Device device) => device is CudaDevice { Architecture: { } architecture } && architecture.Major >= 8;
 
     private static AcceleratorKind KindOf(Device device) => device switch
     {

@@ -23,6 +23,12 @@ internal sealed record DeviceProfile(DeviceClass Class, KernelFamily Kernels, in
     /// </summary>
     public bool FusesAttention { get; init; } = true;
 
+    /// <summary>
+    /// How models on this device compute their Linear products (<see cref="GemmPrecision"/>): fp32 unless the device was made
+    /// with a tensor-core precision, which <see cref="ComputeDevice.Create(AcceleratorKind, GemmPrecision)"/> allows on CUDA only.
+    /// </summary>
+    public GemmPrecision Precision { get; init; } = GemmPrecision.Fp32;
+
     /// <summary>Rows per group on GPUs: 8 warps of 32 is 256 threads, which fills an SM at 8 groups.</summary>
     private const int GpuRowsPerGroup = 8;
 

@@ -142,14 +142,14 @@ internal static class KernelCatalog
 
     /// <summary>
     /// The specialisation a kernel is loaded with on CUDA: MatMul's blocked GEMMs (generic over a tile) cap their
-    /// registers (<see cref="MatMul.CudaSpecialization"/>), TensorCoreGemm's kernel has its own
-    /// (<see cref="TensorCoreGemm.Specialization"/>), and so do FlashAttention's (<see cref="FlashAttention.Specialization"/>);
+    /// registers (<see cref="MatMul.CudaSpecialization"/>), TensorCoreGemm.s kernels have their own
+    /// (<see cref="TensorCoreGemm.SpecializationOf"/>), and so do FlashAttention's (<see cref="FlashAttention.Specialization"/>);
     /// every other kernel is loaded without one.
     /// </summary>
     [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "The tiles are Cct.Gpu's own structs, and Cct.Gpu is a trimmer root (Directory.Build.props).")]
     public static KernelSpecialization SpecializationOf(MethodInfo kernel)
         => kernel.DeclaringType == typeof(TensorCoreGemm)
-            ? TensorCoreGemm.Specialization
+            ? TensorCoreGemm.SpecializationOf(kernel)
             : kernel.DeclaringType == typeof(FlashAttention)
             ? FlashAttention.Specialization
             : kernel.IsGenericMethod && kernel.GetGenericArguments().FirstOrDefault(typeof(IGemmTile).IsAssignableFrom) is { } tile

@@ -1,63 +1,162 @@
 using Cct.Gpu.Gemm;
+using Cct.Gpu.Layers;
 using Cct.Gpu.Runtime;
 using Cct.Tests.Support;
 using Cct.Training.Check;
+using ILGPU.Runtime;
 
 namespace Cct.Tests.Gemm;
 
 /// <summary>
-/// TensorCoreGemm (3xTF32 on CUDA tensor cores, inline PTX): its shape rule and CUDA-only loading on the CPU, and on a CUDA
-/// GPU its result against MatMul's fp32 tiled GEMM on the same device, at Linear's shapes in CCT-7/3x1 at batch 128
-/// (196·128 = 25,088 rows). The GPU tests are in the "Gpu" category, which the default test command excludes
-/// (`--filter "TestCategory!=Gpu"`); GPU machines run them with `--filter "TestCategory=Gpu"`.
+/// TensorCoreGemm (a Linear's three products on CUDA tensor cores in 3xTF32 or TF32, inline PTX) and the precision setting
+/// that selects it. On the CPU: which devices accept a tensor-core precision, the K split of a weight gradient, and the
+/// shape and alignment rule. On a CUDA GPU (category "Gpu", which the default test command excludes with
+/// <c>--filter "TestCategory!=Gpu"</c>; GPU machines run <c>--filter "TestCategory=Gpu"</c>): a Linear's forward and
+/// backward in each tensor-core precision against the same Linear in fp32 on the same GPU, at CCT-7/3x1's shapes at batch
+/// 128 and at edge shapes. Without a GPU the kernels' PTX is run thread by thread by tools/tensorcore-emulate.py (CI).
 /// </summary>
 public sealed class TensorCoreGemmTests
 {
-    private static readonly object[] Shapes =
+    private static readonly object[] LinearShapes =
     [
-        new object[] { 196 * 128, 384, 128 },
-        new object[] { 196 * 128, 768, 256 },
-        new object[] { 128, 128, 16 },
+        // cct-7/3x1 at batch 128: qkv (no bias) and the MLP's first Linear; edges: rows, features and K in no whole tile.
+        new object[] { 196 * 128, 256, 768, false },
+        new object[] { 196 * 128, 256, 512, true },
+        new object[] { 200, 36, 132, true },
+        new object[] { 3136, 32, 96, false },
     ];
 
-    [TestCase(64, 128, 16)]
-    [TestCase(129, 128, 16)]
-    [TestCase(128, 192, 16)]
-    [TestCase(128, 128, 24)]
-    [TestCase(0, 128, 16)]
-    public void RejectsShapesThatAreNotWholeTiles(int m, int n, int k)
-        => Assert.That(() => TensorCoreGemm.CheckShape(m, n, k), Throws.ArgumentException.With.Message.Contain("multiples"));
+    private static readonly GemmPrecision[] TensorCorePrecisions = [GemmPrecision.Tf32x3, GemmPrecision.Tf32];
 
     [Test]
-    public void AcceptsWholeTiles() => Assert.That(() => TensorCoreGemm.CheckShape(25088, 768, 256), Throws.Nothing);
-
-    [Test]
-    public void LoadsOnlyOnCuda()
+    public void TheCpuAcceleratorComputesInFp32()
     {
-        var device = TestDevices.Cpu;
-        Assume.That(device.Profile.Class, Is.Not.EqualTo(DeviceClass.CudaGpu));
-        Assert.That(() => TensorCoreGemm.For(device), Throws.TypeOf<NotSupportedException>());
+        using var device = ComputeDevice.Create(AcceleratorKind.Cpu, GemmPrecision.Fp32);
+        Assert.That(device.Precision, Is.EqualTo(GemmPrecision.Fp32));
+    }
+
+    [TestCaseSource(nameof(TensorCorePrecisions))]
+    public void ATensorCorePrecisionOffCudaIsRefusedInOneLine(GemmPrecision precision)
+    {
+        var error = Assert.Throws<NotSupportedException>(() => ComputeDevice.Create(AcceleratorKind.Cpu, precision).Dispose())!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(error.Message, Does.StartWith($"precision {precision.ToString().ToLowerInvariant()} needs a CUDA GPU of compute capability 8.0"));
+            Assert.That(error.Message, Does.Contain("computes in fp32 only"));
+            Assert.That(error.Message, Does.Not.Contain('\n'));
+        });
+    }
+
+    [Test]
+    public void AnUndefinedPrecisionIsAnArgumentError()
+        => Assert.That(() => ComputeDevice.Create(AcceleratorKind.Cpu, (GemmPrecision)7).Dispose(), Throws.TypeOf<ArgumentOutOfRangeException>());
+
+    [Test]
+    public void LoadsOnlyOnCudaInATensorCorePrecision()
+        => Assert.That(() => TensorCoreGemm.For(TestDevices.Cpu), Throws.TypeOf<NotSupportedException>());
+
+    /// <summary>
+    /// The K split of a weight gradient covers K exactly once, in whole K steps of at least 256 rows, with about enough
+    /// splits for its tiles to fill the GPU: qkv's 768x256 dweight at cct-7/3x1's 25,088 rows has 12 tiles for 264 group
+    /// slots (132 SMs x 2), so 22 splits; the check case's 96x32 at 3,136 rows has 1 tile, and 12 splits of 272.
+    /// </summary>
+    [TestCase(768, 256, 25088, 264, 22)]
+    [TestCase(96, 32, 3136, 264, 12)]
+    [TestCase(96, 32, 200, 264, 1)]
+    [TestCase(4096, 4096, 100000, 264, 1)]
+    [TestCase(128, 128, 17, 264, 1)]
+    public void SplitsKInWholeStepsThatCoverIt(int m, int n, int rows, int slots, int expectedSplits)
+    {
+        var (splits, chunk) = TensorCoreGemm.SplitK(m, n, rows, slots);
+        Assert.Multiple(() =>
+        {
+            Assert.That(splits, Is.EqualTo(expectedSplits));
+            Assert.That(chunk % TensorCoreGemm.TileK, Is.Zero, "a chunk is whole K steps");
+            Assert.That((long)splits * chunk, Is.GreaterThanOrEqualTo(rows), "the splits cover K");
+            Assert.That((long)(splits - 1) * chunk, Is.LessThan(rows), "no split is empty");
+            Assert.That(splits == 1 || chunk >= 256, Is.True, "no split shorter than 256 rows");
+        });
+    }
+
+    [TestCase(32, 96, true)]
+    [TestCase(36, 132, true)]
+    [TestCase(17, 96, false)]
+    [TestCase(32, 10, false)]
+    [TestCase(0, 96, false)]
+    public void FitsWhenBothFeatureCountsAreMultiplesOfFour(int inFeatures, int outFeatures, bool fits)
+        => Assert.That(TensorCoreGemm.Fits(inFeatures, outFeatures), Is.EqualTo(fits));
+
+    // On the CPU accelerator's own buffers (an OpenCL test device's NativePtr is a cl_mem handle, not an address).
+    [Test]
+    public void FitsOnlyViewsThatStartOn16Bytes()
+    {
+        using var device = ComputeDevice.Create(AcceleratorKind.Cpu);
+        using var buffer = device.Allocate(64);
+        Assert.Multiple(() =>
+        {
+            Assert.That(TensorCoreGemm.Fits(32, 32, buffer.View, buffer.View.SubView(4, 32)), Is.True);
+            Assert.That(TensorCoreGemm.Fits(32, 32, buffer.View, buffer.View.SubView(1, 32)), Is.False);
+        });
     }
 
     /// <summary>
-    /// c (m, n) = a (m, k) · b (n, k)ᵀ in 3xTF32 against MatMul's fp32 nt product of the same inputs (uniform in [−1, 1]), within
-    /// <see cref="Tolerance.ThreeTf32Sum"/> of k terms (its reasoning: 3xTF32's ~7e-7 per product random-walks to ~1e-5, a tenth
-    /// of the bound; plain TF32 would err by ~3e-3).
+    /// A Linear's output, dinput and dweight (both accumulated into random starting values, as backward accumulates) on a
+    /// device in <paramref name="precision"/> against the same Linear on a device in fp32, on one CUDA GPU, within
+    /// <see cref="Tolerance.Products"/> of the product's terms: 3xTF32 within fp32's bound, TF32 within its own
+    /// (<see cref="Tolerance.Tf32Sum"/>). dbias is not a tensor-core product and must agree to fp32's reduction bound.
     /// </summary>
-    [TestCaseSource(nameof(Shapes))]
+    [Test]
     [Category("Gpu")]
-    public void MatchesTheFp32GemmOnCuda(int m, int n, int k)
+    public void ALinearMatchesFp32OnCuda([ValueSource(nameof(TensorCorePrecisions))] GemmPrecision precision, [ValueSource(nameof(LinearShapes))] object[] shape)
     {
-        using var device = ComputeDevice.Create(AcceleratorKind.Cuda);
-        using var a = device.Upload(KernelCases.Uniform(1, (long)m * k));
-        using var b = device.Upload(KernelCases.Uniform(2, (long)n * k));
-        using var bias = device.Upload(new float[n]);
-        using var fp32 = device.Upload(new float[(long)m * n]);
-        using var tensorCores = device.Upload(new float[(long)m * n]);
-
-        MatMul.For(device).RunTiled(fp32.View, a.View, b.View, bias.View, new GemmShape(m, n, k, TransposeA: 0, TransposeB: 1, Accumulate: 0, HasBias: 0));
-        TensorCoreGemm.For(device).Run(tensorCores.View, a.View, b.View, m, n, k);
-
-        Compare.AssertClose(tensorCores.Read(), fp32.Read(), $"tensorcore.3xtf32.{m}x{n}x{k}", Tolerance.ThreeTf32Sum(k));
+        var (rows, inFeatures, outFeatures, hasBias) = ((int)shape[0], (int)shape[1], (int)shape[2], (bool)shape[3]);
+        using var fp32 = ComputeDevice.Create(AcceleratorKind.Cuda, GemmPrecision.Fp32);
+        using var tensorCores = ComputeDevice.Create(AcceleratorKind.Cuda, precision);
+        Assume.That(TensorCoreGemm.Fits(inFeatures, outFeatures), Is.True);
+        var expected = RunLinear(fp32, rows, inFeatures, outFeatures, hasBias);
+        var actual = RunLinear(tensorCores, rows, inFeatures, outFeatures, hasBias);
+        var name = $"linear.{precision}.{rows}x{inFeatures}x{outFeatures}";
+        Assert.Multiple(() =>
+        {
+            Compare.AssertClose(actual.Output, expected.Output, $"{name}.output", Tolerance.Products(inFeatures, precision));
+            Compare.AssertClose(actual.InputGradient, expected.InputGradient, $"{name}.dinput", Tolerance.Products(outFeatures, precision));
+            Compare.AssertClose(actual.WeightGradient, expected.WeightGradient, $"{name}.dweight", Tolerance.Products(rows, precision));
+            Compare.AssertClose(actual.BiasGradient, expected.BiasGradient, $"{name}.dbias", Tolerance.SumOver(rows));
+        });
     }
+
+    /// <summary>Two runs of a Linear's backward in a tensor-core precision give the same bits: the K split's partials are added in a fixed order.</summary>
+    [TestCaseSource(nameof(TensorCorePrecisions))]
+    [Category("Gpu")]
+    public void TensorCoreProductsRepeatBitForBitOnCuda(GemmPrecision precision)
+    {
+        using var device = ComputeDevice.Create(AcceleratorKind.Cuda, precision);
+        var first = RunLinear(device, 196 * 128, 256, 768, hasBias: false);
+        var second = RunLinear(device, 196 * 128, 256, 768, hasBias: false);
+        Assert.Multiple(() =>
+        {
+            Assert.That(second.Output, Is.EqualTo(first.Output));
+            Assert.That(second.WeightGradient, Is.EqualTo(first.WeightGradient));
+            Assert.That(second.InputGradient, Is.EqualTo(first.InputGradient));
+        });
+    }
+
+    private static LinearResults RunLinear(ComputeDevice device, int rows, int inFeatures, int outFeatures, bool hasBias)
+    {
+        var linear = Linear.For(device);
+        using var input = device.Upload(KernelCases.Uniform(10, (long)rows * inFeatures));
+        using var weight = device.Upload(KernelCases.Uniform(11, (long)outFeatures * inFeatures, 0.3f));
+        using var bias = device.Upload(KernelCases.Uniform(12, outFeatures));
+        using var output = device.Upload(new float[(long)rows * outFeatures]);
+        using var doutput = device.Upload(KernelCases.Uniform(13, (long)rows * outFeatures));
+        using var dinput = device.Upload(KernelCases.Uniform(14, (long)rows * inFeatures));
+        using var dweight = device.Upload(KernelCases.Uniform(15, (long)outFeatures * inFeatures));
+        using var dbias = device.Upload(KernelCases.Uniform(16, outFeatures));
+        linear.Forward(output.View, input.View, new WeightAndBias(weight.View, bias.View), hasBias, rows, inFeatures, outFeatures);
+        linear.Backward(dinput.View, new WeightAndBiasGradients(dweight.View, dbias.View), doutput.View, input.View, weight.View, true, rows, inFeatures, outFeatures);
+        device.Synchronize();
+        return new LinearResults(output.Read(), dinput.Read(), dweight.Read(), dbias.Read());
+    }
+
+    private sealed record LinearResults(float[] Output, float[] InputGradient, float[] WeightGradient, float[] BiasGradient);
 }

@@ -50,6 +50,7 @@ public sealed class CliTests
     [TestCase(new[] { "eval" }, "--checkpoint FILE is required")]
     [TestCase(new[] { "export", "--checkpoint", "x.safetensors" }, "--out MODEL.onnx is required")]
     [TestCase(new[] { "summary", "--accelerator", "tpu" }, "--accelerator must be one of")]
+    [TestCase(new[] { "train", "--precision", "fp16" }, "--precision must be one of")]
     public void BadInputGetsOneClearLineAndExitCode2(string[] args, string message)
     {
         var (code, _, error) = CliRunner.Run(args);
@@ -58,6 +59,22 @@ public sealed class CliTests
             Assert.That(code, Is.EqualTo(2));
             Assert.That(error.TrimEnd().Split('\n'), Has.Length.EqualTo(1), error);
             Assert.That(error, Does.StartWith("cct: error: ").And.Contain(message));
+        });
+    }
+
+    /// <summary>A tensor-core precision on the CPU accelerator is refused in one line before the run folder is made.</summary>
+    [Test]
+    public void TrainingInTf32OnTheCpuAcceleratorIsRefused()
+    {
+        var data = CliRunner.FashionMnistSlice(Path.Combine(root, "data-precision"), 64, 32);
+        var run = Path.Combine(root, "precision");
+        var (code, _, error) = CliRunner.Run("train", "--model", "cct-tiny", "--epochs", "1", "--data", data, "--accelerator", "cpu", "--precision", "tf32", "--out", run);
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(2));
+            Assert.That(error.TrimEnd().Split('\n'), Has.Length.EqualTo(1), error);
+            Assert.That(error, Does.StartWith("cct: error: --precision tf32: precision tf32 needs a CUDA GPU"));
+            Assert.That(Directory.Exists(run), Is.False, "nothing written");
         });
     }
 

@@ -18,7 +18,7 @@ public static class DeviceCheck
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(reference);
-        return CompareKernels(target, reference, KernelCases.All(target.Profile.Kernels == KernelFamily.Grouped));
+        return CompareKernels(target, reference, KernelCases.All(target.Profile.Kernels == KernelFamily.Grouped, target.Profile.Precision));
     }
 
     /// <summary>The PyTorch model fixtures a build of cct carries: check-fixtures/ beside the application.</summary>

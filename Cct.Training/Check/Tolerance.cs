@@ -1,4 +1,5 @@
 using System.Globalization;
+using Cct.Gpu.Runtime;
 
 namespace Cct.Training.Check;
 
@@ -56,6 +57,20 @@ public readonly record struct Tolerance(string Name, double Atol, double Rtol)
     /// errs by O(σ·√n), and plain TF32 (no small parts) by ≈ √n·2⁻¹¹·σ ≈ 3e-3 at n = 256: both far outside.
     /// </summary>
     internal static Tolerance ThreeTf32Sum(long terms) => SumOver(terms) with { Name = $"3xTF32 sum of {terms}" };
+
+    /// <summary>
+    /// A sum of <paramref name="terms"/> products on TF32 tensor cores (operands rounded to 10 mantissa bits, Cct.Gpu's
+    /// TensorCoreGemm in <see cref="GemmPrecision.Tf32"/>) against an fp32 GEMM. Rounding a and b each errs by up to 2⁻¹¹
+    /// relative, so a product by up to 2⁻¹⁰ ≈ 1e-3 of |a·b|, with random sign; over n terms of spread σ ≈ 0.33 (the cases'
+    /// uniform [−1, 1] inputs) that random-walks to ≈ √n·2⁻¹⁰·σ/√3 (a uniform error's spread): 1e-3 at n = 256, 1e-2 at
+    /// n = 25,088. The bound is six of those spreads (atol 1e-3·√n, about 6·√n·2⁻¹⁰·0.33/√3) and 2⁻⁹ relative: a wrong
+    /// fragment index errs by O(σ·√n), thirty times more.
+    /// </summary>
+    internal static Tolerance Tf32Sum(long terms) => new($"TF32 sum of {terms}", 1e-3 * Math.Sqrt(terms), 2e-3);
+
+    /// <summary>The bound for a Linear's product of <paramref name="terms"/> terms in <paramref name="precision"/>: fp32 and 3xTF32 share <see cref="SumOver"/>.</summary>
+    internal static Tolerance Products(long terms, GemmPrecision precision)
+        => precision == GemmPrecision.Tf32 ? Tf32Sum(terms) : precision == GemmPrecision.Tf32x3 ? ThreeTf32Sum(terms) : SumOver(terms);
 
     /// <summary>
     /// Sums of thousands of terms: BatchNorm statistics and gradients over B·H·W = 3,136 values per

@@ -4,7 +4,8 @@
 usage: compare.py DIR_OR_JSON... [--markdown FILE] [--top N] [--peak-tflops X]
 
 Reads every Cct JSON (implementation "cct-ilgpu") and PyTorch JSON (implementation "pytorch-eager") given or
-found in the given folders, pairs them by (architecture, batch, device class) and prints: throughput and
+found in the given folders, pairs them by (architecture, batch, device class), a row per Cct precision ("precision":
+fp32, tf32x3 or tf32 for its Linear products; fp32 in reports from before it), and prints: throughput and
 its ratio Cct / PyTorch (above 1 = Cct faster) for training and inference against each PyTorch precision
 mode found (fp32, tf32, bf16, compile; "default" in reports from before those modes), with "not run" or
 "skipped: reason" where a report lacks a mode or could not run it; training compute in GFLOP/s from Cct's
@@ -61,7 +62,7 @@ def json_files(paths):
 
 
 def load(paths):
-    """(Cct results, PyTorch results), each a dict keyed by (architecture, batch, device class)."""
+    """(Cct results keyed by (architecture, batch, device class, Cct precision), PyTorch results keyed by the first three)."""
     ours, theirs = {}, {}
     for name in json_files(paths):
         try:
@@ -74,17 +75,15 @@ def load(paths):
             continue  # other JSON in the folder
         key = (model_key(data), data.get("batch"), DEVICE_CLASS.get(data.get("kind"), data.get("kind")))
         if data.get("implementation") == "cct-ilgpu":
-            ours[key] = data
+            ours[key + (data.get("precision", "fp32"),)] = data
         elif data.get("implementation") == "pytorch-eager":
             theirs[key] = data
     return ours, theirs
 
 
 def label(key, ours, theirs):
-    for report in (ours.get(key), theirs.get(key)):
-        if report and report.get("preset"):
-            return report["preset"]
-    return "custom"
+    name = next((r["preset"] for r in (ours.get(key), theirs.get(key[:3])) if r and r.get("preset")), "custom")
+    return name if key[3] == "fp32" else "%s (Cct %s)" % (name, key[3])
 
 
 def ratio(a, b):
@@ -123,7 +122,7 @@ def measured(run):
 
 def modes_in(rows, theirs):
     """The PyTorch modes any report of these rows has, in column order; fp32 alone when there is none."""
-    return [m for m in MODES if any(run_of(theirs.get(k), m) for k in rows)] or ["fp32"]
+    return [m for m in MODES if any(run_of(theirs.get(k[:3]), m) for k in rows)] or ["fp32"]
 
 
 def mode_figure(report, mode, name):
@@ -175,7 +174,7 @@ def throughput_table(rows, names, ours, theirs):
     lines = ["Throughput in images/s; ratio = Cct / PyTorch (above 1: Cct is faster). " + meanings(modes), "",
              row(header), row(["---"] + ["---:"] * (len(header) - 1))]
     for key in rows:
-        a, t = ours.get(key), theirs.get(key)
+        a, t = ours.get(key), theirs.get(key[:3])
         cells = [names[key], str(key[1])]
         for metric in ("train_images_per_second", "inference_images_per_second"):
             mine = field(a, metric)
@@ -203,7 +202,7 @@ def compute_table(rows, names, ours, theirs, peak_tflops):
             header.append("PyTorch %s %% of peak" % mode)
     lines += [row(header), row(["---"] + ["---:"] * (len(header) - 1))]
     for key in rows:
-        a, t = ours.get(key), theirs.get(key)
+        a, t = ours.get(key), theirs.get(key[:3])
         flops = field(a, "training_flops_per_image")
         if not flops:
             continue
@@ -235,7 +234,7 @@ def memory_table(rows, names, ours, theirs, device_class):
     lines = ["Peak memory in MiB; ratio = Cct / PyTorch (below 1: Cct uses less).", "",
              row(header), row(["---"] + ["---:"] * (len(header) - 1))]
     for key in rows:
-        a, t = ours.get(key), theirs.get(key)
+        a, t = ours.get(key), theirs.get(key[:3])
         mine = field(a, "memory_bytes")
         cells = [names[key], str(key[1]), mib(mine), mib(field(field(a, "memory"), "device_free_delta_bytes"))]
         for mode in modes:
@@ -250,7 +249,7 @@ def profile_lines(rows, names, ours, theirs, top):
     lines = ["Largest shares of a training step (Cct: per kernel; PyTorch: per ATen op, torch.profiler self "
              "time, GPU time on CUDA). Launches = kernel launches per step.", ""]
     for key in rows:
-        a, t = ours.get(key), theirs.get(key)
+        a, t = ours.get(key), theirs.get(key[:3])
         parts = []
         profile = field(a, "kernel_profile") or {}
         if profile.get("kernels"):
@@ -270,7 +269,7 @@ def profile_lines(rows, names, ours, theirs, top):
 def notes_for(rows, names, ours, theirs):
     notes = []
     for key in rows:
-        a, t = ours.get(key), theirs.get(key)
+        a, t = ours.get(key), theirs.get(key[:3])
         what = "%s batch %s" % (names[key], key[1])
         if a is None or t is None:
             notes.append("%s: no %s result" % (what, "Cct" if a is None else "PyTorch"))
@@ -287,13 +286,15 @@ def notes_for(rows, names, ours, theirs):
 
 
 def tables(ours, theirs, top, peak_tflops):
-    names = {k: label(k, ours, theirs) for k in set(ours) | set(theirs)}
+    # A PyTorch result with no Cct run at all still gets its (fp32) row.
+    keys = set(ours) | {k + ("fp32",) for k in theirs if not any(o[:3] == k for o in ours)}
+    names = {k: label(k, ours, theirs) for k in keys}
     keys = sorted(names, key=lambda k: (str(k[2]), names[k], str(k[0]), k[1] or 0))
     lines = []
     for device_class in sorted({str(k[2]) for k in keys}):
         rows = [k for k in keys if str(k[2]) == device_class]
         devices = sorted({"%s %s (%s)" % (side, r.get("device"), r.get("kind"))
-                          for k in rows for side, r in (("Cct", ours.get(k)), ("PyTorch", theirs.get(k))) if r})
+                          for k in rows for side, r in (("Cct", ours.get(k)), ("PyTorch", theirs.get(k[:3]))) if r})
         lines += ["### %s: %s" % (device_class, "; ".join(devices)), ""]
         for section in (throughput_table(rows, names, ours, theirs),
                         compute_table(rows, names, ours, theirs, peak_tflops),

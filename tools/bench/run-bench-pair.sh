@@ -26,6 +26,9 @@
 #                            passed to both sides (defaults 20, 5, 3, 3)
 #   CCT_BENCH_PRECISION      PyTorch modes, comma-separated, of fp32, tf32, bf16 and compile, or all
 #                            (default: all on CUDA, fp32 on the CPU; "tf32" on the CPU is recorded as skipped)
+#   CCT_BENCH_CCT_PRECISION  Cct's precisions for its Linear products, comma-separated, of fp32, tf32x3 and tf32
+#                            (default fp32); each after the first is one more Cct run per preset and batch
+#                            (cct-TAG-P.json), and compare.py gives it its own row. tf32x3 and tf32 need CUDA.
 #   CCT_BENCH_PEAK_TFLOPS    the device's fp32 peak in TFLOP/s, for compare.py's % of peak (H100 SXM / H200: ~67)
 #   CCT_BENCH_TIMEOUT        seconds per single run (default 600)
 #   CCT_BENCH_PYTHON         Python with torch (default: the first of python3, /usr/bin/python3 that imports torch)
@@ -77,6 +80,13 @@ if [[ -n $precision && $precision != all ]]; then
         esac
     done
 fi
+IFS=, read -r -a cct_precisions <<<"${CCT_BENCH_CCT_PRECISION:-fp32},"
+for mode in "${cct_precisions[@]}"; do
+    case $mode in
+        fp32 | tf32x3 | tf32) ;;
+        *) die "CCT_BENCH_CCT_PRECISION must list fp32, tf32x3 or tf32, comma-separated; not '${CCT_BENCH_CCT_PRECISION:-}'" ;;
+    esac
+done
 # Without CCT_BENCH_PRECISION, pytorch_bench.py picks the modes for the device it runs on.
 precision_args=()
 [[ -n $precision ]] && precision_args=(--precision "$precision")
@@ -147,7 +157,7 @@ fi
     echo "cct-bench: ${cct_bench[*]}"
     echo "python: $python ($("$python" -c 'import platform, torch; print("torch", torch.__version__, "CUDA", torch.version.cuda, "python", platform.python_version())'))"
     echo "presets: $presets; batches: $batches; steps $steps, warm-up $warmup, repeats $repeats, profile steps $profile_steps; accelerator $accelerator"
-    echo "PyTorch precision modes: ${precision:-all on CUDA, fp32 on the CPU}"
+    echo "PyTorch precision modes: ${precision:-all on CUDA, fp32 on the CPU}; Cct precisions: ${cct_precisions[*]}"
     echo "fp32 peak for compare.py: ${peak_tflops:-not given} TFLOP/s"
     if command -v nvidia-smi >/dev/null; then
         nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1
@@ -184,13 +194,19 @@ for batch in $batches; do
         torch_json=$out_dir/pytorch-$tag.json
         rm -f "$cct_json" "$torch_json" # a stale file from an earlier run would pass for this one's
         echo
-        echo "=== $preset, batch $batch: Cct ($accelerator) ==="
-        "${with_timeout[@]}" "${opencl_run[@]}" "${cct_bench[@]}" train --model "$preset" --batch "$batch" --accelerator "$accelerator" \
-            --steps "$steps" --warmup "$warmup" --repeats "$repeats" --profile-steps "$profile_steps" --json "$cct_json" \
-            2>&1 | tee "$out_dir/cct-$tag.log"
-        rc=${PIPESTATUS[0]}
-        # Cct.Bench rewrites its JSON after each phase, so a run cut short keeps what it measured ("complete": false).
-        [[ $rc -eq 0 ]] || run_failed "Cct $preset batch $batch" "$rc" "$out_dir/cct-$tag.log"
+        for cct_precision in "${cct_precisions[@]}"; do
+            # The first precision's files keep the plain names (compare.py and torch_device read cct-TAG.json).
+            suffix=
+            [[ $cct_precision == "${cct_precisions[0]}" ]] || suffix=-$cct_precision
+            rm -f "$out_dir/cct-$tag$suffix.json"
+            echo "=== $preset, batch $batch: Cct ($accelerator, $cct_precision) ==="
+            "${with_timeout[@]}" "${opencl_run[@]}" "${cct_bench[@]}" train --model "$preset" --batch "$batch" --accelerator "$accelerator" \
+                --precision "$cct_precision" --steps "$steps" --warmup "$warmup" --repeats "$repeats" --profile-steps "$profile_steps" \
+                --json "$out_dir/cct-$tag$suffix.json" 2>&1 | tee "$out_dir/cct-$tag$suffix.log"
+            rc=${PIPESTATUS[0]}
+            # Cct.Bench rewrites its JSON after each phase, so a run cut short keeps what it measured ("complete": false).
+            [[ $rc -eq 0 ]] || run_failed "Cct $preset batch $batch ($cct_precision)" "$rc" "$out_dir/cct-$tag$suffix.log"
+        done
 
         if [[ $simulator_too == yes ]]; then
             simulator_json=$out_dir/simulator-$tag.json

@@ -1,0 +1,23 @@
+namespace Cct.Gpu.Runtime;
+
+/// <summary>
+/// How a device computes a model's Linear products (its matrix multiplies), as PyTorch's
+/// <c>torch.set_float32_matmul_precision</c> does for a process. Every other kernel computes in fp32 whatever the setting.
+/// </summary>
+public enum GemmPrecision
+{
+    /// <summary>fp32 fused multiply-adds: the default, and the only precision of the CPU accelerator and OpenCL.</summary>
+    Fp32,
+
+    /// <summary>
+    /// 3xTF32 on CUDA tensor cores (compute capability 8.0 or later), as CUTLASS's example 27: each operand is split into
+    /// a TF32 big part and a TF32 small part and three products are summed, which keeps fp32's accuracy.
+    /// </summary>
+    Tf32x3,
+
+    /// <summary>
+    /// TF32 on CUDA tensor cores (compute capability 8.0 or later): operands rounded to TF32's 10-bit mantissa, sums in fp32,
+    /// as PyTorch with <c>torch.backends.cuda.matmul.allow_tf32 = True</c>. About 5e-4 relative error a product.
+    /// </summary>
+    Tf32,
+}

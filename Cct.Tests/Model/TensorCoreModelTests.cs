@@ -1,0 +1,61 @@
+using Cct.Gpu.Layers;
+using Cct.Gpu.Model;
+using Cct.Gpu.Optimizer;
+using Cct.Gpu.Runtime;
+using Cct.Tests.Support;
+using Cct.Training.Check;
+
+namespace Cct.Tests.Model;
+
+/// <summary>
+/// A whole model trained with its Linear products on tensor cores (<see cref="GemmPrecision"/>) against the same model in
+/// fp32 on the same CUDA GPU: cct-2/3x2 (its 128-wide Linears all on the tensor cores, the 10-class head in fp32), five
+/// AdamW steps at batch 64 from one initialisation. Category "Gpu": the default test command excludes it.
+/// </summary>
+[Category("Gpu")]
+public sealed class TensorCoreModelTests
+{
+    private const int Batch = 64;
+    private const int Steps = 5;
+
+    /// <summary>
+    /// 3xTF32 is fp32-accurate: the losses agree within <see cref="Tolerance.Model"/>, the bound for fp32 sums in another
+    /// order. TF32's operand rounding (~5e-4 a product) moves a loss of ~2.3 by ~1e-3 after five steps at lr 1e-3; 2e-2
+    /// absolute, 1 % relative, leaves room while a broken product (a wrong fragment, a missed split) moves it by O(1).
+    /// </summary>
+    [TestCase(GemmPrecision.Tf32x3)]
+    [TestCase(GemmPrecision.Tf32)]
+    public void TrainingStepsMatchFp32OnCuda(GemmPrecision precision)
+    {
+        var random = new Random(5);
+        var images = Enumerable.Range(0, Batch * 28 * 28).Select(_ => (float)random.NextDouble()).ToArray();
+        var classes = Enumerable.Range(0, Batch).Select(i => i % 10).ToArray();
+        using var fp32Device = ComputeDevice.Create(AcceleratorKind.Cuda, GemmPrecision.Fp32);
+        using var tensorDevice = ComputeDevice.Create(AcceleratorKind.Cuda, precision);
+        var fp32 = Losses(fp32Device, images, classes);
+        var tensorCores = Losses(tensorDevice, images, classes);
+        var tolerance = precision == GemmPrecision.Tf32x3 ? Tolerance.Model : new Tolerance("TF32 model losses", 2e-2, 1e-2);
+        Compare.AssertClose(tensorCores, fp32, $"model.{precision}.losses", tolerance);
+    }
+
+    private static float[] Losses(ComputeDevice device, float[] images, int[] classes)
+    {
+        using var model = new CctModel(device, CctConfig.Preset("cct-2/3x2"), Batch);
+        model.Initialize(3);
+        using var input = device.Upload(images);
+        using var labels = device.Upload(classes);
+        var parameters = model.Parameters;
+        var settings = new AdamWSettings(1e-3f, 0.9f, 0.999f, 1e-8f, 0.05f);
+        var losses = new float[Steps];
+        for (var step = 1; step <= Steps; step++)
+        {
+            model.Forward(input.View, Batch, train: true);
+            parameters.ZeroGradients();
+            model.Backward(labels.View, 0f);
+            losses[step - 1] = model.ReadLoss();
+            AdamW.For(device).Step(parameters.Values.View, parameters.FirstMoment.View, parameters.SecondMoment.View, parameters.Gradients.View, settings, step);
+        }
+
+        return losses;
+    }
+}
