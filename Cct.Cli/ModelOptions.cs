@@ -42,7 +42,7 @@ internal static class ModelOptions
         }
         catch (NotSupportedException e)
         {
-            throw new UsageException($"--precision {precision.ToString().ToLowerInvariant()}: {e.Message}", e);
+            throw new UsageException(e.Message, e);
         }
     }
 

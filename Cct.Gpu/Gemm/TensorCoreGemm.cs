@@ -113,6 +113,11 @@ internal sealed class TensorCoreGemm
     /// <summary>output (rows, outFeatures) = input (rows, inFeatures) · weight (outFeatures, inFeatures)ᵀ (+ bias (outFeatures) when <paramref name="hasBias"/>).</summary>
     public void Forward(ArrayView<float> output, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, bool hasBias, int rows, int inFeatures, int outFeatures)
     {
+        if (rows <= 0)
+        {
+            return;
+        }
+
         Check(output, (long)rows * outFeatures, input, (long)rows * inFeatures, weight, (long)outFeatures * inFeatures);
         var problem = new TensorCoreProblem(Address(output), Address(input), Address(weight), hasBias ? Address(bias) : 0, rows, outFeatures, inFeatures, inFeatures);
         (hasBias ? forwardBias : forward)(Launch(problem, splits: 1), problem);
@@ -121,6 +126,11 @@ internal sealed class TensorCoreGemm
     /// <summary>dinput (rows, inFeatures) += doutput (rows, outFeatures) · weight (outFeatures, inFeatures).</summary>
     public void InputGradient(ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<float> weight, int rows, int inFeatures, int outFeatures)
     {
+        if (rows <= 0)
+        {
+            return;
+        }
+
         Check(dinput, (long)rows * inFeatures, doutput, (long)rows * outFeatures, weight, (long)outFeatures * inFeatures);
         var problem = new TensorCoreProblem(Address(dinput), Address(doutput), Address(weight), 0, rows, inFeatures, outFeatures, outFeatures);
         inputGradient(Launch(problem, splits: 1), problem);
@@ -133,6 +143,11 @@ internal sealed class TensorCoreGemm
     /// </summary>
     public void WeightGradient(ArrayView<float> dweight, ArrayView<float> doutput, ArrayView<float> input, int rows, int inFeatures, int outFeatures)
     {
+        if (rows <= 0)
+        {
+            return;
+        }
+
         Check(dweight, (long)outFeatures * inFeatures, doutput, (long)rows * outFeatures, input, (long)rows * inFeatures);
         var columns = outFeatures * inFeatures;
         var (splits, chunk) = SplitK(outFeatures, inFeatures, rows, device.Accelerator.NumMultiprocessors * GroupsPerMultiprocessor);

@@ -20,7 +20,8 @@ namespace Cct.Gpu.Layers;
 /// Four threads share a row of a tile: thread (r, part) takes the scores of keys part, part + 4, … of its row and output
 /// columns part·hs/4 … (part + 1)·hs/4 − 1, held as <see cref="Float4"/> registers, so hs must be a multiple of 16 up
 /// to <see cref="MaxHeadSize"/> (<see cref="Supports"/>): cct-2/3x2, cct-4/3x2 and cct-7/3x1 have 64. Tiles of 32 pad
-/// T = 196 to 224 (23 % of the score work idle) and T = 49 to 64 (41 %). Models on the GPU kernels train with it
+/// T = 196 to 224 and T = 49 to 64, but rows and columns past T are skipped (<see cref="Dots"/>): 2 % and 17.5 % of the
+/// score work idle, where whole tiles left 23 % and 41 %. Models on the GPU kernels train with it
 /// (<see cref="Attention.Fuses"/>) for its memory: a cct-7/3x1 at batch 128 keeps 3,175 MiB of device buffers instead
 /// of 3,772. Its speed against the batched path has not been timed on a GPU yet (Cct.Bench kernels times both, the
 /// cases "flash attention" and "attention", and <c>Cct.Bench train --attention unfused</c> a whole step without it); on
@@ -140,7 +141,8 @@ internal sealed class FlashAttention
             LoadRows(v, qkv, qkvRows + (2 * c) + headColumn, 3 * c, key0, t, hs, thread);
             Group.Barrier();
 
-            var scores = Dots(q, r, k, part, hs);
+            var keys = XMath.Min(TileRows, t - key0);
+            var scores = Dots(q, r, i < t, k, part, keys, hs);
             scores.Scale(scale);
             scores.MaskPast(t - key0 - part);
             maxima[thread] = scores.Max();
@@ -157,8 +159,8 @@ internal sealed class FlashAttention
 
             o.Scale(rescale);
             var values = v.Cast<Float4>();
-            var keys = XMath.Min(TileRows, t - key0);
-            for (var j = 0; j < keys; j++)
+            var weighted = i < t ? keys : 0; // a row past the matrix is never stored
+            for (var j = 0; j < weighted; j++)
             {
                 var p = dropped[(r * ScoreStride) + j];
                 o.MultiplyAdd(p, values, ((j * RowStride) + columns) / 4, chunks);
@@ -230,8 +232,9 @@ internal sealed class FlashAttention
             LoadRows(v, qkv, qkvRows + (2 * c) + headColumn, 3 * c, key0, t, hs, thread);
             Group.Barrier();
 
-            var scores = Dots(q, r, k, part, hs);
-            var dprobabilities = Dots(dy, r, v, part, hs);
+            var keys = XMath.Min(TileRows, t - key0);
+            var scores = Dots(q, r, valid, k, part, keys, hs);
+            var dprobabilities = Dots(dy, r, valid, v, part, keys, hs);
             scores.Scale(scale);
             scores.MaskPast(valid ? t - key0 - part : 0);
             scores.Exp(lse);
@@ -239,8 +242,8 @@ internal sealed class FlashAttention
             Group.Barrier();
 
             var keysView = k.Cast<Float4>();
-            var keys = XMath.Min(TileRows, t - key0);
-            for (var j = 0; j < keys; j++)
+            var weighted = valid ? keys : 0;
+            for (var j = 0; j < weighted; j++)
             {
                 dq.MultiplyAdd(dscores[(r * ScoreStride) + j], keysView, ((j * RowStride) + columns) / 4, chunks);
             }
@@ -287,8 +290,9 @@ internal sealed class FlashAttention
             }
 
             Group.Barrier();
-            var scores = Dots(k, r, q, part, hs);
-            var dprobabilities = Dots(v, r, dy, part, hs);
+            var rows = XMath.Min(TileRows, t - query0);
+            var scores = Dots(k, r, j < t, q, part, rows, hs);
+            var dprobabilities = Dots(v, r, j < t, dy, part, rows, hs);
             scores.Scale(scale);
             scores.MaskPast(j < t ? t - query0 - part : 0);
             scores.ExpPerColumn(rowStatistics, part);
@@ -300,8 +304,8 @@ internal sealed class FlashAttention
 
             var queries = q.Cast<Float4>();
             var gradients = dy.Cast<Float4>();
-            var rows = XMath.Min(TileRows, t - query0);
-            for (var e = 0; e < rows; e++)
+            var weighted = j < t ? rows : 0; // a key past the matrix is never stored
+            for (var e = 0; e < weighted; e++)
             {
                 var at = ((e * RowStride) + columns) / 4;
                 dv.MultiplyAdd(dropped[(r * ScoreStride) + e], gradients, at, chunks);
@@ -330,16 +334,26 @@ internal sealed class FlashAttention
         }
     }
 
-    // Row r of a against rows part, part + 4, …, part + 28 of b, each over hs: eight dot products in registers.
-    private static TileScores Dots(ArrayView<float> a, int r, ArrayView<float> b, int part, int hs)
+    // Row r of a against rows part, part + 4, …, part + 28 of b, each over hs: eight dot products in registers, of which
+    // only those of b's first bRows rows are computed, and none when row r of a is past the matrix (aValid false): the
+    // others stay 0 and are masked. So the padding of T to whole tiles costs little: at T = 49 (two tiles of 32 each
+    // way) a group's warps compute 56 row slots by 52 column slots of score dot products for 49 × 49 (17.5 % idle, where
+    // whole tiles left 41 %), at T = 196 200 by 196 (2 %, where whole tiles left 23 %).
+    private static TileScores Dots(ArrayView<float> a, int r, bool aValid, ArrayView<float> b, int part, int bRows, int hs)
     {
         var scores = default(TileScores);
+        if (!aValid)
+        {
+            return scores;
+        }
+
         var (a4, b4) = (a.Cast<Float4>(), b.Cast<Float4>());
         var rowA = r * RowStride / 4;
         var rowB = part * RowStride / 4;
+        var count = (bRows - part + 3) / 4;
         for (var d = 0; d < hs / 4; d++)
         {
-            scores.Add(a4[rowA + d], b4, rowB + d);
+            scores.Add(a4[rowA + d], b4, rowB + d, count);
         }
 
         return scores;

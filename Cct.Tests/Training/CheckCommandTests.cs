@@ -188,7 +188,7 @@ public sealed class CheckCommandTests
             (new[] { "check", "extra" }, "takes no arguments"),
             (new[] { "check", "--bogus" }, "unknown option --bogus"),
             (new[] { "check", "--precision", "bf16" }, "--precision must be one of"),
-            (new[] { "check", "--accelerator", "cpu", "--precision", "tf32x3" }, "--precision tf32x3: precision tf32x3 needs a CUDA GPU of compute capability 8.0"),
+            (new[] { "check", "--accelerator", "cpu", "--precision", "tf32x3" }, "precision tf32x3 needs a CUDA GPU of compute capability 8.0"),
         })
         {
             var (code, _, error) = CliRunner.Run(args);

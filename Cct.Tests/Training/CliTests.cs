@@ -73,7 +73,7 @@ public sealed class CliTests
         {
             Assert.That(code, Is.EqualTo(2));
             Assert.That(error.TrimEnd().Split('\n'), Has.Length.EqualTo(1), error);
-            Assert.That(error, Does.StartWith("cct: error: --precision tf32: precision tf32 needs a CUDA GPU"));
+            Assert.That(error, Does.StartWith("cct: error: precision tf32 needs a CUDA GPU"));
             Assert.That(Directory.Exists(run), Is.False, "nothing written");
         });
     }
