@@ -1,0 +1,1 @@
+/work/main/bundle/cct devices 

@@ -1,0 +1,1 @@
+/work/main/bundle/cct check --accelerator cpu --precision tf32x3 
