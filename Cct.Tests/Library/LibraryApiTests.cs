@@ -38,7 +38,7 @@ public sealed class LibraryApiTests
             "Cct.Gpu.Model.BlockLayout", "Cct.Gpu.Model.CctConfig", "Cct.Gpu.Model.CctModel", "Cct.Gpu.Model.CctPresets",
             "Cct.Gpu.Model.PoolingKind", "Cct.Gpu.Model.PositionalEmbeddingKind", "Cct.Gpu.Model.Prediction", "Cct.Gpu.Model.SummaryRow",
             "Cct.Gpu.Runtime.AcceleratorKind", "Cct.Gpu.Runtime.AcceleratorUnavailableException", "Cct.Gpu.Runtime.ComputeDevice",
-            "Cct.Gpu.Runtime.DeviceDescription",
+            "Cct.Gpu.Runtime.DeviceDescription", "Cct.Gpu.Runtime.GemmPrecision",
         ];
         string[] training =
         [
