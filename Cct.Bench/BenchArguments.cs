@@ -88,6 +88,7 @@ internal static class BenchArguments
         ["fp32"] = GemmPrecision.Fp32,
         ["tf32x3"] = GemmPrecision.Tf32x3,
         ["tf32"] = GemmPrecision.Tf32,
+        ["bf16"] = GemmPrecision.Bf16,
     });
 
     private static (int, int, int) Shape(string text)

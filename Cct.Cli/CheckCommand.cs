@@ -18,7 +18,7 @@ namespace Cct.Cli;
 internal static class CheckCommand
 {
     private const string Help = """
-        usage: cct check [--accelerator auto|cuda|opencl|cpu] [--precision fp32|tf32x3|tf32] [--fixtures DIR] [--json FILE]
+        usage: cct check [--accelerator auto|cuda|opencl|cpu] [--precision fp32|tf32x3|tf32|bf16] [--fixtures DIR] [--json FILE]
           Runs every kernel (forward and backward) on the accelerator and compares it with the CPU
           accelerator on the same inputs, then trains the tiny PyTorch-fixture models one step and five
           AdamW steps and compares logits, loss, gradients and parameters with PyTorch's float64 values.

@@ -19,7 +19,7 @@ internal static class EvalCommand
         var parsed = ParsedArguments.Parse(args, new HashSet<string> { "checkpoint", "data", "out", "accelerator", "precision", "test-limit", "tta" }, new HashSet<string>());
         if (parsed.WantsHelp)
         {
-            Console.WriteLine("usage: cct eval --checkpoint FILE [--data DIR] [--out DIR] [--test-limit N] [--tta none|flip|flip-translate] [--accelerator auto|cuda|opencl|cpu] [--precision fp32|tf32x3|tf32]\n  Writes DIR/report/ (default: the checkpoint's folder): report.json, confusion.png, roc.png, samples.png, attention.png, curves.png.\n  A checkpoint of a run with --ema is scored with its weight average; --tta defaults to the run's.");
+            Console.WriteLine("usage: cct eval --checkpoint FILE [--data DIR] [--out DIR] [--test-limit N] [--tta none|flip|flip-translate] [--accelerator auto|cuda|opencl|cpu] [--precision fp32|tf32x3|tf32|bf16]\n  Writes DIR/report/ (default: the checkpoint's folder): report.json, confusion.png, roc.png, samples.png, attention.png, curves.png.\n  A checkpoint of a run with --ema is scored with its weight average; --tta defaults to the run's.");
             return 0;
         }
 

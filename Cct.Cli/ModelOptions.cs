@@ -25,9 +25,10 @@ internal static class ModelOptions
         ["fp32"] = GemmPrecision.Fp32,
         ["tf32x3"] = GemmPrecision.Tf32x3,
         ["tf32"] = GemmPrecision.Tf32,
+        ["bf16"] = GemmPrecision.Bf16,
     };
 
-    /// <summary>--precision fp32|tf32x3|tf32: how the device computes the model's Linear products (fp32 by default).</summary>
+    /// <summary>--precision fp32|tf32x3|tf32|bf16: how the device computes the model's Linear products (fp32 by default).</summary>
     public static GemmPrecision Precision(ParsedArguments args) => args.Choice("precision", GemmPrecision.Fp32, Precisions);
 
     /// <summary>The device of --accelerator in --precision; a tensor-core precision on a device without them is a one-line usage error.</summary>

@@ -254,7 +254,7 @@ internal static class TrainCommand
                          [--val-split 0.1] [--patience N] [--train-limit N] [--test-limit N] [--seed 0] [--data DIR]
                          [--dataset fashion-mnist|mnist] [--out runs/NAME] [--resume CHECKPOINT] [--stop-after N]
                          [--schedule cosine|constant|one-cycle] [--ema 0.999] [--tta none|flip|flip-translate]
-                         [--target-accuracy 0.93] [--accelerator auto|cuda|opencl|cpu] [--precision fp32|tf32x3|tf32]
+                         [--target-accuracy 0.93] [--accelerator auto|cuda|opencl|cpu] [--precision fp32|tf32x3|tf32|bf16]
                          [--layers N --heads N --dim N --mlp-ratio X --conv-layers N --mid-channels N --kernel K
                           --pos-emb learnable|sine|none --pool seq|mean]
 
@@ -269,7 +269,8 @@ internal static class TrainCommand
                   1-pixel translates); --target-accuracy stops at the first epoch whose test accuracy reaches it and
                   prints the training time to it (compilation, evaluation and data loading excluded; metrics.jsonl too).
           --precision computes the Linear products on CUDA tensor cores (compute capability 8.0+): tf32x3 keeps
-                  fp32's accuracy, tf32 rounds operands to TF32 (about 5e-4 a product); fp32 everywhere else.
+                  fp32's accuracy, tf32 rounds operands to TF32 (about 5e-4 a product), bf16 to bfloat16 (4e-3);
+                  fp32 everywhere else.
           The run folder gets metrics.jsonl, checkpoint-last/-best.safetensors, config.json and report/.
         """;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Validates an unpacked Cct bundle on a CUDA machine in under 10 minutes: devices, `cct check` in fp32 and in a
-# tensor-core precision, the GPU tests, the kernels timed in both, the bench pair against PyTorch (Cct in both
-# precisions, PyTorch in fp32, TF32 and bf16), and a fixed-time training run of cct-7/3x1 on full FashionMNIST
+# Validates an unpacked Cct bundle on a CUDA machine in about 10 minutes: devices, `cct check` in fp32 and in a
+# tensor-core precision, the GPU tests, the kernels timed in both, the bench pair against PyTorch (Cct in fp32,
+# tf32x3 and bf16, PyTorch in fp32, TF32 and bf16), and a fixed-time training run of cct-7/3x1 on full FashionMNIST
 # with test accuracy per epoch. Needs no .NET; the bench pair needs a Python with torch.
 #
 # usage: tools/gpu-validate.sh BUNDLE_DIR DATA_DIR OUT_DIR
@@ -14,17 +14,18 @@
 #
 # Environment (defaults in brackets; the CPU values in docs/gpu-bundle.md rehearse the script without a GPU):
 #   CCT_VALIDATE_ACCELERATOR   [cuda] accelerator for every step: cuda, opencl, cpu or auto
-#   CCT_VALIDATE_BUDGET        [560] seconds for the whole script; later steps shrink to fit it
-#   CCT_VALIDATE_PRECISION     [tf32x3 on cuda, else none] a tensor-core precision (tf32x3 or tf32) for the Linear
-#                              products: `cct check` and the kernels step run once more in it (check-tc, kernels-tc),
-#                              and the bench adds a Cct run in it per preset and batch; none leaves them out
+#   CCT_VALIDATE_BUDGET        [650] seconds for the whole script; later steps shrink to fit it
+#   CCT_VALIDATE_PRECISION     [tf32x3 on cuda, else none] a tensor-core precision (tf32x3, tf32 or bf16) for the
+#                              Linear products: `cct check` and the kernels step run once more in it (check-tc,
+#                              kernels-tc); none leaves them out. The bench's Cct runs are CCT_BENCH_CCT_PRECISION's:
+#                              fp32, tf32x3 and bf16 on cuda (against PyTorch's fp32, tf32 and bf16), fp32 elsewhere
 #   CCT_VALIDATE_MODEL         [cct-7/3x1] model trained
 #   CCT_VALIDATE_EPOCHS        [30] epochs asked for; the time budget stops the run earlier
 #   CCT_VALIDATE_TRAIN_SECONDS [200] training time budget; then SIGINT (Ctrl+C) saves checkpoint-last
 #   CCT_VALIDATE_TRAIN_ARGS    [] more `cct train` arguments, e.g. "--train-limit 512 --val-split 0"
 #   CCT_VALIDATE_TEST_FILTER   [TestCategory=Gpu] test filter (Microsoft.Testing.Platform --filter syntax)
-#   CCT_VALIDATE_CHECK_SECONDS [60], CCT_VALIDATE_TESTS_SECONDS [60], CCT_VALIDATE_KERNELS_SECONDS [40],
-#   CCT_VALIDATE_BENCH_SECONDS [200],
+#   CCT_VALIDATE_CHECK_SECONDS [60], CCT_VALIDATE_TESTS_SECONDS [90], CCT_VALIDATE_KERNELS_SECONDS [40],
+#   CCT_VALIDATE_BENCH_SECONDS [260],
 #   CCT_VALIDATE_EVAL_SECONDS [60]  caps of the other steps
 #   CCT_VALIDATE_KERNELS_SIZE  [cct] `Cct.Bench kernels --size`: cct (CCT's shapes) or small (a CPU rehearsal)
 #   CCT_VALIDATE_SKIP          [] step names to leave out, space-separated: env devices check check-tc tests kernels kernels-tc bench train eval
@@ -57,29 +58,30 @@ case $accelerator in
     *) die "CCT_VALIDATE_ACCELERATOR must be cuda, opencl, cpu or auto, not '$accelerator'" ;;
 esac
 budget=0 epochs=0 train_seconds=0 check_seconds=0 tests_seconds=0 kernels_seconds=0 bench_seconds=0 eval_seconds=0
-int_env budget CCT_VALIDATE_BUDGET 560
+int_env budget CCT_VALIDATE_BUDGET 650
 if [[ -n ${CCT_VALIDATE_PRECISION+set} ]]; then tensor_precision=$CCT_VALIDATE_PRECISION
 elif [[ $accelerator == cuda ]]; then tensor_precision=tf32x3
 else tensor_precision=none; fi
 case $tensor_precision in
-    tf32x3 | tf32 | none) ;;
-    *) die "CCT_VALIDATE_PRECISION must be tf32x3, tf32 or none, not '$tensor_precision'" ;;
+    tf32x3 | tf32 | bf16 | none) ;;
+    *) die "CCT_VALIDATE_PRECISION must be tf32x3, tf32, bf16 or none, not '$tensor_precision'" ;;
 esac
 model=${CCT_VALIDATE_MODEL:-cct-7/3x1}
 int_env epochs CCT_VALIDATE_EPOCHS 30
 int_env train_seconds CCT_VALIDATE_TRAIN_SECONDS 200
 int_env check_seconds CCT_VALIDATE_CHECK_SECONDS 60
-int_env tests_seconds CCT_VALIDATE_TESTS_SECONDS 60
+int_env tests_seconds CCT_VALIDATE_TESTS_SECONDS 90
 int_env kernels_seconds CCT_VALIDATE_KERNELS_SECONDS 40
 kernels_size=${CCT_VALIDATE_KERNELS_SIZE:-cct}
 [[ $kernels_size == cct || $kernels_size == small ]] || die "CCT_VALIDATE_KERNELS_SIZE must be cct or small, not '$kernels_size'"
-int_env bench_seconds CCT_VALIDATE_BENCH_SECONDS 200
+int_env bench_seconds CCT_VALIDATE_BENCH_SECONDS 260
 int_env eval_seconds CCT_VALIDATE_EVAL_SECONDS 60
 test_filter=${CCT_VALIDATE_TEST_FILTER:-TestCategory=Gpu}
 read -r -a train_extra <<<"${CCT_VALIDATE_TRAIN_ARGS:-}"
 skip=" ${CCT_VALIDATE_SKIP:-} "
-# The bench step's 200 s hold 2 presets x 2 batches, two Cct runs (fp32 and the tensor-core precision, 17 steps
-# each) and a PyTorch run each (40 s cap a run); it was 160 s with one Cct run, sized as follows. A PyTorch
+# The bench step's 260 s hold 2 presets x 2 batches, three Cct runs (fp32, tf32x3 and bf16, 17 steps each, about
+# 12 s a run with its compile) and a PyTorch run each (40 s cap a run); it was 160 s with one Cct run, sized as
+# follows. A PyTorch
 # mode trains WARMUP + REPEATS x STEPS + PROFILE_STEPS steps and makes 1 + REPEATS x STEPS forwards. With the
 # two modes of before at 10 steps that was 2 x (3 + 2 x 10 + 2) = 50 steps and 2 x 21 = 42 forwards a run, and
 # the whole validation passed in 385 s of 470 on an H200 (2026-11-30). Three modes at 6 steps are
@@ -281,7 +283,7 @@ for candidate in "$bundle/tools/bench/run-bench-pair.sh" "$here/bench/run-bench-
 done
 if [[ -n $bench_script ]]; then
     bench_precisions=fp32
-    [[ $tensor_precision != none ]] && bench_precisions=fp32,$tensor_precision
+    [[ $accelerator == cuda ]] && bench_precisions=fp32,tf32x3,bf16
     run_step bench "$bench_seconds" "$train_reserve" TERM env CCT_BENCH_CCT_PRECISION="${CCT_BENCH_CCT_PRECISION:-$bench_precisions}" \
         bash "$bench_script" "$bundle" "$out/bench" "$accelerator"
     if [[ $step_status == skip ]]; then

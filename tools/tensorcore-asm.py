@@ -12,6 +12,10 @@
 #   KCols: (k, rows) with rows contiguous (the weight in dinput, doutput and input in dweight): a thread's load is 4 rows
 #          at one k, transposed into 4 st.shared.b32 (lanes spread over 8 k and 4 row groups: 2-way bank conflicts).
 # So one step (ldmatrix + mma) serves every form; only the staging differs.
+# Terms: 3 (3xTF32: small·big + big·small + big·big, fp32-accurate) or 1 (big·big: TF32), or BF16: operands rounded to
+# bfloat16 (cvt.rn.bf16x2.f32, two k a 32-bit word) in shared [128 rows][24] b16 (16 k + 8 padding: 48-byte rows, whose
+# eight ldmatrix row reads fall on distinct bank quads), and mma.m16n8k16.bf16, one a K step of 16. A KCols thread loads
+# 4 rows at k and k + 1 (not k + 8), so that it can pack its pairs along k.
 # Shared memory: a's big parts at 0, a's small at 10,240, b's big at 20,480, b's small at 30,720 (a region holds either layout).
 # Terms: 3 (3xTF32: small·big + big·small + big·big, fp32-accurate) or 1 (big·big: TF32).
 REGION = 10240
@@ -24,6 +28,11 @@ SECOND = {"KRows": 64 * KROWS_STRIDE * 4, "KCols": 8 * 4}  # shared bytes to a t
 FORMS = [("Forward", "KRows", "KRows"), ("InputGradient", "KRows", "KCols"), ("WeightGradient", "KCols", "KCols")]
 MMA = "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32"
 LDSM = "ldmatrix.sync.aligned.m8n8.x4.shared.b16"
+
+
+BF16_STRIDE = 48               # bytes per bf16 shared row
+BF16_SECOND = {"KRows": 64 * BF16_STRIDE, "KCols": 0}  # (KCols: both loads go to the same word, lower and upper half)
+MMA_BF16 = "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"
 
 
 def v4(p, j):
@@ -152,12 +161,50 @@ def store(kind):
     return lines + ["}"]
 
 
+def stage_bf16(fa, fb):
+    # Rounds the slice in tc_x to bf16 pairs along k and stores them: %0 a's and %1 b's byte offset in their region.
+    # KRows: tc_x 4j..4j+3 are 4 consecutive k of a row (load j: rows r and r + 64), stored as two words. KCols: tc_x
+    # 4j+q is row q's element at k (j = 0) and at k + 1 (j = 1): pair (k, k + 1) of each of the 4 rows is one word.
+    lines = ["{", ".reg .b32 w<8>;", ".reg .u32 s, t;", "mov.u32 s, tc_smem;", f"add.u32 t, s, {B_BIG};",
+             "add.u32 s, s, %0;", "add.u32 t, t, %1;"]
+    for reg, layout, base in [("s", fa, 0), ("t", fb, 8)]:
+        words = base // 2
+        if layout == "KRows":
+            for j in range(2):
+                x = base + 4 * j
+                lines += [f"cvt.rn.bf16x2.f32 w{words + 2*j}, tc_x{x+1}, tc_x{x};", f"cvt.rn.bf16x2.f32 w{words + 2*j + 1}, tc_x{x+3}, tc_x{x+2};",
+                          f"st.shared.v2.b32 [{reg}+{BF16_SECOND['KRows'] * j}], {{w{words + 2*j}, w{words + 2*j + 1}}};"]
+        else:
+            for q in range(4):
+                lines += [f"cvt.rn.bf16x2.f32 w{words + q}, tc_x{base + 4 + q}, tc_x{base + q};",
+                          f"st.shared.b32 [{reg}+{q * BF16_STRIDE}], w{words + q};"]
+    return lines + ["}"]
+
+
+def step_bf16():
+    # A K step of 16: %0 the lane's a fragment offset in a's region, %1 its b offset in b's. b's 2 ldmatrix.x4 (4 column
+    # tiles), then row by row a's ldmatrix.x4 and that row's 4 mma.m16n8k16.
+    lines = ["{", ".reg .b32 a<4>, b<8>;", ".reg .u32 sa, sb;", "mov.u32 sa, tc_smem;", f"add.u32 sb, sa, {B_BIG};",
+             "add.u32 sa, sa, %0;", "add.u32 sb, sb, %1;"]
+    lines += [f"{LDSM} {v4('b', j)}, [sb+{16 * BF16_STRIDE * j}];" for j in range(NT // 2)]
+    for i in range(MT):
+        lines.append(f"{LDSM} {v4('a', 0)}, [sa+{16 * BF16_STRIDE * i}];")
+        for jn in range(NT):
+            c = 4 * (NT * i + jn)
+            acc = "{" + ", ".join(f"tc_c{c+q}" for q in range(4)) + "}"
+            b0 = 4 * (jn // 2) + 2 * (jn % 2)
+            lines.append(f"{MMA_BF16} {acc}, {v4('a', 0)}, {{b{b0}, b{b0+1}}}, {acc};")
+    return lines + ["}"]
+
+
 parts = [cs("Init", init(), "Declares tc_smem, the accumulators tc_c0..63 (zeroed) and the next slice's registers tc_x0..15."),
          cs("LoadA", load("a"), "Loads a's next slice into tc_x0..7: %0, %1 its two addresses, %2 the mask of the loads to make."),
          cs("LoadB", load("b"), "Loads b's next slice into tc_x8..15: %0, %1 its two addresses, %2 the mask of the loads to make.")]
 for terms in (3, 1):
     parts.append(cs(f"Step{terms}", step(terms), f"{'3xTF32' if terms == 3 else 'TF32'}: a K step's fragments and mmas; %0, %1 the lane's a, b fragment offsets."))
+parts.append(cs("StepBf16", step_bf16(), "BF16: a K step's fragments and mmas; %0, %1 the lane's a, b fragment offsets."))
 for form, fa, fb in FORMS:
+    parts.append(cs(f"{form}StageBf16", stage_bf16(fa, fb), f"{form} ({fa} a, {fb} b), BF16: rounds and stores the slice; %0, %1 a's, b's offsets."))
     for terms in (3, 1):
         parts.append(cs(f"{form}Stage{terms}", stage(form, fa, fb, terms), f"{form} ({fa} a, {fb} b), {'3xTF32' if terms == 3 else 'TF32'}: splits and stores the slice; %0, %1 a's, b's offsets."))
 for kind in ("Plain", "Add", "Bias"):

@@ -305,6 +305,62 @@ internal static class TensorCoreAsm
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {tc_c60, tc_c61, tc_c62, tc_c63}, {ahi12, ahi13, ahi14, ahi15}, {bhi6, bhi7}, {tc_c60, tc_c61, tc_c62, tc_c63};\n" +
         "}\n";
 
+    // BF16: a K step's fragments and mmas; %0, %1 the lane's a, b fragment offsets.
+    public const string StepBf16 =
+        "{\n" +
+        ".reg .b32 a<4>, b<8>;\n" +
+        ".reg .u32 sa, sb;\n" +
+        "mov.u32 sa, tc_smem;\n" +
+        "add.u32 sb, sa, 20480;\n" +
+        "add.u32 sa, sa, %0;\n" +
+        "add.u32 sb, sb, %1;\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [sb+0];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [sb+768];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [sa+0];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tc_c0, tc_c1, tc_c2, tc_c3}, {a0, a1, a2, a3}, {b0, b1}, {tc_c0, tc_c1, tc_c2, tc_c3};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tc_c4, tc_c5, tc_c6, tc_c7}, {a0, a1, a2, a3}, {b2, b3}, {tc_c4, tc_c5, tc_c6, tc_c7};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tc_c8, tc_c9, tc_c10, tc_c11}, {a0, a1, a2, a3}, {b4, b5}, {tc_c8, tc_c9, tc_c10, tc_c11};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tc_c12, tc_c13, tc_c14, tc_c15}, {a0, a1, a2, a3}, {b6, b7}, {tc_c12, tc_c13, tc_c14, tc_c15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [sa+768];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tc_c16, tc_c17, tc_c18, tc_c19}, {a0, a1, a2, a3}, {b0, b1}, {tc_c16, tc_c17, tc_c18, tc_c19};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tc_c20, tc_c21, tc_c22, tc_c23}, {a0, a1, a2, a3}, {b2, b3}, {tc_c20, tc_c21, tc_c22, tc_c23};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tc_c24, tc_c25, tc_c26, tc_c27}, {a0, a1, a2, a3}, {b4, b5}, {tc_c24, tc_c25, tc_c26, tc_c27};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tc_c28, tc_c29, tc_c30, tc_c31}, {a0, a1, a2, a3}, {b6, b7}, {tc_c28, tc_c29, tc_c30, tc_c31};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [sa+1536];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tc_c32, tc_c33, tc_c34, tc_c35}, {a0, a1, a2, a3}, {b0, b1}, {tc_c32, tc_c33, tc_c34, tc_c35};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tc_c36, tc_c37, tc_c38, tc_c39}, {a0, a1, a2, a3}, {b2, b3}, {tc_c36, tc_c37, tc_c38, tc_c39};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tc_c40, tc_c41, tc_c42, tc_c43}, {a0, a1, a2, a3}, {b4, b5}, {tc_c40, tc_c41, tc_c42, tc_c43};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tc_c44, tc_c45, tc_c46, tc_c47}, {a0, a1, a2, a3}, {b6, b7}, {tc_c44, tc_c45, tc_c46, tc_c47};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [sa+2304];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tc_c48, tc_c49, tc_c50, tc_c51}, {a0, a1, a2, a3}, {b0, b1}, {tc_c48, tc_c49, tc_c50, tc_c51};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tc_c52, tc_c53, tc_c54, tc_c55}, {a0, a1, a2, a3}, {b2, b3}, {tc_c52, tc_c53, tc_c54, tc_c55};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tc_c56, tc_c57, tc_c58, tc_c59}, {a0, a1, a2, a3}, {b4, b5}, {tc_c56, tc_c57, tc_c58, tc_c59};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tc_c60, tc_c61, tc_c62, tc_c63}, {a0, a1, a2, a3}, {b6, b7}, {tc_c60, tc_c61, tc_c62, tc_c63};\n" +
+        "}\n";
+
+    // Forward (KRows a, KRows b), BF16: rounds and stores the slice; %0, %1 a's, b's offsets.
+    public const string ForwardStageBf16 =
+        "{\n" +
+        ".reg .b32 w<8>;\n" +
+        ".reg .u32 s, t;\n" +
+        "mov.u32 s, tc_smem;\n" +
+        "add.u32 t, s, 20480;\n" +
+        "add.u32 s, s, %0;\n" +
+        "add.u32 t, t, %1;\n" +
+        "cvt.rn.bf16x2.f32 w0, tc_x1, tc_x0;\n" +
+        "cvt.rn.bf16x2.f32 w1, tc_x3, tc_x2;\n" +
+        "st.shared.v2.b32 [s+0], {w0, w1};\n" +
+        "cvt.rn.bf16x2.f32 w2, tc_x5, tc_x4;\n" +
+        "cvt.rn.bf16x2.f32 w3, tc_x7, tc_x6;\n" +
+        "st.shared.v2.b32 [s+3072], {w2, w3};\n" +
+        "cvt.rn.bf16x2.f32 w4, tc_x9, tc_x8;\n" +
+        "cvt.rn.bf16x2.f32 w5, tc_x11, tc_x10;\n" +
+        "st.shared.v2.b32 [t+0], {w4, w5};\n" +
+        "cvt.rn.bf16x2.f32 w6, tc_x13, tc_x12;\n" +
+        "cvt.rn.bf16x2.f32 w7, tc_x15, tc_x14;\n" +
+        "st.shared.v2.b32 [t+3072], {w6, w7};\n" +
+        "}\n";
+
     // Forward (KRows a, KRows b), 3xTF32: splits and stores the slice; %0, %1 a's, b's offsets.
     public const string ForwardStage3 =
         "{\n" +
@@ -403,6 +459,31 @@ internal static class TensorCoreAsm
         "st.shared.v4.b32 [s+5120], {hi4, hi5, hi6, hi7};\n" +
         "st.shared.v4.b32 [t+0], {hi8, hi9, hi10, hi11};\n" +
         "st.shared.v4.b32 [t+5120], {hi12, hi13, hi14, hi15};\n" +
+        "}\n";
+
+    // InputGradient (KRows a, KCols b), BF16: rounds and stores the slice; %0, %1 a's, b's offsets.
+    public const string InputGradientStageBf16 =
+        "{\n" +
+        ".reg .b32 w<8>;\n" +
+        ".reg .u32 s, t;\n" +
+        "mov.u32 s, tc_smem;\n" +
+        "add.u32 t, s, 20480;\n" +
+        "add.u32 s, s, %0;\n" +
+        "add.u32 t, t, %1;\n" +
+        "cvt.rn.bf16x2.f32 w0, tc_x1, tc_x0;\n" +
+        "cvt.rn.bf16x2.f32 w1, tc_x3, tc_x2;\n" +
+        "st.shared.v2.b32 [s+0], {w0, w1};\n" +
+        "cvt.rn.bf16x2.f32 w2, tc_x5, tc_x4;\n" +
+        "cvt.rn.bf16x2.f32 w3, tc_x7, tc_x6;\n" +
+        "st.shared.v2.b32 [s+3072], {w2, w3};\n" +
+        "cvt.rn.bf16x2.f32 w4, tc_x12, tc_x8;\n" +
+        "st.shared.b32 [t+0], w4;\n" +
+        "cvt.rn.bf16x2.f32 w5, tc_x13, tc_x9;\n" +
+        "st.shared.b32 [t+48], w5;\n" +
+        "cvt.rn.bf16x2.f32 w6, tc_x14, tc_x10;\n" +
+        "st.shared.b32 [t+96], w6;\n" +
+        "cvt.rn.bf16x2.f32 w7, tc_x15, tc_x11;\n" +
+        "st.shared.b32 [t+144], w7;\n" +
         "}\n";
 
     // InputGradient (KRows a, KCols b), 3xTF32: splits and stores the slice; %0, %1 a's, b's offsets.
@@ -521,6 +602,33 @@ internal static class TensorCoreAsm
         "st.shared.b32 [t+112], hi13;\n" +
         "st.shared.b32 [t+192], hi14;\n" +
         "st.shared.b32 [t+272], hi15;\n" +
+        "}\n";
+
+    // WeightGradient (KCols a, KCols b), BF16: rounds and stores the slice; %0, %1 a's, b's offsets.
+    public const string WeightGradientStageBf16 =
+        "{\n" +
+        ".reg .b32 w<8>;\n" +
+        ".reg .u32 s, t;\n" +
+        "mov.u32 s, tc_smem;\n" +
+        "add.u32 t, s, 20480;\n" +
+        "add.u32 s, s, %0;\n" +
+        "add.u32 t, t, %1;\n" +
+        "cvt.rn.bf16x2.f32 w0, tc_x4, tc_x0;\n" +
+        "st.shared.b32 [s+0], w0;\n" +
+        "cvt.rn.bf16x2.f32 w1, tc_x5, tc_x1;\n" +
+        "st.shared.b32 [s+48], w1;\n" +
+        "cvt.rn.bf16x2.f32 w2, tc_x6, tc_x2;\n" +
+        "st.shared.b32 [s+96], w2;\n" +
+        "cvt.rn.bf16x2.f32 w3, tc_x7, tc_x3;\n" +
+        "st.shared.b32 [s+144], w3;\n" +
+        "cvt.rn.bf16x2.f32 w4, tc_x12, tc_x8;\n" +
+        "st.shared.b32 [t+0], w4;\n" +
+        "cvt.rn.bf16x2.f32 w5, tc_x13, tc_x9;\n" +
+        "st.shared.b32 [t+48], w5;\n" +
+        "cvt.rn.bf16x2.f32 w6, tc_x14, tc_x10;\n" +
+        "st.shared.b32 [t+96], w6;\n" +
+        "cvt.rn.bf16x2.f32 w7, tc_x15, tc_x11;\n" +
+        "st.shared.b32 [t+144], w7;\n" +
         "}\n";
 
     // WeightGradient (KCols a, KCols b), 3xTF32: splits and stores the slice; %0, %1 a's, b's offsets.

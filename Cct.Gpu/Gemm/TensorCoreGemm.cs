@@ -13,7 +13,7 @@ namespace Cct.Gpu.Gemm;
 /// <see cref="GemmPrecision"/>: <see cref="GemmPrecision.Tf32x3"/> splits each input x, as it is staged into shared memory,
 /// into big = tf32(x) and small = tf32(x − big) and sums small·big + big·small + big·big (CUTLASS's example 27; the
 /// small·small term, ~2⁻²² relative, is dropped), which keeps fp32's accuracy; <see cref="GemmPrecision.Tf32"/> sums big·big
-/// only. CUDA only: ILGPU's OpenCL backend silently drops inline PTX and the CPU accelerator cannot run it
+/// only; <see cref="GemmPrecision.Bf16"/> rounds both operands to bfloat16 and sums on mma.sync m16n8k16 bf16. CUDA only: ILGPU's OpenCL backend silently drops inline PTX and the CPU accelerator cannot run it
 /// (<see cref="TensorCoreKernelsAttribute"/>).
 /// </summary>
 /// <remarks>
@@ -52,8 +52,9 @@ internal sealed class TensorCoreGemm
     // qkv's 768x256) fill the GPU; no split is shorter than this, so each still runs 16 K steps.
     private const int MinSplitK = 256;
 
-    // The shared layout's row stride in floats (tools/tensorcore-asm.py): [128][20], k contiguous.
+    // The shared layouts' row strides (tools/tensorcore-asm.py): TF32 [128][20] floats, bf16 [128][24] b16, k contiguous.
     private const int KRowsStride = 20;
+    private const int Bf16RowBytes = 48;
 
     private readonly ComputeDevice device;
     private readonly Action<KernelConfig, TensorCoreProblem> forwardBias;
@@ -81,6 +82,12 @@ internal sealed class TensorCoreGemm
                 accelerator.LoadStreamKernel<TensorCoreProblem>(Kernel<KRows, KCols, InputGradientSteps1, AddStore>, Specialization),
                 accelerator.LoadStreamKernel<TensorCoreProblem>(Kernel<KCols, KCols, WeightGradientSteps1, AddStore>, Specialization),
                 accelerator.LoadStreamKernel<TensorCoreProblem>(Kernel<KCols, KCols, WeightGradientSteps1, PlainStore>, Specialization)),
+            GemmPrecision.Bf16 => (
+                accelerator.LoadStreamKernel<TensorCoreProblem>(Kernel<KRowsBf16, KRowsBf16, ForwardStepsBf16, BiasStore>, Specialization),
+                accelerator.LoadStreamKernel<TensorCoreProblem>(Kernel<KRowsBf16, KRowsBf16, ForwardStepsBf16, PlainStore>, Specialization),
+                accelerator.LoadStreamKernel<TensorCoreProblem>(Kernel<KRowsBf16, KColsBf16, InputGradientStepsBf16, AddStore>, Specialization),
+                accelerator.LoadStreamKernel<TensorCoreProblem>(Kernel<KColsBf16, KColsBf16, WeightGradientStepsBf16, AddStore>, Specialization),
+                accelerator.LoadStreamKernel<TensorCoreProblem>(Kernel<KColsBf16, KColsBf16, WeightGradientStepsBf16, PlainStore>, Specialization)),
             var other => throw new NotSupportedException($"TensorCoreGemm has no kernels for {other}"),
         };
     }
@@ -185,10 +192,19 @@ internal sealed class TensorCoreGemm
     // layout); for a pair of (8 k, 8 n) B fragments they are n 0-7 at k 0-3 / 4-7, then n 8-15 (b0, b1 of each). A
     // 32-bit tf32 element is two b16, so each lane receives element (lane / 4, lane % 4) of each matrix.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int AFragment(int lane, int warpRow) => (((warpRow + (lane % 8) + (8 * ((lane / 8) % 2))) * KRowsStride) + (4 * (lane / 16))) * sizeof(float);
+    private static int Tf32AFragment(int lane, int warpRow) => (((warpRow + (lane % 8) + (8 * ((lane / 8) % 2))) * KRowsStride) + (4 * (lane / 16))) * sizeof(float);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int BFragment(int lane, int warpColumn) => (((warpColumn + (lane % 8) + (8 * (lane / 16))) * KRowsStride) + (4 * ((lane / 8) % 2))) * sizeof(float);
+    private static int Tf32BFragment(int lane, int warpColumn) => (((warpColumn + (lane % 8) + (8 * (lane / 16))) * KRowsStride) + (4 * ((lane / 8) % 2))) * sizeof(float);
+
+    // The same for bf16 rows of 24 b16 (48 bytes): an A fragment's matrices are rows 0-7 / 8-15 at k 0-7, then at k 8-15,
+    // so lane l gives row l % 16 at k 8·(l / 16); a B pair's are n 0-7 at k 0-7 / 8-15, then n 8-15. Each lane receives
+    // the pair (lane / 4, 2·(lane % 4) … + 1) of each matrix, which is mma.m16n8k16's layout for a and for b.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Bf16AFragment(int lane, int warpRow) => ((warpRow + (lane % 16)) * Bf16RowBytes) + (16 * (lane / 16));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Bf16BFragment(int lane, int warpColumn) => ((warpColumn + (lane % 8) + (8 * (lane / 16))) * Bf16RowBytes) + (16 * ((lane / 8) % 2));
 
     private static KernelConfig Launch(TensorCoreProblem problem, int splits)
         => new(new Index3D((problem.N + TileN - 1) / TileN, (problem.M + TileM - 1) / TileM, splits), new Index3D(Threads, 1, 1));
@@ -237,8 +253,8 @@ internal sealed class TensorCoreGemm
 
         var aStore = default(TA).StoreOffset(thread);
         var bStore = default(TB).StoreOffset(thread);
-        var aFragment = AFragment(lane, 64 * (warp / 4));
-        var bFragment = BFragment(lane, 32 * (warp % 4));
+        var aFragment = default(TSteps).AFragment(lane, 64 * (warp / 4));
+        var bFragment = default(TSteps).BFragment(lane, 32 * (warp % 4));
 
         // The loads' addresses step by a whole slice each K step; which of them lie inside the matrix is fixed, which lie
         // before kEnd is worked out per slice (a mask bit per load: a's two, then b's). Kept incremental and in 32-bit
@@ -368,12 +384,66 @@ internal sealed class TensorCoreGemm
         public int StoreOffset(int thread) => ((Row(thread) * KRowsStride) + (thread % 8)) * sizeof(float);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static int Row(int thread) => (4 * ((thread % 32) / 8)) + (16 * (thread / 32));
+        internal static int Row(int thread) => (4 * ((thread % 32) / 8)) + (16 * (thread / 32));
+    }
+
+    /// <summary><see cref="KRows"/> staged as bf16: the same loads, each thread's 4 k rounded into 2 words of a [128][24] b16 row.</summary>
+    private readonly struct KRowsBf16 : ITensorCoreStaging
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public long FirstLoad(int thread, int r0, int k0, int rows, int depth) => default(KRows).FirstLoad(thread, r0, k0, rows, depth);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int SecondLoad(int rows, int depth) => default(KRows).SecondLoad(rows, depth);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int SliceBytes(int rows) => default(KRows).SliceBytes(rows);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int Inside(int thread, int r0, int rows) => default(KRows).Inside(thread, r0, rows);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int Before(int thread, int left) => default(KRows).Before(thread, left);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int StoreOffset(int thread) => ((thread / 4) * Bf16RowBytes) + (8 * (thread % 4));
+    }
+
+    /// <summary>
+    /// <see cref="KCols"/> staged as bf16: a thread loads its 4 rows at k = 2·(t % 8) and k + 1 (not k + 8), so that it
+    /// can pack each row's pair along k into one word of a [128][24] b16 row.
+    /// </summary>
+    private readonly struct KColsBf16 : ITensorCoreStaging
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public long FirstLoad(int thread, int r0, int k0, int rows, int depth) => (((long)(k0 + (2 * (thread % 8))) * rows) + r0 + KCols.Row(thread)) * sizeof(float);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int SecondLoad(int rows, int depth) => rows * sizeof(float);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int SliceBytes(int rows) => TileK * rows * sizeof(float);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int Inside(int thread, int r0, int rows) => default(KCols).Inside(thread, r0, rows);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int Before(int thread, int left) => (2 * (thread % 8) < left ? 1 : 0) | ((2 * (thread % 8)) + 1 < left ? 2 : 0);
+
+        // Words (Row + q)·12 + t % 8 across a warp: 16 distinct banks, 2-way conflicts, as the TF32 staging.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int StoreOffset(int thread) => (KCols.Row(thread) * Bf16RowBytes) + (4 * (thread % 8));
     }
 
     /// <summary>A K step's asm for one product form and precision: the staging of the slice, then its fragments and mmas.</summary>
     private interface ITensorCoreSteps
     {
+        /// <summary>The lane's a fragment offset in bytes in a's shared region, for the warp's rows from <paramref name="warpRow"/>.</summary>
+        int AFragment(int lane, int warpRow);
+
+        /// <summary>The lane's b fragment offset in bytes in b's shared region, for the warp's columns from <paramref name="warpColumn"/>.</summary>
+        int BFragment(int lane, int warpColumn);
+
         void Stage(int aStore, int bStore);
 
         void Step(int aFragment, int bFragment);
@@ -381,6 +451,12 @@ internal sealed class TensorCoreGemm
 
     private readonly struct ForwardSteps3 : ITensorCoreSteps
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int AFragment(int lane, int warpRow) => Tf32AFragment(lane, warpRow);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int BFragment(int lane, int warpColumn) => Tf32BFragment(lane, warpColumn);
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Stage(int aStore, int bStore) => CudaAsm.Emit(TensorCoreAsm.ForwardStage3, aStore, bStore);
 
@@ -391,6 +467,12 @@ internal sealed class TensorCoreGemm
     private readonly struct ForwardSteps1 : ITensorCoreSteps
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int AFragment(int lane, int warpRow) => Tf32AFragment(lane, warpRow);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int BFragment(int lane, int warpColumn) => Tf32BFragment(lane, warpColumn);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Stage(int aStore, int bStore) => CudaAsm.Emit(TensorCoreAsm.ForwardStage1, aStore, bStore);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -399,6 +481,12 @@ internal sealed class TensorCoreGemm
 
     private readonly struct InputGradientSteps3 : ITensorCoreSteps
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int AFragment(int lane, int warpRow) => Tf32AFragment(lane, warpRow);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int BFragment(int lane, int warpColumn) => Tf32BFragment(lane, warpColumn);
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Stage(int aStore, int bStore) => CudaAsm.Emit(TensorCoreAsm.InputGradientStage3, aStore, bStore);
 
@@ -409,6 +497,12 @@ internal sealed class TensorCoreGemm
     private readonly struct InputGradientSteps1 : ITensorCoreSteps
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int AFragment(int lane, int warpRow) => Tf32AFragment(lane, warpRow);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int BFragment(int lane, int warpColumn) => Tf32BFragment(lane, warpColumn);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Stage(int aStore, int bStore) => CudaAsm.Emit(TensorCoreAsm.InputGradientStage1, aStore, bStore);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -417,6 +511,12 @@ internal sealed class TensorCoreGemm
 
     private readonly struct WeightGradientSteps3 : ITensorCoreSteps
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int AFragment(int lane, int warpRow) => Tf32AFragment(lane, warpRow);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int BFragment(int lane, int warpColumn) => Tf32BFragment(lane, warpColumn);
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Stage(int aStore, int bStore) => CudaAsm.Emit(TensorCoreAsm.WeightGradientStage3, aStore, bStore);
 
@@ -427,10 +527,61 @@ internal sealed class TensorCoreGemm
     private readonly struct WeightGradientSteps1 : ITensorCoreSteps
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int AFragment(int lane, int warpRow) => Tf32AFragment(lane, warpRow);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int BFragment(int lane, int warpColumn) => Tf32BFragment(lane, warpColumn);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Stage(int aStore, int bStore) => CudaAsm.Emit(TensorCoreAsm.WeightGradientStage1, aStore, bStore);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Step(int aFragment, int bFragment) => CudaAsm.Emit(TensorCoreAsm.Step1, aFragment, bFragment);
+    }
+
+    private readonly struct ForwardStepsBf16 : ITensorCoreSteps
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int AFragment(int lane, int warpRow) => Bf16AFragment(lane, warpRow);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int BFragment(int lane, int warpColumn) => Bf16BFragment(lane, warpColumn);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Stage(int aStore, int bStore) => CudaAsm.Emit(TensorCoreAsm.ForwardStageBf16, aStore, bStore);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step(int aFragment, int bFragment) => CudaAsm.Emit(TensorCoreAsm.StepBf16, aFragment, bFragment);
+    }
+
+    private readonly struct InputGradientStepsBf16 : ITensorCoreSteps
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int AFragment(int lane, int warpRow) => Bf16AFragment(lane, warpRow);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int BFragment(int lane, int warpColumn) => Bf16BFragment(lane, warpColumn);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Stage(int aStore, int bStore) => CudaAsm.Emit(TensorCoreAsm.InputGradientStageBf16, aStore, bStore);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step(int aFragment, int bFragment) => CudaAsm.Emit(TensorCoreAsm.StepBf16, aFragment, bFragment);
+    }
+
+    private readonly struct WeightGradientStepsBf16 : ITensorCoreSteps
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int AFragment(int lane, int warpRow) => Bf16AFragment(lane, warpRow);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int BFragment(int lane, int warpColumn) => Bf16BFragment(lane, warpColumn);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Stage(int aStore, int bStore) => CudaAsm.Emit(TensorCoreAsm.WeightGradientStageBf16, aStore, bStore);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step(int aFragment, int bFragment) => CudaAsm.Emit(TensorCoreAsm.StepBf16, aFragment, bFragment);
     }
 
     /// <summary>The epilogue: the accumulators to c, from row g's address (cRow) 8 rows (eight bytes) apart, masked at the edges.</summary>

@@ -8,7 +8,7 @@ using ILGPU.Runtime;
 namespace Cct.Tests.Gemm;
 
 /// <summary>
-/// TensorCoreGemm (a Linear's three products on CUDA tensor cores in 3xTF32 or TF32, inline PTX) and the precision setting
+/// TensorCoreGemm (a Linear's three products on CUDA tensor cores in 3xTF32, TF32 or bf16, inline PTX) and the precision setting
 /// that selects it. On the CPU: which devices accept a tensor-core precision, the K split of a weight gradient, and the
 /// shape and alignment rule. On a CUDA GPU (category "Gpu", which the default test command excludes with
 /// <c>--filter "TestCategory!=Gpu"</c>; GPU machines run <c>--filter "TestCategory=Gpu"</c>): a Linear's forward and
@@ -26,7 +26,19 @@ public sealed class TensorCoreGemmTests
         new object[] { 3136, 32, 96, false },
     ];
 
-    private static readonly GemmPrecision[] TensorCorePrecisions = [GemmPrecision.Tf32x3, GemmPrecision.Tf32];
+    private static readonly GemmPrecision[] TensorCorePrecisions = [GemmPrecision.Tf32x3, GemmPrecision.Tf32, GemmPrecision.Bf16];
+
+    // One CUDA device per precision for the whole fixture: each costs a context and its kernels' JIT.
+    private readonly Dictionary<GemmPrecision, ComputeDevice> cudaDevices = [];
+
+    [OneTimeTearDown]
+    public void DisposeDevices()
+    {
+        foreach (var device in cudaDevices.Values)
+        {
+            device.Dispose();
+        }
+    }
 
     [Test]
     public void TheCpuAcceleratorComputesInFp32()
@@ -102,16 +114,15 @@ public sealed class TensorCoreGemmTests
     /// <summary>
     /// A Linear's output, dinput and dweight (both accumulated into random starting values, as backward accumulates) on a
     /// device in <paramref name="precision"/> against the same Linear on a device in fp32, on one CUDA GPU, within
-    /// <see cref="Tolerance.Products"/> of the product's terms: 3xTF32 within fp32's bound, TF32 within its own
-    /// (<see cref="Tolerance.Tf32Sum"/>). dbias is not a tensor-core product and must agree to fp32's reduction bound.
+    /// <see cref="Tolerance.Products"/> of the product's terms: 3xTF32 within fp32's bound, TF32 and bf16 within their
+    /// own (<see cref="Tolerance.Tf32Sum"/>, <see cref="Tolerance.Bf16Sum"/>). dbias is not a tensor-core product and must agree to fp32's reduction bound.
     /// </summary>
     [Test]
     [Category("Gpu")]
     public void ALinearMatchesFp32OnCuda([ValueSource(nameof(TensorCorePrecisions))] GemmPrecision precision, [ValueSource(nameof(LinearShapes))] object[] shape)
     {
         var (rows, inFeatures, outFeatures, hasBias) = ((int)shape[0], (int)shape[1], (int)shape[2], (bool)shape[3]);
-        using var fp32 = ComputeDevice.Create(AcceleratorKind.Cuda, GemmPrecision.Fp32);
-        using var tensorCores = ComputeDevice.Create(AcceleratorKind.Cuda, precision);
+        var (fp32, tensorCores) = (Cuda(GemmPrecision.Fp32), Cuda(precision));
         Assume.That(TensorCoreGemm.Fits(inFeatures, outFeatures), Is.True);
         var expected = RunLinear(fp32, rows, inFeatures, outFeatures, hasBias);
         var actual = RunLinear(tensorCores, rows, inFeatures, outFeatures, hasBias);
@@ -130,7 +141,7 @@ public sealed class TensorCoreGemmTests
     [Category("Gpu")]
     public void TensorCoreProductsRepeatBitForBitOnCuda(GemmPrecision precision)
     {
-        using var device = ComputeDevice.Create(AcceleratorKind.Cuda, precision);
+        var device = Cuda(precision);
         var first = RunLinear(device, 196 * 128, 256, 768, hasBias: false);
         var second = RunLinear(device, 196 * 128, 256, 768, hasBias: false);
         Assert.Multiple(() =>
@@ -139,6 +150,16 @@ public sealed class TensorCoreGemmTests
             Assert.That(second.WeightGradient, Is.EqualTo(first.WeightGradient));
             Assert.That(second.InputGradient, Is.EqualTo(first.InputGradient));
         });
+    }
+
+    private ComputeDevice Cuda(GemmPrecision precision)
+    {
+        if (!cudaDevices.TryGetValue(precision, out var device))
+        {
+            cudaDevices[precision] = device = ComputeDevice.Create(AcceleratorKind.Cuda, precision);
+        }
+
+        return device;
     }
 
     private static LinearResults RunLinear(ComputeDevice device, int rows, int inFeatures, int outFeatures, bool hasBias)

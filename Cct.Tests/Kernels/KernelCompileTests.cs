@@ -45,8 +45,8 @@ public sealed class KernelCompileTests
         Assert.That(names, Has.Some.StartsWith("MatMul.BlockedKernel"));
         Assert.That(names, Has.Some.EqualTo("Relu.ForwardKernel"));
         Assert.That(names, Has.Some.StartsWith("AdamW."));
-        // Tensor cores: forward with and without bias, dinput, dweight added and in partials, in 3xTF32 and in TF32.
-        Assert.That(names.Where(n => n.StartsWith("TensorCoreGemm.Kernel<", StringComparison.Ordinal)), Has.Exactly(10).Items);
+        // Tensor cores: forward with and without bias, dinput, dweight added and in partials, in 3xTF32, TF32 and bf16.
+        Assert.That(names.Where(n => n.StartsWith("TensorCoreGemm.Kernel<", StringComparison.Ordinal)), Has.Exactly(15).Items);
         Assert.That(names, Is.Unique);
     }
 
@@ -92,7 +92,7 @@ public sealed class KernelCompileTests
         foreach (var architecture in new[] { CudaArchitecture.SM_80, CudaArchitecture.SM_90 })
         {
             var ptx = compiler.Ptx(kernel, architecture);
-            Assert.That(ptx, Does.Contain("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32"), $"{architecture}: no TF32 mma");
+            Assert.That(ptx, Does.Contain("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32").Or.Contain("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"), $"{architecture}: no TF32 or bf16 mma");
             Assert.That(ptx, Does.Not.Contain(".local"), $"{architecture}: local memory in the PTX");
         }
     }

@@ -187,7 +187,7 @@ public sealed class CheckCommandTests
             (new[] { "check", "--accelerator", "tpu" }, "--accelerator must be one of"),
             (new[] { "check", "extra" }, "takes no arguments"),
             (new[] { "check", "--bogus" }, "unknown option --bogus"),
-            (new[] { "check", "--precision", "bf16" }, "--precision must be one of"),
+            (new[] { "check", "--precision", "fp16" }, "--precision must be one of"),
             (new[] { "check", "--accelerator", "cpu", "--precision", "tf32x3" }, "precision tf32x3 needs a CUDA GPU of compute capability 8.0"),
         })
         {

@@ -5,7 +5,7 @@ usage: compare.py DIR_OR_JSON... [--markdown FILE] [--top N] [--peak-tflops X]
 
 Reads every Cct JSON (implementation "cct-ilgpu") and PyTorch JSON (implementation "pytorch-eager") given or
 found in the given folders, pairs them by (architecture, batch, device class), a row per Cct precision ("precision":
-fp32, tf32x3 or tf32 for its Linear products; fp32 in reports from before it), and prints: throughput and
+fp32, tf32x3, tf32 or bf16 for its Linear products; fp32 in reports from before it), and prints: throughput and
 its ratio Cct / PyTorch (above 1 = Cct faster) for training and inference against each PyTorch precision
 mode found (fp32, tf32, bf16, compile; "default" in reports from before those modes), with "not run" or
 "skipped: reason" where a report lacks a mode or could not run it; training compute in GFLOP/s from Cct's

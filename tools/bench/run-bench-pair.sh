@@ -26,9 +26,9 @@
 #                            passed to both sides (defaults 20, 5, 3, 3)
 #   CCT_BENCH_PRECISION      PyTorch modes, comma-separated, of fp32, tf32, bf16 and compile, or all
 #                            (default: all on CUDA, fp32 on the CPU; "tf32" on the CPU is recorded as skipped)
-#   CCT_BENCH_CCT_PRECISION  Cct's precisions for its Linear products, comma-separated, of fp32, tf32x3 and tf32
-#                            (default fp32); each after the first is one more Cct run per preset and batch
-#                            (cct-TAG-P.json), and compare.py gives it its own row. tf32x3 and tf32 need CUDA.
+#   CCT_BENCH_CCT_PRECISION  Cct's precisions for its Linear products, comma-separated, of fp32, tf32x3, tf32 and
+#                            bf16 (default fp32); each after the first is one more Cct run per preset and batch
+#                            (cct-TAG-P.json), and compare.py gives it its own row. All but fp32 need CUDA.
 #   CCT_BENCH_PEAK_TFLOPS    the device's fp32 peak in TFLOP/s, for compare.py's % of peak (H100 SXM / H200: ~67)
 #   CCT_BENCH_TIMEOUT        seconds per single run (default 600)
 #   CCT_BENCH_PYTHON         Python with torch (default: the first of python3, /usr/bin/python3 that imports torch)
@@ -83,8 +83,8 @@ fi
 IFS=, read -r -a cct_precisions <<<"${CCT_BENCH_CCT_PRECISION:-fp32},"
 for mode in "${cct_precisions[@]}"; do
     case $mode in
-        fp32 | tf32x3 | tf32) ;;
-        *) die "CCT_BENCH_CCT_PRECISION must list fp32, tf32x3 or tf32, comma-separated; not '${CCT_BENCH_CCT_PRECISION:-}'" ;;
+        fp32 | tf32x3 | tf32 | bf16) ;;
+        *) die "CCT_BENCH_CCT_PRECISION must list fp32, tf32x3, tf32 or bf16, comma-separated; not '${CCT_BENCH_CCT_PRECISION:-}'" ;;
     esac
 done
 # Without CCT_BENCH_PRECISION, pytorch_bench.py picks the modes for the device it runs on.
