@@ -47,6 +47,7 @@ public sealed class CheckCommandTests
             Assert.That(exitCode, Is.Zero);
             Assert.That(report.GetProperty("passed").GetBoolean(), Is.True);
             Assert.That(report.GetProperty("accelerator").GetString(), Is.EqualTo("cpu"));
+            Assert.That(report.GetProperty("precision").GetString(), Is.EqualTo("fp32"));
             Assert.That(rows, Has.Count.GreaterThan(100));
             Assert.That(rows.Where(r => !r.GetProperty("pass").GetBoolean()).Select(r => r.GetProperty("op").GetString()), Is.Empty);
             Assert.That(output, Does.Contain($"{rows.Count} of {rows.Count} checks pass"));
