@@ -335,6 +335,13 @@ internal sealed class MatMul
     }
 
     // c = the parts' partials summed (bias, accumulate), after a launch that split K into several parts.
+    /// <summary>
+    /// c (m, n) += Σ over parts of partials (parts, m, n), part by part in order: the split-K sum, for another GEMM's
+    /// partial products (TensorCoreGemm's weight gradients) in <see cref="ComputeDevice.Scratch"/>.
+    /// </summary>
+    internal void AddSplits(ArrayView<float> c, ArrayView<float> partials, int m, int n, int parts)
+        => SumSplits(c, partials, c, new GemmShape(m, n, 1, 0, 0, 1, 0), parts);
+
     private void SumSplits(ArrayView<float> c, ArrayView<float> partials, ArrayView<float> bias, GemmShape shape, int parts)
     {
         var outputs = (long)shape.M * shape.N;

@@ -3,7 +3,6 @@ using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
-using Cct.Gpu.Reductions;
 using Cct.Gpu.Runtime;
 
 namespace Cct.Gpu.Gemm;
@@ -52,11 +51,15 @@ internal sealed class TensorCoreGemm
     // qkv's 768x256) fill the GPU; no split is shorter than this, so each still runs 16 K steps.
     private const int MinSplitK = 256;
 
+    // Feature counts at or above this fall back to fp32 (Fits): 64·4·2^22 bytes is 2^30, inside the int byte steps.
+    private const int MaxFeatures = 1 << 22;
+
     // The shared layouts' row strides (tools/tensorcore-asm.py): TF32 [128][20] floats, bf16 [128][24] b16, k contiguous.
     private const int KRowsStride = 20;
     private const int Bf16RowBytes = 48;
 
     private readonly ComputeDevice device;
+    private readonly int weightGroupsPerMultiprocessor;
     private readonly Action<KernelConfig, TensorCoreProblem> forwardBias;
     private readonly Action<KernelConfig, TensorCoreProblem> forward;
     private readonly Action<KernelConfig, TensorCoreProblem> inputGradient;
@@ -66,6 +69,7 @@ internal sealed class TensorCoreGemm
     private TensorCoreGemm(ComputeDevice device)
     {
         this.device = device;
+        weightGroupsPerMultiprocessor = device.Profile.Precision == GemmPrecision.Tf32x3 ? 1 : GroupsPerMultiprocessor;
         var accelerator = device.Accelerator;
         // The precision's kernel set, chosen once: the generic kernel closed over its asm (each closure is its own kernel).
         (forwardBias, forward, inputGradient, weightGradient, weightPartials) = device.Profile.Precision switch
@@ -111,11 +115,15 @@ internal sealed class TensorCoreGemm
 
     /// <summary>
     /// Whether a Linear of these features over these views can run here: both feature counts multiples of 4 (the kernels
-    /// read 16-byte vectors along them and store pairs) and every view starting on 16 bytes (8 for the bias). Rows are free:
-    /// edge tiles are masked.
+    /// read 16-byte vectors along them and store pairs) and below 2^22 (the loads' 32-bit byte steps, 64 rows of a
+    /// feature count, stay below 2^31), and every view starting on 16 bytes. Rows are free: edge tiles are masked.
     /// </summary>
     public static bool Fits(int inFeatures, int outFeatures, params ArrayView<float>[] views)
-        => inFeatures > 0 && outFeatures > 0 && inFeatures % 4 == 0 && outFeatures % 4 == 0 && views.All(v => Address(v) % 16 == 0);
+        => inFeatures > 0 && outFeatures > 0 && inFeatures % 4 == 0 && outFeatures % 4 == 0 && inFeatures < MaxFeatures && outFeatures < MaxFeatures
+            && views.All(v => Address(v) % 16 == 0);
+
+    /// <summary>How many products (forward, dinput or dweight) ran on the tensor cores: the Gpu tests check the model's Linears did.</summary>
+    internal long Products { get; private set; }
 
     /// <summary>output (rows, outFeatures) = input (rows, inFeatures) · weight (outFeatures, inFeatures)ᵀ (+ bias (outFeatures) when <paramref name="hasBias"/>).</summary>
     public void Forward(ArrayView<float> output, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> bias, bool hasBias, int rows, int inFeatures, int outFeatures)
@@ -128,6 +136,7 @@ internal sealed class TensorCoreGemm
         Check(output, (long)rows * outFeatures, input, (long)rows * inFeatures, weight, (long)outFeatures * inFeatures);
         var problem = new TensorCoreProblem(Address(output), Address(input), Address(weight), hasBias ? Address(bias) : 0, rows, outFeatures, inFeatures, inFeatures);
         (hasBias ? forwardBias : forward)(Launch(problem, splits: 1), problem);
+        Products++;
     }
 
     /// <summary>dinput (rows, inFeatures) += doutput (rows, outFeatures) · weight (outFeatures, inFeatures).</summary>
@@ -141,12 +150,14 @@ internal sealed class TensorCoreGemm
         Check(dinput, (long)rows * inFeatures, doutput, (long)rows * outFeatures, weight, (long)outFeatures * inFeatures);
         var problem = new TensorCoreProblem(Address(dinput), Address(doutput), Address(weight), 0, rows, inFeatures, outFeatures, outFeatures);
         inputGradient(Launch(problem, splits: 1), problem);
+        Products++;
     }
 
     /// <summary>
     /// dweight (outFeatures, inFeatures) += doutput (rows, outFeatures)ᵀ · input (rows, inFeatures). Few tiles split the rows:
-    /// each split writes its (outFeatures, inFeatures) partial product and <see cref="PartialSums"/> adds them into dweight
-    /// in split order, so the result does not depend on scheduling.
+    /// each split writes its (outFeatures, inFeatures) partial product into the device's scratch buffer, and
+    /// <see cref="MatMul.AddSplits"/> adds them into dweight in split order right after, so the result does not depend on
+    /// scheduling and the partials take one product's room (17 MB for qkv's 22 splits), not a whole backward pass's.
     /// </summary>
     public void WeightGradient(ArrayView<float> dweight, ArrayView<float> doutput, ArrayView<float> input, int rows, int inFeatures, int outFeatures)
     {
@@ -156,8 +167,8 @@ internal sealed class TensorCoreGemm
         }
 
         Check(dweight, (long)outFeatures * inFeatures, doutput, (long)rows * outFeatures, input, (long)rows * inFeatures);
-        var columns = outFeatures * inFeatures;
-        var (splits, chunk) = SplitK(outFeatures, inFeatures, rows, device.Accelerator.NumMultiprocessors * GroupsPerMultiprocessor);
+        Products++;
+        var (splits, chunk) = SplitK(outFeatures, inFeatures, rows, device.Accelerator.NumMultiprocessors * weightGroupsPerMultiprocessor);
         if (splits == 1)
         {
             var problem = new TensorCoreProblem(Address(dweight), Address(doutput), Address(input), 0, outFeatures, inFeatures, rows, chunk);
@@ -165,19 +176,17 @@ internal sealed class TensorCoreGemm
             return;
         }
 
-        // Partials is a float view anywhere in PartialSums' buffer: three floats more let its start move to 16 bytes.
-        var sums = PartialSums.For(device);
-        var spare = sums.Partials(((long)splits * columns) + 3);
-        var partials = spare.SubView((4 - (Address(spare) / sizeof(float) % 4)) % 4, (long)splits * columns);
+        // The scratch buffer's start is the buffer's own, on 256 bytes at least.
+        var partials = device.Scratch((long)splits * outFeatures * inFeatures);
         var split = new TensorCoreProblem(Address(partials), Address(doutput), Address(input), 0, outFeatures, inFeatures, rows, chunk);
         weightPartials(Launch(split, splits), split);
-        sums.AddInto(splits, new PartialSum(dweight, partials, columns));
+        MatMul.For(device).AddSplits(dweight, partials, outFeatures, inFeatures, splits);
     }
 
     /// <summary>
-    /// How a weight gradient's K = <paramref name="rows"/> is split for <paramref name="slots"/> groups at once: enough splits
-    /// for (m, n)'s tiles to fill them, none shorter than 256 rows; each chunk a multiple of 16 (whole K steps), so
-    /// (splits, chunk) covers K with the last split the shortest.
+    /// How a weight gradient's K = <paramref name="rows"/> is split for <paramref name="slots"/> groups at once (the SMs times
+    /// the groups an SM holds of the precision's dweight kernel): enough splits for (m, n)'s tiles to fill them, none shorter
+    /// than 256 rows; each chunk a multiple of 16 (whole K steps), so (splits, chunk) covers K with the last split the shortest.
     /// </summary>
     internal static (int Splits, int Chunk) SplitK(int m, int n, int rows, int slots)
     {

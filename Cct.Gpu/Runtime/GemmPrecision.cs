@@ -23,7 +23,8 @@ public enum GemmPrecision
 
     /// <summary>
     /// bfloat16 operands on CUDA tensor cores (compute capability 8.0 or later), sums in fp32, as PyTorch's bf16 autocast
-    /// does for its matrix multiplies: operands rounded to 8 mantissa bits, about 4e-3 relative error a product.
+    /// does for its matrix multiplies: operands rounded to 8 significant bits (2⁻⁸ an operand), up to 2⁻⁷ ≈ 8e-3 relative
+    /// error a product.
     /// </summary>
     Bf16,
 }
