@@ -125,7 +125,9 @@ public sealed class TensorCoreGemmTests
         var (fp32, tensorCores) = (Cuda(GemmPrecision.Fp32), Cuda(precision));
         Assume.That(TensorCoreGemm.Fits(inFeatures, outFeatures), Is.True);
         var expected = RunLinear(fp32, rows, inFeatures, outFeatures, hasBias);
+        var before = TensorCoreGemm.For(tensorCores).Products;
         var actual = RunLinear(tensorCores, rows, inFeatures, outFeatures, hasBias);
+        Assert.That(TensorCoreGemm.For(tensorCores).Products - before, Is.EqualTo(3), "forward, dinput and dweight on the tensor cores");
         var name = $"linear.{precision}.{rows}x{inFeatures}x{outFeatures}";
         Assert.Multiple(() =>
         {
