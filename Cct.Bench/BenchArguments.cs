@@ -83,13 +83,9 @@ internal static class BenchArguments
 
     private static AcceleratorKind Accelerator(ParsedArguments parsed) => parsed.Choice("accelerator", AcceleratorKind.Auto, Accelerators);
 
-    private static GemmPrecision Precision(ParsedArguments parsed) => parsed.Choice("precision", GemmPrecision.Fp32, new Dictionary<string, GemmPrecision>(StringComparer.Ordinal)
-    {
-        ["fp32"] = GemmPrecision.Fp32,
-        ["tf32x3"] = GemmPrecision.Tf32x3,
-        ["tf32"] = GemmPrecision.Tf32,
-        ["bf16"] = GemmPrecision.Bf16,
-    });
+    // Every GemmPrecision by its lower-case name, as cct's --precision.
+    private static GemmPrecision Precision(ParsedArguments parsed)
+        => parsed.Choice("precision", GemmPrecision.Fp32, Enum.GetValues<GemmPrecision>().ToDictionary(p => p.ToString().ToLowerInvariant(), StringComparer.Ordinal));
 
     private static (int, int, int) Shape(string text)
     {

@@ -20,13 +20,8 @@ internal static class ModelOptions
 
     public static AcceleratorKind Accelerator(ParsedArguments args) => args.Choice("accelerator", AcceleratorKind.Auto, Accelerators);
 
-    private static readonly Dictionary<string, GemmPrecision> Precisions = new(StringComparer.Ordinal)
-    {
-        ["fp32"] = GemmPrecision.Fp32,
-        ["tf32x3"] = GemmPrecision.Tf32x3,
-        ["tf32"] = GemmPrecision.Tf32,
-        ["bf16"] = GemmPrecision.Bf16,
-    };
+    // Every GemmPrecision by its lower-case name (fp32, tf32x3, tf32, bf16): the enum is the one list.
+    private static readonly Dictionary<string, GemmPrecision> Precisions = Enum.GetValues<GemmPrecision>().ToDictionary(p => p.ToString().ToLowerInvariant(), StringComparer.Ordinal);
 
     /// <summary>--precision fp32|tf32x3|tf32|bf16: how the device computes the model's Linear products (fp32 by default).</summary>
     public static GemmPrecision Precision(ParsedArguments args) => args.Choice("precision", GemmPrecision.Fp32, Precisions);

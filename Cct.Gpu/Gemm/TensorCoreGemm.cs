@@ -262,8 +262,8 @@ internal sealed class TensorCoreGemm
 
         var aStore = default(TA).StoreOffset(thread);
         var bStore = default(TB).StoreOffset(thread);
-        var aFragment = default(TSteps).AFragment(lane, 64 * (warp / 4));
-        var bFragment = default(TSteps).BFragment(lane, 32 * (warp % 4));
+        var aFragment = default(TA).AFragment(lane, 64 * (warp / 4));
+        var bFragment = default(TB).BFragment(lane, 32 * (warp % 4));
 
         // The loads' addresses step by a whole slice each K step; which of them lie inside the matrix is fixed, which lie
         // before kEnd is worked out per slice (a mask bit per load: a's two, then b's). Kept incremental and in 32-bit
@@ -338,6 +338,12 @@ internal sealed class TensorCoreGemm
 
         /// <summary>The byte offset in the operand's shared region where the thread stores its first load.</summary>
         int StoreOffset(int thread);
+
+        /// <summary>The lane's fragment offset in bytes in the shared region, when this operand is a, for the warp's rows from <paramref name="warpRow"/>.</summary>
+        int AFragment(int lane, int warpRow);
+
+        /// <summary>The lane's fragment offset in bytes in the shared region, when this operand is b, for the warp's columns from <paramref name="warpColumn"/>.</summary>
+        int BFragment(int lane, int warpColumn);
     }
 
     /// <summary>(rows, depth) with depth contiguous, as a Linear's input and weight in the forward: shared [128][20], read by ldmatrix.</summary>
@@ -362,6 +368,12 @@ internal sealed class TensorCoreGemm
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public int StoreOffset(int thread) => (((thread / 4) * KRowsStride) + (4 * (thread % 4))) * sizeof(float);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int AFragment(int lane, int warpRow) => Tf32AFragment(lane, warpRow);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int BFragment(int lane, int warpColumn) => Tf32BFragment(lane, warpColumn);
     }
 
     /// <summary>
@@ -393,6 +405,12 @@ internal sealed class TensorCoreGemm
         public int StoreOffset(int thread) => ((Row(thread) * KRowsStride) + (thread % 8)) * sizeof(float);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int AFragment(int lane, int warpRow) => Tf32AFragment(lane, warpRow);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int BFragment(int lane, int warpColumn) => Tf32BFragment(lane, warpColumn);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static int Row(int thread) => (4 * ((thread % 32) / 8)) + (16 * (thread / 32));
     }
 
@@ -416,6 +434,12 @@ internal sealed class TensorCoreGemm
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public int StoreOffset(int thread) => ((thread / 4) * Bf16RowBytes) + (8 * (thread % 4));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int AFragment(int lane, int warpRow) => Bf16AFragment(lane, warpRow);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int BFragment(int lane, int warpColumn) => Bf16BFragment(lane, warpColumn);
     }
 
     /// <summary>
@@ -442,17 +466,17 @@ internal sealed class TensorCoreGemm
         // Words (Row + q)·12 + t % 8 across a warp: 16 distinct banks, 2-way conflicts, as the TF32 staging.
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public int StoreOffset(int thread) => (KCols.Row(thread) * Bf16RowBytes) + (4 * (thread % 8));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int AFragment(int lane, int warpRow) => Bf16AFragment(lane, warpRow);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int BFragment(int lane, int warpColumn) => Bf16BFragment(lane, warpColumn);
     }
 
     /// <summary>A K step's asm for one product form and precision: the staging of the slice, then its fragments and mmas.</summary>
     private interface ITensorCoreSteps
     {
-        /// <summary>The lane's a fragment offset in bytes in a's shared region, for the warp's rows from <paramref name="warpRow"/>.</summary>
-        int AFragment(int lane, int warpRow);
-
-        /// <summary>The lane's b fragment offset in bytes in b's shared region, for the warp's columns from <paramref name="warpColumn"/>.</summary>
-        int BFragment(int lane, int warpColumn);
-
         void Stage(int aStore, int bStore);
 
         void Step(int aFragment, int bFragment);
@@ -460,12 +484,6 @@ internal sealed class TensorCoreGemm
 
     private readonly struct ForwardSteps3 : ITensorCoreSteps
     {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int AFragment(int lane, int warpRow) => Tf32AFragment(lane, warpRow);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int BFragment(int lane, int warpColumn) => Tf32BFragment(lane, warpColumn);
-
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Stage(int aStore, int bStore) => CudaAsm.Emit(TensorCoreAsm.ForwardStage3, aStore, bStore);
 
@@ -476,12 +494,6 @@ internal sealed class TensorCoreGemm
     private readonly struct ForwardSteps1 : ITensorCoreSteps
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int AFragment(int lane, int warpRow) => Tf32AFragment(lane, warpRow);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int BFragment(int lane, int warpColumn) => Tf32BFragment(lane, warpColumn);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Stage(int aStore, int bStore) => CudaAsm.Emit(TensorCoreAsm.ForwardStage1, aStore, bStore);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -490,12 +502,6 @@ internal sealed class TensorCoreGemm
 
     private readonly struct InputGradientSteps3 : ITensorCoreSteps
     {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int AFragment(int lane, int warpRow) => Tf32AFragment(lane, warpRow);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int BFragment(int lane, int warpColumn) => Tf32BFragment(lane, warpColumn);
-
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Stage(int aStore, int bStore) => CudaAsm.Emit(TensorCoreAsm.InputGradientStage3, aStore, bStore);
 
@@ -506,12 +512,6 @@ internal sealed class TensorCoreGemm
     private readonly struct InputGradientSteps1 : ITensorCoreSteps
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int AFragment(int lane, int warpRow) => Tf32AFragment(lane, warpRow);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int BFragment(int lane, int warpColumn) => Tf32BFragment(lane, warpColumn);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Stage(int aStore, int bStore) => CudaAsm.Emit(TensorCoreAsm.InputGradientStage1, aStore, bStore);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -520,12 +520,6 @@ internal sealed class TensorCoreGemm
 
     private readonly struct WeightGradientSteps3 : ITensorCoreSteps
     {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int AFragment(int lane, int warpRow) => Tf32AFragment(lane, warpRow);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int BFragment(int lane, int warpColumn) => Tf32BFragment(lane, warpColumn);
-
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Stage(int aStore, int bStore) => CudaAsm.Emit(TensorCoreAsm.WeightGradientStage3, aStore, bStore);
 
@@ -536,12 +530,6 @@ internal sealed class TensorCoreGemm
     private readonly struct WeightGradientSteps1 : ITensorCoreSteps
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int AFragment(int lane, int warpRow) => Tf32AFragment(lane, warpRow);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int BFragment(int lane, int warpColumn) => Tf32BFragment(lane, warpColumn);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Stage(int aStore, int bStore) => CudaAsm.Emit(TensorCoreAsm.WeightGradientStage1, aStore, bStore);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -550,12 +538,6 @@ internal sealed class TensorCoreGemm
 
     private readonly struct ForwardStepsBf16 : ITensorCoreSteps
     {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int AFragment(int lane, int warpRow) => Bf16AFragment(lane, warpRow);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int BFragment(int lane, int warpColumn) => Bf16BFragment(lane, warpColumn);
-
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Stage(int aStore, int bStore) => CudaAsm.Emit(TensorCoreAsm.ForwardStageBf16, aStore, bStore);
 
@@ -566,12 +548,6 @@ internal sealed class TensorCoreGemm
     private readonly struct InputGradientStepsBf16 : ITensorCoreSteps
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int AFragment(int lane, int warpRow) => Bf16AFragment(lane, warpRow);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int BFragment(int lane, int warpColumn) => Bf16BFragment(lane, warpColumn);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Stage(int aStore, int bStore) => CudaAsm.Emit(TensorCoreAsm.InputGradientStageBf16, aStore, bStore);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -580,12 +556,6 @@ internal sealed class TensorCoreGemm
 
     private readonly struct WeightGradientStepsBf16 : ITensorCoreSteps
     {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int AFragment(int lane, int warpRow) => Bf16AFragment(lane, warpRow);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int BFragment(int lane, int warpColumn) => Bf16BFragment(lane, warpColumn);
-
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Stage(int aStore, int bStore) => CudaAsm.Emit(TensorCoreAsm.WeightGradientStageBf16, aStore, bStore);
 

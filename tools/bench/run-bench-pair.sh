@@ -67,26 +67,25 @@ for batch in $batches; do
         die "CCT_BENCH_BATCHES must hold whole numbers of at least 1, not '$batch'"
     fi
 done
+# list_of ARRAY NAME TEXT CHOICE...: ARRAY = the comma-separated items of TEXT, each one of the CHOICEs, else an error
+# naming the variable NAME. The extra comma keeps a trailing empty item, which read would drop: "fp32," is refused,
+# as pytorch_bench.py does.
+list_of() {
+    local -n items=$1
+    local name=$2 text=$3 item
+    shift 3
+    IFS=, read -r -a items <<<"$text,"
+    for item in "${items[@]}"; do
+        [[ -n $item && " $* " == *" $item "* ]] || die "$name must list $(printf '%s, ' "$@" | sed 's/, $//'), comma-separated; not '$text'"
+    done
+}
 # Checked here, before any run, although pytorch_bench.py checks it too: a typo would otherwise show only
-# after the first Cct run.
+# after the first Cct run. PyTorch's modes may also be "all".
 precision=${CCT_BENCH_PRECISION:-}
 if [[ -n $precision && $precision != all ]]; then
-    # The extra comma keeps a trailing empty item, which read would drop: "fp32," is refused, as pytorch_bench.py does.
-    IFS=, read -r -a precision_modes <<<"$precision,"
-    for mode in "${precision_modes[@]}"; do
-        case $mode in
-            fp32 | tf32 | bf16 | compile) ;;
-            *) die "CCT_BENCH_PRECISION must list fp32, tf32, bf16 or compile, comma-separated, or be all; not '$precision'" ;;
-        esac
-    done
+    list_of precision_modes CCT_BENCH_PRECISION "$precision" fp32 tf32 bf16 compile
 fi
-IFS=, read -r -a cct_precisions <<<"${CCT_BENCH_CCT_PRECISION:-fp32},"
-for mode in "${cct_precisions[@]}"; do
-    case $mode in
-        fp32 | tf32x3 | tf32 | bf16) ;;
-        *) die "CCT_BENCH_CCT_PRECISION must list fp32, tf32x3, tf32 or bf16, comma-separated; not '${CCT_BENCH_CCT_PRECISION:-}'" ;;
-    esac
-done
+list_of cct_precisions CCT_BENCH_CCT_PRECISION "${CCT_BENCH_CCT_PRECISION:-fp32}" fp32 tf32x3 tf32 bf16
 # Without CCT_BENCH_PRECISION, pytorch_bench.py picks the modes for the device it runs on.
 precision_args=()
 [[ -n $precision ]] && precision_args=(--precision "$precision")
