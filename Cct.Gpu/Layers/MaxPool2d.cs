@@ -4,18 +4,26 @@ using Cct.Gpu.Runtime;
 
 namespace Cct.Gpu.Layers;
 
-/// <summary>2D max pooling, as torch.nn.functional.max_pool2d; padding acts as −∞ and is never selected.</summary>
+/// <summary>
+/// 2D max pooling, as torch.nn.functional.max_pool2d; padding acts as −∞ and is never selected. Also relu(max_pool2d(x))
+/// in one launch (<see cref="ForwardRelu"/>), for conv stages that pool before their ReLU.
+/// </summary>
 internal sealed class MaxPool2d
 {
     private readonly ComputeDevice device;
     private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<int>, ArrayView<float>, Pool2dShape, FastDivisor, FastDivisor> forward;
-    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<int>, Pool2dShape, FastDivisor, FastDivisor, FastDivisor> backward;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<int>, ArrayView<float>, Pool2dShape, FastDivisor, FastDivisor> forwardRelu;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, Pool2dShape, FastDivisor, FastDivisor, FastDivisor> backward;
+    private readonly Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, Pool2dShape, FastDivisor, FastDivisor, FastDivisor> backwardRelu;
 
     private MaxPool2d(ComputeDevice device)
     {
         this.device = device;
-        forward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<int>, ArrayView<float>, Pool2dShape, FastDivisor, FastDivisor>(ForwardKernel);
-        backward = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<int>, Pool2dShape, FastDivisor, FastDivisor, FastDivisor>(BackwardKernel);
+        var a = device.Accelerator;
+        forward = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<int>, ArrayView<float>, Pool2dShape, FastDivisor, FastDivisor>(ForwardKernel<PoolIdentity>);
+        forwardRelu = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<int>, ArrayView<float>, Pool2dShape, FastDivisor, FastDivisor>(ForwardKernel<PoolRelu>);
+        backward = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, Pool2dShape, FastDivisor, FastDivisor, FastDivisor>(BackwardKernel<PoolIdentity>);
+        backwardRelu = a.LoadAutoGroupedStreamKernel<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, Pool2dShape, FastDivisor, FastDivisor, FastDivisor>(BackwardKernel<PoolRelu>);
     }
 
     public static MaxPool2d For(ComputeDevice device) => device.Kernels(static d => new MaxPool2d(d));
@@ -27,12 +35,17 @@ internal sealed class MaxPool2d
     public void Forward(ArrayView<float> output, ArrayView<int> argmax, ArrayView<float> input, Pool2dShape shape)
     {
         using var profile = device.Time("MaxPool2d.Forward");
-        var count = (long)shape.Batch * shape.Channels * shape.OutHeight * shape.OutWidth;
-        var threads = device.Threads(count);
-        if (threads > 0)
-        {
-            forward(threads, threads, checked((int)count), output, argmax, input, shape, FastDivisor.Of(shape.OutWidth), FastDivisor.Of(shape.OutHeight));
-        }
+        Launch(forward, output, argmax, input, shape);
+    }
+
+    /// <summary>
+    /// output (B, C, Ho, Wo) = relu of the window maxima of input (B, C, H, W), which equals max_pool2d(relu(input));
+    /// argmax (B, C, Ho, Wo) as <see cref="Forward"/> gives it for input itself.
+    /// </summary>
+    public void ForwardRelu(ArrayView<float> output, ArrayView<int> argmax, ArrayView<float> input, Pool2dShape shape)
+    {
+        using var profile = device.Time("MaxPool2d.ForwardRelu");
+        Launch(forwardRelu, output, argmax, input, shape);
     }
 
     /// <summary>
@@ -43,16 +56,43 @@ internal sealed class MaxPool2d
     public void Backward(ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<int> argmax, Pool2dShape shape)
     {
         using var profile = device.Time("MaxPool2d.Backward");
+        Launch(backward, dinput, doutput, argmax, doutput, shape); // The plain pool's gate reads no output.
+    }
+
+    /// <summary>
+    /// <see cref="ForwardRelu"/>'s backward: dinput (B, C, H, W) += doutput (B, C, Ho, Wo) routed as <see cref="Backward"/>
+    /// routes it, from outputs (B, C, Ho, Wo) of <see cref="ForwardRelu"/> above zero only. That equals the ReLU's then the
+    /// pool's backward in the other order, bit for bit: each element gathers the same gradients in the same order.
+    /// </summary>
+    public void BackwardThroughRelu(ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<int> argmax, ArrayView<float> output, Pool2dShape shape)
+    {
+        using var profile = device.Time("MaxPool2d.BackwardThroughRelu");
+        Launch(backwardRelu, dinput, doutput, argmax, output, shape);
+    }
+
+    private void Launch(Action<Index1D, int, int, ArrayView<float>, ArrayView<int>, ArrayView<float>, Pool2dShape, FastDivisor, FastDivisor> kernel, ArrayView<float> output, ArrayView<int> argmax, ArrayView<float> input, Pool2dShape shape)
+    {
+        var count = (long)shape.Batch * shape.Channels * shape.OutHeight * shape.OutWidth;
+        var threads = device.Threads(count);
+        if (threads > 0)
+        {
+            kernel(threads, threads, checked((int)count), output, argmax, input, shape, FastDivisor.Of(shape.OutWidth), FastDivisor.Of(shape.OutHeight));
+        }
+    }
+
+    private void Launch(Action<Index1D, int, int, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, Pool2dShape, FastDivisor, FastDivisor, FastDivisor> kernel, ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<int> argmax, ArrayView<float> output, Pool2dShape shape)
+    {
         var count = (long)shape.Batch * shape.Channels * shape.Height * shape.Width;
         var threads = device.Threads(count);
         if (threads > 0)
         {
-            backward(threads, threads, checked((int)count), dinput, doutput, argmax, shape, FastDivisor.Of(shape.Width), FastDivisor.Of(shape.Height), FastDivisor.Of(shape.Stride));
+            kernel(threads, threads, checked((int)count), dinput, doutput, argmax, output, shape, FastDivisor.Of(shape.Width), FastDivisor.Of(shape.Height), FastDivisor.Of(shape.Stride));
         }
     }
 
     // One item per output element, grid-stride. Strict '>' keeps the first maximum; NaN wins, so it propagates as in PyTorch.
-    private static void ForwardKernel(Index1D index, int stride, int count, ArrayView<float> output, ArrayView<int> argmax, ArrayView<float> input, Pool2dShape s, FastDivisor byOutWidth, FastDivisor byOutHeight)
+    private static void ForwardKernel<TActivation>(Index1D index, int stride, int count, ArrayView<float> output, ArrayView<int> argmax, ArrayView<float> input, Pool2dShape s, FastDivisor byOutWidth, FastDivisor byOutHeight)
+        where TActivation : struct, IPoolActivation
     {
         for (long item = index; item < count; item += stride)
         {
@@ -88,14 +128,15 @@ internal sealed class MaxPool2d
                 }
             }
 
-            output[e] = best;
+            output[e] = default(TActivation).Apply(best);
             argmax[e] = at;
         }
     }
 
-    // One item per input element (b, c, h, w), grid-stride, summing doutput over the windows that selected it, in
-    // ascending (kh, kw) (LandingTaps).
-    private static void BackwardKernel(Index1D index, int stride, int count, ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<int> argmax, Pool2dShape s, FastDivisor byWidth, FastDivisor byHeight, FastDivisor byStride)
+    // One item per input element (b, c, h, w), grid-stride, summing doutput over the windows that selected it (and
+    // whose output the activation passes), in ascending (kh, kw) (LandingTaps).
+    private static void BackwardKernel<TActivation>(Index1D index, int stride, int count, ArrayView<float> dinput, ArrayView<float> doutput, ArrayView<int> argmax, ArrayView<float> output, Pool2dShape s, FastDivisor byWidth, FastDivisor byHeight, FastDivisor byStride)
+        where TActivation : struct, IPoolActivation
     {
         var ho = s.OutHeight;
         var wo = s.OutWidth;
@@ -104,7 +145,7 @@ internal sealed class MaxPool2d
             var e = (int)item;
             var (row, w) = byWidth.DivRem(e);
             var (z, h) = byHeight.DivRem(row);
-            var windows = new SelectedWindows(doutput, argmax, z * ho * wo, e, wo);
+            var windows = new SelectedWindows<TActivation>(doutput, argmax, output, z * ho * wo, e, wo);
             dinput[e] += LandingTaps.Sum(h, w, s.Kernel, byStride, s.Padding, ho, wo, windows);
         }
     }

@@ -3,9 +3,9 @@ using ILGPU;
 namespace Cct.Gpu.Model;
 
 /// <summary>
-/// Gradients of a block's intermediates, each (B, T, C) but the parts' own. One set serves every block: a block needs
-/// them only while its backward runs, so the model zeroes them before each block (one memset, as they are laid out
-/// together). Only a block's output gradient is its own, since the next block down reads it.
+/// Gradients of a block's intermediates, each (B, T, C) but the parts' own. A block needs them only while its backward
+/// runs, so every block's share memory (<see cref="ModelGradients"/>), zeroed before each block. A block's output
+/// gradient lives longer, since the block above writes it.
 /// </summary>
 internal sealed record BlockGradients(ArrayView<float>? PreNorm, AttentionGradients Attention, ArrayView<float> Norm1, MlpGradients Mlp)
 {

@@ -11,8 +11,8 @@ namespace Cct.Gpu.Model;
 /// A Compact Convolutional Transformer composed from typed modules (<see cref="ConvStage"/>, <see cref="TokenEmbedding"/>,
 /// <see cref="OfficialBlock"/> or <see cref="PostNormBlock"/>, <see cref="ClassifierHead"/>) built from its
 /// <see cref="CctArchitecture"/>. Parameters, gradients and AdamW moments are flat buffers (<see cref="ParameterSet"/>);
-/// activations and their gradients are two more flat buffers sized for <see cref="MaxBatch"/>, so zeroing all
-/// activation gradients is one memset. Parameter names follow the official PyTorch state_dict, so checkpoints read
+/// activations and their gradients are two more flat buffers sized for <see cref="MaxBatch"/>, the gradients laid out
+/// by liveness (<see cref="ModelGradients"/>). Parameter names follow the official PyTorch state_dict, so checkpoints read
 /// back into PyTorch.
 /// </summary>
 public sealed partial class CctModel : IDisposable
@@ -27,6 +27,8 @@ public sealed partial class CctModel : IDisposable
     private readonly TokenEmbedding embedding;
     private readonly IReadOnlyList<TransformerBlock> blocks;
     private readonly ClassifierHead head;
+    private readonly LifetimePlan gradientPlan;
+    private readonly BackwardPhases phases;
     private readonly Dictionary<int, ModelGradients> gradientsByBatch = [];
     private ArrayView<float> images;
     private Pass pass;
@@ -76,9 +78,9 @@ public sealed partial class CctModel : IDisposable
         argmax = device.Accelerator.Allocate1D<int>(Math.Max(1, argmaxSize.Length));
         var a = ModelActivations.Create(new TensorArena<float>(activations.View, maxBatch), new TensorArena<int>(argmax.View, maxBatch), architecture, fusedAttention);
 
-        var gradientSize = TensorArena<float>.Measuring(maxBatch);
-        ModelGradients.Create(gradientSize, architecture);
-        activationGradients = device.Allocate(gradientSize.Length);
+        gradientPlan = ModelGradients.Plan(architecture);
+        phases = ModelGradients.Phases(architecture);
+        activationGradients = device.Allocate(gradientPlan.Length * maxBatch);
 
         tokenizer = architecture.Tokenizer.Select((s, i) => new ConvStage(
             device,
@@ -258,7 +260,7 @@ public sealed partial class CctModel : IDisposable
     /// <summary>
     /// <see cref="Forward(ArrayView{float}, int, bool)"/>, then the cross-entropy (label smoothing
     /// <paramref name="labelSmoothing"/>) against labels (B) on the device: per-sample <see cref="Losses"/>, their mean
-    /// (<see cref="ReadLoss"/>) and <see cref="Probabilities"/>. In training it also zeroes the activation gradients and
+    /// (<see cref="ReadLoss"/>) and <see cref="Probabilities"/>. In training it also zeroes the gradients the loss writes and
     /// forms the logits' gradient in the same launch, so <see cref="Backward()"/> starts from it. Returns the logits.
     /// </summary>
     public ArrayView<float> Forward(ArrayView<float> input, ArrayView<int> labels, int batchSize, bool train, float labelSmoothing)
@@ -403,7 +405,7 @@ public sealed partial class CctModel : IDisposable
         {
             if (!gradientsByBatch.TryGetValue(pass.Batch, out var gradients))
             {
-                gradients = ModelGradients.Create(new TensorArena<float>(activationGradients.View, pass.Batch), architecture);
+                gradients = ModelGradients.Create(gradientPlan, activationGradients.View, pass.Batch, architecture);
                 gradientsByBatch.Add(pass.Batch, gradients);
             }
 
@@ -411,11 +413,11 @@ public sealed partial class CctModel : IDisposable
         }
     }
 
-    // Zeroes this batch's activation gradients (one memset), then the loss with its gradient into the logits' gradient.
+    // Zeroes the gradients the loss phase writes first, then the loss with its gradient into the logits' gradient.
     private void SeedLossGradient(ArrayView<int> labels, float labelSmoothing)
     {
         var g = Gradients;
-        device.Clear(g.All);
+        ClearBornIn(g, BackwardPhases.Loss);
         head.ForwardLossAndGradient(g.Head, labels, labelSmoothing, pass);
         lossGradientReady = true;
     }
@@ -427,24 +429,30 @@ public sealed partial class CctModel : IDisposable
         head.Backward(g.BlockOutputs[^1], g.Head, blocks[^1].Output, pass);
         for (var j = blocks.Count - 1; j >= 0; j--)
         {
-            if (j < blocks.Count - 1)
-            {
-                // Blocks share their internal gradient buffers; the block above left its sums there.
-                device.Clear(g.Shared);
-            }
-
+            ClearBornIn(g, phases.Block(j));
             var (input, inputGradient) = j == 0 ? (embedding.Output, g.Tokens) : (blocks[j - 1].Output, g.BlockOutputs[j - 1]);
-            blocks[j].Backward(inputGradient, g.BlockOutputs[j], g.Blocks, input, pass);
+            blocks[j].Backward(inputGradient, g.BlockOutputs[j], g.Blocks[j], input, pass);
         }
 
+        ClearBornIn(g, phases.Tokens);
         embedding.Backward(g.Tokenizer[^1].Output, g.Tokens, pass);
         for (var i = tokenizer.Count - 1; i >= 0; i--)
         {
+            ClearBornIn(g, phases.Stage(i));
             var (input, inputGradient) = i == 0 ? (images, (ArrayView<float>?)null) : (tokenizer[i - 1].Activations.Output, g.Tokenizer[i - 1].Output);
             tokenizer[i].Backward(inputGradient, g.Tokenizer[i], input, pass);
         }
 
         lossGradientReady = false;
+    }
+
+    // Backward accumulates: a phase zeroes the gradients it writes first, which may hold an earlier phase's sums.
+    private void ClearBornIn(ModelGradients g, int phase)
+    {
+        foreach (var view in g.BornIn[phase])
+        {
+            device.Clear(view);
+        }
     }
 
     /// <summary>

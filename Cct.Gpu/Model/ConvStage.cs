@@ -6,7 +6,8 @@ namespace Cct.Gpu.Model;
 
 /// <summary>
 /// One tokenizer layer: conv [+ bias] → [BatchNorm] → ReLU → [dropout] → [max-pool], as the official
-/// tokenizer's conv_layers.{i} (the seed notebook's adds BatchNorm, biases and dropout, and pools once).
+/// tokenizer's conv_layers.{i} (the seed notebook's adds BatchNorm, biases and dropout, and pools once). Without
+/// dropout a pooled stage runs the pool first and the ReLU on its output, in one launch (<see cref="ConvStageSpec.PoolsBeforeRelu"/>).
 /// </summary>
 internal sealed class ConvStage(ComputeDevice device, ConvStageSpec spec, ParameterViews weight, ParameterViews? bias, BatchNormParameters? norm, ConvStageActivations activations)
 {
@@ -39,15 +40,22 @@ internal sealed class ConvStage(ComputeDevice device, ConvStageSpec spec, Parame
             }
         }
 
-        Relu.For(device).Forward(a.Relu, a.Norm?.Output ?? a.Conv, count);
+        var normalised = a.Norm?.Output ?? a.Conv;
+        if (spec.PoolsBeforeRelu)
+        {
+            MaxPool2d.For(device).ForwardRelu(a.Pooled!.Value, a.Argmax, normalised, spec.Pool!.Value with { Batch = pass.Batch }); // (B, Cout, H', W')
+            return;
+        }
+
+        Relu.For(device).Forward(a.Relu!.Value, normalised, count);
         if (a.Dropped is { } dropped)
         {
-            Dropout.For(device).Forward(dropped, a.Relu, count, pass.Rate(dropout), pass.Key(dropout));
+            Dropout.For(device).Forward(dropped, a.Relu.Value, count, pass.Rate(dropout), pass.Key(dropout));
         }
 
         if (spec.Pool is { } pool)
         {
-            MaxPool2d.For(device).Forward(a.Pooled!.Value, a.Argmax, a.Dropped ?? a.Relu, pool with { Batch = pass.Batch }); // (B, Cout, H', W')
+            MaxPool2d.For(device).Forward(a.Pooled!.Value, a.Argmax, a.Dropped ?? a.Relu.Value, pool with { Batch = pass.Batch }); // (B, Cout, H', W')
         }
     }
 
@@ -60,17 +68,25 @@ internal sealed class ConvStage(ComputeDevice device, ConvStageSpec spec, Parame
         var a = activations;
         var conv = spec.Conv with { Batch = pass.Batch };
         var count = (long)pass.Batch * spec.ConvOutputSize;
-        if (spec.Pool is { } pool)
+        if (spec.PoolsBeforeRelu)
         {
-            MaxPool2d.For(device).Backward(g.Dropped ?? g.Relu, g.Pooled!.Value, a.Argmax, pool with { Batch = pass.Batch });
+            MaxPool2d.For(device).BackwardThroughRelu(g.Norm ?? g.Conv, g.Pooled!.Value, a.Argmax, a.Pooled!.Value, spec.Pool!.Value with { Batch = pass.Batch });
+        }
+        else
+        {
+            if (spec.Pool is { } pool)
+            {
+                MaxPool2d.For(device).Backward(g.Dropped ?? g.Relu!.Value, g.Pooled!.Value, a.Argmax, pool with { Batch = pass.Batch });
+            }
+
+            if (g.Dropped is { } dropped)
+            {
+                Dropout.For(device).Backward(g.Relu!.Value, dropped, count, pass.Rate(dropout), pass.Key(dropout));
+            }
+
+            Relu.For(device).Backward(g.Norm ?? g.Conv, g.Relu!.Value, a.Norm?.Output ?? a.Conv, count);
         }
 
-        if (g.Dropped is { } dropped)
-        {
-            Dropout.For(device).Backward(g.Relu, dropped, count, pass.Rate(dropout), pass.Key(dropout));
-        }
-
-        Relu.For(device).Backward(g.Norm ?? g.Conv, g.Relu, a.Norm?.Output ?? a.Conv, count);
         if (a.Norm is { } bn)
         {
             var shape = new BatchNormShape(pass.Batch, conv.OutChannels, conv.OutHeight * conv.OutWidth);

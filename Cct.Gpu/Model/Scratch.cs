@@ -4,10 +4,11 @@ namespace Cct.Gpu.Model;
 
 /// <summary>
 /// Activations that share memory because the backward pass never reads them: a block's branch output before its
-/// residual (attention's projection, the MLP's second linear), and a pooled conv stage's ReLU and dropout outputs
-/// before the max-pool (whose backward needs only its argmax). Each is sized for its largest user. Also attention
+/// residual (attention's projection, the MLP's second linear), and what a pooled conv stage feeds its max-pool (whose
+/// backward needs only its argmax and output): the conv or BatchNorm output where the stage pools before its ReLU
+/// (<see cref="ConvStageSpec.PoolsBeforeRelu"/>), else its ReLU and dropout outputs. Each is sized for its largest user. Also attention
 /// backward's scratch, which every block overwrites: dprobabilities (B, H, T, T), or with fused attention the row
-/// dots doutput·output (B, H, T). Their gradients are not shared this way.
+/// dots doutput·output (B, H, T). Gradients share memory by liveness instead (<see cref="ModelGradients"/>).
 /// </summary>
 internal sealed record Scratch(ArrayView<float> Branch, ArrayView<float> PrePool, ArrayView<float> DroppedPrePool, ArrayView<float> AttentionBackward)
 {

@@ -50,7 +50,7 @@ internal abstract class TransformerBlock
 
     /// <summary>
     /// From outputGradient (B, T, C): accumulates inputGradient (B, T, C) and the parameter gradients, through the
-    /// shared intermediate gradients <paramref name="g"/> (zeroed by the caller).
+    /// block's intermediate gradients <paramref name="g"/> (zeroed by the caller).
     /// </summary>
     public abstract void Backward(ArrayView<float> inputGradient, ArrayView<float> outputGradient, BlockGradients g, ArrayView<float> input, Pass pass);
 

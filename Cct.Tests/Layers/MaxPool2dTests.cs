@@ -75,6 +75,47 @@ public sealed class MaxPool2dTests
         Compare.AssertClose(dx.Read(), fixture.Floats(c, "dx").Select(v => 2 * v).ToArray(), "maxpool2d.accumulate.dx");
     }
 
+    /// <summary>
+    /// A conv stage without dropout pools before its ReLU (ConvStageSpec.PoolsBeforeRelu): relu(max) in one launch and a
+    /// backward gated on the pooled output. On values in steps of 0.5 from −2 to 2 (ties, zeros, all-negative windows)
+    /// it gives exactly what the ReLU then the pool give, output and input gradient bit for bit, accumulating into the
+    /// same non-zero gradient.
+    /// </summary>
+    [TestCase(3, 2, 1)]
+    [TestCase(2, 2, 0)]
+    public void PoolingBeforeTheReluEqualsTheReluThenThePool(int kernel, int stride, int padding)
+    {
+        var device = TestDevices.GpuKernelsCpu;
+        var s = new Pool2dShape(2, 3, 7, 9, kernel, stride, padding);
+        var random = new Random(5);
+        var x = Enumerable.Range(0, InputCount(s)).Select(_ => random.Next(-4, 5) * 0.5f).ToArray();
+        var dy = GradCheck.RandomDoubles(6, OutputCount(s)).ToFloats();
+        var initial = GradCheck.RandomDoubles(7, InputCount(s)).ToFloats();
+        using var xb = device.Upload(x);
+        using var dyb = device.Upload(dy);
+        var pool = MaxPool2d.For(device);
+
+        using var relu = device.Allocate(InputCount(s));
+        using var reluThenPool = device.Allocate(OutputCount(s));
+        using var argmax = device.Upload(new int[OutputCount(s)]);
+        using var dRelu = device.Upload(new float[InputCount(s)]);
+        using var dxReluFirst = device.Upload(initial);
+        Relu.For(device).Forward(relu.View, xb.View, InputCount(s));
+        pool.Forward(reluThenPool.View, argmax.View, relu.View, s);
+        pool.Backward(dRelu.View, dyb.View, argmax.View, s);
+        Relu.For(device).Backward(dxReluFirst.View, dRelu.View, xb.View, InputCount(s));
+
+        using var poolThenRelu = device.Allocate(OutputCount(s));
+        using var rawArgmax = device.Upload(new int[OutputCount(s)]);
+        using var dxPoolFirst = device.Upload(initial);
+        pool.ForwardRelu(poolThenRelu.View, rawArgmax.View, xb.View, s);
+        pool.BackwardThroughRelu(dxPoolFirst.View, dyb.View, rawArgmax.View, poolThenRelu.View, s);
+
+        Assert.That(poolThenRelu.Read().Select(BitConverter.SingleToInt32Bits), Is.EqualTo(reluThenPool.Read().Select(BitConverter.SingleToInt32Bits)), "relu(max) = max(relu)");
+        Assert.That(dxPoolFirst.Read().Select(BitConverter.SingleToInt32Bits), Is.EqualTo(dxReluFirst.Read().Select(BitConverter.SingleToInt32Bits)), "dinput");
+        Assert.That(dxPoolFirst.Read(), Is.Not.EqualTo(initial), "some gradient passed");
+    }
+
     [Test]
     public void ForwardPropagatesNaN()
     {
