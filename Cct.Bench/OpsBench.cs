@@ -11,7 +11,8 @@ namespace Cct.Bench;
 /// the GPU kernels. On the CPU accelerator they are counted, not run (<see cref="DeviceOperations.CountOnly"/>),
 /// on the simulator with 16x16 groups: the tiled kernels would take hours there. The simulator has one
 /// multiprocessor, so it never splits K (MatMul.SplitsFor); a large GPU splits the weight-gradient products
-/// and adds one launch per split product.
+/// and adds one launch per split product. It also prints the model's device bytes (<see cref="CctModel.DeviceBytes"/>),
+/// which with the GPU kernels are what a CUDA device would allocate for it.
 /// </summary>
 internal static class OpsBench
 {
@@ -40,6 +41,8 @@ internal static class OpsBench
         var inference = Count(device, () => model.Forward(images.View, batch, train: false));
         Print("training step", train);
         Print("inference batch", inference);
+        // What CUDA would allocate for this model: the GPU kernels' layout (fused attention where it applies).
+        Console.WriteLine($"device buffers: {model.DeviceBytes:N0} bytes ({model.DeviceBytes / 1048576.0:F1} MiB) for parameters, gradients, AdamW moments, activations and their gradients{(model.FusesAttention ? ", fused attention" : string.Empty)}");
         return 0;
 
         void TrainStep()
