@@ -39,7 +39,8 @@ internal sealed class MaxPool2d
     }
 
     /// <summary>
-    /// output (B, C, Ho, Wo) = relu of the window maxima of input (B, C, H, W), which equals max_pool2d(relu(input));
+    /// output (B, C, Ho, Wo) = relu of the window maxima of input (B, C, H, W), which equals max_pool2d(relu(input))
+    /// (as values: where no value of a window is positive, the zero may carry the other sign, since relu keeps −0);
     /// argmax (B, C, Ho, Wo) as <see cref="Forward"/> gives it for input itself.
     /// </summary>
     public void ForwardRelu(ArrayView<float> output, ArrayView<int> argmax, ArrayView<float> input, Pool2dShape shape)

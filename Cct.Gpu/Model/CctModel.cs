@@ -398,7 +398,7 @@ public sealed partial class CctModel : IDisposable
         DisposeAverage();
     }
 
-    /// <summary>The activation gradients of a batch of <see cref="Pass.Batch"/> (packed, see <see cref="ModelGradients"/>), pointed once per batch size.</summary>
+    /// <summary>The activation gradients of a batch of <see cref="Pass.Batch"/> (laid out by liveness and scaled to the batch, see <see cref="ModelGradients"/>), pointed once per batch size.</summary>
     private ModelGradients Gradients
     {
         get

@@ -24,8 +24,9 @@ internal sealed record ConvStageSpec(int Index, Conv2dShape Conv, bool HasBias, 
     /// Whether the stage max-pools before its ReLU: with no dropout between them the two commute (relu(max(x)) =
     /// max(relu(x)), and a gradient reaches the same element), so the pool reads the conv (or BatchNorm) output from
     /// scratch, the ReLU runs on the pooled values in the same launch, and the pool's backward gates on the pooled
-    /// output. The stage then keeps no full-size ReLU output or gradient: cct-2/3x2 holds 150,528 fewer values an
-    /// image, cct-7/3x1 401,408. With dropout in between they do not commute.
+    /// output. The stage then keeps neither its conv output (without BatchNorm; it goes to scratch, where the ReLU
+    /// output went) nor a ReLU gradient: cct-2/3x2 holds 150,528 fewer values an image, cct-7/3x1 401,408, half of each
+    /// in activations and half in gradients. With dropout in between they do not commute.
     /// </summary>
     public bool PoolsBeforeRelu => Pool is not null && DropoutRate == 0;
 

@@ -64,9 +64,6 @@ internal sealed class TensorArena<T>
     /// <summary>A tensor of <paramref name="length"/> values whatever the batch.</summary>
     public ArrayView<T> Fixed(long length) => Take(length, perSample: false);
 
-    /// <summary>Everything handed out since <paramref name="start"/> (a <see cref="Length"/> read earlier), as one view.</summary>
-    public ArrayView<T> Since(long start) => buffer.IsValid ? buffer.SubView(start, Length - start) : default;
-
     /// <summary>The first <paramref name="length"/> values of a view this arena handed out (empty while measuring).</summary>
     public static ArrayView<T> Head(ArrayView<T> view, long length) => view.IsValid ? view.SubView(0, length) : default;
 

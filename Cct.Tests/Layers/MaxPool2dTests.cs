@@ -78,7 +78,8 @@ public sealed class MaxPool2dTests
     /// <summary>
     /// A conv stage without dropout pools before its ReLU (ConvStageSpec.PoolsBeforeRelu): relu(max) in one launch and a
     /// backward gated on the pooled output. On values in steps of 0.5 from −2 to 2 (ties, zeros, all-negative windows)
-    /// it gives exactly what the ReLU then the pool give, output and input gradient bit for bit, accumulating into the
+    /// (no −0, whose sign the two orders may keep differently; it changes no value) it gives exactly what the ReLU then
+    /// the pool give, output and input gradient bit for bit, accumulating into the
     /// same non-zero gradient.
     /// </summary>
     [TestCase(3, 2, 1)]

@@ -194,13 +194,30 @@ public sealed class CctModelTests
     private static float LabelSmoothing(SafeTensorsFile file)
         => JsonDocument.Parse(file.Metadata["config"]).RootElement.GetProperty("label_smoothing").GetSingle();
 
+    /// <summary>
+    /// The fixtures cover both conv-stage orders: the official model's stages (ReLU, then MaxPool2d(3, 2, 1)) and the
+    /// post-norm model's last stage (BatchNorm, then MaxPool2d(2, 2)) pool before their ReLU, the post-norm model's
+    /// first stage has no pool; so the first-step gradients above check both, with and without BatchNorm.
+    /// </summary>
+    [Test]
+    public void TheFixturesPoolBeforeTheReluWithAndWithoutBatchNorm()
+    {
+        var stages = Models.Select(name =>
+        {
+            using var model = Build(TestDevices.Cpu, Load(name));
+            return CctArchitecture.Of(model.Config).Tokenizer;
+        }).ToList();
+        Assert.That(stages[0].Select(s => (s.PoolsBeforeRelu, s.Norm is null)), Is.EqualTo(new[] { (true, true), (true, true) }), "official");
+        Assert.That(stages[1].Select(s => (s.PoolsBeforeRelu, s.Norm is null)), Is.EqualTo(new[] { (false, false), (true, false) }), "post-norm");
+    }
+
     private static CctModel Build(ComputeDevice device, SafeTensorsFile file)
         => ModelParity.Build(device, JsonDocument.Parse(file.Metadata["config"]).RootElement, file, file["input"].Shape[0]);
 
     /// <summary>
-    /// Activation gradients are packed for the current batch (the memsets clear only what a step uses): a batch of 3 in a
+    /// Activation gradients are laid out for the current batch (the memsets clear only what a step uses): a batch of 3 in a
     /// model built for 5, after a batch of 5 filled its buffers, gives the bits of a model built for 3. Every stochastic
-    /// layer is on, and two blocks share their gradient buffers.
+    /// layer is on, and two blocks share their intermediate gradients' memory.
     /// </summary>
     [Test]
     public void SmallerBatchThanMaxBatchGivesTheSameGradients()
