@@ -1,1 +1,1 @@
-/work/main/bundle/tests/Cct.Tests --filter FullyQualifiedName~TensorCoreGemmTests\&TestCategory\!=Gpu --results-directory /tmp/validate/tests --no-ansi --no-progress 
+/work/main/bundle/tests/Cct.Tests --filter FullyQualifiedName~Gelu --results-directory /tmp/validate/tests --no-ansi --no-progress 
