@@ -117,6 +117,7 @@ internal sealed class SeqPool
         {
             scratch?.Dispose();
             scratch = accelerator.Allocate1D<float>(length);
+            device.Reallocated();
         }
 
         return scratch.View.SubView(0, length);

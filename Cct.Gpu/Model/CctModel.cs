@@ -30,6 +30,8 @@ public sealed partial class CctModel : IDisposable
     private readonly LifetimePlan gradientPlan;
     private readonly BackwardPhases phases;
     private readonly Dictionary<int, ModelGradients> gradientsByBatch = [];
+    private readonly DeviceStepValues? stepValues;
+    private readonly GraphReplay? graphs;
     private ArrayView<float> images;
     private Pass pass;
     private bool lossGradientReady;
@@ -100,6 +102,15 @@ public sealed partial class CctModel : IDisposable
             ? (TransformerBlock)new OfficialBlock(device, s, Parameters, a.Blocks[j], a.Scratch)
             : new PostNormBlock(device, s, Parameters, a.Blocks[j], a.Scratch)).ToList();
         head = new ClassifierHead(device, architecture.Head, Parameters, a.Head);
+        if (device.Profile.StepValuesOnDevice)
+        {
+            stepValues = new DeviceStepValues(device);
+        }
+
+        if (device.Profile.ReplaysGraphs)
+        {
+            graphs = new GraphReplay(device);
+        }
 
         buffers.MemSetToZero();
         activations.MemSetToZero();
@@ -141,7 +152,7 @@ public sealed partial class CctModel : IDisposable
         get
         {
             ThrowIfDisposed();
-            return Parameters.DeviceBytes + buffers.LengthInBytes + activations.LengthInBytes + activationGradients.LengthInBytes + argmax.LengthInBytes
+            return Parameters.DeviceBytes + buffers.LengthInBytes + activations.LengthInBytes + activationGradients.LengthInBytes + argmax.LengthInBytes + (stepValues?.DeviceBytes ?? 0)
                 + (parameterAverage?.LengthInBytes ?? 0) + (bufferAverage?.LengthInBytes ?? 0) + (parameterBackup?.LengthInBytes ?? 0) + (bufferBackup?.LengthInBytes ?? 0);
         }
     }
@@ -229,32 +240,14 @@ public sealed partial class CctModel : IDisposable
     /// </summary>
     public ArrayView<float> Forward(ArrayView<float> input, int batchSize, bool train)
     {
-        ThrowIfDisposed();
-        if (batchSize <= 0 || batchSize > MaxBatch)
+        BeginPass(input, batchSize, train);
+        if (train)
         {
-            throw new ArgumentOutOfRangeException(nameof(batchSize), $"batch {batchSize} is outside 1..{MaxBatch}");
+            stepValues?.Write(new StepValues(Step, default));
         }
 
-        images = input;
-        pass = new Pass(batchSize, train, Seed, Step);
-        lossGradientReady = false;
-        var x = input;
-        foreach (var stage in tokenizer)
-        {
-            stage.Forward(x, pass);
-            x = stage.Activations.Output;
-        }
-
-        embedding.Forward(x, pass);
-        x = embedding.Output;
-        foreach (var block in blocks)
-        {
-            block.Forward(x, pass);
-            x = block.Output;
-        }
-
-        head.Forward(x, pass);
-        return head.Activations.Logits.SubView(0, (long)batchSize * Config.Classes);
+        ForwardLaunches();
+        return PassLogits;
     }
 
     /// <summary>
@@ -265,18 +258,21 @@ public sealed partial class CctModel : IDisposable
     /// </summary>
     public ArrayView<float> Forward(ArrayView<float> input, ArrayView<int> labels, int batchSize, bool train, float labelSmoothing)
     {
-        ThrowIfDisposed();
-        var logits = Forward(input, batchSize, train);
         if (train)
         {
+            var logits = Forward(input, batchSize, train);
             SeedLossGradient(labels, labelSmoothing);
-        }
-        else
-        {
-            head.ForwardLoss(labels, labelSmoothing, pass);
+            return logits;
         }
 
-        return logits;
+        // An inference batch: replayed as a graph where the device replays them.
+        BeginPass(input, batchSize, train);
+        Replay(GraphKey.Of(input, labels, pass, labelSmoothing, config), () =>
+        {
+            ForwardLaunches();
+            head.ForwardLoss(labels, labelSmoothing, pass);
+        });
+        return PassLogits;
     }
 
     /// <summary>
@@ -319,13 +315,39 @@ public sealed partial class CctModel : IDisposable
     /// </summary>
     public void TrainStep(ArrayView<float> input, ArrayView<int> labels, int batchSize, float labelSmoothing, AdamWSettings settings)
     {
-        ThrowIfDisposed();
-        Forward(input, labels, batchSize, train: true, labelSmoothing);
-        device.Clear(Parameters.Gradients.View);
-        Backward();
-        AdamW.For(device).Step(Parameters.Values.View, Parameters.FirstMoment.View, Parameters.SecondMoment.View, Parameters.Gradients.View, settings, (int)Step + 1);
+        BeginPass(input, batchSize, train: true);
+        if (stepValues is null)
+        {
+            ForwardLaunches();
+            SeedLossGradient(labels, labelSmoothing);
+            device.Clear(Parameters.Gradients.View);
+            BackwardFromLoss();
+            AdamW.For(device).Step(Parameters.Values.View, Parameters.FirstMoment.View, Parameters.SecondMoment.View, Parameters.Gradients.View, settings, (int)Step + 1);
+        }
+        else
+        {
+            // The step's number and AdamW coefficients go to device memory first; the step itself is the same work every
+            // time, so it may be a replayed graph (GraphReplay), which leaves the host state as the launches would.
+            stepValues.Write(new StepValues(Step, AdamWCoefficients.Of(settings, (int)Step + 1)));
+            Replay(GraphKey.Of(input, labels, pass, labelSmoothing, config), () =>
+            {
+                ForwardLaunches();
+                SeedLossGradient(labels, labelSmoothing);
+                device.Clear(Parameters.Gradients.View);
+                BackwardFromLoss();
+                AdamW.For(device).Step(Parameters.Values.View, Parameters.FirstMoment.View, Parameters.SecondMoment.View, Parameters.Gradients.View, stepValues.Values);
+            });
+            lossGradientReady = false;
+        }
+
         Step++;
     }
+
+    /// <summary>CUDA graphs captured by this model so far (0 unless its device replays them).</summary>
+    internal int GraphCaptures => graphs?.Captures ?? 0;
+
+    /// <summary>CUDA graph launches by this model so far (0 unless its device replays them).</summary>
+    internal int GraphReplays => graphs?.Replays ?? 0;
 
     /// <summary>
     /// Where the model looks: runs normalised images (N, InChannels, ImageSize, ImageSize), host values, in
@@ -395,7 +417,57 @@ public sealed partial class CctModel : IDisposable
         activations.Dispose();
         activationGradients.Dispose();
         argmax.Dispose();
+        graphs?.Dispose();
+        stepValues?.Dispose();
         DisposeAverage();
+    }
+
+    private ArrayView<float> PassLogits => head.Activations.Logits.SubView(0, (long)pass.Batch * Config.Classes);
+
+    // The host state of a pass, set before its launches, which a replayed graph does not run.
+    private void BeginPass(ArrayView<float> input, int batchSize, bool train)
+    {
+        ThrowIfDisposed();
+        if (batchSize <= 0 || batchSize > MaxBatch)
+        {
+            throw new ArgumentOutOfRangeException(nameof(batchSize), $"batch {batchSize} is outside 1..{MaxBatch}");
+        }
+
+        images = input;
+        pass = new Pass(batchSize, train, Seed, Step, train && stepValues is not null ? stepValues.Step : default);
+        lossGradientReady = false;
+    }
+
+    private void ForwardLaunches()
+    {
+        var x = images;
+        foreach (var stage in tokenizer)
+        {
+            stage.Forward(x, pass);
+            x = stage.Activations.Output;
+        }
+
+        embedding.Forward(x, pass);
+        x = embedding.Output;
+        foreach (var block in blocks)
+        {
+            block.Forward(x, pass);
+            x = block.Output;
+        }
+
+        head.Forward(x, pass);
+    }
+
+    private void Replay(GraphKey key, Action launches)
+    {
+        if (graphs is null)
+        {
+            launches();
+        }
+        else
+        {
+            graphs.Run(key, launches);
+        }
     }
 
     /// <summary>The activation gradients of a batch of <see cref="Pass.Batch"/> (laid out by liveness and scaled to the batch, see <see cref="ModelGradients"/>), pointed once per batch size.</summary>

@@ -78,6 +78,7 @@ internal sealed class PartialSums
 
             partials?.Dispose();
             partials = grown;
+            device.Reallocated();
         }
 
         var view = partials.View.SubView(used, length);
@@ -164,6 +165,7 @@ internal sealed class PartialSums
 
                 table.View.SubView(0, ints.Length).CopyFromCPU(ints);
                 uploaded = ints;
+                device.Reallocated();
             }
 
             var first = 0;

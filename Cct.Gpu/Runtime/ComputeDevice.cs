@@ -21,6 +21,7 @@ public sealed class ComputeDevice : IDisposable
     private bool disposed;
 
     private readonly Accelerator accelerator;
+    private readonly AcceleratorStream? nullStream;
     private readonly AcceleratorKind kind;
     private readonly Action<Index1D, int, ArrayView<float>>? clearKernel;
 
@@ -34,7 +35,17 @@ public sealed class ComputeDevice : IDisposable
         {
             clearKernel = accelerator.LoadAutoGroupedStreamKernel<Index1D, int, ArrayView<float>>(ClearKernel);
         }
+
+        if (profile.ReplaysGraphs)
+        {
+            // ILGPU's CUDA default stream is the legacy null stream, which cannot be captured, and every stream kernel, memset
+            // and copy goes to Accelerator.DefaultStream, whose setter is protected: it becomes a non-blocking stream.
+            nullStream = accelerator.DefaultStream;
+            DefaultStreamSetter.Invoke(accelerator, [((CudaAccelerator)accelerator).CreateStream(StreamFlags.CU_STREAM_NON_BLOCKING)]);
+        }
     }
+
+    private static MethodInfo DefaultStreamSetter => typeof(Accelerator).GetProperty(nameof(Accelerator.DefaultStream))!.GetSetMethod(nonPublic: true)!;
 
     internal Context Context { get; }
 
@@ -65,7 +76,7 @@ public sealed class ComputeDevice : IDisposable
 
     /// <summary>
     /// The kernels and launch parameters chosen for this device when it was made (<see cref="DeviceProfile.For"/>).
-    /// Tests force the GPU kernels onto the simulator (<see cref="Create(AcceleratorKind, CPUDevice?, KernelFamily?, bool, GemmPrecision)"/>)
+    /// Tests force the GPU kernels onto the simulator (<see cref="Create(AcceleratorKind, CPUDevice?, KernelFamily?, bool, GemmPrecision, bool, bool)"/>)
     /// to run a whole model through them.
     /// </summary>
     internal DeviceProfile Profile { get; }
@@ -96,6 +107,28 @@ public sealed class ComputeDevice : IDisposable
     /// <exception cref="NotSupportedException">a tensor-core precision on a device that is not a CUDA GPU of compute capability 8.0 or later</exception>
     public static ComputeDevice Create(AcceleratorKind kind, GemmPrecision precision) => Create(kind, cpuShape: null, precision: precision);
 
+    /// <summary>
+    /// As <see cref="Create(AcceleratorKind, GemmPrecision)"/>; with <paramref name="cudaGraphs"/>, models on the device replay
+    /// their training step and inference batch as CUDA graphs, bit-identical to plain launches (<see cref="ReplaysGraphs"/>).
+    /// </summary>
+    /// <exception cref="AcceleratorUnavailableException">no device of that kind is on this machine (the message lists what is)</exception>
+    /// <exception cref="NotSupportedException">a tensor-core precision, or CUDA graphs, on a device that does not offer them</exception>
+    public static ComputeDevice Create(AcceleratorKind kind, GemmPrecision precision, bool cudaGraphs) => Create(kind, cpuShape: null, precision: precision, cudaGraphs: cudaGraphs);
+
+    /// <summary>
+    /// Whether models on this device replay each training step and inference batch as one CUDA graph, captured once the step
+    /// is steady, instead of launching each kernel (off unless the device was made with them).
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">the device is disposed</exception>
+    public bool ReplaysGraphs
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            return Profile.ReplaysGraphs;
+        }
+    }
+
     /// <summary>How models on this device compute their Linear products: fp32 unless it was made with a tensor-core precision.</summary>
     /// <exception cref="ObjectDisposedException">the device is disposed</exception>
     public GemmPrecision Precision
@@ -109,9 +142,10 @@ public sealed class ComputeDevice : IDisposable
 
     /// <summary>
     /// As <see cref="Create(AcceleratorKind)"/>, with the CPU simulator's group shape and the layers' kernel choice fixed,
-    /// and fused attention off when <paramref name="fuseAttention"/> is false (tests and benchmarks).
+    /// and fused attention off when <paramref name="fuseAttention"/> is false (tests and benchmarks). <paramref name="stepValuesOnDevice"/>
+    /// keeps models' step values in device memory without graphs (<see cref="DeviceProfile.StepValuesOnDevice"/>), on any device.
     /// </summary>
-    internal static ComputeDevice Create(AcceleratorKind kind, CPUDevice? cpuShape, KernelFamily? kernels = null, bool fuseAttention = true, GemmPrecision precision = GemmPrecision.Fp32)
+    internal static ComputeDevice Create(AcceleratorKind kind, CPUDevice? cpuShape, KernelFamily? kernels = null, bool fuseAttention = true, GemmPrecision precision = GemmPrecision.Fp32, bool cudaGraphs = false, bool stepValuesOnDevice = false)
     {
         if (!Enum.IsDefined(precision))
         {
@@ -141,8 +175,20 @@ public sealed class ComputeDevice : IDisposable
                 throw new NotSupportedException($"precision {precision.ToString().ToLowerInvariant()} needs a CUDA GPU of compute capability 8.0 or later (tensor cores); {KindOf(device).ToString().ToLowerInvariant()} ({device.Name}) computes in fp32 only");
             }
 
+            if (cudaGraphs && device is not CudaDevice)
+            {
+                throw new NotSupportedException($"CUDA graphs need a CUDA GPU; {KindOf(device).ToString().ToLowerInvariant()} ({device.Name}) launches kernels one by one");
+            }
+
             var accelerator = device.CreateAccelerator(context);
-            return new ComputeDevice(context, accelerator, KindOf(device), DeviceProfile.For(accelerator, kernels) with { FusesAttention = fuseAttention, Precision = precision });
+            var profile = DeviceProfile.For(accelerator, kernels) with
+            {
+                FusesAttention = fuseAttention,
+                Precision = precision,
+                ReplaysGraphs = cudaGraphs,
+                StepValuesOnDevice = cudaGraphs || stepValuesOnDevice,
+            };
+            return new ComputeDevice(context, accelerator, KindOf(device), profile);
         }
         catch
         {
@@ -210,6 +256,16 @@ public sealed class ComputeDevice : IDisposable
         }
     }
 
+    /// <summary>
+    /// Counts the moves of device buffers that kernels are launched with (scratch and partial-sum buffers that grow, a
+    /// partial-sum table rewritten): a captured graph still points at the old ones, so <see cref="GraphReplay"/> drops its
+    /// graphs when this changes.
+    /// </summary>
+    internal int MemoryGeneration { get; private set; }
+
+    /// <summary>Records that a buffer kernels are launched with moved or changed content (<see cref="MemoryGeneration"/>).</summary>
+    internal void Reallocated() => MemoryGeneration++;
+
     internal MemoryBuffer1D<float, Stride1D.Dense> Allocate(long length)
         => Accelerator.Allocate1D<float>(Math.Max(1, length));
 
@@ -255,6 +311,7 @@ public sealed class ComputeDevice : IDisposable
             Synchronize();
             scratch?.Dispose();
             scratch = Allocate(length);
+            Reallocated();
         }
 
         return scratch.View.SubView(0, length);
@@ -280,6 +337,12 @@ public sealed class ComputeDevice : IDisposable
 
         disposed = true;
         accelerator.Synchronize();
+        if (nullStream is not null)
+        {
+            // The non-blocking stream is one of the accelerator's children, which it disposes.
+            DefaultStreamSetter.Invoke(accelerator, [nullStream]);
+        }
+
         scratch?.Dispose();
         accelerator.Dispose();
         Context.Dispose();

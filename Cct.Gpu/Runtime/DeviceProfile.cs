@@ -29,6 +29,18 @@ internal sealed record DeviceProfile(DeviceClass Class, KernelFamily Kernels, in
     /// </summary>
     public GemmPrecision Precision { get; init; } = GemmPrecision.Fp32;
 
+    /// <summary>
+    /// Whether models replay their training step and inference batch as CUDA graphs (<see cref="GraphReplay"/>; CUDA only,
+    /// off unless the device was made with them). Implies <see cref="StepValuesOnDevice"/>.
+    /// </summary>
+    public bool ReplaysGraphs { get; init; }
+
+    /// <summary>
+    /// Whether models keep the values a step changes (its number, AdamW's coefficients) in device memory, as a replayed graph
+    /// needs (<see cref="Model.DeviceStepValues"/>); tests turn it on alone on the simulator, where no graph runs.
+    /// </summary>
+    public bool StepValuesOnDevice { get; init; }
+
     /// <summary>Rows per group on GPUs: 8 warps of 32 is 256 threads, which fills an SM at 8 groups.</summary>
     private const int GpuRowsPerGroup = 8;
 

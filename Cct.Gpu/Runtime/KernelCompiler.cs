@@ -12,7 +12,7 @@ namespace Cct.Gpu.Runtime;
 
 /// <summary>
 /// Compiles kernels to PTX or OpenCL C with no device, through the same ILGPU backends a CUDA or OpenCL
-/// accelerator uses, in a context configured as <see cref="ComputeDevice.Create(AcceleratorKind, ILGPU.Runtime.CPU.CPUDevice?, KernelFamily?, bool, GemmPrecision)"/> configures its own.
+/// accelerator uses, in a context configured as <see cref="ComputeDevice.Create(AcceleratorKind, ILGPU.Runtime.CPU.CPUDevice?, KernelFamily?, bool, GemmPrecision, bool, bool)"/> configures its own.
 /// The compile test and tools/ptx-report.sh use it to see what a GPU would run.
 /// </summary>
 internal sealed partial class KernelCompiler : IDisposable

@@ -6,7 +6,8 @@ namespace Cct.Gpu.Runtime;
 
 /// <summary>
 /// ILGPU P/Invokes "cuda" and "OpenCL", so .NET probes libcuda.so / libOpenCL.so; driver packages ship
-/// only the versioned .so.1 names. This resolver maps the bare names onto what is installed.
+/// only the versioned .so.1 names. This resolver maps the bare names onto what is installed, for ILGPU and for
+/// Cct.Gpu's own graph calls (<see cref="CudaGraphApi"/>).
 /// </summary>
 internal static class NativeLibraries
 {
@@ -20,6 +21,7 @@ internal static class NativeLibraries
         }
 
         NativeLibrary.SetDllImportResolver(typeof(Context).Assembly, Resolve);
+        NativeLibrary.SetDllImportResolver(typeof(NativeLibraries).Assembly, Resolve);
     }
 
     private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath)

@@ -1,3 +1,5 @@
+using ILGPU;
+
 namespace Cct.Gpu.Runtime;
 
 /// <summary>
@@ -7,12 +9,19 @@ namespace Cct.Gpu.Runtime;
 /// </summary>
 internal readonly record struct RngKey(uint Seed, uint Stream, uint Step)
 {
+    /// <summary>
+    /// When set (one element), the step is read from it on the device instead of <see cref="Step"/>: a replayed CUDA graph
+    /// keeps the arguments it was captured with, so a model that replays its step keeps the step number in device memory
+    /// (<see cref="Model.StepValues"/>).
+    /// </summary>
+    public ArrayView<uint> StepCell { get; init; }
+
     /// <summary>Uniform in [0, 1) with 24 random bits, for element <paramref name="index"/>.</summary>
     public float Uniform(long index)
     {
         var h = Mix(Seed ^ 0x9E3779B9u);
         h = Mix(h ^ Stream ^ 0x85EBCA6Bu);
-        h = Mix(h ^ Step ^ 0xC2B2AE35u);
+        h = Mix(h ^ (StepCell.Length > 0 ? StepCell[0] : Step) ^ 0xC2B2AE35u);
         h = Mix(h ^ (uint)index);
         h = Mix(h ^ (uint)(index >> 32) ^ 0x27D4EB2Fu);
         // Through int, not uint: uint → float compiles to a conversion through double (cvt.rn.f64.u32) on GPUs;

@@ -1,5 +1,6 @@
 using Cct.Gpu.Layers;
 using Cct.Gpu.Model;
+using Cct.Gpu.Runtime;
 using Cct.Tests.Support;
 
 namespace Cct.Tests.Model;
@@ -41,17 +42,43 @@ public sealed class DeterminismTests
         Assert.That(Train(dropoutSeed: 8), Is.Not.EqualTo(Train(dropoutSeed: 7)));
     }
 
-    private static float[] Train(uint dropoutSeed)
+    /// <summary>
+    /// A model that keeps its step values in device memory (<see cref="DeviceStepValues"/>, what a replayed CUDA graph reads)
+    /// trains to the same bytes as one that passes them as kernel arguments: the dropout and drop-path masks read the step
+    /// from there, and AdamW its coefficients, which change every step here (the learning rate does). With the item kernels
+    /// and with the GPU kernels at head size 16, so attention is fused (FlashAttention, whose dropout reads the key inside its
+    /// tiles). A step cell that went unwritten or lagged a step would change the masks or the update and fail this (writing
+    /// Step + 1 fails both cases).
+    /// </summary>
+    [TestCase(false)]
+    [TestCase(true)]
+    public void StepValuesInDeviceMemoryTrainToTheSameBytes(bool gpuKernels)
     {
-        var device = TestDevices.Cpu;
-        using var model = new CctModel(device, Config, Batch);
+        var kind = TestDevices.OverrideKind ?? AcceleratorKind.Cpu;
+        var (shape, family) = gpuKernels ? (ComputeDevice.TiledCpuShape, (KernelFamily?)KernelFamily.Grouped) : (null, null);
+        using var plain = ComputeDevice.Create(kind, shape, family);
+        using var stored = ComputeDevice.Create(kind, shape, family, stepValuesOnDevice: true);
+        var config = gpuKernels ? Config with { Dim = 32 } : Config;
+        using (var model = new CctModel(stored, config, Batch))
+        {
+            Assert.That(model.FusesAttention, Is.EqualTo(gpuKernels));
+        }
+
+        Assert.That(Train(stored, config, dropoutSeed: 7), Is.EqualTo(Train(plain, config, dropoutSeed: 7)));
+    }
+
+    private static float[] Train(uint dropoutSeed) => Train(TestDevices.Cpu, Config, dropoutSeed);
+
+    private static float[] Train(ComputeDevice device, CctConfig config, uint dropoutSeed)
+    {
+        using var model = new CctModel(device, config, Batch);
         model.Initialize(seed: 3);
         model.Seed = dropoutSeed;
-        using var images = device.Upload(GradCheck.RandomDoubles(1, Batch * Config.ImageSize * Config.ImageSize).ToFloats());
+        using var images = device.Upload(GradCheck.RandomDoubles(1, Batch * config.ImageSize * config.ImageSize).ToFloats());
         using var labels = device.Upload([1, 0, 3, 9]);
         for (var step = 0; step < 4; step++)
         {
-            model.TrainStep(images.View, labels.View, Batch, 0.1f, new AdamWSettings(1e-2f, 0.9f, 0.999f, 1e-8f, 0.05f));
+            model.TrainStep(images.View, labels.View, Batch, 0.1f, new AdamWSettings(1e-2f / (step + 1), 0.9f, 0.999f, 1e-8f, 0.05f));
         }
 
         var values = new float[model.Parameters.Count];

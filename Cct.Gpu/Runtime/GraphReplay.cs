@@ -1,0 +1,155 @@
+using ILGPU.Runtime.Cuda;
+
+namespace Cct.Gpu.Runtime;
+
+/// <summary>
+/// Replays a model's step (or inference batch) as a CUDA graph: one cuGraphLaunch instead of a launch per kernel
+/// (cct-7/3x1's training step is 164 device operations). A graph keeps the kernel arguments and buffers it was captured
+/// with, so the work is captured only once it is steady: the previous run had the same key (the caller's description of
+/// every argument the launches bake in) and moved no buffer (<see cref="ComputeDevice.MemoryGeneration"/>). Values that
+/// change per step live in device memory (<see cref="Model.DeviceStepValues"/>). A buffer that moves afterwards drops
+/// every graph. If the driver refuses a capture, the work runs with plain launches from then on, and one line on
+/// standard error says so.
+/// </summary>
+internal sealed class GraphReplay : IDisposable
+{
+    /// <summary>Graphs kept at once; more keys than this run plain (a training step, an eval batch and their last, shorter batches).</summary>
+    private const int MaxGraphs = 8;
+
+    private readonly ComputeDevice device;
+    private readonly CudaStream stream;
+    private readonly Dictionary<object, IntPtr> graphs = [];
+    private int graphsGeneration;
+    private object? previousKey;
+    private bool previousSteady;
+    private bool failed;
+
+    public GraphReplay(ComputeDevice device)
+    {
+        this.device = device;
+        stream = device.Accelerator.DefaultStream as CudaStream ?? throw new NotSupportedException("CUDA graphs need a CUDA device");
+        graphsGeneration = device.MemoryGeneration;
+    }
+
+    /// <summary>Graphs captured so far (tests and the bench).</summary>
+    public int Captures { get; private set; }
+
+    /// <summary>Graph launches so far (tests and the bench).</summary>
+    public int Replays { get; private set; }
+
+    /// <summary>
+    /// Runs <paramref name="launches"/>: replays its graph for <paramref name="key"/>, captures one when the work is steady,
+    /// or launches it plainly. Every argument the launches take that is not in device memory must be in the key.
+    /// </summary>
+    public void Run(object key, Action launches)
+    {
+        if (failed || device.Profiler is not null)
+        {
+            launches();
+            return;
+        }
+
+        if (device.MemoryGeneration != graphsGeneration)
+        {
+            DestroyAll();
+            graphsGeneration = device.MemoryGeneration;
+        }
+
+        if (graphs.TryGetValue(key, out var executable))
+        {
+            Check(CudaGraphApi.Launch(executable, stream.StreamPtr), "cuGraphLaunch");
+            Replays++;
+            return;
+        }
+
+        if (previousSteady && Equals(previousKey, key) && graphs.Count < MaxGraphs && Capture(key, launches))
+        {
+            return;
+        }
+
+        var before = device.MemoryGeneration;
+        launches();
+        previousKey = key;
+        previousSteady = device.MemoryGeneration == before;
+    }
+
+    public void Dispose() => DestroyAll();
+
+    // Captures and launches the work; false (after saying why, once) when the driver refused, so the caller runs it plainly.
+    private bool Capture(object key, Action launches)
+    {
+        var begun = CudaGraphApi.BeginCapture(stream.StreamPtr, CudaGraphApi.CaptureThreadLocal);
+        if (begun != 0)
+        {
+            return Fail($"cuStreamBeginCapture: {CudaGraphApi.Describe(begun)}");
+        }
+
+        string? refused = null;
+        IntPtr graph;
+        try
+        {
+            launches();
+        }
+        catch (CudaException e)
+        {
+            // A call the capture does not allow; what was captured never ran, and the caller runs the work again.
+            refused = e.Message;
+        }
+        finally
+        {
+            // Ends the capture whatever was thrown, so the stream takes launches again.
+            var ended = CudaGraphApi.EndCapture(stream.StreamPtr, out graph);
+            refused ??= ended == 0 ? null : $"cuStreamEndCapture: {CudaGraphApi.Describe(ended)}";
+        }
+
+        if (refused is not null)
+        {
+            if (graph != IntPtr.Zero)
+            {
+                _ = CudaGraphApi.DestroyGraph(graph);
+            }
+
+            return Fail(refused);
+        }
+
+        var instantiated = CudaGraphApi.Instantiate(out var executable, graph, 0);
+        _ = CudaGraphApi.DestroyGraph(graph);
+        if (instantiated != 0)
+        {
+            return Fail($"cuGraphInstantiateWithFlags: {CudaGraphApi.Describe(instantiated)}");
+        }
+
+        graphs.Add(key, executable);
+        Captures++;
+        Check(CudaGraphApi.Launch(executable, stream.StreamPtr), "cuGraphLaunch");
+        Replays++;
+        return true;
+    }
+
+    private bool Fail(string reason)
+    {
+        failed = true;
+        DestroyAll();
+        Console.Error.WriteLine($"cct: CUDA graph capture failed ({reason.Split('\n')[0]}); steps run with plain launches");
+        return false;
+    }
+
+    private void DestroyAll()
+    {
+        // A graph still running is freed when it completes (cuGraphExecDestroy).
+        foreach (var executable in graphs.Values)
+        {
+            _ = CudaGraphApi.DestroyExecutable(executable);
+        }
+
+        graphs.Clear();
+    }
+
+    private static void Check(int result, string call)
+    {
+        if (result != 0)
+        {
+            throw new InvalidOperationException($"{call} failed: {CudaGraphApi.Describe(result)}");
+        }
+    }
+}
