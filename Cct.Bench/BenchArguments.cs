@@ -39,7 +39,7 @@ internal static class BenchArguments
     /// <summary>"train" and "ops" (ops reads --model, --batch and --accelerator).</summary>
     public static TrainBenchOptions Train(string mode, IReadOnlyList<string> args)
     {
-        var parsed = Parse(args, ["model", "batch", "accelerator", "steps", "warmup", "repeats", "profile-steps", "json", "attention", "precision"], []);
+        var parsed = Parse(args, ["model", "batch", "accelerator", "steps", "warmup", "repeats", "profile-steps", "json", "attention", "precision"], ["cuda-graphs"]);
         var model = parsed.String("model") ?? throw new UsageException($"{mode} needs --model");
         if (!CctConfig.PresetNames.Contains(model))
         {
@@ -56,7 +56,8 @@ internal static class BenchArguments
             parsed.Int("profile-steps", 3, min: 1),
             parsed.String("json"),
             parsed.Choice("attention", true, new Dictionary<string, bool>(StringComparer.Ordinal) { ["fused"] = true, ["unfused"] = false }),
-            Precision(parsed));
+            Precision(parsed),
+            parsed.Flag("cuda-graphs"));
     }
 
     /// <summary>"ptx": --ptxas, --cuobjdump and --out are required; --only (kernels whose name starts with it, to iterate on one) excludes --doc.</summary>

@@ -28,7 +28,7 @@ internal static class TrainBench
     public static int Run(TrainBenchOptions options)
     {
         var config = CctConfig.Preset(options.Model);
-        using var device = ComputeDevice.Create(options.Accelerator, cpuShape: null, kernels: null, options.FusedAttention, options.Precision);
+        using var device = ComputeDevice.Create(options.Accelerator, cpuShape: null, kernels: null, options.FusedAttention, options.Precision, options.CudaGraphs);
         var freeBefore = device.FreeMemoryBytes;
         using var model = new CctModel(device, config, options.Batch);
         model.Initialize(seed: 0);
@@ -49,6 +49,7 @@ internal static class TrainBench
             ["batch"] = options.Batch,
             ["fused_attention"] = model.FusesAttention,
             ["precision"] = device.Precision.ToString().ToLowerInvariant(),
+            ["cuda_graphs"] = device.ReplaysGraphs,
             ["warmup_steps"] = options.Warmup,
             ["steps"] = options.Steps,
             ["repeats"] = options.Repeats,
@@ -62,7 +63,7 @@ internal static class TrainBench
             },
             ["time"] = DateTime.UtcNow.ToString("o", CultureInfo.InvariantCulture),
         };
-        Console.WriteLine($"{options.Model}, batch {options.Batch}, {model.Parameters.Count:N0} parameters, on {device.Name} ({device.Kind.ToString().ToLowerInvariant()}){(model.FusesAttention ? ", fused attention" : string.Empty)}, {device.Precision.ToString().ToLowerInvariant()} Linear products");
+        Console.WriteLine($"{options.Model}, batch {options.Batch}, {model.Parameters.Count:N0} parameters, on {device.Name} ({device.Kind.ToString().ToLowerInvariant()}){(model.FusesAttention ? ", fused attention" : string.Empty)}{(device.ReplaysGraphs ? ", CUDA graphs" : string.Empty)}, {device.Precision.ToString().ToLowerInvariant()} Linear products");
 
         void TrainStep() => model.TrainStep(images.View, labels.View, options.Batch, LabelSmoothing, Optimizer);
         void InferStep() => model.Forward(images.View, options.Batch, train: false);
@@ -93,6 +94,14 @@ internal static class TrainBench
         report["inference_images_per_second"] = inferRate;
         report["inference_images_per_second_runs"] = ToArray(inferRuns);
         Console.WriteLine($"inference: {inferRate,10:F1} img/s");
+        if (device.ReplaysGraphs)
+        {
+            // Captures and replays so far: the timed steps ran as graphs only if the replays cover them.
+            report["graph_captures"] = model.GraphCaptures;
+            report["graph_replays"] = model.GraphReplays;
+            Console.WriteLine($"graphs:    {model.GraphCaptures} captured, {model.GraphReplays} launched");
+        }
+
         Save(report, options.JsonPath);
 
         var memory = model.DeviceBytes + images.LengthInBytes + labels.LengthInBytes + device.ScratchBytes;

@@ -29,12 +29,15 @@ internal static class ModelOptions
     /// <summary>The device of --accelerator in --precision; a tensor-core precision on a device without them is a one-line usage error.</summary>
     public static ComputeDevice Device(ParsedArguments args) => Device(Accelerator(args), Precision(args));
 
-    /// <summary>The device of <paramref name="kind"/> in <paramref name="precision"/>, as <see cref="Device(ParsedArguments)"/>.</summary>
-    public static ComputeDevice Device(AcceleratorKind kind, GemmPrecision precision)
+    /// <summary>
+    /// The device of <paramref name="kind"/> in <paramref name="precision"/>, as <see cref="Device(ParsedArguments)"/>, replaying
+    /// models' steps as CUDA graphs with <paramref name="cudaGraphs"/> (--cuda-graphs; on anything but CUDA a one-line usage error).
+    /// </summary>
+    public static ComputeDevice Device(AcceleratorKind kind, GemmPrecision precision, bool cudaGraphs = false)
     {
         try
         {
-            return ComputeDevice.Create(kind, precision);
+            return ComputeDevice.Create(kind, precision, cudaGraphs);
         }
         catch (NotSupportedException e)
         {

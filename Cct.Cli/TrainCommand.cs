@@ -19,7 +19,7 @@ internal static class TrainCommand
         "ema", "tta", "target-accuracy", "crop-padding", "recipe",
     };
 
-    private static readonly HashSet<string> FlagOptions = new(StringComparer.Ordinal) { "lr-scale-batch" };
+    private static readonly HashSet<string> FlagOptions = new(StringComparer.Ordinal) { "lr-scale-batch", "cuda-graphs" };
 
     /// <summary>The --tta choices, shared with `cct eval`.</summary>
     internal static readonly Dictionary<string, TestTimeAugmentation> TtaChoices = new(StringComparer.Ordinal)
@@ -51,12 +51,12 @@ internal static class TrainCommand
         }
 
         // Inputs are all checked (data, checkpoint, device, model) before anything is written into the run folder.
-        using var device = ModelOptions.Device(run.Accelerator, run.Precision);
+        using var device = ModelOptions.Device(run.Accelerator, run.Precision, run.CudaGraphs);
         using var model = resume is null ? CctModel.Create(device, run.Model, options.Seed, options.BatchSize) : new CctModel(device, run.Model, options.BatchSize);
         using var trainer = new Trainer(model, options);
         using var folder = RunFolder.StartOrResume(run.Output, model, options, data, resume);
         var used = data.For(options);
-        Console.WriteLine($"cct: {run.ModelName} ({model.ParameterCount:N0} params, {run.Model.Tokens} tokens) on {device.Kind.ToString().ToLowerInvariant()} ({device.Name}{(device.Precision == GemmPrecision.Fp32 ? string.Empty : $", Linear products in {device.Precision.ToString().ToLowerInvariant()}")}); {run.Dataset.Name} from {data.Folder}: {used.Train.Count} train, {used.Validation?.Count ?? 0} validation, {used.Test.Count} test; out {run.Output}");
+        Console.WriteLine($"cct: {run.ModelName} ({model.ParameterCount:N0} params, {run.Model.Tokens} tokens) on {device.Kind.ToString().ToLowerInvariant()} ({device.Name}{(device.Precision == GemmPrecision.Fp32 ? string.Empty : $", Linear products in {device.Precision.ToString().ToLowerInvariant()}")}{(device.ReplaysGraphs ? ", CUDA graphs" : string.Empty)}); {run.Dataset.Name} from {data.Folder}: {used.Train.Count} train, {used.Validation?.Count ?? 0} validation, {used.Test.Count} test; out {run.Output}");
 
         using var cancellation = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -217,7 +217,7 @@ internal static class TrainCommand
         }
 
         var accelerator = ModelOptions.Accelerator(p);
-        return (options, new RunSettings(modelName ?? "custom model", model, dataset, accelerator, ModelOptions.Precision(p), output), checkpoint);
+        return (options, new RunSettings(modelName ?? "custom model", model, dataset, accelerator, ModelOptions.Precision(p), p.Flag("cuda-graphs"), output), checkpoint);
     }
 
     /// <summary>The preset whose model <paramref name="config"/> is (its input normalisation aside), or null.</summary>
@@ -244,8 +244,8 @@ internal static class TrainCommand
         }
     }
 
-    /// <summary>What a `cct train` runs besides the recipe: the model, its name for the log, the dataset, the accelerator, its precision and the run folder.</summary>
-    private sealed record RunSettings(string ModelName, CctConfig Model, DatasetSpec Dataset, AcceleratorKind Accelerator, GemmPrecision Precision, string Output);
+    /// <summary>What a `cct train` runs besides the recipe: the model, its name for the log, the dataset, the accelerator, its precision, whether it replays CUDA graphs, and the run folder.</summary>
+    private sealed record RunSettings(string ModelName, CctConfig Model, DatasetSpec Dataset, AcceleratorKind Accelerator, GemmPrecision Precision, bool CudaGraphs, string Output);
 
     private const string Help = """
         usage: cct train [--model cct-7/3x1] [--recipe speed|best|seed|official|notebook|tiny] [--epochs N]
@@ -255,7 +255,7 @@ internal static class TrainCommand
                          [--dataset fashion-mnist|mnist] [--out runs/NAME] [--resume CHECKPOINT] [--stop-after N]
                          [--schedule cosine|constant|one-cycle] [--ema 0.999] [--tta none|flip|flip-translate]
                          [--target-accuracy 0.93] [--accelerator auto|cuda|opencl|cpu] [--precision fp32|tf32x3|tf32|bf16]
-                         [--layers N --heads N --dim N --mlp-ratio X --conv-layers N --mid-channels N --kernel K
+                         [--cuda-graphs] [--layers N --heads N --dim N --mlp-ratio X --conv-layers N --mid-channels N --kernel K
                           --pos-emb learnable|sine|none --pool seq|mean]
 
           models: cct-2/3x2, cct-4/3x2, cct-6/3x1, cct-7/3x1 (official), seed (the notebook's model and recipe),
@@ -271,6 +271,9 @@ internal static class TrainCommand
           --precision computes the Linear products on CUDA tensor cores (compute capability 8.0+): tf32x3 keeps
                   fp32's accuracy, tf32 rounds operands to TF32 (about 5e-4 a product), bf16 to bfloat16 (4e-3);
                   fp32 everywhere else.
+          --cuda-graphs replays each training step and evaluation batch as one CUDA graph (CUDA only): the same
+                  kernels with the same arguments as plain launches, one launch a step; if the driver refuses a
+                  capture, one line says so and training goes on with plain launches.
           The run folder gets metrics.jsonl, checkpoint-last/-best.safetensors, config.json and report/.
         """;
 }

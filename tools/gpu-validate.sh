@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Validates an unpacked Cct bundle on a CUDA machine in about 10 minutes: devices, `cct check` in fp32 and in a
 # tensor-core precision, the GPU tests, the kernels timed in both, the bench pair against PyTorch (Cct in fp32,
-# tf32x3 and bf16, PyTorch in fp32, TF32 and bf16), and a fixed-time training run of cct-7/3x1 on full FashionMNIST
+# tf32x3 and bf16, PyTorch in fp32, TF32 and bf16), a training step with and without CUDA graphs, and a fixed-time training run of cct-7/3x1 on full FashionMNIST
 # with test accuracy per epoch. Needs no .NET; the bench pair needs a Python with torch.
 #
 # usage: tools/gpu-validate.sh BUNDLE_DIR DATA_DIR OUT_DIR
@@ -25,10 +25,10 @@
 #   CCT_VALIDATE_TRAIN_ARGS    [] more `cct train` arguments, e.g. "--train-limit 512 --val-split 0"
 #   CCT_VALIDATE_TEST_FILTER   [TestCategory=Gpu] test filter (Microsoft.Testing.Platform --filter syntax)
 #   CCT_VALIDATE_CHECK_SECONDS [60], CCT_VALIDATE_TESTS_SECONDS [90], CCT_VALIDATE_KERNELS_SECONDS [40],
-#   CCT_VALIDATE_BENCH_SECONDS [260],
+#   CCT_VALIDATE_BENCH_SECONDS [260], CCT_VALIDATE_GRAPHS_SECONDS [50],
 #   CCT_VALIDATE_EVAL_SECONDS [60]  caps of the other steps
 #   CCT_VALIDATE_KERNELS_SIZE  [cct] `Cct.Bench kernels --size`: cct (CCT's shapes) or small (a CPU rehearsal)
-#   CCT_VALIDATE_SKIP          [] step names to leave out, space-separated: env devices check check-tc tests kernels kernels-tc bench train eval
+#   CCT_VALIDATE_SKIP          [] step names to leave out, space-separated: env devices check check-tc tests kernels kernels-tc bench graphs train eval
 #   CCT_BENCH_*                passed on to tools/bench/run-bench-pair.sh; defaults here fit the bench step's cap:
 #                              TIMEOUT 40, STEPS 6, WARMUP 3, REPEATS 2, PROFILE_STEPS 2, PRECISION fp32,tf32,bf16
 #                              (no compile), and PEAK_TFLOPS from the GPU's name (H100 SXM / H200: 66.9,
@@ -57,7 +57,7 @@ case $accelerator in
     cuda | opencl | cpu | auto) ;;
     *) die "CCT_VALIDATE_ACCELERATOR must be cuda, opencl, cpu or auto, not '$accelerator'" ;;
 esac
-budget=0 epochs=0 train_seconds=0 check_seconds=0 tests_seconds=0 kernels_seconds=0 bench_seconds=0 eval_seconds=0
+budget=0 epochs=0 train_seconds=0 check_seconds=0 tests_seconds=0 kernels_seconds=0 bench_seconds=0 eval_seconds=0 graphs_seconds=0
 int_env budget CCT_VALIDATE_BUDGET 650
 if [[ -n ${CCT_VALIDATE_PRECISION+set} ]]; then tensor_precision=$CCT_VALIDATE_PRECISION
 elif [[ $accelerator == cuda ]]; then tensor_precision=tf32x3
@@ -76,6 +76,7 @@ kernels_size=${CCT_VALIDATE_KERNELS_SIZE:-cct}
 [[ $kernels_size == cct || $kernels_size == small ]] || die "CCT_VALIDATE_KERNELS_SIZE must be cct or small, not '$kernels_size'"
 int_env bench_seconds CCT_VALIDATE_BENCH_SECONDS 260
 int_env eval_seconds CCT_VALIDATE_EVAL_SECONDS 60
+int_env graphs_seconds CCT_VALIDATE_GRAPHS_SECONDS 50
 test_filter=${CCT_VALIDATE_TEST_FILTER:-TestCategory=Gpu}
 read -r -a train_extra <<<"${CCT_VALIDATE_TRAIN_ARGS:-}"
 skip=" ${CCT_VALIDATE_SKIP:-} "
@@ -296,6 +297,28 @@ if [[ -n $bench_script ]]; then
 else
     step_number=$((step_number + 1)); step_status=skip; step_rc=; step_seconds=0
     record bench "tools/bench/run-bench-pair.sh is not in the bundle"
+fi
+
+# 5c. graphs: cct-2/3x2's training step at batch 128 (the step most bound by launches: 1.97x PyTorch there, and a
+# third of cct-7/3x1's device operations in a much shorter step) timed with plain launches and replayed as a CUDA
+# graph, one Cct.Bench run each (about 12 s with its compile). Bit-identity is the tests step's (GraphReplayTests).
+if [[ $accelerator != cuda ]]; then
+    step_number=$((step_number + 1)); step_status=skip; step_rc=; step_seconds=0
+    record graphs "CUDA graphs need --accelerator cuda"
+elif [[ -x $bundle/bench/Cct.Bench ]]; then
+    mkdir -p "$out/graphs"
+    run_step graphs "$graphs_seconds" "$train_reserve" TERM bash -c '
+        for mode in plain graphs; do
+            flag=; [[ $mode == graphs ]] && flag=--cuda-graphs
+            "$1/bench/Cct.Bench" train --model cct-2/3x2 --batch 128 --accelerator cuda --steps 30 --warmup 3 --repeats 3 \
+                --profile-steps 1 $flag --json "$2/cct-2-3x2-b128-$mode.json" || exit
+        done' graphs "$bundle" "$out/graphs"
+    note=$(grep -hE '^(training|graphs):' "$step_base.stdout" 2>/dev/null | tr -s ' ' | tr '\n' ';' | sed 's/;$//')
+    [[ $step_status == FAIL ]] && note=$(last_line "$step_base.stderr")
+    record graphs "$note"
+else
+    step_number=$((step_number + 1)); step_status=skip; step_rc=; step_seconds=0
+    record graphs "bench/Cct.Bench is not in the bundle"
 fi
 
 # 6. train: a fixed time budget, then SIGINT, which `cct train` takes as Ctrl+C (saves checkpoint-last, exit 130).

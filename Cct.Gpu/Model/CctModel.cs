@@ -244,9 +244,14 @@ public sealed partial class CctModel : IDisposable
         if (train)
         {
             stepValues?.Write(new StepValues(Step, default));
+            ForwardLaunches();
+        }
+        else
+        {
+            // An inference batch: replayed as a graph where the device replays them.
+            Replay(GraphKey.Of("forward", input, default, pass, 0f, config), ForwardLaunches);
         }
 
-        ForwardLaunches();
         return PassLogits;
     }
 
@@ -265,9 +270,9 @@ public sealed partial class CctModel : IDisposable
             return logits;
         }
 
-        // An inference batch: replayed as a graph where the device replays them.
+        // An inference batch with its loss: replayed as a graph where the device replays them.
         BeginPass(input, batchSize, train);
-        Replay(GraphKey.Of(input, labels, pass, labelSmoothing, config), () =>
+        Replay(GraphKey.Of("forward and loss", input, labels, pass, labelSmoothing, config), () =>
         {
             ForwardLaunches();
             head.ForwardLoss(labels, labelSmoothing, pass);
@@ -329,7 +334,7 @@ public sealed partial class CctModel : IDisposable
             // The step's number and AdamW coefficients go to device memory first; the step itself is the same work every
             // time, so it may be a replayed graph (GraphReplay), which leaves the host state as the launches would.
             stepValues.Write(new StepValues(Step, AdamWCoefficients.Of(settings, (int)Step + 1)));
-            Replay(GraphKey.Of(input, labels, pass, labelSmoothing, config), () =>
+            Replay(GraphKey.Of("training step", input, labels, pass, labelSmoothing, config), () =>
             {
                 ForwardLaunches();
                 SeedLossGradient(labels, labelSmoothing);

@@ -75,7 +75,8 @@ internal sealed class DeviceScope : IDisposable
         owned.Clear();
     }
 
-    private T Own<T>(T buffer)
+    /// <summary>Disposes <paramref name="buffer"/> with the scope's own buffers.</summary>
+    public T Own<T>(T buffer)
         where T : IDisposable
     {
         owned.Add(buffer);

@@ -2,6 +2,7 @@ using Cct.Gpu.Analysis;
 using Cct.Gpu.Data;
 using Cct.Gpu.Gemm;
 using Cct.Gpu.Layers;
+using Cct.Gpu.Model;
 using Cct.Gpu.Optimizer;
 using Cct.Gpu.Reductions;
 using Cct.Gpu.Runtime;
@@ -91,6 +92,7 @@ internal static class KernelCases
             CrossEntropyCase(batch: 4, classes: 10, smoothing: 0.1f),
             CrossEntropyCase(batch: 13, classes: 10, smoothing: 0f),
             AdamWCase(1001),
+            StoredAdamWCase(1001),
             PartialSumsCase(chunks: 7, columns: 300),
             TrainingStatisticsCase(batch: 13, classes: 10),
             BatchAssemblerCase(augment: true),
@@ -531,6 +533,32 @@ internal static class KernelCases
         s.Launch(() => adam.Step(parameters, first, second, gradient1, settings, 1));
         var gradient2 = s.Upload(Uniform(144, count));
         s.Launch(() => adam.Step(parameters, first, second, gradient2, settings, 2));
+        var t = Tolerance.Elementwise;
+        return [Out("parameters", parameters, t), Out("first moment", first, t), Out("second moment", second, t)];
+    });
+
+    // AdamW with each step's coefficients written into device memory first (DeviceStepValues), as a replayed CUDA graph
+    // reads them: the same two steps as AdamWCase, so the rows must agree with its.
+    private static KernelCase StoredAdamWCase(int count) => new($"adamw {count} x2 steps, step values on the device", typeof(DeviceStepValues), s =>
+    {
+        var adam = AdamW.For(s.Device);
+        var values = s.Own(new DeviceStepValues(s.Device));
+        var parameters = s.Upload(Uniform(140, count));
+        var first = s.Upload(Uniform(141, count, 0.01f));
+        var second = s.Upload(Array.ConvertAll(Uniform(142, count, 1e-4f), Math.Abs));
+        var settings = new AdamWSettings(1e-3f, 0.9f, 0.999f, 1e-8f, 0.05f);
+        var gradient1 = s.Upload(Uniform(143, count));
+        s.Launch(() =>
+        {
+            values.Write(new StepValues(0, AdamWCoefficients.Of(settings, 1)));
+            adam.Step(parameters, first, second, gradient1, values.Values);
+        });
+        var gradient2 = s.Upload(Uniform(144, count));
+        s.Launch(() =>
+        {
+            values.Write(new StepValues(1, AdamWCoefficients.Of(settings, 2)));
+            adam.Step(parameters, first, second, gradient2, values.Values);
+        });
         var t = Tolerance.Elementwise;
         return [Out("parameters", parameters, t), Out("first moment", first, t), Out("second moment", second, t)];
     });
