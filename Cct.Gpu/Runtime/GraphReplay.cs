@@ -17,17 +17,25 @@ internal sealed class GraphReplay : IDisposable
     private const int MaxGraphs = 8;
 
     private readonly ComputeDevice device;
-    private readonly CudaStream stream;
+    private readonly IGraphDriver driver;
     private readonly Dictionary<object, IntPtr> graphs = [];
     private int graphsGeneration;
     private object? previousKey;
     private bool previousSteady;
+    private int previousGeneration;
     private bool failed;
 
+    /// <summary>Replays on <paramref name="device"/>'s default stream through the CUDA driver.</summary>
     public GraphReplay(ComputeDevice device)
+        : this(device, new CudaGraphDriver(device.Accelerator.DefaultStream as CudaStream ?? throw new NotSupportedException("CUDA graphs need a CUDA device")))
+    {
+    }
+
+    /// <summary>Replays through <paramref name="driver"/> (tests drive the policy with a driver of their own).</summary>
+    internal GraphReplay(ComputeDevice device, IGraphDriver driver)
     {
         this.device = device;
-        stream = device.Accelerator.DefaultStream as CudaStream ?? throw new NotSupportedException("CUDA graphs need a CUDA device");
+        this.driver = driver;
         graphsGeneration = device.MemoryGeneration;
     }
 
@@ -57,12 +65,14 @@ internal sealed class GraphReplay : IDisposable
 
         if (graphs.TryGetValue(key, out var executable))
         {
-            Check(CudaGraphApi.Launch(executable, stream.StreamPtr), "cuGraphLaunch");
+            Check(driver.Launch(executable), "cuGraphLaunch");
             Replays++;
             return;
         }
 
-        if (previousSteady && Equals(previousKey, key) && graphs.Count < MaxGraphs && Capture(key, launches))
+        // Steady: the last plain run was this work, moved no buffer, and none moved since (another model's work may have).
+        var steady = previousSteady && Equals(previousKey, key) && previousGeneration == device.MemoryGeneration;
+        if (steady && graphs.Count < MaxGraphs && Capture(key, launches))
         {
             return;
         }
@@ -70,7 +80,8 @@ internal sealed class GraphReplay : IDisposable
         var before = device.MemoryGeneration;
         launches();
         previousKey = key;
-        previousSteady = device.MemoryGeneration == before;
+        previousGeneration = device.MemoryGeneration;
+        previousSteady = previousGeneration == before;
     }
 
     public void Dispose() => DestroyAll();
@@ -78,10 +89,10 @@ internal sealed class GraphReplay : IDisposable
     // Captures and launches the work; false (after saying why, once) when the driver refused, so the caller runs it plainly.
     private bool Capture(object key, Action launches)
     {
-        var begun = CudaGraphApi.BeginCapture(stream.StreamPtr, CudaGraphApi.CaptureThreadLocal);
+        var begun = driver.BeginCapture();
         if (begun != 0)
         {
-            return Fail($"cuStreamBeginCapture: {CudaGraphApi.Describe(begun)}");
+            return Fail($"cuStreamBeginCapture: {driver.Describe(begun)}");
         }
 
         string? refused = null;
@@ -90,7 +101,7 @@ internal sealed class GraphReplay : IDisposable
         {
             launches();
         }
-        catch (CudaException e)
+        catch (Exception e) when (driver.IsRefusal(e))
         {
             // A call the capture does not allow; what was captured never ran, and the caller runs the work again.
             refused = e.Message;
@@ -98,30 +109,30 @@ internal sealed class GraphReplay : IDisposable
         finally
         {
             // Ends the capture whatever was thrown, so the stream takes launches again.
-            var ended = CudaGraphApi.EndCapture(stream.StreamPtr, out graph);
-            refused ??= ended == 0 ? null : $"cuStreamEndCapture: {CudaGraphApi.Describe(ended)}";
+            var ended = driver.EndCapture(out graph);
+            refused ??= ended == 0 ? null : $"cuStreamEndCapture: {driver.Describe(ended)}";
         }
 
         if (refused is not null)
         {
             if (graph != IntPtr.Zero)
             {
-                _ = CudaGraphApi.DestroyGraph(graph);
+                driver.DestroyGraph(graph);
             }
 
             return Fail(refused);
         }
 
-        var instantiated = CudaGraphApi.Instantiate(out var executable, graph, 0);
-        _ = CudaGraphApi.DestroyGraph(graph);
+        var instantiated = driver.Instantiate(out var executable, graph);
+        driver.DestroyGraph(graph);
         if (instantiated != 0)
         {
-            return Fail($"cuGraphInstantiateWithFlags: {CudaGraphApi.Describe(instantiated)}");
+            return Fail($"cuGraphInstantiateWithFlags: {driver.Describe(instantiated)}");
         }
 
         graphs.Add(key, executable);
         Captures++;
-        Check(CudaGraphApi.Launch(executable, stream.StreamPtr), "cuGraphLaunch");
+        Check(driver.Launch(executable), "cuGraphLaunch");
         Replays++;
         return true;
     }
@@ -139,17 +150,17 @@ internal sealed class GraphReplay : IDisposable
         // A graph still running is freed when it completes (cuGraphExecDestroy).
         foreach (var executable in graphs.Values)
         {
-            _ = CudaGraphApi.DestroyExecutable(executable);
+            driver.DestroyExecutable(executable);
         }
 
         graphs.Clear();
     }
 
-    private static void Check(int result, string call)
+    private void Check(int result, string call)
     {
         if (result != 0)
         {
-            throw new InvalidOperationException($"{call} failed: {CudaGraphApi.Describe(result)}");
+            throw new InvalidOperationException($"{call} failed: {driver.Describe(result)}");
         }
     }
 }
