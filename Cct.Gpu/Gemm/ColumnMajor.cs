@@ -24,6 +24,11 @@ internal readonly struct ColumnMajor : IStridedOperand
 
     public long Offset(int z) => ((long)(z / Heads) * Batch) + ((long)(z % Heads) * Head);
 
+    /// <inheritdoc/>
+    public void ReadStepValues()
+    {
+    }
+
     public long IndexOf(long offset, int row, int k) => offset + ((k * Ld) + row);
 
     public float Load(long offset, int row, int k) => View[IndexOf(offset, row, k)];

@@ -8,6 +8,9 @@ namespace Cct.Gpu.Gemm;
 /// </summary>
 internal readonly record struct GemmDropout(float Probability, RngKey Key)
 {
+    /// <summary>The dropout with its key's prefix computed, for a kernel to hold through its loops (<see cref="ResolvedDropout"/>).</summary>
+    public ResolvedDropout Resolved() => new(Probability, Key.Prefix());
+
     public float Apply(long i, float value)
         => Probability == 0f ? value : Key.Uniform(i) >= Probability ? value * (1f / (1f - Probability)) : 0f;
 }

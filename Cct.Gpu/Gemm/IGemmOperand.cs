@@ -13,6 +13,12 @@ internal interface IGemmOperand
     /// <summary>Where product z starts; once per group.</summary>
     long Offset(int z);
 
+    /// <summary>
+    /// Reads what the operand keeps in device memory for the step (a dropout key's step, <see cref="Runtime.RngKey.StepCell"/>)
+    /// into itself, once per group before the K loop; nothing for most operands.
+    /// </summary>
+    void ReadStepValues();
+
     /// <summary>Element (row, k) of the product starting at <paramref name="offset"/>; row and k lie inside the operand.</summary>
     float Load(long offset, int row, int k);
 }

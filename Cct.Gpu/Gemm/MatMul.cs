@@ -519,6 +519,8 @@ internal sealed class MatMul
         var z = place.Z / parts;
         var aOffset = a.Offset(z);
         var bOffset = b.Offset(z);
+        a.ReadStepValues();
+        b.ReadStepValues();
         var kBegin = part * kPerSplit;
         var kEnd = XMath.Min(s.K, kBegin + kPerSplit);
         // With K = 0 there is no element to clamp the loads to, and nothing to load.

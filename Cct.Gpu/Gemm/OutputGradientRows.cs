@@ -19,6 +19,11 @@ internal readonly struct OutputGradientRows : IGemmOperand
 
     public long Offset(int z) => 0;
 
+    /// <inheritdoc/>
+    public void ReadStepValues()
+    {
+    }
+
     public float Load(long offset, int row, int k)
     {
         var positions = Conv.OutHeight * Conv.OutWidth;

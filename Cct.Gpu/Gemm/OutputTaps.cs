@@ -22,6 +22,11 @@ internal readonly struct OutputTaps : IGemmOperand
 
     public long Offset(int z) => (long)z * Conv.OutChannels * Conv.OutHeight * Conv.OutWidth;
 
+    /// <inheritdoc/>
+    public void ReadStepValues()
+    {
+    }
+
     public float Load(long offset, int row, int k)
     {
         var c = Conv;

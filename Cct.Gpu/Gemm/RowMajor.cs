@@ -27,6 +27,11 @@ internal readonly struct RowMajor : IStridedOperand
 
     public long Offset(int z) => ((long)(z / Heads) * Batch) + ((long)(z % Heads) * Head);
 
+    /// <inheritdoc/>
+    public void ReadStepValues()
+    {
+    }
+
     public long IndexOf(long offset, int row, int k) => offset + ((row * Ld) + k);
 
     public float Load(long offset, int row, int k) => View[IndexOf(offset, row, k)];

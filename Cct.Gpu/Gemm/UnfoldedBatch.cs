@@ -19,6 +19,11 @@ internal readonly struct UnfoldedBatch : IGemmOperand
 
     public long Offset(int z) => 0;
 
+    /// <inheritdoc/>
+    public void ReadStepValues()
+    {
+    }
+
     public float Load(long offset, int row, int k)
     {
         var positions = Conv.OutHeight * Conv.OutWidth;

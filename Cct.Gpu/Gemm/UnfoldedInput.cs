@@ -19,6 +19,11 @@ internal readonly struct UnfoldedInput : IGemmOperand
 
     public long Offset(int z) => (long)z * Conv.InChannels * Conv.Height * Conv.Width;
 
+    /// <inheritdoc/>
+    public void ReadStepValues()
+    {
+    }
+
     public float Load(long offset, int row, int k) => Unfolded(Input, Conv, offset, k, row);
 
     // Element (row = (ci, kh, kw), column = (oh, ow)) of the unfolded image at offset; zero in the padding.

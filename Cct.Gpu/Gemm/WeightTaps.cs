@@ -19,6 +19,11 @@ internal readonly struct WeightTaps : IGemmOperand
 
     public long Offset(int z) => 0;
 
+    /// <inheritdoc/>
+    public void ReadStepValues()
+    {
+    }
+
     public float Load(long offset, int row, int k)
     {
         var taps = Conv.Kernel * Conv.Kernel;

@@ -115,6 +115,7 @@ internal sealed class FlashAttention
     // One group per (query tile, head): the online softmax over key tiles.
     private static void ForwardKernel(ArrayView<float> output, ArrayView<float> logSumExp, ArrayView<float> qkv, AttentionShape s, float scale, GemmDropout dropout)
     {
+        var drop = dropout.Resolved(); // the key's step and hash prefix once, not per score (RngKey.StepCell)
         var q = SharedMemory.Allocate<float>(TileFloats);              // (TileRows, RowStride): the group's query rows
         var k = SharedMemory.Allocate<float>(TileFloats);              // (TileRows, RowStride): this step's keys
         var v = SharedMemory.Allocate<float>(TileFloats);              // (TileRows, RowStride): this step's values
@@ -153,7 +154,7 @@ internal sealed class FlashAttention
             max = newMax;
             scores.Exp(newMax);
             sums[thread] = scores.Sum();
-            scores.StoreDropped(dropped, (r * ScoreStride) + part, matrixRow + key0 + part, 4, dropout);
+            scores.StoreDropped(dropped, (r * ScoreStride) + part, matrixRow + key0 + part, 4, drop);
             Group.Barrier();
             sum = (rescale * sum) + ((sums[4 * r] + sums[(4 * r) + 1]) + (sums[(4 * r) + 2] + sums[(4 * r) + 3]));
 
@@ -181,6 +182,7 @@ internal sealed class FlashAttention
     // with dS = P ∘ (dP − D), P = exp(scaled score − log-sum-exp) and dP = the mask applied to doutput·v.
     private static void QueryBackwardKernel(ArrayView<float> dqkv, ArrayView<float> rowDots, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> output, ArrayView<float> logSumExp, AttentionShape s, float scale, GemmDropout dropout)
     {
+        var drop = dropout.Resolved(); // the key's step and hash prefix once, not per score (RngKey.StepCell)
         var q = SharedMemory.Allocate<float>(TileFloats);  // (TileRows, RowStride): the group's query rows
         var dy = SharedMemory.Allocate<float>(TileFloats); // (TileRows, RowStride): their doutput rows
         var k = SharedMemory.Allocate<float>(TileFloats);  // (TileRows, RowStride): this step's keys
@@ -238,7 +240,7 @@ internal sealed class FlashAttention
             scores.Scale(scale);
             scores.MaskPast(valid ? t - key0 - part : 0);
             scores.Exp(lse);
-            scores.StoreScoreGradients(dscores, (r * ScoreStride) + part, dprobabilities, dots, r, 0, matrixRow + key0 + part, 4, dropout);
+            scores.StoreScoreGradients(dscores, (r * ScoreStride) + part, dprobabilities, dots, r, 0, matrixRow + key0 + part, 4, drop);
             Group.Barrier();
 
             var keysView = k.Cast<Float4>();
@@ -258,6 +260,7 @@ internal sealed class FlashAttention
     // One group per (key tile, head): over query tiles, dv_j = Σ_i dropout(P)_ij doutput_i and dk_j = scale · Σ_i dS_ij q_i.
     private static void KeyValueBackwardKernel(ArrayView<float> dqkv, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> logSumExp, ArrayView<float> rowDots, AttentionShape s, float scale, GemmDropout dropout)
     {
+        var drop = dropout.Resolved(); // the key's step and hash prefix once, not per score (RngKey.StepCell)
         var k = SharedMemory.Allocate<float>(TileFloats);  // (TileRows, RowStride): the group's keys
         var v = SharedMemory.Allocate<float>(TileFloats);  // (TileRows, RowStride): their values
         var q = SharedMemory.Allocate<float>(TileFloats);  // (TileRows, RowStride): this step's queries
@@ -298,8 +301,8 @@ internal sealed class FlashAttention
             scores.ExpPerColumn(rowStatistics, part);
             // element (query, key) of the (B, H, T, T) matrix: the mask the forward drew
             var index = ((((long)head * t) + query0 + part) * t) + j;
-            scores.StoreDropped(dropped, (r * ScoreStride) + part, index, 4L * t, dropout);
-            scores.StoreScoreGradients(dscores, (r * ScoreStride) + part, dprobabilities, rowStatistics, TileRows + part, 4, index, 4L * t, dropout);
+            scores.StoreDropped(dropped, (r * ScoreStride) + part, index, 4L * t, drop);
+            scores.StoreScoreGradients(dscores, (r * ScoreStride) + part, dprobabilities, rowStatistics, TileRows + part, 4, index, 4L * t, drop);
             Group.Barrier();
 
             var queries = q.Cast<Float4>();

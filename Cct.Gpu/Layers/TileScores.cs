@@ -126,7 +126,7 @@ internal struct TileScores
     }
 
     /// <summary>target[at + 4m] = dropout(S_m), the element's (B, H, T, T) index being index + indexStep·m.</summary>
-    public readonly void StoreDropped(ArrayView<float> target, int at, long index, long indexStep, GemmDropout dropout)
+    public readonly void StoreDropped(ArrayView<float> target, int at, long index, long indexStep, ResolvedDropout dropout)
     {
         target[at] = dropout.Apply(index, S0);
         target[at + 4] = dropout.Apply(index + indexStep, S1);
@@ -142,7 +142,7 @@ internal struct TileScores
     /// With S_m the probabilities P and <paramref name="dprobabilities"/> the gradients of the dropped ones:
     /// target[at + 4m] = dS = P · (dropout(dP̃) − rowDots[dotAt + dotStep·m]), at indices index + indexStep·m.
     /// </summary>
-    public readonly void StoreScoreGradients(ArrayView<float> target, int at, TileScores dprobabilities, ArrayView<float> rowDots, int dotAt, int dotStep, long index, long indexStep, GemmDropout dropout)
+    public readonly void StoreScoreGradients(ArrayView<float> target, int at, TileScores dprobabilities, ArrayView<float> rowDots, int dotAt, int dotStep, long index, long indexStep, ResolvedDropout dropout)
     {
         target[at] = S0 * (dropout.Apply(index, dprobabilities.S0) - rowDots[dotAt]);
         target[at + 4] = S1 * (dropout.Apply(index + indexStep, dprobabilities.S1) - rowDots[dotAt + dotStep]);

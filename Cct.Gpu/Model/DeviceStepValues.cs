@@ -12,12 +12,12 @@ namespace Cct.Gpu.Model;
 internal sealed class DeviceStepValues : IDisposable
 {
     private readonly MemoryBuffer1D<StepValues, Stride1D.Dense> cell;
-    private readonly Writer writer;
+    private readonly StepValuesWriter writer;
 
     public DeviceStepValues(ComputeDevice device)
     {
         cell = device.Accelerator.Allocate1D<StepValues>(1);
-        writer = device.Kernels(static d => new Writer(d));
+        writer = device.Kernels(static d => new StepValuesWriter(d));
     }
 
     /// <summary>values (1): the step's values.</summary>
@@ -34,11 +34,11 @@ internal sealed class DeviceStepValues : IDisposable
 
     public void Dispose() => cell.Dispose();
 
-    private sealed class Writer
+    private sealed class StepValuesWriter
     {
         private readonly Action<Index1D, ArrayView<StepValues>, StepValues> write;
 
-        public Writer(ComputeDevice device)
+        public StepValuesWriter(ComputeDevice device)
             => write = device.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<StepValues>, StepValues>(WriteKernel);
 
         public void Write(ArrayView<StepValues> cell, StepValues values) => write(1, cell, values);

@@ -79,6 +79,21 @@ public sealed class CliTests
     }
 
     [Test]
+    public void CudaGraphsOnTheCpuAcceleratorAreRefused()
+    {
+        var data = CliRunner.FashionMnistSlice(Path.Combine(root, "data-graphs"), 64, 32);
+        var run = Path.Combine(root, "graphs");
+        var (code, _, error) = CliRunner.Run("train", "--model", "cct-tiny", "--epochs", "1", "--data", data, "--accelerator", "cpu", "--cuda-graphs", "--out", run);
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(2));
+            Assert.That(error.TrimEnd().Split('\n'), Has.Length.EqualTo(1), error);
+            Assert.That(error, Does.StartWith("cct: error: CUDA graphs need a CUDA GPU"));
+            Assert.That(Directory.Exists(run), Is.False, "nothing written");
+        });
+    }
+
+    [Test]
     public void EveryCommandHasHelp()
     {
         foreach (var command in new[] { "devices", "summary", "train", "eval", "predict", "attention", "check", "export" })
