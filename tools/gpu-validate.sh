@@ -28,6 +28,7 @@
 #   CCT_VALIDATE_BENCH_SECONDS [260], CCT_VALIDATE_GRAPHS_SECONDS [50],
 #   CCT_VALIDATE_EVAL_SECONDS [60]  caps of the other steps
 #   CCT_VALIDATE_KERNELS_SIZE  [cct] `Cct.Bench kernels --size`: cct (CCT's shapes) or small (a CPU rehearsal)
+#   CCT_VALIDATE_GRAPHS_MODEL, CCT_VALIDATE_GRAPHS_BATCH [cct-2/3x2, 128] the graphs step's preset and batch
 #   CCT_VALIDATE_SKIP          [] step names to leave out, space-separated: env devices check check-tc tests kernels kernels-tc bench graphs train eval
 #   CCT_BENCH_*                passed on to tools/bench/run-bench-pair.sh; defaults here fit the bench step's cap:
 #                              TIMEOUT 40, STEPS 6, WARMUP 3, REPEATS 2, PROFILE_STEPS 2, PRECISION fp32,tf32,bf16
@@ -57,7 +58,7 @@ case $accelerator in
     cuda | opencl | cpu | auto) ;;
     *) die "CCT_VALIDATE_ACCELERATOR must be cuda, opencl, cpu or auto, not '$accelerator'" ;;
 esac
-budget=0 epochs=0 train_seconds=0 check_seconds=0 tests_seconds=0 kernels_seconds=0 bench_seconds=0 eval_seconds=0 graphs_seconds=0
+budget=0 epochs=0 train_seconds=0 check_seconds=0 tests_seconds=0 kernels_seconds=0 bench_seconds=0 eval_seconds=0 graphs_seconds=0 graphs_batch=0
 int_env budget CCT_VALIDATE_BUDGET 650
 if [[ -n ${CCT_VALIDATE_PRECISION+set} ]]; then tensor_precision=$CCT_VALIDATE_PRECISION
 elif [[ $accelerator == cuda ]]; then tensor_precision=tf32x3
@@ -77,6 +78,8 @@ kernels_size=${CCT_VALIDATE_KERNELS_SIZE:-cct}
 int_env bench_seconds CCT_VALIDATE_BENCH_SECONDS 260
 int_env eval_seconds CCT_VALIDATE_EVAL_SECONDS 60
 int_env graphs_seconds CCT_VALIDATE_GRAPHS_SECONDS 50
+graphs_model=${CCT_VALIDATE_GRAPHS_MODEL:-cct-2/3x2}
+int_env graphs_batch CCT_VALIDATE_GRAPHS_BATCH 128
 test_filter=${CCT_VALIDATE_TEST_FILTER:-TestCategory=Gpu}
 read -r -a train_extra <<<"${CCT_VALIDATE_TRAIN_ARGS:-}"
 skip=" ${CCT_VALIDATE_SKIP:-} "
@@ -302,18 +305,19 @@ fi
 # 5c. graphs: cct-2/3x2's training step at batch 128 (the step most bound by launches: 1.97x PyTorch there, and a
 # third of cct-7/3x1's device operations in a much shorter step) timed with plain launches and replayed as a CUDA
 # graph, one Cct.Bench run each (about 12 s with its compile). Bit-identity is the tests step's (GraphReplayTests).
-if [[ $accelerator != cuda ]]; then
-    step_number=$((step_number + 1)); step_status=skip; step_rc=; step_seconds=0
-    record graphs "CUDA graphs need --accelerator cuda"
-elif [[ -x $bundle/bench/Cct.Bench ]]; then
+# Off CUDA only the plain run is made (a rehearsal of the command and its JSON), since graphs need CUDA.
+if [[ -x $bundle/bench/Cct.Bench ]]; then
+    modes="plain graphs"
+    [[ $accelerator == cuda ]] || modes=plain
     mkdir -p "$out/graphs"
     run_step graphs "$graphs_seconds" "$train_reserve" TERM bash -c '
-        for mode in plain graphs; do
+        for mode in $4; do
             flag=; [[ $mode == graphs ]] && flag=--cuda-graphs
-            "$1/bench/Cct.Bench" train --model cct-2/3x2 --batch 128 --accelerator cuda --steps 30 --warmup 3 --repeats 3 \
-                --profile-steps 1 $flag --json "$2/cct-2-3x2-b128-$mode.json" || exit
-        done' graphs "$bundle" "$out/graphs"
+            "$1/bench/Cct.Bench" train --model "$5" --batch "$6" --accelerator "$3" --steps 30 --warmup 3 --repeats 3 \
+                --profile-steps 1 $flag --json "$2/${5//\//-}-b$6-$mode.json" || exit
+        done' graphs "$bundle" "$out/graphs" "$accelerator" "$modes" "$graphs_model" "$graphs_batch"
     note=$(grep -hE '^(training|graphs):' "$step_base.stdout" 2>/dev/null | tr -s ' ' | tr '\n' ';' | sed 's/;$//')
+    [[ $accelerator == cuda ]] || note="${note:+$note; }plain launches only: CUDA graphs need --accelerator cuda"
     [[ $step_status == FAIL ]] && note=$(last_line "$step_base.stderr")
     record graphs "$note"
 else
