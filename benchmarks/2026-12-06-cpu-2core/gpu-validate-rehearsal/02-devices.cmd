@@ -1,0 +1,1 @@
+/tmp/bundle/cct devices 
