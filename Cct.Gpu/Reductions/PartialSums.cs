@@ -148,41 +148,54 @@ internal sealed class PartialSums
 
     private void Flush()
     {
-        if (pending.Count > 0)
+        try
         {
-            // Grouped by target buffer in order of first use; the table is the same every step, so it is uploaded once.
-            var groups = pending.GroupBy(p => p.Buffer).ToList();
-            var ints = groups.SelectMany(g => g.SelectMany(p => p.Sum)).ToArray();
-            if (!ints.AsSpan().SequenceEqual(uploaded))
-            {
-                if (table is null || table.Length < ints.Length)
-                {
-                    // Queued sums may still read the old table.
-                    device.Synchronize();
-                    table?.Dispose();
-                    table = device.Accelerator.Allocate1D<int>(Math.Max(ints.Length, 256));
-                }
-
-                table.View.SubView(0, ints.Length).CopyFromCPU(ints);
-                uploaded = ints;
-                device.Reallocated();
-            }
-
-            var first = 0;
-            foreach (var group in groups)
-            {
-                var count = group.Count();
-                var buffer = group.Key;
-                var targets = new ArrayView<float>(buffer, 0, buffer.Length);
-                // A thread per column of a sum: the widest (fc1's bias, 512) takes two passes.
-                addInto(new KernelConfig(count, GroupSize(device)), targets, partials!.View, table!.View.SubView((long)first * Fields, (long)count * Fields));
-                first += count;
-            }
-
+            FlushPending();
+        }
+        finally
+        {
+            // Even when a launch throws (a CUDA graph capture the driver refused, GraphReplay): the work is run again
+            // plainly, and must not add these sums, whose partials were never written, a second time.
             pending.Clear();
+            used = 0;
+        }
+    }
+
+    private void FlushPending()
+    {
+        if (pending.Count == 0)
+        {
+            return;
         }
 
-        used = 0;
+        // Grouped by target buffer in order of first use; the table is the same every step, so it is uploaded once.
+        var groups = pending.GroupBy(p => p.Buffer).ToList();
+        var ints = groups.SelectMany(g => g.SelectMany(p => p.Sum)).ToArray();
+        if (!ints.AsSpan().SequenceEqual(uploaded))
+        {
+            if (table is null || table.Length < ints.Length)
+            {
+                // Queued sums may still read the old table.
+                device.Synchronize();
+                table?.Dispose();
+                table = device.Accelerator.Allocate1D<int>(Math.Max(ints.Length, 256));
+            }
+
+            table.View.SubView(0, ints.Length).CopyFromCPU(ints);
+            uploaded = ints;
+            device.Reallocated();
+        }
+
+        var first = 0;
+        foreach (var group in groups)
+        {
+            var count = group.Count();
+            var buffer = group.Key;
+            var targets = new ArrayView<float>(buffer, 0, buffer.Length);
+            // A thread per column of a sum: the widest (fc1's bias, 512) takes two passes.
+            addInto(new KernelConfig(count, GroupSize(device)), targets, partials!.View, table!.View.SubView((long)first * Fields, (long)count * Fields));
+            first += count;
+        }
     }
 
     /// <summary>Threads of a group that reduces with <see cref="GroupSum"/>: 256, or fewer where the device allows fewer.</summary>

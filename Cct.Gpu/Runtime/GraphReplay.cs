@@ -8,17 +8,21 @@ namespace Cct.Gpu.Runtime;
 /// with, so the work is captured only once it is steady: the previous run had the same key (the caller's description of
 /// every argument the launches bake in) and moved no buffer (<see cref="ComputeDevice.MemoryGeneration"/>). Values that
 /// change per step live in device memory (<see cref="Model.DeviceStepValues"/>). A buffer that moves afterwards drops
-/// every graph. If the driver refuses a capture, the work runs with plain launches from then on, and one line on
-/// standard error says so.
+/// every graph. If the driver refuses a capture, an instantiation or a launch, the work runs with plain launches from
+/// then on, and one line on standard error says so.
 /// </summary>
 internal sealed class GraphReplay : IDisposable
 {
-    /// <summary>Graphs kept at once; more keys than this run plain (a training step, an eval batch and their last, shorter batches).</summary>
+    /// <summary>
+    /// Graphs kept at once (a training step, an eval batch and their last, shorter batches need 4); past it the least
+    /// recently launched goes, so keys that never come back (a new input buffer per call) cannot hold every place.
+    /// </summary>
     private const int MaxGraphs = 8;
 
     private readonly ComputeDevice device;
     private readonly IGraphDriver driver;
-    private readonly Dictionary<object, IntPtr> graphs = [];
+    private readonly Dictionary<object, (IntPtr Executable, long LastUse)> graphs = [];
+    private long uses;
     private int graphsGeneration;
     private object? previousKey;
     private bool previousSteady;
@@ -63,20 +67,24 @@ internal sealed class GraphReplay : IDisposable
             graphsGeneration = device.MemoryGeneration;
         }
 
-        if (graphs.TryGetValue(key, out var executable))
+        if (graphs.TryGetValue(key, out var graph))
         {
-            Check(driver.Launch(executable), "cuGraphLaunch");
-            Replays++;
-            return;
+            if (Launch(key, graph.Executable))
+            {
+                return;
+            }
+        }
+        else
+        {
+            // Steady: the last plain run was this work, moved no buffer, and none moved since (another model's work may have).
+            var steady = previousSteady && Equals(previousKey, key) && previousGeneration == device.MemoryGeneration;
+            if (steady && Capture(key, launches))
+            {
+                return;
+            }
         }
 
-        // Steady: the last plain run was this work, moved no buffer, and none moved since (another model's work may have).
-        var steady = previousSteady && Equals(previousKey, key) && previousGeneration == device.MemoryGeneration;
-        if (steady && graphs.Count < MaxGraphs && Capture(key, launches))
-        {
-            return;
-        }
-
+        // A driver refusal on the way (captured work never runs, a refused launch runs nothing) lands here too.
         var before = device.MemoryGeneration;
         launches();
         previousKey = key;
@@ -86,56 +94,103 @@ internal sealed class GraphReplay : IDisposable
 
     public void Dispose() => DestroyAll();
 
-    // Captures and launches the work; false (after saying why, once) when the driver refused, so the caller runs it plainly.
+    // Captures the work and launches the graph; false (after saying why, once) when the driver refused, so the caller runs
+    // the work plainly.
     private bool Capture(object key, Action launches)
     {
-        var begun = driver.BeginCapture();
+        int begun;
+        try
+        {
+            begun = driver.BeginCapture();
+        }
+        catch (Exception e) when (IsMissing(e))
+        {
+            return Fail(e.Message);
+        }
+
         if (begun != 0)
         {
             return Fail($"cuStreamBeginCapture: {driver.Describe(begun)}");
         }
 
         string? refused = null;
-        IntPtr graph;
+        var graph = IntPtr.Zero;
+        var completed = false;
         try
         {
             launches();
+            completed = true;
         }
         catch (Exception e) when (driver.IsRefusal(e))
         {
-            // A call the capture does not allow; what was captured never ran, and the caller runs the work again.
+            // A call the capture does not allow; what was captured never ran.
             refused = e.Message;
         }
         finally
         {
-            // Ends the capture whatever was thrown, so the stream takes launches again.
+            // Ends the capture whatever was thrown, so the stream takes launches again; anything but the driver's refusal
+            // propagates, and the work counts as not steady.
             var ended = driver.EndCapture(out graph);
             refused ??= ended == 0 ? null : $"cuStreamEndCapture: {driver.Describe(ended)}";
+            if ((!completed || refused is not null) && graph != IntPtr.Zero)
+            {
+                driver.DestroyGraph(graph);
+                graph = IntPtr.Zero;
+            }
+
+            previousSteady &= completed;
         }
 
         if (refused is not null)
         {
-            if (graph != IntPtr.Zero)
-            {
-                driver.DestroyGraph(graph);
-            }
-
             return Fail(refused);
         }
 
-        var instantiated = driver.Instantiate(out var executable, graph);
+        int instantiated;
+        IntPtr executable;
+        try
+        {
+            instantiated = driver.Instantiate(out executable, graph);
+        }
+        catch (Exception e) when (IsMissing(e))
+        {
+            driver.DestroyGraph(graph);
+            return Fail(e.Message);
+        }
+
         driver.DestroyGraph(graph);
         if (instantiated != 0)
         {
             return Fail($"cuGraphInstantiateWithFlags: {driver.Describe(instantiated)}");
         }
+        if (graphs.Count >= MaxGraphs)
+        {
+            var oldest = graphs.MinBy(g => g.Value.LastUse);
+            driver.DestroyExecutable(oldest.Value.Executable);
+            graphs.Remove(oldest.Key);
+        }
 
-        graphs.Add(key, executable);
+        graphs.Add(key, (executable, uses));
         Captures++;
-        Check(driver.Launch(executable), "cuGraphLaunch");
+        return Launch(key, executable);
+    }
+
+    // The graph's launch; false (after Fail) when the driver refused it, which ran nothing.
+    private bool Launch(object key, IntPtr executable)
+    {
+        var launched = driver.Launch(executable);
+        if (launched != 0)
+        {
+            return Fail($"cuGraphLaunch: {driver.Describe(launched)}");
+        }
+
+        graphs[key] = (executable, ++uses);
         Replays++;
         return true;
     }
+
+    // A driver too old to have a call (cuGraphInstantiateWithFlags is CUDA 11.4) refuses graphs as a failed call would.
+    private static bool IsMissing(Exception e) => e is EntryPointNotFoundException or DllNotFoundException;
 
     private bool Fail(string reason)
     {
@@ -148,19 +203,11 @@ internal sealed class GraphReplay : IDisposable
     private void DestroyAll()
     {
         // A graph still running is freed when it completes (cuGraphExecDestroy).
-        foreach (var executable in graphs.Values)
+        foreach (var (executable, _) in graphs.Values)
         {
             driver.DestroyExecutable(executable);
         }
 
         graphs.Clear();
-    }
-
-    private void Check(int result, string call)
-    {
-        if (result != 0)
-        {
-            throw new InvalidOperationException($"{call} failed: {driver.Describe(result)}");
-        }
     }
 }

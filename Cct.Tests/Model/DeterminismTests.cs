@@ -47,21 +47,22 @@ public sealed class DeterminismTests
     /// trains to the same bytes as one that passes them as kernel arguments: the dropout and drop-path masks read the step
     /// from there, and AdamW its coefficients, which change every step here (the learning rate does). With the item kernels
     /// and with the GPU kernels at head size 16, so attention is fused (FlashAttention, whose dropout reads the key inside its
-    /// tiles). A step cell that went unwritten or lagged a step would change the masks or the update and fail this (writing
-    /// Step + 1 fails both cases).
+    /// tiles), and with them unfused (the dropped GEMM, whose operand resolves the key once per group). A step cell that
+    /// went unwritten or lagged a step would change the masks or the update and fail this (writing Step + 1 fails the cases).
     /// </summary>
-    [TestCase(false)]
-    [TestCase(true)]
-    public void StepValuesInDeviceMemoryTrainToTheSameBytes(bool gpuKernels)
+    [TestCase(false, false)]
+    [TestCase(true, true)]
+    [TestCase(true, false)]
+    public void StepValuesInDeviceMemoryTrainToTheSameBytes(bool gpuKernels, bool fused)
     {
         var kind = TestDevices.OverrideKind ?? AcceleratorKind.Cpu;
         var (shape, family) = gpuKernels ? (ComputeDevice.TiledCpuShape, (KernelFamily?)KernelFamily.Grouped) : (null, null);
-        using var plain = ComputeDevice.Create(kind, shape, family);
-        using var stored = ComputeDevice.Create(kind, shape, family, stepValuesOnDevice: true);
+        using var plain = ComputeDevice.Create(kind, shape, family, fuseAttention: fused);
+        using var stored = ComputeDevice.Create(kind, shape, family, fuseAttention: fused, stepValuesOnDevice: true);
         var config = gpuKernels ? Config with { Dim = 32 } : Config;
         using (var model = new CctModel(stored, config, Batch))
         {
-            Assert.That(model.FusesAttention, Is.EqualTo(gpuKernels));
+            Assert.That(model.FusesAttention, Is.EqualTo(gpuKernels && fused));
         }
 
         Assert.That(Train(stored, config, dropoutSeed: 7), Is.EqualTo(Train(plain, config, dropoutSeed: 7)));

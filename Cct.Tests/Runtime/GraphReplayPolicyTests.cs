@@ -83,7 +83,7 @@ public sealed class GraphReplayPolicyTests
     }
 
     [Test]
-    public void AtMostEightGraphsAreKept()
+    public void PastEightGraphsTheLeastRecentlyLaunchedGoes()
     {
         var driver = new RecordingDriver();
         using var replay = new GraphReplay(device, driver);
@@ -95,7 +95,45 @@ public sealed class GraphReplayPolicyTests
             }
         }
 
-        Assert.That(replay.Captures, Is.EqualTo(8));
+        // Key 0 was launched longest ago: its graph made room for key 8's, so it runs plainly, then is captured again.
+        var log = new List<string>();
+        replay.Run(8, () => log.Add("8 ran"));
+        replay.Run(0, () => log.Add(driver.Capturing ? "0 captured" : "0 ran"));
+        replay.Run(0, () => log.Add(driver.Capturing ? "0 captured" : "0 ran"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(log, Is.EqualTo(new[] { "0 ran", "0 captured" }), "key 8 replayed; key 0 was evicted");
+            Assert.That((replay.Captures, driver.Destroyed), Is.EqualTo((10, 2)), "ten captures, two evictions");
+        });
+    }
+
+    [Test]
+    public void ARefusedInstantiationOrLaunchRunsTheWorkPlainly([Values("instantiate", "launch")] string refusal)
+    {
+        var driver = new RecordingDriver { RefuseInstantiate = refusal == "instantiate", RefuseLaunch = refusal == "launch" };
+        using var replay = new GraphReplay(device, driver);
+        var log = new List<string>();
+        var error = new StringWriter();
+        var standardError = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                replay.Run("step", () => log.Add(driver.Capturing ? "captured" : "ran"));
+            }
+        }
+        finally
+        {
+            Console.SetError(standardError);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(log, Is.EqualTo(new[] { "ran", "captured", "ran", "ran", "ran" }), "the step whose graph was refused runs plainly, once");
+            Assert.That(driver.Launches, Is.EqualTo(refusal == "launch" ? 1 : 0), "the refused launch is the only one tried");
+            Assert.That(error.ToString(), Does.Contain(refusal == "launch" ? "cuGraphLaunch: result 700" : "cuGraphInstantiateWithFlags: result 700"));
+        });
     }
 
     [Test]
@@ -142,12 +180,42 @@ public sealed class GraphReplayPolicyTests
         using var replay = new GraphReplay(device, driver);
         replay.Run("step", () => { });
         Assert.Throws<ArgumentException>(() => replay.Run("step", () => throw new ArgumentException("bad argument")));
-        Assert.That(driver.Capturing, Is.False);
+        Assert.Multiple(() =>
+        {
+            Assert.That(driver.Capturing, Is.False, "the capture was ended");
+            Assert.That(driver.GraphsDestroyed, Is.EqualTo(1), "the graph it ended with was destroyed");
+        });
+
+        // Not steady after a throw: the next run is plain, not another capture.
+        var log = new List<string>();
+        replay.Run("step", () => log.Add(driver.Capturing ? "captured" : "ran"));
+        Assert.That(log, Is.EqualTo(new[] { "ran" }));
+    }
+
+    [Test]
+    public void ProfiledWorkAlwaysRunsPlainly()
+    {
+        var driver = new RecordingDriver();
+        using var replay = new GraphReplay(device, driver);
+        device.Profiler = new KernelProfiler();
+        try
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                replay.Run("step", () => { });
+            }
+        }
+        finally
+        {
+            device.Profiler = null;
+        }
+
+        Assert.That(driver.Captures, Is.Zero);
     }
 
     private sealed class DriverRefusal() : Exception("refused");
 
-    // Graph handles are counters; Launch counts, Destroy* count.
+    // Graph handles are counters; launches and destructions are counted.
     private sealed class RecordingDriver : IGraphDriver
     {
         private long next = 1;
@@ -155,6 +223,12 @@ public sealed class GraphReplayPolicyTests
         public bool Capturing { get; private set; }
 
         public bool RefuseDuringCapture { get; init; }
+
+        public bool RefuseInstantiate { get; init; }
+
+        public bool RefuseLaunch { get; init; }
+
+        public int GraphsDestroyed { get; private set; }
 
         public int Captures { get; private set; }
 
@@ -176,21 +250,20 @@ public sealed class GraphReplayPolicyTests
             return 0;
         }
 
+        // 700 is CUDA_ERROR_ILLEGAL_ADDRESS; any non-zero result is a refusal.
         public int Instantiate(out IntPtr executable, IntPtr graph)
         {
-            executable = (IntPtr)next++;
-            return 0;
+            executable = RefuseInstantiate ? IntPtr.Zero : (IntPtr)next++;
+            return RefuseInstantiate ? 700 : 0;
         }
 
         public int Launch(IntPtr executable)
         {
             Launches++;
-            return 0;
+            return RefuseLaunch ? 700 : 0;
         }
 
-        public void DestroyGraph(IntPtr graph)
-        {
-        }
+        public void DestroyGraph(IntPtr graph) => GraphsDestroyed++;
 
         public void DestroyExecutable(IntPtr executable) => Destroyed++;
 
