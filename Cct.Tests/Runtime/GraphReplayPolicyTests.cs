@@ -113,26 +113,19 @@ public sealed class GraphReplayPolicyTests
         var driver = new RecordingDriver { RefuseInstantiate = refusal == "instantiate", RefuseLaunch = refusal == "launch" };
         using var replay = new GraphReplay(device, driver);
         var log = new List<string>();
-        var error = new StringWriter();
-        var standardError = Console.Error;
-        Console.SetError(error);
-        try
+        var error = StandardErrorOf(() =>
         {
             for (var i = 0; i < 4; i++)
             {
                 replay.Run("step", () => log.Add(driver.Capturing ? "captured" : "ran"));
             }
-        }
-        finally
-        {
-            Console.SetError(standardError);
-        }
+        });
 
         Assert.Multiple(() =>
         {
             Assert.That(log, Is.EqualTo(new[] { "ran", "captured", "ran", "ran", "ran" }), "the step whose graph was refused runs plainly, once");
             Assert.That(driver.Launches, Is.EqualTo(refusal == "launch" ? 1 : 0), "the refused launch is the only one tried");
-            Assert.That(error.ToString(), Does.Contain(refusal == "launch" ? "cuGraphLaunch: result 700" : "cuGraphInstantiateWithFlags: result 700"));
+            Assert.That(error, Does.Contain(refusal == "launch" ? "cuGraphLaunch: result 700" : "cuGraphInstantiateWithFlags: result 700"));
         });
     }
 
@@ -142,10 +135,7 @@ public sealed class GraphReplayPolicyTests
         var driver = new RecordingDriver { RefuseDuringCapture = true };
         using var replay = new GraphReplay(device, driver);
         var log = new List<string>();
-        var error = new StringWriter();
-        var standardError = Console.Error;
-        Console.SetError(error);
-        try
+        var error = StandardErrorOf(() =>
         {
             for (var i = 0; i < 5; i++)
             {
@@ -158,18 +148,14 @@ public sealed class GraphReplayPolicyTests
                     }
                 });
             }
-        }
-        finally
-        {
-            Console.SetError(standardError);
-        }
+        });
 
         Assert.Multiple(() =>
         {
             Assert.That(log, Is.EqualTo(new[] { "ran", "captured", "ran", "ran", "ran", "ran" }), "the refused capture's work runs again plainly, and so does all after");
             Assert.That(driver.Capturing, Is.False, "the capture was ended");
             Assert.That(driver.Captures, Is.EqualTo(1), "no second capture after a refusal");
-            Assert.That(error.ToString().TrimEnd().Split('\n'), Has.Length.EqualTo(1).And.One.Contains("CUDA graph capture failed (refused); steps run with plain launches"));
+            Assert.That(error.TrimEnd().Split('\n'), Has.Length.EqualTo(1).And.One.Contains("CUDA graph capture failed (refused); steps run with plain launches"));
         });
     }
 
@@ -211,6 +197,24 @@ public sealed class GraphReplayPolicyTests
         }
 
         Assert.That(driver.Captures, Is.Zero);
+    }
+
+    // What run writes to standard error.
+    private static string StandardErrorOf(Action run)
+    {
+        var error = new StringWriter();
+        var standardError = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            run();
+        }
+        finally
+        {
+            Console.SetError(standardError);
+        }
+
+        return error.ToString();
     }
 
     private sealed class DriverRefusal() : Exception("refused");
