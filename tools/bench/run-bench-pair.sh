@@ -21,7 +21,9 @@
 #
 # Environment overrides (CPU runs need tiny ones):
 #   CCT_BENCH_PRESETS        presets, space-separated (default "cct-2/3x2 cct-7/3x1")
-#   CCT_BENCH_BATCHES        batch sizes, space-separated (default "128 512")
+#   CCT_BENCH_BATCHES        batch sizes, space-separated (default "128 512"); every preset runs at every batch
+#   CCT_BENCH_CASES          instead of those two, the runs as PRESET:BATCH pairs, space-separated, in order
+#                            (e.g. "cct-7/3x1:128 cct-2/3x2:512")
 #   CCT_BENCH_STEPS, CCT_BENCH_WARMUP, CCT_BENCH_REPEATS, CCT_BENCH_PROFILE_STEPS
 #                            passed to both sides (defaults 20, 5, 3, 3)
 #   CCT_BENCH_PRECISION      PyTorch modes, comma-separated, of fp32, tf32, bf16 and compile, or all
@@ -58,13 +60,26 @@ steps=0 warmup=0 repeats=0 profile_steps=0 run_timeout=0
 whole_env steps CCT_BENCH_STEPS 20 1
 whole_env warmup CCT_BENCH_WARMUP 5 1
 whole_env repeats CCT_BENCH_REPEATS 3 1
-whole_env profile_steps CCT_BENCH_PROFILE_STEPS 3 0
+whole_env profile_steps CCT_BENCH_PROFILE_STEPS 3 1
 whole_env run_timeout CCT_BENCH_TIMEOUT 600 1
 presets=${CCT_BENCH_PRESETS:-cct-2/3x2 cct-7/3x1}
 batches=${CCT_BENCH_BATCHES:-128 512}
-for batch in $batches; do
-    if ! [[ $batch =~ ^[0-9]+$ ]] || ((10#$batch < 1)); then
-        die "CCT_BENCH_BATCHES must hold whole numbers of at least 1, not '$batch'"
+# The runs, as PRESET:BATCH. By default batch sizes outer: every preset at the first batch size comes before any at
+# the next, so a time limit that cuts the run short still leaves a comparison of each preset.
+cases=()
+if [[ -n ${CCT_BENCH_CASES:-} ]]; then
+    [[ -z ${CCT_BENCH_PRESETS:-}${CCT_BENCH_BATCHES:-} ]] || die "CCT_BENCH_CASES replaces CCT_BENCH_PRESETS and CCT_BENCH_BATCHES; set one or the other"
+    read -r -a cases <<<"$CCT_BENCH_CASES"
+    [[ ${#cases[@]} -gt 0 ]] || die "CCT_BENCH_CASES holds no PRESET:BATCH pair"
+else
+    for batch in $batches; do
+        for preset in $presets; do cases+=("$preset:$batch"); done
+    done
+fi
+for case in "${cases[@]}"; do
+    batch=${case##*:}
+    if [[ $case != *:* || -z ${case%:*} ]] || ! [[ $batch =~ ^[0-9]+$ ]] || ((10#$batch < 1)); then
+        die "each run must be PRESET:BATCH with a whole batch of at least 1, not '$case' (CCT_BENCH_CASES, or CCT_BENCH_BATCHES)"
     fi
 done
 # list_of ARRAY NAME TEXT CHOICE...: ARRAY = the comma-separated items of TEXT, each one of the CHOICEs, else an error
@@ -155,7 +170,7 @@ fi
     echo "host: $(uname -srm); $(nproc) processors; load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
     echo "cct-bench: ${cct_bench[*]}"
     echo "python: $python ($("$python" -c 'import platform, torch; print("torch", torch.__version__, "CUDA", torch.version.cuda, "python", platform.python_version())'))"
-    echo "presets: $presets; batches: $batches; steps $steps, warm-up $warmup, repeats $repeats, profile steps $profile_steps; accelerator $accelerator"
+    echo "runs (preset:batch): ${cases[*]}; steps $steps, warm-up $warmup, repeats $repeats, profile steps $profile_steps; accelerator $accelerator"
     echo "PyTorch precision modes: ${precision:-all on CUDA, fp32 on the CPU}; Cct precisions: ${cct_precisions[*]}"
     echo "fp32 peak for compare.py: ${peak_tflops:-not given} TFLOP/s"
     if command -v nvidia-smi >/dev/null; then
@@ -184,48 +199,46 @@ run_failed() { # WHAT RC LOG
     failures=$((failures + 1))
 }
 
-# Batch sizes outer: every preset at the first batch size comes before any at the next, so a time limit
-# that cuts the run short still leaves a comparison of each preset.
-for batch in $batches; do
-    for preset in $presets; do
-        tag="${preset//\//_}-b$batch"
-        cct_json=$out_dir/cct-$tag.json
-        torch_json=$out_dir/pytorch-$tag.json
-        rm -f "$cct_json" "$torch_json" # a stale file from an earlier run would pass for this one's
-        echo
-        for cct_precision in "${cct_precisions[@]}"; do
-            # The first precision's files keep the plain names (compare.py and torch_device read cct-TAG.json).
-            suffix=
-            [[ $cct_precision == "${cct_precisions[0]}" ]] || suffix=-$cct_precision
-            rm -f "$out_dir/cct-$tag$suffix.json"
-            echo "=== $preset, batch $batch: Cct ($accelerator, $cct_precision) ==="
-            "${with_timeout[@]}" "${opencl_run[@]}" "${cct_bench[@]}" train --model "$preset" --batch "$batch" --accelerator "$accelerator" \
-                --precision "$cct_precision" --steps "$steps" --warmup "$warmup" --repeats "$repeats" --profile-steps "$profile_steps" \
-                --json "$out_dir/cct-$tag$suffix.json" 2>&1 | tee "$out_dir/cct-$tag$suffix.log"
-            rc=${PIPESTATUS[0]}
-            # Cct.Bench rewrites its JSON after each phase, so a run cut short keeps what it measured ("complete": false).
-            [[ $rc -eq 0 ]] || run_failed "Cct $preset batch $batch ($cct_precision)" "$rc" "$out_dir/cct-$tag$suffix.log"
-        done
-
-        if [[ $simulator_too == yes ]]; then
-            simulator_json=$out_dir/simulator-$tag.json
-            rm -f "$simulator_json"
-            echo "=== $preset, batch $batch: Cct (cpu accelerator) ==="
-            "${with_timeout[@]}" "${cct_bench[@]}" train --model "$preset" --batch "$batch" --accelerator cpu \
-                --steps "$steps" --warmup "$warmup" --repeats "$repeats" --profile-steps 1 --json "$simulator_json" \
-                2>&1 | tee "$out_dir/simulator-$tag.log"
-            rc=${PIPESTATUS[0]}
-            [[ $rc -eq 0 ]] || run_failed "Cct (cpu accelerator) $preset batch $batch" "$rc" "$out_dir/simulator-$tag.log"
-        fi
-
-        device=$(torch_device "$cct_json")
-        echo "=== $preset, batch $batch: PyTorch ($device, precision ${precision:-by device}) ==="
-        "${with_timeout[@]}" "$python" "$here/pytorch_bench.py" --model "$preset" --batch "$batch" --device "$device" \
-            --steps "$steps" --warmup "$warmup" --repeats "$repeats" --profile-steps "$profile_steps" \
-            "${precision_args[@]}" --json "$torch_json" 2>&1 | tee "$out_dir/pytorch-$tag.log"
+for case in "${cases[@]}"; do
+    preset=${case%:*}
+    batch=$((10#${case##*:}))
+    tag="${preset//\//_}-b$batch"
+    cct_json=$out_dir/cct-$tag.json
+    torch_json=$out_dir/pytorch-$tag.json
+    rm -f "$cct_json" "$torch_json" # a stale file from an earlier run would pass for this one's
+    echo
+    for cct_precision in "${cct_precisions[@]}"; do
+        # The first precision's files keep the plain names (compare.py and torch_device read cct-TAG.json).
+        suffix=
+        [[ $cct_precision == "${cct_precisions[0]}" ]] || suffix=-$cct_precision
+        rm -f "$out_dir/cct-$tag$suffix.json"
+        echo "=== $preset, batch $batch: Cct ($accelerator, $cct_precision) ==="
+        "${with_timeout[@]}" "${opencl_run[@]}" "${cct_bench[@]}" train --model "$preset" --batch "$batch" --accelerator "$accelerator" \
+            --precision "$cct_precision" --steps "$steps" --warmup "$warmup" --repeats "$repeats" --profile-steps "$profile_steps" \
+            --json "$out_dir/cct-$tag$suffix.json" 2>&1 | tee "$out_dir/cct-$tag$suffix.log"
         rc=${PIPESTATUS[0]}
-        [[ $rc -eq 0 ]] || run_failed "PyTorch $preset batch $batch" "$rc" "$out_dir/pytorch-$tag.log"
+        # Cct.Bench rewrites its JSON after each phase, so a run cut short keeps what it measured ("complete": false).
+        [[ $rc -eq 0 ]] || run_failed "Cct $preset batch $batch ($cct_precision)" "$rc" "$out_dir/cct-$tag$suffix.log"
     done
+
+    if [[ $simulator_too == yes ]]; then
+        simulator_json=$out_dir/simulator-$tag.json
+        rm -f "$simulator_json"
+        echo "=== $preset, batch $batch: Cct (cpu accelerator) ==="
+        "${with_timeout[@]}" "${cct_bench[@]}" train --model "$preset" --batch "$batch" --accelerator cpu \
+            --steps "$steps" --warmup "$warmup" --repeats "$repeats" --profile-steps 1 --json "$simulator_json" \
+            2>&1 | tee "$out_dir/simulator-$tag.log"
+        rc=${PIPESTATUS[0]}
+        [[ $rc -eq 0 ]] || run_failed "Cct (cpu accelerator) $preset batch $batch" "$rc" "$out_dir/simulator-$tag.log"
+    fi
+
+    device=$(torch_device "$cct_json")
+    echo "=== $preset, batch $batch: PyTorch ($device, precision ${precision:-by device}) ==="
+    "${with_timeout[@]}" "$python" "$here/pytorch_bench.py" --model "$preset" --batch "$batch" --device "$device" \
+        --steps "$steps" --warmup "$warmup" --repeats "$repeats" --profile-steps "$profile_steps" \
+        "${precision_args[@]}" --json "$torch_json" 2>&1 | tee "$out_dir/pytorch-$tag.log"
+    rc=${PIPESTATUS[0]}
+    [[ $rc -eq 0 ]] || run_failed "PyTorch $preset batch $batch" "$rc" "$out_dir/pytorch-$tag.log"
 done
 
 echo
