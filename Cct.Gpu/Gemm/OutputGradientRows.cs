@@ -8,11 +8,13 @@ internal readonly struct OutputGradientRows : IGemmOperand
 {
     public readonly ArrayView<float> Doutput; // (B, Cout, Ho, Wo)
     public readonly Conv2dShape Conv;
+    public readonly ConvolutionDivisors By;
 
     public OutputGradientRows(ArrayView<float> doutput, Conv2dShape conv)
     {
         Doutput = doutput;
         Conv = conv;
+        By = ConvolutionDivisors.Of(conv);
     }
 
     public bool AlongK => true;
@@ -26,8 +28,8 @@ internal readonly struct OutputGradientRows : IGemmOperand
 
     public float Load(long offset, int row, int k)
     {
-        var positions = Conv.OutHeight * Conv.OutWidth;
-        var image = (long)(k / positions) * Conv.OutChannels * positions;
-        return Doutput[image + ((row * positions) + (k % positions))];
+        var (image, position) = By.Positions.DivRem(k);
+        var positions = By.Positions.Divisor;
+        return Doutput[((long)image * Conv.OutChannels * positions) + ((row * positions) + position)];
     }
 }

@@ -11,11 +11,13 @@ internal readonly struct OutputTaps : IGemmOperand
 {
     public readonly ArrayView<float> Doutput; // (B, Cout, Ho, Wo)
     public readonly Conv2dShape Conv;
+    public readonly ConvolutionDivisors By;
 
     public OutputTaps(ArrayView<float> doutput, Conv2dShape conv)
     {
         Doutput = doutput;
         Conv = conv;
+        By = ConvolutionDivisors.Of(conv);
     }
 
     public bool AlongK => false;
@@ -30,17 +32,19 @@ internal readonly struct OutputTaps : IGemmOperand
     public float Load(long offset, int row, int k)
     {
         var c = Conv;
-        var taps = c.Kernel * c.Kernel;
-        var (co, tap) = (k / taps, k % taps);
-        var th = (row / c.Width) + c.Padding - (tap / c.Kernel);
-        var tw = (row % c.Width) + c.Padding - (tap % c.Kernel);
-        if (th < 0 || tw < 0 || th % c.Stride != 0 || tw % c.Stride != 0)
+        var (co, tap) = By.Taps.DivRem(k);
+        var (kh, kw) = By.Kernel.DivRem(tap);
+        var (h, w) = By.Width.DivRem(row);
+        var th = h + c.Padding - kh;
+        var tw = w + c.Padding - kw;
+        if (th < 0 || tw < 0)
         {
             return 0f;
         }
 
-        var (oh, ow) = (th / c.Stride, tw / c.Stride);
-        return oh < c.OutHeight && ow < c.OutWidth
+        var (oh, hRemainder) = By.Stride.DivRem(th);
+        var (ow, wRemainder) = By.Stride.DivRem(tw);
+        return hRemainder == 0 && wRemainder == 0 && oh < c.OutHeight && ow < c.OutWidth
             ? Doutput[offset + ((((co * c.OutHeight) + oh) * c.OutWidth) + ow)]
             : 0f;
     }

@@ -8,11 +8,13 @@ internal readonly struct UnfoldedBatch : IGemmOperand
 {
     public readonly ArrayView<float> Input; // (B, Cin, H, W)
     public readonly Conv2dShape Conv;
+    public readonly ConvolutionDivisors By;
 
     public UnfoldedBatch(ArrayView<float> input, Conv2dShape conv)
     {
         Input = input;
         Conv = conv;
+        By = ConvolutionDivisors.Of(conv);
     }
 
     public bool AlongK => true;
@@ -26,8 +28,7 @@ internal readonly struct UnfoldedBatch : IGemmOperand
 
     public float Load(long offset, int row, int k)
     {
-        var positions = Conv.OutHeight * Conv.OutWidth;
-        var image = (long)(k / positions) * Conv.InChannels * Conv.Height * Conv.Width;
-        return UnfoldedInput.Unfolded(Input, Conv, image, row, k % positions);
+        var (image, position) = By.Positions.DivRem(k);
+        return UnfoldedInput.Unfolded(Input, Conv, By, (long)image * Conv.InChannels * Conv.Height * Conv.Width, row, position);
     }
 }

@@ -8,11 +8,13 @@ internal readonly struct WeightTaps : IGemmOperand
 {
     public readonly ArrayView<float> Weight; // (Cout, Cin, K, K)
     public readonly Conv2dShape Conv;
+    public readonly ConvolutionDivisors By;
 
     public WeightTaps(ArrayView<float> weight, Conv2dShape conv)
     {
         Weight = weight;
         Conv = conv;
+        By = ConvolutionDivisors.Of(conv);
     }
 
     public bool AlongK => true;
@@ -26,7 +28,7 @@ internal readonly struct WeightTaps : IGemmOperand
 
     public float Load(long offset, int row, int k)
     {
-        var taps = Conv.Kernel * Conv.Kernel;
-        return Weight[((((k / taps) * Conv.InChannels) + row) * taps) + (k % taps)];
+        var (co, tap) = By.Taps.DivRem(k);
+        return Weight[((((co * Conv.InChannels) + row) * By.Taps.Divisor) + tap)];
     }
 }

@@ -24,7 +24,10 @@ internal readonly record struct FastDivisor(int Divisor, long Multiplier, int Sh
     }
 
     /// <summary>⌊n / Divisor⌋ for 0 ≤ n &lt; 2^31.</summary>
-    public int Divide(int n) => (int)((n * Multiplier) >> Shift);
+    // ⌊n·m / 2^(31+l)⌋ = ⌊2n·m / 2^(32+l)⌋, and 2n < 2^32: the high word of one unsigned 32 x 32-bit product, shifted
+    // right by l (IMAD.HI.U32 and a 32-bit shift). The signed 64-bit product and shift took three IMADs and two funnel
+    // shifts, with a register pair, in the convolution gathers' SASS.
+    public int Divide(int n) => (int)((uint)(((ulong)((uint)n << 1) * (uint)Multiplier) >> 32) >> (Shift - 31));
 
     /// <summary>n = quotient·Divisor + remainder, both for 0 ≤ n &lt; 2^31.</summary>
     public (int Quotient, int Remainder) DivRem(int n)
