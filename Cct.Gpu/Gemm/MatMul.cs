@@ -33,7 +33,14 @@ internal sealed class MatMul
 
     // A split of K is worth its extra pass only when it still has this many K values to sum.
     private const int MinSplitK = 256;
+
+    // Parts at most, unless the partials are few: below SmallPartials values (4 MB) in all, a product splits as far as
+    // the waves ask. A first convolution's weight gradient (cct-2/3x2: 64 x 9 outputs over K = 512 x 784 images' positions)
+    // is one large-tile group; at 32 parts it ran on 32 of 132 SMs, 784 K steps of 862 instructions (8 warps) each, about
+    // 0.7 ms of a 13 ms step (issue-bound estimate, 4 instructions a cycle at 1.98 GHz); at the waves' 528 parts, 4 an SM,
+    // 0.17 ms, with 1.2 MB of partials.
     private const int MaxSplits = 32;
+    private const long SmallPartials = 1 << 20;
 
     // Groups per multiprocessor a split of K aims at: two waves of the two 256-thread groups that fit at ≤ 128 registers.
     private const int GroupsPerMultiprocessor = 4;
@@ -116,8 +123,9 @@ internal sealed class MatMul
     /// <summary>
     /// How many parts K is split into so that the product fills the device: at least
     /// <see cref="GroupsPerMultiprocessor"/> large-tile groups per multiprocessor, and as many parts as the last
-    /// wave of <see cref="ResidentGroups"/> per multiprocessor holds. Weight gradients (K = batch x tokens, small
-    /// M x N) need it; forward products (M = batch x tokens) already have groups enough and get 1.
+    /// wave of <see cref="ResidentGroups"/> per multiprocessor holds, at most <see cref="MaxSplits"/> unless the partials
+    /// take under <see cref="SmallPartials"/> values. Weight gradients (K = batch x tokens, small M x N) need it; forward
+    /// products (M = batch x tokens) already have groups enough and get 1.
     /// </summary>
     public static int SplitsFor(GemmShape shape, int multiprocessors)
     {
@@ -125,7 +133,8 @@ internal sealed class MatMul
         var groups = (long)Blocks(shape.M, Side<LargeTile>()) * Blocks(shape.N, Side<LargeTile>());
         var wanted = ((GroupsPerMultiprocessor * (long)Math.Max(1, multiprocessors)) + groups - 1) / Math.Max(1, groups);
         var waves = ((groups * wanted) + slots - 1) / slots;
-        return (int)Math.Clamp(Math.Min(waves * slots / Math.Max(1, groups), shape.K / MinSplitK), 1, MaxSplits);
+        var most = Math.Max(MaxSplits, SmallPartials / Math.Max(1L, (long)shape.M * shape.N));
+        return (int)Math.Clamp(Math.Min(waves * slots / Math.Max(1, groups), shape.K / MinSplitK), 1, most);
     }
 
     /// <summary>The fraction of a tile's multiply-adds spent on padding: M, N rounded up to the tile side, K to <see cref="TileK"/>.</summary>

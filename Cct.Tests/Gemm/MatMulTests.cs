@@ -82,11 +82,16 @@ public sealed class MatMulTests
     public void SplitsFillTheDeviceInWholeWavesOnlyWhenKIsLong()
     {
         // 132 multiprocessors: at least 4 large-tile groups each, rounded up to whole waves of 2 each (264 groups);
-        // forward products (many rows) keep one part; never parts shorter than 256 K values, never beyond 32.
+        // forward products (many rows) keep one part; never parts shorter than 256 K values, and never beyond 32 unless
+        // all the partials together hold under 2^20 values.
         Assert.That(MatMul.SplitsFor(new GemmShape(6272, 384, 128, 0, 1, 0, 0), 132), Is.EqualTo(1));
         Assert.That(MatMul.SplitsFor(new GemmShape(384, 128, 6272, 1, 0, 1, 0), 132), Is.EqualTo(24));
         Assert.That(MatMul.SplitsFor(new GemmShape(128, 128, 300, 1, 0, 1, 0), 132), Is.EqualTo(1));
-        Assert.That(MatMul.SplitsFor(new GemmShape(10, 10, 1_000_000, 1, 0, 1, 0), 132), Is.EqualTo(32));
+        // cct-2/3x2's first convolution's weight gradient at batch 512 (64 x 9 outputs): one group, split into 4 an SM.
+        Assert.That(MatMul.SplitsFor(new GemmShape(64, 9, 512 * 784, 0, 1, 1, 0), 132), Is.EqualTo(528));
+        Assert.That(MatMul.SplitsFor(new GemmShape(10, 10, 1_000_000, 1, 0, 1, 0), 132), Is.EqualTo(528));
+        // Its second's (128 x 576 outputs, 5 groups) would take 158 parts to fill whole waves: 32, as 2^20 / 73,728 < 32.
+        Assert.That(MatMul.SplitsFor(new GemmShape(128, 576, 512 * 196, 0, 1, 1, 0), 132), Is.EqualTo(32));
         // 10x10 groups: 6 parts (600 groups) would leave a third wave at 72 of 264; 7 parts fill it to 700.
         Assert.That(MatMul.SplitsFor(new GemmShape(1280, 1280, 100_000, 1, 0, 1, 0), 132), Is.EqualTo(7));
     }
