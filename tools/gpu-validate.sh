@@ -2,7 +2,7 @@
 # Validates an unpacked Cct bundle on a CUDA machine in about 8 minutes, most telling first: devices, `cct check` in
 # fp32 and in a tensor-core precision, the bench pair against PyTorch where BENCHMARKS.md sets its speed targets
 # (cct-7/3x1 at batch 128, cct-2/3x2 at 512; Cct in fp32, tf32x3 and bf16, PyTorch in fp32, TF32 and bf16), the
-# kernels timed in both precisions, the GPU tests, a training step with and without CUDA graphs, and short training
+# GPU tests, the kernels timed in both precisions, a training step with and without CUDA graphs, and short training
 # runs of cct-2/3x2 on full FashionMNIST in each precision from one seed, with test accuracy per epoch (does a
 # tensor-core precision train as well as fp32?). Needs no .NET; the bench pair needs a Python with torch.
 #
@@ -11,17 +11,18 @@
 #   DATA_DIR    the four FashionMNIST IDX files (.gz or not)
 #   OUT_DIR     new or empty; gets NN-step.{cmd,stdout,stderr,rc} per step, the step's own files, summary.txt
 #
-# The whole run keeps to CCT_VALIDATE_BUDGET seconds (a step cut at its limit may take kill_grace, 20 s, more to
-# save and flush). With CCT_VALIDATE_ARCHIVE=FILE it ends by packing OUT_DIR, checkpoints left out, into FILE
-# (.tar.gz), one file to copy back from a remote machine.
+# The whole run keeps to CCT_VALIDATE_BUDGET seconds: a step cut at its limit has kill_grace (20 s) to save and flush,
+# and its limit leaves room for that. With CCT_VALIDATE_ARCHIVE=FILE it ends by packing OUT_DIR, checkpoints left
+# out, into FILE (.tar.gz, outside OUT_DIR), one file to copy back from a remote machine.
 #
 # Every step runs under its own time limit and a failure never stops the steps after it; the exit code is
 # 0 when no step failed, 1 otherwise, 2 for bad arguments.
 #
 # Environment (defaults in brackets; the CPU values in docs/gpu-bundle.md rehearse the script without a GPU):
 #   CCT_VALIDATE_ACCELERATOR   [cuda] accelerator for every step: cuda, opencl, cpu or auto
-#   CCT_VALIDATE_BUDGET        [480] seconds for the whole script; later steps shrink to fit it, and every step
-#                              before the bench holds back 120 s for it
+#   CCT_VALIDATE_BUDGET        [480] seconds for the whole script; later steps shrink to fit it: every step before
+#                              the bench holds back 120 s for it, and kernels, kernels-tc and graphs hold back 25 s
+#                              a training run
 #   CCT_VALIDATE_PRECISION     [tf32x3 on cuda, else none] a tensor-core precision (tf32x3, tf32 or bf16) for the
 #                              Linear products: `cct check` and the kernels step run once more in it (check-tc,
 #                              kernels-tc); none leaves them out. The bench's Cct runs are CCT_BENCH_CCT_PRECISION's:
@@ -38,8 +39,8 @@
 #   CCT_VALIDATE_EVAL_SECONDS [30]  caps of the other steps
 #   CCT_VALIDATE_KERNELS_SIZE  [cct] `Cct.Bench kernels --size`: cct (CCT's shapes) or small (a CPU rehearsal)
 #   CCT_VALIDATE_GRAPHS_MODEL, CCT_VALIDATE_GRAPHS_BATCH [cct-2/3x2, 128] the graphs step's preset and batch
-#   CCT_VALIDATE_SKIP          [] step names to leave out, space-separated: env devices check check-tc bench kernels
-#                              kernels-tc tests graphs train (every train-P) train-P eval
+#   CCT_VALIDATE_SKIP          [] step names to leave out, space-separated: env devices check check-tc bench tests
+#                              kernels kernels-tc graphs train (every train-P) train-P eval
 #   CCT_VALIDATE_ARCHIVE       [] a .tar.gz file to pack OUT_DIR into at the end (checkpoints left out)
 #   CCT_BENCH_*                passed on to tools/bench/run-bench-pair.sh; defaults here fit the bench step's cap:
 #                              CASES "cct-7/3x1:128 cct-2/3x2:512" (unless PRESETS or BATCHES is set), TIMEOUT 45,
@@ -83,9 +84,12 @@ model=${CCT_VALIDATE_MODEL:-cct-2/3x2}
 if [[ -n ${CCT_VALIDATE_TRAIN_PRECISIONS+set} ]]; then read -r -a train_precisions <<<"$CCT_VALIDATE_TRAIN_PRECISIONS"
 elif [[ $accelerator == cuda ]]; then train_precisions=(fp32 tf32x3 bf16)
 else train_precisions=(fp32); fi
+seen=" "
 for p in "${train_precisions[@]}"; do
     [[ $p == fp32 || $p == tf32x3 || $p == tf32 || $p == bf16 ]] \
         || die "CCT_VALIDATE_TRAIN_PRECISIONS must list fp32, tf32x3, tf32 or bf16, space-separated, not '$p'"
+    [[ $seen != *" $p "* ]] || die "CCT_VALIDATE_TRAIN_PRECISIONS names $p twice"
+    seen+="$p "
 done
 int_env epochs CCT_VALIDATE_EPOCHS 5
 int_env train_seconds CCT_VALIDATE_TRAIN_SECONDS 45
@@ -103,11 +107,7 @@ test_filter=${CCT_VALIDATE_TEST_FILTER:-TestCategory=Gpu}
 read -r -a train_extra <<<"${CCT_VALIDATE_TRAIN_ARGS:-}"
 skip=" ${CCT_VALIDATE_SKIP:-} "
 archive=${CCT_VALIDATE_ARCHIVE:-}
-if [[ -n $archive ]]; then
-    [[ $archive == *.tar.gz ]] || die "CCT_VALIDATE_ARCHIVE must name a .tar.gz file, not '$archive'"
-    mkdir -p "$(dirname "$archive")" 2>/dev/null && archive=$(cd "$(dirname "$archive")" && pwd)/$(basename "$archive") \
-        || die "cannot create the folder of CCT_VALIDATE_ARCHIVE $archive"
-fi
+[[ -z $archive || $archive == *.tar.gz ]] || die "CCT_VALIDATE_ARCHIVE must name a .tar.gz file, not '$archive'"
 # The bench step's 170 s hold the two cases BENCHMARKS.md sets speed targets for: cct-7/3x1 at batch 128 and
 # cct-2/3x2 at 512. Each has three Cct runs (fp32, tf32x3 and bf16; about 12 s a run with its compile on the H200 of
 # 2026-11-30) and one PyTorch run of three modes (45 s cap). A mode trains WARMUP + REPEATS x STEPS + PROFILE_STEPS
@@ -135,6 +135,14 @@ mkdir -p "$out" 2>/dev/null || die "cannot create OUT_DIR $out"
 out=$(cd "$out" && pwd)
 # A second run into the same folder would mix results, and `cct train` refuses a folder that holds a run.
 [[ -z $(ls -A "$out") ]] || die "OUT_DIR $out is not empty; give a new or empty folder"
+if [[ -n $archive ]]; then
+    # tar would read the archive it writes.
+    [[ $archive == /* ]] || archive=$PWD/$archive
+    [[ $archive != "$out"/* ]] || die "CCT_VALIDATE_ARCHIVE $archive must lie outside OUT_DIR $out"
+    mkdir -p "$(dirname "$archive")" 2>/dev/null && archive=$(cd "$(dirname "$archive")" && pwd)/$(basename "$archive") \
+        || die "cannot create the folder of CCT_VALIDATE_ARCHIVE $archive"
+    [[ $archive != "$out"/* ]] || die "CCT_VALIDATE_ARCHIVE $archive must lie outside OUT_DIR $out"
+fi
 # The GPU machine has no network: no telemetry attempts from the testing platform or .NET.
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 TESTINGPLATFORM_TELEMETRY_OPTOUT=1
 # The bundle may be read-only or shared: no __pycache__ from the bench's Python inside it.
@@ -145,6 +153,7 @@ start=$(date +%s)
 deadline=$((start + budget))
 kill_grace=20 # after SIGINT/SIGTERM, seconds to save a checkpoint or flush JSON before SIGKILL
 bench_reserve=120 # held back for the bench by every step before it: the targets' figures come first
+train_reserve=$((25 * ${#train_precisions[@]})) # held back for the training runs by kernels, kernels-tc and graphs
 step_number=0
 failures=0
 skipped=0
@@ -292,27 +301,7 @@ else
     record bench "tools/bench/run-bench-pair.sh is not in the bundle"
 fi
 
-# 5. kernels: the check's registry cases timed alone at CCT sizes (GFLOP/s, GB/s) after a comparison with the CPU accelerator, for tuning.
-if [[ -x $bundle/bench/Cct.Bench ]]; then
-    run_step kernels "$kernels_seconds" 0 TERM "$bundle/bench/Cct.Bench" kernels --size "$kernels_size" --accelerator "$accelerator" --json "$out/kernels.json"
-    # Cct.Bench exits 1 when a case fails its comparison; those lines say "FAILED validation".
-    note="kernels.json; $(grep -c 'FAILED' "$step_base.stdout" 2>/dev/null) case(s) failed validation"
-    [[ $step_status == FAIL && -s $step_base.stderr ]] && note=$(last_line "$step_base.stderr")
-    record kernels "$note"
-    # 5'. kernels-tc: the same cases with the Linear rows on the tensor cores, to set beside kernels.json.
-    if [[ $tensor_precision != none ]]; then
-        run_step kernels-tc "$kernels_seconds" 0 TERM "$bundle/bench/Cct.Bench" kernels --size "$kernels_size" --accelerator "$accelerator" \
-            --precision "$tensor_precision" --json "$out/kernels-$tensor_precision.json"
-        note="kernels-$tensor_precision.json; $(grep -c 'FAILED' "$step_base.stdout" 2>/dev/null) case(s) failed validation"
-        [[ $step_status == FAIL && -s $step_base.stderr ]] && note=$(last_line "$step_base.stderr")
-        record kernels-tc "$note"
-    fi
-else
-    step_number=$((step_number + 1)); step_status=skip; step_rc=; step_seconds=0
-    record kernels "bench/Cct.Bench is not in the bundle"
-fi
-
-# 6. tests: the suite's GPU category. Exit 8 means no test matched the filter.
+# 5. tests: the suite's GPU category. Exit 8 means no test matched the filter.
 if [[ -x $bundle/tests/Cct.Tests ]]; then
     run_step tests "$tests_seconds" 0 TERM "$bundle/tests/Cct.Tests" --filter "$test_filter" \
         --results-directory "$out/tests" --no-ansi --no-progress
@@ -328,6 +317,26 @@ else
     record tests "$bundle/tests/Cct.Tests is missing"
 fi
 
+# 6. kernels: the check's registry cases timed alone at CCT sizes (GFLOP/s, GB/s) after a comparison with the CPU accelerator, for tuning.
+if [[ -x $bundle/bench/Cct.Bench ]]; then
+    run_step kernels "$kernels_seconds" "$train_reserve" TERM "$bundle/bench/Cct.Bench" kernels --size "$kernels_size" --accelerator "$accelerator" --json "$out/kernels.json"
+    # Cct.Bench exits 1 when a case fails its comparison; those lines say "FAILED validation".
+    note="kernels.json; $(grep -c 'FAILED' "$step_base.stdout" 2>/dev/null) case(s) failed validation"
+    [[ $step_status == FAIL && -s $step_base.stderr ]] && note=$(last_line "$step_base.stderr")
+    record kernels "$note"
+    # 6'. kernels-tc: the same cases with the Linear rows on the tensor cores, to set beside kernels.json.
+    if [[ $tensor_precision != none ]]; then
+        run_step kernels-tc "$kernels_seconds" "$train_reserve" TERM "$bundle/bench/Cct.Bench" kernels --size "$kernels_size" --accelerator "$accelerator" \
+            --precision "$tensor_precision" --json "$out/kernels-$tensor_precision.json"
+        note="kernels-$tensor_precision.json; $(grep -c 'FAILED' "$step_base.stdout" 2>/dev/null) case(s) failed validation"
+        [[ $step_status == FAIL && -s $step_base.stderr ]] && note=$(last_line "$step_base.stderr")
+        record kernels-tc "$note"
+    fi
+else
+    step_number=$((step_number + 1)); step_status=skip; step_rc=; step_seconds=0
+    record kernels "bench/Cct.Bench is not in the bundle"
+fi
+
 # 7. graphs: cct-2/3x2's training step at batch 128 (the step most bound by launches: 1.97x PyTorch there, and a
 # third of cct-7/3x1's device operations in a much shorter step) timed with plain launches and replayed as a CUDA
 # graph, one Cct.Bench run each (about 12 s with its compile). Bit-identity is the tests step's (GraphReplayTests).
@@ -336,7 +345,7 @@ if [[ -x $bundle/bench/Cct.Bench ]]; then
     modes="plain graphs"
     [[ $accelerator == cuda ]] || modes=plain
     mkdir -p "$out/graphs"
-    run_step graphs "$graphs_seconds" 0 TERM bash -c '
+    run_step graphs "$graphs_seconds" "$train_reserve" TERM bash -c '
         for mode in $4; do
             flag=; [[ $mode == graphs ]] && flag=--cuda-graphs
             "$1/bench/Cct.Bench" train --model "$5" --batch "$6" --accelerator "$3" --steps 30 --warmup 3 --repeats 3 \
@@ -385,9 +394,16 @@ for precision in "${train_precisions[@]}"; do
     train_step "$precision"
 done
 
-# 9. eval: the report (confusion, ROC, ...) of the first training run's checkpoint-best, which an interrupted run did not write.
-best=$out/train-${train_precisions[0]:-fp32}/checkpoint-best.safetensors
-if [[ -f $best ]]; then
+# 9. eval: the report (confusion, ROC, ...) of the first training run's checkpoint-best that exists, which an
+# interrupted run did not write.
+best=
+for precision in "${train_precisions[@]}"; do
+    if [[ -f $out/train-$precision/checkpoint-best.safetensors ]]; then
+        best=$out/train-$precision/checkpoint-best.safetensors
+        break
+    fi
+done
+if [[ -n $best ]]; then
     # The same --test-limit as the training run, if it had one.
     eval_extra=()
     for ((i = 0; i + 1 < ${#train_extra[@]}; i++)); do
@@ -444,6 +460,7 @@ if [[ -n $archive ]]; then
         echo "archive: $archive ($(du -h "$archive" | cut -f1))"
     else
         echo "gpu-validate.sh: could not write the archive $archive" >&2
+        echo "archive: FAILED to write $archive" >>"$out/summary.txt"
         failures=$((failures + 1))
     fi
 fi

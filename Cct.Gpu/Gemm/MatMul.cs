@@ -34,11 +34,13 @@ internal sealed class MatMul
     // A split of K is worth its extra pass only when it still has this many K values to sum.
     private const int MinSplitK = 256;
 
-    // Parts at most, unless the partials are few: below SmallPartials values (4 MB) in all, a product splits as far as
+    // Parts at most, unless the partials are few: at most SmallPartials values (4 MB) in all, a product splits as far as
     // the waves ask. A first convolution's weight gradient (cct-2/3x2: 64 x 9 outputs over K = 512 x 784 images' positions)
-    // is one large-tile group; at 32 parts it ran on 32 of 132 SMs, 784 K steps of 862 instructions (8 warps) each, about
-    // 0.7 ms of a 13 ms step (issue-bound estimate, 4 instructions a cycle at 1.98 GHz); at the waves' 528 parts, 4 an SM,
-    // 0.17 ms, with 1.2 MB of partials.
+    // is one large-tile group; at 32 parts it ran on 32 of 132 SMs, 1,568 K steps of 862 instructions (8 warps) each,
+    // about 1.4 ms of a 13 ms step (issue-bound estimate, 4 instructions a cycle at 1.98 GHz); at the waves' 523 parts
+    // (528 asked, rounded to whole K steps), 4 an SM, about 0.33 ms plus the summing pass (576 threads adding 523
+    // partials each, some 20-80 us), with 1.2 MB of partials. Products of up to 2^15 outputs may also pass 32 parts:
+    // cct-2/3x2's fp32 128 x 128 Linear weight gradients take 64 at batch 512.
     private const int MaxSplits = 32;
     private const long SmallPartials = 1 << 20;
 

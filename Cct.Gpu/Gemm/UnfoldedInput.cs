@@ -30,7 +30,7 @@ internal readonly struct UnfoldedInput : IGemmOperand
 
     // Element (row = (ci, kh, kw), column = (oh, ow)) of the unfolded image at offset; zero in the padding. Three splits
     // per element, each a multiply and a shift (FastDivisor): as integer divisions by kernel arguments they made the
-    // convolution K loops 871-1,219 SASS instructions for 512 FFMA (docs/gpu-kernels.md).
+    // convolution K loops 871-1,219 SASS instructions for 512 FFMA, now 750-862 (docs/gpu-kernels.md).
     public static float Unfolded(ArrayView<float> input, Conv2dShape c, ConvolutionDivisors by, long offset, int row, int column)
     {
         var (ci, tap) = by.Taps.DivRem(row);

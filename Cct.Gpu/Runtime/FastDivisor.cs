@@ -1,9 +1,10 @@
 namespace Cct.Gpu.Runtime;
 
 /// <summary>
-/// n / d and n mod d for 0 ≤ n &lt; 2^31 by one 64-bit multiply and a shift, with the multiplier worked out on the host
+/// n / d and n mod d for 0 ≤ n &lt; 2^31 by one multiply and a shift, with the multiplier worked out on the host
 /// (Granlund and Montgomery 1994, theorem 4.2: with l = ⌈log2 d⌉ and m = ⌊2^(31+l) / d⌋ + 1, 2^(31+l) &lt; m·d ≤
-/// 2^(31+l) + 2^l, so ⌊n·m / 2^(31+l)⌋ = ⌊n / d⌋ exactly; m &lt; 2^32 keeps n·m below 2^63). Item kernels split their
+/// 2^(31+l) + 2^l, so ⌊n·m / 2^(31+l)⌋ = ⌊n / d⌋ exactly; m &lt; 2^32, so 2n and m are both 32-bit and the quotient is
+/// the high word of their product shifted right by l). Item kernels and the convolution gathers split their
 /// flat index into coordinates with it: a division by a kernel argument is a long scalar sequence on a GPU and has no
 /// vector instruction on a CPU, so PoCL ran it a lane at a time (measured in MaxPool2d, docs/opencl.md).
 /// </summary>
