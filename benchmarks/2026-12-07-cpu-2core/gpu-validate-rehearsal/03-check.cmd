@@ -1,0 +1,1 @@
+/tmp/b/cct-bundle/cct check --accelerator cpu 
