@@ -33,7 +33,9 @@
 #   CCT_VALIDATE_EPOCHS        [5] epochs asked for in each run; its time budget may stop it earlier
 #   CCT_VALIDATE_TRAIN_SECONDS [45] each training run's time budget; then SIGINT (Ctrl+C) saves checkpoint-last
 #   CCT_VALIDATE_TRAIN_ARGS    [] more `cct train` arguments, e.g. "--train-limit 512 --val-split 0"
-#   CCT_VALIDATE_TEST_FILTER   [TestCategory=Gpu] test filter (Microsoft.Testing.Platform --filter syntax)
+#   CCT_VALIDATE_TEST_FILTER   [TestCategory=Gpu&FullyQualifiedName!~CudaCheckPasses] test filter (Microsoft.Testing.Platform
+#                              --filter syntax): the GPU category but CheckCommandTests.CudaCheckPasses, which runs
+#                              `cct check --accelerator cuda` again after the check step
 #   CCT_VALIDATE_CHECK_SECONDS [45], CCT_VALIDATE_TESTS_SECONDS [90], CCT_VALIDATE_KERNELS_SECONDS [40],
 #   CCT_VALIDATE_BENCH_SECONDS [170], CCT_VALIDATE_GRAPHS_SECONDS [40],
 #   CCT_VALIDATE_EVAL_SECONDS [30]  caps of the other steps
@@ -103,7 +105,7 @@ int_env eval_seconds CCT_VALIDATE_EVAL_SECONDS 30
 int_env graphs_seconds CCT_VALIDATE_GRAPHS_SECONDS 40
 graphs_model=${CCT_VALIDATE_GRAPHS_MODEL:-cct-2/3x2}
 int_env graphs_batch CCT_VALIDATE_GRAPHS_BATCH 128
-test_filter=${CCT_VALIDATE_TEST_FILTER:-TestCategory=Gpu}
+test_filter=${CCT_VALIDATE_TEST_FILTER:-TestCategory=Gpu&FullyQualifiedName!~CudaCheckPasses}
 read -r -a train_extra <<<"${CCT_VALIDATE_TRAIN_ARGS:-}"
 skip=" ${CCT_VALIDATE_SKIP:-} "
 archive=${CCT_VALIDATE_ARCHIVE:-}
