@@ -54,7 +54,7 @@ public sealed partial class CctModel
     {
         ThrowIfDisposed();
         var (p, b) = EnsureAverage();
-        parameterBackup ??= device.Allocate(Parameters.Count);
+        parameterBackup ??= device.Allocate(Parameters.Length);
         bufferBackup ??= device.Allocate(buffers.Length);
         parameterBackup.View.CopyFrom(Parameters.Values.View);
         bufferBackup.View.CopyFrom(buffers.View);
@@ -76,7 +76,7 @@ public sealed partial class CctModel
         ThrowIfDisposed();
         if (parameterAverage is null || bufferAverage is null)
         {
-            parameterAverage = device.Allocate(Parameters.Count);
+            parameterAverage = device.Allocate(Parameters.Length);
             bufferAverage = device.Allocate(buffers.Length);
             parameterAverage.MemSetToZero();
             bufferAverage.MemSetToZero();

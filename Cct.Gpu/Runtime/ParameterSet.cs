@@ -24,7 +24,11 @@ internal sealed class ParameterSet : IDisposable
 
     public TensorLayout Layout { get; }
 
-    public long Count => Layout.TotalLength;
+    /// <summary>The parameters (the tensors' values, without the layout's gaps).</summary>
+    public long Count => Layout.ValueCount;
+
+    /// <summary>Values in each of the four buffers, the layout's gaps included: what a whole-buffer copy holds.</summary>
+    public long Length => Layout.TotalLength;
 
     public MemoryBuffer1D<float, Stride1D.Dense> Values { get; }
 

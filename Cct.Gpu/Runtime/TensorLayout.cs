@@ -1,14 +1,30 @@
 namespace Cct.Gpu.Runtime;
 
-/// <summary>Lays out named tensors back to back, so one allocation (and one memset) covers them all.</summary>
+/// <summary>
+/// Lays out named tensors back to back, so one allocation (and one memset) covers them all; with an alignment, each
+/// starts at a multiple of it and the gap before it stays unused (zero).
+/// </summary>
 internal sealed class TensorLayout
 {
     private readonly List<TensorSlot> slots = [];
     private readonly Dictionary<string, TensorSlot> byName = new(StringComparer.Ordinal);
+    private readonly int alignment;
+
+    /// <summary>A layout whose slots start at multiples of <paramref name="alignment"/> values.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="alignment"/> is not positive</exception>
+    public TensorLayout(int alignment = 1)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(alignment);
+        this.alignment = alignment;
+    }
 
     public IReadOnlyList<TensorSlot> Slots => slots;
 
+    /// <summary>Values the buffer needs: the last slot's end, gaps included.</summary>
     public long TotalLength { get; private set; }
+
+    /// <summary>Values of the tensors themselves, gaps excluded.</summary>
+    public long ValueCount { get; private set; }
 
     public TensorSlot Add(string name, params int[] shape)
     {
@@ -22,10 +38,11 @@ internal sealed class TensorLayout
             throw new ArgumentException($"tensor '{name}' has a non-positive dimension {string.Join("x", shape)}", nameof(shape));
         }
 
-        var slot = new TensorSlot(name, shape, TotalLength);
+        var slot = new TensorSlot(name, shape, (TotalLength + alignment - 1) / alignment * alignment);
         slots.Add(slot);
         byName.Add(name, slot);
-        TotalLength += slot.Length;
+        TotalLength = slot.Offset + slot.Length;
+        ValueCount += slot.Length;
         return slot;
     }
 

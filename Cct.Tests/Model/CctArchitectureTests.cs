@@ -1,4 +1,6 @@
 using Cct.Gpu.Model;
+using Cct.Gpu.Layers;
+using Cct.Gpu.Runtime;
 using Cct.Tests.Support;
 
 namespace Cct.Tests.Model;
@@ -20,6 +22,58 @@ public sealed class CctArchitectureTests
         {
             Assert.That(model.Parameters.Count, Is.EqualTo(parameters));
             Assert.That(ModelSummary.Rows(config).Sum(r => r.Parameters), Is.EqualTo(parameters), "the summary walks the same description");
+        });
+    }
+
+    /// <summary>
+    /// TensorCoreGemm takes a Linear only when its weight, bias and their gradients start on 16 bytes (TensorCoreGemm.Fits),
+    /// so every parameter tensor starts on 4 floats. Packed back to back, the one-float attention_pool bias shifted every
+    /// block tensor of cct-2/3x2 and cct-7/3x1 by one float and no block Linear ran on the tensor cores.
+    /// </summary>
+    [TestCase("cct-2/3x2")]
+    [TestCase("cct-7/3x1")]
+    [TestCase("seed")]
+    [TestCase("cct-tiny")]
+    public void EveryParameterStartsOnSixteenBytes(string preset)
+    {
+        using var model = new CctModel(TestDevices.Cpu, CctConfig.Preset(preset), maxBatch: 1);
+        var layout = model.Parameters.Layout;
+        Assert.Multiple(() =>
+        {
+            Assert.That(layout.Slots.Where(s => s.Offset % 4 != 0).Select(s => s.Name), Is.Empty);
+            Assert.That(layout.Slots.Any(s => s.Length % 4 != 0), Is.True, "a preset with a tensor of odd length, so the gaps are exercised");
+            Assert.That(model.Parameters.Length, Is.LessThan(model.Parameters.Count + (3L * layout.Slots.Count)), "at most 3 floats of gap a tensor");
+        });
+    }
+
+    /// <summary>The layout's gaps belong to no tensor: after training steps (AdamW with weight decay) they still hold zero.</summary>
+    [Test]
+    public void ParameterGapsStayZeroThroughTraining()
+    {
+        var config = CctConfig.Preset("cct-tiny");
+        using var model = CctModel.Create(TestDevices.Cpu, config, seed: 1, maxBatch: 2);
+        var images = Enumerable.Range(0, 2 * config.InChannels * config.ImageSize * config.ImageSize).Select(i => MathF.Sin(i * 0.37f)).ToArray();
+        using var imageBuffer = TestDevices.Cpu.Upload(images);
+        using var labelBuffer = TestDevices.Cpu.Upload([3, 7]);
+        for (var step = 0; step < 2; step++)
+        {
+            model.TrainStep(imageBuffer.View, labelBuffer.View, 2, 0.1f, new AdamWSettings(1e-2f, 0.9f, 0.999f, 1e-8f, 0.05f));
+        }
+
+        var values = new float[model.Parameters.Length];
+        model.Parameters.Values.CopyToCPU(values);
+        var inside = new bool[values.Length];
+        foreach (var slot in model.Parameters.Layout.Slots)
+        {
+            Array.Fill(inside, true, (int)slot.Offset, (int)slot.Length);
+        }
+
+        var gaps = Enumerable.Range(0, values.Length).Where(i => !inside[i]).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(gaps, Is.Not.Empty, "cct-tiny's layout has gaps");
+            Assert.That(gaps.Select(i => values[i]), Is.All.EqualTo(0f));
+            Assert.That(Enumerable.Range(0, values.Length).Where(i => inside[i]).Any(i => values[i] != 0f), Is.True, "the tensors did train");
         });
     }
 

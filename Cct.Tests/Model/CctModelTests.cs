@@ -232,7 +232,7 @@ public sealed class CctModelTests
             model.Forward(images.View, batch, train: true);
             model.Parameters.ZeroGradients();
             model.Backward(labels.View, 0.1f);
-            var values = new float[model.Parameters.Count];
+            var values = new float[model.Parameters.Length];
             model.Parameters.Gradients.CopyToCPU(values);
             return values;
         }

@@ -82,7 +82,7 @@ public sealed class DeterminismTests
             model.TrainStep(images.View, labels.View, Batch, 0.1f, new AdamWSettings(1e-2f / (step + 1), 0.9f, 0.999f, 1e-8f, 0.05f));
         }
 
-        var values = new float[model.Parameters.Count];
+        var values = new float[model.Parameters.Length];
         model.Parameters.Values.CopyToCPU(values);
         return values;
     }

@@ -68,7 +68,7 @@ public sealed class GraphReplayTests
             losses.Add(model.ReadLoss());
         }
 
-        var values = new float[model.Parameters.Count];
+        var values = new float[model.Parameters.Length];
         model.Parameters.Values.CopyToCPU(values);
         return (values, losses.ToArray(), model.GraphCaptures, model.GraphReplays);
     }
