@@ -10,7 +10,8 @@ its ratio Cct / PyTorch (above 1 = Cct faster) for training and inference agains
 mode found (fp32, tf32, bf16, compile; "default" in reports from before those modes), with "not run" or
 "skipped: reason" where a report lacks a mode or could not run it; training compute in GFLOP/s from Cct's
 analytic FLOPs per image, and its share of --peak-tflops; peak memory and its ratio (below 1 = Cct uses
-less) per mode; the largest time shares of a training step on each side. Needs only the Python standard
+less) per mode; the largest time shares of a training step on each side. On a GPU it starts with BENCHMARKS.md's
+targets (TARGETS, MEMORY_PRESETS), each met, missed or not measured. Needs only the Python standard
 library.
 """
 import argparse
@@ -34,6 +35,25 @@ MODE_MEANINGS = {"fp32": "fp32 = TF32 off", "default": "default = PyTorch's star
                  "bf16": "bf16 = autocast to bfloat16, AdamW in fp32", "compile": "compile = torch.compile, fp32"}
 # The modes that compute in fp32 throughout, whose GFLOP/s the fp32 (non-tensor-core) peak bounds.
 FP32_MODES = ("fp32", "compile")
+# Cct's precisions whose products keep fp32's accuracy (3xTF32: within fp32's parity bound).
+FP32_ACCURATE = ("fp32", "tf32x3")
+
+
+class Target:
+    """One speed target of BENCHMARKS.md: Cct's training images/s in the best of `precisions` over PyTorch's `mode`."""
+
+    def __init__(self, preset, batch, precisions, mode, at_least):
+        self.preset, self.batch, self.precisions, self.mode, self.at_least = preset, batch, precisions, mode, at_least
+
+
+# BENCHMARKS.md's "Speed and memory targets on one H100 or H200", side by side in one run.
+TARGETS = (
+    Target("cct-7/3x1", 128, FP32_ACCURATE, "fp32", 1.3),
+    Target("cct-7/3x1", 128, ("bf16",), "bf16", 1.0),
+    Target("cct-2/3x2", 512, FP32_ACCURATE, "fp32", 1.0),
+)
+# And Cct's peak device memory (fp32) at most PyTorch fp32's, for both presets at every batch measured.
+MEMORY_PRESETS = ("cct-2/3x2", "cct-7/3x1")
 
 
 class Fail(Exception):
@@ -285,6 +305,50 @@ def notes_for(rows, names, ours, theirs):
     return ["Note: " + n for n in notes]
 
 
+def verdict(value, bound, at_most=False):
+    if value is None:
+        return "not measured"
+    met = value <= bound if at_most else value >= bound
+    return "**met**" if met else "missed"
+
+
+def targets_table(rows, ours, theirs):
+    """BENCHMARKS.md's speed targets and the memory target, each met or missed by the figures of these rows."""
+    lines = ["Targets (BENCHMARKS.md; a GPU run's figures): Cct's best fp32-accurate precision is the faster of %s."
+             % " and ".join(FP32_ACCURATE), "",
+             row(["target", "Cct", "PyTorch", "ratio", "needed", "verdict"]), row(["---", "---", "---", "---:", "---:", "---"])]
+
+    def cct_rows(preset, batch):
+        return [k for k in rows if k[1] == batch and field(ours.get(k), "preset") == preset]
+
+    for target in TARGETS:
+        best = None
+        for key in cct_rows(target.preset, target.batch):
+            if key[3] not in target.precisions:
+                continue
+            mine = field(ours.get(key), "train_images_per_second")
+            other, _ = mode_figure(theirs.get(key[:3]), target.mode, "train_images_per_second")
+            if mine and other and (best is None or mine / other > best[0]):
+                best = (mine / other, key[3], mine, other)
+        what = "%s, batch %d, training: Cct %s vs PyTorch %s" % (
+            target.preset, target.batch, " or ".join(target.precisions), target.mode)
+        if best is None:
+            lines.append(row([what, "-", "-", "-", ">= %.1f" % target.at_least, verdict(None, target.at_least)]))
+        else:
+            lines.append(row([what, "%s img/s (%s)" % (number(best[2]), best[1]), "%s img/s" % number(best[3]),
+                              "%.2f" % best[0], ">= %.1f" % target.at_least, verdict(best[0], target.at_least)]))
+    for preset in MEMORY_PRESETS:
+        keys = sorted((k for k in rows if k[3] == "fp32" and field(ours.get(k), "preset") == preset), key=lambda k: k[1])
+        for key in keys or [None]:
+            mine = field(ours.get(key), "memory_bytes") if key else None
+            other, _ = mode_figure(theirs.get(key[:3]) if key else None, "fp32", "memory_bytes")
+            value = mine / other if mine and other else None
+            what = "%s%s, peak memory: Cct fp32 vs PyTorch fp32" % (preset, ", batch %d" % key[1] if key else "")
+            lines.append(row([what, "%s MiB" % mib(mine) if mine else "-", "%s MiB" % mib(other) if other else "-",
+                              "%.2f" % value if value else "-", "<= 1.0", verdict(value, 1.0, at_most=True)]))
+    return lines
+
+
 def tables(ours, theirs, top, peak_tflops):
     # A PyTorch result with no Cct run at all still gets its (fp32) row.
     keys = set(ours) | {k + ("fp32",) for k in theirs if not any(o[:3] == k for o in ours)}
@@ -296,7 +360,8 @@ def tables(ours, theirs, top, peak_tflops):
         devices = sorted({"%s %s (%s)" % (side, r.get("device"), r.get("kind"))
                           for k in rows for side, r in (("Cct", ours.get(k)), ("PyTorch", theirs.get(k[:3]))) if r})
         lines += ["### %s: %s" % (device_class, "; ".join(devices)), ""]
-        for section in (throughput_table(rows, names, ours, theirs),
+        for section in ((targets_table(rows, ours, theirs) if device_class == "gpu" else []),
+                        throughput_table(rows, names, ours, theirs),
                         compute_table(rows, names, ours, theirs, peak_tflops),
                         memory_table(rows, names, ours, theirs, device_class),
                         profile_lines(rows, names, ours, theirs, top),
