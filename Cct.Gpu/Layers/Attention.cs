@@ -195,7 +195,7 @@ internal sealed class Attention
     }
 
     // A (T, T) per head from probabilities (B, H, T, T); B and C are head slices of (B, T, ·) tensors.
-    private static GemmLayout ProbabilitiesLayout(AttentionShape s, int ldb, long bBatch, int ldc, long cBatch)
+    internal static GemmLayout ProbabilitiesLayout(AttentionShape s, int ldb, long bBatch, int ldc, long cBatch)
         => new(s.Batch * s.Heads, s.Heads, s.Tokens, ldb, ldc, (long)s.Heads * s.Tokens * s.Tokens, (long)s.Tokens * s.Tokens, bBatch, s.HeadSize, cBatch, s.HeadSize);
 
     // A and B are head slices of qkv (B, T, 3C); C is per head.

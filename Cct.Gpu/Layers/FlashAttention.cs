@@ -8,12 +8,13 @@ namespace Cct.Gpu.Layers;
 
 /// <summary>
 /// <see cref="Attention"/>'s core fused in the FlashAttention-2 manner: output = dropout(softmax(q·kᵀ / sqrt(hs)))·v
-/// with no (B, H, T, T) matrix in memory. Each group of <see cref="Threads"/> threads takes one (image, head, tile of
-/// <see cref="TileRows"/> queries), walks the keys a tile at a time with an online softmax (running max and sum, the
-/// output rescaled as the max grows), and saves each query row's log-sum-exp of the scaled scores. Backward recomputes
-/// P = exp(score − log-sum-exp) from it, in two kernels so that no gradient needs atomics and every sum runs in a fixed
-/// order (the same bytes on every run): one group per query tile for dq, which also writes the row dots D = doutput·output,
-/// then one group per key tile for dk and dv, reading D. Dropout draws the other paths' masks from the same counter
+/// with no (B, H, T, T) matrix kept between the passes. Each group of <see cref="Threads"/> threads takes one (image,
+/// head, tile of <see cref="TileRows"/> queries), walks the keys a tile at a time with an online softmax (running max and
+/// sum, the output rescaled as the max grows), and saves each query row's log-sum-exp of the scaled scores. Backward
+/// recomputes P = exp(score − log-sum-exp) from it once, with nothing atomic and every sum in a fixed order (the same
+/// bytes on every run): the row dots D = doutput·output, then one group per key tile for dk and dv, which also writes
+/// scale · dS to a (B, H, T, T) scratch that every block shares, then dq = that · k on the batched GEMM tiles. So it
+/// runs five products, where a query-major kernel for dq, which recomputed the scores and dP, made it seven. Dropout draws the other paths' masks from the same counter
 /// hash at the same (B, H, T, T) index, kept elements scaled by 1 / (1 − p), and the softmax sum is of the undropped
 /// probabilities, as in PyTorch.
 /// <para>
@@ -50,16 +51,16 @@ internal sealed class FlashAttention
 
     private readonly ComputeDevice device;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout> forward;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout> queryBackward;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout> keyValueBackward;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape> rowDots;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout> keyValueBackward;
 
     private FlashAttention(ComputeDevice device)
     {
         this.device = device;
         var a = device.Accelerator;
         forward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout>(ForwardKernel, Specialization);
-        queryBackward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout>(QueryBackwardKernel, Specialization);
-        keyValueBackward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout>(KeyValueBackwardKernel, Specialization);
+        rowDots = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>(RowDotsKernel, Specialization);
+        keyValueBackward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout>(KeyValueBackwardKernel, Specialization);
     }
 
     public static FlashAttention For(ComputeDevice device) => device.Kernels(static d => new FlashAttention(d));
@@ -79,17 +80,36 @@ internal sealed class FlashAttention
     }
 
     /// <summary>
-    /// Accumulates dqkv (B, T, 3C) += the gradient of <see cref="Forward"/>'s output given doutput (B, T, C), from qkv
-    /// (B, T, 3C), the forward's output (B, T, C) and logSumExp (B, H, T), with the forward's key. rowDots (B, H, T) is
-    /// scratch: overwritten with doutput·output per query row.
+    /// Floats of <see cref="Backward"/>'s scratch for <paramref name="shape"/>: the row dots (B, H, T) and the score
+    /// gradients (B, H, T, T).
     /// </summary>
-    public void Backward(ArrayView<float> dqkv, ArrayView<float> rowDots, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> output, ArrayView<float> logSumExp, AttentionShape shape, float dropoutProbability, RngKey key)
+    public static long ScratchLength(AttentionShape shape) => (long)shape.Batch * shape.Heads * shape.Tokens * (shape.Tokens + 1);
+
+    /// <summary>
+    /// Accumulates dqkv (B, T, 3C) += the gradient of <see cref="Forward"/>'s output given doutput (B, T, C), from qkv
+    /// (B, T, 3C), the forward's output (B, T, C) and logSumExp (B, H, T), with the forward's key. scratch (at least
+    /// <see cref="ScratchLength"/> floats) is overwritten: the row dots doutput·output (B, H, T), then the gradient of
+    /// the scaled scores (B, H, T, T), which dq's product reads.
+    /// </summary>
+    public void Backward(ArrayView<float> dqkv, ArrayView<float> scratch, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> output, ArrayView<float> logSumExp, AttentionShape shape, float dropoutProbability, RngKey key)
     {
         using var profile = device.Time("FlashAttention.Backward");
         Validate(shape, dropoutProbability);
-        var dropout = new GemmDropout(dropoutProbability, key);
-        queryBackward(Launch(shape), dqkv, rowDots, doutput, qkv, output, logSumExp, shape, ScoreScale(shape), dropout);
-        keyValueBackward(Launch(shape), dqkv, doutput, qkv, logSumExp, rowDots, shape, ScoreScale(shape), dropout);
+        if (scratch.Length < ScratchLength(shape))
+        {
+            throw new ArgumentException($"fused attention backward needs {ScratchLength(shape)} floats of scratch for {shape.Batch}x{shape.Tokens}x{shape.Channels} in {shape.Heads} heads; {scratch.Length} were given", nameof(scratch));
+        }
+
+        var (c, t, hs) = (shape.Channels, shape.Tokens, shape.HeadSize);
+        var rows = (long)shape.Batch * shape.Heads * t;
+        var (dots, scoreGradients) = (scratch.SubView(0, rows), scratch.SubView(rows, rows * t));
+        var scale = ScoreScale(shape);
+        rowDots(Launch(shape), dots, doutput, output, shape);
+        keyValueBackward(Launch(shape), dqkv, scoreGradients, doutput, qkv, logSumExp, dots, shape, scale, new GemmDropout(dropoutProbability, key));
+
+        // dq += (scale · dS) · k, per head: one product on the batched GEMM tiles, where recomputing the scores and dP
+        // for it in a query-major kernel cost two products more (docs/gpu-kernels.md).
+        MatMul.For(device).RunBatched(dqkv, scoreGradients, qkv.SubView(c), new GemmShape(t, hs, t, 0, 0, 1, 0), Attention.ProbabilitiesLayout(shape, ldb: 3 * c, bBatch: 3L * t * c, ldc: 3 * c, cBatch: 3L * t * c), default);
     }
 
     // Tiles of queries (or keys) along x, the B·H heads along y.
@@ -178,87 +198,36 @@ internal sealed class FlashAttention
         }
     }
 
-    // One group per (query tile, head): D = doutput·output for its rows, then dq = scale · Σ_j dS_ij k_j over key tiles,
-    // with dS = P ∘ (dP − D), P = exp(scaled score − log-sum-exp) and dP = the mask applied to doutput·v.
-    private static void QueryBackwardKernel(ArrayView<float> dqkv, ArrayView<float> rowDots, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> output, ArrayView<float> logSumExp, AttentionShape s, float scale, GemmDropout dropout)
+    // One group per (query tile, head): D = doutput·output for its rows, each thread summing a quarter of the row's
+    // columns and the four quarters added in a fixed order.
+    private static void RowDotsKernel(ArrayView<float> rowDots, ArrayView<float> doutput, ArrayView<float> output, AttentionShape s)
     {
-        var drop = dropout.Resolved(); // the key's step and hash prefix once, not per score (RngKey.StepCell)
-        var q = SharedMemory.Allocate<float>(TileFloats);  // (TileRows, RowStride): the group's query rows
-        var dy = SharedMemory.Allocate<float>(TileFloats); // (TileRows, RowStride): their doutput rows
-        var k = SharedMemory.Allocate<float>(TileFloats);  // (TileRows, RowStride): this step's keys
-        var v = SharedMemory.Allocate<float>(TileFloats);  // (TileRows, RowStride): this step's values
-        var dscores = SharedMemory.Allocate<float>(TileRows * ScoreStride); // (TileRows, ScoreStride): dS of the step
         var partials = SharedMemory.Allocate<float>(Threads);
-        var dots = SharedMemory.Allocate<float>(TileRows); // D of the group's rows
         var (t, hs, c) = (s.Tokens, s.HeadSize, s.Channels);
         var tile = FlashTile.Current(s);
         var (head, row0, thread, r, part) = (tile.Head, tile.FirstRow, tile.Thread, tile.Row, tile.Part);
-        var (qkvRows, headColumn, outputRows) = (tile.QkvRows, tile.HeadColumn, tile.OutputRows);
-        LoadRows(q, qkv, qkvRows + headColumn, 3 * c, row0, t, hs, thread);
-        LoadRows(dy, doutput, outputRows + headColumn, c, row0, t, hs, thread);
-        Group.Barrier();
-
         var i = row0 + r;
-        var columns = part * (hs / 4);
-        var chunks = hs / 16;
         var dot = 0f;
         if (i < t)
         {
-            var at = outputRows + ((long)i * c) + headColumn + columns;
+            var at = tile.OutputRows + ((long)i * c) + tile.HeadColumn + (part * (hs / 4));
             for (var d = 0; d < hs / 4; d++)
             {
-                dot += dy[(r * RowStride) + columns + d] * output[at + d];
+                dot += doutput[at + d] * output[at + d];
             }
         }
 
         partials[thread] = dot;
         Group.Barrier();
-        var rowDot = (partials[4 * r] + partials[(4 * r) + 1]) + (partials[(4 * r) + 2] + partials[(4 * r) + 3]);
-        var valid = i < t;
-        var lse = valid ? logSumExp[((long)head * t) + i] : 0f;
-        if (part == 0)
+        if (part == 0 && i < t)
         {
-            dots[r] = rowDot; // read after the loop's first barrier
-            if (valid)
-            {
-                rowDots[((long)head * t) + i] = rowDot;
-            }
-        }
-
-        var dq = default(HeadColumns);
-        var matrixRow = (((long)head * t) + i) * t;
-        for (var key0 = 0; key0 < t; key0 += TileRows)
-        {
-            Group.Barrier();
-            LoadRows(k, qkv, qkvRows + c + headColumn, 3 * c, key0, t, hs, thread);
-            LoadRows(v, qkv, qkvRows + (2 * c) + headColumn, 3 * c, key0, t, hs, thread);
-            Group.Barrier();
-
-            var keys = XMath.Min(TileRows, t - key0);
-            var scores = Dots(q, r, valid, k, part, keys, hs);
-            var dprobabilities = Dots(dy, r, valid, v, part, keys, hs);
-            scores.Scale(scale);
-            scores.MaskPast(valid ? t - key0 - part : 0);
-            scores.Exp(lse);
-            scores.StoreScoreGradients(dscores, (r * ScoreStride) + part, dprobabilities, dots, r, 0, matrixRow + key0 + part, 4, drop);
-            Group.Barrier();
-
-            var keysView = k.Cast<Float4>();
-            var weighted = valid ? keys : 0;
-            for (var j = 0; j < weighted; j++)
-            {
-                dq.MultiplyAdd(dscores[(r * ScoreStride) + j], keysView, ((j * RowStride) + columns) / 4, chunks);
-            }
-        }
-
-        if (valid)
-        {
-            dq.Store(dqkv, qkvRows + ((long)i * 3 * c) + headColumn + columns, scale, chunks, accumulate: true);
+            rowDots[((long)head * t) + i] = (partials[4 * r] + partials[(4 * r) + 1]) + (partials[(4 * r) + 2] + partials[(4 * r) + 3]);
         }
     }
 
-    // One group per (key tile, head): over query tiles, dv_j = Σ_i dropout(P)_ij doutput_i and dk_j = scale · Σ_i dS_ij q_i.
-    private static void KeyValueBackwardKernel(ArrayView<float> dqkv, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> logSumExp, ArrayView<float> rowDots, AttentionShape s, float scale, GemmDropout dropout)
+    // One group per (key tile, head): over query tiles, dv_j = Σ_i dropout(P)_ij doutput_i and dk_j = scale · Σ_i dS_ij q_i,
+    // and each step's scale · dS written to scoreGradients (B, H, T, T) for dq's product.
+    private static void KeyValueBackwardKernel(ArrayView<float> dqkv, ArrayView<float> scoreGradients, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> logSumExp, ArrayView<float> rowDots, AttentionShape s, float scale, GemmDropout dropout)
     {
         var drop = dropout.Resolved(); // the key's step and hash prefix once, not per score (RngKey.StepCell)
         var k = SharedMemory.Allocate<float>(TileFloats);  // (TileRows, RowStride): the group's keys
@@ -278,6 +247,7 @@ internal sealed class FlashAttention
         var j = key0 + r;
         var columns = part * (hs / 4);
         var chunks = hs / 16;
+        var keys = XMath.Min(TileRows, t - key0);
         var dk = default(HeadColumns);
         var dv = default(HeadColumns);
         for (var query0 = 0; query0 < t; query0 += TileRows)
@@ -304,6 +274,17 @@ internal sealed class FlashAttention
             scores.StoreDropped(dropped, (r * ScoreStride) + part, index, 4L * t, drop);
             scores.StoreScoreGradients(dscores, (r * ScoreStride) + part, dprobabilities, rowStatistics, TileRows + part, 4, index, 4L * t, drop);
             Group.Barrier();
+
+            // The tile (queries, keys) of scale · dS, a warp a query row at a time: 128-byte runs of the matrix row, and
+            // the shared reads 33 floats apart fall on 32 banks.
+            for (var e = thread; e < rows * TileRows; e += Threads)
+            {
+                var (query, key) = (e / TileRows, e % TileRows);
+                if (key < keys)
+                {
+                    scoreGradients[((((long)head * t) + query0 + query) * t) + key0 + key] = scale * dscores[(key * ScoreStride) + query];
+                }
+            }
 
             var queries = q.Cast<Float4>();
             var gradients = dy.Cast<Float4>();

@@ -1,3 +1,4 @@
+using Cct.Gpu.Layers;
 using ILGPU;
 
 namespace Cct.Gpu.Model;
@@ -9,8 +10,8 @@ namespace Cct.Gpu.Model;
 /// (<see cref="ConvStageSpec.PoolsBeforeRelu"/>), else its ReLU and dropout outputs. Each is sized for its largest user,
 /// and all of them are taken from <c>forwardOnly</c>, which the model points into its activation gradients' buffer: the
 /// forward pass writes no gradient, and the backward pass reads none of these. Also attention backward's scratch, which
-/// every block overwrites: dprobabilities (B, H, T, T), or with fused attention the row dots doutput·output (B, H, T),
-/// from the activation arena (it is live while gradients are). Gradients share memory by liveness (<see cref="ModelGradients"/>).
+/// every block overwrites: dprobabilities (B, H, T, T), or with fused attention the row dots doutput·output (B, H, T)
+/// and the score gradients (B, H, T, T) (<see cref="FlashAttention.ScratchLength"/>), from the activation arena (it is live while gradients are). Gradients share memory by liveness (<see cref="ModelGradients"/>).
 /// </summary>
 internal sealed record Scratch(ArrayView<float> Branch, ArrayView<float> PrePool, ArrayView<float> DroppedPrePool, ArrayView<float> AttentionBackward)
 {
@@ -20,7 +21,7 @@ internal sealed record Scratch(ArrayView<float> Branch, ArrayView<float> PrePool
             forwardOnly.PerSample(PrePoolSize(architecture, dropout: false)), // (B, Cout·H·W) of the largest pooled stage
             PrePoolSize(architecture, dropout: true) is > 0 and var dropped ? forwardOnly.PerSample(dropped) : default,
             fusedAttention
-                ? arena.PerSample(architecture.Config.Heads, architecture.Tokens.Tokens) // (B, H, T)
+                ? arena.PerSample(architecture.Config.Heads, architecture.Tokens.Tokens, architecture.Tokens.Tokens + 1) // (B, H, T) and (B, H, T, T)
                 : arena.PerSample(architecture.Config.Heads, architecture.Tokens.Tokens, architecture.Tokens.Tokens)) // (B, H, T, T)
     {
     }

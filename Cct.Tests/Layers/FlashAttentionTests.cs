@@ -71,13 +71,13 @@ public sealed class FlashAttentionTests
         using var dout = device.Upload(doutValues);
         using var output = device.Allocate(doutValues.Length);
         using var logSumExp = device.Allocate(rows);
-        using var rowDots = device.Allocate(rows);
+        using var scratch = device.Allocate(FlashAttention.ScratchLength(shape));
         using var dqkv = device.Allocate(qkvValues.Length);
         dqkv.MemSetToZero();
         flash.Forward(output.View, logSumExp.View, qkv.View, shape, p, Key);
         for (var pass = 0; pass < backwardPasses; pass++)
         {
-            flash.Backward(dqkv.View, rowDots.View, dout.View, qkv.View, output.View, logSumExp.View, shape, p, Key);
+            flash.Backward(dqkv.View, scratch.View, dout.View, qkv.View, output.View, logSumExp.View, shape, p, Key);
         }
 
         return (output.Read(), logSumExp.Read(), dqkv.Read());

@@ -51,8 +51,9 @@ public sealed class FusedAttentionModelTests
         using var fused = new CctModel(TestDevices.GpuKernelsCpu, Config, Batch);
         var (t, h, blocks) = (Config.Tokens, Config.Heads, Config.Layers);
 
-        // Each block's (B, H, T, T) probabilities become a (B, H, T) log-sum-exp, and so does backward's scratch.
-        var saved = 4L * Batch * h * ((long)t * t - t) * (blocks + 1);
+        // Each block's (B, H, T, T) probabilities become a (B, H, T) log-sum-exp; backward's shared scratch holds the
+        // score gradients (B, H, T, T) in both, and the row dots (B, H, T) as well when fused.
+        var saved = 4L * Batch * h * ((((long)t * t) - t) * blocks - t);
         Assert.That(unfused.DeviceBytes - fused.DeviceBytes, Is.EqualTo(saved));
         Assert.That((fused.FusesAttention, unfused.FusesAttention), Is.EqualTo((true, false)));
 

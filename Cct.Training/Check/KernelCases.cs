@@ -447,9 +447,9 @@ internal static class KernelCases
             {
                 var flash = FlashAttention.For(s.Device);
                 var logSumExp = s.Zeros(rows);
-                var rowDots = s.Zeros(rows);
+                var scratch = s.Zeros(FlashAttention.ScratchLength(a));
                 s.Launch(() => flash.Forward(output, logSumExp, qkv, a, p, Key));
-                s.Launch(() => flash.Backward(dqkv, rowDots, doutput, qkv, output, logSumExp, a, p, Key));
+                s.Launch(() => flash.Backward(dqkv, scratch, doutput, qkv, output, logSumExp, a, p, Key));
             }
             else
             {
