@@ -23,8 +23,8 @@ namespace Cct.Gpu.Layers;
 /// to <see cref="MaxHeadSize"/> (<see cref="Supports"/>): cct-2/3x2, cct-4/3x2 and cct-7/3x1 have 64. Tiles of 32 pad
 /// T = 196 to 224 and T = 49 to 64, but rows and columns past T are skipped (<see cref="Dots"/>): 2 % and 17.5 % of the
 /// score work idle, where whole tiles left 23 % and 41 %. Models on the GPU kernels train with it
-/// (<see cref="Attention.Fuses"/>) for its memory: a cct-7/3x1 at batch 128 keeps 2,685 MiB of device buffers instead
-/// of 3,282 (3,175 instead of 3,772 before the gradients were laid out by liveness). Its speed against the batched
+/// (<see cref="Attention.Fuses"/>) for its memory: a cct-7/3x1 at batch 128 keeps 2,637 MiB of device buffers instead
+/// of 3,160 (each block's probabilities, 75 MiB, become a log-sum-exp of 0.4). Its speed against the batched
 /// path has not been timed on a GPU yet (Cct.Bench kernels times both, the cases "flash attention" and "attention",
 /// and <c>Cct.Bench train --attention unfused</c> a whole step without it); on PoCL it is slower, so the OpenCL-CPU profile does not use it.
 /// </para>

@@ -4,7 +4,7 @@ namespace Cct.Gpu.Runtime;
 
 /// <summary>
 /// Replays a model's step (or inference batch) as a CUDA graph: one cuGraphLaunch instead of a launch per kernel
-/// (cct-7/3x1's training step is 164 device operations). A graph keeps the kernel arguments and buffers it was captured
+/// (cct-7/3x1's training step is 171 device operations). A graph keeps the kernel arguments and buffers it was captured
 /// with, so the work is captured only once it is steady: the previous run had the same key (the caller's description of
 /// every argument the launches bake in) and moved no buffer (<see cref="ComputeDevice.MemoryGeneration"/>). Values that
 /// change per step live in device memory (<see cref="Model.DeviceStepValues"/>). A buffer that moves afterwards drops
