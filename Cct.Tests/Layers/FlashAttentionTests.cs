@@ -63,6 +63,27 @@ public sealed class FlashAttentionTests
         Assert.That(e!.Message, Does.Contain("multiple of 16"));
     }
 
+    /// <summary>
+    /// Backward's scratch holds the row dots (B, H, T) and the score gradients (B, H, T, T); one float short is refused
+    /// in one line before anything runs, and dqkv is left as it was.
+    /// </summary>
+    [Test]
+    public void RefusesScratchTooSmallForTheScoreGradients()
+    {
+        var shape = new AttentionShape(2, 49, 128, 2);
+        Assert.That(FlashAttention.ScratchLength(shape), Is.EqualTo(2L * 2 * 49 * 50));
+        var device = TestDevices.GpuKernelsCpu;
+        using var qkv = device.Upload(GradCheck.RandomDoubles(45, 2 * 49 * 3 * 128).ToFloats());
+        using var activations = device.Allocate(2 * 49 * 128);
+        using var logSumExp = device.Allocate(2 * 2 * 49);
+        using var scratch = device.Allocate(FlashAttention.ScratchLength(shape) - 1);
+        using var dqkv = device.Allocate(2 * 49 * 3 * 128);
+        dqkv.MemSetToZero();
+        var e = Assert.Throws<ArgumentException>(() => FlashAttention.For(device).Backward(dqkv.View, scratch.View, activations.View, qkv.View, activations.View, logSumExp.View, shape, 0f, Key));
+        Assert.That(e!.Message, Does.Contain("scratch").And.Not.Contain("\n"));
+        Assert.That(dqkv.Read().All(v => v == 0f), Is.True);
+    }
+
     private static (float[] Output, float[] LogSumExp, float[] Dqkv) RunFused(ComputeDevice device, float[] qkvValues, float[] doutValues, AttentionShape shape, float p, int backwardPasses)
     {
         var flash = FlashAttention.For(device);
