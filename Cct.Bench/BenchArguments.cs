@@ -63,7 +63,7 @@ internal static class BenchArguments
     /// <summary>"ptx": --ptxas, --cuobjdump and --out are required; --only (kernels whose name starts with it, to iterate on one) excludes --doc.</summary>
     public static PtxOptions Ptx(IReadOnlyList<string> args)
     {
-        var parsed = Parse(args, ["ptxas", "cuobjdump", "out", "doc", "min-ffma-share", "min-ffma-share-every", "only"], ["check"]);
+        var parsed = Parse(args, ["ptxas", "cuobjdump", "out", "doc", "min-ffma-share", "min-ffma-share-every", "min-fused-ffma-share", "only"], ["check"]);
         string Required(string name) => parsed.String(name) ?? throw new UsageException($"ptx needs --{name}");
         return new PtxOptions(
             Required("ptxas"),
@@ -73,6 +73,7 @@ internal static class BenchArguments
             parsed.Flag("check"),
             parsed.Double("min-ffma-share", 0, 0, 1),
             parsed.Double("min-ffma-share-every", 0, 0, 1),
+            parsed.Double("min-fused-ffma-share", 0, 0, 1),
             parsed.String("only") is not null && parsed.String("doc") is not null ? throw new UsageException("ptx --only writes a partial table: not with --doc") : parsed.String("only"));
     }
 

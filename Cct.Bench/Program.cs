@@ -13,7 +13,7 @@ internal static class Program
         + " | cct-bench train --model PRESET [--batch 128] [--accelerator A] [--steps 20] [--warmup 5] [--repeats 3] [--profile-steps 3] [--json FILE] [--attention fused|unfused] [--precision fp32|tf32x3|tf32|bf16] [--cuda-graphs]"
         + " | cct-bench ops --model PRESET [--batch 128] [--accelerator A]"
         + " | cct-bench cpu-shapes [--shape WARP,WARPS,MPS]..."
-        + " | cct-bench ptx --ptxas FILE --cuobjdump FILE --out DIR [--doc FILE] [--check] [--min-ffma-share 0.78] [--min-ffma-share-every 0.35] [--only NAME-PREFIX]";
+        + " | cct-bench ptx --ptxas FILE --cuobjdump FILE --out DIR [--doc FILE] [--check] [--min-ffma-share 0.78] [--min-ffma-share-every 0.35] [--min-fused-ffma-share 0.5] [--only NAME-PREFIX]";
 
     public static int Main(string[] args)
     {

@@ -12,7 +12,8 @@ namespace Cct.Bench;
 /// PTX, assembled by NVIDIA's ptxas (registers, spills, shared memory) and disassembled by cuobjdump; the
 /// innermost SASS loop with the most FFMA gives a GEMM's instruction mix. tools/ptx-report.sh fetches the two
 /// binaries and runs this; with --check it fails on a spill, on fp64, when the best GEMM K loop's FFMA share
-/// falls below --min-ffma-share, or any GEMM's below --min-ffma-share-every (CI's ratchets), and when a tensor-core
+/// falls below --min-ffma-share, or any GEMM's below --min-ffma-share-every, or an inner product loop of fused
+/// attention below --min-fused-ffma-share (CI's ratchets), and when a tensor-core
 /// kernel (<see cref="KernelCatalog.IsTensorCore"/>) has no HMMA in its SASS, any LDL/STL, a stack frame, or
 /// <c>.local</c> in its PTX: inline-PTX fragments that fall into local memory cost more than the tensor cores gain.
 /// </summary>
@@ -34,6 +35,11 @@ internal static partial class PtxReport
     // A loop with fewer FFMA than this is not a GEMM's K loop.
     private const int GemmLoopMinFfma = 64;
 
+    // Fused attention's inner loops (a tile's score dot products, its P·V or dk/dv sums) hold 32 FFMA a pass at head
+    // size 64; loops with fewer are its staging and softmax, not its products.
+    private const int FusedLoopMinFfma = 16;
+    private const string FusedPrefix = "FlashAttention.";
+
     public const string DocBegin = "<!-- ptx-report:begin -->";
     public const string DocEnd = "<!-- ptx-report:end -->";
 
@@ -52,7 +58,12 @@ internal static partial class PtxReport
             var sass = RunTool(options.Cuobjdump, $"-sass \"{file}.cubin\"");
             File.WriteAllText(file + ".sass", sass);
             rows.Add(Analyse(name, KernelCatalog.IsImplicitlyGrouped(kernel), KernelCatalog.SpecializationOf(kernel).MaxNumThreadsPerGroup, ptx, assembled, sass)
-                with { TensorCore = KernelCatalog.IsTensorCore(kernel) ? TensorCoreMix(ptx, assembled, sass) : null, OpenClCpuOnly = KernelCatalog.IsRegisterTile(kernel) });
+                with
+                {
+                    TensorCore = KernelCatalog.IsTensorCore(kernel) ? TensorCoreMix(ptx, assembled, sass) : null,
+                    OpenClCpuOnly = KernelCatalog.IsRegisterTile(kernel),
+                    FusedLoops = name.StartsWith(FusedPrefix, StringComparison.Ordinal) ? [.. InnermostLoops(sass).Where(l => l.Ffma >= FusedLoopMinFfma)] : null,
+                });
         }
 
         var table = Table(rows);
@@ -62,7 +73,7 @@ internal static partial class PtxReport
             WriteIntoDoc(options.DocPath, table);
         }
 
-        return options.Check ? Check(rows, options.MinFfmaShare, options.MinFfmaShareEvery, options.Only is null) : 0;
+        return options.Check ? Check(rows, options.MinFfmaShare, options.MinFfmaShareEvery, options.MinFusedFfmaShare, options.Only is null) : 0;
     }
 
     private static KernelRow Analyse(string name, bool implicitlyGrouped, int? specialisedGroup, string ptx, string ptxasOutput, string sass)
@@ -91,8 +102,12 @@ internal static partial class PtxReport
     private static int BestGroup(int registers, int shared)
         => Enumerable.Range(1, 32).Select(w => w * 32).MaxBy(g => (Occupancy(registers, shared, g), g));
 
-    // The innermost loop (a backward branch whose body holds no other backward branch) with the most FFMA.
+    // The innermost loop with the most FFMA (the first of equals): a GEMM's K loop when it has enough.
     private static LoopMix? HottestLoop(string sass)
+        => InnermostLoops(sass).MaxBy(l => l.Ffma) is { Ffma: >= GemmLoopMinFfma } best ? best : null;
+
+    // Each innermost loop (a backward branch whose body holds no other backward branch), in address order.
+    private static List<LoopMix> InnermostLoops(string sass)
     {
         var instructions = new List<(int Address, string Opcode, int? BranchTarget)>();
         foreach (Match m in SassLine().Matches(sass))
@@ -108,20 +123,14 @@ internal static partial class PtxReport
             .Select(i => (Begin: i.BranchTarget!.Value, End: i.Address))
             .ToList();
         var innermost = loops.Where(l => !loops.Any(o => o != l && o.Begin >= l.Begin && o.End <= l.End && (o.Begin, o.End) != (l.Begin, l.End)));
-        LoopMix? best = null;
-        foreach (var (begin, end) in innermost)
+        var mixes = new List<LoopMix>();
+        foreach (var (begin, end) in innermost.OrderBy(l => l.Begin))
         {
             var body = instructions.Where(i => i.Address >= begin && i.Address <= end).Select(i => i.Opcode).ToList();
-            var ffma = body.Count(o => o == "FFMA");
-            var lds = body.Count(o => o.StartsWith("LDS", StringComparison.Ordinal));
-            var lds128 = body.Count(o => o == "LDS.128");
-            if (best is null || ffma > best.Ffma)
-            {
-                best = new LoopMix(body.Count, ffma, lds, lds128);
-            }
+            mixes.Add(new LoopMix(body.Count, body.Count(o => o == "FFMA"), body.Count(o => o.StartsWith("LDS", StringComparison.Ordinal)), body.Count(o => o == "LDS.128")) { Begin = begin });
         }
 
-        return best is { Ffma: >= GemmLoopMinFfma } ? best : null;
+        return mixes;
     }
 
     // A tensor-core kernel's SASS: HMMA, local-memory accesses and stack frame over the whole kernel, and the mix of the
@@ -168,6 +177,25 @@ internal static partial class PtxReport
         return text.ToString();
     }
 
+    private static string FusedLoopTable(IReadOnlyList<KernelRow> rows)
+    {
+        var text = new StringBuilder();
+        text.AppendLine();
+        text.AppendLine(CultureInfo.InvariantCulture, $"Fused attention's inner loops (every innermost loop of at least {FusedLoopMinFfma} FFMA, in address order; --check fails on one below --min-fused-ffma-share):");
+        text.AppendLine();
+        text.AppendLine("| kernel | loop at | instructions | FFMA | FFMA share | LDS |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var r in rows.Where(r => r.FusedLoops is not null))
+        {
+            foreach (var l in r.FusedLoops!)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"| {r.Name} | 0x{l.Begin:x} | {l.Instructions} | {l.Ffma} | {l.FfmaShare:P1} | {l.Lds} |");
+            }
+        }
+
+        return text.ToString();
+    }
+
     private static string Table(IReadOnlyList<KernelRow> rows)
     {
         var text = new StringBuilder();
@@ -186,6 +214,11 @@ internal static partial class PtxReport
         if (rows.Any(r => r.TensorCore is not null))
         {
             text.Append(TensorCoreTable(rows));
+        }
+
+        if (rows.Any(r => r.FusedLoops is { Count: > 0 }))
+        {
+            text.Append(FusedLoopTable(rows));
         }
 
         return text.ToString();
@@ -207,9 +240,11 @@ internal static partial class PtxReport
         File.Move(temporary, path, overwrite: true);
     }
 
-    private static int Check(IReadOnlyList<KernelRow> rows, double minFfmaShare, double minFfmaShareEvery, bool allKernels)
+    private static int Check(IReadOnlyList<KernelRow> rows, double minFfmaShare, double minFfmaShareEvery, double minFusedFfmaShare, bool allKernels)
     {
         var failures = new List<string>();
+        failures.AddRange(rows.Where(r => r.FusedLoops is not null).SelectMany(r => r.FusedLoops!.Where(l => l.FfmaShare < minFusedFfmaShare).Select(l =>
+            string.Create(CultureInfo.InvariantCulture, $"{r.Name}'s loop at 0x{l.Begin:x} is {l.FfmaShare:P1} FFMA, below the floor of {minFusedFfmaShare:P1}"))));
         if (allKernels && !rows.Any(r => r.TensorCore is not null))
         {
             failures.Add("no tensor-core kernel ([TensorCoreKernels]) was found in the catalog");
@@ -253,7 +288,7 @@ internal static partial class PtxReport
             Console.Error.WriteLine($"cct-bench ptx: {failure}");
         }
 
-        Console.WriteLine(failures.Count == 0 ? "ptx check: no spills in the kernels CUDA launches, no fp64, GEMM FFMA shares at or above the ratchets, tensor-core kernels on HMMA with no local memory" : $"ptx check: {failures.Count} failure(s)");
+        Console.WriteLine(failures.Count == 0 ? "ptx check: no spills in the kernels CUDA launches, no fp64, GEMM and fused-attention FFMA shares at or above the ratchets, tensor-core kernels on HMMA with no local memory" : $"ptx check: {failures.Count} failure(s)");
         return failures.Count == 0 ? 0 : 1;
     }
 
@@ -297,6 +332,9 @@ internal static partial class PtxReport
     private sealed record LoopMix(int Instructions, int Ffma, int Lds, int Lds128)
     {
         public double FfmaShare => Ffma / (double)Math.Max(1, Instructions);
+
+        /// <summary>The loop's first SASS address.</summary>
+        public int Begin { get; init; }
     }
 
     private sealed record KernelRow(string Name, int Registers, int SpillBytes, int SharedBytes, int DoubleLines, int Group, double Occupancy, LoopMix? Loop)
@@ -305,6 +343,9 @@ internal static partial class PtxReport
 
         /// <summary>A <see cref="RegisterTileKernelsAttribute"/> kernel: CUDA never launches it, so its spills are listed, not failed.</summary>
         public bool OpenClCpuOnly { get; init; }
+
+        /// <summary>A fused-attention kernel's inner product loops; null for every other kernel.</summary>
+        public IReadOnlyList<LoopMix>? FusedLoops { get; init; }
     }
 
     // HMMA and local-memory accesses over the whole SASS, the stack frame ptxas reports, `.local` lines of the PTX, and the

@@ -15,20 +15,21 @@ internal struct HeadColumns
     /// <summary>this += a · rows[at …], the row's chunks of a Float4 view of a shared tile.</summary>
     public void MultiplyAdd(float a, ArrayView<Float4> rows, int at, int chunks)
     {
-        C0 = Float4.MultiplyAdd(C0, a, rows[at]);
+        var row = rows.SubView(at); // one address a call: dk/dv's loop 76 → 56 SASS instructions a pass (docs/gpu-kernels.md)
+        C0 = Float4.MultiplyAdd(C0, a, row[0]);
         if (chunks > 1)
         {
-            C1 = Float4.MultiplyAdd(C1, a, rows[at + 1]);
+            C1 = Float4.MultiplyAdd(C1, a, row[1]);
         }
 
         if (chunks > 2)
         {
-            C2 = Float4.MultiplyAdd(C2, a, rows[at + 2]);
+            C2 = Float4.MultiplyAdd(C2, a, row[2]);
         }
 
         if (chunks > 3)
         {
-            C3 = Float4.MultiplyAdd(C3, a, rows[at + 3]);
+            C3 = Float4.MultiplyAdd(C3, a, row[3]);
         }
     }
 
