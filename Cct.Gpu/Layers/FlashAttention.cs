@@ -179,12 +179,13 @@ internal sealed class FlashAttention
             sum = (rescale * sum) + ((sums[4 * r] + sums[(4 * r) + 1]) + (sums[(4 * r) + 2] + sums[(4 * r) + 3]));
 
             o.Scale(rescale);
-            var values = v.Cast<Float4>();
+            // Views at the row's probabilities and the thread's value columns, so a pass adds only j's offsets.
+            var probabilities = dropped.SubView(r * ScoreStride);
+            var values = v.Cast<Float4>().SubView(columns / 4);
             var weighted = i < t ? keys : 0; // a row past the matrix is never stored
             for (var j = 0; j < weighted; j++)
             {
-                var p = dropped[(r * ScoreStride) + j];
-                o.MultiplyAdd(p, values, ((j * RowStride) + columns) / 4, chunks);
+                o.MultiplyAdd(probabilities[j], values, j * (RowStride / 4), chunks);
             }
         }
 
@@ -280,7 +281,7 @@ internal sealed class FlashAttention
             // The tile (queries, keys) of scale · dS, a warp a query row at a time: 128-byte runs of the matrix row, and
             // the shared reads 33 floats apart fall on 32 banks. Each thread keeps one key column for the whole kernel:
             // with a flat loop over the tile's elements this kernel spilled 28 bytes once its reads took constant
-            // offsets (ptxas holds it at 168 registers); this form and Dots' hoisted count fit it in 166 with none.
+            // offsets (ptxas holds it at 168 registers); this form and Dots' hoisted count fit it with none.
             if (storesKey)
             {
                 var scoreRows = scoreGradients.SubView((((long)head * t) + query0) * t);
@@ -290,14 +291,16 @@ internal sealed class FlashAttention
                 }
             }
 
-            var queries = q.Cast<Float4>();
-            var gradients = dy.Cast<Float4>();
+            // Views at the key's row of the two tiles and the thread's columns, so a pass adds only e's offsets.
+            var (droppedRow, dscoresRow) = (dropped.SubView(r * ScoreStride), dscores.SubView(r * ScoreStride));
+            var queries = q.Cast<Float4>().SubView(columns / 4);
+            var gradients = dy.Cast<Float4>().SubView(columns / 4);
             var weighted = j < t ? rows : 0; // a key past the matrix is never stored
             for (var e = 0; e < weighted; e++)
             {
-                var at = ((e * RowStride) + columns) / 4;
-                dv.MultiplyAdd(dropped[(r * ScoreStride) + e], gradients, at, chunks);
-                dk.MultiplyAdd(dscores[(r * ScoreStride) + e], queries, at, chunks);
+                var at = e * (RowStride / 4);
+                dv.MultiplyAdd(droppedRow[e], gradients, at, chunks);
+                dk.MultiplyAdd(dscoresRow[e], queries, at, chunks);
             }
         }
 
