@@ -31,5 +31,8 @@ internal readonly struct ColumnMajor : IStridedOperand
 
     public long IndexOf(long offset, int row, int k) => offset + ((k * Ld) + row);
 
+    /// <inheritdoc/>
+    public Float4 LoadSlice(long offset, MatMul.SlicePlacement place, int row0, int rows, int k0, int kEnd) => MatMul.LoadEach(this, offset, place, row0, rows, k0, kEnd);
+
     public float Load(long offset, int row, int k) => View[IndexOf(offset, row, k)];
 }

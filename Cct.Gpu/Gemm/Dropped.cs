@@ -1,7 +1,7 @@
 namespace Cct.Gpu.Gemm;
 
 /// <summary>A dense operand read through inverted dropout (attention's probabilities), hashed on the element's view index.</summary>
-internal struct Dropped<TOperand> : IGemmOperand
+internal struct Dropped<TOperand> : IGemmElements
     where TOperand : struct, IStridedOperand
 {
     public readonly TOperand Operand;
@@ -23,6 +23,9 @@ internal struct Dropped<TOperand> : IGemmOperand
     // 31.1 % FFMA (ptx report), and with only the step read here to 391, as ptxas then hashed (seed, stream, step) per
     // element; with the hash's prefix computed here the loop is as before.
     public void ReadStepValues() => resolved = dropout.Resolved();
+
+    /// <inheritdoc/>
+    public readonly Float4 LoadSlice(long offset, MatMul.SlicePlacement place, int row0, int rows, int k0, int kEnd) => MatMul.LoadEach(this, offset, place, row0, rows, k0, kEnd);
 
     public readonly float Load(long offset, int row, int k) => resolved.Apply(Operand.IndexOf(offset, row, k), Operand.Load(offset, row, k));
 }

@@ -19,6 +19,12 @@ internal interface IGemmOperand
     /// </summary>
     void ReadStepValues();
 
-    /// <summary>Element (row, k) of the product starting at <paramref name="offset"/>; row and k lie inside the operand.</summary>
-    float Load(long offset, int row, int k);
+    /// <summary>
+    /// The thread's four elements (<paramref name="place"/>) of the slice at k0 of the product starting at
+    /// <paramref name="offset"/>, for the tile's rows from <paramref name="row0"/> of <paramref name="rows"/>; zero for a
+    /// row past the operand or a k at or past <paramref name="kEnd"/>, with every read inside the operand. k0 is a multiple
+    /// of <see cref="MatMul.TileK"/>. Most operands read element by element (<see cref="MatMul.LoadEach"/>); a gather
+    /// whose four elements share work reads them together (<see cref="TapMajorUnfoldedInput"/>).
+    /// </summary>
+    Float4 LoadSlice(long offset, MatMul.SlicePlacement place, int row0, int rows, int k0, int kEnd);
 }

@@ -42,6 +42,13 @@ internal sealed class MatMul
     // partials each, some 20-80 us), with 1.2 MB of partials. Products of up to 2^15 outputs may also pass 32 parts:
     // cct-2/3x2's fp32 128 x 128 Linear weight gradients take 64 at batch 512.
     private const int MaxSplits = 32;
+
+    // The small tile's convolution K loops issue up to this many times the large tile's SASS instructions an FFMA (PTX
+    // report, ptxas 11.8, sm_90): the tap-major input gradient 255 for 128 FFMA against 666 for 512 (1.53x), the weight
+    // gradient 319 against 732 (1.74x). So a gradient runs on it where the large tile would pad its outputs more than that:
+    // cct-2/3x2's second input gradient (64 x 196 an image: 1.5x less issue, 0.875 of the small tile's outputs used
+    // against 0.383 of the large one's) and the first weight gradients (64 x 9 or 256 x 9: 4.6x and 2.3x less).
+    private const double SmallTileIssue = 1.75;
     private const long SmallPartials = 1 << 20;
 
     // Groups per multiprocessor a split of K aims at: two waves of the two 256-thread groups that fit at ≤ 128 registers.
@@ -83,6 +90,18 @@ internal sealed class MatMul
     private readonly Blocked<WeightTaps, OutputTaps> convInputGradient;
     private readonly Blocked<OutputGradientRows, UnfoldedBatch> convWeightGradient;
 
+    // The same with K in tap-major order, where the channels summed over are a multiple of TileK (and, for the input
+    // gradient, the stride is 1): a K step then lies in one tap, which the gathers work out once a step for a thread's
+    // four elements instead of once an element (TapMajorUnfoldedInput): K loops of 667 and 696 SASS instructions for
+    // 512 FFMA, where the (ci, kh, kw) order's are 750 and 847 (ptxas 11.8, sm_90).
+    private readonly Blocked<TapMajorWeights, TapMajorUnfoldedInput> convForwardTapMajor;
+    private readonly Blocked<TapMajorWeightTaps, TapMajorOutputTaps> convInputGradientTapMajor;
+
+    // The input and weight gradients on the small tile, for the products the large one would mostly pad (UsesSmallTile):
+    // cct-2/3x2's second input gradient (64 x 196 outputs an image) and every first weight gradient (Cout x 9).
+    private readonly Blocked<TapMajorWeightTaps, TapMajorOutputTaps> convInputGradientTapMajorSmall;
+    private readonly Blocked<OutputGradientRows, UnfoldedBatch> convWeightGradientSmall;
+
     private MatMul(ComputeDevice device)
     {
         this.device = device;
@@ -103,6 +122,10 @@ internal sealed class MatMul
         convForward = Blocked<RowMajor, UnfoldedInput>.Load<LargeTile>(accelerator, BlockedKernel<RowMajor, UnfoldedInput, LargeTile>);
         convInputGradient = Blocked<WeightTaps, OutputTaps>.Load<LargeTile>(accelerator, BlockedKernel<WeightTaps, OutputTaps, LargeTile>);
         convWeightGradient = Blocked<OutputGradientRows, UnfoldedBatch>.Load<LargeTile>(accelerator, BlockedKernel<OutputGradientRows, UnfoldedBatch, LargeTile>);
+        convForwardTapMajor = Blocked<TapMajorWeights, TapMajorUnfoldedInput>.Load<LargeTile>(accelerator, BlockedKernel<TapMajorWeights, TapMajorUnfoldedInput, LargeTile>);
+        convInputGradientTapMajor = Blocked<TapMajorWeightTaps, TapMajorOutputTaps>.Load<LargeTile>(accelerator, BlockedKernel<TapMajorWeightTaps, TapMajorOutputTaps, LargeTile>);
+        convInputGradientTapMajorSmall = Blocked<TapMajorWeightTaps, TapMajorOutputTaps>.Load<SmallTile>(accelerator, BlockedKernel<TapMajorWeightTaps, TapMajorOutputTaps, SmallTile>);
+        convWeightGradientSmall = Blocked<OutputGradientRows, UnfoldedBatch>.Load<SmallTile>(accelerator, BlockedKernel<OutputGradientRows, UnfoldedBatch, SmallTile>);
         linearBackward = accelerator.LoadStreamKernel<GemmProblem<RowMajor, ColumnMajor>, GemmProblem<ColumnMajor, ColumnMajor>, BiasSums>(
             BlockedKernelPair<RowMajor, ColumnMajor, ColumnMajor, ColumnMajor, LargeTile, BiasSums>, Specialization<LargeTile>(accelerator));
         runPath = device.Profile.Kernels switch
@@ -139,7 +162,16 @@ internal sealed class MatMul
         return (int)Math.Clamp(Math.Min(waves * slots / Math.Max(1, groups), shape.K / MinSplitK), 1, most);
     }
 
+    /// <summary>
+    /// Whether a convolution gradient's product runs on the small tile: when the large tile's outputs, padded to whole
+    /// tiles, exceed <see cref="SmallTileIssue"/> times the small tile's. Its K loops issue that much more per FFMA.
+    /// </summary>
+    internal static bool UsesSmallTile(GemmShape shape)
+        => SmallTileIssue * PaddedOutputs(shape, Side<SmallTile>()) < PaddedOutputs(shape, Side<LargeTile>());
+
     /// <summary>The fraction of a tile's multiply-adds spent on padding: M, N rounded up to the tile side, K to <see cref="TileK"/>.</summary>
+    private static double PaddedOutputs(GemmShape shape, int side) => (double)Blocks(shape.M, side) * side * Blocks(shape.N, side) * side;
+
     internal static double WastedWork(GemmShape shape, int side)
     {
         var padded = (double)Blocks(shape.M, side) * side * Blocks(shape.N, side) * side * Blocks(shape.K, TileK) * TileK;
@@ -236,18 +268,34 @@ internal sealed class MatMul
         switch (pass)
         {
             case GemmOperands.ConvForward:
-                Launch(convForward, c, new RowMajor(a, conv.InChannels * taps, 1, 0, 0), new UnfoldedInput(b, conv), a,
-                    new GemmShape(conv.OutChannels, positions, conv.InChannels * taps, 0, 0, 0, 0),
-                    new GemmLayout(conv.Batch, 1, 0, 0, positions, 0, 0, 0, 0, (long)conv.OutChannels * positions, 0), 1);
+                var forward = new GemmShape(conv.OutChannels, positions, conv.InChannels * taps, 0, 0, 0, 0);
+                var forwardLayout = new GemmLayout(conv.Batch, 1, 0, 0, positions, 0, 0, 0, 0, (long)conv.OutChannels * positions, 0);
+                if (conv.InChannels % TileK == 0)
+                {
+                    Launch(convForwardTapMajor, c, new TapMajorWeights(a, conv), new TapMajorUnfoldedInput(b, conv), a, forward, forwardLayout, 1);
+                }
+                else
+                {
+                    Launch(convForward, c, new RowMajor(a, conv.InChannels * taps, 1, 0, 0), new UnfoldedInput(b, conv), a, forward, forwardLayout, 1);
+                }
+
                 break;
             case GemmOperands.ConvInputGradient:
-                Launch(convInputGradient, c, new WeightTaps(a, conv), new OutputTaps(b, conv), a,
-                    new GemmShape(conv.InChannels, pixels, conv.OutChannels * taps, 0, 0, 1, 0),
-                    new GemmLayout(conv.Batch, 1, 0, 0, pixels, 0, 0, 0, 0, (long)conv.InChannels * pixels, 0), 1);
+                var input = new GemmShape(conv.InChannels, pixels, conv.OutChannels * taps, 0, 0, 1, 0);
+                var inputLayout = new GemmLayout(conv.Batch, 1, 0, 0, pixels, 0, 0, 0, 0, (long)conv.InChannels * pixels, 0);
+                if (conv.OutChannels % TileK == 0 && conv.Stride == 1)
+                {
+                    Launch(UsesSmallTile(input) ? convInputGradientTapMajorSmall : convInputGradientTapMajor, c, new TapMajorWeightTaps(a, conv), new TapMajorOutputTaps(b, conv), a, input, inputLayout, 1);
+                }
+                else
+                {
+                    Launch(convInputGradient, c, new WeightTaps(a, conv), new OutputTaps(b, conv), a, input, inputLayout, 1);
+                }
+
                 break;
             case GemmOperands.ConvWeightGradient:
                 var shape = new GemmShape(conv.OutChannels, conv.InChannels * taps, conv.Batch * positions, 0, 1, 1, 0);
-                Launch(convWeightGradient, c, new OutputGradientRows(a, conv), new UnfoldedBatch(b, conv), a, shape,
+                Launch(UsesSmallTile(shape) ? convWeightGradientSmall : convWeightGradient, c, new OutputGradientRows(a, conv), new UnfoldedBatch(b, conv), a, shape,
                     new GemmLayout(1, 1, 0, 0, conv.InChannels * taps, 0, 0, 0, 0, 0, 0), splits);
                 break;
             default:
@@ -535,8 +583,8 @@ internal sealed class MatMul
         var kBegin = part * kPerSplit;
         var kEnd = XMath.Min(s.K, kBegin + kPerSplit);
         // With K = 0 there is no element to clamp the loads to, and nothing to load.
-        var nextA = kBegin < kEnd ? LoadSlice(a, aOffset, placeA, m0, s.M, kBegin, kEnd) : default;
-        var nextB = kBegin < kEnd ? LoadSlice(b, bOffset, placeB, n0, s.N, kBegin, kEnd) : default;
+        var nextA = kBegin < kEnd ? a.LoadSlice(aOffset, placeA, m0, s.M, kBegin, kEnd) : default;
+        var nextB = kBegin < kEnd ? b.LoadSlice(bOffset, placeB, n0, s.N, kBegin, kEnd) : default;
         var sums = default(Accumulators);
         for (var k0 = kBegin; k0 < kEnd; k0 += TileK)
         {
@@ -544,8 +592,8 @@ internal sealed class MatMul
             StoreSlice(storeB, nextB, placeB);
             // Issued before the barrier, which ptxas does not move them across: left after it, they were scheduled
             // after 488 of the step's 512 FFMA, leaving their latency exposed at the next step's stores.
-            nextA = LoadSlice(a, aOffset, placeA, m0, s.M, k0 + TileK, kEnd);
-            nextB = LoadSlice(b, bOffset, placeB, n0, s.N, k0 + TileK, kEnd);
+            nextA = a.LoadSlice(aOffset, placeA, m0, s.M, k0 + TileK, kEnd);
+            nextB = b.LoadSlice(bOffset, placeB, n0, s.N, k0 + TileK, kEnd);
             Group.Barrier();
             // Unrolled by hand: ILGPU keeps a constant-count loop (one k per iteration, 81 SASS instructions for 64 FFMA).
             MultiplyStep(ref sums, fragmentsA, fragmentsB, 0, tile);
@@ -606,9 +654,12 @@ internal sealed class MatMul
     /// <summary>Where a slice element (row, k) is stored in shared memory.</summary>
     internal static int SharedIndex(int row, int k) => (k * SharedStride) + row;
 
-    // The thread's LoadsPerThread elements of the slice at k0 of a (rows, K) operand; zero outside the operand or past kEnd.
-    private static Float4 LoadSlice<TOperand>(TOperand operand, long offset, SlicePlacement place, int row0, int rows, int k0, int kEnd)
-        where TOperand : struct, IGemmOperand
+    /// <summary>
+    /// The thread's LoadsPerThread elements of the slice at k0 of a (rows, K) operand, one element at a time
+    /// (<see cref="IGemmElements.Load"/>); zero outside the operand or past kEnd. The operands' <see cref="IGemmOperand.LoadSlice"/>.
+    /// </summary>
+    internal static Float4 LoadEach<TOperand>(TOperand operand, long offset, SlicePlacement place, int row0, int rows, int k0, int kEnd)
+        where TOperand : struct, IGemmElements
     {
         var row = row0 + place.Row;
         var k = k0 + place.K;
@@ -624,7 +675,7 @@ internal sealed class MatMul
     // Branch-free: the load reads a clamped element inside the operand (rows ≥ 1 and kEnd > kBegin where called) and
     // the guard selects zero, so ptxas can issue the next slice's loads ahead of the multiply-adds.
     private static float LoadElement<TOperand>(TOperand operand, long offset, int row, int rows, int k, int kEnd)
-        where TOperand : struct, IGemmOperand
+        where TOperand : struct, IGemmElements
     {
         var value = operand.Load(offset, XMath.Min(row, rows - 1), XMath.Min(k, kEnd - 1));
         return row < rows && k < kEnd ? value : 0f;

@@ -7,7 +7,7 @@ namespace Cct.Gpu.Gemm;
 /// Convolution input gradient op(B)ᵀ: element (pixel (h, w), (co, kh, kw)) of image z = doutput[z, co, oh, ow] of the
 /// output position that reads input (h, w) through tap (kh, kw); zero where the stride or the border leaves none.
 /// </summary>
-internal readonly struct OutputTaps : IGemmOperand
+internal readonly struct OutputTaps : IGemmElements
 {
     public readonly ArrayView<float> Doutput; // (B, Cout, Ho, Wo)
     public readonly Conv2dShape Conv;
@@ -28,6 +28,9 @@ internal readonly struct OutputTaps : IGemmOperand
     public void ReadStepValues()
     {
     }
+
+    /// <inheritdoc/>
+    public Float4 LoadSlice(long offset, MatMul.SlicePlacement place, int row0, int rows, int k0, int kEnd) => MatMul.LoadEach(this, offset, place, row0, rows, k0, kEnd);
 
     public float Load(long offset, int row, int k)
     {

@@ -34,5 +34,8 @@ internal readonly struct RowMajor : IStridedOperand
 
     public long IndexOf(long offset, int row, int k) => offset + ((row * Ld) + k);
 
+    /// <inheritdoc/>
+    public Float4 LoadSlice(long offset, MatMul.SlicePlacement place, int row0, int rows, int k0, int kEnd) => MatMul.LoadEach(this, offset, place, row0, rows, k0, kEnd);
+
     public float Load(long offset, int row, int k) => View[IndexOf(offset, row, k)];
 }

@@ -4,7 +4,7 @@ using Cct.Gpu.Layers;
 namespace Cct.Gpu.Gemm;
 
 /// <summary>Convolution forward op(B)ᵀ: element (position (oh, ow), (ci, kh, kw)) of image z's unfolded input (im2col), zero in the padding.</summary>
-internal readonly struct UnfoldedInput : IGemmOperand
+internal readonly struct UnfoldedInput : IGemmElements
 {
     public readonly ArrayView<float> Input; // (B, Cin, H, W)
     public readonly Conv2dShape Conv;
@@ -25,6 +25,9 @@ internal readonly struct UnfoldedInput : IGemmOperand
     public void ReadStepValues()
     {
     }
+
+    /// <inheritdoc/>
+    public Float4 LoadSlice(long offset, MatMul.SlicePlacement place, int row0, int rows, int k0, int kEnd) => MatMul.LoadEach(this, offset, place, row0, rows, k0, kEnd);
 
     public float Load(long offset, int row, int k) => Unfolded(Input, Conv, By, offset, k, row);
 

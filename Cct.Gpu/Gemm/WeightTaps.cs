@@ -4,7 +4,7 @@ using Cct.Gpu.Layers;
 namespace Cct.Gpu.Gemm;
 
 /// <summary>Convolution input gradient op(A): weight (Cout, Cin, K, K) read as (Cin, Cout·K·K), element (ci, (co, kh, kw)).</summary>
-internal readonly struct WeightTaps : IGemmOperand
+internal readonly struct WeightTaps : IGemmElements
 {
     public readonly ArrayView<float> Weight; // (Cout, Cin, K, K)
     public readonly Conv2dShape Conv;
@@ -25,6 +25,9 @@ internal readonly struct WeightTaps : IGemmOperand
     public void ReadStepValues()
     {
     }
+
+    /// <inheritdoc/>
+    public Float4 LoadSlice(long offset, MatMul.SlicePlacement place, int row0, int rows, int k0, int kEnd) => MatMul.LoadEach(this, offset, place, row0, rows, k0, kEnd);
 
     public float Load(long offset, int row, int k)
     {

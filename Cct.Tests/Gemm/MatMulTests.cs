@@ -57,11 +57,16 @@ public sealed class MatMulTests
         Compare.AssertClose(c.Read().ToDoubles(), expected, $"matmul.blocked.{m}x{n}x{k}.t{transposeA}{transposeB}.s{splits}");
     }
 
-    /// <summary>The convolution weight gradient sums over the batch and positions as one long K: split it.</summary>
-    [Test]
-    public void ConvolutionWeightGradientSplitsK()
+    /// <summary>
+    /// The convolution weight gradient sums over the batch and positions as one long K: split it, on the small tile
+    /// (5 x 18 outputs) and on the large one (128 x 144).
+    /// </summary>
+    [TestCase(3, 2, 9, 10, 5)]
+    [TestCase(2, 16, 4, 5, 128)]
+    public void ConvolutionWeightGradientSplitsK(int batch, int inChannels, int height, int width, int outChannels)
     {
-        var conv = new Conv2dShape(Batch: 3, InChannels: 2, Height: 9, Width: 10, OutChannels: 5, Kernel: 3, Stride: 1, Padding: 1);
+        var conv = new Conv2dShape(batch, inChannels, height, width, outChannels, Kernel: 3, Stride: 1, Padding: 1);
+        Assert.That(MatMul.UsesSmallTile(new GemmShape(outChannels, inChannels * 9, 1, 0, 1, 1, 0)), Is.EqualTo(outChannels < 128), "tile");
         var device = TestDevices.TiledCpu;
         var inputValues = GradCheck.RandomDoubles(21, conv.Batch * conv.InChannels * conv.Height * conv.Width).ToFloats();
         var doutputValues = GradCheck.RandomDoubles(22, conv.Batch * conv.OutChannels * conv.OutHeight * conv.OutWidth).ToFloats();
@@ -77,6 +82,18 @@ public sealed class MatMulTests
 
         Compare.AssertClose(Run(3), Run(1), "matmul.conv_weight_gradient.splits");
     }
+
+    /// <summary>
+    /// Which convolution gradients run on the small tile (MatMul.SmallTileIssue: its K loops issue up to 1.75x the
+    /// instructions an FFMA): those the large tile would pad more than that.
+    /// </summary>
+    [TestCase(64, 196, true)] // cct-2/3x2's second input gradient, an image: 64 x 196 padded to 128 x 256, or to 64 x 224
+    [TestCase(64, 9, true)] // cct-2/3x2's first weight gradient: 128 x 128, or 64 x 32
+    [TestCase(256, 9, true)] // cct-7/3x1's: 256 x 128, or 256 x 32
+    [TestCase(128, 576, false)] // cct-2/3x2's second weight gradient: 128 x 640, or 128 x 576
+    [TestCase(128, 784, false)] // the seed preset's last input gradient: 128 x 896, or 128 x 800
+    public void ConvolutionGradientsTakeTheSmallTileWhereTheLargeOnePadsMost(int m, int n, bool small)
+        => Assert.That(MatMul.UsesSmallTile(new GemmShape(m, n, 1152, 0, 0, 1, 0)), Is.EqualTo(small));
 
     [Test]
     public void SplitsFillTheDeviceInWholeWavesOnlyWhenKIsLong()

@@ -43,7 +43,8 @@ public sealed class Conv2dTests
     /// <summary>
     /// The CPU kernels compute 4 outputs, inputs or input channels per item; widths and channel counts that are not
     /// multiples of 4, strides and paddings exercise partial blocks. The GPU's implicit GEMMs gather the same
-    /// taps, with strides that skip input pixels and kernels wider than the padding; gradients start non-zero.
+    /// taps, with strides that skip input pixels and kernels wider than the padding; gradients start non-zero. With
+    /// channel counts that are multiples of 8 they sum K in tap-major order (TapMajorUnfoldedInput).
     /// Only the order of fp32 sums differs: bound 1e-5 + 1e-4·|ref|.
     /// </summary>
     [TestCase(2, 5, 7, 9, 3, 3, 1, 1)]
@@ -53,6 +54,13 @@ public sealed class Conv2dTests
     [TestCase(1, 2, 2, 2, 1, 1, 1, 0)]
     [TestCase(8, 3, 6, 7, 16, 3, 1, 1)] // register tiles on 2 cores: the weight gradient in 4 chunks of 2 images
     [TestCase(2, 3, 5, 6, 70, 3, 1, 1)] // and unchunked (9 rows of tiles)
+    [TestCase(2, 8, 6, 7, 16, 3, 1, 1)] // channels a multiple of 8: both passes' K in tap-major order
+    [TestCase(1, 16, 5, 9, 8, 5, 1, 2)] // ... over 25 taps, 50 K steps of 8
+    [TestCase(2, 8, 5, 5, 24, 1, 1, 0)] // ... with one tap
+    [TestCase(2, 8, 7, 9, 8, 3, 2, 1)] // ... the forward only: stride 2 keeps the input gradient's (co, kh, kw) order
+    [TestCase(1, 8, 4, 5, 136, 3, 1, 1)] // ... past one 128-row tile of output channels
+    [TestCase(1, 128, 8, 16, 8, 1, 1, 0)] // ... the input gradient (128 x 128 an image) on the large tile (one tap: K = 1,152 sums error past the bound)
+    [TestCase(2, 16, 4, 4, 128, 3, 1, 1)] // ... the weight gradient (128 x 144) on the large tile
     public void CpuLaneKernelsAgreeWithImplicitGemm(int batch, int cin, int height, int width, int cout, int kernel, int stride, int padding)
     {
         var s = new Conv2dShape(batch, cin, height, width, cout, kernel, stride, padding);

@@ -50,6 +50,8 @@ internal static class KernelCases
             LinearCase(rows: 3136, inFeatures: 32, outFeatures: 96, hasBias: false, precision),
             Conv2dCase(new Conv2dShape(4, 1, 28, 28, 16, 3, 1, 1)),
             Conv2dCase(new Conv2dShape(4, 16, 14, 14, 32, 3, 1, 1)),
+            Conv2dCase(new Conv2dShape(2, 64, 14, 14, 128, 3, 1, 1)), // cct-2/3x2's second convolution: K in tap-major order on GPUs, its input gradient on the small tile
+            Conv2dCase(new Conv2dShape(2, 128, 14, 14, 16, 3, 1, 1)), // the tap-major input gradient on the large tile
             Conv2dCase(new Conv2dShape(3, 5, 13, 11, 7, 3, 2, 1)),
             UnfoldedConvolutionCase(new Conv2dShape(4, 8, 14, 14, 24, 3, 1, 1)),
             UnfoldedConvolutionCase(new Conv2dShape(3, 5, 13, 11, 7, 3, 2, 1)),

@@ -1,0 +1,72 @@
+using ILGPU;
+using ILGPU.Algorithms;
+using Cct.Gpu.Layers;
+using Cct.Gpu.Runtime;
+
+namespace Cct.Gpu.Gemm;
+
+/// <summary>
+/// Convolution input gradient op(B)ᵀ with K in tap-major order, for stride 1: element (pixel (h, w), (kh, kw, co)) of
+/// image z = doutput[z, co, h + padding − kh, w + padding − kw], zero where that lies outside the output. With Cout a
+/// multiple of <see cref="MatMul.TileK"/> a K step lies in one tap and a thread's four elements share its pixel, so the
+/// output position and its test are worked out once for the four (<see cref="TapMajorUnfoldedInput"/>);
+/// <see cref="OutputTaps"/> works them out, with the stride's divisions, for every element. With those divisions here
+/// the kernel spilled 72 bytes (ptxas 11.8, sm_90), and every convolution of the model has stride 1.
+/// </summary>
+internal readonly struct TapMajorOutputTaps : IGemmOperand
+{
+    public readonly ArrayView<float> Doutput; // (B, Cout, Ho, Wo)
+    public readonly Conv2dShape Conv;
+    public readonly ConvolutionDivisors By;
+    public readonly FastDivisor Channels; // Cout
+
+    public TapMajorOutputTaps(ArrayView<float> doutput, Conv2dShape conv)
+    {
+        Doutput = doutput;
+        Conv = conv;
+        By = ConvolutionDivisors.Of(conv);
+        Channels = FastDivisor.Of(conv.OutChannels);
+    }
+
+    public bool AlongK => false;
+
+    public long Offset(int z) => (long)z * Conv.OutChannels * Conv.OutHeight * Conv.OutWidth;
+
+    /// <inheritdoc/>
+    public void ReadStepValues()
+    {
+    }
+
+    /// <inheritdoc/>
+    public Float4 LoadSlice(long offset, MatMul.SlicePlacement place, int row0, int rows, int k0, int kEnd)
+    {
+        var c = Conv;
+        var row = row0 + place.Row;
+        var (tap, firstChannel) = Channels.DivRem(k0);
+        var (kh, kw) = By.Kernel.DivRem(tap);
+        var (h, w) = By.Width.DivRem(XMath.Min(row, rows - 1));
+        // Stride 1: input (h, w) reads output (h + padding − kh, w + padding − kw) through tap (kh, kw). Past the product's
+        // end the tap may lie past the kernel; the position is tested all the same and the read stays in the image
+        // (firstChannel + dk < Cout), and every element is zeroed by dk ≥ past.
+        var oh = h + c.Padding - kh;
+        var ow = w + c.Padding - kw;
+        var inside = (row < rows) & (oh >= 0) & (ow >= 0) & (oh < c.OutHeight) & (ow < c.OutWidth);
+        var plane = c.OutHeight * c.OutWidth;
+        var at = offset + ((firstChannel + place.K) * plane) + (inside ? (oh * c.OutWidth) + ow : 0);
+        var step = place.KStep * plane;
+        var past = kEnd - k0;
+        return new Float4
+        {
+            X = Element(at, inside & (place.K < past)),
+            Y = Element(at + step, inside & (place.K + place.KStep < past)),
+            Z = Element(at + (2 * step), inside & (place.K + (2 * place.KStep) < past)),
+            W = Element(at + (3 * step), inside & (place.K + (3 * place.KStep) < past)),
+        };
+    }
+
+    private float Element(long at, bool kept)
+    {
+        var value = Doutput[at];
+        return kept ? value : 0f;
+    }
+}

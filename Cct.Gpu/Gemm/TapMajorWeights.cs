@@ -1,0 +1,59 @@
+using ILGPU;
+using ILGPU.Algorithms;
+using Cct.Gpu.Layers;
+using Cct.Gpu.Runtime;
+
+namespace Cct.Gpu.Gemm;
+
+/// <summary>
+/// Convolution forward op(A) in <see cref="TapMajorUnfoldedInput"/>'s K order: weight (Cout, Cin, K, K) read as
+/// (Cout, K·K·Cin), element (co, (kh, kw, ci)). A thread's four elements of a step share its k (the slice runs along k),
+/// so the step's tap and channel are split once for the four output channels.
+/// </summary>
+internal readonly struct TapMajorWeights : IGemmOperand
+{
+    public readonly ArrayView<float> Weight; // (Cout, Cin, K, K)
+    public readonly int InChannels;
+    public readonly int Taps;
+    public readonly FastDivisor Channels; // Cin
+
+    public TapMajorWeights(ArrayView<float> weight, Conv2dShape conv)
+    {
+        Weight = weight;
+        InChannels = conv.InChannels;
+        Taps = conv.Kernel * conv.Kernel;
+        Channels = FastDivisor.Of(conv.InChannels);
+    }
+
+    public bool AlongK => true;
+
+    public long Offset(int z) => 0;
+
+    /// <inheritdoc/>
+    public void ReadStepValues()
+    {
+    }
+
+    /// <inheritdoc/>
+    public Float4 LoadSlice(long offset, MatMul.SlicePlacement place, int row0, int rows, int k0, int kEnd)
+    {
+        var (tap, firstChannel) = Channels.DivRem(k0);
+        // Past the product's end the tap may lie past the kernel; the last one keeps the read inside the weight.
+        var at = ((firstChannel + place.K) * Taps) + XMath.Min(tap, Taps - 1);
+        var kept = place.K < kEnd - k0;
+        var row = row0 + place.Row;
+        return new Float4
+        {
+            X = Element(at, row, rows, kept),
+            Y = Element(at, row + place.RowStep, rows, kept),
+            Z = Element(at, row + (2 * place.RowStep), rows, kept),
+            W = Element(at, row + (3 * place.RowStep), rows, kept),
+        };
+    }
+
+    private float Element(int at, int row, int rows, bool kept)
+    {
+        var value = Weight[(XMath.Min(row, rows - 1) * InChannels * Taps) + at];
+        return kept & (row < rows) ? value : 0f;
+    }
+}
