@@ -54,19 +54,6 @@ internal readonly struct TapMajorOutputTaps : IGemmOperand
         var plane = c.OutHeight * c.OutWidth;
         var at = offset + ((firstChannel + place.K) * plane) + (inside ? (oh * c.OutWidth) + ow : 0);
         var step = place.KStep * plane;
-        var past = kEnd - k0;
-        return new Float4
-        {
-            X = Element(at, inside & (place.K < past)),
-            Y = Element(at + step, inside & (place.K + place.KStep < past)),
-            Z = Element(at + (2 * step), inside & (place.K + (2 * place.KStep) < past)),
-            W = Element(at + (3 * step), inside & (place.K + (3 * place.KStep) < past)),
-        };
-    }
-
-    private float Element(long at, bool kept)
-    {
-        var value = Doutput[at];
-        return kept ? value : 0f;
+        return SliceReads.Planes(Doutput, at, step, inside, place, kEnd - k0);
     }
 }

@@ -52,20 +52,6 @@ internal readonly struct TapMajorUnfoldedInput : IGemmOperand
         var plane = c.Height * c.Width;
         var at = offset + ((firstChannel + place.K) * plane) + (inside ? (h * c.Width) + w : 0);
         var step = place.KStep * plane;
-        var past = kEnd - k0;
-        return new Float4
-        {
-            X = Element(at, inside & (place.K < past)),
-            Y = Element(at + step, inside & (place.K + place.KStep < past)),
-            Z = Element(at + (2 * step), inside & (place.K + (2 * place.KStep) < past)),
-            W = Element(at + (3 * step), inside & (place.K + (3 * place.KStep) < past)),
-        };
-    }
-
-    // A load from an address inside the image whatever the guard, so ptxas can issue it ahead of the multiply-adds.
-    private float Element(long at, bool kept)
-    {
-        var value = Input[at];
-        return kept ? value : 0f;
+        return SliceReads.Planes(Input, at, step, inside, place, kEnd - k0);
     }
 }

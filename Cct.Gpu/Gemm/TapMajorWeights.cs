@@ -40,20 +40,6 @@ internal readonly struct TapMajorWeights : IGemmOperand
         var (tap, firstChannel) = Channels.DivRem(k0);
         // Past the product's end the tap may lie past the kernel; the last one keeps the read inside the weight.
         var at = ((firstChannel + place.K) * Taps) + XMath.Min(tap, Taps - 1);
-        var kept = place.K < kEnd - k0;
-        var row = row0 + place.Row;
-        return new Float4
-        {
-            X = Element(at, row, rows, kept),
-            Y = Element(at, row + place.RowStep, rows, kept),
-            Z = Element(at, row + (2 * place.RowStep), rows, kept),
-            W = Element(at, row + (3 * place.RowStep), rows, kept),
-        };
-    }
-
-    private float Element(int at, int row, int rows, bool kept)
-    {
-        var value = Weight[(XMath.Min(row, rows - 1) * InChannels * Taps) + at];
-        return kept & (row < rows) ? value : 0f;
+        return SliceReads.Rows(Weight, at, InChannels * Taps, row0 + place.Row, rows, place, place.K < kEnd - k0);
     }
 }
