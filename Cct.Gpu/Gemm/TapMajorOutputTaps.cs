@@ -1,7 +1,6 @@
 using ILGPU;
 using ILGPU.Algorithms;
 using Cct.Gpu.Layers;
-using Cct.Gpu.Runtime;
 
 namespace Cct.Gpu.Gemm;
 
@@ -16,21 +15,17 @@ namespace Cct.Gpu.Gemm;
 internal readonly struct TapMajorOutputTaps : IGemmOperand
 {
     public readonly ArrayView<float> Doutput; // (B, Cout, Ho, Wo)
-    public readonly Conv2dShape Conv;
-    public readonly ConvolutionDivisors By;
-    public readonly FastDivisor Channels; // Cout
+    public readonly TapMajorSteps Steps;
 
     public TapMajorOutputTaps(ArrayView<float> doutput, Conv2dShape conv)
     {
         Doutput = doutput;
-        Conv = conv;
-        By = ConvolutionDivisors.Of(conv);
-        Channels = FastDivisor.Of(conv.OutChannels);
+        Steps = new TapMajorSteps(conv, conv.OutChannels);
     }
 
     public bool AlongK => false;
 
-    public long Offset(int z) => (long)z * Conv.OutChannels * Conv.OutHeight * Conv.OutWidth;
+    public long Offset(int z) => (long)z * Steps.Conv.OutChannels * Steps.Conv.OutHeight * Steps.Conv.OutWidth;
 
     /// <inheritdoc/>
     public void ReadStepValues()
@@ -40,11 +35,10 @@ internal readonly struct TapMajorOutputTaps : IGemmOperand
     /// <inheritdoc/>
     public Float4 LoadSlice(long offset, MatMul.SlicePlacement place, int row0, int rows, int k0, int kEnd)
     {
-        var c = Conv;
+        var (c, by) = (Steps.Conv, Steps.By);
         var row = row0 + place.Row;
-        var (tap, firstChannel) = Channels.DivRem(k0);
-        var (kh, kw) = By.Kernel.DivRem(tap);
-        var (h, w) = By.Width.DivRem(XMath.Min(row, rows - 1));
+        var (kh, kw, firstChannel) = Steps.At(k0);
+        var (h, w) = by.Width.DivRem(XMath.Min(row, rows - 1));
         // Stride 1: input (h, w) reads output (h + padding − kh, w + padding − kw) through tap (kh, kw). Past the product's
         // end the tap may lie past the kernel; the position is tested all the same and the read stays in the image
         // (firstChannel + dk < Cout), and every element is zeroed by dk ≥ past.

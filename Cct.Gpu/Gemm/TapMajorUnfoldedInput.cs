@@ -1,7 +1,6 @@
 using ILGPU;
 using ILGPU.Algorithms;
 using Cct.Gpu.Layers;
-using Cct.Gpu.Runtime;
 
 namespace Cct.Gpu.Gemm;
 
@@ -15,21 +14,17 @@ namespace Cct.Gpu.Gemm;
 internal readonly struct TapMajorUnfoldedInput : IGemmOperand
 {
     public readonly ArrayView<float> Input; // (B, Cin, H, W)
-    public readonly Conv2dShape Conv;
-    public readonly ConvolutionDivisors By;
-    public readonly FastDivisor Channels; // Cin
+    public readonly TapMajorSteps Steps;
 
     public TapMajorUnfoldedInput(ArrayView<float> input, Conv2dShape conv)
     {
         Input = input;
-        Conv = conv;
-        By = ConvolutionDivisors.Of(conv);
-        Channels = FastDivisor.Of(conv.InChannels);
+        Steps = new TapMajorSteps(conv, conv.InChannels);
     }
 
     public bool AlongK => false;
 
-    public long Offset(int z) => (long)z * Conv.InChannels * Conv.Height * Conv.Width;
+    public long Offset(int z) => (long)z * Steps.Conv.InChannels * Steps.Conv.Height * Steps.Conv.Width;
 
     /// <inheritdoc/>
     public void ReadStepValues()
@@ -39,11 +34,10 @@ internal readonly struct TapMajorUnfoldedInput : IGemmOperand
     /// <inheritdoc/>
     public Float4 LoadSlice(long offset, MatMul.SlicePlacement place, int row0, int rows, int k0, int kEnd)
     {
-        var c = Conv;
+        var (c, by) = (Steps.Conv, Steps.By);
         var row = row0 + place.Row;
-        var (tap, firstChannel) = Channels.DivRem(k0);
-        var (kh, kw) = By.Kernel.DivRem(tap);
-        var (oh, ow) = By.OutWidth.DivRem(XMath.Min(row, rows - 1));
+        var (kh, kw, firstChannel) = Steps.At(k0);
+        var (oh, ow) = by.OutWidth.DivRem(XMath.Min(row, rows - 1));
         var h = (oh * c.Stride) + kh - c.Padding;
         var w = (ow * c.Stride) + kw - c.Padding;
         // Past the product's end (the prefetch after its last step) the tap may lie past the kernel; the read stays in
