@@ -134,7 +134,7 @@ internal static partial class PtxReport
     }
 
     // A tensor-core kernel's SASS: HMMA, local-memory accesses and stack frame over the whole kernel, and the mix of the
-    // innermost loop with the most HMMA (its K step).
+    // shortest loop with the most HMMA (its K step).
     private static TensorCoreRow TensorCoreMix(string ptx, string ptxasOutput, string sass)
     {
         var opcodes = SassLine().Matches(sass).Select(m => m.Groups["opcode"].Value).ToList();
@@ -143,10 +143,11 @@ internal static partial class PtxReport
                 Target: m.Groups["target"].Success ? int.Parse(m.Groups["target"].Value, NumberStyles.HexNumber, CultureInfo.InvariantCulture) : (int?)null))
             .ToList();
         var loops = instructions.Where(i => i.Opcode == "BRA" && i.Target is int t && t <= i.Address).Select(i => (Begin: i.Target!.Value, End: i.Address)).ToList();
-        var innermost = loops.Where(l => !loops.Any(o => o != l && o.Begin >= l.Begin && o.End <= l.End));
-        var step = innermost
-            .Select(l => instructions.Where(i => i.Address >= l.Begin && i.Address <= l.End).Select(i => i.Opcode).ToList())
-            .MaxBy(body => body.Count(IsHmma)) ?? [];
+        // The shortest of the loops with the most HMMA: a GEMM's K loop, or fused attention's key loop, which holds the
+        // staging loops (no HMMA) inside it.
+        var bodies = loops.Select(l => instructions.Where(i => i.Address >= l.Begin && i.Address <= l.End).Select(i => i.Opcode).ToList()).ToList();
+        var most = bodies.Count == 0 ? 0 : bodies.Max(body => body.Count(IsHmma));
+        var step = bodies.Where(body => body.Count(IsHmma) == most).MinBy(body => body.Count) ?? [];
         return new TensorCoreRow(
             opcodes.Count(IsHmma),
             step.Count(IsHmma),
@@ -349,6 +350,6 @@ internal static partial class PtxReport
     }
 
     // HMMA and local-memory accesses over the whole SASS, the stack frame ptxas reports, `.local` lines of the PTX, and the
-    // K step's (the innermost loop with the most HMMA) instructions, HMMA and LDSM; LDGSTS (cp.async) over the whole kernel.
+    // K step's (the shortest loop with the most HMMA) instructions, HMMA and LDSM; LDGSTS (cp.async) over the whole kernel.
     private sealed record TensorCoreRow(int Hmma, int StepHmma, int StepLdsm, int Ldgsts, int LocalAccesses, int StackBytes, int PtxLocalLines, int StepInstructions);
 }

@@ -228,7 +228,7 @@ internal sealed class TensorCoreGemm
 
     // A view's device address, which the kernel's asm takes by value: ILGPU 1.5.3 has no way to take a view's address
     // inside a kernel (ArrayViewExtensions.LoadEffectiveAddress is host-only), so the host passes buffer base + offset.
-    private static long Address(ArrayView<float> view)
+    internal static long Address(ArrayView<float> view)
     {
         if (!view.IsValid)
         {

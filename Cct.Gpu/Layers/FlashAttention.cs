@@ -54,6 +54,9 @@ internal sealed class FlashAttention
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape> rowDots;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout> keyValueBackward;
 
+    // The forward on bf16 tensor cores, for a CUDA device in bf16 precision (null elsewhere): chosen once, with the device.
+    private readonly TensorCoreFlashAttention? tensorCores;
+
     private FlashAttention(ComputeDevice device)
     {
         this.device = device;
@@ -61,6 +64,7 @@ internal sealed class FlashAttention
         forward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout>(ForwardKernel, Specialization);
         rowDots = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>(RowDotsKernel, Specialization);
         keyValueBackward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout>(KeyValueBackwardKernel, Specialization);
+        tensorCores = device.Profile.Class == DeviceClass.CudaGpu && device.Profile.Precision == GemmPrecision.Bf16 ? TensorCoreFlashAttention.For(device) : null;
     }
 
     public static FlashAttention For(ComputeDevice device) => device.Kernels(static d => new FlashAttention(d));
@@ -76,6 +80,12 @@ internal sealed class FlashAttention
     {
         using var profile = device.Time("FlashAttention.Forward");
         Validate(shape, dropoutProbability);
+        if (tensorCores is not null && TensorCoreFlashAttention.Fits(shape, output))
+        {
+            tensorCores.Forward(output, logSumExp, qkv, shape, ScoreScale(shape), dropoutProbability, key);
+            return;
+        }
+
         forward(Launch(shape), output, logSumExp, qkv, shape, ScoreScale(shape), new GemmDropout(dropoutProbability, key));
     }
 

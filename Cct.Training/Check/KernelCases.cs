@@ -83,8 +83,10 @@ internal static class KernelCases
             AttentionCase(new AttentionShape(3, 13, 99, 3), 0f, typeof(HeadMajorAttention)),
 
             // The fused kernels against the reference's item path: head sizes 64 and 32, the last tile part-full.
-            FlashAttentionCase(new AttentionShape(2, 49, 128, 2), 0.1f),
-            FlashAttentionCase(new AttentionShape(1, 70, 96, 3), 0f),
+            // In bf16, head size 64 runs the forward on the tensor cores (TensorCoreFlashAttention); 196 tokens are cct-7/3x1's.
+            FlashAttentionCase(new AttentionShape(2, 49, 128, 2), 0.1f, precision),
+            FlashAttentionCase(new AttentionShape(1, 70, 96, 3), 0f, precision),
+            FlashAttentionCase(new AttentionShape(1, 196, 128, 2), 0.1f, precision),
             SeqPoolCase(batch: 4, tokens: 49, channels: 32),
             SeqPoolCase(batch: 3, tokens: 13, channels: 17),
             MeanPoolCase(batch: 4, tokens: 49, channels: 32),
@@ -135,7 +137,7 @@ internal static class KernelCases
 
             // The fused attention, counted as the unfused one's six products so that the two rows' rates compare
             // directly (its backward recomputes the scores and dP, seven products in all).
-            Pair(b => FlashAttentionCase(new AttentionShape(b, tokens, dim, heads), 0.1f), b => 12.0 * b * tokens * tokens * dim, _ => 0),
+            Pair(b => FlashAttentionCase(new AttentionShape(b, tokens, dim, heads), 0.1f, precision), b => 12.0 * b * tokens * tokens * dim, _ => 0),
 
             // x read and y written forward; dy, x read and dx read and written backward: 24 bytes an element.
             Pair(b => LayerNormCase(b * tokens, dim), _ => 0, b => 24.0 * b * tokens * dim),
@@ -435,8 +437,9 @@ internal static class KernelCases
 
     // output and dqkv of FlashAttention on a device whose groups hold its threads (a GPU, an OpenCL CPU), else of
     // Attention's own path: so the CPU reference checks the fused kernels against the item kernels.
-    private static KernelCase FlashAttentionCase(AttentionShape a, float p)
-        => new($"flash attention {a.Batch}x{a.Tokens}x{a.Channels} h{a.Heads} p={p}", typeof(FlashAttention), s =>
+    // In bf16 a head size of 64 runs the forward on bf16 tensor cores (TensorCoreFlashAttention.Fits): named and bounded so.
+    private static KernelCase FlashAttentionCase(AttentionShape a, float p, GemmPrecision precision = GemmPrecision.Fp32)
+        => new($"flash attention {a.Batch}x{a.Tokens}x{a.Channels} h{a.Heads} p={p}{(TensorCoreAttention(a, precision) ? " bf16" : string.Empty)}", typeof(FlashAttention), s =>
         {
             var qkvCount = (long)a.Batch * a.Tokens * 3 * a.Channels;
             var outputs = (long)a.Batch * a.Tokens * a.Channels;
@@ -463,9 +466,12 @@ internal static class KernelCases
                 s.Launch(() => attention.Backward(new AttentionTensorGradients(dqkv, scratch), doutput, new AttentionTensors(qkv, probabilities), a, p, Key));
             }
 
-            var t = Tolerance.Reduction;
+            var t = TensorCoreAttention(a, precision) ? Tolerance.Bf16Attention : Tolerance.Reduction;
             return [Out("output", output, t), Out("dqkv", dqkv, t)];
         });
+
+    private static bool TensorCoreAttention(AttentionShape a, GemmPrecision precision)
+        => precision == GemmPrecision.Bf16 && a.HeadSize == TensorCoreFlashAttention.HeadSize;
 
     private static KernelCase SeqPoolCase(int batch, int tokens, int channels) => new($"seqpool {batch}x{tokens}x{channels}", typeof(SeqPool), s =>
     {

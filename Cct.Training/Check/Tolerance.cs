@@ -76,6 +76,16 @@ public readonly record struct Tolerance(string Name, double Atol, double Rtol)
     /// </summary>
     internal static Tolerance Bf16Sum(long terms) => new($"bf16 sum of {terms}", 8e-3 * Math.Sqrt(terms), 1.6e-2);
 
+    /// <summary>
+    /// Fused attention with its forward on bf16 tensor cores (Cct.Gpu's TensorCoreFlashAttention: q, k, v and each step's
+    /// probabilities rounded to bfloat16, sums in fp32; backward in fp32 from the forward's output and log-sum-exp) against
+    /// the fp32 kernels. A float64 model of exactly those roundings (the check's inputs: qkv uniform in [−2, 2], doutput in
+    /// [−1, 1], p = 0.1) errs by at most 7.2e-3 in the output and 3.5e-3 in dqkv at 49 tokens, 4.2e-3 and 1.4e-3 at 196;
+    /// the bound is 2.5e-2 plus bf16's product rounding 2⁻⁶ relative, about 3.5 times that. A wrong fragment, mask or
+    /// dropout element errs by 1e-2 to 1 (tools/flash-attention-emulate.py).
+    /// </summary>
+    internal static Tolerance Bf16Attention { get; } = new("bf16 attention", 2.5e-2, 1.6e-2);
+
     /// <summary>The bound for a Linear's product of <paramref name="terms"/> terms in <paramref name="precision"/>: fp32 and 3xTF32 share <see cref="SumOver"/>.</summary>
     internal static Tolerance Products(long terms, GemmPrecision precision) => precision switch
     {

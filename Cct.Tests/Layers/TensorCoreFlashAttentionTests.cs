@@ -1,0 +1,121 @@
+using Cct.Gpu.Layers;
+using Cct.Gpu.Runtime;
+using Cct.Tests.Support;
+using Cct.Training.Check;
+
+namespace Cct.Tests.Layers;
+
+/// <summary>
+/// TensorCoreFlashAttention, fused attention's forward on bf16 tensor cores (inline PTX). On the CPU: where it loads and
+/// which shapes and views it takes. On a CUDA GPU (category "Gpu", which the default test command excludes with
+/// <c>--filter "TestCategory!=Gpu"</c>): the forward and the fp32 backward after it in bf16 against the fp32 fused kernels
+/// on the same GPU, within <see cref="Tolerance.Bf16Attention"/>, and bit-identical reruns. Without a GPU its PTX is run warp
+/// by warp against float64 by tools/flash-attention-emulate.py (CI).
+/// </summary>
+public sealed class TensorCoreFlashAttentionTests
+{
+    private static readonly RngKey Key = new(11, 2, 5);
+
+    // One CUDA device per precision for the whole fixture: each costs a context and its kernels' JIT.
+    private readonly Dictionary<GemmPrecision, ComputeDevice> cudaDevices = [];
+
+    [OneTimeTearDown]
+    public void DisposeDevices()
+    {
+        foreach (var device in cudaDevices.Values)
+        {
+            device.Dispose();
+        }
+    }
+
+    [Test]
+    public void LoadsOnlyOnCudaInBf16()
+    {
+        var error = Assert.Throws<NotSupportedException>(() => TensorCoreFlashAttention.For(TestDevices.Cpu))!;
+        Assert.That(error.Message, Does.Contain("CUDA GPU in bf16").And.Not.Contain('\n'));
+    }
+
+    // On the CPU accelerator's own buffers (an OpenCL test device's NativePtr is a cl_mem handle, not an address).
+    [Test]
+    public void FitsHeadSize64WithTheOutputOnEightBytes()
+    {
+        using var device = ComputeDevice.Create(AcceleratorKind.Cpu);
+        using var buffer = device.Allocate(64);
+        Assert.Multiple(() =>
+        {
+            Assert.That(TensorCoreFlashAttention.Fits(new AttentionShape(2, 49, 128, 2), buffer.View), Is.True);
+            Assert.That(TensorCoreFlashAttention.Fits(new AttentionShape(2, 49, 128, 2), buffer.View.SubView(2, 32)), Is.True);
+            Assert.That(TensorCoreFlashAttention.Fits(new AttentionShape(2, 49, 128, 2), buffer.View.SubView(1, 32)), Is.False, "a float pair's store needs 8 bytes");
+            Assert.That(TensorCoreFlashAttention.Fits(new AttentionShape(1, 70, 96, 3), buffer.View), Is.False, "head size 32");
+            Assert.That(TensorCoreFlashAttention.Fits(new AttentionShape(1, 7, 256, 2), buffer.View), Is.False, "head size 128");
+        });
+    }
+
+    /// <summary>
+    /// cct-2/3x2's attention (49 tokens) and cct-7/3x1's (196, 4 heads) at batch 8, with and without dropout: output,
+    /// log-sum-exp and dqkv (fp32 backward from the bf16 forward's output and log-sum-exp) against the fp32 kernels.
+    /// </summary>
+    [TestCase(8, 49, 128, 2, 0.1f)]
+    [TestCase(8, 196, 256, 4, 0.1f)]
+    [TestCase(8, 196, 256, 4, 0f)]
+    [Category("Gpu")]
+    public void MatchesTheFp32KernelsOnCuda(int batch, int tokens, int channels, int heads, float p)
+    {
+        var shape = new AttentionShape(batch, tokens, channels, heads);
+        var qkv = KernelCases.Uniform(100, (long)batch * tokens * 3 * channels, 2f);
+        var dout = KernelCases.Uniform(102, (long)batch * tokens * channels);
+        var expected = Run(Cuda(GemmPrecision.Fp32), qkv, dout, shape, p);
+        var actual = Run(Cuda(GemmPrecision.Bf16), qkv, dout, shape, p);
+        var name = $"tensor_core_attention.{batch}x{tokens}x{channels}h{heads}p{p}";
+        Assert.Multiple(() =>
+        {
+            Compare.AssertClose(actual.Output, expected.Output, $"{name}.output", Tolerance.Bf16Attention);
+            Compare.AssertClose(actual.LogSumExp, expected.LogSumExp, $"{name}.log_sum_exp", Tolerance.Bf16Attention);
+            Compare.AssertClose(actual.Dqkv, expected.Dqkv, $"{name}.dqkv", Tolerance.Bf16Attention);
+        });
+    }
+
+    /// <summary>The same inputs and key give the same bytes: each row's sums run in one order, nothing is atomic.</summary>
+    [Test]
+    [Category("Gpu")]
+    public void RepeatsBitForBitOnCuda()
+    {
+        var shape = new AttentionShape(8, 196, 256, 4);
+        var qkv = KernelCases.Uniform(103, 8L * 196 * 3 * 256, 2f);
+        var dout = KernelCases.Uniform(104, 8L * 196 * 256);
+        var device = Cuda(GemmPrecision.Bf16);
+        var first = Run(device, qkv, dout, shape, 0.1f);
+        var again = Run(device, qkv, dout, shape, 0.1f);
+        Assert.Multiple(() =>
+        {
+            Assert.That(again.Output, Is.EqualTo(first.Output).AsCollection);
+            Assert.That(again.LogSumExp, Is.EqualTo(first.LogSumExp).AsCollection);
+        });
+    }
+
+    private ComputeDevice Cuda(GemmPrecision precision)
+    {
+        if (!cudaDevices.TryGetValue(precision, out var device))
+        {
+            cudaDevices[precision] = device = ComputeDevice.Create(AcceleratorKind.Cuda, precision);
+        }
+
+        return device;
+    }
+
+    private static (float[] Output, float[] LogSumExp, float[] Dqkv) Run(ComputeDevice device, float[] qkvValues, float[] doutValues, AttentionShape shape, float p)
+    {
+        var flash = FlashAttention.For(device);
+        using var qkv = device.Upload(qkvValues);
+        using var dout = device.Upload(doutValues);
+        using var output = device.Allocate(doutValues.Length);
+        using var logSumExp = device.Allocate((long)shape.Batch * shape.Heads * shape.Tokens);
+        using var scratch = device.Allocate(FlashAttention.ScratchLength(shape));
+        using var dqkv = device.Allocate(qkvValues.Length);
+        dqkv.MemSetToZero();
+        flash.Forward(output.View, logSumExp.View, qkv.View, shape, p, Key);
+        flash.Backward(dqkv.View, scratch.View, dout.View, qkv.View, output.View, logSumExp.View, shape, p, Key);
+        device.Synchronize();
+        return (output.Read(), logSumExp.Read(), dqkv.Read());
+    }
+}

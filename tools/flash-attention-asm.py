@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+# Generates Cct.Gpu/Layers/TensorCoreFlashAttentionAsm.cs: the inline-PTX const strings of TensorCoreFlashAttention (fused
+# attention's forward on bf16 tensor cores), which ILGPU needs as compile-time constants. Check the result with
+# tools/flash-attention-emulate.py, which runs these strings warp by warp.
+# usage: python3 tools/flash-attention-asm.py > Cct.Gpu/Layers/TensorCoreFlashAttentionAsm.cs
+#
+# A group of 4 warps takes 64 queries of one (image, head), a warp 16 of them, and walks the keys 32 at a time. Head size 64.
+# Shared (bf16, rows of 64 values + 8 padding = 144 bytes, so ldmatrix's eight 16-byte row reads fall on distinct bank
+# quads): q [64 rows] at 0, this step's keys [32 rows] at 9,216, its values [32 rows] at 13,824.
+# Registers that live across asm statements (ILGPU never sees them): fa_q0..15 the warp's q as mma A fragments (4 k-steps
+# of 16), fa_o0..31 the output accumulators (8 column tiles of 8), fa_s0..15 the step's scores and then probabilities
+# (4 key tiles of 8), fa_m0..1 the running max of rows g and g + 8 (g = lane / 4) in log2 units, fa_l0..1 the lane's part
+# of their running sums. An accumulator tile's registers 0, 1 are row g, columns 2t, 2t + 1 (t = lane % 4), 2, 3 row g + 8.
+ROW = 144
+Q_AT, K_AT, V_AT = 0, 64 * ROW, 64 * ROW + 32 * ROW
+SHARED = V_AT + 32 * ROW
+HEAD = 64
+MMA = "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"
+LDSM = "ldmatrix.sync.aligned.m8n8.x4.shared.b16"
+LDSM_T = "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16"
+NEG_INF, ZERO, LN2 = "0fFF800000", "0f00000000", "0f3F317218"
+
+
+def regs(p, first, n=4):
+    return "{" + ", ".join(f"{p}{first + q}" for q in range(n)) + "}"
+
+
+def cs(name, lines, comment):
+    out = [f"    // {comment}", f"    public const string {name} ="]
+    for i, l in enumerate(lines):
+        end = ";" if i == len(lines) - 1 else " +"
+        out.append(f'        "{l}\\n"{end}')
+    return "\n".join(out)
+
+
+def init():
+    lines = [f".shared .align 16 .b8 fa_smem[{SHARED}];", ".reg .b32 fa_q<16>;", ".reg .f32 fa_o<32>;",
+             ".reg .f32 fa_s<16>;", ".reg .f32 fa_m<2>;", ".reg .f32 fa_l<2>;"]
+    lines += [f"mov.f32 fa_o{i}, {ZERO};" for i in range(32)]
+    return lines + [f"mov.f32 fa_m{r}, {NEG_INF};" for r in range(2)] + [f"mov.f32 fa_l{r}, {ZERO};" for r in range(2)]
+
+
+def stage():
+    # %0, %1 two consecutive floats of a row, %2 their shared byte offset: rounded to one bf16 pair (the first in the low half).
+    return ["{", ".reg .b32 w;", ".reg .u32 a;", "cvt.rn.bf16x2.f32 w, %1, %0;", "mov.u32 a, fa_smem;", "add.u32 a, a, %2;",
+            "st.shared.b32 [a], w;", "}"]
+
+
+def load_q():
+    # %0 the lane's A fragment offset: row 16·warp + lane % 16, columns 8·(lane / 16) on; k-step j is 32 bytes further.
+    lines = ["{", ".reg .u32 a;", "mov.u32 a, fa_smem;", "add.u32 a, a, %0;"]
+    return lines + [f"{LDSM} {regs('fa_q', 4 * j)}, [a+{32 * j}];" for j in range(HEAD // 16)] + ["}"]
+
+
+def scores():
+    # fa_s = q·kᵀ for the step's 32 keys, keys past the end set to -inf. %0 the lane's B fragment offset in the key tile
+    # (key lane % 8 + 8·(lane / 16), columns 8·((lane / 8) % 2) on), %1 the keys left from the lane's first column (2t).
+    lines = ["{", ".reg .b32 b<8>;", ".reg .u32 a;", ".reg .pred p;"]
+    lines += [f"mov.f32 fa_s{i}, {ZERO};" for i in range(16)]
+    lines += ["mov.u32 a, fa_smem;", f"add.u32 a, a, {K_AT};", "add.u32 a, a, %0;"]
+    for j in range(HEAD // 16):
+        lines += [f"{LDSM} {regs('b', 0)}, [a+{32 * j}];", f"{LDSM} {regs('b', 4)}, [a+{16 * ROW + 32 * j}];"]
+        for n in range(4):
+            b = 4 * (n // 2) + 2 * (n % 2)
+            lines.append(f"{MMA} {regs('fa_s', 4 * n)}, {regs('fa_q', 4 * j)}, {{b{b}, b{b + 1}}}, {regs('fa_s', 4 * n)};")
+    for n in range(4):
+        for j in range(2):
+            lines.append(f"setp.gt.s32 p, %1, {8 * n + j};")
+            lines += [f"selp.f32 fa_s{4 * n + 2 * h + j}, fa_s{4 * n + 2 * h + j}, {NEG_INF}, p;" for h in range(2)]
+    return lines + ["}"]
+
+
+def row_elements(h):
+    # Registers of fa_s in row g + 8·h, in column order.
+    return [4 * n + 2 * h + j for n in range(4) for j in range(2)]
+
+
+def softmax():
+    # The online softmax's step: %0 = scale · log2(e). Each row's max over the step (its four lanes' by two shuffles), the
+    # running max and the rescale factor 2^(old − new), fa_s = 2^(scale·log2(e)·s − max), the lane's sums and the output
+    # accumulators rescaled. The sums are of the undropped probabilities.
+    lines = ["{", ".reg .f32 mx, mn, al, t;"]
+    for h in range(2):
+        e = row_elements(h)
+        lines.append(f"max.f32 mx, fa_s{e[0]}, fa_s{e[1]};")
+        lines += [f"max.f32 mx, mx, fa_s{x};" for x in e[2:]]
+        for lanes in (1, 2):
+            lines += [f"shfl.sync.bfly.b32 t, mx, {lanes}, 31, 0xffffffff;", "max.f32 mx, mx, t;"]
+        lines += ["mul.f32 mx, mx, %0;", f"max.f32 mn, fa_m{h}, mx;", f"sub.f32 t, fa_m{h}, mn;", "ex2.approx.ftz.f32 al, t;",
+                  f"mov.f32 fa_m{h}, mn;", "neg.f32 mn, mn;"]
+        for x in e:
+            lines += [f"fma.rn.f32 fa_s{x}, fa_s{x}, %0, mn;", f"ex2.approx.ftz.f32 fa_s{x}, fa_s{x};"]
+        lines.append(f"mul.f32 fa_l{h}, fa_l{h}, al;")
+        lines += [f"add.f32 fa_l{h}, fa_l{h}, fa_s{x};" for x in e]
+        lines += [f"mul.f32 fa_o{4 * n + 2 * h + j}, fa_o{4 * n + 2 * h + j}, al;" for n in range(8) for j in range(2)]
+    return lines + ["}"]
+
+
+def mix(lines):
+    # The murmur3 finaliser on h (RngKey.Mix).
+    lines += ["shr.u32 x, h, 16;", "xor.b32 h, h, x;", "mul.lo.u32 h, h, 0x85EBCA6B;", "shr.u32 x, h, 13;", "xor.b32 h, h, x;",
+              "mul.lo.u32 h, h, 0xC2B2AE35;", "shr.u32 x, h, 16;", "xor.b32 h, h, x;"]
+
+
+def dropout():
+    # Inverted dropout on fa_s, RngKey.Uniform's counter hash at each element's (B, H, T, T) index: %0 the key's prefix,
+    # %1 the least 24-bit draw kept (ceil(p · 2^24)), %2 1 / (1 − p), %3 and %4 the indices of rows g and g + 8 at the
+    # lane's first column (2t) of the step.
+    lines = ["{", ".reg .b64 i;", ".reg .u32 lo, hi, h, x;", ".reg .f32 v;", ".reg .pred p;"]
+    for h in range(2):
+        for n in range(4):
+            for j in range(2):
+                e = 4 * n + 2 * h + j
+                lines += [f"add.s64 i, %{3 + h}, {8 * n + j};", "mov.b64 {lo, hi}, i;", "xor.b32 h, %0, lo;"]
+                mix(lines)
+                lines += ["xor.b32 h, h, hi;", "xor.b32 h, h, 0x27D4EB2F;"]
+                mix(lines)
+                lines += ["shr.u32 h, h, 8;", "setp.ge.u32 p, h, %1;", f"mul.f32 v, fa_s{e}, %2;", f"selp.f32 fa_s{e}, v, {ZERO}, p;"]
+    return lines + ["}"]
+
+
+def values():
+    # fa_o += fa_s (as bf16 A fragments: key tiles 2k and 2k + 1 are k-step k's) · v. %0 the lane's fragment offset in the
+    # value tile for ldmatrix.trans (key lane % 8 + 8·((lane / 8) % 2), columns 8·(lane / 16) on).
+    lines = ["{", ".reg .b32 p<8>, b<4>;", ".reg .u32 a;"]
+    for k in range(2):
+        for half in range(2):
+            n = 2 * k + half
+            lines += [f"cvt.rn.bf16x2.f32 p{4 * k + 2 * half}, fa_s{4 * n + 1}, fa_s{4 * n};",
+                      f"cvt.rn.bf16x2.f32 p{4 * k + 2 * half + 1}, fa_s{4 * n + 3}, fa_s{4 * n + 2};"]
+    lines += ["mov.u32 a, fa_smem;", f"add.u32 a, a, {V_AT};", "add.u32 a, a, %0;"]
+    for k in range(2):
+        # A fragment registers: a0a1 (row g, keys 2t..), a2a3 (row g + 8), a4a5 (row g, keys 8 + 2t..), a6a7 (row g + 8).
+        a = f"{{p{4 * k}, p{4 * k + 1}, p{4 * k + 2}, p{4 * k + 3}}}"
+        for pair in range(HEAD // 16):
+            lines.append(f"{LDSM_T} {regs('b', 0)}, [a+{16 * ROW * k + 32 * pair}];")
+            for half in range(2):
+                n = 2 * pair + half
+                lines.append(f"{MMA} {regs('fa_o', 4 * n)}, {a}, {{b{2 * half}, b{2 * half + 1}}}, {regs('fa_o', 4 * n)};")
+    return lines + ["}"]
+
+
+def store():
+    # The output rows divided by their sums and each row's log-sum-exp of the scaled scores. %0 the address of row g at
+    # the lane's first column, %1 the bytes of 8 output rows, %2 the rows left from row g, %3 the address of row g's
+    # log-sum-exp, %4 nonzero in the lane that stores it (t = 0).
+    lines = ["{", ".reg .f32 l, t, inv, v<2>;", ".reg .b64 r;", ".reg .pred p, w;", "setp.ne.s32 w, %4, 0;", "mov.b64 r, %0;"]
+    for h in range(2):
+        lines += [f"mov.f32 l, fa_l{h};"]
+        for lanes in (1, 2):
+            lines += [f"shfl.sync.bfly.b32 t, l, {lanes}, 31, 0xffffffff;", "add.f32 l, l, t;"]
+        lines += [f"setp.gt.s32 p, %2, {8 * h};", "rcp.rn.f32 inv, l;"]
+        if h:
+            lines.append("add.s64 r, r, %1;")
+        for n in range(8):
+            lines += [f"mul.f32 v0, fa_o{4 * n + 2 * h}, inv;", f"mul.f32 v1, fa_o{4 * n + 2 * h + 1}, inv;",
+                      f"@p st.global.v2.f32 [r+{32 * n}], {{v0, v1}};"]
+        lines += ["lg2.approx.f32 t, l;", f"add.f32 t, t, fa_m{h};", f"mul.f32 t, t, {LN2};", "and.pred p, p, w;",
+                  f"@p st.global.f32 [%3+{32 * h}], t;"]
+    return lines + ["}"]
+
+
+parts = [cs("Init", init(), "Declares fa_smem and the registers that live across statements: output accumulators zeroed, running maxima -inf, sums 0."),
+         cs("Stage", stage(), "Rounds two consecutive floats (%0, %1) to a bf16 pair at shared offset %2."),
+         cs("LoadQueries", load_q(), "The warp's q fragments from shared; %0 the lane's offset."),
+         cs("Scores", scores(), "The step's scores, keys past the end -inf; %0 the lane's key fragment offset, %1 the keys left from its first column."),
+         cs("Softmax", softmax(), "The online softmax's step; %0 = scale · log2(e)."),
+         cs("Dropout", dropout(), "Inverted dropout on the step's probabilities; %0 prefix, %1 threshold, %2 1 / (1 − p), %3 and %4 the rows' indices."),
+         cs("Values", values(), "The output accumulators += probabilities · values; %0 the lane's value fragment offset."),
+         cs("Store", store(), "The output rows and log-sum-exps; %0 row g's address, %1 8 rows' bytes, %2 rows left, %3 the log-sum-exp's address, %4 the lane that stores it.")]
+
+print("""// <auto-generated>
+// Generated by tools/flash-attention-asm.py: do not edit; change the script and rerun it
+// (python3 tools/flash-attention-asm.py > Cct.Gpu/Layers/TensorCoreFlashAttentionAsm.cs), then check with
+// tools/flash-attention-emulate.py.
+// </auto-generated>
+namespace Cct.Gpu.Layers;
+
+/// <summary>TensorCoreFlashAttention's inline PTX, unrolled (ILGPU takes only constant asm strings); see tools/flash-attention-asm.py for the layout.</summary>
+internal static class TensorCoreFlashAttentionAsm
+{""")
+print(f"    /// <summary>Bytes of a shared row: 64 bf16 and 8 of padding.</summary>\n    public const int RowBytes = {ROW};\n")
+print(f"    /// <summary>Byte offset of the key tile in fa_smem.</summary>\n    public const int KeysAt = {K_AT};\n")
+print(f"    /// <summary>Byte offset of the value tile in fa_smem.</summary>\n    public const int ValuesAt = {V_AT};\n")
+print("\n\n".join(parts))
+print("}")

@@ -1,0 +1,419 @@
+#!/usr/bin/env python3
+# TensorCoreFlashAttention's kernel emulated warp by warp, without a GPU: the C# index arithmetic (copied from
+# Cct.Gpu/Layers/TensorCoreFlashAttention.cs, keep them in step) and the inline PTX read from
+# Cct.Gpu/Layers/TensorCoreFlashAttentionAsm.cs, interpreted with the PTX ISA's semantics (ldmatrix and its .trans,
+# mma.m16n8k16 bf16 fragment layouts, shfl.sync.bfly, ex2/lg2 as float32 exp2/log2). Each case compares the output and
+# log-sum-exp with two references in float64:
+#   - "tiled": the same walk (32 keys a step, the running max, bf16 rounding of q, k, v and of each step's probabilities
+#     at the same points, the same dropout mask), so only fp32 arithmetic separates it from the kernel (bound 1e-4, ~1e-6
+#     here), where a wrong index, a wrong mask element or a misplaced fragment errs by 1e-3 or more;
+#   - "exact": softmax attention of the unrounded inputs, which shows bf16's own error (printed, bound 2.5e-2).
+# Dropout's mask is RngKey.Uniform's hash (Cct.Gpu/Runtime/RngKey.cs), recomputed here.
+# usage: /usr/bin/python3 tools/flash-attention-emulate.py [ASM.cs]      (needs numpy: Debian's python3-numpy; about a minute)
+import math, os, re, sys
+import numpy as np
+
+SRC = open(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), '..', 'Cct.Gpu', 'Layers', 'TensorCoreFlashAttentionAsm.cs')).read()
+
+
+def const_string(name):
+    m = re.search(r'public const string ' + name + r' =\n(.*?);\n', SRC, re.S)
+    return [l.strip() for l in re.findall(r'"(.*?)\\n"', m.group(1))]
+
+
+def const_int(name):
+    return int(re.search(r'public const int ' + name + r' = (\d+);', SRC).group(1))
+
+
+ASM = {n: const_string(n) for n in ['Init', 'Stage', 'LoadQueries', 'Scores', 'Softmax', 'Dropout', 'Values', 'Store']}
+ROW, KEYS_AT, VALUES_AT = const_int('RowBytes'), const_int('KeysAt'), const_int('ValuesAt')
+QUERY_ROWS, KEY_ROWS, THREADS, HEAD = 64, 32, 128, 64
+LANES = np.arange(32)
+F32, U32, U64 = np.float32, np.uint32, np.uint64
+
+
+def bf16_bits(x):
+    b = np.asarray(x, dtype=F32).view(U32).astype(np.uint64)
+    return ((b + 0x7FFF + ((b >> 16) & 1)) >> 16).astype(np.uint32) & 0xFFFF
+
+
+def bf16(x):
+    return (bf16_bits(x).astype(U32) << 16).view(F32)
+
+
+def mix(x):
+    x = np.asarray(x, dtype=np.uint64) & 0xFFFFFFFF
+    x ^= x >> 16
+    x = (x * 0x85EBCA6B) & 0xFFFFFFFF
+    x ^= x >> 13
+    x = (x * 0xC2B2AE35) & 0xFFFFFFFF
+    x ^= x >> 16
+    return x
+
+
+def uniform_bits(prefix, index):
+    # RngKey.Uniform's 24-bit draw (h >> 8) at each index.
+    index = np.asarray(index, dtype=np.uint64)
+    h = mix(np.uint64(prefix) ^ (index & 0xFFFFFFFF))
+    h = mix(h ^ (index >> 32) ^ 0x27D4EB2F)
+    return h >> 8
+
+
+class Global:
+    # Named float32 arrays at byte addresses; a store outside every array is an error.
+    def __init__(self):
+        self.arrays = []
+
+    def put(self, base, array):
+        self.arrays.append((base, array))
+
+    def store(self, address, value):
+        for base, array in self.arrays:
+            if base <= address < base + 4 * array.size:
+                array.reshape(-1)[(address - base) // 4] = value
+                return
+        raise Exception(f'store outside every array at {address:#x}')
+
+
+class Warp:
+    # One warp's registers: 32-bit ones as uint32 bit patterns, 64-bit as uint64, predicates as bool, 32 lanes each.
+    def __init__(self, smem, memory):
+        self.smem, self.memory, self.scopes = smem, memory, [{}]
+
+    def declare(self, line):
+        m = re.fullmatch(r'\.reg \.(\w+) (.*);', line)
+        kind = m.group(1)
+        for item in m.group(2).split(','):
+            item = item.strip()
+            r = re.fullmatch(r'(\w+)<(\d+)>', item)
+            names = [f'{r.group(1)}{i}' for i in range(int(r.group(2)))] if r else [item]
+            for n in names:
+                self.scopes[-1][n] = (kind, np.zeros(32, dtype=bool if kind == 'pred' else U64 if kind.endswith('64') else U32))
+
+    def find(self, name):
+        for scope in reversed(self.scopes):
+            if name in scope:
+                return scope
+        raise Exception(f'undeclared register {name}')
+
+    def get(self, x, args):
+        x = x.strip()
+        if x.startswith('%'):
+            return args[int(x[1:])]
+        if x.startswith('0f'):
+            return np.full(32, int(x[2:], 16), dtype=U32)
+        if re.fullmatch(r'-?(0x[0-9A-Fa-f]+|\d+)', x):
+            return np.full(32, int(x, 0) & 0xFFFFFFFFFFFFFFFF, dtype=U64)
+        if x == 'fa_smem':
+            return np.zeros(32, dtype=U32)
+        return self.find(x)[x][1]
+
+    def set(self, name, value, mask=None):
+        scope = self.find(name)
+        kind, old = scope[name]
+        value = np.asarray(value)
+        if kind == 'pred':
+            new = value.astype(bool)
+        elif kind.endswith('64'):
+            new = value.astype(U64)
+        else:
+            new = (value.astype(np.uint64) & 0xFFFFFFFF).astype(U32) if value.dtype != U32 else value
+        scope[name] = (kind, np.where(mask, new, old) if mask is not None else new.copy())
+
+    def f(self, x, args):
+        return (np.asarray(self.get(x, args)).astype(np.uint64) & 0xFFFFFFFF).astype(U32).view(F32)
+
+    def u(self, x, args):
+        return np.asarray(self.get(x, args)).astype(np.uint64)
+
+    def s32(self, x, args):
+        return (self.u(x, args) & 0xFFFFFFFF).astype(U32).view(np.int32).astype(np.int64)
+
+    def address(self, expr, args):
+        m = re.fullmatch(r'\[([%\w]+)(?:\+(\d+))?\]', expr.strip())
+        return self.u(m.group(1), args) + np.uint64(int(m.group(2) or 0))
+
+    def run(self, lines, args):
+        for line in lines:
+            self.step(line, args)
+
+    def step(self, line, args):
+        if line == '{':
+            self.scopes.append({})
+            return
+        if line == '}':
+            self.scopes.pop()
+            return
+        if line.startswith('.shared'):
+            return
+        if line.startswith('.reg'):
+            self.declare(line)
+            return
+        mask = None
+        m = re.fullmatch(r'@(\w+) (.*)', line)
+        if m:
+            mask, line = self.get(m.group(1), args).astype(bool), m.group(2)
+        op, rest = line.rstrip(';').split(' ', 1)
+        ops = [o.strip() for o in re.split(r',(?![^{]*\})', rest)]
+        f32 = lambda v: np.asarray(v, dtype=F32).view(U32)
+        if op == 'mov.b64' and ops[0].startswith('{'):
+            lo, hi = [r.strip() for r in ops[0].strip('{}').split(',')]
+            v = self.u(ops[1], args)
+            self.set(lo, v & 0xFFFFFFFF)
+            self.set(hi, v >> 32)
+        elif op in ('mov.f32', 'mov.u32', 'mov.b64'):
+            self.set(ops[0], self.get(ops[1], args))
+        elif op == 'add.u32':
+            self.set(ops[0], (self.u(ops[1], args) + self.u(ops[2], args)) & 0xFFFFFFFF)
+        elif op == 'add.s64':
+            self.set(ops[0], self.u(ops[1], args) + self.u(ops[2], args))
+        elif op in ('add.f32', 'sub.f32', 'mul.f32', 'max.f32'):
+            a, b = self.f(ops[1], args), self.f(ops[2], args)
+            with np.errstate(invalid='ignore', over='ignore'):
+                r = {'add.f32': a + b, 'sub.f32': a - b, 'mul.f32': a * b, 'max.f32': np.maximum(a, b)}[op]
+            self.set(ops[0], f32(r))
+        elif op == 'neg.f32':
+            self.set(ops[0], f32(-self.f(ops[1], args)))
+        elif op == 'fma.rn.f32':
+            with np.errstate(invalid='ignore', over='ignore'):
+                r = (self.f(ops[1], args).astype(np.float64) * self.f(ops[2], args) + self.f(ops[3], args)).astype(F32)
+            self.set(ops[0], f32(r))
+        elif op == 'ex2.approx.ftz.f32':
+            with np.errstate(over='ignore'):
+                self.set(ops[0], f32(np.exp2(self.f(ops[1], args))))
+        elif op == 'lg2.approx.f32':
+            with np.errstate(divide='ignore', invalid='ignore'):
+                self.set(ops[0], f32(np.log2(self.f(ops[1], args))))
+        elif op == 'rcp.rn.f32':
+            with np.errstate(divide='ignore'):
+                self.set(ops[0], f32(F32(1) / self.f(ops[1], args)))
+        elif op == 'xor.b32':
+            self.set(ops[0], (self.u(ops[1], args) ^ self.u(ops[2], args)) & 0xFFFFFFFF)
+        elif op == 'shr.u32':
+            self.set(ops[0], (self.u(ops[1], args) & 0xFFFFFFFF) >> self.u(ops[2], args))
+        elif op == 'mul.lo.u32':
+            self.set(ops[0], (self.u(ops[1], args) * self.u(ops[2], args)) & 0xFFFFFFFF)
+        elif op == 'setp.gt.s32':
+            self.set(ops[0], self.s32(ops[1], args) > self.s32(ops[2], args))
+        elif op == 'setp.ne.s32':
+            self.set(ops[0], self.s32(ops[1], args) != self.s32(ops[2], args))
+        elif op == 'setp.ge.u32':
+            self.set(ops[0], (self.u(ops[1], args) & 0xFFFFFFFF) >= (self.u(ops[2], args) & 0xFFFFFFFF))
+        elif op == 'selp.f32':
+            p = self.get(ops[3], args).astype(bool)
+            self.set(ops[0], np.where(p, self.u(ops[1], args), self.u(ops[2], args)) & 0xFFFFFFFF)
+        elif op == 'and.pred':
+            self.set(ops[0], self.get(ops[1], args).astype(bool) & self.get(ops[2], args).astype(bool))
+        elif op == 'cvt.rn.bf16x2.f32':
+            self.set(ops[0], (bf16_bits(self.f(ops[1], args)) << 16) | bf16_bits(self.f(ops[2], args)))
+        elif op == 'st.shared.b32':
+            at = self.address(ops[0], args)
+            v = self.u(ops[1], args)
+            for lane in LANES:
+                a = int(at[lane])
+                assert a % 4 == 0 and a + 4 <= self.smem.size, f'shared store at {a}'
+                self.smem[a:a + 4] = np.array([v[lane]], dtype=U32).view(np.uint8)
+        elif op.startswith('ldmatrix.sync.aligned.m8n8.x4'):
+            self.ldmatrix(ops, args, '.trans' in op)
+        elif op == 'mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32':
+            self.mma(ops)
+        elif op == 'shfl.sync.bfly.b32':
+            v = self.u(ops[1], args)
+            self.set(ops[0], v[LANES ^ int(ops[2])])
+        elif op == 'st.global.v2.f32':
+            at = self.address(ops[0], args)
+            vs = [self.f(r.strip(), args) for r in ops[1].strip('{}').split(',')]
+            for lane in LANES:
+                if mask is None or mask[lane]:
+                    for q, v in enumerate(vs):
+                        self.memory.store(int(at[lane]) + 4 * q, v[lane])
+        elif op == 'st.global.f32':
+            at = self.address(ops[0], args)
+            v = self.f(ops[1], args)
+            for lane in LANES:
+                if mask is None or mask[lane]:
+                    self.memory.store(int(at[lane]), v[lane])
+        else:
+            raise Exception(f'unemulated instruction: {line}')
+
+    def half(self, address):
+        a = int(address)
+        assert a % 2 == 0 and a + 2 <= self.smem.size, f'shared load at {a}'
+        return int(self.smem[a:a + 2].view(np.uint16)[0])
+
+    def ldmatrix(self, ops, args, trans):
+        # Lanes 8m … 8m + 7 give the row addresses of matrix m (8 b16 each); lane l receives, of each matrix, its row
+        # l / 4 at elements 2(l % 4), +1 — or with .trans the matrix's column l / 4 at rows 2(l % 4), +1.
+        rows = self.address(ops[1], args)
+        dest = [r.strip() for r in ops[0].strip('{}').split(',')]
+        for m, name in enumerate(dest):
+            row_at = [int(rows[8 * m + r]) for r in range(8)]
+            out = np.zeros(32, dtype=U32)
+            for lane in LANES:
+                g, t = lane // 4, lane % 4
+                if trans:
+                    lo, hi = self.half(row_at[2 * t] + 2 * g), self.half(row_at[2 * t + 1] + 2 * g)
+                else:
+                    lo, hi = self.half(row_at[g] + 4 * t), self.half(row_at[g] + 4 * t + 2)
+                out[lane] = lo | (hi << 16)
+            self.set(name, out)
+
+    def mma(self, ops):
+        # d = a (16x16, row) · b (16x8, col) + c in mma.m16n8k16's fragment layout (g = lane / 4, t = lane % 4):
+        # a0a1 (g, 2t..), a2a3 (g + 8, 2t..), a4a5 (g, 2t + 8..), a6a7 (g + 8, 2t + 8..); b0b1 (k 2t.., n g), b2b3 (k 2t + 8..);
+        # c0c1 (g, 2t..), c2c3 (g + 8, 2t..).
+        regs = [[r.strip() for r in o.strip('{}').split(',')] for o in ops]
+        d, a, b, c = regs
+        word = lambda n: self.u(n, None).astype(np.uint64)
+        def lohi(w):
+            return (((w & 0xFFFF).astype(U32) << 16).view(F32).astype(np.float64),
+                    (((w >> 16) & 0xFFFF).astype(U32) << 16).view(F32).astype(np.float64))
+
+        A, B, C = np.zeros((16, 16)), np.zeros((16, 8)), np.zeros((16, 8))
+        g, t = LANES // 4, LANES % 4
+        for i, (dr, dc) in enumerate([(0, 0), (8, 0), (0, 8), (8, 8)]):
+            lo, hi = lohi(word(a[i]))
+            A[g + dr, 2 * t + dc], A[g + dr, 2 * t + dc + 1] = lo, hi
+        for i, dk in enumerate([0, 8]):
+            lo, hi = lohi(word(b[i]))
+            B[2 * t + dk, g], B[2 * t + dk + 1, g] = lo, hi
+        for i, (dr, dc) in enumerate([(0, 0), (0, 1), (8, 0), (8, 1)]):
+            C[g + dr, 2 * t + dc] = self.f(c[i], None)
+        D = (A @ B + C).astype(F32)
+        for i, (dr, dc) in enumerate([(0, 0), (0, 1), (8, 0), (8, 1)]):
+            self.set(d[i], D[g + dr, 2 * t + dc].view(U32))
+
+
+def kernel(qkv, shape, scale, probability, prefix, output, lse):
+    # TensorCoreFlashAttention.Kernel, group by group; addresses as the host passes them.
+    batch, t, c, heads = shape
+    OUT_AT, LSE_AT = 0x100000, 0x80000000
+    memory = Global()
+    memory.put(OUT_AT, output)
+    memory.put(LSE_AT, lse)
+    flat = qkv.reshape(-1)
+    scale_log2 = F32(scale * F32(1.0 / math.log(2.0)))
+    threshold = np.uint64(math.ceil(probability * 16777216.0))
+    keep = F32(F32(1) / (F32(1) - F32(probability)))
+    as_u32 = lambda v: np.asarray(v, dtype=np.int64).astype(np.uint64) & 0xFFFFFFFF
+    as_f32 = lambda v: np.full(32, F32(v)).view(U32)
+    lane = LANES
+    for head in range(batch * heads):
+        image = head // heads
+        qkv_rows, head_column = image * t * 3 * c, (head % heads) * HEAD
+        for gx in range((t + QUERY_ROWS - 1) // QUERY_ROWS):
+            smem = np.zeros(VALUES_AT + KEY_ROWS * ROW, dtype=np.uint8)
+            warps = [Warp(smem, memory) for _ in range(4)]
+            for w in warps:
+                w.run(ASM['Init'], [])
+            query0 = gx * QUERY_ROWS
+
+            def stage(start, row0, at, rows):
+                for e0 in range(0, rows * (HEAD // 2), THREADS):
+                    for wi, w in enumerate(warps):
+                        e = e0 + 32 * wi + lane
+                        live = e < rows * (HEAD // 2)
+                        row, pair = e // (HEAD // 2), e % (HEAD // 2)
+                        inside = live & (row0 + row < t)
+                        i = np.where(inside, start + (row0 + row) * 3 * c + 2 * pair, 0)
+                        x = np.where(inside, flat[i], F32(0)).astype(F32)
+                        y = np.where(inside, flat[np.minimum(i + 1, flat.size - 1)], F32(0)).astype(F32)
+                        if live.all():
+                            w.run(ASM['Stage'], [x.view(U32), y.view(U32), as_u32(at + row * ROW + 4 * pair)])
+
+            stage(qkv_rows + head_column, query0, 0, QUERY_ROWS)
+            active = [query0 + 16 * wi < t for wi in range(4)]
+            for wi, w in enumerate(warps):
+                if active[wi]:
+                    w.run(ASM['LoadQueries'], [as_u32((16 * wi + lane % 16) * ROW + 16 * (lane // 16))])
+            key_fragment = ((lane % 8) + 8 * (lane // 16)) * ROW + 16 * ((lane // 8) % 2)
+            value_fragment = ((lane % 8) + 8 * ((lane // 8) % 2)) * ROW + 16 * (lane // 16)
+            column = 2 * (lane % 4)
+            for key0 in range(0, t, KEY_ROWS):
+                stage(qkv_rows + c + head_column, key0, KEYS_AT, KEY_ROWS)
+                stage(qkv_rows + 2 * c + head_column, key0, VALUES_AT, KEY_ROWS)
+                for wi, w in enumerate(warps):
+                    if not active[wi]:
+                        continue
+                    row = query0 + 16 * wi + lane // 4
+                    row_index = ((head * t) + row) * t + column
+                    w.run(ASM['Scores'], [as_u32(key_fragment), as_u32(t - key0 - column)])
+                    w.run(ASM['Softmax'], [as_f32(scale_log2)])
+                    if probability > 0:
+                        w.run(ASM['Dropout'], [np.full(32, prefix, dtype=np.uint64), np.full(32, threshold), as_f32(keep),
+                                               (row_index + key0).astype(np.uint64), (row_index + key0 + 8 * t).astype(np.uint64)])
+                    w.run(ASM['Values'], [as_u32(value_fragment)])
+            for wi, w in enumerate(warps):
+                if active[wi]:
+                    row = query0 + 16 * wi + lane // 4
+                    output_at = image * t * c + row * c + head_column + column
+                    w.run(ASM['Store'], [(OUT_AT + output_at * 4).astype(np.uint64), np.full(32, 8 * c * 4, dtype=np.uint64),
+                                         as_u32(t - row), (LSE_AT + (head * t + row) * 4).astype(np.uint64), as_u32(lane % 4 == 0)])
+
+
+def references(qkv, shape, scale, probability, prefix):
+    batch, t, c, heads = shape
+    x = qkv.reshape(batch, t, 3, heads, HEAD).astype(np.float64)
+    xb = bf16(qkv).reshape(batch, t, 3, heads, HEAD).astype(np.float64)
+    out_exact, out_tiled = np.zeros((batch, t, c)), np.zeros((batch, t, c))
+    lse_exact, lse_tiled = np.zeros((batch * heads, t)), np.zeros((batch * heads, t))
+    keep = float(F32(F32(1) / (F32(1) - F32(probability))))
+    threshold = math.ceil(probability * 16777216.0)
+    for bh in range(batch * heads):
+        b, h = divmod(bh, heads)
+        index = (bh * t + np.arange(t))[:, None] * t + np.arange(t)[None, :]
+        mask = (uniform_bits(prefix, index) >= threshold) if probability > 0 else np.ones((t, t), dtype=bool)
+        # exact
+        s = x[b, :, 0, h] @ x[b, :, 1, h].T * scale
+        m = s.max(axis=1, keepdims=True)
+        e = np.exp(s - m)
+        lse_exact[bh] = (m + np.log(e.sum(axis=1, keepdims=True)))[:, 0]
+        out_exact[b, :, h * HEAD:(h + 1) * HEAD] = (e / e.sum(axis=1, keepdims=True) * mask * keep) @ x[b, :, 2, h]
+        # tiled, as the kernel rounds
+        s2 = (xb[b, :, 0, h] @ xb[b, :, 1, h].T) * float(F32(scale * F32(1.0 / math.log(2.0))))
+        mx, l, o = np.full(t, -np.inf), np.zeros(t), np.zeros((t, HEAD))
+        for key0 in range(0, t, KEY_ROWS):
+            blk = s2[:, key0:key0 + KEY_ROWS]
+            new = np.maximum(mx, blk.max(axis=1))
+            alpha = np.exp2(mx - new)
+            p = np.exp2(blk - new[:, None])
+            l = l * alpha + p.sum(axis=1)
+            pd = bf16((p * mask[:, key0:key0 + KEY_ROWS] * keep).astype(F32)).astype(np.float64)
+            o = o * alpha[:, None] + pd @ xb[b, key0:key0 + KEY_ROWS, 2, h]
+            mx = new
+        out_tiled[b, :, h * HEAD:(h + 1) * HEAD] = o / l[:, None]
+        lse_tiled[bh] = (mx + np.log2(l)) * math.log(2.0)
+    return out_exact, out_tiled, lse_exact, lse_tiled
+
+
+def case(name, shape, probability, seed):
+    batch, t, c, heads = shape
+    rng = np.random.default_rng(seed)
+    qkv = rng.standard_normal((batch, t, 3 * c)).astype(F32)
+    scale = F32(1.0 / math.sqrt(HEAD))
+    prefix = int(rng.integers(0, 2 ** 32))
+    output = np.full((batch, t, c), np.nan, dtype=F32)
+    lse = np.full((batch * heads, t), np.nan, dtype=F32)
+    kernel(qkv, shape, scale, probability, prefix, output, lse)
+    out_exact, out_tiled, lse_exact, lse_tiled = references(qkv, shape, scale, probability, prefix)
+    unset = int(np.isnan(output).sum() + np.isnan(lse).sum())
+    e_tiled = float(np.nanmax(np.abs(output - out_tiled)))
+    e_lse = float(np.nanmax(np.abs(lse - lse_tiled)))
+    e_exact = float(np.nanmax(np.abs(output - out_exact)))
+    e_lse_exact = float(np.nanmax(np.abs(lse - lse_exact)))
+    ok = unset == 0 and e_tiled <= 1e-4 and e_lse <= 1e-4 and e_exact <= 2.5e-2 and e_lse_exact <= 2.5e-2
+    print(f"{'ok  ' if ok else 'FAIL'} {name}: {batch}x{t}x{c} h{heads} p={probability}: output vs tiled {e_tiled:.1e}, "
+          f"log-sum-exp vs tiled {e_lse:.1e}; vs exact (bf16's own error) {e_exact:.1e} and {e_lse_exact:.1e}; {unset} unset")
+    return ok
+
+
+cases = [("cct-2/3x2's 49 tokens", (2, 49, 128, 2), 0.1, 1),
+         ("cct-7/3x1's 196 tokens, one image", (1, 196, 64, 1), 0.1, 2),
+         ("no dropout, 70 tokens", (1, 70, 128, 2), 0.0, 3),
+         ("a single tile, 7 tokens", (1, 7, 64, 1), 0.3, 4)]
+# The last key tile's keys left from a lane's first column are T % 32 − 2t: these reach every mask threshold of both
+# parities (and none left, for lanes past the end).
+cases += [(f"{t} tokens: {t % 32} keys in the last tile", (1, t, 64, 1), p, 5 + t) for t, p in [(50, 0.1), (63, 0.0), (41, 0.2), (36, 0.1), (44, 0.1), (64, 0.1)]]
+results = [case(*c) for c in cases]
+print(f"{sum(results)} of {len(results)} cases ok")
+sys.exit(0 if all(results) else 1)
