@@ -413,7 +413,7 @@ cases = [("cct-2/3x2's 49 tokens", (2, 49, 128, 2), 0.1, 1),
          ("a single tile, 7 tokens", (1, 7, 64, 1), 0.3, 4)]
 # The last key tile's keys left from a lane's first column are T % 32 − 2t: these reach every mask threshold of both
 # parities (and none left, for lanes past the end).
-cases += [(f"{t} tokens: {t % 32} keys in the last tile", (1, t, 64, 1), p, 5 + t) for t, p in [(50, 0.1), (63, 0.0), (41, 0.2), (36, 0.1), (44, 0.1), (64, 0.1)]]
+cases += [(f"{t} tokens: {(t - 1) % 32 + 1} keys in the last tile", (1, t, 64, 1), p, 5 + t) for t, p in [(50, 0.1), (63, 0.0), (41, 0.2), (36, 0.1), (44, 0.1), (64, 0.1)]]
 results = [case(*c) for c in cases]
 print(f"{sum(results)} of {len(results)} cases ok")
 sys.exit(0 if all(results) else 1)
