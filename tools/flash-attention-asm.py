@@ -40,9 +40,9 @@ def init():
     return lines + [f"mov.f32 fa_m{r}, {NEG_INF};" for r in range(2)] + [f"mov.f32 fa_l{r}, {ZERO};" for r in range(2)]
 
 
-def stage():
+def stage(smem="fa_smem"):
     # %0, %1 two consecutive floats of a row, %2 their shared byte offset: rounded to one bf16 pair (the first in the low half).
-    return ["{", ".reg .b32 w;", ".reg .u32 a;", "cvt.rn.bf16x2.f32 w, %1, %0;", "mov.u32 a, fa_smem;", "add.u32 a, a, %2;",
+    return ["{", ".reg .b32 w;", ".reg .u32 a;", "cvt.rn.bf16x2.f32 w, %1, %0;", f"mov.u32 a, {smem};", "add.u32 a, a, %2;",
             "st.shared.b32 [a], w;", "}"]
 
 
@@ -160,6 +160,158 @@ def store():
     return lines + ["}"]
 
 
+
+
+# The key-major backward: a group of 4 warps takes 64 keys of one (image, head), a warp 16, and walks the queries 32 a
+# step. Shared (bf16 rows of 144 bytes as above): k [64 rows] at 0, v [64] at 9,216, the step's q [32] at 18,432 and
+# doutput [32] at 23,040, then the step's 32 log-sum-exps (times log2(e)) and 32 row dots as fp32 at 27,648 and 27,776.
+# Registers across statements: fb_dv0..31 and fb_dk0..31 the warp's dv and dk (16 keys x 64), fb_s0..15 the step's
+# scores, then P, then dropout(P); fb_d0..15 its dP̃ (the dropped probabilities' gradient), then dS. Row g of a tile is
+# key g (g = lane / 4), columns 2t, 2t + 1 queries (t = lane % 4).
+B_K, B_V = 0, 64 * ROW
+B_Q, B_DO = 128 * ROW, 128 * ROW + 32 * ROW
+B_LSE = 192 * ROW
+B_DOT = B_LSE + 128
+B_SHARED = B_DOT + 128
+
+
+def backward_init():
+    lines = [f".shared .align 16 .b8 fb_smem[{B_SHARED}];", ".reg .f32 fb_dv<32>;", ".reg .f32 fb_dk<32>;", ".reg .f32 fb_s<16>;",
+             ".reg .f32 fb_d<16>;"]
+    return lines + [f"mov.f32 fb_dv{i}, {ZERO};" for i in range(32)] + [f"mov.f32 fb_dk{i}, {ZERO};" for i in range(32)]
+
+
+def backward_statistic():
+    # %0 a float, %1 its shared byte offset.
+    return ["{", ".reg .u32 a;", "mov.u32 a, fb_smem;", "add.u32 a, a, %1;", "st.shared.f32 [a], %0;", "}"]
+
+
+def backward_scores():
+    # fb_s = k·qᵀ and fb_d = v·doutputᵀ for the warp's 16 keys and the step's 32 queries; queries past the end -inf in fb_s.
+    # %0 the lane's A fragment offset (key row 16·warp + lane % 16, columns 8·(lane / 16) on) in the k and v tiles, %1 its
+    # B fragment offset (query lane % 8 + 8·(lane / 16), columns 8·((lane / 8) % 2) on) in the q and doutput tiles, %2
+    # the queries left from the lane's first column (2t).
+    lines = ["{", ".reg .b32 a<4>, b<8>;", ".reg .u32 x, y;", ".reg .pred p;"]
+    lines += [f"mov.f32 fb_s{i}, {ZERO};" for i in range(16)] + [f"mov.f32 fb_d{i}, {ZERO};" for i in range(16)]
+    for acc, a_at, b_at in [("fb_s", B_K, B_Q), ("fb_d", B_V, B_DO)]:
+        lines += ["mov.u32 x, fb_smem;", "add.u32 y, x, %1;", "add.u32 x, x, %0;"]
+        if a_at:
+            lines.append(f"add.u32 x, x, {a_at};")
+        lines.append(f"add.u32 y, y, {b_at};")
+        for j in range(HEAD // 16):
+            lines += [f"{LDSM} {regs('a', 0)}, [x+{32 * j}];", f"{LDSM} {regs('b', 0)}, [y+{32 * j}];",
+                      f"{LDSM} {regs('b', 4)}, [y+{16 * ROW + 32 * j}];"]
+            for n in range(4):
+                b = 4 * (n // 2) + 2 * (n % 2)
+                lines.append(f"{MMA} {regs(acc, 4 * n)}, {regs('a', 0)}, {{b{b}, b{b + 1}}}, {regs(acc, 4 * n)};")
+    for n in range(4):
+        for j in range(2):
+            lines.append(f"setp.gt.s32 p, %2, {8 * n + j};")
+            lines += [f"selp.f32 fb_s{4 * n + 2 * h + j}, fb_s{4 * n + 2 * h + j}, {NEG_INF}, p;" for h in range(2)]
+    return lines + ["}"]
+
+
+def column_statistics(base, name):
+    # The step's fp32 statistic of each of the lane's 8 query columns (8n + j from its first, 2t) into name0..7.
+    lines = ["mov.u32 a, fb_smem;", "add.u32 a, a, %s;" % "{}", f"add.u32 a, a, {base};"]
+    return lines + [f"ld.shared.f32 {name}{2 * n + j}, [a+{4 * (8 * n + j)}];" for n in range(4) for j in range(2)]
+
+
+def backward_probabilities():
+    # fb_s = P = 2^(scale·log2(e)·s − log2(e)·log-sum-exp of the column's query). %0 = scale·log2(e), %1 = 8t (bytes).
+    lines = ["{", ".reg .u32 a;", ".reg .f32 l<8>;"] + [x.format("%1") for x in column_statistics(B_LSE, "l")]
+    for n in range(4):
+        for j in range(2):
+            for h in range(2):
+                e = 4 * n + 2 * h + j
+                lines += [f"neg.f32 l{2 * n + j}, l{2 * n + j};" if h == 0 else None,
+                          f"fma.rn.f32 fb_s{e}, fb_s{e}, %0, l{2 * n + j};", f"ex2.approx.ftz.f32 fb_s{e}, fb_s{e};"]
+    return [l for l in lines if l is not None] + ["}"]
+
+
+def backward_gradients(dropped):
+    # fb_d = dS = P · (dropout(dP̃) − D) and fb_s = dropout(P), with D the column's row dot. Dropped: %0 the key's prefix,
+    # %1 the least kept draw, %2 1 / (1 − p), %3 and %4 the (B, H, T, T) indices of (query 2t, key g) and (2t, g + 8),
+    # %5 T (an index's step from one query to the next), %6 = 8t (bytes). Undropped: %0 = 8t.
+    stats = "%6" if dropped else "%0"
+    lines = ["{", ".reg .u32 a;", ".reg .f32 dot<8>, v;"] + [x.format(stats) for x in column_statistics(B_DOT, "dot")]
+    if dropped:
+        lines[1:1] = [".reg .b64 i, o;", ".reg .u32 lo, hi, h, x;", ".reg .pred p;"]
+    for h in range(2):
+        for n in range(4):
+            for j in range(2):
+                e = 4 * n + 2 * h + j
+                if dropped:
+                    lines += [f"mul.lo.s64 o, %5, {8 * n + j};", f"add.s64 i, %{3 + h}, o;", "mov.b64 {lo, hi}, i;", "xor.b32 h, %0, lo;"]
+                    mix(lines)
+                    lines += ["xor.b32 h, h, hi;", "xor.b32 h, h, 0x27D4EB2F;"]
+                    mix(lines)
+                    lines += ["shr.u32 h, h, 8;", "setp.ge.u32 p, h, %1;",
+                              f"mul.f32 v, fb_d{e}, %2;", f"selp.f32 fb_d{e}, v, {ZERO}, p;"]
+                lines += [f"sub.f32 fb_d{e}, fb_d{e}, dot{2 * n + j};", f"mul.f32 fb_d{e}, fb_d{e}, fb_s{e};"]
+                if dropped:
+                    lines += [f"mul.f32 v, fb_s{e}, %2;", f"selp.f32 fb_s{e}, v, {ZERO}, p;"]
+    return lines + ["}"]
+
+
+def backward_store_scores():
+    # scale · dS to the (B, H, T, T) scratch at (query, key), for dq's product: %0 the address of (query 2t, key g), %1 the
+    # bytes from one query's row to the next (4T), %2 the keys left from key g, %3 the queries left from query 2t, %4 scale.
+    lines = ["{", ".reg .b64 r, o;", ".reg .f32 v;", ".reg .pred k<2>, q, p;", "setp.gt.s32 k0, %2, 0;", "setp.gt.s32 k1, %2, 8;"]
+    for n in range(4):
+        for j in range(2):
+            lines += [f"setp.gt.s32 q, %3, {8 * n + j};", f"mul.lo.s64 o, %1, {8 * n + j};", "add.s64 r, %0, o;"]
+            for h in range(2):
+                e = 4 * n + 2 * h + j
+                lines += [f"and.pred p, q, k{h};", f"mul.f32 v, fb_d{e}, %4;", f"@p st.global.f32 [r+{32 * h}], v;"]
+    return lines + ["}"]
+
+
+def backward_values():
+    # fb_dv += dropout(P) · doutput and fb_dk += dS · q, the score tiles as bf16 A fragments (query tiles 2k and 2k + 1
+    # are k-step k's), the B fragments by ldmatrix.trans: %0 the lane's offset (query lane % 8 + 8·((lane / 8) % 2),
+    # columns 8·(lane / 16) on) in the doutput and q tiles.
+    lines = ["{", ".reg .b32 p<8>, b<4>;", ".reg .u32 a;"]
+    for acc, src, at in [("fb_dv", "fb_s", B_DO), ("fb_dk", "fb_d", B_Q)]:
+        for k in range(2):
+            for half in range(2):
+                n = 2 * k + half
+                lines += [f"cvt.rn.bf16x2.f32 p{4 * k + 2 * half}, {src}{4 * n + 1}, {src}{4 * n};",
+                          f"cvt.rn.bf16x2.f32 p{4 * k + 2 * half + 1}, {src}{4 * n + 3}, {src}{4 * n + 2};"]
+        lines += ["mov.u32 a, fb_smem;", f"add.u32 a, a, {at};", "add.u32 a, a, %0;"]
+        for k in range(2):
+            a = f"{{p{4 * k}, p{4 * k + 1}, p{4 * k + 2}, p{4 * k + 3}}}"
+            for pair in range(HEAD // 16):
+                lines.append(f"{LDSM_T} {regs('b', 0)}, [a+{16 * ROW * k + 32 * pair}];")
+                for half in range(2):
+                    n = 2 * pair + half
+                    lines.append(f"{MMA} {regs(acc, 4 * n)}, {a}, {{b{2 * half}, b{2 * half + 1}}}, {regs(acc, 4 * n)};")
+    return lines + ["}"]
+
+
+def backward_store():
+    # dqkv += (scale · dk, dv) for the warp's keys: %0 the address of key g's k part at the lane's first column, %1 the
+    # bytes of 8 qkv rows, %2 the keys left from key g, %3 the bytes from a row's k part to its v part (4C), %4 scale.
+    lines = ["{", ".reg .b64 r;", ".reg .f32 v<2>;", ".reg .pred p;", "mov.b64 r, %0;"]
+    for h in range(2):
+        if h:
+            lines.append("add.s64 r, r, %1;")
+        lines.append(f"setp.gt.s32 p, %2, {8 * h};")
+        for acc, scaled, offset in [("fb_dk", True, "0"), ("fb_dv", False, "%3")]:
+            at = "r" if offset == "0" else "s"
+            if offset != "0":
+                lines += ["{", ".reg .b64 s;", "add.s64 s, r, %3;"]
+            for n in range(8):
+                e = 4 * n + 2 * h
+                lines.append(f"@p ld.global.v2.f32 {{v0, v1}}, [{at}+{32 * n}];")
+                for q in range(2):
+                    lines.append(f"fma.rn.f32 v{q}, {acc}{e + q}, %4, v{q};" if scaled else f"add.f32 v{q}, v{q}, {acc}{e + q};")
+                lines.append(f"@p st.global.v2.f32 [{at}+{32 * n}], {{v0, v1}};")
+            if offset != "0":
+                lines.append("}")
+    return lines + ["}"]
+
+
 parts = [cs("Init", init(), "Declares fa_smem and the registers that live across statements: output accumulators zeroed, running maxima -inf, sums 0."),
          cs("Stage", stage(), "Rounds two consecutive floats (%0, %1) to a bf16 pair at shared offset %2."),
          cs("LoadQueries", load_q(), "The warp's q fragments from shared; %0 the lane's offset."),
@@ -167,7 +319,17 @@ parts = [cs("Init", init(), "Declares fa_smem and the registers that live across
          cs("Softmax", softmax(), "The online softmax's step; %0 = scale · log2(e)."),
          cs("Dropout", dropout(), "Inverted dropout on the step's probabilities; %0 prefix, %1 threshold, %2 1 / (1 − p), %3 and %4 the rows' indices."),
          cs("Values", values(), "The output accumulators += probabilities · values; %0 the lane's value fragment offset."),
-         cs("Store", store(), "The output rows and log-sum-exps; %0 row g's address, %1 8 rows' bytes, %2 rows left, %3 the log-sum-exp's address, %4 the lane that stores it.")]
+         cs("Store", store(), "The output rows and log-sum-exps; %0 row g's address, %1 8 rows' bytes, %2 rows left, %3 the log-sum-exp's address, %4 the lane that stores it."),
+         cs("BackwardInit", backward_init(), "Declares fb_smem and the registers that live across the backward's statements: dv and dk zeroed."),
+         cs("BackwardStage", stage("fb_smem"), "Rounds two consecutive floats (%0, %1) to a bf16 pair at shared offset %2."),
+         cs("BackwardStatistic", backward_statistic(), "Stores the float %0 at shared offset %1."),
+         cs("BackwardScores", backward_scores(), "The step's scores and dP̃; %0, %1 the lane's A and B fragment offsets, %2 the queries left from its first column."),
+         cs("BackwardProbabilities", backward_probabilities(), "P from the scores; %0 = scale · log2(e), %1 = 8t."),
+         cs("BackwardGradientsDropped", backward_gradients(True), "dS and dropout(P) with dropout; %0 prefix, %1 threshold, %2 1 / (1 − p), %3 %4 indices, %5 T, %6 = 8t."),
+         cs("BackwardGradients", backward_gradients(False), "dS (P as it is); %0 = 8t."),
+         cs("BackwardStoreScores", backward_store_scores(), "scale · dS to the scratch; %0 address, %1 4T, %2 keys left, %3 queries left, %4 scale."),
+         cs("BackwardValues", backward_values(), "dv += dropout(P) · doutput, dk += dS · q; %0 the lane's .trans fragment offset."),
+         cs("BackwardStore", backward_store(), "dqkv += (scale · dk, dv); %0 key g's k address, %1 8 rows' bytes, %2 keys left, %3 4C, %4 scale.")]
 
 print("""// <auto-generated>
 // Generated by tools/flash-attention-asm.py: do not edit; change the script and rerun it
@@ -182,5 +344,9 @@ internal static class TensorCoreFlashAttentionAsm
 print(f"    /// <summary>Bytes of a shared row: 64 bf16 and 8 of padding.</summary>\n    public const int RowBytes = {ROW};\n")
 print(f"    /// <summary>Byte offset of the key tile in fa_smem.</summary>\n    public const int KeysAt = {K_AT};\n")
 print(f"    /// <summary>Byte offset of the value tile in fa_smem.</summary>\n    public const int ValuesAt = {V_AT};\n")
+for name, value, what in [("BackwardValuesAt", B_V, "the value tile"), ("BackwardQueriesAt", B_Q, "the step's query tile"),
+                          ("BackwardOutputGradientsAt", B_DO, "the step's doutput tile"), ("BackwardLogSumExpsAt", B_LSE, "the step's log-sum-exps"),
+                          ("BackwardRowDotsAt", B_DOT, "the step's row dots")]:
+    print(f"    /// <summary>Byte offset of {what} in fb_smem.</summary>\n    public const int {name} = {value};\n")
 print("\n\n".join(parts))
 print("}")

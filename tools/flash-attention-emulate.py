@@ -25,8 +25,12 @@ def const_int(name):
     return int(re.search(r'public const int ' + name + r' = (\d+);', SRC).group(1))
 
 
-ASM = {n: const_string(n) for n in ['Init', 'Stage', 'LoadQueries', 'Scores', 'Softmax', 'Dropout', 'Values', 'Store']}
+ASM = {n: const_string(n) for n in ['Init', 'Stage', 'LoadQueries', 'Scores', 'Softmax', 'Dropout', 'Values', 'Store',
+                                    'BackwardInit', 'BackwardStage', 'BackwardStatistic', 'BackwardScores', 'BackwardProbabilities',
+                                    'BackwardGradientsDropped', 'BackwardGradients', 'BackwardStoreScores', 'BackwardValues', 'BackwardStore']}
 ROW, KEYS_AT, VALUES_AT = const_int('RowBytes'), const_int('KeysAt'), const_int('ValuesAt')
+B_V, B_Q, B_DO = const_int('BackwardValuesAt'), const_int('BackwardQueriesAt'), const_int('BackwardOutputGradientsAt')
+B_LSE, B_DOT = const_int('BackwardLogSumExpsAt'), const_int('BackwardRowDotsAt')
 QUERY_ROWS, KEY_ROWS, THREADS, HEAD = 64, 32, 128, 64
 LANES = np.arange(32)
 F32, U32, U64 = np.float32, np.uint32, np.uint64
@@ -67,6 +71,12 @@ class Global:
     def put(self, base, array):
         self.arrays.append((base, array))
 
+    def load(self, address):
+        for base, array in self.arrays:
+            if base <= address < base + 4 * array.size:
+                return F32(array.reshape(-1)[(address - base) // 4])
+        raise Exception(f'load outside every array at {address:#x}')
+
     def store(self, address, value):
         for base, array in self.arrays:
             if base <= address < base + 4 * array.size:
@@ -104,7 +114,7 @@ class Warp:
             return np.full(32, int(x[2:], 16), dtype=U32)
         if re.fullmatch(r'-?(0x[0-9A-Fa-f]+|\d+)', x):
             return np.full(32, int(x, 0) & 0xFFFFFFFFFFFFFFFF, dtype=U64)
-        if x == 'fa_smem':
+        if x in ('fa_smem', 'fb_smem'):
             return np.zeros(32, dtype=U32)
         return self.find(x)[x][1]
 
@@ -167,6 +177,8 @@ class Warp:
             self.set(ops[0], (self.u(ops[1], args) + self.u(ops[2], args)) & 0xFFFFFFFF)
         elif op == 'add.s64':
             self.set(ops[0], self.u(ops[1], args) + self.u(ops[2], args))
+        elif op == 'mul.lo.s64':
+            self.set(ops[0], self.u(ops[1], args) * self.u(ops[2], args))
         elif op in ('add.f32', 'sub.f32', 'mul.f32', 'max.f32'):
             a, b = self.f(ops[1], args), self.f(ops[2], args)
             with np.errstate(invalid='ignore', over='ignore'):
@@ -213,6 +225,30 @@ class Warp:
                 a = int(at[lane])
                 assert a % 4 == 0 and a + 4 <= self.smem.size, f'shared store at {a}'
                 self.smem[a:a + 4] = np.array([v[lane]], dtype=U32).view(np.uint8)
+        elif op == 'st.shared.f32':
+            at = self.address(ops[0], args)
+            v = self.u(ops[1], args)
+            for lane in LANES:
+                a = int(at[lane])
+                assert a % 4 == 0 and a + 4 <= self.smem.size, f'shared store at {a}'
+                self.smem[a:a + 4] = np.array([v[lane]], dtype=U32).view(np.uint8)
+        elif op == 'ld.shared.f32':
+            at = self.address(ops[1], args)
+            out = np.zeros(32, dtype=U32)
+            for lane in LANES:
+                a = int(at[lane])
+                assert a % 4 == 0 and a + 4 <= self.smem.size, f'shared load at {a}'
+                out[lane] = self.smem[a:a + 4].view(U32)[0]
+            self.set(ops[0], out, mask)
+        elif op == 'ld.global.v2.f32':
+            at = self.address(ops[1], args)
+            dest = [r.strip() for r in ops[0].strip('{}').split(',')]
+            for q, name in enumerate(dest):
+                out = np.zeros(32, dtype=F32)
+                for lane in LANES:
+                    if mask is None or mask[lane]:
+                        out[lane] = self.memory.load(int(at[lane]) + 4 * q)
+                self.set(name, out.view(U32), mask)
         elif op.startswith('ldmatrix.sync.aligned.m8n8.x4'):
             self.ldmatrix(ops, args, '.trans' in op)
         elif op == 'mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32':
@@ -407,6 +443,174 @@ def case(name, shape, probability, seed):
     return ok
 
 
+def backward_kernel(qkv, dout, lse, dots, shape, scale, probability, prefix, dqkv, scratch):
+    # TensorCoreFlashAttention.BackwardKernel, group by group; addresses as the host passes them.
+    batch, t, c, heads = shape
+    DQKV_AT, SCRATCH_AT = 0x100000, 0x80000000
+    memory = Global()
+    memory.put(DQKV_AT, dqkv)
+    memory.put(SCRATCH_AT, scratch)
+    log2e = F32(1.0 / math.log(2.0))
+    scale_log2 = F32(scale * log2e)
+    threshold = np.uint64(math.ceil(probability * 16777216.0))
+    keep = F32(F32(1) / (F32(1) - F32(probability)))
+    as_u32 = lambda v: np.asarray(v, dtype=np.int64).astype(np.uint64) & 0xFFFFFFFF
+    as_f32 = lambda v: np.full(32, F32(v)).view(U32)
+    lane = LANES
+    for head in range(batch * heads):
+        image = head // heads
+        qkv_rows, output_rows, head_column = image * t * 3 * c, image * t * c, (head % heads) * HEAD
+        for gx in range((t + QUERY_ROWS - 1) // QUERY_ROWS):
+            smem = np.zeros(B_DOT + 128, dtype=np.uint8)
+            warps = [Warp(smem, memory) for _ in range(4)]
+            for w in warps:
+                w.run(ASM['BackwardInit'], [])
+            key0 = gx * QUERY_ROWS
+
+            def stage(source, start, row_length, row0, at, rows):
+                flat = source.reshape(-1)
+                for e0 in range(0, rows * (HEAD // 2), THREADS):
+                    for wi, w in enumerate(warps):
+                        e = e0 + 32 * wi + lane
+                        row, pair = e // (HEAD // 2), e % (HEAD // 2)
+                        inside = row0 + row < t
+                        i = np.where(inside, start + (row0 + row) * row_length + 2 * pair, 0)
+                        x = np.where(inside, flat[i], F32(0)).astype(F32)
+                        y = np.where(inside, flat[np.minimum(i + 1, flat.size - 1)], F32(0)).astype(F32)
+                        w.run(ASM['BackwardStage'], [x.view(U32), y.view(U32), as_u32(at + row * ROW + 4 * pair)])
+
+            stage(qkv, qkv_rows + c + head_column, 3 * c, key0, 0, QUERY_ROWS)
+            stage(qkv, qkv_rows + 2 * c + head_column, 3 * c, key0, B_V, QUERY_ROWS)
+            active = [key0 + 16 * wi < t for wi in range(4)]
+            a_fragment = lambda wi: (16 * wi + lane % 16) * ROW + 16 * (lane // 16)
+            b_fragment = ((lane % 8) + 8 * (lane // 16)) * ROW + 16 * ((lane // 8) % 2)
+            trans_fragment = ((lane % 8) + 8 * ((lane // 8) % 2)) * ROW + 16 * (lane // 16)
+            column = 2 * (lane % 4)
+            for query0 in range(0, t, KEY_ROWS):
+                stage(qkv, qkv_rows + head_column, 3 * c, query0, B_Q, KEY_ROWS)
+                stage(dout, output_rows + head_column, c, query0, B_DO, KEY_ROWS)
+                row = query0 + lane
+                inside = row < t
+                at = np.where(inside, head * t + row, 0)
+                l2 = np.where(inside, (lse.reshape(-1)[at] * log2e).astype(F32), F32(0)).astype(F32)
+                d = np.where(inside, dots.reshape(-1)[at], F32(0)).astype(F32)
+                warps[0].run(ASM['BackwardStatistic'], [l2.view(U32), as_u32(B_LSE + 4 * lane)])
+                warps[0].run(ASM['BackwardStatistic'], [d.view(U32), as_u32(B_DOT + 4 * lane)])
+                for wi, w in enumerate(warps):
+                    if not active[wi]:
+                        continue
+                    key = key0 + 16 * wi + lane // 4
+                    w.run(ASM['BackwardScores'], [as_u32(a_fragment(wi)), as_u32(b_fragment), as_u32(t - query0 - column)])
+                    w.run(ASM['BackwardProbabilities'], [as_f32(scale_log2), as_u32(4 * column)])
+                    index = ((head * t) + query0 + column) * t + key
+                    if probability > 0:
+                        w.run(ASM['BackwardGradientsDropped'], [np.full(32, prefix, dtype=np.uint64), np.full(32, threshold), as_f32(keep),
+                                                                index.astype(np.uint64), (index + 8).astype(np.uint64),
+                                                                np.full(32, t, dtype=np.uint64), as_u32(4 * column)])
+                    else:
+                        w.run(ASM['BackwardGradients'], [as_u32(4 * column)])
+                    w.run(ASM['BackwardStoreScores'], [(SCRATCH_AT + index * 4).astype(np.uint64), np.full(32, 4 * t, dtype=np.uint64),
+                                                       as_u32(t - key), as_u32(t - query0 - column), as_f32(scale)])
+                    w.run(ASM['BackwardValues'], [as_u32(trans_fragment)])
+            for wi, w in enumerate(warps):
+                if active[wi]:
+                    key = key0 + 16 * wi + lane // 4
+                    w.run(ASM['BackwardStore'], [(DQKV_AT + (qkv_rows + key * 3 * c + c + head_column + column) * 4).astype(np.uint64),
+                                                 np.full(32, 8 * 3 * c * 4, dtype=np.uint64), as_u32(t - key),
+                                                 np.full(32, c * 4, dtype=np.uint64), as_f32(scale)])
+
+
+def mma_f32(a, b):
+    # a · b summed as mma.m16n8k16 sums: fp32 accumulators, a k-step of 16 added at a time.
+    acc = np.zeros((a.shape[0], b.shape[1]), dtype=F32)
+    for k0 in range(0, a.shape[1], 16):
+        acc = (acc.astype(np.float64) + a[:, k0:k0 + 16] @ b[k0:k0 + 16]).astype(F32)
+    return acc.astype(np.float64)
+
+
+def backward_references(qkv, dout, lse, dots, shape, scale, probability, prefix, dqkv0):
+    # dqkv0 + (0, dk, dv) and scale · dS: exact (float64 of the unrounded inputs) and tiled (the kernel's roundings).
+    batch, t, c, heads = shape
+    x = qkv.reshape(batch, t, 3, heads, HEAD).astype(np.float64)
+    xb = bf16(qkv).reshape(batch, t, 3, heads, HEAD).astype(np.float64)
+    dy = dout.reshape(batch, t, heads, HEAD).astype(np.float64)
+    dyb = bf16(dout).reshape(batch, t, heads, HEAD).astype(np.float64)
+    keep = float(F32(F32(1) / (F32(1) - F32(probability))))
+    threshold = math.ceil(probability * 16777216.0)
+    log2e = F32(1.0 / math.log(2.0))
+    results = []
+    for tiled in (False, True):
+        dq = dqkv0.astype(np.float64).reshape(batch, t, 3, heads, HEAD).copy()
+        ds_all = np.zeros((batch * heads, t, t))
+        for bh in range(batch * heads):
+            b, h = divmod(bh, heads)
+            index = (bh * t + np.arange(t))[:, None] * t + np.arange(t)[None, :]
+            mask = (uniform_bits(prefix, index) >= threshold) if probability > 0 else np.ones((t, t), dtype=bool)
+            src, g = (xb, dyb) if tiled else (x, dy)
+            q, k, v, o = src[b, :, 0, h], src[b, :, 1, h], src[b, :, 2, h], g[b, :, h]
+            if tiled:
+                # As the kernel computes them, in fp32: each mma adds a k-step of 16 to fp32 accumulators; the fma, the
+                # exponential and the products rounded to fp32 as PTX rounds them. So the probabilities and dS round to
+                # the same bf16 values, and only the sums of dv and dk differ (fp32 against float64).
+                f = lambda a: np.asarray(a).astype(F32).astype(np.float64)
+                s_ = mma_f32(q, k.T)
+                lse2 = f(lse[bh] * log2e)
+                p = f(np.exp2(f(s_ * float(F32(scale * log2e)) - lse2[:, None]).astype(F32)))
+                pd = np.where(mask, f(p * keep), 0.0)
+                dp = np.where(mask, f(mma_f32(o, v.T) * keep), 0.0)
+                ds = f(f(dp - dots[bh].astype(np.float64)[:, None]) * p)
+            else:
+                p = np.exp((q @ k.T) * float(scale) - lse[bh].astype(np.float64)[:, None])
+                pd = p * mask * keep
+                dp = (o @ v.T) * mask * keep
+                ds = p * (dp - dots[bh].astype(np.float64)[:, None])
+            ds_all[bh] = ds * float(scale)
+            r = (lambda a: bf16(a.astype(F32)).astype(np.float64)) if tiled else (lambda a: a)
+            dq[b, :, 2, h] += r(pd).T @ o
+            dq[b, :, 1, h] += float(scale) * (r(ds).T @ q)
+        results += [dq.reshape(dqkv0.shape), ds_all]
+    return results
+
+
+def backward_case(name, shape, probability, seed):
+    batch, t, c, heads = shape
+    rng = np.random.default_rng(seed)
+    qkv = rng.standard_normal((batch, t, 3 * c)).astype(F32)
+    dout = rng.standard_normal((batch, t, c)).astype(F32)
+    scale = F32(1.0 / math.sqrt(HEAD))
+    prefix = int(rng.integers(0, 2 ** 32))
+    # The forward's log-sum-exps and row dots, exact, as inputs.
+    x = qkv.reshape(batch, t, 3, heads, HEAD).astype(np.float64)
+    lse = np.zeros((batch * heads, t), dtype=F32)
+    dots = np.zeros((batch * heads, t), dtype=F32)
+    keep = float(F32(F32(1) / (F32(1) - F32(probability))))
+    threshold = math.ceil(probability * 16777216.0)
+    for bh in range(batch * heads):
+        b, h = divmod(bh, heads)
+        sc = x[b, :, 0, h] @ x[b, :, 1, h].T * float(scale)
+        m = sc.max(axis=1, keepdims=True)
+        lse[bh] = (m + np.log(np.exp(sc - m).sum(axis=1, keepdims=True)))[:, 0]
+        index = (bh * t + np.arange(t))[:, None] * t + np.arange(t)[None, :]
+        mask = (uniform_bits(prefix, index) >= threshold) if probability > 0 else np.ones((t, t), dtype=bool)
+        o = (np.exp(sc - lse[bh][:, None]) * mask * keep) @ x[b, :, 2, h]
+        dots[bh] = (o * dout.reshape(batch, t, heads, HEAD)[b, :, h]).sum(axis=1)
+    dqkv0 = rng.standard_normal((batch, t, 3 * c)).astype(F32)
+    dqkv = dqkv0.copy()
+    scratch = np.full((batch * heads, t, t), np.nan, dtype=F32)
+    backward_kernel(qkv, dout, lse, dots, shape, scale, probability, prefix, dqkv, scratch)
+    dq_exact, ds_exact, dq_tiled, ds_tiled = backward_references(qkv, dout, lse, dots, shape, scale, probability, prefix, dqkv0)
+    unset = int(np.isnan(dqkv).sum() + np.isnan(scratch).sum())
+    e_tiled = float(np.nanmax(np.abs(dqkv - dq_tiled)))
+    e_ds = float(np.nanmax(np.abs(scratch - ds_tiled)))
+    e_exact = float(np.nanmax(np.abs(dqkv - dq_exact)))
+    e_ds_exact = float(np.nanmax(np.abs(scratch - ds_exact)))
+    q_part = float(np.abs(dqkv.reshape(batch, t, 3, c)[:, :, 0] - dqkv0.reshape(batch, t, 3, c)[:, :, 0]).max())
+    ok = unset == 0 and q_part == 0 and e_tiled <= 1e-5 and e_ds <= 1e-5 and e_exact <= 5e-2 and e_ds_exact <= 5e-2
+    print(f"{'ok  ' if ok else 'FAIL'} backward, {name}: {batch}x{t}x{c} h{heads} p={probability}: dqkv vs tiled {e_tiled:.1e}, "
+          f"scale·dS vs tiled {e_ds:.1e}; vs exact (bf16's own error) {e_exact:.1e} and {e_ds_exact:.1e}; q part changed by {q_part:.1e}; {unset} unset")
+    return ok
+
+
 cases = [("cct-2/3x2's 49 tokens", (2, 49, 128, 2), 0.1, 1),
          ("cct-7/3x1's 196 tokens, one image", (1, 196, 64, 1), 0.1, 2),
          ("no dropout, 70 tokens", (1, 70, 128, 2), 0.0, 3),
@@ -414,6 +618,11 @@ cases = [("cct-2/3x2's 49 tokens", (2, 49, 128, 2), 0.1, 1),
 # The last key tile's keys left from a lane's first column are T % 32 − 2t: these reach every mask threshold of both
 # parities (and none left, for lanes past the end).
 cases += [(f"{t} tokens: {(t - 1) % 32 + 1} keys in the last tile", (1, t, 64, 1), p, 5 + t) for t, p in [(50, 0.1), (63, 0.0), (41, 0.2), (36, 0.1), (44, 0.1), (64, 0.1)]]
-results = [case(*c) for c in cases]
+backward_cases = [("cct-2/3x2's 49 tokens", (2, 49, 128, 2), 0.1, 21),
+                  ("cct-7/3x1's 196 tokens, one image", (1, 196, 64, 1), 0.1, 22),
+                  ("no dropout, 70 tokens", (1, 70, 128, 2), 0.0, 23),
+                  ("a single tile, 7 tokens", (1, 7, 64, 1), 0.3, 24)]
+backward_cases += [(f"{t} tokens: {(t - 1) % 32 + 1} queries in the last tile", (1, t, 64, 1), p, 25 + t) for t, p in [(50, 0.1), (63, 0.0), (41, 0.2), (36, 0.1), (44, 0.1), (64, 0.1)]]
+results = [case(*c) for c in cases] + [backward_case(*c) for c in backward_cases]
 print(f"{sum(results)} of {len(results)} cases ok")
 sys.exit(0 if all(results) else 1)

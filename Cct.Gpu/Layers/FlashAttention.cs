@@ -54,7 +54,8 @@ internal sealed class FlashAttention
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape> rowDots;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout> keyValueBackward;
 
-    // The forward on bf16 tensor cores, for a CUDA device in bf16 precision (null elsewhere): chosen once, with the device.
+    // The forward and the key-major backward on bf16 tensor cores, for a CUDA device in bf16 precision (null elsewhere):
+    // chosen once, with the device.
     private readonly TensorCoreFlashAttention? tensorCores;
 
     private FlashAttention(ComputeDevice device)
@@ -115,7 +116,14 @@ internal sealed class FlashAttention
         var (dots, scoreGradients) = (scratch.SubView(0, rows), scratch.SubView(rows, rows * t));
         var scale = ScoreScale(shape);
         rowDots(Launch(shape), dots, doutput, output, shape);
-        keyValueBackward(Launch(shape), dqkv, scoreGradients, doutput, qkv, logSumExp, dots, shape, scale, new GemmDropout(dropoutProbability, key));
+        if (tensorCores is not null && TensorCoreFlashAttention.Fits(shape, dqkv))
+        {
+            tensorCores.Backward(dqkv, scoreGradients, doutput, qkv, logSumExp, dots, shape, scale, dropoutProbability, key);
+        }
+        else
+        {
+            keyValueBackward(Launch(shape), dqkv, scoreGradients, doutput, qkv, logSumExp, dots, shape, scale, new GemmDropout(dropoutProbability, key));
+        }
 
         // dq += (scale · dS) · k, per head: one product on the batched GEMM tiles, where recomputing the scores and dP
         // for it in a query-major kernel cost two products more (docs/gpu-kernels.md).

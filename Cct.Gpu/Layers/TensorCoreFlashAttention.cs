@@ -40,12 +40,21 @@ internal sealed class TensorCoreFlashAttention
     public const int Threads = 128;
 
     // Four groups an SM cap ptxas at 65,536 / (4 · 128) = 128 registers a thread: 16 query fragments, 32 accumulators,
-    // 16 scores and the step's fragments, well inside it.
+    // 16 scores and the step's fragments fit the forward in 126. The backward holds 64 accumulators (dv, dk) and 32 of the
+    // step (scores, dP̃): at 128 it spilled 104 bytes (ptxas 11.8, sm_90), so it runs two groups an SM.
     internal static KernelSpecialization Specialization { get; } = new(Threads, 4);
+
+    private static KernelSpecialization BackwardSpecialization { get; } = new(Threads, 2);
+
+    /// <summary>The specialisation <paramref name="kernel"/> (one of this class's) is loaded with.</summary>
+    internal static KernelSpecialization SpecializationOf(System.Reflection.MethodInfo kernel)
+        => kernel.Name == nameof(BackwardKernel) ? BackwardSpecialization : Specialization;
 
     private readonly ComputeDevice device;
     private readonly Action<KernelConfig, ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout> dropped;
     private readonly Action<KernelConfig, ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout> undropped;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout> backwardDropped;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout> backwardUndropped;
 
     private TensorCoreFlashAttention(ComputeDevice device)
     {
@@ -54,6 +63,8 @@ internal sealed class TensorCoreFlashAttention
         // With and without dropout: the hash is most of a step's instructions, so the eval pass (p = 0) has a kernel without it.
         dropped = a.LoadStreamKernel<ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout>(Kernel<Dropped>, Specialization);
         undropped = a.LoadStreamKernel<ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout>(Kernel<Undropped>, Specialization);
+        backwardDropped = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout>(BackwardKernel<DroppedGradients>, BackwardSpecialization);
+        backwardUndropped = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout>(BackwardKernel<UndroppedGradients>, BackwardSpecialization);
     }
 
     /// <summary>The kernels on <paramref name="device"/>, which must be a CUDA GPU in <see cref="GemmPrecision.Bf16"/>.</summary>
@@ -62,9 +73,12 @@ internal sealed class TensorCoreFlashAttention
             ? device.Kernels(static d => new TensorCoreFlashAttention(d))
             : throw new NotSupportedException($"bf16 tensor-core attention runs on a CUDA GPU in bf16 precision; this device is {device.Profile.Class} in {device.Profile.Precision}");
 
-    /// <summary>Whether the kernel takes this shape and output: head size 64, the output on 8 bytes (its stores are float pairs).</summary>
-    public static bool Fits(AttentionShape shape, ArrayView<float> output)
-        => shape.Heads > 0 && shape.Channels == shape.Heads * HeadSize && TensorCoreGemm.Address(output) % 8 == 0;
+    /// <summary>
+    /// Whether the kernels take this shape and the view they store to (the forward's output, the backward's dqkv): head
+    /// size 64, the view on 8 bytes (their stores are float pairs).
+    /// </summary>
+    public static bool Fits(AttentionShape shape, ArrayView<float> stored)
+        => shape.Heads > 0 && shape.Channels == shape.Heads * HeadSize && TensorCoreGemm.Address(stored) % 8 == 0;
 
     /// <summary>As <see cref="FlashAttention.Forward"/>: output (B, T, C) and logSumExp (B, H, T) from qkv (B, T, 3C).</summary>
     public void Forward(ArrayView<float> output, ArrayView<float> logSumExp, ArrayView<float> qkv, AttentionShape shape, float scale, float dropoutProbability, RngKey key)
@@ -74,12 +88,32 @@ internal sealed class TensorCoreFlashAttention
         var problem = new TensorCoreAttentionProblem(
             TensorCoreGemm.Address(output),
             TensorCoreGemm.Address(logSumExp),
-            scale * (float)(1.0 / Math.Log(2.0)),
+            scale * Log2E,
             (uint)Math.Ceiling(dropoutProbability * 16777216.0),
             1f / (1f - dropoutProbability));
         var launch = new KernelConfig(new Index2D((shape.Tokens + QueryRows - 1) / QueryRows, shape.Batch * shape.Heads), new Index2D(Threads, 1));
         (dropoutProbability == 0f ? undropped : dropped)(launch, qkv, shape, problem, new GemmDropout(dropoutProbability, key));
     }
+
+    /// <summary>
+    /// FlashAttention's key-major backward on the tensor cores: dqkv (B, T, 3C) += the k and v parts of the gradient, and
+    /// scoreGradients (B, H, T, T) = scale · dS for dq's product, from doutput (B, T, C), qkv (B, T, 3C), the forward's
+    /// logSumExp (B, H, T) and rowDots (B, H, T) = doutput · output per row.
+    /// </summary>
+    public void Backward(ArrayView<float> dqkv, ArrayView<float> scoreGradients, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> logSumExp, ArrayView<float> rowDots, AttentionShape shape, float scale, float dropoutProbability, RngKey key)
+    {
+        var problem = new TensorCoreAttentionGradients(
+            TensorCoreGemm.Address(dqkv),
+            TensorCoreGemm.Address(scoreGradients),
+            scale,
+            scale * Log2E,
+            (uint)Math.Ceiling(dropoutProbability * 16777216.0),
+            1f / (1f - dropoutProbability));
+        var launch = new KernelConfig(new Index2D((shape.Tokens + QueryRows - 1) / QueryRows, shape.Batch * shape.Heads), new Index2D(Threads, 1));
+        (dropoutProbability == 0f ? backwardUndropped : backwardDropped)(launch, qkv, doutput, logSumExp, rowDots, shape, problem, new GemmDropout(dropoutProbability, key));
+    }
+
+    private static float Log2E => (float)(1.0 / Math.Log(2.0));
 
     // Group (x, y): queries 64·x … of head y (image y / H, head y % H); warp w their rows 16·w …, lane l rows g = l / 4 and
     // g + 8 of those, columns 2·(l % 4) and 2·(l % 4) + 1 of each accumulator tile.
@@ -98,7 +132,7 @@ internal sealed class TensorCoreFlashAttention
         var qkvRows = (long)image * t * 3 * c;
         var headColumn = (long)(head % s.Heads) * HeadSize;
 
-        Stage(qkv, qkvRows + headColumn, 3 * c, query0, t, 0, QueryRows, thread);
+        Stage<ForwardTiles>(qkv, qkvRows + headColumn, 3 * c, query0, t, 0, QueryRows, thread);
         Group.Barrier();
 
         // The same in all of a warp's lanes, so the mma and shuffles inside run with the whole warp.
@@ -118,8 +152,8 @@ internal sealed class TensorCoreFlashAttention
         for (var key0 = 0; key0 < t; key0 += KeyRows)
         {
             Group.Barrier(); // the last step's ldmatrix reads are done
-            Stage(qkv, qkvRows + c + headColumn, 3 * c, key0, t, Asm.KeysAt, KeyRows, thread);
-            Stage(qkv, qkvRows + (2 * c) + headColumn, 3 * c, key0, t, Asm.ValuesAt, KeyRows, thread);
+            Stage<ForwardTiles>(qkv, qkvRows + c + headColumn, 3 * c, key0, t, Asm.KeysAt, KeyRows, thread);
+            Stage<ForwardTiles>(qkv, qkvRows + (2 * c) + headColumn, 3 * c, key0, t, Asm.ValuesAt, KeyRows, thread);
             Group.Barrier();
             if (active)
             {
@@ -137,10 +171,72 @@ internal sealed class TensorCoreFlashAttention
         }
     }
 
+    // Group (x, y): keys 64·x … of head y, warp w their rows 16·w …, walking the queries 32 a step; lane l keys g = l / 4
+    // and g + 8 of the warp's, queries 2·(l % 4) and one more of each tile. Per step: dP̃ᵀ = v·doutputᵀ and the scores
+    // k·qᵀ (16 mma each), P from the saved log-sum-exp, dS = P ∘ (dropout(dP̃) − D), scale · dS stored for dq's product,
+    // then dv += dropout(P)ᵀ·doutput and dk += dSᵀ·q (16 mma each), as FlashAttention's fp32 key-major kernel does.
+    private static void BackwardKernel<TGradients>(ArrayView<float> qkv, ArrayView<float> doutput, ArrayView<float> logSumExp, ArrayView<float> rowDots, AttentionShape s, TensorCoreAttentionGradients p, GemmDropout dropout)
+        where TGradients : struct, IStepGradients
+    {
+        CudaAsm.Emit(Asm.BackwardInit);
+        var prefix = dropout.Resolved().Prefix;
+        var (t, c) = (s.Tokens, s.Channels);
+        var thread = Group.IdxX;
+        var warp = thread / 32;
+        var lane = thread % 32;
+        var head = Grid.IdxY;
+        var image = head / s.Heads;
+        var key0 = Grid.IdxX * QueryRows;
+        var qkvRows = (long)image * t * 3 * c;
+        var outputRows = (long)image * t * c;
+        var headColumn = (long)(head % s.Heads) * HeadSize;
+        Stage<BackwardTiles>(qkv, qkvRows + c + headColumn, 3 * c, key0, t, 0, QueryRows, thread);
+        Stage<BackwardTiles>(qkv, qkvRows + (2 * c) + headColumn, 3 * c, key0, t, Asm.BackwardValuesAt, QueryRows, thread);
+
+        // As in the forward: A fragments (k and v rows), B fragments (q and doutput rows as n) and, for dv and dk,
+        // B fragments by ldmatrix.trans (doutput and q rows as k).
+        var active = key0 + (16 * warp) < t;
+        var aFragment = (((16 * warp) + (lane % 16)) * Asm.RowBytes) + (16 * (lane / 16));
+        var bFragment = (((lane % 8) + (8 * (lane / 16))) * Asm.RowBytes) + (16 * ((lane / 8) % 2));
+        var transFragment = (((lane % 8) + (8 * ((lane / 8) % 2))) * Asm.RowBytes) + (16 * (lane / 16));
+        var column = 2 * (lane % 4);
+        var key = key0 + (16 * warp) + (lane / 4);
+        for (var query0 = 0; query0 < t; query0 += KeyRows)
+        {
+            Group.Barrier(); // the last step's reads of the query tiles and statistics are done
+            Stage<BackwardTiles>(qkv, qkvRows + headColumn, 3 * c, query0, t, Asm.BackwardQueriesAt, KeyRows, thread);
+            Stage<BackwardTiles>(doutput, outputRows + headColumn, c, query0, t, Asm.BackwardOutputGradientsAt, KeyRows, thread);
+            if (thread < KeyRows)
+            {
+                var row = query0 + thread;
+                var inside = row < t;
+                CudaAsm.Emit(Asm.BackwardStatistic, inside ? logSumExp[((long)head * t) + row] * Log2E : 0f, Asm.BackwardLogSumExpsAt + (4 * thread));
+                CudaAsm.Emit(Asm.BackwardStatistic, inside ? rowDots[((long)head * t) + row] : 0f, Asm.BackwardRowDotsAt + (4 * thread));
+            }
+
+            Group.Barrier();
+            if (active)
+            {
+                CudaAsm.Emit(Asm.BackwardScores, aFragment, bFragment, t - query0 - column);
+                CudaAsm.Emit(Asm.BackwardProbabilities, p.ScaleLog2, 4 * column);
+                var index = ((((long)head * t) + query0 + column) * t) + key; // (query 2t, key g) of the (B, H, T, T) matrix
+                default(TGradients).Apply(prefix, p.Threshold, p.KeepScale, index, index + 8, t, 4 * column);
+                CudaAsm.Emit(Asm.BackwardStoreScores, p.ScoreGradients + (index * sizeof(float)), 4L * t, t - key, t - query0 - column, p.Scale);
+                CudaAsm.Emit(Asm.BackwardValues, transFragment);
+            }
+        }
+
+        if (active)
+        {
+            CudaAsm.Emit(Asm.BackwardStore, p.Dqkv + ((qkvRows + ((long)key * 3 * c) + c + headColumn + column) * sizeof(float)), 8L * 3 * c * sizeof(float), t - key, (long)c * sizeof(float), p.Scale);
+        }
+    }
+
     // Rows row0 … row0 + rows − 1 of a head's 64 columns (rowLength apart from start) into the shared tile at byte `at`,
     // rounded to bf16 pairs; rows past the tokens are zeros. Pair e = thread + 128·j is row e / 32, columns 2·(e % 32) and
     // one more: a warp reads one row's 256 bytes and stores 32 consecutive words.
-    private static void Stage(ArrayView<float> qkv, long start, int rowLength, int row0, int tokens, int at, int rows, int thread)
+    private static void Stage<TTiles>(ArrayView<float> qkv, long start, int rowLength, int row0, int tokens, int at, int rows, int thread)
+        where TTiles : struct, ISharedTiles
     {
         for (var e = thread; e < rows * (HeadSize / 2); e += Threads)
         {
@@ -152,8 +248,41 @@ internal sealed class TensorCoreFlashAttention
                 (x, y) = (qkv[i], qkv[i + 1]);
             }
 
-            CudaAsm.Emit(Asm.Stage, x, y, at + (row * Asm.RowBytes) + (4 * pair));
+            default(TTiles).Store(x, y, at + (row * Asm.RowBytes) + (4 * pair));
         }
+    }
+
+    // The forward's and the backward's shared arrays are each their kernel's own asm declaration: the staging's string names one.
+    private interface ISharedTiles
+    {
+        void Store(float x, float y, int at);
+    }
+
+    private readonly struct ForwardTiles : ISharedTiles
+    {
+        public void Store(float x, float y, int at) => CudaAsm.Emit(Asm.Stage, x, y, at);
+    }
+
+    private readonly struct BackwardTiles : ISharedTiles
+    {
+        public void Store(float x, float y, int at) => CudaAsm.Emit(Asm.BackwardStage, x, y, at);
+    }
+
+    private interface IStepGradients
+    {
+        void Apply(uint prefix, uint threshold, float keepScale, long keyIndex, long key8Index, long tokens, int statistics);
+    }
+
+    private readonly struct DroppedGradients : IStepGradients
+    {
+        public void Apply(uint prefix, uint threshold, float keepScale, long keyIndex, long key8Index, long tokens, int statistics)
+            => CudaAsm.Emit(Asm.BackwardGradientsDropped, prefix, threshold, keepScale, keyIndex, key8Index, tokens, statistics);
+    }
+
+    private readonly struct UndroppedGradients : IStepGradients
+    {
+        public void Apply(uint prefix, uint threshold, float keepScale, long keyIndex, long key8Index, long tokens, int statistics)
+            => CudaAsm.Emit(Asm.BackwardGradients, statistics);
     }
 
     private interface IStepDropout

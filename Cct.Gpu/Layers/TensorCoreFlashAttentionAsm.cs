@@ -17,6 +17,21 @@ internal static class TensorCoreFlashAttentionAsm
     /// <summary>Byte offset of the value tile in fa_smem.</summary>
     public const int ValuesAt = 13824;
 
+    /// <summary>Byte offset of the value tile in fb_smem.</summary>
+    public const int BackwardValuesAt = 9216;
+
+    /// <summary>Byte offset of the step's query tile in fb_smem.</summary>
+    public const int BackwardQueriesAt = 18432;
+
+    /// <summary>Byte offset of the step's doutput tile in fb_smem.</summary>
+    public const int BackwardOutputGradientsAt = 23040;
+
+    /// <summary>Byte offset of the step's log-sum-exps in fb_smem.</summary>
+    public const int BackwardLogSumExpsAt = 27648;
+
+    /// <summary>Byte offset of the step's row dots in fb_smem.</summary>
+    public const int BackwardRowDotsAt = 27776;
+
     // Declares fa_smem and the registers that live across statements: output accumulators zeroed, running maxima -inf, sums 0.
     public const string Init =
         ".shared .align 16 .b8 fa_smem[18432];\n" +
@@ -814,5 +829,1142 @@ internal static class TensorCoreFlashAttentionAsm
         "mul.f32 t, t, 0f3F317218;\n" +
         "and.pred p, p, w;\n" +
         "@p st.global.f32 [%3+32], t;\n" +
+        "}\n";
+
+    // Declares fb_smem and the registers that live across the backward's statements: dv and dk zeroed.
+    public const string BackwardInit =
+        ".shared .align 16 .b8 fb_smem[27904];\n" +
+        ".reg .f32 fb_dv<32>;\n" +
+        ".reg .f32 fb_dk<32>;\n" +
+        ".reg .f32 fb_s<16>;\n" +
+        ".reg .f32 fb_d<16>;\n" +
+        "mov.f32 fb_dv0, 0f00000000;\n" +
+        "mov.f32 fb_dv1, 0f00000000;\n" +
+        "mov.f32 fb_dv2, 0f00000000;\n" +
+        "mov.f32 fb_dv3, 0f00000000;\n" +
+        "mov.f32 fb_dv4, 0f00000000;\n" +
+        "mov.f32 fb_dv5, 0f00000000;\n" +
+        "mov.f32 fb_dv6, 0f00000000;\n" +
+        "mov.f32 fb_dv7, 0f00000000;\n" +
+        "mov.f32 fb_dv8, 0f00000000;\n" +
+        "mov.f32 fb_dv9, 0f00000000;\n" +
+        "mov.f32 fb_dv10, 0f00000000;\n" +
+        "mov.f32 fb_dv11, 0f00000000;\n" +
+        "mov.f32 fb_dv12, 0f00000000;\n" +
+        "mov.f32 fb_dv13, 0f00000000;\n" +
+        "mov.f32 fb_dv14, 0f00000000;\n" +
+        "mov.f32 fb_dv15, 0f00000000;\n" +
+        "mov.f32 fb_dv16, 0f00000000;\n" +
+        "mov.f32 fb_dv17, 0f00000000;\n" +
+        "mov.f32 fb_dv18, 0f00000000;\n" +
+        "mov.f32 fb_dv19, 0f00000000;\n" +
+        "mov.f32 fb_dv20, 0f00000000;\n" +
+        "mov.f32 fb_dv21, 0f00000000;\n" +
+        "mov.f32 fb_dv22, 0f00000000;\n" +
+        "mov.f32 fb_dv23, 0f00000000;\n" +
+        "mov.f32 fb_dv24, 0f00000000;\n" +
+        "mov.f32 fb_dv25, 0f00000000;\n" +
+        "mov.f32 fb_dv26, 0f00000000;\n" +
+        "mov.f32 fb_dv27, 0f00000000;\n" +
+        "mov.f32 fb_dv28, 0f00000000;\n" +
+        "mov.f32 fb_dv29, 0f00000000;\n" +
+        "mov.f32 fb_dv30, 0f00000000;\n" +
+        "mov.f32 fb_dv31, 0f00000000;\n" +
+        "mov.f32 fb_dk0, 0f00000000;\n" +
+        "mov.f32 fb_dk1, 0f00000000;\n" +
+        "mov.f32 fb_dk2, 0f00000000;\n" +
+        "mov.f32 fb_dk3, 0f00000000;\n" +
+        "mov.f32 fb_dk4, 0f00000000;\n" +
+        "mov.f32 fb_dk5, 0f00000000;\n" +
+        "mov.f32 fb_dk6, 0f00000000;\n" +
+        "mov.f32 fb_dk7, 0f00000000;\n" +
+        "mov.f32 fb_dk8, 0f00000000;\n" +
+        "mov.f32 fb_dk9, 0f00000000;\n" +
+        "mov.f32 fb_dk10, 0f00000000;\n" +
+        "mov.f32 fb_dk11, 0f00000000;\n" +
+        "mov.f32 fb_dk12, 0f00000000;\n" +
+        "mov.f32 fb_dk13, 0f00000000;\n" +
+        "mov.f32 fb_dk14, 0f00000000;\n" +
+        "mov.f32 fb_dk15, 0f00000000;\n" +
+        "mov.f32 fb_dk16, 0f00000000;\n" +
+        "mov.f32 fb_dk17, 0f00000000;\n" +
+        "mov.f32 fb_dk18, 0f00000000;\n" +
+        "mov.f32 fb_dk19, 0f00000000;\n" +
+        "mov.f32 fb_dk20, 0f00000000;\n" +
+        "mov.f32 fb_dk21, 0f00000000;\n" +
+        "mov.f32 fb_dk22, 0f00000000;\n" +
+        "mov.f32 fb_dk23, 0f00000000;\n" +
+        "mov.f32 fb_dk24, 0f00000000;\n" +
+        "mov.f32 fb_dk25, 0f00000000;\n" +
+        "mov.f32 fb_dk26, 0f00000000;\n" +
+        "mov.f32 fb_dk27, 0f00000000;\n" +
+        "mov.f32 fb_dk28, 0f00000000;\n" +
+        "mov.f32 fb_dk29, 0f00000000;\n" +
+        "mov.f32 fb_dk30, 0f00000000;\n" +
+        "mov.f32 fb_dk31, 0f00000000;\n";
+
+    // Rounds two consecutive floats (%0, %1) to a bf16 pair at shared offset %2.
+    public const string BackwardStage =
+        "{\n" +
+        ".reg .b32 w;\n" +
+        ".reg .u32 a;\n" +
+        "cvt.rn.bf16x2.f32 w, %1, %0;\n" +
+        "mov.u32 a, fb_smem;\n" +
+        "add.u32 a, a, %2;\n" +
+        "st.shared.b32 [a], w;\n" +
+        "}\n";
+
+    // Stores the float %0 at shared offset %1.
+    public const string BackwardStatistic =
+        "{\n" +
+        ".reg .u32 a;\n" +
+        "mov.u32 a, fb_smem;\n" +
+        "add.u32 a, a, %1;\n" +
+        "st.shared.f32 [a], %0;\n" +
+        "}\n";
+
+    // The step's scores and dP̃; %0, %1 the lane's A and B fragment offsets, %2 the queries left from its first column.
+    public const string BackwardScores =
+        "{\n" +
+        ".reg .b32 a<4>, b<8>;\n" +
+        ".reg .u32 x, y;\n" +
+        ".reg .pred p;\n" +
+        "mov.f32 fb_s0, 0f00000000;\n" +
+        "mov.f32 fb_s1, 0f00000000;\n" +
+        "mov.f32 fb_s2, 0f00000000;\n" +
+        "mov.f32 fb_s3, 0f00000000;\n" +
+        "mov.f32 fb_s4, 0f00000000;\n" +
+        "mov.f32 fb_s5, 0f00000000;\n" +
+        "mov.f32 fb_s6, 0f00000000;\n" +
+        "mov.f32 fb_s7, 0f00000000;\n" +
+        "mov.f32 fb_s8, 0f00000000;\n" +
+        "mov.f32 fb_s9, 0f00000000;\n" +
+        "mov.f32 fb_s10, 0f00000000;\n" +
+        "mov.f32 fb_s11, 0f00000000;\n" +
+        "mov.f32 fb_s12, 0f00000000;\n" +
+        "mov.f32 fb_s13, 0f00000000;\n" +
+        "mov.f32 fb_s14, 0f00000000;\n" +
+        "mov.f32 fb_s15, 0f00000000;\n" +
+        "mov.f32 fb_d0, 0f00000000;\n" +
+        "mov.f32 fb_d1, 0f00000000;\n" +
+        "mov.f32 fb_d2, 0f00000000;\n" +
+        "mov.f32 fb_d3, 0f00000000;\n" +
+        "mov.f32 fb_d4, 0f00000000;\n" +
+        "mov.f32 fb_d5, 0f00000000;\n" +
+        "mov.f32 fb_d6, 0f00000000;\n" +
+        "mov.f32 fb_d7, 0f00000000;\n" +
+        "mov.f32 fb_d8, 0f00000000;\n" +
+        "mov.f32 fb_d9, 0f00000000;\n" +
+        "mov.f32 fb_d10, 0f00000000;\n" +
+        "mov.f32 fb_d11, 0f00000000;\n" +
+        "mov.f32 fb_d12, 0f00000000;\n" +
+        "mov.f32 fb_d13, 0f00000000;\n" +
+        "mov.f32 fb_d14, 0f00000000;\n" +
+        "mov.f32 fb_d15, 0f00000000;\n" +
+        "mov.u32 x, fb_smem;\n" +
+        "add.u32 y, x, %1;\n" +
+        "add.u32 x, x, %0;\n" +
+        "add.u32 y, y, 18432;\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+0];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+0];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [y+2304];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {a0, a1, a2, a3}, {b0, b1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_s4, fb_s5, fb_s6, fb_s7}, {a0, a1, a2, a3}, {b2, b3}, {fb_s4, fb_s5, fb_s6, fb_s7};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_s8, fb_s9, fb_s10, fb_s11}, {a0, a1, a2, a3}, {b4, b5}, {fb_s8, fb_s9, fb_s10, fb_s11};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_s12, fb_s13, fb_s14, fb_s15}, {a0, a1, a2, a3}, {b6, b7}, {fb_s12, fb_s13, fb_s14, fb_s15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+32];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+32];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [y+2336];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {a0, a1, a2, a3}, {b0, b1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_s4, fb_s5, fb_s6, fb_s7}, {a0, a1, a2, a3}, {b2, b3}, {fb_s4, fb_s5, fb_s6, fb_s7};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_s8, fb_s9, fb_s10, fb_s11}, {a0, a1, a2, a3}, {b4, b5}, {fb_s8, fb_s9, fb_s10, fb_s11};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_s12, fb_s13, fb_s14, fb_s15}, {a0, a1, a2, a3}, {b6, b7}, {fb_s12, fb_s13, fb_s14, fb_s15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+64];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+64];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [y+2368];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {a0, a1, a2, a3}, {b0, b1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_s4, fb_s5, fb_s6, fb_s7}, {a0, a1, a2, a3}, {b2, b3}, {fb_s4, fb_s5, fb_s6, fb_s7};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_s8, fb_s9, fb_s10, fb_s11}, {a0, a1, a2, a3}, {b4, b5}, {fb_s8, fb_s9, fb_s10, fb_s11};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_s12, fb_s13, fb_s14, fb_s15}, {a0, a1, a2, a3}, {b6, b7}, {fb_s12, fb_s13, fb_s14, fb_s15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+96];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+96];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [y+2400];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {a0, a1, a2, a3}, {b0, b1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_s4, fb_s5, fb_s6, fb_s7}, {a0, a1, a2, a3}, {b2, b3}, {fb_s4, fb_s5, fb_s6, fb_s7};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_s8, fb_s9, fb_s10, fb_s11}, {a0, a1, a2, a3}, {b4, b5}, {fb_s8, fb_s9, fb_s10, fb_s11};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_s12, fb_s13, fb_s14, fb_s15}, {a0, a1, a2, a3}, {b6, b7}, {fb_s12, fb_s13, fb_s14, fb_s15};\n" +
+        "mov.u32 x, fb_smem;\n" +
+        "add.u32 y, x, %1;\n" +
+        "add.u32 x, x, %0;\n" +
+        "add.u32 x, x, 9216;\n" +
+        "add.u32 y, y, 23040;\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+0];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+0];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [y+2304];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {b0, b1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_d4, fb_d5, fb_d6, fb_d7}, {a0, a1, a2, a3}, {b2, b3}, {fb_d4, fb_d5, fb_d6, fb_d7};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_d8, fb_d9, fb_d10, fb_d11}, {a0, a1, a2, a3}, {b4, b5}, {fb_d8, fb_d9, fb_d10, fb_d11};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_d12, fb_d13, fb_d14, fb_d15}, {a0, a1, a2, a3}, {b6, b7}, {fb_d12, fb_d13, fb_d14, fb_d15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+32];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+32];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [y+2336];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {b0, b1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_d4, fb_d5, fb_d6, fb_d7}, {a0, a1, a2, a3}, {b2, b3}, {fb_d4, fb_d5, fb_d6, fb_d7};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_d8, fb_d9, fb_d10, fb_d11}, {a0, a1, a2, a3}, {b4, b5}, {fb_d8, fb_d9, fb_d10, fb_d11};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_d12, fb_d13, fb_d14, fb_d15}, {a0, a1, a2, a3}, {b6, b7}, {fb_d12, fb_d13, fb_d14, fb_d15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+64];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+64];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [y+2368];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {b0, b1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_d4, fb_d5, fb_d6, fb_d7}, {a0, a1, a2, a3}, {b2, b3}, {fb_d4, fb_d5, fb_d6, fb_d7};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_d8, fb_d9, fb_d10, fb_d11}, {a0, a1, a2, a3}, {b4, b5}, {fb_d8, fb_d9, fb_d10, fb_d11};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_d12, fb_d13, fb_d14, fb_d15}, {a0, a1, a2, a3}, {b6, b7}, {fb_d12, fb_d13, fb_d14, fb_d15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+96];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+96];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [y+2400];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {b0, b1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_d4, fb_d5, fb_d6, fb_d7}, {a0, a1, a2, a3}, {b2, b3}, {fb_d4, fb_d5, fb_d6, fb_d7};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_d8, fb_d9, fb_d10, fb_d11}, {a0, a1, a2, a3}, {b4, b5}, {fb_d8, fb_d9, fb_d10, fb_d11};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_d12, fb_d13, fb_d14, fb_d15}, {a0, a1, a2, a3}, {b6, b7}, {fb_d12, fb_d13, fb_d14, fb_d15};\n" +
+        "setp.gt.s32 p, %2, 0;\n" +
+        "selp.f32 fb_s0, fb_s0, 0fFF800000, p;\n" +
+        "selp.f32 fb_s2, fb_s2, 0fFF800000, p;\n" +
+        "setp.gt.s32 p, %2, 1;\n" +
+        "selp.f32 fb_s1, fb_s1, 0fFF800000, p;\n" +
+        "selp.f32 fb_s3, fb_s3, 0fFF800000, p;\n" +
+        "setp.gt.s32 p, %2, 8;\n" +
+        "selp.f32 fb_s4, fb_s4, 0fFF800000, p;\n" +
+        "selp.f32 fb_s6, fb_s6, 0fFF800000, p;\n" +
+        "setp.gt.s32 p, %2, 9;\n" +
+        "selp.f32 fb_s5, fb_s5, 0fFF800000, p;\n" +
+        "selp.f32 fb_s7, fb_s7, 0fFF800000, p;\n" +
+        "setp.gt.s32 p, %2, 16;\n" +
+        "selp.f32 fb_s8, fb_s8, 0fFF800000, p;\n" +
+        "selp.f32 fb_s10, fb_s10, 0fFF800000, p;\n" +
+        "setp.gt.s32 p, %2, 17;\n" +
+        "selp.f32 fb_s9, fb_s9, 0fFF800000, p;\n" +
+        "selp.f32 fb_s11, fb_s11, 0fFF800000, p;\n" +
+        "setp.gt.s32 p, %2, 24;\n" +
+        "selp.f32 fb_s12, fb_s12, 0fFF800000, p;\n" +
+        "selp.f32 fb_s14, fb_s14, 0fFF800000, p;\n" +
+        "setp.gt.s32 p, %2, 25;\n" +
+        "selp.f32 fb_s13, fb_s13, 0fFF800000, p;\n" +
+        "selp.f32 fb_s15, fb_s15, 0fFF800000, p;\n" +
+        "}\n";
+
+    // P from the scores; %0 = scale · log2(e), %1 = 8t.
+    public const string BackwardProbabilities =
+        "{\n" +
+        ".reg .u32 a;\n" +
+        ".reg .f32 l<8>;\n" +
+        "mov.u32 a, fb_smem;\n" +
+        "add.u32 a, a, %1;\n" +
+        "add.u32 a, a, 27648;\n" +
+        "ld.shared.f32 l0, [a+0];\n" +
+        "ld.shared.f32 l1, [a+4];\n" +
+        "ld.shared.f32 l2, [a+32];\n" +
+        "ld.shared.f32 l3, [a+36];\n" +
+        "ld.shared.f32 l4, [a+64];\n" +
+        "ld.shared.f32 l5, [a+68];\n" +
+        "ld.shared.f32 l6, [a+96];\n" +
+        "ld.shared.f32 l7, [a+100];\n" +
+        "neg.f32 l0, l0;\n" +
+        "fma.rn.f32 fb_s0, fb_s0, %0, l0;\n" +
+        "ex2.approx.ftz.f32 fb_s0, fb_s0;\n" +
+        "fma.rn.f32 fb_s2, fb_s2, %0, l0;\n" +
+        "ex2.approx.ftz.f32 fb_s2, fb_s2;\n" +
+        "neg.f32 l1, l1;\n" +
+        "fma.rn.f32 fb_s1, fb_s1, %0, l1;\n" +
+        "ex2.approx.ftz.f32 fb_s1, fb_s1;\n" +
+        "fma.rn.f32 fb_s3, fb_s3, %0, l1;\n" +
+        "ex2.approx.ftz.f32 fb_s3, fb_s3;\n" +
+        "neg.f32 l2, l2;\n" +
+        "fma.rn.f32 fb_s4, fb_s4, %0, l2;\n" +
+        "ex2.approx.ftz.f32 fb_s4, fb_s4;\n" +
+        "fma.rn.f32 fb_s6, fb_s6, %0, l2;\n" +
+        "ex2.approx.ftz.f32 fb_s6, fb_s6;\n" +
+        "neg.f32 l3, l3;\n" +
+        "fma.rn.f32 fb_s5, fb_s5, %0, l3;\n" +
+        "ex2.approx.ftz.f32 fb_s5, fb_s5;\n" +
+        "fma.rn.f32 fb_s7, fb_s7, %0, l3;\n" +
+        "ex2.approx.ftz.f32 fb_s7, fb_s7;\n" +
+        "neg.f32 l4, l4;\n" +
+        "fma.rn.f32 fb_s8, fb_s8, %0, l4;\n" +
+        "ex2.approx.ftz.f32 fb_s8, fb_s8;\n" +
+        "fma.rn.f32 fb_s10, fb_s10, %0, l4;\n" +
+        "ex2.approx.ftz.f32 fb_s10, fb_s10;\n" +
+        "neg.f32 l5, l5;\n" +
+        "fma.rn.f32 fb_s9, fb_s9, %0, l5;\n" +
+        "ex2.approx.ftz.f32 fb_s9, fb_s9;\n" +
+        "fma.rn.f32 fb_s11, fb_s11, %0, l5;\n" +
+        "ex2.approx.ftz.f32 fb_s11, fb_s11;\n" +
+        "neg.f32 l6, l6;\n" +
+        "fma.rn.f32 fb_s12, fb_s12, %0, l6;\n" +
+        "ex2.approx.ftz.f32 fb_s12, fb_s12;\n" +
+        "fma.rn.f32 fb_s14, fb_s14, %0, l6;\n" +
+        "ex2.approx.ftz.f32 fb_s14, fb_s14;\n" +
+        "neg.f32 l7, l7;\n" +
+        "fma.rn.f32 fb_s13, fb_s13, %0, l7;\n" +
+        "ex2.approx.ftz.f32 fb_s13, fb_s13;\n" +
+        "fma.rn.f32 fb_s15, fb_s15, %0, l7;\n" +
+        "ex2.approx.ftz.f32 fb_s15, fb_s15;\n" +
+        "}\n";
+
+    // dS and dropout(P) with dropout; %0 prefix, %1 threshold, %2 1 / (1 − p), %3 %4 indices, %5 T, %6 = 8t.
+    public const string BackwardGradientsDropped =
+        "{\n" +
+        ".reg .b64 i, o;\n" +
+        ".reg .u32 lo, hi, h, x;\n" +
+        ".reg .pred p;\n" +
+        ".reg .u32 a;\n" +
+        ".reg .f32 dot<8>, v;\n" +
+        "mov.u32 a, fb_smem;\n" +
+        "add.u32 a, a, %6;\n" +
+        "add.u32 a, a, 27776;\n" +
+        "ld.shared.f32 dot0, [a+0];\n" +
+        "ld.shared.f32 dot1, [a+4];\n" +
+        "ld.shared.f32 dot2, [a+32];\n" +
+        "ld.shared.f32 dot3, [a+36];\n" +
+        "ld.shared.f32 dot4, [a+64];\n" +
+        "ld.shared.f32 dot5, [a+68];\n" +
+        "ld.shared.f32 dot6, [a+96];\n" +
+        "ld.shared.f32 dot7, [a+100];\n" +
+        "mul.lo.s64 o, %5, 0;\n" +
+        "add.s64 i, %3, o;\n" +
+        "mov.b64 {lo, hi}, i;\n" +
+        "xor.b32 h, %0, lo;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "xor.b32 h, h, hi;\n" +
+        "xor.b32 h, h, 0x27D4EB2F;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "shr.u32 h, h, 8;\n" +
+        "setp.ge.u32 p, h, %1;\n" +
+        "mul.f32 v, fb_d0, %2;\n" +
+        "selp.f32 fb_d0, v, 0f00000000, p;\n" +
+        "sub.f32 fb_d0, fb_d0, dot0;\n" +
+        "mul.f32 fb_d0, fb_d0, fb_s0;\n" +
+        "mul.f32 v, fb_s0, %2;\n" +
+        "selp.f32 fb_s0, v, 0f00000000, p;\n" +
+        "mul.lo.s64 o, %5, 1;\n" +
+        "add.s64 i, %3, o;\n" +
+        "mov.b64 {lo, hi}, i;\n" +
+        "xor.b32 h, %0, lo;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "xor.b32 h, h, hi;\n" +
+        "xor.b32 h, h, 0x27D4EB2F;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "shr.u32 h, h, 8;\n" +
+        "setp.ge.u32 p, h, %1;\n" +
+        "mul.f32 v, fb_d1, %2;\n" +
+        "selp.f32 fb_d1, v, 0f00000000, p;\n" +
+        "sub.f32 fb_d1, fb_d1, dot1;\n" +
+        "mul.f32 fb_d1, fb_d1, fb_s1;\n" +
+        "mul.f32 v, fb_s1, %2;\n" +
+        "selp.f32 fb_s1, v, 0f00000000, p;\n" +
+        "mul.lo.s64 o, %5, 8;\n" +
+        "add.s64 i, %3, o;\n" +
+        "mov.b64 {lo, hi}, i;\n" +
+        "xor.b32 h, %0, lo;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "xor.b32 h, h, hi;\n" +
+        "xor.b32 h, h, 0x27D4EB2F;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "shr.u32 h, h, 8;\n" +
+        "setp.ge.u32 p, h, %1;\n" +
+        "mul.f32 v, fb_d4, %2;\n" +
+        "selp.f32 fb_d4, v, 0f00000000, p;\n" +
+        "sub.f32 fb_d4, fb_d4, dot2;\n" +
+        "mul.f32 fb_d4, fb_d4, fb_s4;\n" +
+        "mul.f32 v, fb_s4, %2;\n" +
+        "selp.f32 fb_s4, v, 0f00000000, p;\n" +
+        "mul.lo.s64 o, %5, 9;\n" +
+        "add.s64 i, %3, o;\n" +
+        "mov.b64 {lo, hi}, i;\n" +
+        "xor.b32 h, %0, lo;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "xor.b32 h, h, hi;\n" +
+        "xor.b32 h, h, 0x27D4EB2F;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "shr.u32 h, h, 8;\n" +
+        "setp.ge.u32 p, h, %1;\n" +
+        "mul.f32 v, fb_d5, %2;\n" +
+        "selp.f32 fb_d5, v, 0f00000000, p;\n" +
+        "sub.f32 fb_d5, fb_d5, dot3;\n" +
+        "mul.f32 fb_d5, fb_d5, fb_s5;\n" +
+        "mul.f32 v, fb_s5, %2;\n" +
+        "selp.f32 fb_s5, v, 0f00000000, p;\n" +
+        "mul.lo.s64 o, %5, 16;\n" +
+        "add.s64 i, %3, o;\n" +
+        "mov.b64 {lo, hi}, i;\n" +
+        "xor.b32 h, %0, lo;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "xor.b32 h, h, hi;\n" +
+        "xor.b32 h, h, 0x27D4EB2F;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "shr.u32 h, h, 8;\n" +
+        "setp.ge.u32 p, h, %1;\n" +
+        "mul.f32 v, fb_d8, %2;\n" +
+        "selp.f32 fb_d8, v, 0f00000000, p;\n" +
+        "sub.f32 fb_d8, fb_d8, dot4;\n" +
+        "mul.f32 fb_d8, fb_d8, fb_s8;\n" +
+        "mul.f32 v, fb_s8, %2;\n" +
+        "selp.f32 fb_s8, v, 0f00000000, p;\n" +
+        "mul.lo.s64 o, %5, 17;\n" +
+        "add.s64 i, %3, o;\n" +
+        "mov.b64 {lo, hi}, i;\n" +
+        "xor.b32 h, %0, lo;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "xor.b32 h, h, hi;\n" +
+        "xor.b32 h, h, 0x27D4EB2F;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "shr.u32 h, h, 8;\n" +
+        "setp.ge.u32 p, h, %1;\n" +
+        "mul.f32 v, fb_d9, %2;\n" +
+        "selp.f32 fb_d9, v, 0f00000000, p;\n" +
+        "sub.f32 fb_d9, fb_d9, dot5;\n" +
+        "mul.f32 fb_d9, fb_d9, fb_s9;\n" +
+        "mul.f32 v, fb_s9, %2;\n" +
+        "selp.f32 fb_s9, v, 0f00000000, p;\n" +
+        "mul.lo.s64 o, %5, 24;\n" +
+        "add.s64 i, %3, o;\n" +
+        "mov.b64 {lo, hi}, i;\n" +
+        "xor.b32 h, %0, lo;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "xor.b32 h, h, hi;\n" +
+        "xor.b32 h, h, 0x27D4EB2F;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "shr.u32 h, h, 8;\n" +
+        "setp.ge.u32 p, h, %1;\n" +
+        "mul.f32 v, fb_d12, %2;\n" +
+        "selp.f32 fb_d12, v, 0f00000000, p;\n" +
+        "sub.f32 fb_d12, fb_d12, dot6;\n" +
+        "mul.f32 fb_d12, fb_d12, fb_s12;\n" +
+        "mul.f32 v, fb_s12, %2;\n" +
+        "selp.f32 fb_s12, v, 0f00000000, p;\n" +
+        "mul.lo.s64 o, %5, 25;\n" +
+        "add.s64 i, %3, o;\n" +
+        "mov.b64 {lo, hi}, i;\n" +
+        "xor.b32 h, %0, lo;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "xor.b32 h, h, hi;\n" +
+        "xor.b32 h, h, 0x27D4EB2F;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "shr.u32 h, h, 8;\n" +
+        "setp.ge.u32 p, h, %1;\n" +
+        "mul.f32 v, fb_d13, %2;\n" +
+        "selp.f32 fb_d13, v, 0f00000000, p;\n" +
+        "sub.f32 fb_d13, fb_d13, dot7;\n" +
+        "mul.f32 fb_d13, fb_d13, fb_s13;\n" +
+        "mul.f32 v, fb_s13, %2;\n" +
+        "selp.f32 fb_s13, v, 0f00000000, p;\n" +
+        "mul.lo.s64 o, %5, 0;\n" +
+        "add.s64 i, %4, o;\n" +
+        "mov.b64 {lo, hi}, i;\n" +
+        "xor.b32 h, %0, lo;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "xor.b32 h, h, hi;\n" +
+        "xor.b32 h, h, 0x27D4EB2F;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "shr.u32 h, h, 8;\n" +
+        "setp.ge.u32 p, h, %1;\n" +
+        "mul.f32 v, fb_d2, %2;\n" +
+        "selp.f32 fb_d2, v, 0f00000000, p;\n" +
+        "sub.f32 fb_d2, fb_d2, dot0;\n" +
+        "mul.f32 fb_d2, fb_d2, fb_s2;\n" +
+        "mul.f32 v, fb_s2, %2;\n" +
+        "selp.f32 fb_s2, v, 0f00000000, p;\n" +
+        "mul.lo.s64 o, %5, 1;\n" +
+        "add.s64 i, %4, o;\n" +
+        "mov.b64 {lo, hi}, i;\n" +
+        "xor.b32 h, %0, lo;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "xor.b32 h, h, hi;\n" +
+        "xor.b32 h, h, 0x27D4EB2F;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "shr.u32 h, h, 8;\n" +
+        "setp.ge.u32 p, h, %1;\n" +
+        "mul.f32 v, fb_d3, %2;\n" +
+        "selp.f32 fb_d3, v, 0f00000000, p;\n" +
+        "sub.f32 fb_d3, fb_d3, dot1;\n" +
+        "mul.f32 fb_d3, fb_d3, fb_s3;\n" +
+        "mul.f32 v, fb_s3, %2;\n" +
+        "selp.f32 fb_s3, v, 0f00000000, p;\n" +
+        "mul.lo.s64 o, %5, 8;\n" +
+        "add.s64 i, %4, o;\n" +
+        "mov.b64 {lo, hi}, i;\n" +
+        "xor.b32 h, %0, lo;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "xor.b32 h, h, hi;\n" +
+        "xor.b32 h, h, 0x27D4EB2F;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "shr.u32 h, h, 8;\n" +
+        "setp.ge.u32 p, h, %1;\n" +
+        "mul.f32 v, fb_d6, %2;\n" +
+        "selp.f32 fb_d6, v, 0f00000000, p;\n" +
+        "sub.f32 fb_d6, fb_d6, dot2;\n" +
+        "mul.f32 fb_d6, fb_d6, fb_s6;\n" +
+        "mul.f32 v, fb_s6, %2;\n" +
+        "selp.f32 fb_s6, v, 0f00000000, p;\n" +
+        "mul.lo.s64 o, %5, 9;\n" +
+        "add.s64 i, %4, o;\n" +
+        "mov.b64 {lo, hi}, i;\n" +
+        "xor.b32 h, %0, lo;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "xor.b32 h, h, hi;\n" +
+        "xor.b32 h, h, 0x27D4EB2F;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "shr.u32 h, h, 8;\n" +
+        "setp.ge.u32 p, h, %1;\n" +
+        "mul.f32 v, fb_d7, %2;\n" +
+        "selp.f32 fb_d7, v, 0f00000000, p;\n" +
+        "sub.f32 fb_d7, fb_d7, dot3;\n" +
+        "mul.f32 fb_d7, fb_d7, fb_s7;\n" +
+        "mul.f32 v, fb_s7, %2;\n" +
+        "selp.f32 fb_s7, v, 0f00000000, p;\n" +
+        "mul.lo.s64 o, %5, 16;\n" +
+        "add.s64 i, %4, o;\n" +
+        "mov.b64 {lo, hi}, i;\n" +
+        "xor.b32 h, %0, lo;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "xor.b32 h, h, hi;\n" +
+        "xor.b32 h, h, 0x27D4EB2F;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "shr.u32 h, h, 8;\n" +
+        "setp.ge.u32 p, h, %1;\n" +
+        "mul.f32 v, fb_d10, %2;\n" +
+        "selp.f32 fb_d10, v, 0f00000000, p;\n" +
+        "sub.f32 fb_d10, fb_d10, dot4;\n" +
+        "mul.f32 fb_d10, fb_d10, fb_s10;\n" +
+        "mul.f32 v, fb_s10, %2;\n" +
+        "selp.f32 fb_s10, v, 0f00000000, p;\n" +
+        "mul.lo.s64 o, %5, 17;\n" +
+        "add.s64 i, %4, o;\n" +
+        "mov.b64 {lo, hi}, i;\n" +
+        "xor.b32 h, %0, lo;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "xor.b32 h, h, hi;\n" +
+        "xor.b32 h, h, 0x27D4EB2F;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "shr.u32 h, h, 8;\n" +
+        "setp.ge.u32 p, h, %1;\n" +
+        "mul.f32 v, fb_d11, %2;\n" +
+        "selp.f32 fb_d11, v, 0f00000000, p;\n" +
+        "sub.f32 fb_d11, fb_d11, dot5;\n" +
+        "mul.f32 fb_d11, fb_d11, fb_s11;\n" +
+        "mul.f32 v, fb_s11, %2;\n" +
+        "selp.f32 fb_s11, v, 0f00000000, p;\n" +
+        "mul.lo.s64 o, %5, 24;\n" +
+        "add.s64 i, %4, o;\n" +
+        "mov.b64 {lo, hi}, i;\n" +
+        "xor.b32 h, %0, lo;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "xor.b32 h, h, hi;\n" +
+        "xor.b32 h, h, 0x27D4EB2F;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "shr.u32 h, h, 8;\n" +
+        "setp.ge.u32 p, h, %1;\n" +
+        "mul.f32 v, fb_d14, %2;\n" +
+        "selp.f32 fb_d14, v, 0f00000000, p;\n" +
+        "sub.f32 fb_d14, fb_d14, dot6;\n" +
+        "mul.f32 fb_d14, fb_d14, fb_s14;\n" +
+        "mul.f32 v, fb_s14, %2;\n" +
+        "selp.f32 fb_s14, v, 0f00000000, p;\n" +
+        "mul.lo.s64 o, %5, 25;\n" +
+        "add.s64 i, %4, o;\n" +
+        "mov.b64 {lo, hi}, i;\n" +
+        "xor.b32 h, %0, lo;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "xor.b32 h, h, hi;\n" +
+        "xor.b32 h, h, 0x27D4EB2F;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "shr.u32 h, h, 8;\n" +
+        "setp.ge.u32 p, h, %1;\n" +
+        "mul.f32 v, fb_d15, %2;\n" +
+        "selp.f32 fb_d15, v, 0f00000000, p;\n" +
+        "sub.f32 fb_d15, fb_d15, dot7;\n" +
+        "mul.f32 fb_d15, fb_d15, fb_s15;\n" +
+        "mul.f32 v, fb_s15, %2;\n" +
+        "selp.f32 fb_s15, v, 0f00000000, p;\n" +
+        "}\n";
+
+    // dS (P as it is); %0 = 8t.
+    public const string BackwardGradients =
+        "{\n" +
+        ".reg .u32 a;\n" +
+        ".reg .f32 dot<8>, v;\n" +
+        "mov.u32 a, fb_smem;\n" +
+        "add.u32 a, a, %0;\n" +
+        "add.u32 a, a, 27776;\n" +
+        "ld.shared.f32 dot0, [a+0];\n" +
+        "ld.shared.f32 dot1, [a+4];\n" +
+        "ld.shared.f32 dot2, [a+32];\n" +
+        "ld.shared.f32 dot3, [a+36];\n" +
+        "ld.shared.f32 dot4, [a+64];\n" +
+        "ld.shared.f32 dot5, [a+68];\n" +
+        "ld.shared.f32 dot6, [a+96];\n" +
+        "ld.shared.f32 dot7, [a+100];\n" +
+        "sub.f32 fb_d0, fb_d0, dot0;\n" +
+        "mul.f32 fb_d0, fb_d0, fb_s0;\n" +
+        "sub.f32 fb_d1, fb_d1, dot1;\n" +
+        "mul.f32 fb_d1, fb_d1, fb_s1;\n" +
+        "sub.f32 fb_d4, fb_d4, dot2;\n" +
+        "mul.f32 fb_d4, fb_d4, fb_s4;\n" +
+        "sub.f32 fb_d5, fb_d5, dot3;\n" +
+        "mul.f32 fb_d5, fb_d5, fb_s5;\n" +
+        "sub.f32 fb_d8, fb_d8, dot4;\n" +
+        "mul.f32 fb_d8, fb_d8, fb_s8;\n" +
+        "sub.f32 fb_d9, fb_d9, dot5;\n" +
+        "mul.f32 fb_d9, fb_d9, fb_s9;\n" +
+        "sub.f32 fb_d12, fb_d12, dot6;\n" +
+        "mul.f32 fb_d12, fb_d12, fb_s12;\n" +
+        "sub.f32 fb_d13, fb_d13, dot7;\n" +
+        "mul.f32 fb_d13, fb_d13, fb_s13;\n" +
+        "sub.f32 fb_d2, fb_d2, dot0;\n" +
+        "mul.f32 fb_d2, fb_d2, fb_s2;\n" +
+        "sub.f32 fb_d3, fb_d3, dot1;\n" +
+        "mul.f32 fb_d3, fb_d3, fb_s3;\n" +
+        "sub.f32 fb_d6, fb_d6, dot2;\n" +
+        "mul.f32 fb_d6, fb_d6, fb_s6;\n" +
+        "sub.f32 fb_d7, fb_d7, dot3;\n" +
+        "mul.f32 fb_d7, fb_d7, fb_s7;\n" +
+        "sub.f32 fb_d10, fb_d10, dot4;\n" +
+        "mul.f32 fb_d10, fb_d10, fb_s10;\n" +
+        "sub.f32 fb_d11, fb_d11, dot5;\n" +
+        "mul.f32 fb_d11, fb_d11, fb_s11;\n" +
+        "sub.f32 fb_d14, fb_d14, dot6;\n" +
+        "mul.f32 fb_d14, fb_d14, fb_s14;\n" +
+        "sub.f32 fb_d15, fb_d15, dot7;\n" +
+        "mul.f32 fb_d15, fb_d15, fb_s15;\n" +
+        "}\n";
+
+    // scale · dS to the scratch; %0 address, %1 4T, %2 keys left, %3 queries left, %4 scale.
+    public const string BackwardStoreScores =
+        "{\n" +
+        ".reg .b64 r, o;\n" +
+        ".reg .f32 v;\n" +
+        ".reg .pred k<2>, q, p;\n" +
+        "setp.gt.s32 k0, %2, 0;\n" +
+        "setp.gt.s32 k1, %2, 8;\n" +
+        "setp.gt.s32 q, %3, 0;\n" +
+        "mul.lo.s64 o, %1, 0;\n" +
+        "add.s64 r, %0, o;\n" +
+        "and.pred p, q, k0;\n" +
+        "mul.f32 v, fb_d0, %4;\n" +
+        "@p st.global.f32 [r+0], v;\n" +
+        "and.pred p, q, k1;\n" +
+        "mul.f32 v, fb_d2, %4;\n" +
+        "@p st.global.f32 [r+32], v;\n" +
+        "setp.gt.s32 q, %3, 1;\n" +
+        "mul.lo.s64 o, %1, 1;\n" +
+        "add.s64 r, %0, o;\n" +
+        "and.pred p, q, k0;\n" +
+        "mul.f32 v, fb_d1, %4;\n" +
+        "@p st.global.f32 [r+0], v;\n" +
+        "and.pred p, q, k1;\n" +
+        "mul.f32 v, fb_d3, %4;\n" +
+        "@p st.global.f32 [r+32], v;\n" +
+        "setp.gt.s32 q, %3, 8;\n" +
+        "mul.lo.s64 o, %1, 8;\n" +
+        "add.s64 r, %0, o;\n" +
+        "and.pred p, q, k0;\n" +
+        "mul.f32 v, fb_d4, %4;\n" +
+        "@p st.global.f32 [r+0], v;\n" +
+        "and.pred p, q, k1;\n" +
+        "mul.f32 v, fb_d6, %4;\n" +
+        "@p st.global.f32 [r+32], v;\n" +
+        "setp.gt.s32 q, %3, 9;\n" +
+        "mul.lo.s64 o, %1, 9;\n" +
+        "add.s64 r, %0, o;\n" +
+        "and.pred p, q, k0;\n" +
+        "mul.f32 v, fb_d5, %4;\n" +
+        "@p st.global.f32 [r+0], v;\n" +
+        "and.pred p, q, k1;\n" +
+        "mul.f32 v, fb_d7, %4;\n" +
+        "@p st.global.f32 [r+32], v;\n" +
+        "setp.gt.s32 q, %3, 16;\n" +
+        "mul.lo.s64 o, %1, 16;\n" +
+        "add.s64 r, %0, o;\n" +
+        "and.pred p, q, k0;\n" +
+        "mul.f32 v, fb_d8, %4;\n" +
+        "@p st.global.f32 [r+0], v;\n" +
+        "and.pred p, q, k1;\n" +
+        "mul.f32 v, fb_d10, %4;\n" +
+        "@p st.global.f32 [r+32], v;\n" +
+        "setp.gt.s32 q, %3, 17;\n" +
+        "mul.lo.s64 o, %1, 17;\n" +
+        "add.s64 r, %0, o;\n" +
+        "and.pred p, q, k0;\n" +
+        "mul.f32 v, fb_d9, %4;\n" +
+        "@p st.global.f32 [r+0], v;\n" +
+        "and.pred p, q, k1;\n" +
+        "mul.f32 v, fb_d11, %4;\n" +
+        "@p st.global.f32 [r+32], v;\n" +
+        "setp.gt.s32 q, %3, 24;\n" +
+        "mul.lo.s64 o, %1, 24;\n" +
+        "add.s64 r, %0, o;\n" +
+        "and.pred p, q, k0;\n" +
+        "mul.f32 v, fb_d12, %4;\n" +
+        "@p st.global.f32 [r+0], v;\n" +
+        "and.pred p, q, k1;\n" +
+        "mul.f32 v, fb_d14, %4;\n" +
+        "@p st.global.f32 [r+32], v;\n" +
+        "setp.gt.s32 q, %3, 25;\n" +
+        "mul.lo.s64 o, %1, 25;\n" +
+        "add.s64 r, %0, o;\n" +
+        "and.pred p, q, k0;\n" +
+        "mul.f32 v, fb_d13, %4;\n" +
+        "@p st.global.f32 [r+0], v;\n" +
+        "and.pred p, q, k1;\n" +
+        "mul.f32 v, fb_d15, %4;\n" +
+        "@p st.global.f32 [r+32], v;\n" +
+        "}\n";
+
+    // dv += dropout(P) · doutput, dk += dS · q; %0 the lane's .trans fragment offset.
+    public const string BackwardValues =
+        "{\n" +
+        ".reg .b32 p<8>, b<4>;\n" +
+        ".reg .u32 a;\n" +
+        "cvt.rn.bf16x2.f32 p0, fb_s1, fb_s0;\n" +
+        "cvt.rn.bf16x2.f32 p1, fb_s3, fb_s2;\n" +
+        "cvt.rn.bf16x2.f32 p2, fb_s5, fb_s4;\n" +
+        "cvt.rn.bf16x2.f32 p3, fb_s7, fb_s6;\n" +
+        "cvt.rn.bf16x2.f32 p4, fb_s9, fb_s8;\n" +
+        "cvt.rn.bf16x2.f32 p5, fb_s11, fb_s10;\n" +
+        "cvt.rn.bf16x2.f32 p6, fb_s13, fb_s12;\n" +
+        "cvt.rn.bf16x2.f32 p7, fb_s15, fb_s14;\n" +
+        "mov.u32 a, fb_smem;\n" +
+        "add.u32 a, a, 23040;\n" +
+        "add.u32 a, a, %0;\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {b0, b1, b2, b3}, [a+0];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dv0, fb_dv1, fb_dv2, fb_dv3}, {p0, p1, p2, p3}, {b0, b1}, {fb_dv0, fb_dv1, fb_dv2, fb_dv3};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dv4, fb_dv5, fb_dv6, fb_dv7}, {p0, p1, p2, p3}, {b2, b3}, {fb_dv4, fb_dv5, fb_dv6, fb_dv7};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {b0, b1, b2, b3}, [a+32];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dv8, fb_dv9, fb_dv10, fb_dv11}, {p0, p1, p2, p3}, {b0, b1}, {fb_dv8, fb_dv9, fb_dv10, fb_dv11};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dv12, fb_dv13, fb_dv14, fb_dv15}, {p0, p1, p2, p3}, {b2, b3}, {fb_dv12, fb_dv13, fb_dv14, fb_dv15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {b0, b1, b2, b3}, [a+64];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dv16, fb_dv17, fb_dv18, fb_dv19}, {p0, p1, p2, p3}, {b0, b1}, {fb_dv16, fb_dv17, fb_dv18, fb_dv19};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dv20, fb_dv21, fb_dv22, fb_dv23}, {p0, p1, p2, p3}, {b2, b3}, {fb_dv20, fb_dv21, fb_dv22, fb_dv23};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {b0, b1, b2, b3}, [a+96];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dv24, fb_dv25, fb_dv26, fb_dv27}, {p0, p1, p2, p3}, {b0, b1}, {fb_dv24, fb_dv25, fb_dv26, fb_dv27};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dv28, fb_dv29, fb_dv30, fb_dv31}, {p0, p1, p2, p3}, {b2, b3}, {fb_dv28, fb_dv29, fb_dv30, fb_dv31};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {b0, b1, b2, b3}, [a+2304];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dv0, fb_dv1, fb_dv2, fb_dv3}, {p4, p5, p6, p7}, {b0, b1}, {fb_dv0, fb_dv1, fb_dv2, fb_dv3};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dv4, fb_dv5, fb_dv6, fb_dv7}, {p4, p5, p6, p7}, {b2, b3}, {fb_dv4, fb_dv5, fb_dv6, fb_dv7};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {b0, b1, b2, b3}, [a+2336];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dv8, fb_dv9, fb_dv10, fb_dv11}, {p4, p5, p6, p7}, {b0, b1}, {fb_dv8, fb_dv9, fb_dv10, fb_dv11};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dv12, fb_dv13, fb_dv14, fb_dv15}, {p4, p5, p6, p7}, {b2, b3}, {fb_dv12, fb_dv13, fb_dv14, fb_dv15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {b0, b1, b2, b3}, [a+2368];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dv16, fb_dv17, fb_dv18, fb_dv19}, {p4, p5, p6, p7}, {b0, b1}, {fb_dv16, fb_dv17, fb_dv18, fb_dv19};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dv20, fb_dv21, fb_dv22, fb_dv23}, {p4, p5, p6, p7}, {b2, b3}, {fb_dv20, fb_dv21, fb_dv22, fb_dv23};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {b0, b1, b2, b3}, [a+2400];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dv24, fb_dv25, fb_dv26, fb_dv27}, {p4, p5, p6, p7}, {b0, b1}, {fb_dv24, fb_dv25, fb_dv26, fb_dv27};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dv28, fb_dv29, fb_dv30, fb_dv31}, {p4, p5, p6, p7}, {b2, b3}, {fb_dv28, fb_dv29, fb_dv30, fb_dv31};\n" +
+        "cvt.rn.bf16x2.f32 p0, fb_d1, fb_d0;\n" +
+        "cvt.rn.bf16x2.f32 p1, fb_d3, fb_d2;\n" +
+        "cvt.rn.bf16x2.f32 p2, fb_d5, fb_d4;\n" +
+        "cvt.rn.bf16x2.f32 p3, fb_d7, fb_d6;\n" +
+        "cvt.rn.bf16x2.f32 p4, fb_d9, fb_d8;\n" +
+        "cvt.rn.bf16x2.f32 p5, fb_d11, fb_d10;\n" +
+        "cvt.rn.bf16x2.f32 p6, fb_d13, fb_d12;\n" +
+        "cvt.rn.bf16x2.f32 p7, fb_d15, fb_d14;\n" +
+        "mov.u32 a, fb_smem;\n" +
+        "add.u32 a, a, 18432;\n" +
+        "add.u32 a, a, %0;\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {b0, b1, b2, b3}, [a+0];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dk0, fb_dk1, fb_dk2, fb_dk3}, {p0, p1, p2, p3}, {b0, b1}, {fb_dk0, fb_dk1, fb_dk2, fb_dk3};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dk4, fb_dk5, fb_dk6, fb_dk7}, {p0, p1, p2, p3}, {b2, b3}, {fb_dk4, fb_dk5, fb_dk6, fb_dk7};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {b0, b1, b2, b3}, [a+32];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dk8, fb_dk9, fb_dk10, fb_dk11}, {p0, p1, p2, p3}, {b0, b1}, {fb_dk8, fb_dk9, fb_dk10, fb_dk11};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dk12, fb_dk13, fb_dk14, fb_dk15}, {p0, p1, p2, p3}, {b2, b3}, {fb_dk12, fb_dk13, fb_dk14, fb_dk15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {b0, b1, b2, b3}, [a+64];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dk16, fb_dk17, fb_dk18, fb_dk19}, {p0, p1, p2, p3}, {b0, b1}, {fb_dk16, fb_dk17, fb_dk18, fb_dk19};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dk20, fb_dk21, fb_dk22, fb_dk23}, {p0, p1, p2, p3}, {b2, b3}, {fb_dk20, fb_dk21, fb_dk22, fb_dk23};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {b0, b1, b2, b3}, [a+96];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dk24, fb_dk25, fb_dk26, fb_dk27}, {p0, p1, p2, p3}, {b0, b1}, {fb_dk24, fb_dk25, fb_dk26, fb_dk27};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dk28, fb_dk29, fb_dk30, fb_dk31}, {p0, p1, p2, p3}, {b2, b3}, {fb_dk28, fb_dk29, fb_dk30, fb_dk31};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {b0, b1, b2, b3}, [a+2304];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dk0, fb_dk1, fb_dk2, fb_dk3}, {p4, p5, p6, p7}, {b0, b1}, {fb_dk0, fb_dk1, fb_dk2, fb_dk3};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dk4, fb_dk5, fb_dk6, fb_dk7}, {p4, p5, p6, p7}, {b2, b3}, {fb_dk4, fb_dk5, fb_dk6, fb_dk7};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {b0, b1, b2, b3}, [a+2336];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dk8, fb_dk9, fb_dk10, fb_dk11}, {p4, p5, p6, p7}, {b0, b1}, {fb_dk8, fb_dk9, fb_dk10, fb_dk11};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dk12, fb_dk13, fb_dk14, fb_dk15}, {p4, p5, p6, p7}, {b2, b3}, {fb_dk12, fb_dk13, fb_dk14, fb_dk15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {b0, b1, b2, b3}, [a+2368];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dk16, fb_dk17, fb_dk18, fb_dk19}, {p4, p5, p6, p7}, {b0, b1}, {fb_dk16, fb_dk17, fb_dk18, fb_dk19};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dk20, fb_dk21, fb_dk22, fb_dk23}, {p4, p5, p6, p7}, {b2, b3}, {fb_dk20, fb_dk21, fb_dk22, fb_dk23};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {b0, b1, b2, b3}, [a+2400];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dk24, fb_dk25, fb_dk26, fb_dk27}, {p4, p5, p6, p7}, {b0, b1}, {fb_dk24, fb_dk25, fb_dk26, fb_dk27};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fb_dk28, fb_dk29, fb_dk30, fb_dk31}, {p4, p5, p6, p7}, {b2, b3}, {fb_dk28, fb_dk29, fb_dk30, fb_dk31};\n" +
+        "}\n";
+
+    // dqkv += (scale · dk, dv); %0 key g's k address, %1 8 rows' bytes, %2 keys left, %3 4C, %4 scale.
+    public const string BackwardStore =
+        "{\n" +
+        ".reg .b64 r;\n" +
+        ".reg .f32 v<2>;\n" +
+        ".reg .pred p;\n" +
+        "mov.b64 r, %0;\n" +
+        "setp.gt.s32 p, %2, 0;\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+0];\n" +
+        "fma.rn.f32 v0, fb_dk0, %4, v0;\n" +
+        "fma.rn.f32 v1, fb_dk1, %4, v1;\n" +
+        "@p st.global.v2.f32 [r+0], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+32];\n" +
+        "fma.rn.f32 v0, fb_dk4, %4, v0;\n" +
+        "fma.rn.f32 v1, fb_dk5, %4, v1;\n" +
+        "@p st.global.v2.f32 [r+32], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+64];\n" +
+        "fma.rn.f32 v0, fb_dk8, %4, v0;\n" +
+        "fma.rn.f32 v1, fb_dk9, %4, v1;\n" +
+        "@p st.global.v2.f32 [r+64], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+96];\n" +
+        "fma.rn.f32 v0, fb_dk12, %4, v0;\n" +
+        "fma.rn.f32 v1, fb_dk13, %4, v1;\n" +
+        "@p st.global.v2.f32 [r+96], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+128];\n" +
+        "fma.rn.f32 v0, fb_dk16, %4, v0;\n" +
+        "fma.rn.f32 v1, fb_dk17, %4, v1;\n" +
+        "@p st.global.v2.f32 [r+128], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+160];\n" +
+        "fma.rn.f32 v0, fb_dk20, %4, v0;\n" +
+        "fma.rn.f32 v1, fb_dk21, %4, v1;\n" +
+        "@p st.global.v2.f32 [r+160], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+192];\n" +
+        "fma.rn.f32 v0, fb_dk24, %4, v0;\n" +
+        "fma.rn.f32 v1, fb_dk25, %4, v1;\n" +
+        "@p st.global.v2.f32 [r+192], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+224];\n" +
+        "fma.rn.f32 v0, fb_dk28, %4, v0;\n" +
+        "fma.rn.f32 v1, fb_dk29, %4, v1;\n" +
+        "@p st.global.v2.f32 [r+224], {v0, v1};\n" +
+        "{\n" +
+        ".reg .b64 s;\n" +
+        "add.s64 s, r, %3;\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [s+0];\n" +
+        "add.f32 v0, v0, fb_dv0;\n" +
+        "add.f32 v1, v1, fb_dv1;\n" +
+        "@p st.global.v2.f32 [s+0], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [s+32];\n" +
+        "add.f32 v0, v0, fb_dv4;\n" +
+        "add.f32 v1, v1, fb_dv5;\n" +
+        "@p st.global.v2.f32 [s+32], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [s+64];\n" +
+        "add.f32 v0, v0, fb_dv8;\n" +
+        "add.f32 v1, v1, fb_dv9;\n" +
+        "@p st.global.v2.f32 [s+64], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [s+96];\n" +
+        "add.f32 v0, v0, fb_dv12;\n" +
+        "add.f32 v1, v1, fb_dv13;\n" +
+        "@p st.global.v2.f32 [s+96], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [s+128];\n" +
+        "add.f32 v0, v0, fb_dv16;\n" +
+        "add.f32 v1, v1, fb_dv17;\n" +
+        "@p st.global.v2.f32 [s+128], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [s+160];\n" +
+        "add.f32 v0, v0, fb_dv20;\n" +
+        "add.f32 v1, v1, fb_dv21;\n" +
+        "@p st.global.v2.f32 [s+160], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [s+192];\n" +
+        "add.f32 v0, v0, fb_dv24;\n" +
+        "add.f32 v1, v1, fb_dv25;\n" +
+        "@p st.global.v2.f32 [s+192], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [s+224];\n" +
+        "add.f32 v0, v0, fb_dv28;\n" +
+        "add.f32 v1, v1, fb_dv29;\n" +
+        "@p st.global.v2.f32 [s+224], {v0, v1};\n" +
+        "}\n" +
+        "add.s64 r, r, %1;\n" +
+        "setp.gt.s32 p, %2, 8;\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+0];\n" +
+        "fma.rn.f32 v0, fb_dk2, %4, v0;\n" +
+        "fma.rn.f32 v1, fb_dk3, %4, v1;\n" +
+        "@p st.global.v2.f32 [r+0], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+32];\n" +
+        "fma.rn.f32 v0, fb_dk6, %4, v0;\n" +
+        "fma.rn.f32 v1, fb_dk7, %4, v1;\n" +
+        "@p st.global.v2.f32 [r+32], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+64];\n" +
+        "fma.rn.f32 v0, fb_dk10, %4, v0;\n" +
+        "fma.rn.f32 v1, fb_dk11, %4, v1;\n" +
+        "@p st.global.v2.f32 [r+64], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+96];\n" +
+        "fma.rn.f32 v0, fb_dk14, %4, v0;\n" +
+        "fma.rn.f32 v1, fb_dk15, %4, v1;\n" +
+        "@p st.global.v2.f32 [r+96], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+128];\n" +
+        "fma.rn.f32 v0, fb_dk18, %4, v0;\n" +
+        "fma.rn.f32 v1, fb_dk19, %4, v1;\n" +
+        "@p st.global.v2.f32 [r+128], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+160];\n" +
+        "fma.rn.f32 v0, fb_dk22, %4, v0;\n" +
+        "fma.rn.f32 v1, fb_dk23, %4, v1;\n" +
+        "@p st.global.v2.f32 [r+160], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+192];\n" +
+        "fma.rn.f32 v0, fb_dk26, %4, v0;\n" +
+        "fma.rn.f32 v1, fb_dk27, %4, v1;\n" +
+        "@p st.global.v2.f32 [r+192], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+224];\n" +
+        "fma.rn.f32 v0, fb_dk30, %4, v0;\n" +
+        "fma.rn.f32 v1, fb_dk31, %4, v1;\n" +
+        "@p st.global.v2.f32 [r+224], {v0, v1};\n" +
+        "{\n" +
+        ".reg .b64 s;\n" +
+        "add.s64 s, r, %3;\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [s+0];\n" +
+        "add.f32 v0, v0, fb_dv2;\n" +
+        "add.f32 v1, v1, fb_dv3;\n" +
+        "@p st.global.v2.f32 [s+0], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [s+32];\n" +
+        "add.f32 v0, v0, fb_dv6;\n" +
+        "add.f32 v1, v1, fb_dv7;\n" +
+        "@p st.global.v2.f32 [s+32], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [s+64];\n" +
+        "add.f32 v0, v0, fb_dv10;\n" +
+        "add.f32 v1, v1, fb_dv11;\n" +
+        "@p st.global.v2.f32 [s+64], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [s+96];\n" +
+        "add.f32 v0, v0, fb_dv14;\n" +
+        "add.f32 v1, v1, fb_dv15;\n" +
+        "@p st.global.v2.f32 [s+96], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [s+128];\n" +
+        "add.f32 v0, v0, fb_dv18;\n" +
+        "add.f32 v1, v1, fb_dv19;\n" +
+        "@p st.global.v2.f32 [s+128], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [s+160];\n" +
+        "add.f32 v0, v0, fb_dv22;\n" +
+        "add.f32 v1, v1, fb_dv23;\n" +
+        "@p st.global.v2.f32 [s+160], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [s+192];\n" +
+        "add.f32 v0, v0, fb_dv26;\n" +
+        "add.f32 v1, v1, fb_dv27;\n" +
+        "@p st.global.v2.f32 [s+192], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [s+224];\n" +
+        "add.f32 v0, v0, fb_dv30;\n" +
+        "add.f32 v1, v1, fb_dv31;\n" +
+        "@p st.global.v2.f32 [s+224], {v0, v1};\n" +
+        "}\n" +
         "}\n";
 }

@@ -143,7 +143,7 @@ internal static class KernelCatalog
     /// <summary>
     /// The specialisation a kernel is loaded with on CUDA: MatMul's blocked GEMMs (generic over a tile) cap their
     /// registers (<see cref="MatMul.CudaSpecialization"/>), TensorCoreGemm.s kernels have their own
-    /// (<see cref="TensorCoreGemm.SpecializationOf"/>), and so do FlashAttention's and TensorCoreFlashAttention's (<see cref="FlashAttention.Specialization"/>, <see cref="TensorCoreFlashAttention.Specialization"/>);
+    /// (<see cref="TensorCoreGemm.SpecializationOf"/>), and so do FlashAttention's and TensorCoreFlashAttention's (<see cref="FlashAttention.Specialization"/>, <see cref="TensorCoreFlashAttention.SpecializationOf"/>);
     /// every other kernel is loaded without one.
     /// </summary>
     [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "The tiles are Cct.Gpu's own structs, and Cct.Gpu is a trimmer root (Directory.Build.props).")]
@@ -153,7 +153,7 @@ internal static class KernelCatalog
             : kernel.DeclaringType == typeof(FlashAttention)
             ? FlashAttention.Specialization
             : kernel.DeclaringType == typeof(TensorCoreFlashAttention)
-            ? TensorCoreFlashAttention.Specialization
+            ? TensorCoreFlashAttention.SpecializationOf(kernel)
             : kernel.IsGenericMethod && kernel.GetGenericArguments().FirstOrDefault(typeof(IGemmTile).IsAssignableFrom) is { } tile
                 ? MatMul.CudaSpecialization((IGemmTile)Activator.CreateInstance(tile)!)
                 : KernelSpecialization.Empty;
