@@ -6,9 +6,9 @@ using Cct.Training.Check;
 namespace Cct.Tests.Layers;
 
 /// <summary>
-/// TensorCoreFlashAttention, fused attention's forward on bf16 tensor cores (inline PTX). On the CPU: where it loads and
-/// which shapes and views it takes. On a CUDA GPU (category "Gpu", which the default test command excludes with
-/// <c>--filter "TestCategory!=Gpu"</c>): the forward and the fp32 backward after it in bf16 against the fp32 fused kernels
+/// TensorCoreFlashAttention, fused attention's forward and key-major backward on bf16 tensor cores (inline PTX). On the
+/// CPU: where it loads and which shapes and views it takes. On a CUDA GPU (category "Gpu", which the default test command
+/// excludes with <c>--filter "TestCategory!=Gpu"</c>): forward and backward in bf16 against the fp32 fused kernels
 /// on the same GPU, within <see cref="Tolerance.Bf16Attention"/>, and bit-identical reruns. Without a GPU its PTX is run warp
 /// by warp against float64 by tools/flash-attention-emulate.py (CI).
 /// </summary>
@@ -53,7 +53,7 @@ public sealed class TensorCoreFlashAttentionTests
 
     /// <summary>
     /// cct-2/3x2's attention (49 tokens) and cct-7/3x1's (196, 4 heads) at batch 8, with and without dropout: output,
-    /// log-sum-exp and dqkv (fp32 backward from the bf16 forward's output and log-sum-exp) against the fp32 kernels.
+    /// log-sum-exp and dqkv (dq, dk, dv accumulated into zeros) against the fp32 kernels.
     /// </summary>
     [TestCase(8, 49, 128, 2, 0.1f)]
     [TestCase(8, 196, 256, 4, 0.1f)]
@@ -90,6 +90,7 @@ public sealed class TensorCoreFlashAttentionTests
         {
             Assert.That(again.Output, Is.EqualTo(first.Output).AsCollection);
             Assert.That(again.LogSumExp, Is.EqualTo(first.LogSumExp).AsCollection);
+            Assert.That(again.Dqkv, Is.EqualTo(first.Dqkv).AsCollection);
         });
     }
 

@@ -83,7 +83,7 @@ internal static class KernelCases
             AttentionCase(new AttentionShape(3, 13, 99, 3), 0f, typeof(HeadMajorAttention)),
 
             // The fused kernels against the reference's item path: head sizes 64 and 32, the last tile part-full.
-            // In bf16, head size 64 runs the forward on the tensor cores (TensorCoreFlashAttention); 196 tokens are cct-7/3x1's.
+            // In bf16, head size 64 runs on the tensor cores (TensorCoreFlashAttention); 196 tokens are cct-7/3x1's.
             FlashAttentionCase(new AttentionShape(2, 49, 128, 2), 0.1f, precision),
             FlashAttentionCase(new AttentionShape(1, 70, 96, 3), 0f, precision),
             FlashAttentionCase(new AttentionShape(1, 196, 128, 2), 0.1f, precision),
@@ -437,7 +437,7 @@ internal static class KernelCases
 
     // output and dqkv of FlashAttention on a device whose groups hold its threads (a GPU, an OpenCL CPU), else of
     // Attention's own path: so the CPU reference checks the fused kernels against the item kernels.
-    // In bf16 a head size of 64 runs the forward on bf16 tensor cores (TensorCoreFlashAttention.Fits): named and bounded so.
+    // In bf16 a head size of 64 runs on bf16 tensor cores (TensorCoreFlashAttention.Fits): named and bounded so.
     private static KernelCase FlashAttentionCase(AttentionShape a, float p, GemmPrecision precision = GemmPrecision.Fp32)
         => new($"flash attention {a.Batch}x{a.Tokens}x{a.Channels} h{a.Heads} p={p}{(TensorCoreAttention(a, precision) ? " bf16" : string.Empty)}", typeof(FlashAttention), s =>
         {
