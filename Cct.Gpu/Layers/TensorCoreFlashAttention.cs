@@ -81,6 +81,9 @@ internal sealed class TensorCoreFlashAttention
     public static bool Fits(AttentionShape shape, ArrayView<float> stored)
         => shape.Heads > 0 && shape.Channels == shape.Heads * HeadSize && TensorCoreGemm.Address(stored) % 8 == 0;
 
+    /// <summary>Passes launched on this device (forward and backward each count one), for tests to see that a model used the kernels.</summary>
+    internal long Passes { get; private set; }
+
     /// <summary>As <see cref="FlashAttention.Forward"/>: output (B, T, C) and logSumExp (B, H, T) from qkv (B, T, 3C).</summary>
     public void Forward(ArrayView<float> output, ArrayView<float> logSumExp, ArrayView<float> qkv, AttentionShape shape, float scale, float dropoutProbability, RngKey key)
     {
@@ -93,6 +96,7 @@ internal sealed class TensorCoreFlashAttention
             (uint)Math.Ceiling(dropoutProbability * 16777216.0),
             1f / (1f - dropoutProbability));
         var launch = new KernelConfig(new Index2D((shape.Tokens + QueryRows - 1) / QueryRows, shape.Batch * shape.Heads), new Index2D(Threads, 1));
+        Passes++;
         (dropoutProbability == 0f ? undropped : dropped)(launch, qkv, shape, problem, new GemmDropout(dropoutProbability, key));
     }
 
@@ -111,6 +115,7 @@ internal sealed class TensorCoreFlashAttention
             (uint)Math.Ceiling(dropoutProbability * 16777216.0),
             1f / (1f - dropoutProbability));
         var launch = new KernelConfig(new Index2D((shape.Tokens + QueryRows - 1) / QueryRows, shape.Batch * shape.Heads), new Index2D(Threads, 1));
+        Passes++;
         (dropoutProbability == 0f ? backwardUndropped : backwardDropped)(launch, qkv, doutput, logSumExp, rowDots, shape, problem, new GemmDropout(dropoutProbability, key));
     }
 

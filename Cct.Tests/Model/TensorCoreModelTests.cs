@@ -23,9 +23,11 @@ public sealed class TensorCoreModelTests
     /// 3xTF32 is fp32-accurate: the losses agree within <see cref="Tolerance.Model"/>, the bound for fp32 sums in another
     /// order. TF32's operand rounding (~5e-4 a product) moves a loss of ~2.3 by ~1e-3 after five steps at lr 1e-3; 2e-2
     /// absolute, 1 % relative, leaves room while a broken product (a wrong fragment, a missed split) moves it by O(1).
-    /// bf16 rounds operands to 2⁻⁸ where TF32 rounds to 2⁻¹¹; its losses move by ~1e-2, so 5e-2 absolute and 2 % relative.
+    /// bf16 rounds operands to 2⁻⁸ where TF32 rounds to 2⁻¹¹, and runs fused attention on the tensor cores too (its
+    /// probabilities and their gradients in bf16); its losses move by ~1e-2, so 5e-2 absolute and 2 % relative.
     /// Every Linear with 4-aligned features must have run on the tensor cores: 8 products forward and 16 backward a step
-    /// (qkv, proj and the two MLP Linears of 2 blocks; the 10-class head and the 1-wide pool stay fp32).
+    /// (qkv, proj and the two MLP Linears of 2 blocks; the 10-class head and the 1-wide pool stay fp32); in bf16 each
+    /// block's attention as well, forward and backward (TensorCoreFlashAttention).
     /// </summary>
     [TestCase(GemmPrecision.Tf32x3)]
     [TestCase(GemmPrecision.Tf32)]
@@ -40,6 +42,10 @@ public sealed class TensorCoreModelTests
         var fp32 = Losses(fp32Device, images, classes);
         var tensorCores = Losses(tensorDevice, images, classes);
         Assert.That(TensorCoreGemm.For(tensorDevice).Products, Is.EqualTo(Steps * 24), "products on the tensor cores");
+        if (precision == GemmPrecision.Bf16)
+        {
+            Assert.That(TensorCoreFlashAttention.For(tensorDevice).Passes, Is.EqualTo(Steps * 2 * 2), "attention passes on the tensor cores");
+        }
         var tolerance = precision switch
         {
             GemmPrecision.Tf32x3 => Tolerance.Model,
