@@ -11,6 +11,8 @@
 # of 16), fa_o0..31 the output accumulators (8 column tiles of 8), fa_s0..15 the step's scores and then probabilities
 # (4 key tiles of 8), fa_m0..1 the running max of rows g and g + 8 (g = lane / 4) in log2 units, fa_l0..1 the lane's part
 # of their running sums. An accumulator tile's registers 0, 1 are row g, columns 2t, 2t + 1 (t = lane % 4), 2, 3 row g + 8.
+from ptx_strings import cs, regs
+
 ROW = 144
 Q_AT, K_AT, V_AT = 0, 64 * ROW, 64 * ROW + 32 * ROW
 SHARED = V_AT + 32 * ROW
@@ -21,16 +23,6 @@ LDSM_T = "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16"
 NEG_INF, ZERO, LN2 = "0fFF800000", "0f00000000", "0f3F317218"
 
 
-def regs(p, first, n=4):
-    return "{" + ", ".join(f"{p}{first + q}" for q in range(n)) + "}"
-
-
-def cs(name, lines, comment):
-    out = [f"    // {comment}", f"    public const string {name} ="]
-    for i, l in enumerate(lines):
-        end = ";" if i == len(lines) - 1 else " +"
-        out.append(f'        "{l}\\n"{end}')
-    return "\n".join(out)
 
 
 def init():
@@ -96,6 +88,16 @@ def softmax():
     return lines + ["}"]
 
 
+def kept(lines, index):
+    # p = whether RngKey.Uniform's draw at the 64-bit (B, H, T, T) index in register `index` is kept: %0 the key's prefix,
+    # %1 the least kept 24-bit draw. Needs lo, hi, h, x and p declared.
+    lines += [f"mov.b64 {{lo, hi}}, {index};", "xor.b32 h, %0, lo;"]
+    mix(lines)
+    lines += ["xor.b32 h, h, hi;", "xor.b32 h, h, 0x27D4EB2F;"]
+    mix(lines)
+    lines += ["shr.u32 h, h, 8;", "setp.ge.u32 p, h, %1;"]
+
+
 def mix(lines):
     # The murmur3 finaliser on h (RngKey.Mix).
     lines += ["shr.u32 x, h, 16;", "xor.b32 h, h, x;", "mul.lo.u32 h, h, 0x85EBCA6B;", "shr.u32 x, h, 13;", "xor.b32 h, h, x;",
@@ -111,33 +113,37 @@ def dropout():
         for n in range(4):
             for j in range(2):
                 e = 4 * n + 2 * h + j
-                lines += [f"add.s64 i, %{3 + h}, {8 * n + j};", "mov.b64 {lo, hi}, i;", "xor.b32 h, %0, lo;"]
-                mix(lines)
-                lines += ["xor.b32 h, h, hi;", "xor.b32 h, h, 0x27D4EB2F;"]
-                mix(lines)
-                lines += ["shr.u32 h, h, 8;", "setp.ge.u32 p, h, %1;", f"mul.f32 v, fa_s{e}, %2;", f"selp.f32 fa_s{e}, v, {ZERO}, p;"]
+                lines.append(f"add.s64 i, %{3 + h}, {8 * n + j};")
+                kept(lines, "i")
+                lines += [f"mul.f32 v, fa_s{e}, %2;", f"selp.f32 fa_s{e}, v, {ZERO}, p;"]
     return lines + ["}"]
 
 
-def values():
-    # fa_o += fa_s (as bf16 A fragments: key tiles 2k and 2k + 1 are k-step k's) · v. %0 the lane's fragment offset in the
-    # value tile for ldmatrix.trans (key lane % 8 + 8·((lane / 8) % 2), columns 8·(lane / 16) on).
-    lines = ["{", ".reg .b32 p<8>, b<4>;", ".reg .u32 a;"]
+def trans_products(acc, src, smem, at):
+    # acc += src (score tiles as bf16 A fragments: tiles 2k and 2k + 1 are k-step k's) · the shared tile at `at`, its B
+    # fragments by ldmatrix.trans from the lane's offset %0 (row lane % 8 + 8·((lane / 8) % 2), columns 8·(lane / 16) on).
+    # Needs p0..7, b0..3 and a declared.
+    lines = []
     for k in range(2):
         for half in range(2):
             n = 2 * k + half
-            lines += [f"cvt.rn.bf16x2.f32 p{4 * k + 2 * half}, fa_s{4 * n + 1}, fa_s{4 * n};",
-                      f"cvt.rn.bf16x2.f32 p{4 * k + 2 * half + 1}, fa_s{4 * n + 3}, fa_s{4 * n + 2};"]
-    lines += ["mov.u32 a, fa_smem;", f"add.u32 a, a, {V_AT};", "add.u32 a, a, %0;"]
+            lines += [f"cvt.rn.bf16x2.f32 p{4 * k + 2 * half}, {src}{4 * n + 1}, {src}{4 * n};",
+                      f"cvt.rn.bf16x2.f32 p{4 * k + 2 * half + 1}, {src}{4 * n + 3}, {src}{4 * n + 2};"]
+    lines += [f"mov.u32 a, {smem};", f"add.u32 a, a, {at};", "add.u32 a, a, %0;"]
     for k in range(2):
-        # A fragment registers: a0a1 (row g, keys 2t..), a2a3 (row g + 8), a4a5 (row g, keys 8 + 2t..), a6a7 (row g + 8).
+        # A fragment registers: a0a1 (row g, columns 2t..), a2a3 (row g + 8), a4a5 (row g, 8 + 2t..), a6a7 (row g + 8).
         a = f"{{p{4 * k}, p{4 * k + 1}, p{4 * k + 2}, p{4 * k + 3}}}"
         for pair in range(HEAD // 16):
             lines.append(f"{LDSM_T} {regs('b', 0)}, [a+{16 * ROW * k + 32 * pair}];")
             for half in range(2):
                 n = 2 * pair + half
-                lines.append(f"{MMA} {regs('fa_o', 4 * n)}, {a}, {{b{2 * half}, b{2 * half + 1}}}, {regs('fa_o', 4 * n)};")
-    return lines + ["}"]
+                lines.append(f"{MMA} {regs(acc, 4 * n)}, {a}, {{b{2 * half}, b{2 * half + 1}}}, {regs(acc, 4 * n)};")
+    return lines
+
+
+def values():
+    # fa_o += fa_s · v: %0 the lane's fragment offset in the value tile for ldmatrix.trans.
+    return ["{", ".reg .b32 p<8>, b<4>;", ".reg .u32 a;"] + trans_products("fa_o", "fa_s", "fa_smem", V_AT) + ["}"]
 
 
 def store():
@@ -242,12 +248,9 @@ def backward_gradients(dropped):
             for j in range(2):
                 e = 4 * n + 2 * h + j
                 if dropped:
-                    lines += [f"mul.lo.s64 o, %5, {8 * n + j};", f"add.s64 i, %{3 + h}, o;", "mov.b64 {lo, hi}, i;", "xor.b32 h, %0, lo;"]
-                    mix(lines)
-                    lines += ["xor.b32 h, h, hi;", "xor.b32 h, h, 0x27D4EB2F;"]
-                    mix(lines)
-                    lines += ["shr.u32 h, h, 8;", "setp.ge.u32 p, h, %1;",
-                              f"mul.f32 v, fb_d{e}, %2;", f"selp.f32 fb_d{e}, v, {ZERO}, p;"]
+                    lines += [f"mul.lo.s64 o, %5, {8 * n + j};", f"add.s64 i, %{3 + h}, o;"]
+                    kept(lines, "i")
+                    lines += [f"mul.f32 v, fb_d{e}, %2;", f"selp.f32 fb_d{e}, v, {ZERO}, p;"]
                 lines += [f"sub.f32 fb_d{e}, fb_d{e}, dot{2 * n + j};", f"mul.f32 fb_d{e}, fb_d{e}, fb_s{e};"]
                 if dropped:
                     lines += [f"mul.f32 v, fb_s{e}, %2;", f"selp.f32 fb_s{e}, v, {ZERO}, p;"]
@@ -268,24 +271,10 @@ def backward_store_scores():
 
 
 def backward_values():
-    # fb_dv += dropout(P) · doutput and fb_dk += dS · q, the score tiles as bf16 A fragments (query tiles 2k and 2k + 1
-    # are k-step k's), the B fragments by ldmatrix.trans: %0 the lane's offset (query lane % 8 + 8·((lane / 8) % 2),
-    # columns 8·(lane / 16) on) in the doutput and q tiles.
+    # fb_dv += dropout(P) · doutput and fb_dk += dS · q: %0 the lane's fragment offset in the doutput and q tiles for
+    # ldmatrix.trans (query lane % 8 + 8·((lane / 8) % 2), columns 8·(lane / 16) on).
     lines = ["{", ".reg .b32 p<8>, b<4>;", ".reg .u32 a;"]
-    for acc, src, at in [("fb_dv", "fb_s", B_DO), ("fb_dk", "fb_d", B_Q)]:
-        for k in range(2):
-            for half in range(2):
-                n = 2 * k + half
-                lines += [f"cvt.rn.bf16x2.f32 p{4 * k + 2 * half}, {src}{4 * n + 1}, {src}{4 * n};",
-                          f"cvt.rn.bf16x2.f32 p{4 * k + 2 * half + 1}, {src}{4 * n + 3}, {src}{4 * n + 2};"]
-        lines += ["mov.u32 a, fb_smem;", f"add.u32 a, a, {at};", "add.u32 a, a, %0;"]
-        for k in range(2):
-            a = f"{{p{4 * k}, p{4 * k + 1}, p{4 * k + 2}, p{4 * k + 3}}}"
-            for pair in range(HEAD // 16):
-                lines.append(f"{LDSM_T} {regs('b', 0)}, [a+{16 * ROW * k + 32 * pair}];")
-                for half in range(2):
-                    n = 2 * pair + half
-                    lines.append(f"{MMA} {regs(acc, 4 * n)}, {a}, {{b{2 * half}, b{2 * half + 1}}}, {regs(acc, 4 * n)};")
+    lines += trans_products("fb_dv", "fb_s", "fb_smem", B_DO) + trans_products("fb_dk", "fb_d", "fb_smem", B_Q)
     return lines + ["}"]
 
 

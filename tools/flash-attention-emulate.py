@@ -218,14 +218,7 @@ class Warp:
             self.set(ops[0], self.get(ops[1], args).astype(bool) & self.get(ops[2], args).astype(bool))
         elif op == 'cvt.rn.bf16x2.f32':
             self.set(ops[0], (bf16_bits(self.f(ops[1], args)) << 16) | bf16_bits(self.f(ops[2], args)))
-        elif op == 'st.shared.b32':
-            at = self.address(ops[0], args)
-            v = self.u(ops[1], args)
-            for lane in LANES:
-                a = int(at[lane])
-                assert a % 4 == 0 and a + 4 <= self.smem.size, f'shared store at {a}'
-                self.smem[a:a + 4] = np.array([v[lane]], dtype=U32).view(np.uint8)
-        elif op == 'st.shared.f32':
+        elif op in ('st.shared.b32', 'st.shared.f32'):
             at = self.address(ops[0], args)
             v = self.u(ops[1], args)
             for lane in LANES:
@@ -320,6 +313,22 @@ class Warp:
             self.set(d[i], D[g + dr, 2 * t + dc].view(U32))
 
 
+def stage(warps, asm, source, start, row_length, row0, tokens, at, rows):
+    # TensorCoreFlashAttention.Stage: pair e = thread + 128·j is row e / 32, columns 2·(e % 32) and one more; rows past
+    # the tokens are zeros.
+    flat = source.reshape(-1)
+    for e0 in range(0, rows * (HEAD // 2), THREADS):
+        for wi, w in enumerate(warps):
+            e = e0 + 32 * wi + LANES
+            row, pair = e // (HEAD // 2), e % (HEAD // 2)
+            inside = row0 + row < tokens
+            i = np.where(inside, start + (row0 + row) * row_length + 2 * pair, 0)
+            x = np.where(inside, flat[i], F32(0)).astype(F32)
+            y = np.where(inside, flat[np.minimum(i + 1, flat.size - 1)], F32(0)).astype(F32)
+            offset = (np.asarray(at + row * ROW + 4 * pair, dtype=np.int64).astype(np.uint64)) & 0xFFFFFFFF
+            w.run(ASM[asm], [x.view(U32), y.view(U32), offset])
+
+
 def kernel(qkv, shape, scale, probability, prefix, output, lse):
     # TensorCoreFlashAttention.Kernel, group by group; addresses as the host passes them.
     batch, t, c, heads = shape
@@ -327,7 +336,6 @@ def kernel(qkv, shape, scale, probability, prefix, output, lse):
     memory = Global()
     memory.put(OUT_AT, output)
     memory.put(LSE_AT, lse)
-    flat = qkv.reshape(-1)
     scale_log2 = F32(scale * F32(1.0 / math.log(2.0)))
     threshold = np.uint64(math.ceil(probability * 16777216.0))
     keep = F32(F32(1) / (F32(1) - F32(probability)))
@@ -344,20 +352,7 @@ def kernel(qkv, shape, scale, probability, prefix, output, lse):
                 w.run(ASM['Init'], [])
             query0 = gx * QUERY_ROWS
 
-            def stage(start, row0, at, rows):
-                for e0 in range(0, rows * (HEAD // 2), THREADS):
-                    for wi, w in enumerate(warps):
-                        e = e0 + 32 * wi + lane
-                        live = e < rows * (HEAD // 2)
-                        row, pair = e // (HEAD // 2), e % (HEAD // 2)
-                        inside = live & (row0 + row < t)
-                        i = np.where(inside, start + (row0 + row) * 3 * c + 2 * pair, 0)
-                        x = np.where(inside, flat[i], F32(0)).astype(F32)
-                        y = np.where(inside, flat[np.minimum(i + 1, flat.size - 1)], F32(0)).astype(F32)
-                        if live.all():
-                            w.run(ASM['Stage'], [x.view(U32), y.view(U32), as_u32(at + row * ROW + 4 * pair)])
-
-            stage(qkv_rows + head_column, query0, 0, QUERY_ROWS)
+            stage(warps, 'Stage', qkv, qkv_rows + head_column, 3 * c, query0, t, 0, QUERY_ROWS)
             active = [query0 + 16 * wi < t for wi in range(4)]
             for wi, w in enumerate(warps):
                 if active[wi]:
@@ -366,8 +361,8 @@ def kernel(qkv, shape, scale, probability, prefix, output, lse):
             value_fragment = ((lane % 8) + 8 * ((lane // 8) % 2)) * ROW + 16 * (lane // 16)
             column = 2 * (lane % 4)
             for key0 in range(0, t, KEY_ROWS):
-                stage(qkv_rows + c + head_column, key0, KEYS_AT, KEY_ROWS)
-                stage(qkv_rows + 2 * c + head_column, key0, VALUES_AT, KEY_ROWS)
+                stage(warps, 'Stage', qkv, qkv_rows + c + head_column, 3 * c, key0, t, KEYS_AT, KEY_ROWS)
+                stage(warps, 'Stage', qkv, qkv_rows + 2 * c + head_column, 3 * c, key0, t, VALUES_AT, KEY_ROWS)
                 for wi, w in enumerate(warps):
                     if not active[wi]:
                         continue
@@ -467,28 +462,16 @@ def backward_kernel(qkv, dout, lse, dots, shape, scale, probability, prefix, dqk
                 w.run(ASM['BackwardInit'], [])
             key0 = gx * QUERY_ROWS
 
-            def stage(source, start, row_length, row0, at, rows):
-                flat = source.reshape(-1)
-                for e0 in range(0, rows * (HEAD // 2), THREADS):
-                    for wi, w in enumerate(warps):
-                        e = e0 + 32 * wi + lane
-                        row, pair = e // (HEAD // 2), e % (HEAD // 2)
-                        inside = row0 + row < t
-                        i = np.where(inside, start + (row0 + row) * row_length + 2 * pair, 0)
-                        x = np.where(inside, flat[i], F32(0)).astype(F32)
-                        y = np.where(inside, flat[np.minimum(i + 1, flat.size - 1)], F32(0)).astype(F32)
-                        w.run(ASM['BackwardStage'], [x.view(U32), y.view(U32), as_u32(at + row * ROW + 4 * pair)])
-
-            stage(qkv, qkv_rows + c + head_column, 3 * c, key0, 0, QUERY_ROWS)
-            stage(qkv, qkv_rows + 2 * c + head_column, 3 * c, key0, B_V, QUERY_ROWS)
+            stage(warps, 'BackwardStage', qkv, qkv_rows + c + head_column, 3 * c, key0, t, 0, QUERY_ROWS)
+            stage(warps, 'BackwardStage', qkv, qkv_rows + 2 * c + head_column, 3 * c, key0, t, B_V, QUERY_ROWS)
             active = [key0 + 16 * wi < t for wi in range(4)]
             a_fragment = lambda wi: (16 * wi + lane % 16) * ROW + 16 * (lane // 16)
             b_fragment = ((lane % 8) + 8 * (lane // 16)) * ROW + 16 * ((lane // 8) % 2)
             trans_fragment = ((lane % 8) + 8 * ((lane // 8) % 2)) * ROW + 16 * (lane // 16)
             column = 2 * (lane % 4)
             for query0 in range(0, t, KEY_ROWS):
-                stage(qkv, qkv_rows + head_column, 3 * c, query0, B_Q, KEY_ROWS)
-                stage(dout, output_rows + head_column, c, query0, B_DO, KEY_ROWS)
+                stage(warps, 'BackwardStage', qkv, qkv_rows + head_column, 3 * c, query0, t, B_Q, KEY_ROWS)
+                stage(warps, 'BackwardStage', dout, output_rows + head_column, c, query0, t, B_DO, KEY_ROWS)
                 row = query0 + lane
                 inside = row < t
                 at = np.where(inside, head * t + row, 0)

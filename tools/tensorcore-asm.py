@@ -18,6 +18,8 @@
 # 4 rows at k and k + 1 (not k + 8), so that it can pack its pairs along k.
 # Shared memory: a's big parts at 0, a's small at 10,240, b's big at 20,480, b's small at 30,720 (a region holds either layout).
 # Terms: 3 (3xTF32: small·big + big·small + big·big, fp32-accurate) or 1 (big·big: TF32).
+from ptx_strings import cs, regs
+
 REGION = 10240
 A_SMALL, B_BIG, B_SMALL = REGION, 2 * REGION, 3 * REGION
 SHARED = 4 * REGION
@@ -36,15 +38,7 @@ MMA_BF16 = "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"
 
 
 def v4(p, j):
-    return "{" + ", ".join(f"{p}{4*j+q}" for q in range(4)) + "}"
-
-
-def cs(name, lines, comment):
-    out = [f"    // {comment}", f"    public const string {name} ="]
-    for i, l in enumerate(lines):
-        end = ";" if i == len(lines) - 1 else " +"
-        out.append(f'        "{l}\\n"{end}')
-    return "\n".join(out)
+    return regs(p, 4 * j)
 
 
 def init():

@@ -41,7 +41,7 @@ internal sealed class TensorCoreFlashAttention
     public const int Threads = 128;
 
     // Four groups an SM cap ptxas at 65,536 / (4 · 128) = 128 registers a thread: 16 query fragments, 32 accumulators,
-    // 16 scores and the step's fragments fit the forward in 126. The backward holds 64 accumulators (dv, dk) and 32 of the
+    // 16 scores and the step's fragments fit the forward in 127. The backward holds 64 accumulators (dv, dk) and 32 of the
     // step (scores, dP̃): at 128 it spilled 104 bytes (ptxas 11.8, sm_90), so it runs two groups an SM.
     internal static KernelSpecialization Specialization { get; } = new(Threads, 4);
 
@@ -87,17 +87,10 @@ internal sealed class TensorCoreFlashAttention
     /// <summary>As <see cref="FlashAttention.Forward"/>: output (B, T, C) and logSumExp (B, H, T) from qkv (B, T, 3C).</summary>
     public void Forward(ArrayView<float> output, ArrayView<float> logSumExp, ArrayView<float> qkv, AttentionShape shape, float scale, float dropoutProbability, RngKey key)
     {
-        // A draw n / 2^24 is kept when n / 2^24 ≥ p (RngKey.Uniform), that is n ≥ ceil(p · 2^24); the scale is computed as
-        // GemmDropout.Apply computes it, so kept elements scale by the same float.
-        var problem = new TensorCoreAttentionProblem(
-            TensorCoreGemm.Address(output),
-            TensorCoreGemm.Address(logSumExp),
-            scale * Log2E,
-            (uint)Math.Ceiling(dropoutProbability * 16777216.0),
-            1f / (1f - dropoutProbability));
-        var launch = new KernelConfig(new Index2D((shape.Tokens + QueryRows - 1) / QueryRows, shape.Batch * shape.Heads), new Index2D(Threads, 1));
+        var (threshold, keepScale) = DropoutTerms(dropoutProbability);
+        var problem = new TensorCoreAttentionProblem(TensorCoreGemm.Address(output), TensorCoreGemm.Address(logSumExp), scale * Log2E, threshold, keepScale);
         Passes++;
-        (dropoutProbability == 0f ? undropped : dropped)(launch, qkv, shape, problem, new GemmDropout(dropoutProbability, key));
+        (dropoutProbability == 0f ? undropped : dropped)(Launch(shape), qkv, shape, problem, new GemmDropout(dropoutProbability, key));
     }
 
     /// <summary>
@@ -107,19 +100,31 @@ internal sealed class TensorCoreFlashAttention
     /// </summary>
     public void Backward(ArrayView<float> dqkv, ArrayView<float> scoreGradients, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> logSumExp, ArrayView<float> rowDots, AttentionShape shape, float scale, float dropoutProbability, RngKey key)
     {
-        var problem = new TensorCoreAttentionGradients(
-            TensorCoreGemm.Address(dqkv),
-            TensorCoreGemm.Address(scoreGradients),
-            scale,
-            scale * Log2E,
-            (uint)Math.Ceiling(dropoutProbability * 16777216.0),
-            1f / (1f - dropoutProbability));
-        var launch = new KernelConfig(new Index2D((shape.Tokens + QueryRows - 1) / QueryRows, shape.Batch * shape.Heads), new Index2D(Threads, 1));
+        var (threshold, keepScale) = DropoutTerms(dropoutProbability);
+        var problem = new TensorCoreAttentionGradients(TensorCoreGemm.Address(dqkv), TensorCoreGemm.Address(scoreGradients), scale, scale * Log2E, threshold, keepScale);
         Passes++;
-        (dropoutProbability == 0f ? backwardUndropped : backwardDropped)(launch, qkv, doutput, logSumExp, rowDots, shape, problem, new GemmDropout(dropoutProbability, key));
+        (dropoutProbability == 0f ? backwardUndropped : backwardDropped)(Launch(shape), qkv, doutput, logSumExp, rowDots, shape, problem, new GemmDropout(dropoutProbability, key));
     }
 
     private static float Log2E => (float)(1.0 / Math.Log(2.0));
+
+    // 64 rows of a head along x, the B·H heads along y.
+    private static KernelConfig Launch(AttentionShape shape)
+        => new(new Index2D((shape.Tokens + QueryRows - 1) / QueryRows, shape.Batch * shape.Heads), new Index2D(Threads, 1));
+
+    // A draw n / 2^24 is kept when n / 2^24 ≥ p (RngKey.Uniform), that is n ≥ ceil(p · 2^24); the scale is computed as
+    // GemmDropout.Apply computes it, so kept elements scale by the same float.
+    private static (uint Threshold, float KeepScale) DropoutTerms(float p) => ((uint)Math.Ceiling(p * 16777216.0), 1f / (1f - p));
+
+    // ldmatrix's row addresses (lanes 8m … 8m + 7 give matrix m's rows), as byte offsets in a tile of 144-byte rows:
+    // A fragments of the warp's 16 rows (matrices rows 0-7 / 8-15 at columns 0-7, then at 8-15); B fragment pairs of 16
+    // rows as n (rows 0-7 at columns 0-7 / 8-15, then rows 8-15); and for ldmatrix.trans, B fragment pairs of 16 rows
+    // as k (rows 0-7 / 8-15 at columns 0-7, then at 8-15).
+    private static int AFragment(int warp, int lane) => (((16 * warp) + (lane % 16)) * Asm.RowBytes) + (16 * (lane / 16));
+
+    private static int BFragment(int lane) => (((lane % 8) + (8 * (lane / 16))) * Asm.RowBytes) + (16 * ((lane / 8) % 2));
+
+    private static int TransFragment(int lane) => (((lane % 8) + (8 * ((lane / 8) % 2))) * Asm.RowBytes) + (16 * (lane / 16));
 
     // Group (x, y): queries 64·x … of head y (image y / H, head y % H); warp w their rows 16·w …, lane l rows g = l / 4 and
     // g + 8 of those, columns 2·(l % 4) and 2·(l % 4) + 1 of each accumulator tile.
@@ -129,14 +134,9 @@ internal sealed class TensorCoreFlashAttention
         CudaAsm.Emit(Asm.Init);
         var prefix = dropout.Resolved().Prefix;
         var (t, c) = (s.Tokens, s.Channels);
-        var thread = Group.IdxX;
-        var warp = thread / 32;
-        var lane = thread % 32;
-        var head = Grid.IdxY;
-        var image = head / s.Heads;
-        var query0 = Grid.IdxX * QueryRows;
-        var qkvRows = (long)image * t * 3 * c;
-        var headColumn = (long)(head % s.Heads) * HeadSize;
+        var tile = TensorCoreAttentionTile.Current(s);
+        var (head, query0, thread, warp, lane) = (tile.Head, tile.FirstRow, tile.Thread, tile.Warp, tile.Lane);
+        var (qkvRows, headColumn) = (tile.QkvRows, tile.HeadColumn);
 
         Stage<ForwardTiles>(qkv, qkvRows + headColumn, 3 * c, query0, t, 0, QueryRows, thread);
         Group.Barrier();
@@ -145,13 +145,12 @@ internal sealed class TensorCoreFlashAttention
         var active = query0 + (16 * warp) < t;
         if (active)
         {
-            CudaAsm.Emit(Asm.LoadQueries, (((16 * warp) + (lane % 16)) * Asm.RowBytes) + (16 * (lane / 16)));
+            CudaAsm.Emit(Asm.LoadQueries, AFragment(warp, lane));
         }
 
-        // ldmatrix's row addresses: lanes 8m … 8m + 7 give matrix m's rows. Keys (B of q·kᵀ, n = key): matrices keys 0-7 at
-        // columns 0-7 / 8-15, then keys 8-15. Values (B of P·v, k = key, by .trans): keys 0-7 / 8-15 at columns 0-7, then 8-15.
-        var keyFragment = (((lane % 8) + (8 * (lane / 16))) * Asm.RowBytes) + (16 * ((lane / 8) % 2));
-        var valueFragment = (((lane % 8) + (8 * ((lane / 8) % 2))) * Asm.RowBytes) + (16 * (lane / 16));
+        // Keys are B of q·kᵀ (n = key), values B of P·v (k = key, by .trans).
+        var keyFragment = BFragment(lane);
+        var valueFragment = TransFragment(lane);
         var column = 2 * (lane % 4);
         var row = query0 + (16 * warp) + (lane / 4);
         var rowIndex = ((((long)head * t) + row) * t) + column; // dropout's (B, H, T, T) index of (row, column)
@@ -172,7 +171,9 @@ internal sealed class TensorCoreFlashAttention
 
         if (active)
         {
-            var outputAt = ((long)image * t * c) + ((long)row * c) + headColumn + column;
+            // The image's rows worked out again here, not kept from the tile across the loop: kept, they cost the
+            // no-dropout kernel 4 registers (126, not 122).
+            var outputAt = ((long)(head / s.Heads) * t * c) + ((long)row * c) + headColumn + column;
             CudaAsm.Emit(Asm.Store, p.Output + (outputAt * sizeof(float)), 8L * c * sizeof(float), t - row, p.LogSumExp + ((((long)head * t) + row) * sizeof(float)), lane % 4 == 0 ? 1 : 0);
         }
     }
@@ -187,24 +188,18 @@ internal sealed class TensorCoreFlashAttention
         CudaAsm.Emit(Asm.BackwardInit);
         var prefix = dropout.Resolved().Prefix;
         var (t, c) = (s.Tokens, s.Channels);
-        var thread = Group.IdxX;
-        var warp = thread / 32;
-        var lane = thread % 32;
-        var head = Grid.IdxY;
-        var image = head / s.Heads;
-        var key0 = Grid.IdxX * QueryRows;
-        var qkvRows = (long)image * t * 3 * c;
-        var outputRows = (long)image * t * c;
-        var headColumn = (long)(head % s.Heads) * HeadSize;
+        var tile = TensorCoreAttentionTile.Current(s);
+        var (head, key0, thread, warp, lane) = (tile.Head, tile.FirstRow, tile.Thread, tile.Warp, tile.Lane);
+        var (qkvRows, outputRows, headColumn) = (tile.QkvRows, tile.OutputRows, tile.HeadColumn);
         Stage<BackwardTiles>(qkv, qkvRows + c + headColumn, 3 * c, key0, t, 0, QueryRows, thread);
         Stage<BackwardTiles>(qkv, qkvRows + (2 * c) + headColumn, 3 * c, key0, t, Asm.BackwardValuesAt, QueryRows, thread);
 
         // As in the forward: A fragments (k and v rows), B fragments (q and doutput rows as n) and, for dv and dk,
         // B fragments by ldmatrix.trans (doutput and q rows as k).
         var active = key0 + (16 * warp) < t;
-        var aFragment = (((16 * warp) + (lane % 16)) * Asm.RowBytes) + (16 * (lane / 16));
-        var bFragment = (((lane % 8) + (8 * (lane / 16))) * Asm.RowBytes) + (16 * ((lane / 8) % 2));
-        var transFragment = (((lane % 8) + (8 * ((lane / 8) % 2))) * Asm.RowBytes) + (16 * (lane / 16));
+        var aFragment = AFragment(warp, lane);
+        var bFragment = BFragment(lane);
+        var transFragment = TransFragment(lane);
         var column = 2 * (lane % 4);
         var key = key0 + (16 * warp) + (lane / 4);
         for (var query0 = 0; query0 < t; query0 += KeyRows)

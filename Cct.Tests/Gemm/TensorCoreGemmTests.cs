@@ -28,17 +28,10 @@ public sealed class TensorCoreGemmTests
 
     private static readonly GemmPrecision[] TensorCorePrecisions = [GemmPrecision.Tf32x3, GemmPrecision.Tf32, GemmPrecision.Bf16];
 
-    // One CUDA device per precision for the whole fixture: each costs a context and its kernels' JIT.
-    private readonly Dictionary<GemmPrecision, ComputeDevice> cudaDevices = [];
+    private readonly CudaDevices cuda = new();
 
     [OneTimeTearDown]
-    public void DisposeDevices()
-    {
-        foreach (var device in cudaDevices.Values)
-        {
-            device.Dispose();
-        }
-    }
+    public void DisposeDevices() => cuda.Dispose();
 
     [Test]
     public void TheCpuAcceleratorComputesInFp32()
@@ -122,7 +115,7 @@ public sealed class TensorCoreGemmTests
     public void ALinearMatchesFp32OnCuda([ValueSource(nameof(TensorCorePrecisions))] GemmPrecision precision, [ValueSource(nameof(LinearShapes))] object[] shape)
     {
         var (rows, inFeatures, outFeatures, hasBias) = ((int)shape[0], (int)shape[1], (int)shape[2], (bool)shape[3]);
-        var (fp32, tensorCores) = (Cuda(GemmPrecision.Fp32), Cuda(precision));
+        var (fp32, tensorCores) = (cuda[GemmPrecision.Fp32], cuda[precision]);
         Assume.That(TensorCoreGemm.Fits(inFeatures, outFeatures), Is.True);
         var expected = RunLinear(fp32, rows, inFeatures, outFeatures, hasBias);
         var before = TensorCoreGemm.For(tensorCores).Products;
@@ -143,7 +136,7 @@ public sealed class TensorCoreGemmTests
     [Category("Gpu")]
     public void TensorCoreProductsRepeatBitForBitOnCuda(GemmPrecision precision)
     {
-        var device = Cuda(precision);
+        var device = cuda[precision];
         var first = RunLinear(device, 196 * 128, 256, 768, hasBias: false);
         var second = RunLinear(device, 196 * 128, 256, 768, hasBias: false);
         Assert.Multiple(() =>
@@ -152,16 +145,6 @@ public sealed class TensorCoreGemmTests
             Assert.That(second.WeightGradient, Is.EqualTo(first.WeightGradient));
             Assert.That(second.InputGradient, Is.EqualTo(first.InputGradient));
         });
-    }
-
-    private ComputeDevice Cuda(GemmPrecision precision)
-    {
-        if (!cudaDevices.TryGetValue(precision, out var device))
-        {
-            cudaDevices[precision] = device = ComputeDevice.Create(AcceleratorKind.Cuda, precision);
-        }
-
-        return device;
     }
 
     private static LinearResults RunLinear(ComputeDevice device, int rows, int inFeatures, int outFeatures, bool hasBias)

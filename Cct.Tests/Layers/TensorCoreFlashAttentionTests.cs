@@ -16,17 +16,10 @@ public sealed class TensorCoreFlashAttentionTests
 {
     private static readonly RngKey Key = new(11, 2, 5);
 
-    // One CUDA device per precision for the whole fixture: each costs a context and its kernels' JIT.
-    private readonly Dictionary<GemmPrecision, ComputeDevice> cudaDevices = [];
+    private readonly CudaDevices cuda = new();
 
     [OneTimeTearDown]
-    public void DisposeDevices()
-    {
-        foreach (var device in cudaDevices.Values)
-        {
-            device.Dispose();
-        }
-    }
+    public void DisposeDevices() => cuda.Dispose();
 
     [Test]
     public void LoadsOnlyOnCudaInBf16()
@@ -64,8 +57,8 @@ public sealed class TensorCoreFlashAttentionTests
         var shape = new AttentionShape(batch, tokens, channels, heads);
         var qkv = KernelCases.Uniform(100, (long)batch * tokens * 3 * channels, 2f);
         var dout = KernelCases.Uniform(102, (long)batch * tokens * channels);
-        var expected = Run(Cuda(GemmPrecision.Fp32), qkv, dout, shape, p);
-        var actual = Run(Cuda(GemmPrecision.Bf16), qkv, dout, shape, p);
+        var expected = Run(cuda[GemmPrecision.Fp32], qkv, dout, shape, p);
+        var actual = Run(cuda[GemmPrecision.Bf16], qkv, dout, shape, p);
         var name = $"tensor_core_attention.{batch}x{tokens}x{channels}h{heads}p{p}";
         Assert.Multiple(() =>
         {
@@ -83,7 +76,7 @@ public sealed class TensorCoreFlashAttentionTests
         var shape = new AttentionShape(8, 196, 256, 4);
         var qkv = KernelCases.Uniform(103, 8L * 196 * 3 * 256, 2f);
         var dout = KernelCases.Uniform(104, 8L * 196 * 256);
-        var device = Cuda(GemmPrecision.Bf16);
+        var device = cuda[GemmPrecision.Bf16];
         var first = Run(device, qkv, dout, shape, 0.1f);
         var again = Run(device, qkv, dout, shape, 0.1f);
         Assert.Multiple(() =>
@@ -92,16 +85,6 @@ public sealed class TensorCoreFlashAttentionTests
             Assert.That(again.LogSumExp, Is.EqualTo(first.LogSumExp).AsCollection);
             Assert.That(again.Dqkv, Is.EqualTo(first.Dqkv).AsCollection);
         });
-    }
-
-    private ComputeDevice Cuda(GemmPrecision precision)
-    {
-        if (!cudaDevices.TryGetValue(precision, out var device))
-        {
-            cudaDevices[precision] = device = ComputeDevice.Create(AcceleratorKind.Cuda, precision);
-        }
-
-        return device;
     }
 
     private static (float[] Output, float[] LogSumExp, float[] Dqkv) Run(ComputeDevice device, float[] qkvValues, float[] doutValues, AttentionShape shape, float p)
