@@ -313,6 +313,22 @@ class Warp:
             self.set(d[i], D[g + dr, 2 * t + dc].view(U32))
 
 
+def as_u32(v):
+    # A lane's int argument as the asm sees it.
+    return np.asarray(v, dtype=np.int64).astype(np.uint64) & 0xFFFFFFFF
+
+
+def as_f32(v):
+    # A float argument, the same in every lane.
+    return np.full(32, F32(v)).view(U32)
+
+
+def launch_terms(scale, probability):
+    # What the host passes: scale · log2(e), the least kept draw ceil(p · 2^24), and 1 / (1 − p) (TensorCoreFlashAttention).
+    return (F32(scale * F32(1.0 / math.log(2.0))), np.uint64(math.ceil(probability * 16777216.0)),
+            F32(F32(1) / (F32(1) - F32(probability))))
+
+
 def stage(warps, asm, source, start, row_length, row0, tokens, at, rows):
     # TensorCoreFlashAttention.Stage: pair e = thread + 128·j is row e / 32, columns 2·(e % 32) and one more; rows past
     # the tokens are zeros.
@@ -325,8 +341,7 @@ def stage(warps, asm, source, start, row_length, row0, tokens, at, rows):
             i = np.where(inside, start + (row0 + row) * row_length + 2 * pair, 0)
             x = np.where(inside, flat[i], F32(0)).astype(F32)
             y = np.where(inside, flat[np.minimum(i + 1, flat.size - 1)], F32(0)).astype(F32)
-            offset = (np.asarray(at + row * ROW + 4 * pair, dtype=np.int64).astype(np.uint64)) & 0xFFFFFFFF
-            w.run(ASM[asm], [x.view(U32), y.view(U32), offset])
+            w.run(ASM[asm], [x.view(U32), y.view(U32), as_u32(at + row * ROW + 4 * pair)])
 
 
 def kernel(qkv, shape, scale, probability, prefix, output, lse):
@@ -336,11 +351,7 @@ def kernel(qkv, shape, scale, probability, prefix, output, lse):
     memory = Global()
     memory.put(OUT_AT, output)
     memory.put(LSE_AT, lse)
-    scale_log2 = F32(scale * F32(1.0 / math.log(2.0)))
-    threshold = np.uint64(math.ceil(probability * 16777216.0))
-    keep = F32(F32(1) / (F32(1) - F32(probability)))
-    as_u32 = lambda v: np.asarray(v, dtype=np.int64).astype(np.uint64) & 0xFFFFFFFF
-    as_f32 = lambda v: np.full(32, F32(v)).view(U32)
+    scale_log2, threshold, keep = launch_terms(scale, probability)
     lane = LANES
     for head in range(batch * heads):
         image = head // heads
@@ -446,11 +457,7 @@ def backward_kernel(qkv, dout, lse, dots, shape, scale, probability, prefix, dqk
     memory.put(DQKV_AT, dqkv)
     memory.put(SCRATCH_AT, scratch)
     log2e = F32(1.0 / math.log(2.0))
-    scale_log2 = F32(scale * log2e)
-    threshold = np.uint64(math.ceil(probability * 16777216.0))
-    keep = F32(F32(1) / (F32(1) - F32(probability)))
-    as_u32 = lambda v: np.asarray(v, dtype=np.int64).astype(np.uint64) & 0xFFFFFFFF
-    as_f32 = lambda v: np.full(32, F32(v)).view(U32)
+    scale_log2, threshold, keep = launch_terms(scale, probability)
     lane = LANES
     for head in range(batch * heads):
         image = head // heads
