@@ -119,11 +119,10 @@ internal sealed class FlashAttention
         if (tensorCores is not null && TensorCoreFlashAttention.Fits(shape, dqkv))
         {
             tensorCores.Backward(dqkv, scoreGradients, doutput, qkv, logSumExp, dots, shape, scale, dropoutProbability, key);
+            return;
         }
-        else
-        {
-            keyValueBackward(Launch(shape), dqkv, scoreGradients, doutput, qkv, logSumExp, dots, shape, scale, new GemmDropout(dropoutProbability, key));
-        }
+
+        keyValueBackward(Launch(shape), dqkv, scoreGradients, doutput, qkv, logSumExp, dots, shape, scale, new GemmDropout(dropoutProbability, key));
 
         // dq += (scale · dS) · k, per head: one product on the batched GEMM tiles, where recomputing the scores and dP
         // for it in a query-major kernel cost two products more (docs/gpu-kernels.md).

@@ -8,11 +8,12 @@ using Asm = Cct.Gpu.Layers.TensorCoreFlashAttentionAsm;
 namespace Cct.Gpu.Layers;
 
 /// <summary>
-/// <see cref="FlashAttention"/>'s forward and key-major backward on CUDA's bf16 tensor cores (mma.sync m16n8k16, inline
-/// PTX), for a device in <see cref="GemmPrecision.Bf16"/> and head size 64: the same online softmax, dropout mask, saved
+/// <see cref="FlashAttention"/>'s forward and backward on CUDA's bf16 tensor cores (mma.sync m16n8k16, inline PTX), for
+/// a device in <see cref="GemmPrecision.Bf16"/> and head size 64: the same online softmax, dropout mask, saved
 /// log-sum-exp and recomputation of P from it, with q, k, v, doutput, the probabilities and dS rounded to bfloat16 for
-/// the six products (as PyTorch's bf16 autocast runs attention's matrix products) and every sum in fp32. The row dots
-/// and dq's product (on MatMul's batched fp32 tiles, from the scale · dS this backward stores) stay FlashAttention's.
+/// the seven products (as PyTorch's bf16 autocast runs attention's matrix products) and every sum in fp32. Backward is a
+/// key-major kernel (dk, dv and scale · dS to the shared scratch) and a query-major one for dq = that · k, where the fp32
+/// path runs dq on MatMul's batched tiles; the row dots stay FlashAttention's.
 /// </summary>
 /// <remarks>
 /// Written as TensorCoreGemm is, and for the same reason (ILGPU 1.5.3 puts by-ref asm operands in local memory): the
@@ -56,6 +57,7 @@ internal sealed class TensorCoreFlashAttention
     private readonly Action<KernelConfig, ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout> undropped;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout> backwardDropped;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout> backwardUndropped;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients> queryGradients;
 
     private TensorCoreFlashAttention(ComputeDevice device)
     {
@@ -66,6 +68,7 @@ internal sealed class TensorCoreFlashAttention
         undropped = a.LoadStreamKernel<ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout>(Kernel<Undropped>, Specialization);
         backwardDropped = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout>(BackwardKernel<DroppedGradients>, BackwardSpecialization);
         backwardUndropped = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout>(BackwardKernel<UndroppedGradients>, BackwardSpecialization);
+        queryGradients = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients>(QueryGradientsKernel, Specialization);
     }
 
     /// <summary>The kernels on <paramref name="device"/>, which must be a CUDA GPU in <see cref="GemmPrecision.Bf16"/>.</summary>
@@ -94,9 +97,10 @@ internal sealed class TensorCoreFlashAttention
     }
 
     /// <summary>
-    /// FlashAttention's key-major backward on the tensor cores: dqkv (B, T, 3C) += the k and v parts of the gradient, and
-    /// scoreGradients (B, H, T, T) = scale · dS for dq's product, from doutput (B, T, C), qkv (B, T, 3C), the forward's
-    /// logSumExp (B, H, T) and rowDots (B, H, T) = doutput · output per row.
+    /// FlashAttention's backward after its row dots, on the tensor cores: dqkv (B, T, 3C) += the gradient, from doutput
+    /// (B, T, C), qkv (B, T, 3C), the forward's logSumExp (B, H, T) and rowDots (B, H, T) = doutput · output per row. A
+    /// key-major kernel adds the k and v parts and writes scoreGradients (B, H, T, T) = scale · dS; a query-major one adds
+    /// dq = that · k.
     /// </summary>
     public void Backward(ArrayView<float> dqkv, ArrayView<float> scoreGradients, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> logSumExp, ArrayView<float> rowDots, AttentionShape shape, float scale, float dropoutProbability, RngKey key)
     {
@@ -104,6 +108,7 @@ internal sealed class TensorCoreFlashAttention
         var problem = new TensorCoreAttentionGradients(TensorCoreGemm.Address(dqkv), TensorCoreGemm.Address(scoreGradients), scale, scale * Log2E, threshold, keepScale);
         Passes++;
         (dropoutProbability == 0f ? backwardUndropped : backwardDropped)(Launch(shape), qkv, doutput, logSumExp, rowDots, shape, problem, new GemmDropout(dropoutProbability, key));
+        queryGradients(Launch(shape), scoreGradients, qkv, shape, problem);
     }
 
     private static float Log2E => (float)(1.0 / Math.Log(2.0));
@@ -233,6 +238,48 @@ internal sealed class TensorCoreFlashAttention
         }
     }
 
+    // Group (x, y): queries 64·x … of head y, warp w their rows 16·w …, walking the keys 32 a step: dq += (scale · dS) ·
+    // k, the scores staged from the (B, H, T, T) scratch (A fragments), the keys as B fragments by ldmatrix.trans.
+    private static void QueryGradientsKernel(ArrayView<float> scoreGradients, ArrayView<float> qkv, AttentionShape s, TensorCoreAttentionGradients p)
+    {
+        CudaAsm.Emit(Asm.QueriesInit);
+        var (t, c) = (s.Tokens, s.Channels);
+        var tile = TensorCoreAttentionTile.Current(s);
+        var (head, query0, thread, warp, lane) = (tile.Head, tile.FirstRow, tile.Thread, tile.Warp, tile.Lane);
+        var active = query0 + (16 * warp) < t;
+        var scoreFragment = (((16 * warp) + (lane % 16)) * Asm.ScoreRowBytes) + (16 * (lane / 16));
+        var keyFragment = TransFragment(lane);
+        var matrix = ((long)head * t) * t;
+        for (var key0 = 0; key0 < t; key0 += KeyRows)
+        {
+            Group.Barrier(); // the last step's ldmatrix reads are done
+            // Pair e = thread + 128·j is query row e / 16, keys 2·(e % 16) and one more; past the matrix, zeros.
+            for (var e = thread; e < QueryRows * (KeyRows / 2); e += Threads)
+            {
+                var (row, pair) = (e / (KeyRows / 2), e % (KeyRows / 2));
+                var (query, key) = (query0 + row, key0 + (2 * pair));
+                var at = matrix + ((long)query * t) + key;
+                var x = query < t && key < t ? scoreGradients[at] : 0f;
+                var y = query < t && key + 1 < t ? scoreGradients[at + 1] : 0f;
+                CudaAsm.Emit(Asm.QueriesStage, x, y, (row * Asm.ScoreRowBytes) + (4 * pair));
+            }
+
+            Stage<QueryGradientTiles>(qkv, tile.QkvRows + c + tile.HeadColumn, 3 * c, key0, t, Asm.QueriesKeysAt, KeyRows, thread);
+            Group.Barrier();
+            if (active)
+            {
+                CudaAsm.Emit(Asm.QueriesStep, scoreFragment, keyFragment);
+            }
+        }
+
+        if (active)
+        {
+            var row = query0 + (16 * warp) + (lane / 4);
+            var at = tile.QkvRows + ((long)row * 3 * c) + tile.HeadColumn + (2 * (lane % 4));
+            CudaAsm.Emit(Asm.QueriesStore, p.Dqkv + (at * sizeof(float)), 8L * 3 * c * sizeof(float), t - row);
+        }
+    }
+
     // Rows row0 … row0 + rows − 1 of a head's 64 columns (rowLength apart from start) into the shared tile at byte `at`,
     // rounded to bf16 pairs; rows past the tokens are zeros. Pair e = thread + 128·j is row e / 32, columns 2·(e % 32) and
     // one more: a warp reads one row's 256 bytes and stores 32 consecutive words.
@@ -267,6 +314,11 @@ internal sealed class TensorCoreFlashAttention
     private readonly struct BackwardTiles : ISharedTiles
     {
         public void Store(float x, float y, int at) => CudaAsm.Emit(Asm.BackwardStage, x, y, at);
+    }
+
+    private readonly struct QueryGradientTiles : ISharedTiles
+    {
+        public void Store(float x, float y, int at) => CudaAsm.Emit(Asm.QueriesStage, x, y, at);
     }
 
     private interface IStepGradients

@@ -32,6 +32,12 @@ internal static class TensorCoreFlashAttentionAsm
     /// <summary>Byte offset of the step's row dots in fb_smem.</summary>
     public const int BackwardRowDotsAt = 27776;
 
+    /// <summary>Bytes of a shared row of the dq kernel's score tile: 32 bf16 and 8 of padding.</summary>
+    public const int ScoreRowBytes = 80;
+
+    /// <summary>Byte offset of the key tile in fc_smem.</summary>
+    public const int QueriesKeysAt = 5120;
+
     // Declares fa_smem and the registers that live across statements: output accumulators zeroed, running maxima -inf, sums 0.
     public const string Init =
         ".shared .align 16 .b8 fa_smem[18432];\n" +
@@ -1966,5 +1972,167 @@ internal static class TensorCoreFlashAttentionAsm
         "add.f32 v1, v1, fb_dv31;\n" +
         "@p st.global.v2.f32 [s+224], {v0, v1};\n" +
         "}\n" +
+        "}\n";
+
+    // Declares fc_smem and dq's accumulators, zeroed.
+    public const string QueriesInit =
+        ".shared .align 16 .b8 fc_smem[9728];\n" +
+        ".reg .f32 fc_dq<32>;\n" +
+        "mov.f32 fc_dq0, 0f00000000;\n" +
+        "mov.f32 fc_dq1, 0f00000000;\n" +
+        "mov.f32 fc_dq2, 0f00000000;\n" +
+        "mov.f32 fc_dq3, 0f00000000;\n" +
+        "mov.f32 fc_dq4, 0f00000000;\n" +
+        "mov.f32 fc_dq5, 0f00000000;\n" +
+        "mov.f32 fc_dq6, 0f00000000;\n" +
+        "mov.f32 fc_dq7, 0f00000000;\n" +
+        "mov.f32 fc_dq8, 0f00000000;\n" +
+        "mov.f32 fc_dq9, 0f00000000;\n" +
+        "mov.f32 fc_dq10, 0f00000000;\n" +
+        "mov.f32 fc_dq11, 0f00000000;\n" +
+        "mov.f32 fc_dq12, 0f00000000;\n" +
+        "mov.f32 fc_dq13, 0f00000000;\n" +
+        "mov.f32 fc_dq14, 0f00000000;\n" +
+        "mov.f32 fc_dq15, 0f00000000;\n" +
+        "mov.f32 fc_dq16, 0f00000000;\n" +
+        "mov.f32 fc_dq17, 0f00000000;\n" +
+        "mov.f32 fc_dq18, 0f00000000;\n" +
+        "mov.f32 fc_dq19, 0f00000000;\n" +
+        "mov.f32 fc_dq20, 0f00000000;\n" +
+        "mov.f32 fc_dq21, 0f00000000;\n" +
+        "mov.f32 fc_dq22, 0f00000000;\n" +
+        "mov.f32 fc_dq23, 0f00000000;\n" +
+        "mov.f32 fc_dq24, 0f00000000;\n" +
+        "mov.f32 fc_dq25, 0f00000000;\n" +
+        "mov.f32 fc_dq26, 0f00000000;\n" +
+        "mov.f32 fc_dq27, 0f00000000;\n" +
+        "mov.f32 fc_dq28, 0f00000000;\n" +
+        "mov.f32 fc_dq29, 0f00000000;\n" +
+        "mov.f32 fc_dq30, 0f00000000;\n" +
+        "mov.f32 fc_dq31, 0f00000000;\n";
+
+    // Rounds two consecutive floats (%0, %1) to a bf16 pair at shared offset %2.
+    public const string QueriesStage =
+        "{\n" +
+        ".reg .b32 w;\n" +
+        ".reg .u32 a;\n" +
+        "cvt.rn.bf16x2.f32 w, %1, %0;\n" +
+        "mov.u32 a, fc_smem;\n" +
+        "add.u32 a, a, %2;\n" +
+        "st.shared.b32 [a], w;\n" +
+        "}\n";
+
+    // dq += the step's dS · k; %0 the lane's A fragment offset, %1 its .trans fragment offset in the key tile.
+    public const string QueriesStep =
+        "{\n" +
+        ".reg .b32 p<4>, b<4>;\n" +
+        ".reg .u32 s, a;\n" +
+        "mov.u32 s, fc_smem;\n" +
+        "add.u32 s, s, %0;\n" +
+        "mov.u32 a, fc_smem;\n" +
+        "add.u32 a, a, 5120;\n" +
+        "add.u32 a, a, %1;\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {p0, p1, p2, p3}, [s+0];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {b0, b1, b2, b3}, [a+0];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {p0, p1, p2, p3}, {b0, b1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fc_dq4, fc_dq5, fc_dq6, fc_dq7}, {p0, p1, p2, p3}, {b2, b3}, {fc_dq4, fc_dq5, fc_dq6, fc_dq7};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {b0, b1, b2, b3}, [a+32];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {p0, p1, p2, p3}, {b0, b1}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {p0, p1, p2, p3}, {b2, b3}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {b0, b1, b2, b3}, [a+64];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {p0, p1, p2, p3}, {b0, b1}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {p0, p1, p2, p3}, {b2, b3}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {b0, b1, b2, b3}, [a+96];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {p0, p1, p2, p3}, {b0, b1}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {p0, p1, p2, p3}, {b2, b3}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {p0, p1, p2, p3}, [s+32];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {b0, b1, b2, b3}, [a+2304];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {p0, p1, p2, p3}, {b0, b1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fc_dq4, fc_dq5, fc_dq6, fc_dq7}, {p0, p1, p2, p3}, {b2, b3}, {fc_dq4, fc_dq5, fc_dq6, fc_dq7};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {b0, b1, b2, b3}, [a+2336];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {p0, p1, p2, p3}, {b0, b1}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {p0, p1, p2, p3}, {b2, b3}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {b0, b1, b2, b3}, [a+2368];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {p0, p1, p2, p3}, {b0, b1}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {p0, p1, p2, p3}, {b2, b3}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {b0, b1, b2, b3}, [a+2400];\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {p0, p1, p2, p3}, {b0, b1}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {p0, p1, p2, p3}, {b2, b3}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
+        "}\n";
+
+    // dqkv += dq; %0 query g's q address, %1 8 rows' bytes, %2 queries left.
+    public const string QueriesStore =
+        "{\n" +
+        ".reg .b64 r;\n" +
+        ".reg .f32 v<2>;\n" +
+        ".reg .pred p;\n" +
+        "mov.b64 r, %0;\n" +
+        "setp.gt.s32 p, %2, 0;\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+0];\n" +
+        "add.f32 v0, v0, fc_dq0;\n" +
+        "add.f32 v1, v1, fc_dq1;\n" +
+        "@p st.global.v2.f32 [r+0], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+32];\n" +
+        "add.f32 v0, v0, fc_dq4;\n" +
+        "add.f32 v1, v1, fc_dq5;\n" +
+        "@p st.global.v2.f32 [r+32], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+64];\n" +
+        "add.f32 v0, v0, fc_dq8;\n" +
+        "add.f32 v1, v1, fc_dq9;\n" +
+        "@p st.global.v2.f32 [r+64], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+96];\n" +
+        "add.f32 v0, v0, fc_dq12;\n" +
+        "add.f32 v1, v1, fc_dq13;\n" +
+        "@p st.global.v2.f32 [r+96], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+128];\n" +
+        "add.f32 v0, v0, fc_dq16;\n" +
+        "add.f32 v1, v1, fc_dq17;\n" +
+        "@p st.global.v2.f32 [r+128], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+160];\n" +
+        "add.f32 v0, v0, fc_dq20;\n" +
+        "add.f32 v1, v1, fc_dq21;\n" +
+        "@p st.global.v2.f32 [r+160], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+192];\n" +
+        "add.f32 v0, v0, fc_dq24;\n" +
+        "add.f32 v1, v1, fc_dq25;\n" +
+        "@p st.global.v2.f32 [r+192], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+224];\n" +
+        "add.f32 v0, v0, fc_dq28;\n" +
+        "add.f32 v1, v1, fc_dq29;\n" +
+        "@p st.global.v2.f32 [r+224], {v0, v1};\n" +
+        "add.s64 r, r, %1;\n" +
+        "setp.gt.s32 p, %2, 8;\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+0];\n" +
+        "add.f32 v0, v0, fc_dq2;\n" +
+        "add.f32 v1, v1, fc_dq3;\n" +
+        "@p st.global.v2.f32 [r+0], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+32];\n" +
+        "add.f32 v0, v0, fc_dq6;\n" +
+        "add.f32 v1, v1, fc_dq7;\n" +
+        "@p st.global.v2.f32 [r+32], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+64];\n" +
+        "add.f32 v0, v0, fc_dq10;\n" +
+        "add.f32 v1, v1, fc_dq11;\n" +
+        "@p st.global.v2.f32 [r+64], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+96];\n" +
+        "add.f32 v0, v0, fc_dq14;\n" +
+        "add.f32 v1, v1, fc_dq15;\n" +
+        "@p st.global.v2.f32 [r+96], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+128];\n" +
+        "add.f32 v0, v0, fc_dq18;\n" +
+        "add.f32 v1, v1, fc_dq19;\n" +
+        "@p st.global.v2.f32 [r+128], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+160];\n" +
+        "add.f32 v0, v0, fc_dq22;\n" +
+        "add.f32 v1, v1, fc_dq23;\n" +
+        "@p st.global.v2.f32 [r+160], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+192];\n" +
+        "add.f32 v0, v0, fc_dq26;\n" +
+        "add.f32 v1, v1, fc_dq27;\n" +
+        "@p st.global.v2.f32 [r+192], {v0, v1};\n" +
+        "@p ld.global.v2.f32 {v0, v1}, [r+224];\n" +
+        "add.f32 v0, v0, fc_dq30;\n" +
+        "add.f32 v1, v1, fc_dq31;\n" +
+        "@p st.global.v2.f32 [r+224], {v0, v1};\n" +
         "}\n";
 }

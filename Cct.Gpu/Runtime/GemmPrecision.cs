@@ -25,7 +25,7 @@ public enum GemmPrecision
     /// bfloat16 operands on CUDA tensor cores (compute capability 8.0 or later), sums in fp32, as PyTorch's bf16 autocast
     /// does for its matrix multiplies: operands rounded to 8 significant bits (2⁻⁸ an operand), up to 2⁻⁷ ≈ 8e-3 relative
     /// error a product. Fused attention runs on them too where the head size is 64 (q, k, v, the probabilities and their
-    /// gradients in bfloat16, softmax and sums in fp32; dq's product stays fp32).
+    /// gradients in bfloat16, softmax and sums in fp32).
     /// </summary>
     Bf16,
 }
