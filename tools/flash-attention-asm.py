@@ -278,27 +278,34 @@ def backward_values():
     return lines + ["}"]
 
 
-def backward_store():
-    # dqkv += (scale · dk, dv) for the warp's keys: %0 the address of key g's k part at the lane's first column, %1 the
-    # bytes of 8 qkv rows, %2 the keys left from key g, %3 the bytes from a row's k part to its v part (4C), %4 scale.
+def add_rows(parts):
+    # dqkv += the warp's accumulators, rows g and g + 8 (8 qkv rows apart: %1 bytes) from row g's address at the lane's
+    # first column (%0), while rows are left (%2 from row g). Each part is (accumulators, scaled by %4, the offset
+    # register from %0 or None).
     lines = ["{", ".reg .b64 r;", ".reg .f32 v<2>;", ".reg .pred p;", "mov.b64 r, %0;"]
     for h in range(2):
         if h:
             lines.append("add.s64 r, r, %1;")
         lines.append(f"setp.gt.s32 p, %2, {8 * h};")
-        for acc, scaled, offset in [("fb_dk", True, "0"), ("fb_dv", False, "%3")]:
-            at = "r" if offset == "0" else "s"
-            if offset != "0":
-                lines += ["{", ".reg .b64 s;", "add.s64 s, r, %3;"]
+        for acc, scaled, offset in parts:
+            at = "r" if offset is None else "s"
+            if offset is not None:
+                lines += ["{", ".reg .b64 s;", f"add.s64 s, r, {offset};"]
             for n in range(8):
                 e = 4 * n + 2 * h
                 lines.append(f"@p ld.global.v2.f32 {{v0, v1}}, [{at}+{32 * n}];")
                 for q in range(2):
                     lines.append(f"fma.rn.f32 v{q}, {acc}{e + q}, %4, v{q};" if scaled else f"add.f32 v{q}, v{q}, {acc}{e + q};")
                 lines.append(f"@p st.global.v2.f32 [{at}+{32 * n}], {{v0, v1}};")
-            if offset != "0":
+            if offset is not None:
                 lines.append("}")
     return lines + ["}"]
+
+
+def backward_store():
+    # dqkv += (scale · dk, dv) for the warp's keys: %0 the address of key g's k part at the lane's first column, %1 the
+    # bytes of 8 qkv rows, %2 the keys left from key g, %3 the bytes from a row's k part to its v part (4C), %4 scale.
+    return add_rows([("fb_dk", True, None), ("fb_dv", False, "%3")])
 
 
 
@@ -333,16 +340,7 @@ def queries_step():
 def queries_store():
     # dqkv += dq for the warp's queries: %0 the address of query g's q part at the lane's first column, %1 the bytes of 8
     # qkv rows, %2 the queries left from query g.
-    lines = ["{", ".reg .b64 r;", ".reg .f32 v<2>;", ".reg .pred p;", "mov.b64 r, %0;"]
-    for h in range(2):
-        if h:
-            lines.append("add.s64 r, r, %1;")
-        lines.append(f"setp.gt.s32 p, %2, {8 * h};")
-        for n in range(8):
-            e = 4 * n + 2 * h
-            lines += [f"@p ld.global.v2.f32 {{v0, v1}}, [r+{32 * n}];", f"add.f32 v0, v0, fc_dq{e};", f"add.f32 v1, v1, fc_dq{e + 1};",
-                      f"@p st.global.v2.f32 [r+{32 * n}], {{v0, v1}};"]
-    return lines + ["}"]
+    return add_rows([("fc_dq", False, None)])
 
 
 parts = [cs("Init", init(), "Declares fa_smem and the registers that live across statements: output accumulators zeroed, running maxima -inf, sums 0."),
