@@ -51,15 +51,28 @@ def scores():
     lines += [f"mov.f32 fa_s{i}, {ZERO};" for i in range(16)]
     lines += ["mov.u32 a, fa_smem;", f"add.u32 a, a, {K_AT};", "add.u32 a, a, %0;"]
     for j in range(HEAD // 16):
-        lines += [f"{LDSM} {regs('b', 0)}, [a+{32 * j}];", f"{LDSM} {regs('b', 4)}, [a+{16 * ROW + 32 * j}];"]
-        for n in range(4):
-            b = 4 * (n // 2) + 2 * (n % 2)
-            lines.append(f"{MMA} {regs('fa_s', 4 * n)}, {regs('fa_q', 4 * j)}, {{b{b}, b{b + 1}}}, {regs('fa_s', 4 * n)};")
+        score_products(lines, "fa_s", regs('fa_q', 4 * j), [], "a", j)
+    return lines + mask_past("fa_s", "%1") + ["}"]
+
+
+def score_products(lines, acc, a, a_load, b, j):
+    # k-step j of a 16 x 32 score tile: acc (4 tiles of 8 columns) += a (the A fragment registers, after a_load's lines)
+    # · the B fragments of 32 rows as n at the address in register b (two ldmatrix.x4: rows 0-15, then 16-31).
+    lines += a_load + [f"{LDSM} {regs('b', 0)}, [{b}+{32 * j}];", f"{LDSM} {regs('b', 4)}, [{b}+{16 * ROW + 32 * j}];"]
+    for n in range(4):
+        pair = 4 * (n // 2) + 2 * (n % 2)
+        lines.append(f"{MMA} {regs(acc, 4 * n)}, {a}, {{b{pair}, b{pair + 1}}}, {regs(acc, 4 * n)};")
+
+
+def mask_past(acc, left):
+    # acc's columns past the end set to -inf: `left` the columns left from the lane's first (2t); column 8n + j is
+    # inside while left > 8n + j.
+    lines = []
     for n in range(4):
         for j in range(2):
-            lines.append(f"setp.gt.s32 p, %1, {8 * n + j};")
-            lines += [f"selp.f32 fa_s{4 * n + 2 * h + j}, fa_s{4 * n + 2 * h + j}, {NEG_INF}, p;" for h in range(2)]
-    return lines + ["}"]
+            lines.append(f"setp.gt.s32 p, {left}, {8 * n + j};")
+            lines += [f"selp.f32 {acc}{4 * n + 2 * h + j}, {acc}{4 * n + 2 * h + j}, {NEG_INF}, p;" for h in range(2)]
+    return lines
 
 
 def row_elements(h):
@@ -205,16 +218,8 @@ def backward_scores():
             lines.append(f"add.u32 x, x, {a_at};")
         lines.append(f"add.u32 y, y, {b_at};")
         for j in range(HEAD // 16):
-            lines += [f"{LDSM} {regs('a', 0)}, [x+{32 * j}];", f"{LDSM} {regs('b', 0)}, [y+{32 * j}];",
-                      f"{LDSM} {regs('b', 4)}, [y+{16 * ROW + 32 * j}];"]
-            for n in range(4):
-                b = 4 * (n // 2) + 2 * (n % 2)
-                lines.append(f"{MMA} {regs(acc, 4 * n)}, {regs('a', 0)}, {{b{b}, b{b + 1}}}, {regs(acc, 4 * n)};")
-    for n in range(4):
-        for j in range(2):
-            lines.append(f"setp.gt.s32 p, %2, {8 * n + j};")
-            lines += [f"selp.f32 fb_s{4 * n + 2 * h + j}, fb_s{4 * n + 2 * h + j}, {NEG_INF}, p;" for h in range(2)]
-    return lines + ["}"]
+            score_products(lines, acc, regs('a', 0), [f"{LDSM} {regs('a', 0)}, [x+{32 * j}];"], "y", j)
+    return lines + mask_past("fb_s", "%2") + ["}"]
 
 
 def column_statistics(base, name):

@@ -346,6 +346,21 @@ def stage(warps, asm, source, start, row_length, row0, tokens, at, rows):
             w.run(ASM[asm], [x.view(U32), y.view(U32), as_u32(at + row * ROW + 4 * pair)])
 
 
+def groups(shape, memory, shared_bytes, init):
+    # Every group of a launch in turn (TensorCoreAttentionTile): its head (B·H), its first row (64 a group), its image's
+    # qkv and (B, T, C) row offsets and its head's column, and its 4 warps over fresh shared memory, each having run the
+    # kernel's `init` statement.
+    batch, t, c, heads = shape
+    for head in range(batch * heads):
+        image = head // heads
+        for gx in range((t + QUERY_ROWS - 1) // QUERY_ROWS):
+            smem = np.zeros(shared_bytes, dtype=np.uint8)
+            warps = [Warp(smem, memory) for _ in range(4)]
+            for w in warps:
+                w.run(ASM[init], [])
+            yield head, gx * QUERY_ROWS, (image * t * 3 * c, image * t * c, (head % heads) * HEAD), warps
+
+
 def kernel(qkv, shape, scale, probability, prefix, output, lse):
     # TensorCoreFlashAttention.Kernel, group by group; addresses as the host passes them.
     batch, t, c, heads = shape
@@ -355,44 +370,36 @@ def kernel(qkv, shape, scale, probability, prefix, output, lse):
     memory.put(LSE_AT, lse)
     scale_log2, threshold, keep = launch_terms(scale, probability)
     lane = LANES
-    for head in range(batch * heads):
-        image = head // heads
-        qkv_rows, head_column = image * t * 3 * c, (head % heads) * HEAD
-        for gx in range((t + QUERY_ROWS - 1) // QUERY_ROWS):
-            smem = np.zeros(VALUES_AT + KEY_ROWS * ROW, dtype=np.uint8)
-            warps = [Warp(smem, memory) for _ in range(4)]
-            for w in warps:
-                w.run(ASM['Init'], [])
-            query0 = gx * QUERY_ROWS
+    for head, query0, (qkv_rows, output_rows, head_column), warps in groups(shape, memory, VALUES_AT + KEY_ROWS * ROW, 'Init'):
 
-            stage(warps, 'Stage', qkv, qkv_rows + head_column, 3 * c, query0, t, 0, QUERY_ROWS)
-            active = [query0 + 16 * wi < t for wi in range(4)]
+        stage(warps, 'Stage', qkv, qkv_rows + head_column, 3 * c, query0, t, 0, QUERY_ROWS)
+        active = [query0 + 16 * wi < t for wi in range(4)]
+        for wi, w in enumerate(warps):
+            if active[wi]:
+                w.run(ASM['LoadQueries'], [as_u32((16 * wi + lane % 16) * ROW + 16 * (lane // 16))])
+        key_fragment = ((lane % 8) + 8 * (lane // 16)) * ROW + 16 * ((lane // 8) % 2)
+        value_fragment = ((lane % 8) + 8 * ((lane // 8) % 2)) * ROW + 16 * (lane // 16)
+        column = 2 * (lane % 4)
+        for key0 in range(0, t, KEY_ROWS):
+            stage(warps, 'Stage', qkv, qkv_rows + c + head_column, 3 * c, key0, t, KEYS_AT, KEY_ROWS)
+            stage(warps, 'Stage', qkv, qkv_rows + 2 * c + head_column, 3 * c, key0, t, VALUES_AT, KEY_ROWS)
             for wi, w in enumerate(warps):
-                if active[wi]:
-                    w.run(ASM['LoadQueries'], [as_u32((16 * wi + lane % 16) * ROW + 16 * (lane // 16))])
-            key_fragment = ((lane % 8) + 8 * (lane // 16)) * ROW + 16 * ((lane // 8) % 2)
-            value_fragment = ((lane % 8) + 8 * ((lane // 8) % 2)) * ROW + 16 * (lane // 16)
-            column = 2 * (lane % 4)
-            for key0 in range(0, t, KEY_ROWS):
-                stage(warps, 'Stage', qkv, qkv_rows + c + head_column, 3 * c, key0, t, KEYS_AT, KEY_ROWS)
-                stage(warps, 'Stage', qkv, qkv_rows + 2 * c + head_column, 3 * c, key0, t, VALUES_AT, KEY_ROWS)
-                for wi, w in enumerate(warps):
-                    if not active[wi]:
-                        continue
-                    row = query0 + 16 * wi + lane // 4
-                    row_index = ((head * t) + row) * t + column
-                    w.run(ASM['Scores'], [as_u32(key_fragment), as_u32(t - key0 - column)])
-                    w.run(ASM['Softmax'], [as_f32(scale_log2)])
-                    if probability > 0:
-                        w.run(ASM['Dropout'], [np.full(32, prefix, dtype=np.uint64), np.full(32, threshold), as_f32(keep),
-                                               (row_index + key0).astype(np.uint64), (row_index + key0 + 8 * t).astype(np.uint64)])
-                    w.run(ASM['Values'], [as_u32(value_fragment)])
-            for wi, w in enumerate(warps):
-                if active[wi]:
-                    row = query0 + 16 * wi + lane // 4
-                    output_at = image * t * c + row * c + head_column + column
-                    w.run(ASM['Store'], [(OUT_AT + output_at * 4).astype(np.uint64), np.full(32, 8 * c * 4, dtype=np.uint64),
-                                         as_u32(t - row), (LSE_AT + (head * t + row) * 4).astype(np.uint64), as_u32(lane % 4 == 0)])
+                if not active[wi]:
+                    continue
+                row = query0 + 16 * wi + lane // 4
+                row_index = ((head * t) + row) * t + column
+                w.run(ASM['Scores'], [as_u32(key_fragment), as_u32(t - key0 - column)])
+                w.run(ASM['Softmax'], [as_f32(scale_log2)])
+                if probability > 0:
+                    w.run(ASM['Dropout'], [np.full(32, prefix, dtype=np.uint64), np.full(32, threshold), as_f32(keep),
+                                           (row_index + key0).astype(np.uint64), (row_index + key0 + 8 * t).astype(np.uint64)])
+                w.run(ASM['Values'], [as_u32(value_fragment)])
+        for wi, w in enumerate(warps):
+            if active[wi]:
+                row = query0 + 16 * wi + lane // 4
+                output_at = (head // heads) * t * c + row * c + head_column + column
+                w.run(ASM['Store'], [(OUT_AT + output_at * 4).astype(np.uint64), np.full(32, 8 * c * 4, dtype=np.uint64),
+                                     as_u32(t - row), (LSE_AT + (head * t + row) * 4).astype(np.uint64), as_u32(lane % 4 == 0)])
 
 
 def references(qkv, shape, scale, probability, prefix):
@@ -461,55 +468,47 @@ def backward_kernel(qkv, dout, lse, dots, shape, scale, probability, prefix, dqk
     log2e = F32(1.0 / math.log(2.0))
     scale_log2, threshold, keep = launch_terms(scale, probability)
     lane = LANES
-    for head in range(batch * heads):
-        image = head // heads
-        qkv_rows, output_rows, head_column = image * t * 3 * c, image * t * c, (head % heads) * HEAD
-        for gx in range((t + QUERY_ROWS - 1) // QUERY_ROWS):
-            smem = np.zeros(B_DOT + 128, dtype=np.uint8)
-            warps = [Warp(smem, memory) for _ in range(4)]
-            for w in warps:
-                w.run(ASM['BackwardInit'], [])
-            key0 = gx * QUERY_ROWS
+    for head, key0, (qkv_rows, output_rows, head_column), warps in groups(shape, memory, B_DOT + 128, 'BackwardInit'):
 
-            stage(warps, 'BackwardStage', qkv, qkv_rows + c + head_column, 3 * c, key0, t, 0, QUERY_ROWS)
-            stage(warps, 'BackwardStage', qkv, qkv_rows + 2 * c + head_column, 3 * c, key0, t, B_V, QUERY_ROWS)
-            active = [key0 + 16 * wi < t for wi in range(4)]
-            a_fragment = lambda wi: (16 * wi + lane % 16) * ROW + 16 * (lane // 16)
-            b_fragment = ((lane % 8) + 8 * (lane // 16)) * ROW + 16 * ((lane // 8) % 2)
-            trans_fragment = ((lane % 8) + 8 * ((lane // 8) % 2)) * ROW + 16 * (lane // 16)
-            column = 2 * (lane % 4)
-            for query0 in range(0, t, KEY_ROWS):
-                stage(warps, 'BackwardStage', qkv, qkv_rows + head_column, 3 * c, query0, t, B_Q, KEY_ROWS)
-                stage(warps, 'BackwardStage', dout, output_rows + head_column, c, query0, t, B_DO, KEY_ROWS)
-                row = query0 + lane
-                inside = row < t
-                at = np.where(inside, head * t + row, 0)
-                l2 = np.where(inside, (lse.reshape(-1)[at] * log2e).astype(F32), F32(0)).astype(F32)
-                d = np.where(inside, dots.reshape(-1)[at], F32(0)).astype(F32)
-                warps[0].run(ASM['BackwardStatistic'], [l2.view(U32), as_u32(B_LSE + 4 * lane)])
-                warps[0].run(ASM['BackwardStatistic'], [d.view(U32), as_u32(B_DOT + 4 * lane)])
-                for wi, w in enumerate(warps):
-                    if not active[wi]:
-                        continue
-                    key = key0 + 16 * wi + lane // 4
-                    w.run(ASM['BackwardScores'], [as_u32(a_fragment(wi)), as_u32(b_fragment), as_u32(t - query0 - column)])
-                    w.run(ASM['BackwardProbabilities'], [as_f32(scale_log2), as_u32(4 * column)])
-                    index = ((head * t) + query0 + column) * t + key
-                    if probability > 0:
-                        w.run(ASM['BackwardGradientsDropped'], [np.full(32, prefix, dtype=np.uint64), np.full(32, threshold), as_f32(keep),
-                                                                index.astype(np.uint64), (index + 8).astype(np.uint64),
-                                                                np.full(32, t, dtype=np.uint64), as_u32(4 * column)])
-                    else:
-                        w.run(ASM['BackwardGradients'], [as_u32(4 * column)])
-                    w.run(ASM['BackwardStoreScores'], [(SCRATCH_AT + index * 4).astype(np.uint64), np.full(32, 4 * t, dtype=np.uint64),
-                                                       as_u32(t - key), as_u32(t - query0 - column), as_f32(scale)])
-                    w.run(ASM['BackwardValues'], [as_u32(trans_fragment)])
+        stage(warps, 'BackwardStage', qkv, qkv_rows + c + head_column, 3 * c, key0, t, 0, QUERY_ROWS)
+        stage(warps, 'BackwardStage', qkv, qkv_rows + 2 * c + head_column, 3 * c, key0, t, B_V, QUERY_ROWS)
+        active = [key0 + 16 * wi < t for wi in range(4)]
+        a_fragment = lambda wi: (16 * wi + lane % 16) * ROW + 16 * (lane // 16)
+        b_fragment = ((lane % 8) + 8 * (lane // 16)) * ROW + 16 * ((lane // 8) % 2)
+        trans_fragment = ((lane % 8) + 8 * ((lane // 8) % 2)) * ROW + 16 * (lane // 16)
+        column = 2 * (lane % 4)
+        for query0 in range(0, t, KEY_ROWS):
+            stage(warps, 'BackwardStage', qkv, qkv_rows + head_column, 3 * c, query0, t, B_Q, KEY_ROWS)
+            stage(warps, 'BackwardStage', dout, output_rows + head_column, c, query0, t, B_DO, KEY_ROWS)
+            row = query0 + lane
+            inside = row < t
+            at = np.where(inside, head * t + row, 0)
+            l2 = np.where(inside, (lse.reshape(-1)[at] * log2e).astype(F32), F32(0)).astype(F32)
+            d = np.where(inside, dots.reshape(-1)[at], F32(0)).astype(F32)
+            warps[0].run(ASM['BackwardStatistic'], [l2.view(U32), as_u32(B_LSE + 4 * lane)])
+            warps[0].run(ASM['BackwardStatistic'], [d.view(U32), as_u32(B_DOT + 4 * lane)])
             for wi, w in enumerate(warps):
-                if active[wi]:
-                    key = key0 + 16 * wi + lane // 4
-                    w.run(ASM['BackwardStore'], [(DQKV_AT + (qkv_rows + key * 3 * c + c + head_column + column) * 4).astype(np.uint64),
-                                                 np.full(32, 8 * 3 * c * 4, dtype=np.uint64), as_u32(t - key),
-                                                 np.full(32, c * 4, dtype=np.uint64), as_f32(scale)])
+                if not active[wi]:
+                    continue
+                key = key0 + 16 * wi + lane // 4
+                w.run(ASM['BackwardScores'], [as_u32(a_fragment(wi)), as_u32(b_fragment), as_u32(t - query0 - column)])
+                w.run(ASM['BackwardProbabilities'], [as_f32(scale_log2), as_u32(4 * column)])
+                index = ((head * t) + query0 + column) * t + key
+                if probability > 0:
+                    w.run(ASM['BackwardGradientsDropped'], [np.full(32, prefix, dtype=np.uint64), np.full(32, threshold), as_f32(keep),
+                                                            index.astype(np.uint64), (index + 8).astype(np.uint64),
+                                                            np.full(32, t, dtype=np.uint64), as_u32(4 * column)])
+                else:
+                    w.run(ASM['BackwardGradients'], [as_u32(4 * column)])
+                w.run(ASM['BackwardStoreScores'], [(SCRATCH_AT + index * 4).astype(np.uint64), np.full(32, 4 * t, dtype=np.uint64),
+                                                   as_u32(t - key), as_u32(t - query0 - column), as_f32(scale)])
+                w.run(ASM['BackwardValues'], [as_u32(trans_fragment)])
+        for wi, w in enumerate(warps):
+            if active[wi]:
+                key = key0 + 16 * wi + lane // 4
+                w.run(ASM['BackwardStore'], [(DQKV_AT + (qkv_rows + key * 3 * c + c + head_column + column) * 4).astype(np.uint64),
+                                             np.full(32, 8 * 3 * c * 4, dtype=np.uint64), as_u32(t - key),
+                                             np.full(32, c * 4, dtype=np.uint64), as_f32(scale)])
 
 
 def mma_f32(a, b):
@@ -611,37 +610,29 @@ def query_kernel(scores, qkv, shape, dqkv):
     memory.put(DQKV_AT, dqkv)
     flat = scores.reshape(-1)
     lane = LANES
-    for head in range(batch * heads):
-        image = head // heads
-        qkv_rows, head_column = image * t * 3 * c, (head % heads) * HEAD
-        for gx in range((t + QUERY_ROWS - 1) // QUERY_ROWS):
-            smem = np.zeros(C_K + KEY_ROWS * ROW, dtype=np.uint8)
-            warps = [Warp(smem, memory) for _ in range(4)]
-            for w in warps:
-                w.run(ASM['QueriesInit'], [])
-            query0 = gx * QUERY_ROWS
-            active = [query0 + 16 * wi < t for wi in range(4)]
-            matrix = head * t * t
-            for key0 in range(0, t, KEY_ROWS):
-                for e0 in range(0, QUERY_ROWS * (KEY_ROWS // 2), THREADS):
-                    for wi, w in enumerate(warps):
-                        e = e0 + 32 * wi + lane
-                        row, pair = e // (KEY_ROWS // 2), e % (KEY_ROWS // 2)
-                        query, key = query0 + row, key0 + 2 * pair
-                        at = matrix + query * t + key
-                        x = np.where((query < t) & (key < t), flat[np.minimum(at, flat.size - 1)], F32(0)).astype(F32)
-                        y = np.where((query < t) & (key + 1 < t), flat[np.minimum(at + 1, flat.size - 1)], F32(0)).astype(F32)
-                        w.run(ASM['QueriesStage'], [x.view(U32), y.view(U32), as_u32(row * SCORE_ROW + 4 * pair)])
-                stage(warps, 'QueriesStage', qkv, qkv_rows + c + head_column, 3 * c, key0, t, C_K, KEY_ROWS)
-                trans_fragment = ((lane % 8) + 8 * ((lane // 8) % 2)) * ROW + 16 * (lane // 16)
+    for head, query0, (qkv_rows, output_rows, head_column), warps in groups(shape, memory, C_K + KEY_ROWS * ROW, 'QueriesInit'):
+        active = [query0 + 16 * wi < t for wi in range(4)]
+        matrix = head * t * t
+        for key0 in range(0, t, KEY_ROWS):
+            for e0 in range(0, QUERY_ROWS * (KEY_ROWS // 2), THREADS):
                 for wi, w in enumerate(warps):
-                    if active[wi]:
-                        w.run(ASM['QueriesStep'], [as_u32((16 * wi + lane % 16) * SCORE_ROW + 16 * (lane // 16)), as_u32(trans_fragment)])
+                    e = e0 + 32 * wi + lane
+                    row, pair = e // (KEY_ROWS // 2), e % (KEY_ROWS // 2)
+                    query, key = query0 + row, key0 + 2 * pair
+                    at = matrix + query * t + key
+                    x = np.where((query < t) & (key < t), flat[np.minimum(at, flat.size - 1)], F32(0)).astype(F32)
+                    y = np.where((query < t) & (key + 1 < t), flat[np.minimum(at + 1, flat.size - 1)], F32(0)).astype(F32)
+                    w.run(ASM['QueriesStage'], [x.view(U32), y.view(U32), as_u32(row * SCORE_ROW + 4 * pair)])
+            stage(warps, 'QueriesStage', qkv, qkv_rows + c + head_column, 3 * c, key0, t, C_K, KEY_ROWS)
+            trans_fragment = ((lane % 8) + 8 * ((lane // 8) % 2)) * ROW + 16 * (lane // 16)
             for wi, w in enumerate(warps):
                 if active[wi]:
-                    row = query0 + 16 * wi + lane // 4
-                    at = qkv_rows + row * 3 * c + head_column + 2 * (lane % 4)
-                    w.run(ASM['QueriesStore'], [(DQKV_AT + at * 4).astype(np.uint64), np.full(32, 8 * 3 * c * 4, dtype=np.uint64), as_u32(t - row)])
+                    w.run(ASM['QueriesStep'], [as_u32((16 * wi + lane % 16) * SCORE_ROW + 16 * (lane // 16)), as_u32(trans_fragment)])
+        for wi, w in enumerate(warps):
+            if active[wi]:
+                row = query0 + 16 * wi + lane // 4
+                at = qkv_rows + row * 3 * c + head_column + 2 * (lane % 4)
+                w.run(ASM['QueriesStore'], [(DQKV_AT + at * 4).astype(np.uint64), np.full(32, 8 * 3 * c * 4, dtype=np.uint64), as_u32(t - row)])
 
 
 def query_case(name, shape, seed):
