@@ -348,6 +348,111 @@ def queries_store():
     return add_rows([("fc_dq", False, None)])
 
 
+
+# The forward in 3xTF32 (fp32-accurate, CUTLASS's example 27), for tf32x3 and tf32: the same group, walk, online softmax,
+# dropout and store (Softmax, Dropout and Store above, on the same registers), with each product summed as small·big +
+# big·small + big·big on mma.m16n8k8 TF32 tensor cores, big = tf32(x) and small = tf32(x − big). Shared (fp32 words;
+# 35,840 bytes, under the 48 KB of a static array): q's big and small rows at 0 and 17,408 until its fragments are in
+# registers, then each step's keys, big and small rows at 0 and 8,704, and its values transposed, one row a column of v,
+# big and small at 17,408 and 26,624. Rows of q and keys are 64 words + 4 padding (272 bytes), rows of the transposed
+# values 32 words + 4 (144 bytes): ldmatrix's eight 16-byte row reads fall on distinct bank quads. fa_q0..31 hold q's
+# big A fragments (8 k-steps of 8), fa_q32..63 its small ones.
+#
+# P·V without shared memory: an mma.m16n8k8 accumulator tile's lane holds row g's columns 2t and 2t + 1, but its A
+# fragment holds columns t and t + 4. The sum over the 8 keys of a tile does not depend on their order, so A's k-index
+# t is taken as key 2t and t + 4 as key 2t + 1: the accumulators are the A fragment as they are, and the transposed
+# value rows store each tile's keys in that order (key 2j at word j, 2j + 1 at word j + 4).
+X_ROW, XT_ROW = 272, 144
+X_Q_SMALL = 64 * X_ROW
+X_K_SMALL = 32 * X_ROW
+X_V_AT = 64 * X_ROW
+X_V_SMALL = X_V_AT + 64 * XT_ROW
+X_SHARED = X_V_SMALL + 64 * XT_ROW
+MMA_TF32 = "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32"
+
+
+def tf32x3_init():
+    lines = [f".shared .align 16 .b8 fx_smem[{X_SHARED}];", ".reg .b32 fa_q<64>;", ".reg .f32 fa_o<32>;",
+             ".reg .f32 fa_s<16>;", ".reg .f32 fa_m<2>;", ".reg .f32 fa_l<2>;"]
+    lines += [f"mov.f32 fa_o{i}, {ZERO};" for i in range(32)]
+    return lines + [f"mov.f32 fa_m{r}, {NEG_INF};" for r in range(2)] + [f"mov.f32 fa_l{r}, {ZERO};" for r in range(2)]
+
+
+def split(lines, big, small, x):
+    # big = tf32(x), small = tf32(x − big). Needs r declared.
+    lines += [f"cvt.rna.tf32.f32 {big}, {x};", f"sub.f32 r, {x}, {big};", f"cvt.rna.tf32.f32 {small}, r;"]
+
+
+def tf32x3_stage():
+    # %0..%3 four consecutive floats of a row, %4 their byte offset in the big tile, %5 the bytes from it to the small tile.
+    lines = ["{", ".reg .b32 b<4>, s<4>;", ".reg .f32 r;", ".reg .u32 a;"]
+    for i in range(4):
+        split(lines, f"b{i}", f"s{i}", f"%{i}")
+    return lines + ["mov.u32 a, fx_smem;", "add.u32 a, a, %4;", f"st.shared.v4.b32 [a], {regs('b', 0)};", "add.u32 a, a, %5;",
+                    f"st.shared.v4.b32 [a], {regs('s', 0)};", "}"]
+
+
+def tf32x3_stage_values():
+    # %0..%3 a value row's four consecutive columns 4c … 4c + 3, %1 … stored down the transposed tile's rows 4c … from
+    # %4, the big tile's byte offset of (row 4c, the key's word); the small tile is 9,216 bytes on.
+    lines = ["{", ".reg .b32 b<4>, s<4>;", ".reg .f32 r;", ".reg .u32 a;"]
+    for i in range(4):
+        split(lines, f"b{i}", f"s{i}", f"%{i}")
+    lines += ["mov.u32 a, fx_smem;", "add.u32 a, a, %4;"]
+    lines += [f"st.shared.b32 [a+{XT_ROW * i}], b{i};" for i in range(4)]
+    return lines + [f"st.shared.b32 [a+{X_V_SMALL - X_V_AT + XT_ROW * i}], s{i};" for i in range(4)] + ["}"]
+
+
+def tf32x3_load_q():
+    # %0 the lane's A fragment offset in q's big tile: row 16·warp + lane % 16, words 4·(lane / 16) on; k-step j is 32
+    # bytes further. A register i of an m16n8k8 TF32 fragment is ldmatrix's matrix i: (g, t), (g + 8, t), (g, t + 4), (g + 8, t + 4).
+    lines = ["{", ".reg .u32 a;", "mov.u32 a, fx_smem;", "add.u32 a, a, %0;"]
+    lines += [f"{LDSM} {regs('fa_q', 4 * j)}, [a+{32 * j}];" for j in range(HEAD // 8)]
+    return lines + [f"{LDSM} {regs('fa_q', 32 + 4 * j)}, [a+{X_Q_SMALL + 32 * j}];" for j in range(HEAD // 8)] + ["}"]
+
+
+def three_products(lines, acc, a_big, a_small, b_big, b_small):
+    # acc += a·b in 3xTF32: the small terms first, then big·big.
+    for a, b in ((a_small, b_big), (a_big, b_small), (a_big, b_big)):
+        lines.append(f"{MMA_TF32} {acc}, {a}, {b}, {acc};")
+
+
+def tf32x3_scores():
+    # fa_s = q·kᵀ for the step's 32 keys, keys past the end -inf. %0 the lane's B fragment offset in the keys' big tile
+    # (key lane % 8 + 8·(lane / 16), words 4·((lane / 8) % 2) on: one ldmatrix.x4 gives key tiles 2p and 2p + 1 their
+    # (k t, n g) and (k t + 4, n g) words), %1 the keys left from the lane's first column (2t).
+    lines = ["{", ".reg .b32 b<8>, c<8>;", ".reg .u32 a;", ".reg .pred p;"]
+    lines += [f"mov.f32 fa_s{i}, {ZERO};" for i in range(16)]
+    lines += ["mov.u32 a, fx_smem;", "add.u32 a, a, %0;"]
+    for j in range(HEAD // 8):
+        for pair in range(2):
+            at = 16 * X_ROW * pair + 32 * j
+            lines += [f"{LDSM} {regs('b', 4 * pair)}, [a+{at}];", f"{LDSM} {regs('c', 4 * pair)}, [a+{X_K_SMALL + at}];"]
+        for n in range(4):
+            three_products(lines, regs('fa_s', 4 * n), regs('fa_q', 4 * j), regs('fa_q', 32 + 4 * j),
+                           f"{{b{2 * n}, b{2 * n + 1}}}", f"{{c{2 * n}, c{2 * n + 1}}}")
+    return lines + mask_past("fa_s", "%1") + ["}"]
+
+
+def tf32x3_values():
+    # fa_o += fa_s · v: key tile n's accumulators (g, 2t), (g, 2t + 1), (g + 8, 2t), (g + 8, 2t + 1) are A's (g, t),
+    # (g, t + 4), (g + 8, t), (g + 8, t + 4), split into big and small. %0 the lane's fragment offset in the transposed
+    # values' big tile (column lane % 8 + 8·(lane / 16) of v, words 4·((lane / 8) % 2) on: one ldmatrix.x4 gives
+    # column tiles 2p and 2p + 1 the words of keys 2t and 2t + 1).
+    lines = ["{", ".reg .b32 p<4>, s<4>, b<4>, c<4>;", ".reg .f32 r;", ".reg .u32 a;", "mov.u32 a, fx_smem;", f"add.u32 a, a, {X_V_AT};",
+             "add.u32 a, a, %0;"]
+    for n in range(4):
+        for i, e in enumerate((0, 2, 1, 3)):
+            split(lines, f"p{i}", f"s{i}", f"fa_s{4 * n + e}")
+        for pair in range(HEAD // 16):
+            at = 16 * XT_ROW * pair + 32 * n
+            lines += [f"{LDSM} {regs('b', 0)}, [a+{at}];", f"{LDSM} {regs('c', 0)}, [a+{X_V_SMALL - X_V_AT + at}];"]
+            for half in range(2):
+                m = 2 * pair + half
+                three_products(lines, regs('fa_o', 4 * m), regs('p', 0), regs('s', 0), f"{{b{2 * half}, b{2 * half + 1}}}",
+                               f"{{c{2 * half}, c{2 * half + 1}}}")
+    return lines + ["}"]
+
 parts = [cs("Init", init(), "Declares fa_smem and the registers that live across statements: output accumulators zeroed, running maxima -inf, sums 0."),
          cs("Stage", stage(), "Rounds two consecutive floats (%0, %1) to a bf16 pair at shared offset %2."),
          cs("LoadQueries", load_q(), "The warp's q fragments from shared; %0 the lane's offset."),
@@ -369,7 +474,13 @@ parts = [cs("Init", init(), "Declares fa_smem and the registers that live across
          cs("QueriesInit", queries_init(), "Declares fc_smem and dq's accumulators, zeroed."),
          cs("QueriesStage", stage("fc_smem"), "Rounds two consecutive floats (%0, %1) to a bf16 pair at shared offset %2."),
          cs("QueriesStep", queries_step(), "dq += the step's dS · k; %0 the lane's A fragment offset, %1 its .trans fragment offset in the key tile."),
-         cs("QueriesStore", queries_store(), "dqkv += dq; %0 query g's q address, %1 8 rows' bytes, %2 queries left.")]
+         cs("QueriesStore", queries_store(), "dqkv += dq; %0 query g's q address, %1 8 rows' bytes, %2 queries left."),
+         cs("Tf32x3Init", tf32x3_init(), "Declares fx_smem and the 3xTF32 forward's registers across statements (Softmax, Dropout and Store's): output 0, maxima -inf, sums 0."),
+         cs("Tf32x3Stage", tf32x3_stage(), "Splits four consecutive floats (%0..%3) into big and small at shared offset %4 and %4 + %5."),
+         cs("Tf32x3StageValues", tf32x3_stage_values(), "Splits four consecutive floats of a value row (%0..%3) down the transposed tiles' rows from shared offset %4."),
+         cs("Tf32x3LoadQueries", tf32x3_load_q(), "The warp's q fragments, big and small, from shared; %0 the lane's offset."),
+         cs("Tf32x3Scores", tf32x3_scores(), "The step's scores in 3xTF32, keys past the end -inf; %0 the lane's key fragment offset, %1 the keys left from its first column."),
+         cs("Tf32x3Values", tf32x3_values(), "The output accumulators += probabilities · values in 3xTF32; %0 the lane's fragment offset in the transposed values.")]
 
 print("""// <auto-generated>
 // Generated by tools/flash-attention-asm.py: do not edit; change the script and rerun it
@@ -390,5 +501,11 @@ for name, value, what in [("BackwardValuesAt", B_V, "the value tile"), ("Backwar
     print(f"    /// <summary>Byte offset of {what} in fb_smem.</summary>\n    public const int {name} = {value};\n")
 print(f"    /// <summary>Bytes of a shared row of the dq kernel's score tile: 32 bf16 and 8 of padding.</summary>\n    public const int ScoreRowBytes = {SCORE_ROW};\n")
 print(f"    /// <summary>Byte offset of the key tile in fc_smem.</summary>\n    public const int QueriesKeysAt = {C_K};\n")
+for name, value, what in [("Tf32x3RowBytes", X_ROW, "a 3xTF32 row of q or keys: 64 floats and 4 of padding"),
+                          ("Tf32x3ValueRowBytes", XT_ROW, "a 3xTF32 transposed value row: 32 floats and 4 of padding")]:
+    print(f"    /// <summary>Bytes of {what}.</summary>\n    public const int {name} = {value};\n")
+for name, value, what in [("Tf32x3QueriesSmall", X_Q_SMALL, "q's small tile"), ("Tf32x3KeysSmall", X_K_SMALL, "the keys' small tile"),
+                          ("Tf32x3ValuesAt", X_V_AT, "the transposed values' big tile")]:
+    print(f"    /// <summary>Byte offset of {what} in fx_smem.</summary>\n    public const int {name} = {value};\n")
 print("\n\n".join(parts))
 print("}")

@@ -28,11 +28,14 @@ def const_int(name):
 ASM = {n: const_string(n) for n in ['Init', 'Stage', 'LoadQueries', 'Scores', 'Softmax', 'Dropout', 'Values', 'Store',
                                     'BackwardInit', 'BackwardStage', 'BackwardStatistic', 'BackwardScores', 'BackwardProbabilities',
                                     'BackwardGradientsDropped', 'BackwardGradients', 'BackwardStoreScores', 'BackwardValues', 'BackwardStore',
-                                    'QueriesInit', 'QueriesStage', 'QueriesStep', 'QueriesStore']}
+                                    'QueriesInit', 'QueriesStage', 'QueriesStep', 'QueriesStore',
+                                    'Tf32x3Init', 'Tf32x3Stage', 'Tf32x3StageValues', 'Tf32x3LoadQueries', 'Tf32x3Scores', 'Tf32x3Values']}
 ROW, KEYS_AT, VALUES_AT = const_int('RowBytes'), const_int('KeysAt'), const_int('ValuesAt')
 B_V, B_Q, B_DO = const_int('BackwardValuesAt'), const_int('BackwardQueriesAt'), const_int('BackwardOutputGradientsAt')
 B_LSE, B_DOT = const_int('BackwardLogSumExpsAt'), const_int('BackwardRowDotsAt')
 SCORE_ROW, C_K = const_int('ScoreRowBytes'), const_int('QueriesKeysAt')
+X_ROW, XT_ROW = const_int('Tf32x3RowBytes'), const_int('Tf32x3ValueRowBytes')
+X_Q_SMALL, X_K_SMALL, X_V_AT = const_int('Tf32x3QueriesSmall'), const_int('Tf32x3KeysSmall'), const_int('Tf32x3ValuesAt')
 QUERY_ROWS, KEY_ROWS, THREADS, HEAD = 64, 32, 128, 64
 LANES = np.arange(32)
 F32, U32, U64 = np.float32, np.uint32, np.uint64
@@ -45,6 +48,12 @@ def bf16_bits(x):
 
 def bf16(x):
     return (bf16_bits(x).astype(U32) << 16).view(F32)
+
+
+def tf32_bits(x):
+    # cvt.rna.tf32.f32: 10 mantissa bits, round to nearest with ties away from zero (on the magnitude's bits).
+    b = np.asarray(x, dtype=F32).view(U32).astype(np.uint64)
+    return ((((b & 0x7FFFFFFF) + 0x1000) & 0x7FFFE000) | (b & 0x80000000)).astype(U32)
 
 
 def mix(x):
@@ -116,7 +125,7 @@ class Warp:
             return np.full(32, int(x[2:], 16), dtype=U32)
         if re.fullmatch(r'-?(0x[0-9A-Fa-f]+|\d+)', x):
             return np.full(32, int(x, 0) & 0xFFFFFFFFFFFFFFFF, dtype=U64)
-        if x in ('fa_smem', 'fb_smem', 'fc_smem'):
+        if x in ('fa_smem', 'fb_smem', 'fc_smem', 'fx_smem'):
             return np.zeros(32, dtype=U32)
         return self.find(x)[x][1]
 
@@ -220,6 +229,15 @@ class Warp:
             self.set(ops[0], self.get(ops[1], args).astype(bool) & self.get(ops[2], args).astype(bool))
         elif op == 'cvt.rn.bf16x2.f32':
             self.set(ops[0], (bf16_bits(self.f(ops[1], args)) << 16) | bf16_bits(self.f(ops[2], args)))
+        elif op == 'cvt.rna.tf32.f32':
+            self.set(ops[0], tf32_bits(self.f(ops[1], args)))
+        elif op == 'st.shared.v4.b32':
+            at = self.address(ops[0], args)
+            vs = [self.u(r.strip(), args) for r in ops[1].strip('{}').split(',')]
+            for lane in LANES:
+                a = int(at[lane])
+                assert a % 16 == 0 and a + 16 <= self.smem.size, f'shared store at {a}'
+                self.smem[a:a + 16] = np.array([v[lane] for v in vs], dtype=U32).view(np.uint8)
         elif op in ('st.shared.b32', 'st.shared.f32'):
             at = self.address(ops[0], args)
             v = self.u(ops[1], args)
@@ -248,6 +266,8 @@ class Warp:
             self.ldmatrix(ops, args, '.trans' in op)
         elif op == 'mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32':
             self.mma(ops)
+        elif op == 'mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32':
+            self.mma_tf32(ops)
         elif op == 'shfl.sync.bfly.b32':
             v = self.u(ops[1], args)
             self.set(ops[0], v[LANES ^ int(ops[2])])
@@ -315,6 +335,25 @@ class Warp:
             self.set(d[i], D[g + dr, 2 * t + dc].view(U32))
 
 
+    def mma_tf32(self, ops):
+        # d = a (16x8, row) · b (8x8, col) + c in mma.m16n8k8 TF32's layout: a0 (g, t), a1 (g + 8, t), a2 (g, t + 4),
+        # a3 (g + 8, t + 4); b0 (k t, n g), b1 (k t + 4, n g); c as m16n8k16's. The tensor cores read 19 bits of an
+        # operand: the low 13 are dropped here, so an operand the kernel forgot to round errs as it would on a GPU.
+        d, a, b, c = [[r.strip() for r in o.strip('{}').split(',')] for o in ops]
+        tf32 = lambda n: ((self.u(n, None) & 0xFFFFE000).astype(U32)).view(F32).astype(np.float64)
+        A, B, C = np.zeros((16, 8)), np.zeros((8, 8)), np.zeros((16, 8))
+        g, t = LANES // 4, LANES % 4
+        for i, (dr, dc) in enumerate([(0, 0), (8, 0), (0, 4), (8, 4)]):
+            A[g + dr, t + dc] = tf32(a[i])
+        for i, dk in enumerate([0, 4]):
+            B[t + dk, g] = tf32(b[i])
+        for i, (dr, dc) in enumerate([(0, 0), (0, 1), (8, 0), (8, 1)]):
+            C[g + dr, 2 * t + dc] = self.f(c[i], None)
+        D = (A @ B + C).astype(F32)
+        for i, (dr, dc) in enumerate([(0, 0), (0, 1), (8, 0), (8, 1)]):
+            self.set(d[i], D[g + dr, 2 * t + dc].view(U32))
+
+
 def as_u32(v):
     # A lane's int argument as the asm sees it.
     return np.asarray(v, dtype=np.int64).astype(np.uint64) & 0xFFFFFFFF
@@ -361,8 +400,82 @@ def groups(shape, memory, shared_bytes, init):
             yield head, gx * QUERY_ROWS, (image * t * 3 * c, image * t * c, (head % heads) * HEAD), warps
 
 
-def kernel(qkv, shape, scale, probability, prefix, output, lse):
-    # TensorCoreFlashAttention.Kernel, group by group; addresses as the host passes them.
+def stage_split(warps, source, start, row_length, row0, tokens, at, small, rows):
+    # TensorCoreFlashAttention.StageSplit: quad e = thread + 128·j is row e / 16, columns 4·(e % 16) … + 3.
+    for e0 in range(0, rows * (HEAD // 4), THREADS):
+        for wi, w in enumerate(warps):
+            e = e0 + 32 * wi + LANES
+            row, quad = e // (HEAD // 4), e % (HEAD // 4)
+            xs = quads(source, start, row_length, row0 + row, tokens, quad)
+            w.run(ASM['Tf32x3Stage'], xs + [as_u32(at + row * X_ROW + 16 * quad), as_u32(np.full(32, small))])
+
+
+def stage_values(warps, source, start, row_length, key0, tokens):
+    # TensorCoreFlashAttention.StageTransposedValues: quad e = thread + 128·j is key 8·j + e % 8, columns
+    # 4·((e % 128) / 8) …; key k of an 8-key tile at word 4·(k % 2) + (k % 8) / 2.
+    for e0 in range(0, KEY_ROWS * (HEAD // 4), THREADS):
+        for wi, w in enumerate(warps):
+            e = e0 + 32 * wi + LANES
+            key, quad = 8 * (e // THREADS) + e % 8, (e % THREADS) // 8
+            xs = quads(source, start, row_length, key0 + key, tokens, quad)
+            word = 8 * (key // 8) + 4 * (key % 2) + (key % 8) // 2
+            w.run(ASM['Tf32x3StageValues'], xs + [as_u32(X_V_AT + 4 * quad * XT_ROW + 4 * word)])
+
+
+def quads(source, start, row_length, row, tokens, quad):
+    # Four consecutive floats of each lane's row from column 4·quad, zeros past the tokens, as the asm's arguments.
+    flat = source.reshape(-1)
+    inside = row < tokens
+    i = np.where(inside, start + row * row_length + 4 * quad, 0)
+    return [np.where(inside, flat[np.minimum(i + q, flat.size - 1)], F32(0)).astype(F32).view(U32) for q in range(4)]
+
+
+def a_fragment(wi, row_bytes):
+    return (16 * wi + LANES % 16) * row_bytes + 16 * (LANES // 16)
+
+
+def b_fragment(row_bytes):
+    return ((LANES % 8) + 8 * (LANES // 16)) * row_bytes + 16 * ((LANES // 8) % 2)
+
+
+class Bf16:
+    # TensorCoreFlashAttention.Bf16Tiles.
+    name, init, shared, scores, values = 'bf16', 'Init', VALUES_AT + KEY_ROWS * ROW, 'Scores', 'Values'
+
+    def stage_queries(warps, qkv, start, row_length, query0, t):
+        stage(warps, 'Stage', qkv, start, row_length, query0, t, 0, QUERY_ROWS)
+
+    def stage_step(warps, qkv, key_start, value_start, row_length, key0, t):
+        stage(warps, 'Stage', qkv, key_start, row_length, key0, t, KEYS_AT, KEY_ROWS)
+        stage(warps, 'Stage', qkv, value_start, row_length, key0, t, VALUES_AT, KEY_ROWS)
+
+    def load_queries(w, wi):
+        w.run(ASM['LoadQueries'], [as_u32(a_fragment(wi, ROW))])
+
+    key_fragment = b_fragment(ROW)
+    value_fragment = ((LANES % 8) + 8 * ((LANES // 8) % 2)) * ROW + 16 * (LANES // 16)
+
+
+class Tf32x3:
+    # TensorCoreFlashAttention.Tf32x3Tiles.
+    name, init, shared, scores, values = '3xTF32', 'Tf32x3Init', X_V_AT + 2 * HEAD * XT_ROW, 'Tf32x3Scores', 'Tf32x3Values'
+
+    def stage_queries(warps, qkv, start, row_length, query0, t):
+        stage_split(warps, qkv, start, row_length, query0, t, 0, X_Q_SMALL, QUERY_ROWS)
+
+    def stage_step(warps, qkv, key_start, value_start, row_length, key0, t):
+        stage_split(warps, qkv, key_start, row_length, key0, t, 0, X_K_SMALL, KEY_ROWS)
+        stage_values(warps, qkv, value_start, row_length, key0, t)
+
+    def load_queries(w, wi):
+        w.run(ASM['Tf32x3LoadQueries'], [as_u32(a_fragment(wi, X_ROW))])
+
+    key_fragment = b_fragment(X_ROW)
+    value_fragment = b_fragment(XT_ROW)
+
+
+def kernel(qkv, shape, scale, probability, prefix, output, lse, tiles):
+    # TensorCoreFlashAttention.Kernel<tiles>, group by group; addresses as the host passes them.
     batch, t, c, heads = shape
     OUT_AT, LSE_AT = 0x100000, 0x80000000
     memory = Global()
@@ -370,30 +483,27 @@ def kernel(qkv, shape, scale, probability, prefix, output, lse):
     memory.put(LSE_AT, lse)
     scale_log2, threshold, keep = launch_terms(scale, probability)
     lane = LANES
-    for head, query0, (qkv_rows, output_rows, head_column), warps in groups(shape, memory, VALUES_AT + KEY_ROWS * ROW, 'Init'):
+    for head, query0, (qkv_rows, output_rows, head_column), warps in groups(shape, memory, tiles.shared, tiles.init):
 
-        stage(warps, 'Stage', qkv, qkv_rows + head_column, 3 * c, query0, t, 0, QUERY_ROWS)
+        tiles.stage_queries(warps, qkv, qkv_rows + head_column, 3 * c, query0, t)
         active = [query0 + 16 * wi < t for wi in range(4)]
         for wi, w in enumerate(warps):
             if active[wi]:
-                w.run(ASM['LoadQueries'], [as_u32((16 * wi + lane % 16) * ROW + 16 * (lane // 16))])
-        key_fragment = ((lane % 8) + 8 * (lane // 16)) * ROW + 16 * ((lane // 8) % 2)
-        value_fragment = ((lane % 8) + 8 * ((lane // 8) % 2)) * ROW + 16 * (lane // 16)
+                tiles.load_queries(w, wi)
         column = 2 * (lane % 4)
         for key0 in range(0, t, KEY_ROWS):
-            stage(warps, 'Stage', qkv, qkv_rows + c + head_column, 3 * c, key0, t, KEYS_AT, KEY_ROWS)
-            stage(warps, 'Stage', qkv, qkv_rows + 2 * c + head_column, 3 * c, key0, t, VALUES_AT, KEY_ROWS)
+            tiles.stage_step(warps, qkv, qkv_rows + c + head_column, qkv_rows + 2 * c + head_column, 3 * c, key0, t)
             for wi, w in enumerate(warps):
                 if not active[wi]:
                     continue
                 row = query0 + 16 * wi + lane // 4
                 row_index = ((head * t) + row) * t + column
-                w.run(ASM['Scores'], [as_u32(key_fragment), as_u32(t - key0 - column)])
+                w.run(ASM[tiles.scores], [as_u32(tiles.key_fragment), as_u32(t - key0 - column)])
                 w.run(ASM['Softmax'], [as_f32(scale_log2)])
                 if probability > 0:
                     w.run(ASM['Dropout'], [np.full(32, prefix, dtype=np.uint64), np.full(32, threshold), as_f32(keep),
                                            (row_index + key0).astype(np.uint64), (row_index + key0 + 8 * t).astype(np.uint64)])
-                w.run(ASM['Values'], [as_u32(value_fragment)])
+                w.run(ASM[tiles.values], [as_u32(tiles.value_fragment)])
         for wi, w in enumerate(warps):
             if active[wi]:
                 row = query0 + 16 * wi + lane // 4
@@ -445,7 +555,7 @@ def case(name, shape, probability, seed):
     prefix = int(rng.integers(0, 2 ** 32))
     output = np.full((batch, t, c), np.nan, dtype=F32)
     lse = np.full((batch * heads, t), np.nan, dtype=F32)
-    kernel(qkv, shape, scale, probability, prefix, output, lse)
+    kernel(qkv, shape, scale, probability, prefix, output, lse, Bf16)
     out_exact, out_tiled, lse_exact, lse_tiled = references(qkv, shape, scale, probability, prefix)
     unset = int(np.isnan(output).sum() + np.isnan(lse).sum())
     e_tiled = float(np.nanmax(np.abs(output - out_tiled)))
@@ -455,6 +565,29 @@ def case(name, shape, probability, seed):
     ok = unset == 0 and e_tiled <= 1e-4 and e_lse <= 1e-4 and e_exact <= 2.5e-2 and e_lse_exact <= 2.5e-2
     print(f"{'ok  ' if ok else 'FAIL'} {name}: {batch}x{t}x{c} h{heads} p={probability}: output vs tiled {e_tiled:.1e}, "
           f"log-sum-exp vs tiled {e_lse:.1e}; vs exact (bf16's own error) {e_exact:.1e} and {e_lse_exact:.1e}; {unset} unset")
+    return ok
+
+
+def tf32x3_case(name, shape, probability, seed):
+    # The 3xTF32 forward against exact attention in float64: it is fp32-accurate, so one reference does. Its products
+    # miss ≲ 3·2⁻²² ≈ 7e-7 of each term (Tolerance.ThreeTf32Sum), and the softmax is the bf16 kernel's fp32 (ex2.approx);
+    # the bound 2e-5 is twenty times the fp32 roundings of a 64-term dot and a 196-key sum of unit-sized terms, where
+    # plain TF32 (the small terms dropped) errs by 1e-3 and a wrong index, mask or dropout element by 1e-2 or more.
+    batch, t, c, heads = shape
+    rng = np.random.default_rng(seed)
+    qkv = rng.standard_normal((batch, t, 3 * c)).astype(F32)
+    scale = F32(1.0 / math.sqrt(HEAD))
+    prefix = int(rng.integers(0, 2 ** 32))
+    output = np.full((batch, t, c), np.nan, dtype=F32)
+    lse = np.full((batch * heads, t), np.nan, dtype=F32)
+    kernel(qkv, shape, scale, probability, prefix, output, lse, Tf32x3)
+    out_exact, _, lse_exact, _ = references(qkv, shape, scale, probability, prefix)
+    unset = int(np.isnan(output).sum() + np.isnan(lse).sum())
+    e_out = float(np.nanmax(np.abs(output - out_exact)))
+    e_lse = float(np.nanmax(np.abs(lse - lse_exact)))
+    ok = unset == 0 and e_out <= 2e-5 and e_lse <= 2e-5
+    print(f"{'ok  ' if ok else 'FAIL'} 3xTF32 forward, {name}: {batch}x{t}x{c} h{heads} p={probability}: output vs exact {e_out:.1e}, "
+          f"log-sum-exp vs exact {e_lse:.1e}; {unset} unset")
     return ok
 
 
@@ -674,6 +807,7 @@ backward_cases = [("cct-2/3x2's 49 tokens", (2, 49, 128, 2), 0.1, 21),
 backward_cases += [(f"{t} tokens: {(t - 1) % 32 + 1} queries in the last tile", (1, t, 64, 1), p, 25 + t) for t, p in [(50, 0.1), (63, 0.0), (41, 0.2), (36, 0.1), (44, 0.1), (64, 0.1)]]
 query_cases = [("cct-2/3x2's 49 tokens", (2, 49, 128, 2), 41), ("cct-7/3x1's 196 tokens, one image", (1, 196, 64, 1), 42),
                ("7 tokens", (1, 7, 64, 1), 43), ("64 tokens", (1, 64, 64, 1), 44), ("63 tokens", (1, 63, 64, 1), 45)]
-results = [case(*c) for c in cases] + [backward_case(*c) for c in backward_cases] + [query_case(*c) for c in query_cases]
+results = [case(*c) for c in cases] + [tf32x3_case(n, shape, p, seed + 60) for n, shape, p, seed in cases]
+results += [backward_case(*c) for c in backward_cases] + [query_case(*c) for c in query_cases]
 print(f"{sum(results)} of {len(results)} cases ok")
 sys.exit(0 if all(results) else 1)

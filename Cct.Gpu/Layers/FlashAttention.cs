@@ -54,7 +54,7 @@ internal sealed class FlashAttention
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape> rowDots;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout> keyValueBackward;
 
-    // The forward and the key-major backward on bf16 tensor cores, for a CUDA device in bf16 precision (null elsewhere):
+    // The forward on tensor cores for a CUDA device in a tensor-core precision, and in bf16 the backward too (null elsewhere):
     // chosen once, with the device.
     private readonly TensorCoreFlashAttention? tensorCores;
 
@@ -65,7 +65,7 @@ internal sealed class FlashAttention
         forward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout>(ForwardKernel, Specialization);
         rowDots = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape>(RowDotsKernel, Specialization);
         keyValueBackward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout>(KeyValueBackwardKernel, Specialization);
-        tensorCores = device.Profile.Class == DeviceClass.CudaGpu && device.Profile.Precision == GemmPrecision.Bf16 ? TensorCoreFlashAttention.For(device) : null;
+        tensorCores = device.Profile.Class == DeviceClass.CudaGpu && device.Profile.Precision != GemmPrecision.Fp32 ? TensorCoreFlashAttention.For(device) : null;
     }
 
     public static FlashAttention For(ComputeDevice device) => device.Kernels(static d => new FlashAttention(d));
@@ -116,7 +116,7 @@ internal sealed class FlashAttention
         var (dots, scoreGradients) = (scratch.SubView(0, rows), scratch.SubView(rows, rows * t));
         var scale = ScoreScale(shape);
         rowDots(Launch(shape), dots, doutput, output, shape);
-        if (tensorCores is not null && TensorCoreFlashAttention.Fits(shape, dqkv))
+        if (tensorCores is { HasBackward: true } && TensorCoreFlashAttention.Fits(shape, dqkv))
         {
             tensorCores.Backward(dqkv, scoreGradients, doutput, qkv, logSumExp, dots, shape, scale, dropoutProbability, key);
             return;

@@ -48,34 +48,58 @@ internal sealed class TensorCoreFlashAttention
 
     private static KernelSpecialization BackwardSpecialization { get; } = new(Threads, 2);
 
+    // The 3xTF32 forward holds q's big and small fragments (64 registers) beside the 32 accumulators and 16 scores: three
+    // groups an SM cap it at 168, which the kernel without dropout fits in 167. With dropout's terms and indices live
+    // across the walk it spilled 52 bytes there (ptxas 11.8, sm_90), so it runs two groups an SM.
+    private static KernelSpecialization Tf32x3Specialization { get; } = new(Threads, 3);
+
     /// <summary>The specialisation <paramref name="kernel"/> (one of this class's) is loaded with.</summary>
     internal static KernelSpecialization SpecializationOf(System.Reflection.MethodInfo kernel)
-        => kernel.Name == nameof(BackwardKernel) ? BackwardSpecialization : Specialization;
+        => kernel.Name == nameof(BackwardKernel) ? BackwardSpecialization
+            : kernel.IsGenericMethod && kernel.GetGenericArguments()[0] == typeof(Tf32x3Tiles)
+                ? (kernel.GetGenericArguments()[1] == typeof(Dropped) ? BackwardSpecialization : Tf32x3Specialization)
+            : Specialization;
 
     private readonly ComputeDevice device;
     private readonly Action<KernelConfig, ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout> dropped;
     private readonly Action<KernelConfig, ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout> undropped;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout> backwardDropped;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout> backwardUndropped;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients> queryGradients;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout>? backwardDropped;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout>? backwardUndropped;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients>? queryGradients;
 
     private TensorCoreFlashAttention(ComputeDevice device)
     {
         this.device = device;
         var a = device.Accelerator;
         // With and without dropout: the hash is most of a step's instructions, so the eval pass (p = 0) has a kernel without it.
-        dropped = a.LoadStreamKernel<ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout>(Kernel<Dropped>, Specialization);
-        undropped = a.LoadStreamKernel<ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout>(Kernel<Undropped>, Specialization);
+        if (device.Profile.Precision != GemmPrecision.Bf16)
+        {
+            dropped = a.LoadStreamKernel<ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout>(Kernel<Tf32x3Tiles, Dropped>, BackwardSpecialization);
+            undropped = a.LoadStreamKernel<ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout>(Kernel<Tf32x3Tiles, Undropped>, Tf32x3Specialization);
+            return;
+        }
+
+        dropped = a.LoadStreamKernel<ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout>(Kernel<Bf16Tiles, Dropped>, Specialization);
+        undropped = a.LoadStreamKernel<ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout>(Kernel<Bf16Tiles, Undropped>, Specialization);
         backwardDropped = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout>(BackwardKernel<DroppedGradients>, BackwardSpecialization);
         backwardUndropped = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout>(BackwardKernel<UndroppedGradients>, BackwardSpecialization);
         queryGradients = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients>(QueryGradientsKernel, Specialization);
     }
 
-    /// <summary>The kernels on <paramref name="device"/>, which must be a CUDA GPU in <see cref="GemmPrecision.Bf16"/>.</summary>
+    /// <summary>
+    /// The kernels on <paramref name="device"/>, which must be a CUDA GPU in a tensor-core precision: bf16 for the forward
+    /// and the backward, tf32x3 and tf32 for the forward in 3xTF32.
+    /// </summary>
     public static TensorCoreFlashAttention For(ComputeDevice device)
-        => device.Profile.Class == DeviceClass.CudaGpu && device.Profile.Precision == GemmPrecision.Bf16
+        => device.Profile.Class == DeviceClass.CudaGpu && device.Profile.Precision != GemmPrecision.Fp32
             ? device.Kernels(static d => new TensorCoreFlashAttention(d))
-            : throw new NotSupportedException($"bf16 tensor-core attention runs on a CUDA GPU in bf16 precision; this device is {device.Profile.Class} in {device.Profile.Precision}");
+            : throw new NotSupportedException($"tensor-core attention runs on a CUDA GPU in a tensor-core precision; this device is {device.Profile.Class} in {device.Profile.Precision}");
+
+    /// <summary>
+    /// Whether <see cref="Backward"/> runs on this device's precision: bf16 only. In tf32x3 and tf32 the backward stays on
+    /// FlashAttention's fp32 kernels (the 3xTF32 forward is as exact, so they recompute the same P from its log-sum-exp).
+    /// </summary>
+    public bool HasBackward => queryGradients is not null;
 
     /// <summary>
     /// Whether the kernels take this shape and the view they store to (the forward's output, the backward's dqkv): head
@@ -105,6 +129,11 @@ internal sealed class TensorCoreFlashAttention
     public void Backward(ArrayView<float> dqkv, ArrayView<float> scoreGradients, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> logSumExp, ArrayView<float> rowDots, AttentionShape shape, float scale, float dropoutProbability, RngKey key)
     {
         var (threshold, keepScale) = DropoutTerms(dropoutProbability);
+        if (queryGradients is null || backwardDropped is null || backwardUndropped is null)
+        {
+            throw new NotSupportedException($"tensor-core attention's backward runs in bf16; this device is in {device.Profile.Precision}");
+        }
+
         var problem = new TensorCoreAttentionGradients(TensorCoreGemm.Address(dqkv), TensorCoreGemm.Address(scoreGradients), scale, scale * Log2E, threshold, keepScale);
         Passes++;
         (dropoutProbability == 0f ? backwardUndropped : backwardDropped)(Launch(shape), qkv, doutput, logSumExp, rowDots, shape, problem, new GemmDropout(dropoutProbability, key));
@@ -125,52 +154,55 @@ internal sealed class TensorCoreFlashAttention
     // A fragments of the warp's 16 rows (matrices rows 0-7 / 8-15 at columns 0-7, then at 8-15); B fragment pairs of 16
     // rows as n (rows 0-7 at columns 0-7 / 8-15, then rows 8-15); and for ldmatrix.trans, B fragment pairs of 16 rows
     // as k (rows 0-7 / 8-15 at columns 0-7, then at 8-15).
-    private static int AFragment(int warp, int lane) => (((16 * warp) + (lane % 16)) * Asm.RowBytes) + (16 * (lane / 16));
+    // The same offsets serve the 3xTF32 tiles' 32-bit words (4 a 16-byte row read) with their row bytes.
+    private static int AFragment(int warp, int lane, int rowBytes = Asm.RowBytes) => (((16 * warp) + (lane % 16)) * rowBytes) + (16 * (lane / 16));
 
-    private static int BFragment(int lane) => (((lane % 8) + (8 * (lane / 16))) * Asm.RowBytes) + (16 * ((lane / 8) % 2));
+    private static int BFragment(int lane, int rowBytes = Asm.RowBytes) => (((lane % 8) + (8 * (lane / 16))) * rowBytes) + (16 * ((lane / 8) % 2));
 
     private static int TransFragment(int lane) => (((lane % 8) + (8 * ((lane / 8) % 2))) * Asm.RowBytes) + (16 * (lane / 16));
 
     // Group (x, y): queries 64·x … of head y (image y / H, head y % H); warp w their rows 16·w …, lane l rows g = l / 4 and
     // g + 8 of those, columns 2·(l % 4) and 2·(l % 4) + 1 of each accumulator tile.
-    private static void Kernel<TDropout>(ArrayView<float> qkv, AttentionShape s, TensorCoreAttentionProblem p, GemmDropout dropout)
+    // TTiles is the precision: bf16 (Bf16Tiles) or 3xTF32 (Tf32x3Tiles), which differ in their shared tiles and products
+    // only; the softmax, dropout and store are one asm on the same accumulator layout.
+    private static void Kernel<TTiles, TDropout>(ArrayView<float> qkv, AttentionShape s, TensorCoreAttentionProblem p, GemmDropout dropout)
+        where TTiles : struct, IForwardTiles
         where TDropout : struct, IStepDropout
     {
-        CudaAsm.Emit(Asm.Init);
+        default(TTiles).Init();
         var prefix = dropout.Resolved().Prefix;
         var (t, c) = (s.Tokens, s.Channels);
         var tile = TensorCoreAttentionTile.Current(s);
         var (head, query0, thread, warp, lane) = (tile.Head, tile.FirstRow, tile.Thread, tile.Warp, tile.Lane);
         var (qkvRows, headColumn) = (tile.QkvRows, tile.HeadColumn);
 
-        Stage<ForwardTiles>(qkv, qkvRows + headColumn, 3 * c, query0, t, 0, QueryRows, thread);
+        default(TTiles).StageQueries(qkv, qkvRows + headColumn, 3 * c, query0, t, thread);
         Group.Barrier();
 
         // The same in all of a warp's lanes, so the mma and shuffles inside run with the whole warp.
         var active = query0 + (16 * warp) < t;
         if (active)
         {
-            CudaAsm.Emit(Asm.LoadQueries, AFragment(warp, lane));
+            default(TTiles).LoadQueries(warp, lane);
         }
 
-        // Keys are B of q·kᵀ (n = key), values B of P·v (k = key, by .trans).
-        var keyFragment = BFragment(lane);
-        var valueFragment = TransFragment(lane);
+        // Keys are B of q·kᵀ (n = key), values B of P·v (k = key).
+        var keyFragment = default(TTiles).KeyFragment(lane);
+        var valueFragment = default(TTiles).ValueFragment(lane);
         var column = 2 * (lane % 4);
         var row = query0 + (16 * warp) + (lane / 4);
         var rowIndex = ((((long)head * t) + row) * t) + column; // dropout's (B, H, T, T) index of (row, column)
         for (var key0 = 0; key0 < t; key0 += KeyRows)
         {
-            Group.Barrier(); // the last step's ldmatrix reads are done
-            Stage<ForwardTiles>(qkv, qkvRows + c + headColumn, 3 * c, key0, t, Asm.KeysAt, KeyRows, thread);
-            Stage<ForwardTiles>(qkv, qkvRows + (2 * c) + headColumn, 3 * c, key0, t, Asm.ValuesAt, KeyRows, thread);
+            Group.Barrier(); // the last step's ldmatrix reads (the first step: q's) are done
+            default(TTiles).StageStep(qkv, qkvRows + c + headColumn, qkvRows + (2 * c) + headColumn, 3 * c, key0, t, thread);
             Group.Barrier();
             if (active)
             {
-                CudaAsm.Emit(Asm.Scores, keyFragment, t - key0 - column);
+                default(TTiles).Scores(keyFragment, t - key0 - column);
                 CudaAsm.Emit(Asm.Softmax, p.ScaleLog2);
                 default(TDropout).Apply(prefix, p.Threshold, p.KeepScale, rowIndex + key0, rowIndex + key0 + (8L * t));
-                CudaAsm.Emit(Asm.Values, valueFragment);
+                default(TTiles).Values(valueFragment);
             }
         }
 
@@ -298,6 +330,118 @@ internal sealed class TensorCoreFlashAttention
 
             default(TTiles).Store(x, y, at + (row * Asm.RowBytes) + (4 * pair));
         }
+    }
+
+    // Rows row0 … row0 + rows − 1 of a head's 64 columns into 3xTF32's big tile at byte `at` and its small one `small`
+    // bytes on; rows past the tokens are zeros. Quad e = thread + 128·j is row e / 16, columns 4·(e % 16) … + 3: a warp
+    // reads two rows' 256 bytes and stores 16-byte words to consecutive banks.
+    private static void StageSplit(ArrayView<float> qkv, long start, int rowLength, int row0, int tokens, int at, int small, int rows, int thread)
+    {
+        for (var e = thread; e < rows * (HeadSize / 4); e += Threads)
+        {
+            var (row, quad) = (e / (HeadSize / 4), e % (HeadSize / 4));
+            var (x, y, z, w) = (0f, 0f, 0f, 0f);
+            if (row0 + row < tokens)
+            {
+                var i = start + ((long)(row0 + row) * rowLength) + (4 * quad);
+                (x, y, z, w) = (qkv[i], qkv[i + 1], qkv[i + 2], qkv[i + 3]);
+            }
+
+            CudaAsm.Emit(Asm.Tf32x3Stage, x, y, z, w, at + (row * Asm.Tf32x3RowBytes) + (16 * quad), small);
+        }
+    }
+
+    // The step's 32 value rows into 3xTF32's transposed tiles: column d of v is row d, and each 8 keys' tile stores key
+    // 2j at word j and 2j + 1 at word j + 4 (the order the probabilities' accumulators are an A fragment in). Quad e =
+    // thread + 128·j is key 8·j + e % 8, columns 4·((e % 128) / 8) … + 3: a warp's lanes store to words of 8 keys in 4
+    // column quads, 16 banks apart, so each store conflicts 2 ways rather than 8.
+    private static void StageTransposedValues(ArrayView<float> qkv, long start, int rowLength, int key0, int tokens, int thread)
+    {
+        for (var e = thread; e < KeyRows * (HeadSize / 4); e += Threads)
+        {
+            var (key, quad) = ((8 * (e / Threads)) + (e % 8), (e % Threads) / 8);
+            var (x, y, z, w) = (0f, 0f, 0f, 0f);
+            if (key0 + key < tokens)
+            {
+                var i = start + ((long)(key0 + key) * rowLength) + (4 * quad);
+                (x, y, z, w) = (qkv[i], qkv[i + 1], qkv[i + 2], qkv[i + 3]);
+            }
+
+            var word = (8 * (key / 8)) + (4 * (key % 2)) + ((key % 8) / 2);
+            CudaAsm.Emit(Asm.Tf32x3StageValues, x, y, z, w, Asm.Tf32x3ValuesAt + (4 * quad * Asm.Tf32x3ValueRowBytes) + (4 * word));
+        }
+    }
+
+    // The forward's precision: its shared tiles, their staging and the two products' asm. Softmax, dropout and the store
+    // are the same asm in both, on the same accumulator layout.
+    private interface IForwardTiles
+    {
+        void Init();
+
+        void StageQueries(ArrayView<float> qkv, long start, int rowLength, int query0, int tokens, int thread);
+
+        void StageStep(ArrayView<float> qkv, long keyStart, long valueStart, int rowLength, int key0, int tokens, int thread);
+
+        void LoadQueries(int warp, int lane);
+
+        int KeyFragment(int lane);
+
+        int ValueFragment(int lane);
+
+        void Scores(int keyFragment, int keysLeft);
+
+        void Values(int valueFragment);
+    }
+
+    // bf16: tiles of bf16 rows, q's fragments in registers, v's B fragments by ldmatrix.trans.
+    private readonly struct Bf16Tiles : IForwardTiles
+    {
+        public void Init() => CudaAsm.Emit(Asm.Init);
+
+        public void StageQueries(ArrayView<float> qkv, long start, int rowLength, int query0, int tokens, int thread)
+            => Stage<ForwardTiles>(qkv, start, rowLength, query0, tokens, 0, QueryRows, thread);
+
+        public void StageStep(ArrayView<float> qkv, long keyStart, long valueStart, int rowLength, int key0, int tokens, int thread)
+        {
+            Stage<ForwardTiles>(qkv, keyStart, rowLength, key0, tokens, Asm.KeysAt, KeyRows, thread);
+            Stage<ForwardTiles>(qkv, valueStart, rowLength, key0, tokens, Asm.ValuesAt, KeyRows, thread);
+        }
+
+        public void LoadQueries(int warp, int lane) => CudaAsm.Emit(Asm.LoadQueries, AFragment(warp, lane));
+
+        public int KeyFragment(int lane) => BFragment(lane);
+
+        public int ValueFragment(int lane) => TransFragment(lane);
+
+        public void Scores(int keyFragment, int keysLeft) => CudaAsm.Emit(Asm.Scores, keyFragment, keysLeft);
+
+        public void Values(int valueFragment) => CudaAsm.Emit(Asm.Values, valueFragment);
+    }
+
+    // 3xTF32: big and small fp32 tiles, q's big and small fragments in registers, v transposed so that ldmatrix gives its
+    // B fragments (TF32 has no .trans).
+    private readonly struct Tf32x3Tiles : IForwardTiles
+    {
+        public void Init() => CudaAsm.Emit(Asm.Tf32x3Init);
+
+        public void StageQueries(ArrayView<float> qkv, long start, int rowLength, int query0, int tokens, int thread)
+            => StageSplit(qkv, start, rowLength, query0, tokens, 0, Asm.Tf32x3QueriesSmall, QueryRows, thread);
+
+        public void StageStep(ArrayView<float> qkv, long keyStart, long valueStart, int rowLength, int key0, int tokens, int thread)
+        {
+            StageSplit(qkv, keyStart, rowLength, key0, tokens, 0, Asm.Tf32x3KeysSmall, KeyRows, thread);
+            StageTransposedValues(qkv, valueStart, rowLength, key0, tokens, thread);
+        }
+
+        public void LoadQueries(int warp, int lane) => CudaAsm.Emit(Asm.Tf32x3LoadQueries, AFragment(warp, lane, Asm.Tf32x3RowBytes));
+
+        public int KeyFragment(int lane) => BFragment(lane, Asm.Tf32x3RowBytes);
+
+        public int ValueFragment(int lane) => BFragment(lane, Asm.Tf32x3ValueRowBytes);
+
+        public void Scores(int keyFragment, int keysLeft) => CudaAsm.Emit(Asm.Tf32x3Scores, keyFragment, keysLeft);
+
+        public void Values(int valueFragment) => CudaAsm.Emit(Asm.Tf32x3Values, valueFragment);
     }
 
     // The forward's and the backward's shared arrays are each their kernel's own asm declaration: the staging's string names one.

@@ -38,6 +38,21 @@ internal static class TensorCoreFlashAttentionAsm
     /// <summary>Byte offset of the key tile in fc_smem.</summary>
     public const int QueriesKeysAt = 5120;
 
+    /// <summary>Bytes of a 3xTF32 row of q or keys: 64 floats and 4 of padding.</summary>
+    public const int Tf32x3RowBytes = 272;
+
+    /// <summary>Bytes of a 3xTF32 transposed value row: 32 floats and 4 of padding.</summary>
+    public const int Tf32x3ValueRowBytes = 144;
+
+    /// <summary>Byte offset of q's small tile in fx_smem.</summary>
+    public const int Tf32x3QueriesSmall = 17408;
+
+    /// <summary>Byte offset of the keys' small tile in fx_smem.</summary>
+    public const int Tf32x3KeysSmall = 8704;
+
+    /// <summary>Byte offset of the transposed values' big tile in fx_smem.</summary>
+    public const int Tf32x3ValuesAt = 17408;
+
     // Declares fa_smem and the registers that live across statements: output accumulators zeroed, running maxima -inf, sums 0.
     public const string Init =
         ".shared .align 16 .b8 fa_smem[18432];\n" +
@@ -2134,5 +2149,494 @@ internal static class TensorCoreFlashAttentionAsm
         "add.f32 v0, v0, fc_dq30;\n" +
         "add.f32 v1, v1, fc_dq31;\n" +
         "@p st.global.v2.f32 [r+224], {v0, v1};\n" +
+        "}\n";
+
+    // Declares fx_smem and the 3xTF32 forward's registers across statements (Softmax, Dropout and Store's): output 0, maxima -inf, sums 0.
+    public const string Tf32x3Init =
+        ".shared .align 16 .b8 fx_smem[35840];\n" +
+        ".reg .b32 fa_q<64>;\n" +
+        ".reg .f32 fa_o<32>;\n" +
+        ".reg .f32 fa_s<16>;\n" +
+        ".reg .f32 fa_m<2>;\n" +
+        ".reg .f32 fa_l<2>;\n" +
+        "mov.f32 fa_o0, 0f00000000;\n" +
+        "mov.f32 fa_o1, 0f00000000;\n" +
+        "mov.f32 fa_o2, 0f00000000;\n" +
+        "mov.f32 fa_o3, 0f00000000;\n" +
+        "mov.f32 fa_o4, 0f00000000;\n" +
+        "mov.f32 fa_o5, 0f00000000;\n" +
+        "mov.f32 fa_o6, 0f00000000;\n" +
+        "mov.f32 fa_o7, 0f00000000;\n" +
+        "mov.f32 fa_o8, 0f00000000;\n" +
+        "mov.f32 fa_o9, 0f00000000;\n" +
+        "mov.f32 fa_o10, 0f00000000;\n" +
+        "mov.f32 fa_o11, 0f00000000;\n" +
+        "mov.f32 fa_o12, 0f00000000;\n" +
+        "mov.f32 fa_o13, 0f00000000;\n" +
+        "mov.f32 fa_o14, 0f00000000;\n" +
+        "mov.f32 fa_o15, 0f00000000;\n" +
+        "mov.f32 fa_o16, 0f00000000;\n" +
+        "mov.f32 fa_o17, 0f00000000;\n" +
+        "mov.f32 fa_o18, 0f00000000;\n" +
+        "mov.f32 fa_o19, 0f00000000;\n" +
+        "mov.f32 fa_o20, 0f00000000;\n" +
+        "mov.f32 fa_o21, 0f00000000;\n" +
+        "mov.f32 fa_o22, 0f00000000;\n" +
+        "mov.f32 fa_o23, 0f00000000;\n" +
+        "mov.f32 fa_o24, 0f00000000;\n" +
+        "mov.f32 fa_o25, 0f00000000;\n" +
+        "mov.f32 fa_o26, 0f00000000;\n" +
+        "mov.f32 fa_o27, 0f00000000;\n" +
+        "mov.f32 fa_o28, 0f00000000;\n" +
+        "mov.f32 fa_o29, 0f00000000;\n" +
+        "mov.f32 fa_o30, 0f00000000;\n" +
+        "mov.f32 fa_o31, 0f00000000;\n" +
+        "mov.f32 fa_m0, 0fFF800000;\n" +
+        "mov.f32 fa_m1, 0fFF800000;\n" +
+        "mov.f32 fa_l0, 0f00000000;\n" +
+        "mov.f32 fa_l1, 0f00000000;\n";
+
+    // Splits four consecutive floats (%0..%3) into big and small at shared offset %4 and %4 + %5.
+    public const string Tf32x3Stage =
+        "{\n" +
+        ".reg .b32 b<4>, s<4>;\n" +
+        ".reg .f32 r;\n" +
+        ".reg .u32 a;\n" +
+        "cvt.rna.tf32.f32 b0, %0;\n" +
+        "sub.f32 r, %0, b0;\n" +
+        "cvt.rna.tf32.f32 s0, r;\n" +
+        "cvt.rna.tf32.f32 b1, %1;\n" +
+        "sub.f32 r, %1, b1;\n" +
+        "cvt.rna.tf32.f32 s1, r;\n" +
+        "cvt.rna.tf32.f32 b2, %2;\n" +
+        "sub.f32 r, %2, b2;\n" +
+        "cvt.rna.tf32.f32 s2, r;\n" +
+        "cvt.rna.tf32.f32 b3, %3;\n" +
+        "sub.f32 r, %3, b3;\n" +
+        "cvt.rna.tf32.f32 s3, r;\n" +
+        "mov.u32 a, fx_smem;\n" +
+        "add.u32 a, a, %4;\n" +
+        "st.shared.v4.b32 [a], {b0, b1, b2, b3};\n" +
+        "add.u32 a, a, %5;\n" +
+        "st.shared.v4.b32 [a], {s0, s1, s2, s3};\n" +
+        "}\n";
+
+    // Splits four consecutive floats of a value row (%0..%3) down the transposed tiles' rows from shared offset %4.
+    public const string Tf32x3StageValues =
+        "{\n" +
+        ".reg .b32 b<4>, s<4>;\n" +
+        ".reg .f32 r;\n" +
+        ".reg .u32 a;\n" +
+        "cvt.rna.tf32.f32 b0, %0;\n" +
+        "sub.f32 r, %0, b0;\n" +
+        "cvt.rna.tf32.f32 s0, r;\n" +
+        "cvt.rna.tf32.f32 b1, %1;\n" +
+        "sub.f32 r, %1, b1;\n" +
+        "cvt.rna.tf32.f32 s1, r;\n" +
+        "cvt.rna.tf32.f32 b2, %2;\n" +
+        "sub.f32 r, %2, b2;\n" +
+        "cvt.rna.tf32.f32 s2, r;\n" +
+        "cvt.rna.tf32.f32 b3, %3;\n" +
+        "sub.f32 r, %3, b3;\n" +
+        "cvt.rna.tf32.f32 s3, r;\n" +
+        "mov.u32 a, fx_smem;\n" +
+        "add.u32 a, a, %4;\n" +
+        "st.shared.b32 [a+0], b0;\n" +
+        "st.shared.b32 [a+144], b1;\n" +
+        "st.shared.b32 [a+288], b2;\n" +
+        "st.shared.b32 [a+432], b3;\n" +
+        "st.shared.b32 [a+9216], s0;\n" +
+        "st.shared.b32 [a+9360], s1;\n" +
+        "st.shared.b32 [a+9504], s2;\n" +
+        "st.shared.b32 [a+9648], s3;\n" +
+        "}\n";
+
+    // The warp's q fragments, big and small, from shared; %0 the lane's offset.
+    public const string Tf32x3LoadQueries =
+        "{\n" +
+        ".reg .u32 a;\n" +
+        "mov.u32 a, fx_smem;\n" +
+        "add.u32 a, a, %0;\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fa_q0, fa_q1, fa_q2, fa_q3}, [a+0];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fa_q4, fa_q5, fa_q6, fa_q7}, [a+32];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fa_q8, fa_q9, fa_q10, fa_q11}, [a+64];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fa_q12, fa_q13, fa_q14, fa_q15}, [a+96];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fa_q16, fa_q17, fa_q18, fa_q19}, [a+128];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fa_q20, fa_q21, fa_q22, fa_q23}, [a+160];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fa_q24, fa_q25, fa_q26, fa_q27}, [a+192];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fa_q28, fa_q29, fa_q30, fa_q31}, [a+224];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fa_q32, fa_q33, fa_q34, fa_q35}, [a+17408];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fa_q36, fa_q37, fa_q38, fa_q39}, [a+17440];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fa_q40, fa_q41, fa_q42, fa_q43}, [a+17472];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fa_q44, fa_q45, fa_q46, fa_q47}, [a+17504];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fa_q48, fa_q49, fa_q50, fa_q51}, [a+17536];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fa_q52, fa_q53, fa_q54, fa_q55}, [a+17568];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fa_q56, fa_q57, fa_q58, fa_q59}, [a+17600];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fa_q60, fa_q61, fa_q62, fa_q63}, [a+17632];\n" +
+        "}\n";
+
+    // The step's scores in 3xTF32, keys past the end -inf; %0 the lane's key fragment offset, %1 the keys left from its first column.
+    public const string Tf32x3Scores =
+        "{\n" +
+        ".reg .b32 b<8>, c<8>;\n" +
+        ".reg .u32 a;\n" +
+        ".reg .pred p;\n" +
+        "mov.f32 fa_s0, 0f00000000;\n" +
+        "mov.f32 fa_s1, 0f00000000;\n" +
+        "mov.f32 fa_s2, 0f00000000;\n" +
+        "mov.f32 fa_s3, 0f00000000;\n" +
+        "mov.f32 fa_s4, 0f00000000;\n" +
+        "mov.f32 fa_s5, 0f00000000;\n" +
+        "mov.f32 fa_s6, 0f00000000;\n" +
+        "mov.f32 fa_s7, 0f00000000;\n" +
+        "mov.f32 fa_s8, 0f00000000;\n" +
+        "mov.f32 fa_s9, 0f00000000;\n" +
+        "mov.f32 fa_s10, 0f00000000;\n" +
+        "mov.f32 fa_s11, 0f00000000;\n" +
+        "mov.f32 fa_s12, 0f00000000;\n" +
+        "mov.f32 fa_s13, 0f00000000;\n" +
+        "mov.f32 fa_s14, 0f00000000;\n" +
+        "mov.f32 fa_s15, 0f00000000;\n" +
+        "mov.u32 a, fx_smem;\n" +
+        "add.u32 a, a, %0;\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+0];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+8704];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [a+4352];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [a+13056];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q32, fa_q33, fa_q34, fa_q35}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q0, fa_q1, fa_q2, fa_q3}, {c0, c1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q0, fa_q1, fa_q2, fa_q3}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q32, fa_q33, fa_q34, fa_q35}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q0, fa_q1, fa_q2, fa_q3}, {c2, c3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q0, fa_q1, fa_q2, fa_q3}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q32, fa_q33, fa_q34, fa_q35}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q0, fa_q1, fa_q2, fa_q3}, {c4, c5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q0, fa_q1, fa_q2, fa_q3}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q32, fa_q33, fa_q34, fa_q35}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q0, fa_q1, fa_q2, fa_q3}, {c6, c7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q0, fa_q1, fa_q2, fa_q3}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+32];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+8736];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [a+4384];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [a+13088];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q36, fa_q37, fa_q38, fa_q39}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q4, fa_q5, fa_q6, fa_q7}, {c0, c1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q4, fa_q5, fa_q6, fa_q7}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q36, fa_q37, fa_q38, fa_q39}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q4, fa_q5, fa_q6, fa_q7}, {c2, c3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q4, fa_q5, fa_q6, fa_q7}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q36, fa_q37, fa_q38, fa_q39}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q4, fa_q5, fa_q6, fa_q7}, {c4, c5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q4, fa_q5, fa_q6, fa_q7}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q36, fa_q37, fa_q38, fa_q39}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q4, fa_q5, fa_q6, fa_q7}, {c6, c7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q4, fa_q5, fa_q6, fa_q7}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+64];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+8768];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [a+4416];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [a+13120];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q40, fa_q41, fa_q42, fa_q43}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q8, fa_q9, fa_q10, fa_q11}, {c0, c1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q8, fa_q9, fa_q10, fa_q11}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q40, fa_q41, fa_q42, fa_q43}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q8, fa_q9, fa_q10, fa_q11}, {c2, c3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q8, fa_q9, fa_q10, fa_q11}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q40, fa_q41, fa_q42, fa_q43}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q8, fa_q9, fa_q10, fa_q11}, {c4, c5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q8, fa_q9, fa_q10, fa_q11}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q40, fa_q41, fa_q42, fa_q43}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q8, fa_q9, fa_q10, fa_q11}, {c6, c7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q8, fa_q9, fa_q10, fa_q11}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+96];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+8800];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [a+4448];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [a+13152];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q44, fa_q45, fa_q46, fa_q47}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q12, fa_q13, fa_q14, fa_q15}, {c0, c1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q12, fa_q13, fa_q14, fa_q15}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q44, fa_q45, fa_q46, fa_q47}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q12, fa_q13, fa_q14, fa_q15}, {c2, c3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q12, fa_q13, fa_q14, fa_q15}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q44, fa_q45, fa_q46, fa_q47}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q12, fa_q13, fa_q14, fa_q15}, {c4, c5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q12, fa_q13, fa_q14, fa_q15}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q44, fa_q45, fa_q46, fa_q47}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q12, fa_q13, fa_q14, fa_q15}, {c6, c7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q12, fa_q13, fa_q14, fa_q15}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+128];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+8832];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [a+4480];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [a+13184];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q48, fa_q49, fa_q50, fa_q51}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q16, fa_q17, fa_q18, fa_q19}, {c0, c1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q16, fa_q17, fa_q18, fa_q19}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q48, fa_q49, fa_q50, fa_q51}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q16, fa_q17, fa_q18, fa_q19}, {c2, c3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q16, fa_q17, fa_q18, fa_q19}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q48, fa_q49, fa_q50, fa_q51}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q16, fa_q17, fa_q18, fa_q19}, {c4, c5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q16, fa_q17, fa_q18, fa_q19}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q48, fa_q49, fa_q50, fa_q51}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q16, fa_q17, fa_q18, fa_q19}, {c6, c7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q16, fa_q17, fa_q18, fa_q19}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+160];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+8864];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [a+4512];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [a+13216];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q52, fa_q53, fa_q54, fa_q55}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q20, fa_q21, fa_q22, fa_q23}, {c0, c1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q20, fa_q21, fa_q22, fa_q23}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q52, fa_q53, fa_q54, fa_q55}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q20, fa_q21, fa_q22, fa_q23}, {c2, c3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q20, fa_q21, fa_q22, fa_q23}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q52, fa_q53, fa_q54, fa_q55}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q20, fa_q21, fa_q22, fa_q23}, {c4, c5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q20, fa_q21, fa_q22, fa_q23}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q52, fa_q53, fa_q54, fa_q55}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q20, fa_q21, fa_q22, fa_q23}, {c6, c7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q20, fa_q21, fa_q22, fa_q23}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+192];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+8896];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [a+4544];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [a+13248];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q56, fa_q57, fa_q58, fa_q59}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q24, fa_q25, fa_q26, fa_q27}, {c0, c1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q24, fa_q25, fa_q26, fa_q27}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q56, fa_q57, fa_q58, fa_q59}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q24, fa_q25, fa_q26, fa_q27}, {c2, c3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q24, fa_q25, fa_q26, fa_q27}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q56, fa_q57, fa_q58, fa_q59}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q24, fa_q25, fa_q26, fa_q27}, {c4, c5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q24, fa_q25, fa_q26, fa_q27}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q56, fa_q57, fa_q58, fa_q59}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q24, fa_q25, fa_q26, fa_q27}, {c6, c7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q24, fa_q25, fa_q26, fa_q27}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+224];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+8928];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [a+4576];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [a+13280];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q60, fa_q61, fa_q62, fa_q63}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q28, fa_q29, fa_q30, fa_q31}, {c0, c1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q28, fa_q29, fa_q30, fa_q31}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q60, fa_q61, fa_q62, fa_q63}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q28, fa_q29, fa_q30, fa_q31}, {c2, c3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q28, fa_q29, fa_q30, fa_q31}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q60, fa_q61, fa_q62, fa_q63}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q28, fa_q29, fa_q30, fa_q31}, {c4, c5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q28, fa_q29, fa_q30, fa_q31}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q60, fa_q61, fa_q62, fa_q63}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q28, fa_q29, fa_q30, fa_q31}, {c6, c7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q28, fa_q29, fa_q30, fa_q31}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "setp.gt.s32 p, %1, 0;\n" +
+        "selp.f32 fa_s0, fa_s0, 0fFF800000, p;\n" +
+        "selp.f32 fa_s2, fa_s2, 0fFF800000, p;\n" +
+        "setp.gt.s32 p, %1, 1;\n" +
+        "selp.f32 fa_s1, fa_s1, 0fFF800000, p;\n" +
+        "selp.f32 fa_s3, fa_s3, 0fFF800000, p;\n" +
+        "setp.gt.s32 p, %1, 8;\n" +
+        "selp.f32 fa_s4, fa_s4, 0fFF800000, p;\n" +
+        "selp.f32 fa_s6, fa_s6, 0fFF800000, p;\n" +
+        "setp.gt.s32 p, %1, 9;\n" +
+        "selp.f32 fa_s5, fa_s5, 0fFF800000, p;\n" +
+        "selp.f32 fa_s7, fa_s7, 0fFF800000, p;\n" +
+        "setp.gt.s32 p, %1, 16;\n" +
+        "selp.f32 fa_s8, fa_s8, 0fFF800000, p;\n" +
+        "selp.f32 fa_s10, fa_s10, 0fFF800000, p;\n" +
+        "setp.gt.s32 p, %1, 17;\n" +
+        "selp.f32 fa_s9, fa_s9, 0fFF800000, p;\n" +
+        "selp.f32 fa_s11, fa_s11, 0fFF800000, p;\n" +
+        "setp.gt.s32 p, %1, 24;\n" +
+        "selp.f32 fa_s12, fa_s12, 0fFF800000, p;\n" +
+        "selp.f32 fa_s14, fa_s14, 0fFF800000, p;\n" +
+        "setp.gt.s32 p, %1, 25;\n" +
+        "selp.f32 fa_s13, fa_s13, 0fFF800000, p;\n" +
+        "selp.f32 fa_s15, fa_s15, 0fFF800000, p;\n" +
+        "}\n";
+
+    // The output accumulators += probabilities · values in 3xTF32; %0 the lane's fragment offset in the transposed values.
+    public const string Tf32x3Values =
+        "{\n" +
+        ".reg .b32 p<4>, s<4>, b<4>, c<4>;\n" +
+        ".reg .f32 r;\n" +
+        ".reg .u32 a;\n" +
+        "mov.u32 a, fx_smem;\n" +
+        "add.u32 a, a, 17408;\n" +
+        "add.u32 a, a, %0;\n" +
+        "cvt.rna.tf32.f32 p0, fa_s0;\n" +
+        "sub.f32 r, fa_s0, p0;\n" +
+        "cvt.rna.tf32.f32 s0, r;\n" +
+        "cvt.rna.tf32.f32 p1, fa_s2;\n" +
+        "sub.f32 r, fa_s2, p1;\n" +
+        "cvt.rna.tf32.f32 s1, r;\n" +
+        "cvt.rna.tf32.f32 p2, fa_s1;\n" +
+        "sub.f32 r, fa_s1, p2;\n" +
+        "cvt.rna.tf32.f32 s2, r;\n" +
+        "cvt.rna.tf32.f32 p3, fa_s3;\n" +
+        "sub.f32 r, fa_s3, p3;\n" +
+        "cvt.rna.tf32.f32 s3, r;\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+0];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+9216];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {s0, s1, s2, s3}, {b0, b1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {p0, p1, p2, p3}, {c0, c1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {p0, p1, p2, p3}, {b0, b1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o4, fa_o5, fa_o6, fa_o7}, {s0, s1, s2, s3}, {b2, b3}, {fa_o4, fa_o5, fa_o6, fa_o7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o4, fa_o5, fa_o6, fa_o7}, {p0, p1, p2, p3}, {c2, c3}, {fa_o4, fa_o5, fa_o6, fa_o7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o4, fa_o5, fa_o6, fa_o7}, {p0, p1, p2, p3}, {b2, b3}, {fa_o4, fa_o5, fa_o6, fa_o7};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+2304];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+11520];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {s0, s1, s2, s3}, {b0, b1}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {p0, p1, p2, p3}, {c0, c1}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {p0, p1, p2, p3}, {b0, b1}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {s0, s1, s2, s3}, {b2, b3}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {p0, p1, p2, p3}, {c2, c3}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {p0, p1, p2, p3}, {b2, b3}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+4608];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+13824];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {s0, s1, s2, s3}, {b0, b1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {p0, p1, p2, p3}, {c0, c1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {p0, p1, p2, p3}, {b0, b1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o20, fa_o21, fa_o22, fa_o23}, {s0, s1, s2, s3}, {b2, b3}, {fa_o20, fa_o21, fa_o22, fa_o23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o20, fa_o21, fa_o22, fa_o23}, {p0, p1, p2, p3}, {c2, c3}, {fa_o20, fa_o21, fa_o22, fa_o23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o20, fa_o21, fa_o22, fa_o23}, {p0, p1, p2, p3}, {b2, b3}, {fa_o20, fa_o21, fa_o22, fa_o23};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+6912];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+16128];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {s0, s1, s2, s3}, {b0, b1}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {p0, p1, p2, p3}, {c0, c1}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {p0, p1, p2, p3}, {b0, b1}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {s0, s1, s2, s3}, {b2, b3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {c2, c3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {b2, b3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
+        "cvt.rna.tf32.f32 p0, fa_s4;\n" +
+        "sub.f32 r, fa_s4, p0;\n" +
+        "cvt.rna.tf32.f32 s0, r;\n" +
+        "cvt.rna.tf32.f32 p1, fa_s6;\n" +
+        "sub.f32 r, fa_s6, p1;\n" +
+        "cvt.rna.tf32.f32 s1, r;\n" +
+        "cvt.rna.tf32.f32 p2, fa_s5;\n" +
+        "sub.f32 r, fa_s5, p2;\n" +
+        "cvt.rna.tf32.f32 s2, r;\n" +
+        "cvt.rna.tf32.f32 p3, fa_s7;\n" +
+        "sub.f32 r, fa_s7, p3;\n" +
+        "cvt.rna.tf32.f32 s3, r;\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+32];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+9248];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {s0, s1, s2, s3}, {b0, b1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {p0, p1, p2, p3}, {c0, c1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {p0, p1, p2, p3}, {b0, b1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o4, fa_o5, fa_o6, fa_o7}, {s0, s1, s2, s3}, {b2, b3}, {fa_o4, fa_o5, fa_o6, fa_o7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o4, fa_o5, fa_o6, fa_o7}, {p0, p1, p2, p3}, {c2, c3}, {fa_o4, fa_o5, fa_o6, fa_o7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o4, fa_o5, fa_o6, fa_o7}, {p0, p1, p2, p3}, {b2, b3}, {fa_o4, fa_o5, fa_o6, fa_o7};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+2336];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+11552];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {s0, s1, s2, s3}, {b0, b1}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {p0, p1, p2, p3}, {c0, c1}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {p0, p1, p2, p3}, {b0, b1}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {s0, s1, s2, s3}, {b2, b3}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {p0, p1, p2, p3}, {c2, c3}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {p0, p1, p2, p3}, {b2, b3}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+4640];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+13856];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {s0, s1, s2, s3}, {b0, b1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {p0, p1, p2, p3}, {c0, c1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {p0, p1, p2, p3}, {b0, b1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o20, fa_o21, fa_o22, fa_o23}, {s0, s1, s2, s3}, {b2, b3}, {fa_o20, fa_o21, fa_o22, fa_o23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o20, fa_o21, fa_o22, fa_o23}, {p0, p1, p2, p3}, {c2, c3}, {fa_o20, fa_o21, fa_o22, fa_o23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o20, fa_o21, fa_o22, fa_o23}, {p0, p1, p2, p3}, {b2, b3}, {fa_o20, fa_o21, fa_o22, fa_o23};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+6944];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+16160];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {s0, s1, s2, s3}, {b0, b1}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {p0, p1, p2, p3}, {c0, c1}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {p0, p1, p2, p3}, {b0, b1}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {s0, s1, s2, s3}, {b2, b3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {c2, c3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {b2, b3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
+        "cvt.rna.tf32.f32 p0, fa_s8;\n" +
+        "sub.f32 r, fa_s8, p0;\n" +
+        "cvt.rna.tf32.f32 s0, r;\n" +
+        "cvt.rna.tf32.f32 p1, fa_s10;\n" +
+        "sub.f32 r, fa_s10, p1;\n" +
+        "cvt.rna.tf32.f32 s1, r;\n" +
+        "cvt.rna.tf32.f32 p2, fa_s9;\n" +
+        "sub.f32 r, fa_s9, p2;\n" +
+        "cvt.rna.tf32.f32 s2, r;\n" +
+        "cvt.rna.tf32.f32 p3, fa_s11;\n" +
+        "sub.f32 r, fa_s11, p3;\n" +
+        "cvt.rna.tf32.f32 s3, r;\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+64];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+9280];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {s0, s1, s2, s3}, {b0, b1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {p0, p1, p2, p3}, {c0, c1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {p0, p1, p2, p3}, {b0, b1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o4, fa_o5, fa_o6, fa_o7}, {s0, s1, s2, s3}, {b2, b3}, {fa_o4, fa_o5, fa_o6, fa_o7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o4, fa_o5, fa_o6, fa_o7}, {p0, p1, p2, p3}, {c2, c3}, {fa_o4, fa_o5, fa_o6, fa_o7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o4, fa_o5, fa_o6, fa_o7}, {p0, p1, p2, p3}, {b2, b3}, {fa_o4, fa_o5, fa_o6, fa_o7};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+2368];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+11584];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {s0, s1, s2, s3}, {b0, b1}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {p0, p1, p2, p3}, {c0, c1}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {p0, p1, p2, p3}, {b0, b1}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {s0, s1, s2, s3}, {b2, b3}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {p0, p1, p2, p3}, {c2, c3}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {p0, p1, p2, p3}, {b2, b3}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+4672];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+13888];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {s0, s1, s2, s3}, {b0, b1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {p0, p1, p2, p3}, {c0, c1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {p0, p1, p2, p3}, {b0, b1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o20, fa_o21, fa_o22, fa_o23}, {s0, s1, s2, s3}, {b2, b3}, {fa_o20, fa_o21, fa_o22, fa_o23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o20, fa_o21, fa_o22, fa_o23}, {p0, p1, p2, p3}, {c2, c3}, {fa_o20, fa_o21, fa_o22, fa_o23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o20, fa_o21, fa_o22, fa_o23}, {p0, p1, p2, p3}, {b2, b3}, {fa_o20, fa_o21, fa_o22, fa_o23};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+6976];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+16192];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {s0, s1, s2, s3}, {b0, b1}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {p0, p1, p2, p3}, {c0, c1}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {p0, p1, p2, p3}, {b0, b1}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {s0, s1, s2, s3}, {b2, b3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {c2, c3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {b2, b3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
+        "cvt.rna.tf32.f32 p0, fa_s12;\n" +
+        "sub.f32 r, fa_s12, p0;\n" +
+        "cvt.rna.tf32.f32 s0, r;\n" +
+        "cvt.rna.tf32.f32 p1, fa_s14;\n" +
+        "sub.f32 r, fa_s14, p1;\n" +
+        "cvt.rna.tf32.f32 s1, r;\n" +
+        "cvt.rna.tf32.f32 p2, fa_s13;\n" +
+        "sub.f32 r, fa_s13, p2;\n" +
+        "cvt.rna.tf32.f32 s2, r;\n" +
+        "cvt.rna.tf32.f32 p3, fa_s15;\n" +
+        "sub.f32 r, fa_s15, p3;\n" +
+        "cvt.rna.tf32.f32 s3, r;\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+96];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+9312];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {s0, s1, s2, s3}, {b0, b1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {p0, p1, p2, p3}, {c0, c1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {p0, p1, p2, p3}, {b0, b1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o4, fa_o5, fa_o6, fa_o7}, {s0, s1, s2, s3}, {b2, b3}, {fa_o4, fa_o5, fa_o6, fa_o7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o4, fa_o5, fa_o6, fa_o7}, {p0, p1, p2, p3}, {c2, c3}, {fa_o4, fa_o5, fa_o6, fa_o7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o4, fa_o5, fa_o6, fa_o7}, {p0, p1, p2, p3}, {b2, b3}, {fa_o4, fa_o5, fa_o6, fa_o7};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+2400];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+11616];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {s0, s1, s2, s3}, {b0, b1}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {p0, p1, p2, p3}, {c0, c1}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {p0, p1, p2, p3}, {b0, b1}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {s0, s1, s2, s3}, {b2, b3}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {p0, p1, p2, p3}, {c2, c3}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {p0, p1, p2, p3}, {b2, b3}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+4704];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+13920];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {s0, s1, s2, s3}, {b0, b1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {p0, p1, p2, p3}, {c0, c1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {p0, p1, p2, p3}, {b0, b1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o20, fa_o21, fa_o22, fa_o23}, {s0, s1, s2, s3}, {b2, b3}, {fa_o20, fa_o21, fa_o22, fa_o23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o20, fa_o21, fa_o22, fa_o23}, {p0, p1, p2, p3}, {c2, c3}, {fa_o20, fa_o21, fa_o22, fa_o23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o20, fa_o21, fa_o22, fa_o23}, {p0, p1, p2, p3}, {b2, b3}, {fa_o20, fa_o21, fa_o22, fa_o23};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+7008];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+16224];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {s0, s1, s2, s3}, {b0, b1}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {p0, p1, p2, p3}, {c0, c1}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {p0, p1, p2, p3}, {b0, b1}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {s0, s1, s2, s3}, {b2, b3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {c2, c3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {b2, b3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
         "}\n";
 }
