@@ -8,12 +8,14 @@ using Asm = Cct.Gpu.Layers.TensorCoreFlashAttentionAsm;
 namespace Cct.Gpu.Layers;
 
 /// <summary>
-/// <see cref="FlashAttention"/>'s forward and backward on CUDA's bf16 tensor cores (mma.sync m16n8k16, inline PTX), for
-/// a device in <see cref="GemmPrecision.Bf16"/> and head size 64: the same online softmax, dropout mask, saved
-/// log-sum-exp and recomputation of P from it, with q, k, v, doutput, the probabilities and dS rounded to bfloat16 for
-/// the seven products (as PyTorch's bf16 autocast runs attention's matrix products) and every sum in fp32. Backward is a
-/// key-major kernel (dk, dv and scale · dS to the shared scratch) and a query-major one for dq = that · k, where the fp32
-/// path runs dq on MatMul's batched tiles; the row dots stay FlashAttention's.
+/// <see cref="FlashAttention"/>'s forward and backward on CUDA's tensor cores (inline PTX) for head size 64: the same
+/// online softmax, dropout mask, saved log-sum-exp and recomputation of P from it. In <see cref="GemmPrecision.Bf16"/>
+/// (mma.sync m16n8k16) q, k, v, doutput, the probabilities and dS are rounded to bfloat16 for the seven products (as
+/// PyTorch's bf16 autocast runs attention's matrix products) and every sum is fp32; backward is a key-major kernel (dk,
+/// dv and scale · dS to the shared scratch) and a query-major one for dq = that · k, where the fp32 path runs dq on
+/// MatMul's batched tiles; the row dots stay FlashAttention's. In <see cref="GemmPrecision.Tf32x3"/> and
+/// <see cref="GemmPrecision.Tf32"/> the forward runs in 3xTF32 (mma.sync m16n8k8, each product as small·big + big·small
+/// + big·big: as exact as fp32), and the backward stays on FlashAttention's fp32 kernels.
 /// </summary>
 /// <remarks>
 /// Written as TensorCoreGemm is, and for the same reason (ILGPU 1.5.3 puts by-ref asm operands in local memory): the
@@ -46,7 +48,7 @@ internal sealed class TensorCoreFlashAttention
     // step (scores, dP̃): at 128 it spilled 104 bytes (ptxas 11.8, sm_90), so it runs two groups an SM.
     internal static KernelSpecialization Specialization { get; } = new(Threads, 4);
 
-    private static KernelSpecialization BackwardSpecialization { get; } = new(Threads, 2);
+    private static KernelSpecialization TwoGroupSpecialization { get; } = new(Threads, 2);
 
     // The 3xTF32 forward holds q's big and small fragments (64 registers) beside the 32 accumulators and 16 scores: three
     // groups an SM cap it at 168, which the kernel without dropout fits in 167. With dropout's terms and indices live
@@ -55,9 +57,9 @@ internal sealed class TensorCoreFlashAttention
 
     /// <summary>The specialisation <paramref name="kernel"/> (one of this class's) is loaded with.</summary>
     internal static KernelSpecialization SpecializationOf(System.Reflection.MethodInfo kernel)
-        => kernel.Name == nameof(BackwardKernel) ? BackwardSpecialization
+        => kernel.Name == nameof(BackwardKernel) ? TwoGroupSpecialization
             : kernel.IsGenericMethod && kernel.GetGenericArguments()[0] == typeof(Tf32x3Tiles)
-                ? (kernel.GetGenericArguments()[1] == typeof(Dropped) ? BackwardSpecialization : Tf32x3Specialization)
+                ? (kernel.GetGenericArguments()[1] == typeof(Dropped) ? TwoGroupSpecialization : Tf32x3Specialization)
             : Specialization;
 
     private readonly ComputeDevice device;
@@ -74,15 +76,15 @@ internal sealed class TensorCoreFlashAttention
         // With and without dropout: the hash is most of a step's instructions, so the eval pass (p = 0) has a kernel without it.
         if (device.Profile.Precision != GemmPrecision.Bf16)
         {
-            dropped = a.LoadStreamKernel<ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout>(Kernel<Tf32x3Tiles, Dropped>, BackwardSpecialization);
+            dropped = a.LoadStreamKernel<ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout>(Kernel<Tf32x3Tiles, Dropped>, TwoGroupSpecialization);
             undropped = a.LoadStreamKernel<ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout>(Kernel<Tf32x3Tiles, Undropped>, Tf32x3Specialization);
             return;
         }
 
         dropped = a.LoadStreamKernel<ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout>(Kernel<Bf16Tiles, Dropped>, Specialization);
         undropped = a.LoadStreamKernel<ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout>(Kernel<Bf16Tiles, Undropped>, Specialization);
-        backwardDropped = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout>(BackwardKernel<DroppedGradients>, BackwardSpecialization);
-        backwardUndropped = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout>(BackwardKernel<UndroppedGradients>, BackwardSpecialization);
+        backwardDropped = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout>(BackwardKernel<DroppedGradients>, TwoGroupSpecialization);
+        backwardUndropped = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout>(BackwardKernel<UndroppedGradients>, TwoGroupSpecialization);
         queryGradients = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients>(QueryGradientsKernel, Specialization);
     }
 

@@ -6,11 +6,12 @@ using Cct.Training.Check;
 namespace Cct.Tests.Layers;
 
 /// <summary>
-/// TensorCoreFlashAttention, fused attention's forward and key-major backward on bf16 tensor cores (inline PTX). On the
-/// CPU: where it loads and which shapes and views it takes. On a CUDA GPU (category "Gpu", which the default test command
-/// excludes with <c>--filter "TestCategory!=Gpu"</c>): forward and backward in bf16 against the fp32 fused kernels
-/// on the same GPU, within <see cref="Tolerance.Bf16Attention"/>, and bit-identical reruns. Without a GPU its PTX is run warp
-/// by warp against float64 by tools/flash-attention-emulate.py (CI).
+/// TensorCoreFlashAttention, fused attention on tensor cores (inline PTX): forward and key-major backward in bf16, the
+/// forward in 3xTF32 for tf32x3 and tf32. On the CPU: where it loads and which shapes and views it takes. On a CUDA GPU
+/// (category "Gpu", which the default test command excludes with <c>--filter "TestCategory!=Gpu"</c>): each precision
+/// against the fp32 fused kernels on the same GPU, bf16 within <see cref="Tolerance.Bf16Attention"/> and 3xTF32 within
+/// the fp32 checks' <see cref="Tolerance.Reduction"/>, and bit-identical reruns. Without a GPU its PTX is run warp by
+/// warp against float64 by tools/flash-attention-emulate.py (CI).
 /// </summary>
 public sealed class TensorCoreFlashAttentionTests
 {
@@ -22,10 +23,10 @@ public sealed class TensorCoreFlashAttentionTests
     public void DisposeDevices() => cuda.Dispose();
 
     [Test]
-    public void LoadsOnlyOnCudaInBf16()
+    public void LoadsOnlyOnCudaInATensorCorePrecision()
     {
         var error = Assert.Throws<NotSupportedException>(() => TensorCoreFlashAttention.For(TestDevices.Cpu))!;
-        Assert.That(error.Message, Does.Contain("CUDA GPU in bf16").And.Not.Contain('\n'));
+        Assert.That(error.Message, Does.Contain("CUDA GPU in a tensor-core precision").And.Not.Contain('\n'));
     }
 
     // On the CPU accelerator's own buffers (an OpenCL test device's NativePtr is a cl_mem handle, not an address).
@@ -45,38 +46,44 @@ public sealed class TensorCoreFlashAttentionTests
     }
 
     /// <summary>
-    /// cct-2/3x2's attention (49 tokens) and cct-7/3x1's (196, 4 heads) at batch 8, with and without dropout: output,
-    /// log-sum-exp and dqkv (dq, dk, dv accumulated into zeros) against the fp32 kernels.
+    /// cct-2/3x2's attention (49 tokens) and cct-7/3x1's (196, 4 heads) at batch 8, with and without dropout, in bf16 and
+    /// tf32x3: output, log-sum-exp and dqkv (dq, dk, dv accumulated into zeros) against the fp32 kernels. In tf32x3 only
+    /// the forward is on the tensor cores; dqkv is then the fp32 kernels' backward from its log-sum-exp.
     /// </summary>
-    [TestCase(8, 49, 128, 2, 0.1f)]
-    [TestCase(8, 196, 256, 4, 0.1f)]
-    [TestCase(8, 196, 256, 4, 0f)]
+    [TestCase(8, 49, 128, 2, 0.1f, GemmPrecision.Bf16)]
+    [TestCase(8, 196, 256, 4, 0.1f, GemmPrecision.Bf16)]
+    [TestCase(8, 196, 256, 4, 0f, GemmPrecision.Bf16)]
+    [TestCase(8, 49, 128, 2, 0.1f, GemmPrecision.Tf32x3)]
+    [TestCase(8, 196, 256, 4, 0.1f, GemmPrecision.Tf32x3)]
+    [TestCase(8, 196, 256, 4, 0f, GemmPrecision.Tf32x3)]
     [Category("Gpu")]
-    public void MatchesTheFp32KernelsOnCuda(int batch, int tokens, int channels, int heads, float p)
+    public void MatchesTheFp32KernelsOnCuda(int batch, int tokens, int channels, int heads, float p, GemmPrecision precision)
     {
         var shape = new AttentionShape(batch, tokens, channels, heads);
         var qkv = KernelCases.Uniform(100, (long)batch * tokens * 3 * channels, 2f);
         var dout = KernelCases.Uniform(102, (long)batch * tokens * channels);
         var expected = Run(cuda[GemmPrecision.Fp32], qkv, dout, shape, p);
-        var actual = Run(cuda[GemmPrecision.Bf16], qkv, dout, shape, p);
-        var name = $"tensor_core_attention.{batch}x{tokens}x{channels}h{heads}p{p}";
+        var actual = Run(cuda[precision], qkv, dout, shape, p);
+        var name = $"tensor_core_attention.{precision}.{batch}x{tokens}x{channels}h{heads}p{p}";
+        var bound = precision == GemmPrecision.Bf16 ? Tolerance.Bf16Attention : Tolerance.Reduction;
         Assert.Multiple(() =>
         {
-            Compare.AssertClose(actual.Output, expected.Output, $"{name}.output", Tolerance.Bf16Attention);
-            Compare.AssertClose(actual.LogSumExp, expected.LogSumExp, $"{name}.log_sum_exp", Tolerance.Bf16Attention);
-            Compare.AssertClose(actual.Dqkv, expected.Dqkv, $"{name}.dqkv", Tolerance.Bf16Attention);
+            Compare.AssertClose(actual.Output, expected.Output, $"{name}.output", bound);
+            Compare.AssertClose(actual.LogSumExp, expected.LogSumExp, $"{name}.log_sum_exp", bound);
+            Compare.AssertClose(actual.Dqkv, expected.Dqkv, $"{name}.dqkv", bound);
         });
     }
 
     /// <summary>The same inputs and key give the same bytes: each row's sums run in one order, nothing is atomic.</summary>
-    [Test]
+    [TestCase(GemmPrecision.Bf16)]
+    [TestCase(GemmPrecision.Tf32x3)]
     [Category("Gpu")]
-    public void RepeatsBitForBitOnCuda()
+    public void RepeatsBitForBitOnCuda(GemmPrecision precision)
     {
         var shape = new AttentionShape(8, 196, 256, 4);
         var qkv = KernelCases.Uniform(103, 8L * 196 * 3 * 256, 2f);
         var dout = KernelCases.Uniform(104, 8L * 196 * 256);
-        var device = cuda[GemmPrecision.Bf16];
+        var device = cuda[precision];
         var first = Run(device, qkv, dout, shape, 0.1f);
         var again = Run(device, qkv, dout, shape, 0.1f);
         Assert.Multiple(() =>

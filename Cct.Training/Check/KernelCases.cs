@@ -83,7 +83,8 @@ internal static class KernelCases
             AttentionCase(new AttentionShape(3, 13, 99, 3), 0f, typeof(HeadMajorAttention)),
 
             // The fused kernels against the reference's item path: head sizes 64 and 32, the last tile part-full.
-            // In bf16, head size 64 runs on the tensor cores (TensorCoreFlashAttention); 196 tokens are cct-7/3x1's.
+            // In a tensor-core precision head size 64 runs on the tensor cores (TensorCoreFlashAttention: bf16, or the
+            // forward in 3xTF32 for tf32x3 and tf32); 196 tokens are cct-7/3x1's.
             FlashAttentionCase(new AttentionShape(2, 49, 128, 2), 0.1f, precision),
             FlashAttentionCase(new AttentionShape(1, 70, 96, 3), 0f, precision),
             FlashAttentionCase(new AttentionShape(1, 196, 128, 2), 0.1f, precision),
@@ -437,9 +438,11 @@ internal static class KernelCases
 
     // output and dqkv of FlashAttention on a device whose groups hold its threads (a GPU, an OpenCL CPU), else of
     // Attention's own path: so the CPU reference checks the fused kernels against the item kernels.
-    // In bf16 a head size of 64 runs on bf16 tensor cores (TensorCoreFlashAttention.Fits): named and bounded so.
+    // In a tensor-core precision a head size of 64 runs on the tensor cores (TensorCoreFlashAttention.Fits), named so:
+    // bf16's rows within Tolerance.Bf16Attention; the 3xTF32 forward's (tf32x3 and tf32, whose backward stays fp32) within
+    // the fp32 rows' Reduction, since it is as exact (tools/flash-attention-emulate.py: 2-8e-7 against float64).
     private static KernelCase FlashAttentionCase(AttentionShape a, float p, GemmPrecision precision = GemmPrecision.Fp32)
-        => new($"flash attention {a.Batch}x{a.Tokens}x{a.Channels} h{a.Heads} p={p}{(TensorCoreAttention(a, precision) ? " bf16" : string.Empty)}", typeof(FlashAttention), s =>
+        => new($"flash attention {a.Batch}x{a.Tokens}x{a.Channels} h{a.Heads} p={p}{TensorCoreAttentionSuffix(a, precision)}", typeof(FlashAttention), s =>
         {
             var qkvCount = (long)a.Batch * a.Tokens * 3 * a.Channels;
             var outputs = (long)a.Batch * a.Tokens * a.Channels;
@@ -466,12 +469,17 @@ internal static class KernelCases
                 s.Launch(() => attention.Backward(new AttentionTensorGradients(dqkv, scratch), doutput, new AttentionTensors(qkv, probabilities), a, p, Key));
             }
 
-            var t = TensorCoreAttention(a, precision) ? Tolerance.Bf16Attention : Tolerance.Reduction;
+            var t = TensorCoreAttentionSuffix(a, precision) == " bf16" ? Tolerance.Bf16Attention : Tolerance.Reduction;
             return [Out("output", output, t), Out("dqkv", dqkv, t)];
         });
 
-    private static bool TensorCoreAttention(AttentionShape a, GemmPrecision precision)
-        => precision == GemmPrecision.Bf16 && a.HeadSize == TensorCoreFlashAttention.HeadSize;
+    private static string TensorCoreAttentionSuffix(AttentionShape a, GemmPrecision precision)
+        => a.HeadSize != TensorCoreFlashAttention.HeadSize ? string.Empty : precision switch
+        {
+            GemmPrecision.Bf16 => " bf16",
+            GemmPrecision.Tf32x3 or GemmPrecision.Tf32 => " 3xtf32 forward",
+            _ => string.Empty,
+        };
 
     private static KernelCase SeqPoolCase(int batch, int tokens, int channels) => new($"seqpool {batch}x{tokens}x{channels}", typeof(SeqPool), s =>
     {
