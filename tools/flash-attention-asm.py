@@ -369,6 +369,7 @@ X_V_AT = 64 * X_ROW
 X_V_SMALL = X_V_AT + 64 * XT_ROW
 X_SHARED = X_V_SMALL + 64 * XT_ROW
 MMA_TF32 = "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32"
+KEY_STEP = 32
 
 
 def tf32x3_init():
@@ -383,22 +384,22 @@ def split(lines, big, small, x):
     lines += [f"cvt.rna.tf32.f32 {big}, {x};", f"sub.f32 r, {x}, {big};", f"cvt.rna.tf32.f32 {small}, r;"]
 
 
-def tf32x3_stage():
+def tf32x3_stage(smem="fx_smem"):
     # %0..%3 four consecutive floats of a row, %4 their byte offset in the big tile, %5 the bytes from it to the small tile.
     lines = ["{", ".reg .b32 b<4>, s<4>;", ".reg .f32 r;", ".reg .u32 a;"]
     for i in range(4):
         split(lines, f"b{i}", f"s{i}", f"%{i}")
-    return lines + ["mov.u32 a, fx_smem;", "add.u32 a, a, %4;", f"st.shared.v4.b32 [a], {regs('b', 0)};", "add.u32 a, a, %5;",
+    return lines + [f"mov.u32 a, {smem};", "add.u32 a, a, %4;", f"st.shared.v4.b32 [a], {regs('b', 0)};", "add.u32 a, a, %5;",
                     f"st.shared.v4.b32 [a], {regs('s', 0)};", "}"]
 
 
-def tf32x3_stage_values():
-    # %0..%3 a value row's four consecutive columns 4c … 4c + 3, %1 … stored down the transposed tile's rows 4c … from
-    # %4, the big tile's byte offset of (row 4c, the key's word); the small tile is 9,216 bytes on.
+def tf32x3_stage_values(smem="fx_smem"):
+    # %0..%3 a row's four consecutive columns 4c … 4c + 3, stored down the transposed tile's rows 4c … from %4, the big
+    # tile's byte offset of (row 4c, the row's word); the small tile is 9,216 bytes on.
     lines = ["{", ".reg .b32 b<4>, s<4>;", ".reg .f32 r;", ".reg .u32 a;"]
     for i in range(4):
         split(lines, f"b{i}", f"s{i}", f"%{i}")
-    lines += ["mov.u32 a, fx_smem;", "add.u32 a, a, %4;"]
+    lines += [f"mov.u32 a, {smem};", "add.u32 a, a, %4;"]
     lines += [f"st.shared.b32 [a+{XT_ROW * i}], b{i};" for i in range(4)]
     return lines + [f"st.shared.b32 [a+{X_V_SMALL - X_V_AT + XT_ROW * i}], s{i};" for i in range(4)] + ["}"]
 
@@ -453,6 +454,36 @@ def tf32x3_values():
                                f"{{c{2 * half}, c{2 * half + 1}}}")
     return lines + ["}"]
 
+
+# dq = (scale · dS) · k in 3xTF32, for tf32x3 and tf32 after FlashAttention's fp32 key-major backward: QueriesStep's
+# kernel on mma.m16n8k8 TF32. Shared (fy_smem, 36,864 bytes): the step's scale · dS [64 query rows][32 keys], big and
+# small at 0 and 9,216, and its keys transposed (one row a column of k, the keys in order), big and small at 18,432 and
+# 27,648; every row 32 words + 4 padding (144 bytes). The accumulators are QueriesStore's fc_dq0..31.
+Y_SMALL = 64 * XT_ROW
+Y_K = 2 * Y_SMALL
+Y_SHARED = 2 * Y_K
+
+
+def tf32x3_queries_init():
+    return [f".shared .align 16 .b8 fy_smem[{Y_SHARED}];", ".reg .f32 fc_dq<32>;"] + [f"mov.f32 fc_dq{i}, {ZERO};" for i in range(32)]
+
+
+def tf32x3_queries_step():
+    # fc_dq += the step's dS rows (A fragments by ldmatrix: row 16·warp + lane % 16, words 4·(lane / 16) on, at %0) · its
+    # keys (B fragments from the transposed tile: column lane % 8 + 8·(lane / 16) of k, words 4·((lane / 8) % 2) on, at %1).
+    lines = ["{", ".reg .b32 a<4>, s<4>, b<4>, c<4>;", ".reg .u32 x, y;", "mov.u32 x, fy_smem;", "add.u32 y, x, %1;",
+             f"add.u32 y, y, {Y_K};", "add.u32 x, x, %0;"]
+    for j in range(KEY_STEP // 8):
+        lines += [f"{LDSM} {regs('a', 0)}, [x+{32 * j}];", f"{LDSM} {regs('s', 0)}, [x+{Y_SMALL + 32 * j}];"]
+        for pair in range(HEAD // 16):
+            at = 16 * XT_ROW * pair + 32 * j
+            lines += [f"{LDSM} {regs('b', 0)}, [y+{at}];", f"{LDSM} {regs('c', 0)}, [y+{Y_SMALL + at}];"]
+            for half in range(2):
+                three_products(lines, regs('fc_dq', 4 * (2 * pair + half)), regs('a', 0), regs('s', 0),
+                               f"{{b{2 * half}, b{2 * half + 1}}}", f"{{c{2 * half}, c{2 * half + 1}}}")
+    return lines + ["}"]
+
+
 parts = [cs("Init", init(), "Declares fa_smem and the registers that live across statements: output accumulators zeroed, running maxima -inf, sums 0."),
          cs("Stage", stage(), "Rounds two consecutive floats (%0, %1) to a bf16 pair at shared offset %2."),
          cs("LoadQueries", load_q(), "The warp's q fragments from shared; %0 the lane's offset."),
@@ -480,7 +511,11 @@ parts = [cs("Init", init(), "Declares fa_smem and the registers that live across
          cs("Tf32x3StageValues", tf32x3_stage_values(), "Splits four consecutive floats of a value row (%0..%3) down the transposed tiles' rows from shared offset %4."),
          cs("Tf32x3LoadQueries", tf32x3_load_q(), "The warp's q fragments, big and small, from shared; %0 the lane's offset."),
          cs("Tf32x3Scores", tf32x3_scores(), "The step's scores in 3xTF32, keys past the end -inf; %0 the lane's key fragment offset, %1 the keys left from its first column."),
-         cs("Tf32x3Values", tf32x3_values(), "The output accumulators += probabilities · values in 3xTF32; %0 the lane's fragment offset in the transposed values.")]
+         cs("Tf32x3Values", tf32x3_values(), "The output accumulators += probabilities · values in 3xTF32; %0 the lane's fragment offset in the transposed values."),
+         cs("Tf32x3QueriesInit", tf32x3_queries_init(), "Declares fy_smem and dq's accumulators (QueriesStore's), zeroed."),
+         cs("Tf32x3QueriesStage", tf32x3_stage("fy_smem"), "Splits four consecutive floats (%0..%3) into big and small at shared offset %4 and %4 + %5."),
+         cs("Tf32x3QueriesStageKeys", tf32x3_stage_values("fy_smem"), "Splits four consecutive floats of a key row (%0..%3) down the transposed tiles' rows from shared offset %4."),
+         cs("Tf32x3QueriesStep", tf32x3_queries_step(), "dq += the step's dS · k in 3xTF32; %0 the lane's A fragment offset, %1 its B fragment offset in the transposed keys.")]
 
 print("""// <auto-generated>
 // Generated by tools/flash-attention-asm.py: do not edit; change the script and rerun it
@@ -507,5 +542,8 @@ for name, value, what in [("Tf32x3RowBytes", X_ROW, "a 3xTF32 row of q or keys: 
 for name, value, what in [("Tf32x3QueriesSmall", X_Q_SMALL, "q's small tile"), ("Tf32x3KeysSmall", X_K_SMALL, "the keys' small tile"),
                           ("Tf32x3ValuesAt", X_V_AT, "the transposed values' big tile")]:
     print(f"    /// <summary>Byte offset of {what} in fx_smem.</summary>\n    public const int {name} = {value};\n")
+for name, value, what in [("Tf32x3ScoresSmall", Y_SMALL, "the dq kernel's small score tile (and of each small tile from its big one)"),
+                          ("Tf32x3QueriesKeysAt", Y_K, "the dq kernel's transposed keys")]:
+    print(f"    /// <summary>Byte offset of {what} in fy_smem.</summary>\n    public const int {name} = {value};\n")
 print("\n\n".join(parts))
 print("}")

@@ -29,13 +29,15 @@ ASM = {n: const_string(n) for n in ['Init', 'Stage', 'LoadQueries', 'Scores', 'S
                                     'BackwardInit', 'BackwardStage', 'BackwardStatistic', 'BackwardScores', 'BackwardProbabilities',
                                     'BackwardGradientsDropped', 'BackwardGradients', 'BackwardStoreScores', 'BackwardValues', 'BackwardStore',
                                     'QueriesInit', 'QueriesStage', 'QueriesStep', 'QueriesStore',
-                                    'Tf32x3Init', 'Tf32x3Stage', 'Tf32x3StageValues', 'Tf32x3LoadQueries', 'Tf32x3Scores', 'Tf32x3Values']}
+                                    'Tf32x3Init', 'Tf32x3Stage', 'Tf32x3StageValues', 'Tf32x3LoadQueries', 'Tf32x3Scores', 'Tf32x3Values',
+                                    'Tf32x3QueriesInit', 'Tf32x3QueriesStage', 'Tf32x3QueriesStageKeys', 'Tf32x3QueriesStep']}
 ROW, KEYS_AT, VALUES_AT = const_int('RowBytes'), const_int('KeysAt'), const_int('ValuesAt')
 B_V, B_Q, B_DO = const_int('BackwardValuesAt'), const_int('BackwardQueriesAt'), const_int('BackwardOutputGradientsAt')
 B_LSE, B_DOT = const_int('BackwardLogSumExpsAt'), const_int('BackwardRowDotsAt')
 SCORE_ROW, C_K = const_int('ScoreRowBytes'), const_int('QueriesKeysAt')
 X_ROW, XT_ROW = const_int('Tf32x3RowBytes'), const_int('Tf32x3ValueRowBytes')
 X_Q_SMALL, X_K_SMALL, X_V_AT = const_int('Tf32x3QueriesSmall'), const_int('Tf32x3KeysSmall'), const_int('Tf32x3ValuesAt')
+Y_SMALL, Y_K = const_int('Tf32x3ScoresSmall'), const_int('Tf32x3QueriesKeysAt')
 QUERY_ROWS, KEY_ROWS, THREADS, HEAD = 64, 32, 128, 64
 LANES = np.arange(32)
 F32, U32, U64 = np.float32, np.uint32, np.uint64
@@ -125,7 +127,7 @@ class Warp:
             return np.full(32, int(x[2:], 16), dtype=U32)
         if re.fullmatch(r'-?(0x[0-9A-Fa-f]+|\d+)', x):
             return np.full(32, int(x, 0) & 0xFFFFFFFFFFFFFFFF, dtype=U64)
-        if x in ('fa_smem', 'fb_smem', 'fc_smem', 'fx_smem'):
+        if x in ('fa_smem', 'fb_smem', 'fc_smem', 'fx_smem', 'fy_smem'):
             return np.zeros(32, dtype=U32)
         return self.find(x)[x][1]
 
@@ -410,16 +412,25 @@ def stage_split(warps, source, start, row_length, row0, tokens, at, small, rows)
             w.run(ASM['Tf32x3Stage'], xs + [as_u32(at + row * X_ROW + 16 * quad), as_u32(np.full(32, small))])
 
 
-def stage_values(warps, source, start, row_length, key0, tokens):
-    # TensorCoreFlashAttention.StageTransposedValues: quad e = thread + 128·j is key 8·j + e % 8, columns
-    # 4·((e % 128) / 8) …; key k of an 8-key tile at word 4·(k % 2) + (k % 8) / 2.
+def permuted_values(key):
+    # TensorCoreFlashAttention.PermutedValues: key k of an 8-key tile at word 4·(k % 2) + (k % 8) / 2.
+    return 'Tf32x3StageValues', X_V_AT, 8 * (key // 8) + 4 * (key % 2) + (key % 8) // 2
+
+
+def keys_in_order(key):
+    # TensorCoreFlashAttention.KeysInOrder.
+    return 'Tf32x3QueriesStageKeys', Y_K, key
+
+
+def stage_transposed(warps, source, start, row_length, key0, tokens, tile):
+    # TensorCoreFlashAttention.StageTransposed<tile>: quad e = thread + 128·j is key 8·j + e % 8, columns 4·((e % 128) / 8) ….
     for e0 in range(0, KEY_ROWS * (HEAD // 4), THREADS):
         for wi, w in enumerate(warps):
             e = e0 + 32 * wi + LANES
             key, quad = 8 * (e // THREADS) + e % 8, (e % THREADS) // 8
             xs = quads(source, start, row_length, key0 + key, tokens, quad)
-            word = 8 * (key // 8) + 4 * (key % 2) + (key % 8) // 2
-            w.run(ASM['Tf32x3StageValues'], xs + [as_u32(X_V_AT + 4 * quad * XT_ROW + 4 * word)])
+            asm, at, word = tile(key)
+            w.run(ASM[asm], xs + [as_u32(at + 4 * quad * XT_ROW + 4 * word)])
 
 
 def quads(source, start, row_length, row, tokens, quad):
@@ -465,7 +476,7 @@ class Tf32x3:
 
     def stage_step(warps, qkv, key_start, value_start, row_length, key0, t):
         stage_split(warps, qkv, key_start, row_length, key0, t, 0, X_K_SMALL, KEY_ROWS)
-        stage_values(warps, qkv, value_start, row_length, key0, t)
+        stage_transposed(warps, qkv, value_start, row_length, key0, t, permuted_values)
 
     def load_queries(w, wi):
         w.run(ASM['Tf32x3LoadQueries'], [as_u32(a_fragment(wi, X_ROW))])
@@ -768,14 +779,45 @@ def query_kernel(scores, qkv, shape, dqkv):
                 w.run(ASM['QueriesStore'], [(DQKV_AT + at * 4).astype(np.uint64), np.full(32, 8 * 3 * c * 4, dtype=np.uint64), as_u32(t - row)])
 
 
-def query_case(name, shape, seed):
+def tf32x3_query_kernel(scores, qkv, shape, dqkv):
+    # TensorCoreFlashAttention.Tf32x3QueryGradientsKernel: dqkv's q part += scores (B, H, T, T) · k in 3xTF32.
+    batch, t, c, heads = shape
+    DQKV_AT = 0x100000
+    memory = Global()
+    memory.put(DQKV_AT, dqkv)
+    flat = scores.reshape(-1)
+    lane = LANES
+    for head, query0, (qkv_rows, output_rows, head_column), warps in groups(shape, memory, 2 * Y_K, 'Tf32x3QueriesInit'):
+        active = [query0 + 16 * wi < t for wi in range(4)]
+        matrix = head * t * t
+        for key0 in range(0, t, KEY_ROWS):
+            for e0 in range(0, QUERY_ROWS * (KEY_ROWS // 4), THREADS):
+                for wi, w in enumerate(warps):
+                    e = e0 + 32 * wi + lane
+                    row, quad = e // (KEY_ROWS // 4), e % (KEY_ROWS // 4)
+                    query, key = query0 + row, key0 + 4 * quad
+                    at = matrix + query * t + key
+                    xs = [np.where((query < t) & (key + q < t), flat[np.minimum(at + q, flat.size - 1)], F32(0)).astype(F32).view(U32) for q in range(4)]
+                    w.run(ASM['Tf32x3QueriesStage'], xs + [as_u32(row * XT_ROW + 16 * quad), as_u32(np.full(32, Y_SMALL))])
+            stage_transposed(warps, qkv, qkv_rows + c + head_column, 3 * c, key0, t, keys_in_order)
+            for wi, w in enumerate(warps):
+                if active[wi]:
+                    w.run(ASM['Tf32x3QueriesStep'], [as_u32(a_fragment(wi, XT_ROW)), as_u32(b_fragment(XT_ROW))])
+        for wi, w in enumerate(warps):
+            if active[wi]:
+                row = query0 + 16 * wi + lane // 4
+                at = qkv_rows + row * 3 * c + head_column + 2 * (lane % 4)
+                w.run(ASM['QueriesStore'], [(DQKV_AT + at * 4).astype(np.uint64), np.full(32, 8 * 3 * c * 4, dtype=np.uint64), as_u32(t - row)])
+
+
+def query_case(name, shape, seed, tf32x3=False):
     batch, t, c, heads = shape
     rng = np.random.default_rng(seed)
     qkv = rng.standard_normal((batch, t, 3 * c)).astype(F32)
     scores = (0.05 * rng.standard_normal((batch * heads, t, t))).astype(F32)
     dqkv0 = rng.standard_normal((batch, t, 3 * c)).astype(F32)
     dqkv = dqkv0.copy()
-    query_kernel(scores, qkv, shape, dqkv)
+    (tf32x3_query_kernel if tf32x3 else query_kernel)(scores, qkv, shape, dqkv)
     kb = bf16(qkv).reshape(batch, t, 3, heads, HEAD).astype(np.float64)
     k = qkv.reshape(batch, t, 3, heads, HEAD).astype(np.float64)
     tiled = dqkv0.reshape(batch, t, 3, heads, HEAD).copy()
@@ -787,6 +829,12 @@ def query_case(name, shape, seed):
     e_tiled = float(np.abs(dqkv - tiled.reshape(dqkv.shape)).max())
     e_exact = float(np.abs(dqkv - exact.reshape(dqkv.shape)).max())
     kv_part = float(np.abs(dqkv.reshape(batch, t, 3, c)[:, :, 1:] - dqkv0.reshape(batch, t, 3, c)[:, :, 1:]).max())
+    if tf32x3:
+        # fp32-accurate: against the exact product, within 1e-5 (Tolerance.ThreeTf32Sum's ≈ √n·7e-7·σ is ~5e-7 here, and
+        # the fp32 sums' roundings of values ~1 add ~1e-7 a term); plain TF32 errs by ~1e-3, a wrong index by O(0.1).
+        ok = e_exact <= 1e-5 and kv_part == 0
+        print(f"{'ok  ' if ok else 'FAIL'} 3xTF32 dq, {name}: {batch}x{t}x{c} h{heads}: vs exact {e_exact:.1e}; k and v parts changed by {kv_part:.1e}")
+        return ok
     ok = e_tiled <= 1e-5 and e_exact <= 5e-2 and kv_part == 0
     print(f"{'ok  ' if ok else 'FAIL'} dq, {name}: {batch}x{t}x{c} h{heads}: vs tiled {e_tiled:.1e}; vs exact (bf16's own error) "
           f"{e_exact:.1e}; k and v parts changed by {kv_part:.1e}")
@@ -809,5 +857,6 @@ query_cases = [("cct-2/3x2's 49 tokens", (2, 49, 128, 2), 41), ("cct-7/3x1's 196
                ("7 tokens", (1, 7, 64, 1), 43), ("64 tokens", (1, 64, 64, 1), 44), ("63 tokens", (1, 63, 64, 1), 45)]
 results = [case(*c) for c in cases] + [tf32x3_case(n, shape, p, seed + 60) for n, shape, p, seed in cases]
 results += [backward_case(*c) for c in backward_cases] + [query_case(*c) for c in query_cases]
+results += [query_case(n, shape, seed + 20, tf32x3=True) for n, shape, seed in query_cases]
 print(f"{sum(results)} of {len(results)} cases ok")
 sys.exit(0 if all(results) else 1)

@@ -123,6 +123,11 @@ internal sealed class FlashAttention
         }
 
         keyValueBackward(Launch(shape), dqkv, scoreGradients, doutput, qkv, logSumExp, dots, shape, scale, new GemmDropout(dropoutProbability, key));
+        if (tensorCores is not null && TensorCoreFlashAttention.Fits(shape, dqkv))
+        {
+            tensorCores.QueryGradients(dqkv, scoreGradients, qkv, shape); // tf32x3 and tf32: dq's product in 3xTF32
+            return;
+        }
 
         // dq += (scale · dS) · k, per head: one product on the batched GEMM tiles, where recomputing the scores and dP
         // for it in a query-major kernel cost two products more (docs/gpu-kernels.md).

@@ -68,6 +68,7 @@ internal sealed class TensorCoreFlashAttention
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout>? backwardDropped;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout>? backwardUndropped;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients>? queryGradients;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients>? tf32x3QueryGradients;
 
     private TensorCoreFlashAttention(ComputeDevice device)
     {
@@ -78,6 +79,7 @@ internal sealed class TensorCoreFlashAttention
         {
             dropped = a.LoadStreamKernel<ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout>(Kernel<Tf32x3Tiles, Dropped>, TwoGroupSpecialization);
             undropped = a.LoadStreamKernel<ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout>(Kernel<Tf32x3Tiles, Undropped>, Tf32x3Specialization);
+            tf32x3QueryGradients = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients>(Tf32x3QueryGradientsKernel, Specialization);
             return;
         }
 
@@ -98,8 +100,9 @@ internal sealed class TensorCoreFlashAttention
             : throw new NotSupportedException($"tensor-core attention runs on a CUDA GPU in a tensor-core precision; this device is {device.Profile.Class} in {device.Profile.Precision}");
 
     /// <summary>
-    /// Whether <see cref="Backward"/> runs on this device's precision: bf16 only. In tf32x3 and tf32 the backward stays on
-    /// FlashAttention's fp32 kernels (the 3xTF32 forward is as exact, so they recompute the same P from its log-sum-exp).
+    /// Whether <see cref="Backward"/> runs on this device's precision: bf16 only. In tf32x3 and tf32 the key-major
+    /// backward stays FlashAttention's fp32 kernel (the 3xTF32 forward is as exact, so it recomputes the same P from its
+    /// log-sum-exp), and dq's product runs here in 3xTF32 (<see cref="QueryGradients"/>).
     /// </summary>
     public bool HasBackward => queryGradients is not null;
 
@@ -140,6 +143,21 @@ internal sealed class TensorCoreFlashAttention
         Passes++;
         (dropoutProbability == 0f ? backwardUndropped : backwardDropped)(Launch(shape), qkv, doutput, logSumExp, rowDots, shape, problem, new GemmDropout(dropoutProbability, key));
         queryGradients(Launch(shape), scoreGradients, qkv, shape, problem);
+    }
+
+    /// <summary>
+    /// In tf32x3 and tf32, after FlashAttention's fp32 key-major backward: dqkv's q part (B, T, 3C) += scoreGradients
+    /// (B, H, T, T), the scaled scores' gradient it wrote, · k from qkv (B, T, 3C), in 3xTF32.
+    /// </summary>
+    public void QueryGradients(ArrayView<float> dqkv, ArrayView<float> scoreGradients, ArrayView<float> qkv, AttentionShape shape)
+    {
+        if (tf32x3QueryGradients is null)
+        {
+            throw new NotSupportedException($"tensor-core attention's 3xTF32 dq runs in tf32x3 and tf32; this device is in {device.Profile.Precision}");
+        }
+
+        Passes++;
+        tf32x3QueryGradients(Launch(shape), scoreGradients, qkv, shape, new TensorCoreAttentionGradients(TensorCoreGemm.Address(dqkv), 0, 0f, 0f, 0, 0f));
     }
 
     private static float Log2E => (float)(1.0 / Math.Log(2.0));
@@ -308,10 +326,60 @@ internal sealed class TensorCoreFlashAttention
 
         if (active)
         {
-            var row = query0 + (16 * warp) + (lane / 4);
-            var at = tile.QkvRows + ((long)row * 3 * c) + tile.HeadColumn + (2 * (lane % 4));
-            CudaAsm.Emit(Asm.QueriesStore, p.Dqkv + (at * sizeof(float)), 8L * 3 * c * sizeof(float), t - row);
+            AddQueryGradients(tile, s, p.Dqkv);
         }
+    }
+
+    // Group (x, y): queries 64·x … of head y, warp w their rows 16·w …, walking the keys 32 a step: dq += (scale · dS) ·
+    // k in 3xTF32, the scores split from the (B, H, T, T) scratch (A fragments), the keys transposed (B fragments).
+    private static void Tf32x3QueryGradientsKernel(ArrayView<float> scoreGradients, ArrayView<float> qkv, AttentionShape s, TensorCoreAttentionGradients p)
+    {
+        CudaAsm.Emit(Asm.Tf32x3QueriesInit);
+        var (t, c) = (s.Tokens, s.Channels);
+        var tile = TensorCoreAttentionTile.Current(s);
+        var (head, query0, thread, warp, lane) = (tile.Head, tile.FirstRow, tile.Thread, tile.Warp, tile.Lane);
+        var active = query0 + (16 * warp) < t;
+        var scoreFragment = AFragment(warp, lane, Asm.Tf32x3ValueRowBytes);
+        var keyFragment = BFragment(lane, Asm.Tf32x3ValueRowBytes);
+        var matrix = ((long)head * t) * t;
+        for (var key0 = 0; key0 < t; key0 += KeyRows)
+        {
+            Group.Barrier(); // the last step's ldmatrix reads are done
+            // Quad e = thread + 128·j is query row e / 8, keys 4·(e % 8) … + 3; past the matrix, zeros.
+            for (var e = thread; e < QueryRows * (KeyRows / 4); e += Threads)
+            {
+                var (row, quad) = (e / (KeyRows / 4), e % (KeyRows / 4));
+                var (query, key) = (query0 + row, key0 + (4 * quad));
+                var at = matrix + ((long)query * t) + key;
+                var inside = query < t;
+                var x = inside && key < t ? scoreGradients[at] : 0f;
+                var y = inside && key + 1 < t ? scoreGradients[at + 1] : 0f;
+                var z = inside && key + 2 < t ? scoreGradients[at + 2] : 0f;
+                var w = inside && key + 3 < t ? scoreGradients[at + 3] : 0f;
+                CudaAsm.Emit(Asm.Tf32x3QueriesStage, x, y, z, w, (row * Asm.Tf32x3ValueRowBytes) + (16 * quad), Asm.Tf32x3ScoresSmall);
+            }
+
+            StageTransposed<KeysInOrder>(qkv, tile.QkvRows + c + tile.HeadColumn, 3 * c, key0, t, thread);
+            Group.Barrier();
+            if (active)
+            {
+                CudaAsm.Emit(Asm.Tf32x3QueriesStep, scoreFragment, keyFragment);
+            }
+        }
+
+        if (active)
+        {
+            AddQueryGradients(tile, s, p.Dqkv);
+        }
+    }
+
+    // dqkv += the warp's dq accumulators (fc_dq, both dq kernels'), rows g and g + 8 of its 16 queries.
+    private static void AddQueryGradients(TensorCoreAttentionTile tile, AttentionShape s, long dqkv)
+    {
+        var (t, c) = (s.Tokens, s.Channels);
+        var row = tile.FirstRow + (16 * tile.Warp) + (tile.Lane / 4);
+        var at = tile.QkvRows + ((long)row * 3 * c) + tile.HeadColumn + (2 * (tile.Lane % 4));
+        CudaAsm.Emit(Asm.QueriesStore, dqkv + (at * sizeof(float)), 8L * 3 * c * sizeof(float), t - row);
     }
 
     // Rows row0 … row0 + rows − 1 of a head's 64 columns (rowLength apart from start) into the shared tile at byte `at`,
@@ -353,11 +421,11 @@ internal sealed class TensorCoreFlashAttention
         }
     }
 
-    // The step's 32 value rows into 3xTF32's transposed tiles: column d of v is row d, and each 8 keys' tile stores key
-    // 2j at word j and 2j + 1 at word j + 4 (the order the probabilities' accumulators are an A fragment in). Quad e =
-    // thread + 128·j is key 8·j + e % 8, columns 4·((e % 128) / 8) … + 3: a warp's lanes store to words of 8 keys in 4
+    // The step's 32 key (or value) rows into 3xTF32's transposed tiles: column d is row d, each key at TTile's word. Quad
+    // e = thread + 128·j is key 8·j + e % 8, columns 4·((e % 128) / 8) … + 3: a warp's lanes store to words of 8 keys in 4
     // column quads, 16 banks apart, so each store conflicts 2 ways rather than 8.
-    private static void StageTransposedValues(ArrayView<float> qkv, long start, int rowLength, int key0, int tokens, int thread)
+    private static void StageTransposed<TTile>(ArrayView<float> qkv, long start, int rowLength, int key0, int tokens, int thread)
+        where TTile : struct, ITransposedTile
     {
         for (var e = thread; e < KeyRows * (HeadSize / 4); e += Threads)
         {
@@ -369,9 +437,34 @@ internal sealed class TensorCoreFlashAttention
                 (x, y, z, w) = (qkv[i], qkv[i + 1], qkv[i + 2], qkv[i + 3]);
             }
 
-            var word = (8 * (key / 8)) + (4 * (key % 2)) + ((key % 8) / 2);
-            CudaAsm.Emit(Asm.Tf32x3StageValues, x, y, z, w, Asm.Tf32x3ValuesAt + (4 * quad * Asm.Tf32x3ValueRowBytes) + (4 * word));
+            default(TTile).Store(x, y, z, w, (4 * quad * Asm.Tf32x3ValueRowBytes) + (4 * default(TTile).Word(key)));
         }
+    }
+
+    // A transposed tile: where each of the step's keys goes in a row, and the asm (naming its kernel's shared array) that
+    // stores a row's four columns at a byte offset from the big tile.
+    private interface ITransposedTile
+    {
+        int Word(int key);
+
+        void Store(float x, float y, float z, float w, int at);
+    }
+
+    // The forward's values: each 8 keys' tile stores key 2j at word j and 2j + 1 at word j + 4, the order the
+    // probabilities' accumulators are an A fragment in.
+    private readonly struct PermutedValues : ITransposedTile
+    {
+        public int Word(int key) => (8 * (key / 8)) + (4 * (key % 2)) + ((key % 8) / 2);
+
+        public void Store(float x, float y, float z, float w, int at) => CudaAsm.Emit(Asm.Tf32x3StageValues, x, y, z, w, Asm.Tf32x3ValuesAt + at);
+    }
+
+    // dq's keys: the A fragments come from shared memory, in key order.
+    private readonly struct KeysInOrder : ITransposedTile
+    {
+        public int Word(int key) => key;
+
+        public void Store(float x, float y, float z, float w, int at) => CudaAsm.Emit(Asm.Tf32x3QueriesStageKeys, x, y, z, w, Asm.Tf32x3QueriesKeysAt + at);
     }
 
     // The forward's precision: its shared tiles, their staging and the two products' asm. Softmax, dropout and the store
@@ -432,7 +525,7 @@ internal sealed class TensorCoreFlashAttention
         public void StageStep(ArrayView<float> qkv, long keyStart, long valueStart, int rowLength, int key0, int tokens, int thread)
         {
             StageSplit(qkv, keyStart, rowLength, key0, tokens, 0, Asm.Tf32x3KeysSmall, KeyRows, thread);
-            StageTransposedValues(qkv, valueStart, rowLength, key0, tokens, thread);
+            StageTransposed<PermutedValues>(qkv, valueStart, rowLength, key0, tokens, thread);
         }
 
         public void LoadQueries(int warp, int lane) => CudaAsm.Emit(Asm.Tf32x3LoadQueries, AFragment(warp, lane, Asm.Tf32x3RowBytes));

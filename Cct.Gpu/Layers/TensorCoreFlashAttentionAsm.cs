@@ -53,6 +53,12 @@ internal static class TensorCoreFlashAttentionAsm
     /// <summary>Byte offset of the transposed values' big tile in fx_smem.</summary>
     public const int Tf32x3ValuesAt = 17408;
 
+    /// <summary>Byte offset of the dq kernel's small score tile (and of each small tile from its big one) in fy_smem.</summary>
+    public const int Tf32x3ScoresSmall = 9216;
+
+    /// <summary>Byte offset of the dq kernel's transposed keys in fy_smem.</summary>
+    public const int Tf32x3QueriesKeysAt = 18432;
+
     // Declares fa_smem and the registers that live across statements: output accumulators zeroed, running maxima -inf, sums 0.
     public const string Init =
         ".shared .align 16 .b8 fa_smem[18432];\n" +
@@ -2638,5 +2644,244 @@ internal static class TensorCoreFlashAttentionAsm
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {s0, s1, s2, s3}, {b2, b3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {c2, c3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {b2, b3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
+        "}\n";
+
+    // Declares fy_smem and dq's accumulators (QueriesStore's), zeroed.
+    public const string Tf32x3QueriesInit =
+        ".shared .align 16 .b8 fy_smem[36864];\n" +
+        ".reg .f32 fc_dq<32>;\n" +
+        "mov.f32 fc_dq0, 0f00000000;\n" +
+        "mov.f32 fc_dq1, 0f00000000;\n" +
+        "mov.f32 fc_dq2, 0f00000000;\n" +
+        "mov.f32 fc_dq3, 0f00000000;\n" +
+        "mov.f32 fc_dq4, 0f00000000;\n" +
+        "mov.f32 fc_dq5, 0f00000000;\n" +
+        "mov.f32 fc_dq6, 0f00000000;\n" +
+        "mov.f32 fc_dq7, 0f00000000;\n" +
+        "mov.f32 fc_dq8, 0f00000000;\n" +
+        "mov.f32 fc_dq9, 0f00000000;\n" +
+        "mov.f32 fc_dq10, 0f00000000;\n" +
+        "mov.f32 fc_dq11, 0f00000000;\n" +
+        "mov.f32 fc_dq12, 0f00000000;\n" +
+        "mov.f32 fc_dq13, 0f00000000;\n" +
+        "mov.f32 fc_dq14, 0f00000000;\n" +
+        "mov.f32 fc_dq15, 0f00000000;\n" +
+        "mov.f32 fc_dq16, 0f00000000;\n" +
+        "mov.f32 fc_dq17, 0f00000000;\n" +
+        "mov.f32 fc_dq18, 0f00000000;\n" +
+        "mov.f32 fc_dq19, 0f00000000;\n" +
+        "mov.f32 fc_dq20, 0f00000000;\n" +
+        "mov.f32 fc_dq21, 0f00000000;\n" +
+        "mov.f32 fc_dq22, 0f00000000;\n" +
+        "mov.f32 fc_dq23, 0f00000000;\n" +
+        "mov.f32 fc_dq24, 0f00000000;\n" +
+        "mov.f32 fc_dq25, 0f00000000;\n" +
+        "mov.f32 fc_dq26, 0f00000000;\n" +
+        "mov.f32 fc_dq27, 0f00000000;\n" +
+        "mov.f32 fc_dq28, 0f00000000;\n" +
+        "mov.f32 fc_dq29, 0f00000000;\n" +
+        "mov.f32 fc_dq30, 0f00000000;\n" +
+        "mov.f32 fc_dq31, 0f00000000;\n";
+
+    // Splits four consecutive floats (%0..%3) into big and small at shared offset %4 and %4 + %5.
+    public const string Tf32x3QueriesStage =
+        "{\n" +
+        ".reg .b32 b<4>, s<4>;\n" +
+        ".reg .f32 r;\n" +
+        ".reg .u32 a;\n" +
+        "cvt.rna.tf32.f32 b0, %0;\n" +
+        "sub.f32 r, %0, b0;\n" +
+        "cvt.rna.tf32.f32 s0, r;\n" +
+        "cvt.rna.tf32.f32 b1, %1;\n" +
+        "sub.f32 r, %1, b1;\n" +
+        "cvt.rna.tf32.f32 s1, r;\n" +
+        "cvt.rna.tf32.f32 b2, %2;\n" +
+        "sub.f32 r, %2, b2;\n" +
+        "cvt.rna.tf32.f32 s2, r;\n" +
+        "cvt.rna.tf32.f32 b3, %3;\n" +
+        "sub.f32 r, %3, b3;\n" +
+        "cvt.rna.tf32.f32 s3, r;\n" +
+        "mov.u32 a, fy_smem;\n" +
+        "add.u32 a, a, %4;\n" +
+        "st.shared.v4.b32 [a], {b0, b1, b2, b3};\n" +
+        "add.u32 a, a, %5;\n" +
+        "st.shared.v4.b32 [a], {s0, s1, s2, s3};\n" +
+        "}\n";
+
+    // Splits four consecutive floats of a key row (%0..%3) down the transposed tiles' rows from shared offset %4.
+    public const string Tf32x3QueriesStageKeys =
+        "{\n" +
+        ".reg .b32 b<4>, s<4>;\n" +
+        ".reg .f32 r;\n" +
+        ".reg .u32 a;\n" +
+        "cvt.rna.tf32.f32 b0, %0;\n" +
+        "sub.f32 r, %0, b0;\n" +
+        "cvt.rna.tf32.f32 s0, r;\n" +
+        "cvt.rna.tf32.f32 b1, %1;\n" +
+        "sub.f32 r, %1, b1;\n" +
+        "cvt.rna.tf32.f32 s1, r;\n" +
+        "cvt.rna.tf32.f32 b2, %2;\n" +
+        "sub.f32 r, %2, b2;\n" +
+        "cvt.rna.tf32.f32 s2, r;\n" +
+        "cvt.rna.tf32.f32 b3, %3;\n" +
+        "sub.f32 r, %3, b3;\n" +
+        "cvt.rna.tf32.f32 s3, r;\n" +
+        "mov.u32 a, fy_smem;\n" +
+        "add.u32 a, a, %4;\n" +
+        "st.shared.b32 [a+0], b0;\n" +
+        "st.shared.b32 [a+144], b1;\n" +
+        "st.shared.b32 [a+288], b2;\n" +
+        "st.shared.b32 [a+432], b3;\n" +
+        "st.shared.b32 [a+9216], s0;\n" +
+        "st.shared.b32 [a+9360], s1;\n" +
+        "st.shared.b32 [a+9504], s2;\n" +
+        "st.shared.b32 [a+9648], s3;\n" +
+        "}\n";
+
+    // dq += the step's dS · k in 3xTF32; %0 the lane's A fragment offset, %1 its B fragment offset in the transposed keys.
+    public const string Tf32x3QueriesStep =
+        "{\n" +
+        ".reg .b32 a<4>, s<4>, b<4>, c<4>;\n" +
+        ".reg .u32 x, y;\n" +
+        "mov.u32 x, fy_smem;\n" +
+        "add.u32 y, x, %1;\n" +
+        "add.u32 y, y, 18432;\n" +
+        "add.u32 x, x, %0;\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+0];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {s0, s1, s2, s3}, [x+9216];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+0];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+9216];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq4, fc_dq5, fc_dq6, fc_dq7}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq4, fc_dq5, fc_dq6, fc_dq7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq4, fc_dq5, fc_dq6, fc_dq7}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq4, fc_dq5, fc_dq6, fc_dq7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq4, fc_dq5, fc_dq6, fc_dq7}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq4, fc_dq5, fc_dq6, fc_dq7};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+2304];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+11520];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+4608];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+13824];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+6912];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+16128];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+32];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {s0, s1, s2, s3}, [x+9248];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+32];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+9248];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq4, fc_dq5, fc_dq6, fc_dq7}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq4, fc_dq5, fc_dq6, fc_dq7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq4, fc_dq5, fc_dq6, fc_dq7}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq4, fc_dq5, fc_dq6, fc_dq7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq4, fc_dq5, fc_dq6, fc_dq7}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq4, fc_dq5, fc_dq6, fc_dq7};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+2336];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+11552];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+4640];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+13856];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+6944];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+16160];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+64];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {s0, s1, s2, s3}, [x+9280];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+64];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+9280];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq4, fc_dq5, fc_dq6, fc_dq7}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq4, fc_dq5, fc_dq6, fc_dq7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq4, fc_dq5, fc_dq6, fc_dq7}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq4, fc_dq5, fc_dq6, fc_dq7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq4, fc_dq5, fc_dq6, fc_dq7}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq4, fc_dq5, fc_dq6, fc_dq7};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+2368];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+11584];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+4672];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+13888];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+6976];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+16192];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+96];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {s0, s1, s2, s3}, [x+9312];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+96];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+9312];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq4, fc_dq5, fc_dq6, fc_dq7}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq4, fc_dq5, fc_dq6, fc_dq7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq4, fc_dq5, fc_dq6, fc_dq7}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq4, fc_dq5, fc_dq6, fc_dq7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq4, fc_dq5, fc_dq6, fc_dq7}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq4, fc_dq5, fc_dq6, fc_dq7};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+2400];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+11616];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+4704];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+13920];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+7008];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+16224];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
         "}\n";
 }
