@@ -64,11 +64,11 @@ def score_products(lines, acc, a, a_load, b, j):
         lines.append(f"{MMA} {regs(acc, 4 * n)}, {a}, {{b{pair}, b{pair + 1}}}, {regs(acc, 4 * n)};")
 
 
-def mask_past(acc, left):
+def mask_past(acc, left, tiles=4):
     # acc's columns past the end set to -inf: `left` the columns left from the lane's first (2t); column 8n + j is
     # inside while left > 8n + j.
     lines = []
-    for n in range(4):
+    for n in range(tiles):
         for j in range(2):
             lines.append(f"setp.gt.s32 p, {left}, {8 * n + j};")
             lines += [f"selp.f32 {acc}{4 * n + 2 * h + j}, {acc}{4 * n + 2 * h + j}, {NEG_INF}, p;" for h in range(2)]
@@ -200,9 +200,9 @@ def backward_init():
     return lines + [f"mov.f32 fb_dv{i}, {ZERO};" for i in range(32)] + [f"mov.f32 fb_dk{i}, {ZERO};" for i in range(32)]
 
 
-def backward_statistic():
+def backward_statistic(smem="fb_smem"):
     # %0 a float, %1 its shared byte offset.
-    return ["{", ".reg .u32 a;", "mov.u32 a, fb_smem;", "add.u32 a, a, %1;", "st.shared.f32 [a], %0;", "}"]
+    return ["{", ".reg .u32 a;", f"mov.u32 a, {smem};", "add.u32 a, a, %1;", "st.shared.f32 [a], %0;", "}"]
 
 
 def backward_scores():
@@ -222,16 +222,16 @@ def backward_scores():
     return lines + mask_past("fb_s", "%2") + ["}"]
 
 
-def column_statistics(base, name):
-    # The step's fp32 statistic of each of the lane's 8 query columns (8n + j from its first, 2t) into name0..7.
-    lines = ["mov.u32 a, fb_smem;", "add.u32 a, a, %s;" % "{}", f"add.u32 a, a, {base};"]
-    return lines + [f"ld.shared.f32 {name}{2 * n + j}, [a+{4 * (8 * n + j)}];" for n in range(4) for j in range(2)]
+def column_statistics(base, name, smem="fb_smem", tiles=4):
+    # The step's fp32 statistic of each of the lane's query columns (8n + j from its first, 2t) into name0, 1, ….
+    lines = [f"mov.u32 a, {smem};", "add.u32 a, a, %s;" % "{}", f"add.u32 a, a, {base};"]
+    return lines + [f"ld.shared.f32 {name}{2 * n + j}, [a+{4 * (8 * n + j)}];" for n in range(tiles) for j in range(2)]
 
 
-def backward_probabilities():
+def backward_probabilities(smem="fb_smem", at=B_LSE, tiles=4):
     # fb_s = P = 2^(scale·log2(e)·s − log2(e)·log-sum-exp of the column's query). %0 = scale·log2(e), %1 = 8t (bytes).
-    lines = ["{", ".reg .u32 a;", ".reg .f32 l<8>;"] + [x.format("%1") for x in column_statistics(B_LSE, "l")]
-    for n in range(4):
+    lines = ["{", ".reg .u32 a;", f".reg .f32 l<{2 * tiles}>;"] + [x.format("%1") for x in column_statistics(at, "l", smem, tiles)]
+    for n in range(tiles):
         for j in range(2):
             for h in range(2):
                 e = 4 * n + 2 * h + j
@@ -240,16 +240,16 @@ def backward_probabilities():
     return [l for l in lines if l is not None] + ["}"]
 
 
-def backward_gradients(dropped):
+def backward_gradients(dropped, smem="fb_smem", at=B_DOT, tiles=4):
     # fb_d = dS = P · (dropout(dP̃) − D) and fb_s = dropout(P), with D the column's row dot. Dropped: %0 the key's prefix,
     # %1 the least kept draw, %2 1 / (1 − p), %3 and %4 the (B, H, T, T) indices of (query 2t, key g) and (2t, g + 8),
     # %5 T (an index's step from one query to the next), %6 = 8t (bytes). Undropped: %0 = 8t.
     stats = "%6" if dropped else "%0"
-    lines = ["{", ".reg .u32 a;", ".reg .f32 dot<8>, v;"] + [x.format(stats) for x in column_statistics(B_DOT, "dot")]
+    lines = ["{", ".reg .u32 a;", f".reg .f32 dot<{2 * tiles}>, v;"] + [x.format(stats) for x in column_statistics(at, "dot", smem, tiles)]
     if dropped:
         lines[1:1] = [".reg .b64 i, o;", ".reg .u32 lo, hi, h, x;", ".reg .pred p;"]
     for h in range(2):
-        for n in range(4):
+        for n in range(tiles):
             for j in range(2):
                 e = 4 * n + 2 * h + j
                 if dropped:
@@ -262,11 +262,11 @@ def backward_gradients(dropped):
     return lines + ["}"]
 
 
-def backward_store_scores():
+def backward_store_scores(tiles=4):
     # scale · dS to the (B, H, T, T) scratch at (query, key), for dq's product: %0 the address of (query 2t, key g), %1 the
     # bytes from one query's row to the next (4T), %2 the keys left from key g, %3 the queries left from query 2t, %4 scale.
     lines = ["{", ".reg .b64 r, o;", ".reg .f32 v;", ".reg .pred k<2>, q, p;", "setp.gt.s32 k0, %2, 0;", "setp.gt.s32 k1, %2, 8;"]
-    for n in range(4):
+    for n in range(tiles):
         for j in range(2):
             lines += [f"setp.gt.s32 q, %3, {8 * n + j};", f"mul.lo.s64 o, %1, {8 * n + j};", "add.s64 r, %0, o;"]
             for h in range(2):
@@ -455,6 +455,77 @@ def tf32x3_values():
     return lines + ["}"]
 
 
+# The key-major backward in 3xTF32, for tf32x3 and tf32: BackwardKernel's work (a group of 4 warps takes 64 keys, a warp
+# 16) on mma.m16n8k8 TF32, walking the queries 8 a step: the largest step whose tiles fit under 48 KB beside v's.
+# Shared (fz_smem, 43,584 bytes; rows of 64 words + 4 padding, 272 bytes): v's big and small rows at 0 and 17,408 (before
+# the walk: k's, until its fragments are in registers), the step's q at 34,816 and doutput at 39,168 (big, then small
+# 2,176 bytes on), its 8 log-sum-exps (times log2(e)) at 43,520 and row dots at 43,552. Registers across statements:
+# fz_k0..31 k's big A fragments (8 k-steps), fz_k32..63 its small ones; fb_dv0..31 and fb_dk0..31 as BackwardKernel's;
+# fb_s0..3 the step's scores, then P, then dropout(P); fb_d0..3 its dP̃, then dS (key g or g + 8, queries 2t, 2t + 1).
+# dv += dropout(P)ᵀ·doutput and dk += dSᵀ·q take the score tile as their A fragment as the forward's P·V does (query
+# 2t as k-index t, 2t + 1 as t + 4); their B fragments, rows 2t and 2t + 1 of the doutput or q tile at column g, are
+# two ld.shared.b32 from the untransposed tile, on distinct banks (272-byte rows: 8t + g).
+Z_ROW = X_ROW
+Z_SMALL = 64 * Z_ROW
+Z_Q = 2 * Z_SMALL
+Z_STEP_SMALL = 8 * Z_ROW
+Z_DO = Z_Q + 2 * Z_STEP_SMALL
+Z_LSE = Z_DO + 2 * Z_STEP_SMALL
+Z_DOT = Z_LSE + 32
+Z_SHARED = Z_DOT + 32
+
+
+def tf32x3_backward_init():
+    lines = [f".shared .align 16 .b8 fz_smem[{Z_SHARED}];", ".reg .b32 fz_k<64>;", ".reg .f32 fb_dv<32>;", ".reg .f32 fb_dk<32>;",
+             ".reg .f32 fb_s<4>;", ".reg .f32 fb_d<4>;"]
+    return lines + [f"mov.f32 fb_dv{i}, {ZERO};" for i in range(32)] + [f"mov.f32 fb_dk{i}, {ZERO};" for i in range(32)]
+
+
+def tf32x3_backward_load_keys():
+    # %0 the lane's A fragment offset (key row 16·warp + lane % 16, words 4·(lane / 16) on) in k's big tile.
+    lines = ["{", ".reg .u32 a;", "mov.u32 a, fz_smem;", "add.u32 a, a, %0;"]
+    lines += [f"{LDSM} {regs('fz_k', 4 * j)}, [a+{32 * j}];" for j in range(HEAD // 8)]
+    return lines + [f"{LDSM} {regs('fz_k', 32 + 4 * j)}, [a+{Z_SMALL + 32 * j}];" for j in range(HEAD // 8)] + ["}"]
+
+
+def tf32x3_backward_scores():
+    # fb_s = k·qᵀ and fb_d = v·doutputᵀ for the warp's 16 keys and the step's 8 queries; queries past the end -inf in
+    # fb_s. %0 the lane's A fragment offset in v's big tile (as k's), %1 its B fragment offset in the q tile (query
+    # lane % 8, words 4·(lane / 8) on: one ldmatrix.x4 gives k-steps 2i and 2i + 1), %2 the queries left from its first
+    # column (2t).
+    lines = ["{", ".reg .b32 a<4>, e<4>, b<4>, c<4>;", ".reg .u32 x, y;", ".reg .pred p;"]
+    lines += [f"mov.f32 fb_s{i}, {ZERO};" for i in range(4)] + [f"mov.f32 fb_d{i}, {ZERO};" for i in range(4)]
+    lines += ["mov.u32 x, fz_smem;", "add.u32 y, x, %1;", "add.u32 x, x, %0;", f"add.u32 y, y, {Z_Q};"]
+    for i in range(HEAD // 16):
+        lines += [f"{LDSM} {regs('b', 0)}, [y+{64 * i}];", f"{LDSM} {regs('c', 0)}, [y+{Z_STEP_SMALL + 64 * i}];"]
+        for h in range(2):
+            j = 2 * i + h
+            three_products(lines, regs('fb_s', 0), regs('fz_k', 4 * j), regs('fz_k', 32 + 4 * j), f"{{b{2 * h}, b{2 * h + 1}}}",
+                           f"{{c{2 * h}, c{2 * h + 1}}}")
+    for i in range(HEAD // 16):
+        lines += [f"{LDSM} {regs('b', 0)}, [y+{Z_DO - Z_Q + 64 * i}];", f"{LDSM} {regs('c', 0)}, [y+{Z_DO - Z_Q + Z_STEP_SMALL + 64 * i}];"]
+        for h in range(2):
+            j = 2 * i + h
+            lines += [f"{LDSM} {regs('a', 0)}, [x+{32 * j}];", f"{LDSM} {regs('e', 0)}, [x+{Z_SMALL + 32 * j}];"]
+            three_products(lines, regs('fb_d', 0), regs('a', 0), regs('e', 0), f"{{b{2 * h}, b{2 * h + 1}}}", f"{{c{2 * h}, c{2 * h + 1}}}")
+    return lines + mask_past("fb_s", "%2", tiles=1) + ["}"]
+
+
+def tf32x3_backward_values():
+    # fb_dv += dropout(P)ᵀ·doutput and fb_dk += dSᵀ·q: %0 the lane's B fragment offset, row 2t at column g (bytes), in the
+    # doutput and q tiles.
+    lines = ["{", ".reg .b32 p<4>, s<4>, b<2>, c<2>;", ".reg .f32 r;", ".reg .u32 a;"]
+    for acc, src, at in (("fb_dv", "fb_s", Z_DO), ("fb_dk", "fb_d", Z_Q)):
+        for i, e in enumerate((0, 2, 1, 3)):
+            split(lines, f"p{i}", f"s{i}", f"{src}{e}")
+        lines += ["mov.u32 a, fz_smem;", f"add.u32 a, a, {at};", "add.u32 a, a, %0;"]
+        for m in range(HEAD // 8):
+            lines += [f"ld.shared.b32 b{r}, [a+{32 * m + Z_ROW * r}];" for r in range(2)]
+            lines += [f"ld.shared.b32 c{r}, [a+{Z_STEP_SMALL + 32 * m + Z_ROW * r}];" for r in range(2)]
+            three_products(lines, regs(acc, 4 * m), regs('p', 0), regs('s', 0), "{b0, b1}", "{c0, c1}")
+    return lines + ["}"]
+
+
 # dq = (scale · dS) · k in 3xTF32, for tf32x3 and tf32 after FlashAttention's fp32 key-major backward: QueriesStep's
 # kernel on mma.m16n8k8 TF32. Shared (fy_smem, 36,864 bytes): the step's scale · dS [64 query rows][32 keys], big and
 # small at 0 and 9,216, and its keys transposed (one row a column of k, the keys in order), big and small at 18,432 and
@@ -512,6 +583,16 @@ parts = [cs("Init", init(), "Declares fa_smem and the registers that live across
          cs("Tf32x3LoadQueries", tf32x3_load_q(), "The warp's q fragments, big and small, from shared; %0 the lane's offset."),
          cs("Tf32x3Scores", tf32x3_scores(), "The step's scores in 3xTF32, keys past the end -inf; %0 the lane's key fragment offset, %1 the keys left from its first column."),
          cs("Tf32x3Values", tf32x3_values(), "The output accumulators += probabilities · values in 3xTF32; %0 the lane's fragment offset in the transposed values."),
+         cs("Tf32x3BackwardInit", tf32x3_backward_init(), "Declares fz_smem and the 3xTF32 backward's registers across statements: dv and dk zeroed."),
+         cs("Tf32x3BackwardStage", tf32x3_stage("fz_smem"), "Splits four consecutive floats (%0..%3) into big and small at shared offset %4 and %4 + %5."),
+         cs("Tf32x3BackwardStatistic", backward_statistic("fz_smem"), "Stores the float %0 at shared offset %1."),
+         cs("Tf32x3BackwardLoadKeys", tf32x3_backward_load_keys(), "The warp's k fragments, big and small, from shared; %0 the lane's offset."),
+         cs("Tf32x3BackwardScores", tf32x3_backward_scores(), "The step's scores and dP̃ in 3xTF32; %0, %1 the lane's A and B fragment offsets, %2 the queries left from its first column."),
+         cs("Tf32x3BackwardProbabilities", backward_probabilities("fz_smem", Z_LSE, 1), "P from the scores; %0 = scale · log2(e), %1 = 8t."),
+         cs("Tf32x3BackwardGradientsDropped", backward_gradients(True, "fz_smem", Z_DOT, 1), "dS and dropout(P) with dropout; %0 prefix, %1 threshold, %2 1 / (1 − p), %3 %4 indices, %5 T, %6 = 8t."),
+         cs("Tf32x3BackwardGradients", backward_gradients(False, "fz_smem", Z_DOT, 1), "dS (P as it is); %0 = 8t."),
+         cs("Tf32x3BackwardStoreScores", backward_store_scores(1), "scale · dS to the scratch; %0 address, %1 4T, %2 keys left, %3 queries left, %4 scale."),
+         cs("Tf32x3BackwardValues", tf32x3_backward_values(), "dv += dropout(P) · doutput, dk += dS · q in 3xTF32; %0 the lane's B fragment offset (row 2t, column g)."),
          cs("Tf32x3QueriesInit", tf32x3_queries_init(), "Declares fy_smem and dq's accumulators (QueriesStore's), zeroed."),
          cs("Tf32x3QueriesStage", tf32x3_stage("fy_smem"), "Splits four consecutive floats (%0..%3) into big and small at shared offset %4 and %4 + %5."),
          cs("Tf32x3QueriesStageKeys", tf32x3_stage_values("fy_smem"), "Splits four consecutive floats of a key row (%0..%3) down the transposed tiles' rows from shared offset %4."),
@@ -542,6 +623,11 @@ for name, value, what in [("Tf32x3RowBytes", X_ROW, "a 3xTF32 row of q or keys: 
 for name, value, what in [("Tf32x3QueriesSmall", X_Q_SMALL, "q's small tile"), ("Tf32x3KeysSmall", X_K_SMALL, "the keys' small tile"),
                           ("Tf32x3ValuesAt", X_V_AT, "the transposed values' big tile")]:
     print(f"    /// <summary>Byte offset of {what} in fx_smem.</summary>\n    public const int {name} = {value};\n")
+for name, value, what in [("Tf32x3BackwardSmall", Z_SMALL, "k's and v's small tiles"), ("Tf32x3BackwardQueriesAt", Z_Q, "the step's q tile"),
+                          ("Tf32x3BackwardStepSmall", Z_STEP_SMALL, "a step tile's small part from its big one"),
+                          ("Tf32x3BackwardOutputGradientsAt", Z_DO, "the step's doutput tile"), ("Tf32x3BackwardLogSumExpsAt", Z_LSE, "the step's log-sum-exps"),
+                          ("Tf32x3BackwardRowDotsAt", Z_DOT, "the step's row dots")]:
+    print(f"    /// <summary>Byte offset of {what} in fz_smem.</summary>\n    public const int {name} = {value};\n")
 for name, value, what in [("Tf32x3ScoresSmall", Y_SMALL, "the dq kernel's small score tile (and of each small tile from its big one)"),
                           ("Tf32x3QueriesKeysAt", Y_K, "the dq kernel's transposed keys")]:
     print(f"    /// <summary>Byte offset of {what} in fy_smem.</summary>\n    public const int {name} = {value};\n")

@@ -30,7 +30,10 @@ ASM = {n: const_string(n) for n in ['Init', 'Stage', 'LoadQueries', 'Scores', 'S
                                     'BackwardGradientsDropped', 'BackwardGradients', 'BackwardStoreScores', 'BackwardValues', 'BackwardStore',
                                     'QueriesInit', 'QueriesStage', 'QueriesStep', 'QueriesStore',
                                     'Tf32x3Init', 'Tf32x3Stage', 'Tf32x3StageValues', 'Tf32x3LoadQueries', 'Tf32x3Scores', 'Tf32x3Values',
-                                    'Tf32x3QueriesInit', 'Tf32x3QueriesStage', 'Tf32x3QueriesStageKeys', 'Tf32x3QueriesStep']}
+                                    'Tf32x3QueriesInit', 'Tf32x3QueriesStage', 'Tf32x3QueriesStageKeys', 'Tf32x3QueriesStep',
+                                    'Tf32x3BackwardInit', 'Tf32x3BackwardStage', 'Tf32x3BackwardStatistic', 'Tf32x3BackwardLoadKeys',
+                                    'Tf32x3BackwardScores', 'Tf32x3BackwardProbabilities', 'Tf32x3BackwardGradientsDropped',
+                                    'Tf32x3BackwardGradients', 'Tf32x3BackwardStoreScores', 'Tf32x3BackwardValues']}
 ROW, KEYS_AT, VALUES_AT = const_int('RowBytes'), const_int('KeysAt'), const_int('ValuesAt')
 B_V, B_Q, B_DO = const_int('BackwardValuesAt'), const_int('BackwardQueriesAt'), const_int('BackwardOutputGradientsAt')
 B_LSE, B_DOT = const_int('BackwardLogSumExpsAt'), const_int('BackwardRowDotsAt')
@@ -38,6 +41,9 @@ SCORE_ROW, C_K = const_int('ScoreRowBytes'), const_int('QueriesKeysAt')
 X_ROW, XT_ROW = const_int('Tf32x3RowBytes'), const_int('Tf32x3ValueRowBytes')
 X_Q_SMALL, X_K_SMALL, X_V_AT = const_int('Tf32x3QueriesSmall'), const_int('Tf32x3KeysSmall'), const_int('Tf32x3ValuesAt')
 Y_SMALL, Y_K = const_int('Tf32x3ScoresSmall'), const_int('Tf32x3QueriesKeysAt')
+Z_SMALL, Z_Q, Z_STEP_SMALL = const_int('Tf32x3BackwardSmall'), const_int('Tf32x3BackwardQueriesAt'), const_int('Tf32x3BackwardStepSmall')
+Z_DO, Z_LSE, Z_DOT = const_int('Tf32x3BackwardOutputGradientsAt'), const_int('Tf32x3BackwardLogSumExpsAt'), const_int('Tf32x3BackwardRowDotsAt')
+Z_QUERY_ROWS = 8
 QUERY_ROWS, KEY_ROWS, THREADS, HEAD = 64, 32, 128, 64
 LANES = np.arange(32)
 F32, U32, U64 = np.float32, np.uint32, np.uint64
@@ -127,7 +133,7 @@ class Warp:
             return np.full(32, int(x[2:], 16), dtype=U32)
         if re.fullmatch(r'-?(0x[0-9A-Fa-f]+|\d+)', x):
             return np.full(32, int(x, 0) & 0xFFFFFFFFFFFFFFFF, dtype=U64)
-        if x in ('fa_smem', 'fb_smem', 'fc_smem', 'fx_smem', 'fy_smem'):
+        if x in ('fa_smem', 'fb_smem', 'fc_smem', 'fx_smem', 'fy_smem', 'fz_smem'):
             return np.zeros(32, dtype=U32)
         return self.find(x)[x][1]
 
@@ -247,7 +253,7 @@ class Warp:
                 a = int(at[lane])
                 assert a % 4 == 0 and a + 4 <= self.smem.size, f'shared store at {a}'
                 self.smem[a:a + 4] = np.array([v[lane]], dtype=U32).view(np.uint8)
-        elif op == 'ld.shared.f32':
+        elif op in ('ld.shared.f32', 'ld.shared.b32'):
             at = self.address(ops[1], args)
             out = np.zeros(32, dtype=U32)
             for lane in LANES:
@@ -402,14 +408,14 @@ def groups(shape, memory, shared_bytes, init):
             yield head, gx * QUERY_ROWS, (image * t * 3 * c, image * t * c, (head % heads) * HEAD), warps
 
 
-def stage_split(warps, source, start, row_length, row0, tokens, at, small, rows):
+def stage_split(warps, source, start, row_length, row0, tokens, at, small, rows, asm='Tf32x3Stage'):
     # TensorCoreFlashAttention.StageSplit: quad e = thread + 128·j is row e / 16, columns 4·(e % 16) … + 3.
     for e0 in range(0, rows * (HEAD // 4), THREADS):
         for wi, w in enumerate(warps):
             e = e0 + 32 * wi + LANES
             row, quad = e // (HEAD // 4), e % (HEAD // 4)
             xs = quads(source, start, row_length, row0 + row, tokens, quad)
-            w.run(ASM['Tf32x3Stage'], xs + [as_u32(at + row * X_ROW + 16 * quad), as_u32(np.full(32, small))])
+            w.run(ASM[asm], xs + [as_u32(at + row * X_ROW + 16 * quad), as_u32(np.full(32, small))])
 
 
 def permuted_values(key):
@@ -655,6 +661,63 @@ def backward_kernel(qkv, dout, lse, dots, shape, scale, probability, prefix, dqk
                                              np.full(32, c * 4, dtype=np.uint64), as_f32(scale)])
 
 
+def tf32x3_backward_kernel(qkv, dout, lse, dots, shape, scale, probability, prefix, dqkv, scratch):
+    # TensorCoreFlashAttention.Tf32x3BackwardKernel, group by group; addresses as the host passes them.
+    batch, t, c, heads = shape
+    DQKV_AT, SCRATCH_AT = 0x100000, 0x80000000
+    memory = Global()
+    memory.put(DQKV_AT, dqkv)
+    memory.put(SCRATCH_AT, scratch)
+    log2e = F32(1.0 / math.log(2.0))
+    scale_log2, threshold, keep = launch_terms(scale, probability)
+    lane = LANES
+    split = 'Tf32x3BackwardStage'
+    for head, key0, (qkv_rows, output_rows, head_column), warps in groups(shape, memory, Z_DOT + 32, 'Tf32x3BackwardInit'):
+        active = [key0 + 16 * wi < t for wi in range(4)]
+        stage_split(warps, qkv, qkv_rows + c + head_column, 3 * c, key0, t, 0, Z_SMALL, QUERY_ROWS, split)
+        for wi, w in enumerate(warps):
+            if active[wi]:
+                w.run(ASM['Tf32x3BackwardLoadKeys'], [as_u32(a_fragment(wi, X_ROW))])
+        stage_split(warps, qkv, qkv_rows + 2 * c + head_column, 3 * c, key0, t, 0, Z_SMALL, QUERY_ROWS, split)
+        b_fragment = (lane % 8) * X_ROW + 16 * (lane // 8)
+        row_fragment = 2 * (lane % 4) * X_ROW + 4 * (lane // 4)
+        column = 2 * (lane % 4)
+        for query0 in range(0, t, Z_QUERY_ROWS):
+            stage_split(warps, qkv, qkv_rows + head_column, 3 * c, query0, t, Z_Q, Z_STEP_SMALL, Z_QUERY_ROWS, split)
+            stage_split(warps, dout, output_rows + head_column, c, query0, t, Z_DO, Z_STEP_SMALL, Z_QUERY_ROWS, split)
+            # Threads 0-7 store (thread < 8): the emulator runs a statement in all 32 lanes, so lanes 8-31 repeat lane 7's store.
+            slot = np.minimum(lane, Z_QUERY_ROWS - 1)
+            row = query0 + slot
+            inside = row < t
+            at = np.where(inside, head * t + row, 0)
+            l2 = np.where(inside, (lse.reshape(-1)[at] * log2e).astype(F32), F32(0)).astype(F32)
+            d = np.where(inside, dots.reshape(-1)[at], F32(0)).astype(F32)
+            warps[0].run(ASM['Tf32x3BackwardStatistic'], [l2.view(U32), as_u32(Z_LSE + 4 * slot)])
+            warps[0].run(ASM['Tf32x3BackwardStatistic'], [d.view(U32), as_u32(Z_DOT + 4 * slot)])
+            for wi, w in enumerate(warps):
+                if not active[wi]:
+                    continue
+                key = key0 + 16 * wi + lane // 4
+                w.run(ASM['Tf32x3BackwardScores'], [as_u32(a_fragment(wi, X_ROW)), as_u32(b_fragment), as_u32(t - query0 - column)])
+                w.run(ASM['Tf32x3BackwardProbabilities'], [as_f32(scale_log2), as_u32(4 * column)])
+                index = ((head * t) + query0 + column) * t + key
+                if probability > 0:
+                    w.run(ASM['Tf32x3BackwardGradientsDropped'], [np.full(32, prefix, dtype=np.uint64), np.full(32, threshold), as_f32(keep),
+                                                                  index.astype(np.uint64), (index + 8).astype(np.uint64),
+                                                                  np.full(32, t, dtype=np.uint64), as_u32(4 * column)])
+                else:
+                    w.run(ASM['Tf32x3BackwardGradients'], [as_u32(4 * column)])
+                w.run(ASM['Tf32x3BackwardStoreScores'], [(SCRATCH_AT + index * 4).astype(np.uint64), np.full(32, 4 * t, dtype=np.uint64),
+                                                         as_u32(t - key), as_u32(t - query0 - column), as_f32(scale)])
+                w.run(ASM['Tf32x3BackwardValues'], [as_u32(row_fragment)])
+        for wi, w in enumerate(warps):
+            if active[wi]:
+                key = key0 + 16 * wi + lane // 4
+                w.run(ASM['BackwardStore'], [(DQKV_AT + (qkv_rows + key * 3 * c + c + head_column + column) * 4).astype(np.uint64),
+                                             np.full(32, 8 * 3 * c * 4, dtype=np.uint64), as_u32(t - key),
+                                             np.full(32, c * 4, dtype=np.uint64), as_f32(scale)])
+
+
 def mma_f32(a, b):
     # a · b summed as mma.m16n8k16 sums: fp32 accumulators, a k-step of 16 added at a time.
     acc = np.zeros((a.shape[0], b.shape[1]), dtype=F32)
@@ -707,7 +770,7 @@ def backward_references(qkv, dout, lse, dots, shape, scale, probability, prefix,
     return results
 
 
-def backward_case(name, shape, probability, seed):
+def backward_case(name, shape, probability, seed, tf32x3=False):
     batch, t, c, heads = shape
     rng = np.random.default_rng(seed)
     qkv = rng.standard_normal((batch, t, 3 * c)).astype(F32)
@@ -732,9 +795,19 @@ def backward_case(name, shape, probability, seed):
     dqkv0 = rng.standard_normal((batch, t, 3 * c)).astype(F32)
     dqkv = dqkv0.copy()
     scratch = np.full((batch * heads, t, t), np.nan, dtype=F32)
-    backward_kernel(qkv, dout, lse, dots, shape, scale, probability, prefix, dqkv, scratch)
+    (tf32x3_backward_kernel if tf32x3 else backward_kernel)(qkv, dout, lse, dots, shape, scale, probability, prefix, dqkv, scratch)
     dq_exact, ds_exact, dq_tiled, ds_tiled = backward_references(qkv, dout, lse, dots, shape, scale, probability, prefix, dqkv0)
     unset = int(np.isnan(dqkv).sum() + np.isnan(scratch).sum())
+    q_part = float(np.abs(dqkv.reshape(batch, t, 3, c)[:, :, 0] - dqkv0.reshape(batch, t, 3, c)[:, :, 0]).max())
+    if tf32x3:
+        # fp32-accurate: against exact float64, dqkv within 2e-5 and scale·dS within 1e-5 (twenty times what fp32 sums of
+        # ~200 unit-sized terms round to); plain TF32 errs by ~1e-3, a wrong fragment, mask or dropout element by 1e-2 or more.
+        e_dq = float(np.nanmax(np.abs(dqkv - dq_exact)))
+        e_ds = float(np.nanmax(np.abs(scratch - ds_exact)))
+        ok = unset == 0 and q_part == 0 and e_dq <= 2e-5 and e_ds <= 1e-5
+        print(f"{'ok  ' if ok else 'FAIL'} 3xTF32 backward, {name}: {batch}x{t}x{c} h{heads} p={probability}: dqkv vs exact {e_dq:.1e}, "
+              f"scale·dS vs exact {e_ds:.1e}; q part changed by {q_part:.1e}; {unset} unset")
+        return ok
     e_tiled = float(np.nanmax(np.abs(dqkv - dq_tiled)))
     e_ds = float(np.nanmax(np.abs(scratch - ds_tiled)))
     e_exact = float(np.nanmax(np.abs(dqkv - dq_exact)))
@@ -858,5 +931,9 @@ query_cases = [("cct-2/3x2's 49 tokens", (2, 49, 128, 2), 41), ("cct-7/3x1's 196
 results = [case(*c) for c in cases] + [tf32x3_case(n, shape, p, seed + 60) for n, shape, p, seed in cases]
 results += [backward_case(*c) for c in backward_cases] + [query_case(*c) for c in query_cases]
 results += [query_case(n, shape, seed + 20, tf32x3=True) for n, shape, seed in query_cases]
+# The 3xTF32 backward walks 8 queries a step: these reach every query mask threshold of its one tile (T % 8 − 2t).
+tf32x3_backward_cases = backward_cases[:4] + [(f"{t} tokens, the last step's queries {(t - 1) % 8 + 1}", (1, t, 64, 1), p, 65 + t)
+                                              for t, p in [(50, 0.1), (63, 0.0), (41, 0.2), (44, 0.1), (64, 0.1), (47, 0.1)]]
+results += [backward_case(n, shape, p, seed + 40, tf32x3=True) for n, shape, p, seed in tf32x3_backward_cases]
 print(f"{sum(results)} of {len(results)} cases ok")
 sys.exit(0 if all(results) else 1)

@@ -54,8 +54,8 @@ internal sealed class FlashAttention
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape> rowDots;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, float, GemmDropout> keyValueBackward;
 
-    // The forward on tensor cores for a CUDA device in a tensor-core precision, and in bf16 the backward too (null elsewhere):
-    // chosen once, with the device.
+    // The forward and the key-major backward on tensor cores, for a CUDA device in a tensor-core precision (null
+    // elsewhere): chosen once, with the device.
     private readonly TensorCoreFlashAttention? tensorCores;
 
     private FlashAttention(ComputeDevice device)
@@ -116,18 +116,13 @@ internal sealed class FlashAttention
         var (dots, scoreGradients) = (scratch.SubView(0, rows), scratch.SubView(rows, rows * t));
         var scale = ScoreScale(shape);
         rowDots(Launch(shape), dots, doutput, output, shape);
-        if (tensorCores is { HasBackward: true } && TensorCoreFlashAttention.Fits(shape, dqkv))
+        if (tensorCores is not null && TensorCoreFlashAttention.Fits(shape, dqkv))
         {
             tensorCores.Backward(dqkv, scoreGradients, doutput, qkv, logSumExp, dots, shape, scale, dropoutProbability, key);
             return;
         }
 
         keyValueBackward(Launch(shape), dqkv, scoreGradients, doutput, qkv, logSumExp, dots, shape, scale, new GemmDropout(dropoutProbability, key));
-        if (tensorCores is not null && TensorCoreFlashAttention.Fits(shape, dqkv))
-        {
-            tensorCores.QueryGradients(dqkv, scoreGradients, qkv, shape); // tf32x3 and tf32: dq's product in 3xTF32
-            return;
-        }
 
         // dq += (scale · dS) · k, per head: one product on the batched GEMM tiles, where recomputing the scores and dP
         // for it in a query-major kernel cost two products more (docs/gpu-kernels.md).

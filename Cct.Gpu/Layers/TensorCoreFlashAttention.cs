@@ -40,6 +40,9 @@ internal sealed class TensorCoreFlashAttention
     /// <summary>Keys per step of the walk.</summary>
     public const int KeyRows = 32;
 
+    /// <summary>Queries per step of the 3xTF32 backward's walk: its q and doutput tiles, big and small, fit under 48 KB beside v's.</summary>
+    public const int Tf32x3BackwardQueryRows = 8;
+
     /// <summary>Threads per group: 4 warps.</summary>
     public const int Threads = 128;
 
@@ -57,7 +60,7 @@ internal sealed class TensorCoreFlashAttention
 
     /// <summary>The specialisation <paramref name="kernel"/> (one of this class's) is loaded with.</summary>
     internal static KernelSpecialization SpecializationOf(System.Reflection.MethodInfo kernel)
-        => kernel.Name == nameof(BackwardKernel) ? TwoGroupSpecialization
+        => kernel.Name is nameof(BackwardKernel) or nameof(Tf32x3BackwardKernel) ? TwoGroupSpecialization
             : kernel.IsGenericMethod && kernel.GetGenericArguments()[0] == typeof(Tf32x3Tiles)
                 ? (kernel.GetGenericArguments()[1] == typeof(Dropped) ? TwoGroupSpecialization : Tf32x3Specialization)
             : Specialization;
@@ -65,21 +68,23 @@ internal sealed class TensorCoreFlashAttention
     private readonly ComputeDevice device;
     private readonly Action<KernelConfig, ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout> dropped;
     private readonly Action<KernelConfig, ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout> undropped;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout>? backwardDropped;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout>? backwardUndropped;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients>? queryGradients;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients>? tf32x3QueryGradients;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout> backwardDropped;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout> backwardUndropped;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients> queryGradients;
 
     private TensorCoreFlashAttention(ComputeDevice device)
     {
         this.device = device;
         var a = device.Accelerator;
         // With and without dropout: the hash is most of a step's instructions, so the eval pass (p = 0) has a kernel without it.
+        // The kernel set is chosen here, once: bf16's, or 3xTF32's for tf32x3 and tf32.
         if (device.Profile.Precision != GemmPrecision.Bf16)
         {
             dropped = a.LoadStreamKernel<ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout>(Kernel<Tf32x3Tiles, Dropped>, TwoGroupSpecialization);
             undropped = a.LoadStreamKernel<ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout>(Kernel<Tf32x3Tiles, Undropped>, Tf32x3Specialization);
-            tf32x3QueryGradients = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients>(Tf32x3QueryGradientsKernel, Specialization);
+            backwardDropped = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout>(Tf32x3BackwardKernel<Tf32x3DroppedGradients>, TwoGroupSpecialization);
+            backwardUndropped = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout>(Tf32x3BackwardKernel<Tf32x3UndroppedGradients>, TwoGroupSpecialization);
+            queryGradients = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients>(Tf32x3QueryGradientsKernel, Specialization);
             return;
         }
 
@@ -91,20 +96,13 @@ internal sealed class TensorCoreFlashAttention
     }
 
     /// <summary>
-    /// The kernels on <paramref name="device"/>, which must be a CUDA GPU in a tensor-core precision: bf16 for the forward
-    /// and the backward, tf32x3 and tf32 for the forward in 3xTF32.
+    /// The kernels on <paramref name="device"/>, which must be a CUDA GPU in a tensor-core precision: bf16's, or 3xTF32's
+    /// for tf32x3 and tf32.
     /// </summary>
     public static TensorCoreFlashAttention For(ComputeDevice device)
         => device.Profile.Class == DeviceClass.CudaGpu && device.Profile.Precision != GemmPrecision.Fp32
             ? device.Kernels(static d => new TensorCoreFlashAttention(d))
             : throw new NotSupportedException($"tensor-core attention runs on a CUDA GPU in a tensor-core precision; this device is {device.Profile.Class} in {device.Profile.Precision}");
-
-    /// <summary>
-    /// Whether <see cref="Backward"/> runs on this device's precision: bf16 only. In tf32x3 and tf32 the key-major
-    /// backward stays FlashAttention's fp32 kernel (the 3xTF32 forward is as exact, so it recomputes the same P from its
-    /// log-sum-exp), and dq's product runs here in 3xTF32 (<see cref="QueryGradients"/>).
-    /// </summary>
-    public bool HasBackward => queryGradients is not null;
 
     /// <summary>
     /// Whether the kernels take this shape and the view they store to (the forward's output, the backward's dqkv): head
@@ -134,30 +132,10 @@ internal sealed class TensorCoreFlashAttention
     public void Backward(ArrayView<float> dqkv, ArrayView<float> scoreGradients, ArrayView<float> doutput, ArrayView<float> qkv, ArrayView<float> logSumExp, ArrayView<float> rowDots, AttentionShape shape, float scale, float dropoutProbability, RngKey key)
     {
         var (threshold, keepScale) = DropoutTerms(dropoutProbability);
-        if (queryGradients is null || backwardDropped is null || backwardUndropped is null)
-        {
-            throw new NotSupportedException($"tensor-core attention's backward runs in bf16; this device is in {device.Profile.Precision}");
-        }
-
         var problem = new TensorCoreAttentionGradients(TensorCoreGemm.Address(dqkv), TensorCoreGemm.Address(scoreGradients), scale, scale * Log2E, threshold, keepScale);
         Passes++;
         (dropoutProbability == 0f ? backwardUndropped : backwardDropped)(Launch(shape), qkv, doutput, logSumExp, rowDots, shape, problem, new GemmDropout(dropoutProbability, key));
         queryGradients(Launch(shape), scoreGradients, qkv, shape, problem);
-    }
-
-    /// <summary>
-    /// In tf32x3 and tf32, after FlashAttention's fp32 key-major backward: dqkv's q part (B, T, 3C) += scoreGradients
-    /// (B, H, T, T), the scaled scores' gradient it wrote, · k from qkv (B, T, 3C), in 3xTF32.
-    /// </summary>
-    public void QueryGradients(ArrayView<float> dqkv, ArrayView<float> scoreGradients, ArrayView<float> qkv, AttentionShape shape)
-    {
-        if (tf32x3QueryGradients is null)
-        {
-            throw new NotSupportedException($"tensor-core attention's 3xTF32 dq runs in tf32x3 and tf32; this device is in {device.Profile.Precision}");
-        }
-
-        Passes++;
-        tf32x3QueryGradients(Launch(shape), scoreGradients, qkv, shape, new TensorCoreAttentionGradients(TensorCoreGemm.Address(dqkv), 0, 0f, 0f, 0, 0f));
     }
 
     private static float Log2E => (float)(1.0 / Math.Log(2.0));
@@ -290,6 +268,66 @@ internal sealed class TensorCoreFlashAttention
         }
     }
 
+    // Group (x, y): keys 64·x … of head y, warp w their rows 16·w …, walking the queries 8 a step: BackwardKernel's work in
+    // 3xTF32. k's big and small A fragments are loaded once into registers (staged where v then goes), v's are read from
+    // shared each step; per step 48 mma each for the scores k·qᵀ and dP̃ᵀ = v·doutputᵀ and, after P and dS, for dv and dk.
+    private static void Tf32x3BackwardKernel<TGradients>(ArrayView<float> qkv, ArrayView<float> doutput, ArrayView<float> logSumExp, ArrayView<float> rowDots, AttentionShape s, TensorCoreAttentionGradients p, GemmDropout dropout)
+        where TGradients : struct, IStepGradients
+    {
+        CudaAsm.Emit(Asm.Tf32x3BackwardInit);
+        var prefix = dropout.Resolved().Prefix;
+        var (t, c) = (s.Tokens, s.Channels);
+        var tile = TensorCoreAttentionTile.Current(s);
+        var (head, key0, thread, warp, lane) = (tile.Head, tile.FirstRow, tile.Thread, tile.Warp, tile.Lane);
+        var (qkvRows, outputRows, headColumn) = (tile.QkvRows, tile.OutputRows, tile.HeadColumn);
+        var active = key0 + (16 * warp) < t;
+        var aFragment = AFragment(warp, lane, Asm.Tf32x3RowBytes);
+        StageSplit<BackwardSplit>(qkv, qkvRows + c + headColumn, 3 * c, key0, t, 0, Asm.Tf32x3BackwardSmall, QueryRows, thread);
+        Group.Barrier();
+        if (active)
+        {
+            CudaAsm.Emit(Asm.Tf32x3BackwardLoadKeys, aFragment);
+        }
+
+        Group.Barrier(); // k's fragments are read before v takes its place
+        StageSplit<BackwardSplit>(qkv, qkvRows + (2 * c) + headColumn, 3 * c, key0, t, 0, Asm.Tf32x3BackwardSmall, QueryRows, thread);
+
+        // B fragments of the scores (query rows as n, one ldmatrix.x4 two k-steps) and of dv, dk (rows 2t, 2t + 1 as k).
+        var bFragment = ((lane % 8) * Asm.Tf32x3RowBytes) + (16 * (lane / 8));
+        var rowFragment = (2 * (lane % 4) * Asm.Tf32x3RowBytes) + (4 * (lane / 4));
+        var column = 2 * (lane % 4);
+        var key = key0 + (16 * warp) + (lane / 4);
+        for (var query0 = 0; query0 < t; query0 += Tf32x3BackwardQueryRows)
+        {
+            Group.Barrier(); // the last step's reads of the query tiles and statistics are done
+            StageSplit<BackwardSplit>(qkv, qkvRows + headColumn, 3 * c, query0, t, Asm.Tf32x3BackwardQueriesAt, Asm.Tf32x3BackwardStepSmall, Tf32x3BackwardQueryRows, thread);
+            StageSplit<BackwardSplit>(doutput, outputRows + headColumn, c, query0, t, Asm.Tf32x3BackwardOutputGradientsAt, Asm.Tf32x3BackwardStepSmall, Tf32x3BackwardQueryRows, thread);
+            if (thread < Tf32x3BackwardQueryRows)
+            {
+                var row = query0 + thread;
+                var inside = row < t;
+                CudaAsm.Emit(Asm.Tf32x3BackwardStatistic, inside ? logSumExp[((long)head * t) + row] * Log2E : 0f, Asm.Tf32x3BackwardLogSumExpsAt + (4 * thread));
+                CudaAsm.Emit(Asm.Tf32x3BackwardStatistic, inside ? rowDots[((long)head * t) + row] : 0f, Asm.Tf32x3BackwardRowDotsAt + (4 * thread));
+            }
+
+            Group.Barrier();
+            if (active)
+            {
+                CudaAsm.Emit(Asm.Tf32x3BackwardScores, aFragment, bFragment, t - query0 - column);
+                CudaAsm.Emit(Asm.Tf32x3BackwardProbabilities, p.ScaleLog2, 4 * column);
+                var index = ((((long)head * t) + query0 + column) * t) + key; // (query 2t, key g) of the (B, H, T, T) matrix
+                default(TGradients).Apply(prefix, p.Threshold, p.KeepScale, index, index + 8, t, 4 * column);
+                CudaAsm.Emit(Asm.Tf32x3BackwardStoreScores, p.ScoreGradients + (index * sizeof(float)), 4L * t, t - key, t - query0 - column, p.Scale);
+                CudaAsm.Emit(Asm.Tf32x3BackwardValues, rowFragment);
+            }
+        }
+
+        if (active)
+        {
+            CudaAsm.Emit(Asm.BackwardStore, p.Dqkv + ((qkvRows + ((long)key * 3 * c) + c + headColumn + column) * sizeof(float)), 8L * 3 * c * sizeof(float), t - key, (long)c * sizeof(float), p.Scale);
+        }
+    }
+
     // Group (x, y): queries 64·x … of head y, warp w their rows 16·w …, walking the keys 32 a step: dq += (scale · dS) ·
     // k, the scores staged from the (B, H, T, T) scratch (A fragments), the keys as B fragments by ldmatrix.trans.
     private static void QueryGradientsKernel(ArrayView<float> scoreGradients, ArrayView<float> qkv, AttentionShape s, TensorCoreAttentionGradients p)
@@ -405,7 +443,8 @@ internal sealed class TensorCoreFlashAttention
     // Rows row0 … row0 + rows − 1 of a head's 64 columns into 3xTF32's big tile at byte `at` and its small one `small`
     // bytes on; rows past the tokens are zeros. Quad e = thread + 128·j is row e / 16, columns 4·(e % 16) … + 3: a warp
     // reads two rows' 256 bytes and stores 16-byte words to consecutive banks.
-    private static void StageSplit(ArrayView<float> qkv, long start, int rowLength, int row0, int tokens, int at, int small, int rows, int thread)
+    private static void StageSplit<TStage>(ArrayView<float> qkv, long start, int rowLength, int row0, int tokens, int at, int small, int rows, int thread)
+        where TStage : struct, ISplitStage
     {
         for (var e = thread; e < rows * (HeadSize / 4); e += Threads)
         {
@@ -417,8 +456,24 @@ internal sealed class TensorCoreFlashAttention
                 (x, y, z, w) = (qkv[i], qkv[i + 1], qkv[i + 2], qkv[i + 3]);
             }
 
-            CudaAsm.Emit(Asm.Tf32x3Stage, x, y, z, w, at + (row * Asm.Tf32x3RowBytes) + (16 * quad), small);
+            default(TStage).Store(x, y, z, w, at + (row * Asm.Tf32x3RowBytes) + (16 * quad), small);
         }
+    }
+
+    // The split staging's asm, naming its kernel's shared array.
+    private interface ISplitStage
+    {
+        void Store(float x, float y, float z, float w, int at, int small);
+    }
+
+    private readonly struct ForwardSplit : ISplitStage
+    {
+        public void Store(float x, float y, float z, float w, int at, int small) => CudaAsm.Emit(Asm.Tf32x3Stage, x, y, z, w, at, small);
+    }
+
+    private readonly struct BackwardSplit : ISplitStage
+    {
+        public void Store(float x, float y, float z, float w, int at, int small) => CudaAsm.Emit(Asm.Tf32x3BackwardStage, x, y, z, w, at, small);
     }
 
     // The step's 32 key (or value) rows into 3xTF32's transposed tiles: column d is row d, each key at TTile's word. Quad
@@ -520,11 +575,11 @@ internal sealed class TensorCoreFlashAttention
         public void Init() => CudaAsm.Emit(Asm.Tf32x3Init);
 
         public void StageQueries(ArrayView<float> qkv, long start, int rowLength, int query0, int tokens, int thread)
-            => StageSplit(qkv, start, rowLength, query0, tokens, 0, Asm.Tf32x3QueriesSmall, QueryRows, thread);
+            => StageSplit<ForwardSplit>(qkv, start, rowLength, query0, tokens, 0, Asm.Tf32x3QueriesSmall, QueryRows, thread);
 
         public void StageStep(ArrayView<float> qkv, long keyStart, long valueStart, int rowLength, int key0, int tokens, int thread)
         {
-            StageSplit(qkv, keyStart, rowLength, key0, tokens, 0, Asm.Tf32x3KeysSmall, KeyRows, thread);
+            StageSplit<ForwardSplit>(qkv, keyStart, rowLength, key0, tokens, 0, Asm.Tf32x3KeysSmall, KeyRows, thread);
             StageTransposed<PermutedValues>(qkv, valueStart, rowLength, key0, tokens, thread);
         }
 
@@ -575,6 +630,18 @@ internal sealed class TensorCoreFlashAttention
     {
         public void Apply(uint prefix, uint threshold, float keepScale, long keyIndex, long key8Index, long tokens, int statistics)
             => CudaAsm.Emit(Asm.BackwardGradients, statistics);
+    }
+
+    private readonly struct Tf32x3DroppedGradients : IStepGradients
+    {
+        public void Apply(uint prefix, uint threshold, float keepScale, long keyIndex, long key8Index, long tokens, int statistics)
+            => CudaAsm.Emit(Asm.Tf32x3BackwardGradientsDropped, prefix, threshold, keepScale, keyIndex, key8Index, tokens, statistics);
+    }
+
+    private readonly struct Tf32x3UndroppedGradients : IStepGradients
+    {
+        public void Apply(uint prefix, uint threshold, float keepScale, long keyIndex, long key8Index, long tokens, int statistics)
+            => CudaAsm.Emit(Asm.Tf32x3BackwardGradients, statistics);
     }
 
     private interface IStepDropout

@@ -53,6 +53,24 @@ internal static class TensorCoreFlashAttentionAsm
     /// <summary>Byte offset of the transposed values' big tile in fx_smem.</summary>
     public const int Tf32x3ValuesAt = 17408;
 
+    /// <summary>Byte offset of k's and v's small tiles in fz_smem.</summary>
+    public const int Tf32x3BackwardSmall = 17408;
+
+    /// <summary>Byte offset of the step's q tile in fz_smem.</summary>
+    public const int Tf32x3BackwardQueriesAt = 34816;
+
+    /// <summary>Byte offset of a step tile's small part from its big one in fz_smem.</summary>
+    public const int Tf32x3BackwardStepSmall = 2176;
+
+    /// <summary>Byte offset of the step's doutput tile in fz_smem.</summary>
+    public const int Tf32x3BackwardOutputGradientsAt = 39168;
+
+    /// <summary>Byte offset of the step's log-sum-exps in fz_smem.</summary>
+    public const int Tf32x3BackwardLogSumExpsAt = 43520;
+
+    /// <summary>Byte offset of the step's row dots in fz_smem.</summary>
+    public const int Tf32x3BackwardRowDotsAt = 43552;
+
     /// <summary>Byte offset of the dq kernel's small score tile (and of each small tile from its big one) in fy_smem.</summary>
     public const int Tf32x3ScoresSmall = 9216;
 
@@ -2644,6 +2662,598 @@ internal static class TensorCoreFlashAttentionAsm
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {s0, s1, s2, s3}, {b2, b3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {c2, c3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {b2, b3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
+        "}\n";
+
+    // Declares fz_smem and the 3xTF32 backward's registers across statements: dv and dk zeroed.
+    public const string Tf32x3BackwardInit =
+        ".shared .align 16 .b8 fz_smem[43584];\n" +
+        ".reg .b32 fz_k<64>;\n" +
+        ".reg .f32 fb_dv<32>;\n" +
+        ".reg .f32 fb_dk<32>;\n" +
+        ".reg .f32 fb_s<4>;\n" +
+        ".reg .f32 fb_d<4>;\n" +
+        "mov.f32 fb_dv0, 0f00000000;\n" +
+        "mov.f32 fb_dv1, 0f00000000;\n" +
+        "mov.f32 fb_dv2, 0f00000000;\n" +
+        "mov.f32 fb_dv3, 0f00000000;\n" +
+        "mov.f32 fb_dv4, 0f00000000;\n" +
+        "mov.f32 fb_dv5, 0f00000000;\n" +
+        "mov.f32 fb_dv6, 0f00000000;\n" +
+        "mov.f32 fb_dv7, 0f00000000;\n" +
+        "mov.f32 fb_dv8, 0f00000000;\n" +
+        "mov.f32 fb_dv9, 0f00000000;\n" +
+        "mov.f32 fb_dv10, 0f00000000;\n" +
+        "mov.f32 fb_dv11, 0f00000000;\n" +
+        "mov.f32 fb_dv12, 0f00000000;\n" +
+        "mov.f32 fb_dv13, 0f00000000;\n" +
+        "mov.f32 fb_dv14, 0f00000000;\n" +
+        "mov.f32 fb_dv15, 0f00000000;\n" +
+        "mov.f32 fb_dv16, 0f00000000;\n" +
+        "mov.f32 fb_dv17, 0f00000000;\n" +
+        "mov.f32 fb_dv18, 0f00000000;\n" +
+        "mov.f32 fb_dv19, 0f00000000;\n" +
+        "mov.f32 fb_dv20, 0f00000000;\n" +
+        "mov.f32 fb_dv21, 0f00000000;\n" +
+        "mov.f32 fb_dv22, 0f00000000;\n" +
+        "mov.f32 fb_dv23, 0f00000000;\n" +
+        "mov.f32 fb_dv24, 0f00000000;\n" +
+        "mov.f32 fb_dv25, 0f00000000;\n" +
+        "mov.f32 fb_dv26, 0f00000000;\n" +
+        "mov.f32 fb_dv27, 0f00000000;\n" +
+        "mov.f32 fb_dv28, 0f00000000;\n" +
+        "mov.f32 fb_dv29, 0f00000000;\n" +
+        "mov.f32 fb_dv30, 0f00000000;\n" +
+        "mov.f32 fb_dv31, 0f00000000;\n" +
+        "mov.f32 fb_dk0, 0f00000000;\n" +
+        "mov.f32 fb_dk1, 0f00000000;\n" +
+        "mov.f32 fb_dk2, 0f00000000;\n" +
+        "mov.f32 fb_dk3, 0f00000000;\n" +
+        "mov.f32 fb_dk4, 0f00000000;\n" +
+        "mov.f32 fb_dk5, 0f00000000;\n" +
+        "mov.f32 fb_dk6, 0f00000000;\n" +
+        "mov.f32 fb_dk7, 0f00000000;\n" +
+        "mov.f32 fb_dk8, 0f00000000;\n" +
+        "mov.f32 fb_dk9, 0f00000000;\n" +
+        "mov.f32 fb_dk10, 0f00000000;\n" +
+        "mov.f32 fb_dk11, 0f00000000;\n" +
+        "mov.f32 fb_dk12, 0f00000000;\n" +
+        "mov.f32 fb_dk13, 0f00000000;\n" +
+        "mov.f32 fb_dk14, 0f00000000;\n" +
+        "mov.f32 fb_dk15, 0f00000000;\n" +
+        "mov.f32 fb_dk16, 0f00000000;\n" +
+        "mov.f32 fb_dk17, 0f00000000;\n" +
+        "mov.f32 fb_dk18, 0f00000000;\n" +
+        "mov.f32 fb_dk19, 0f00000000;\n" +
+        "mov.f32 fb_dk20, 0f00000000;\n" +
+        "mov.f32 fb_dk21, 0f00000000;\n" +
+        "mov.f32 fb_dk22, 0f00000000;\n" +
+        "mov.f32 fb_dk23, 0f00000000;\n" +
+        "mov.f32 fb_dk24, 0f00000000;\n" +
+        "mov.f32 fb_dk25, 0f00000000;\n" +
+        "mov.f32 fb_dk26, 0f00000000;\n" +
+        "mov.f32 fb_dk27, 0f00000000;\n" +
+        "mov.f32 fb_dk28, 0f00000000;\n" +
+        "mov.f32 fb_dk29, 0f00000000;\n" +
+        "mov.f32 fb_dk30, 0f00000000;\n" +
+        "mov.f32 fb_dk31, 0f00000000;\n";
+
+    // Splits four consecutive floats (%0..%3) into big and small at shared offset %4 and %4 + %5.
+    public const string Tf32x3BackwardStage =
+        "{\n" +
+        ".reg .b32 b<4>, s<4>;\n" +
+        ".reg .f32 r;\n" +
+        ".reg .u32 a;\n" +
+        "cvt.rna.tf32.f32 b0, %0;\n" +
+        "sub.f32 r, %0, b0;\n" +
+        "cvt.rna.tf32.f32 s0, r;\n" +
+        "cvt.rna.tf32.f32 b1, %1;\n" +
+        "sub.f32 r, %1, b1;\n" +
+        "cvt.rna.tf32.f32 s1, r;\n" +
+        "cvt.rna.tf32.f32 b2, %2;\n" +
+        "sub.f32 r, %2, b2;\n" +
+        "cvt.rna.tf32.f32 s2, r;\n" +
+        "cvt.rna.tf32.f32 b3, %3;\n" +
+        "sub.f32 r, %3, b3;\n" +
+        "cvt.rna.tf32.f32 s3, r;\n" +
+        "mov.u32 a, fz_smem;\n" +
+        "add.u32 a, a, %4;\n" +
+        "st.shared.v4.b32 [a], {b0, b1, b2, b3};\n" +
+        "add.u32 a, a, %5;\n" +
+        "st.shared.v4.b32 [a], {s0, s1, s2, s3};\n" +
+        "}\n";
+
+    // Stores the float %0 at shared offset %1.
+    public const string Tf32x3BackwardStatistic =
+        "{\n" +
+        ".reg .u32 a;\n" +
+        "mov.u32 a, fz_smem;\n" +
+        "add.u32 a, a, %1;\n" +
+        "st.shared.f32 [a], %0;\n" +
+        "}\n";
+
+    // The warp's k fragments, big and small, from shared; %0 the lane's offset.
+    public const string Tf32x3BackwardLoadKeys =
+        "{\n" +
+        ".reg .u32 a;\n" +
+        "mov.u32 a, fz_smem;\n" +
+        "add.u32 a, a, %0;\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fz_k0, fz_k1, fz_k2, fz_k3}, [a+0];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fz_k4, fz_k5, fz_k6, fz_k7}, [a+32];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fz_k8, fz_k9, fz_k10, fz_k11}, [a+64];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fz_k12, fz_k13, fz_k14, fz_k15}, [a+96];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fz_k16, fz_k17, fz_k18, fz_k19}, [a+128];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fz_k20, fz_k21, fz_k22, fz_k23}, [a+160];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fz_k24, fz_k25, fz_k26, fz_k27}, [a+192];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fz_k28, fz_k29, fz_k30, fz_k31}, [a+224];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fz_k32, fz_k33, fz_k34, fz_k35}, [a+17408];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fz_k36, fz_k37, fz_k38, fz_k39}, [a+17440];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fz_k40, fz_k41, fz_k42, fz_k43}, [a+17472];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fz_k44, fz_k45, fz_k46, fz_k47}, [a+17504];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fz_k48, fz_k49, fz_k50, fz_k51}, [a+17536];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fz_k52, fz_k53, fz_k54, fz_k55}, [a+17568];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fz_k56, fz_k57, fz_k58, fz_k59}, [a+17600];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {fz_k60, fz_k61, fz_k62, fz_k63}, [a+17632];\n" +
+        "}\n";
+
+    // The step's scores and dP̃ in 3xTF32; %0, %1 the lane's A and B fragment offsets, %2 the queries left from its first column.
+    public const string Tf32x3BackwardScores =
+        "{\n" +
+        ".reg .b32 a<4>, e<4>, b<4>, c<4>;\n" +
+        ".reg .u32 x, y;\n" +
+        ".reg .pred p;\n" +
+        "mov.f32 fb_s0, 0f00000000;\n" +
+        "mov.f32 fb_s1, 0f00000000;\n" +
+        "mov.f32 fb_s2, 0f00000000;\n" +
+        "mov.f32 fb_s3, 0f00000000;\n" +
+        "mov.f32 fb_d0, 0f00000000;\n" +
+        "mov.f32 fb_d1, 0f00000000;\n" +
+        "mov.f32 fb_d2, 0f00000000;\n" +
+        "mov.f32 fb_d3, 0f00000000;\n" +
+        "mov.u32 x, fz_smem;\n" +
+        "add.u32 y, x, %1;\n" +
+        "add.u32 x, x, %0;\n" +
+        "add.u32 y, y, 34816;\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+0];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+2176];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k32, fz_k33, fz_k34, fz_k35}, {b0, b1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k0, fz_k1, fz_k2, fz_k3}, {c0, c1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k0, fz_k1, fz_k2, fz_k3}, {b0, b1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k36, fz_k37, fz_k38, fz_k39}, {b2, b3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k4, fz_k5, fz_k6, fz_k7}, {c2, c3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k4, fz_k5, fz_k6, fz_k7}, {b2, b3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+64];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+2240];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k40, fz_k41, fz_k42, fz_k43}, {b0, b1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k8, fz_k9, fz_k10, fz_k11}, {c0, c1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k8, fz_k9, fz_k10, fz_k11}, {b0, b1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k44, fz_k45, fz_k46, fz_k47}, {b2, b3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k12, fz_k13, fz_k14, fz_k15}, {c2, c3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k12, fz_k13, fz_k14, fz_k15}, {b2, b3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+128];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+2304];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k48, fz_k49, fz_k50, fz_k51}, {b0, b1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k16, fz_k17, fz_k18, fz_k19}, {c0, c1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k16, fz_k17, fz_k18, fz_k19}, {b0, b1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k52, fz_k53, fz_k54, fz_k55}, {b2, b3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k20, fz_k21, fz_k22, fz_k23}, {c2, c3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k20, fz_k21, fz_k22, fz_k23}, {b2, b3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+192];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+2368];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k56, fz_k57, fz_k58, fz_k59}, {b0, b1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k24, fz_k25, fz_k26, fz_k27}, {c0, c1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k24, fz_k25, fz_k26, fz_k27}, {b0, b1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k60, fz_k61, fz_k62, fz_k63}, {b2, b3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k28, fz_k29, fz_k30, fz_k31}, {c2, c3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k28, fz_k29, fz_k30, fz_k31}, {b2, b3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+4352];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+6528];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+0];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {e0, e1, e2, e3}, [x+17408];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {e0, e1, e2, e3}, {b0, b1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {c0, c1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {b0, b1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+32];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {e0, e1, e2, e3}, [x+17440];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {e0, e1, e2, e3}, {b2, b3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {c2, c3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {b2, b3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+4416];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+6592];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+64];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {e0, e1, e2, e3}, [x+17472];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {e0, e1, e2, e3}, {b0, b1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {c0, c1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {b0, b1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+96];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {e0, e1, e2, e3}, [x+17504];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {e0, e1, e2, e3}, {b2, b3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {c2, c3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {b2, b3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+4480];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+6656];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+128];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {e0, e1, e2, e3}, [x+17536];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {e0, e1, e2, e3}, {b0, b1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {c0, c1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {b0, b1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+160];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {e0, e1, e2, e3}, [x+17568];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {e0, e1, e2, e3}, {b2, b3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {c2, c3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {b2, b3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+4544];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+6720];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+192];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {e0, e1, e2, e3}, [x+17600];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {e0, e1, e2, e3}, {b0, b1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {c0, c1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {b0, b1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+224];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {e0, e1, e2, e3}, [x+17632];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {e0, e1, e2, e3}, {b2, b3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {c2, c3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {b2, b3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "setp.gt.s32 p, %2, 0;\n" +
+        "selp.f32 fb_s0, fb_s0, 0fFF800000, p;\n" +
+        "selp.f32 fb_s2, fb_s2, 0fFF800000, p;\n" +
+        "setp.gt.s32 p, %2, 1;\n" +
+        "selp.f32 fb_s1, fb_s1, 0fFF800000, p;\n" +
+        "selp.f32 fb_s3, fb_s3, 0fFF800000, p;\n" +
+        "}\n";
+
+    // P from the scores; %0 = scale · log2(e), %1 = 8t.
+    public const string Tf32x3BackwardProbabilities =
+        "{\n" +
+        ".reg .u32 a;\n" +
+        ".reg .f32 l<2>;\n" +
+        "mov.u32 a, fz_smem;\n" +
+        "add.u32 a, a, %1;\n" +
+        "add.u32 a, a, 43520;\n" +
+        "ld.shared.f32 l0, [a+0];\n" +
+        "ld.shared.f32 l1, [a+4];\n" +
+        "neg.f32 l0, l0;\n" +
+        "fma.rn.f32 fb_s0, fb_s0, %0, l0;\n" +
+        "ex2.approx.ftz.f32 fb_s0, fb_s0;\n" +
+        "fma.rn.f32 fb_s2, fb_s2, %0, l0;\n" +
+        "ex2.approx.ftz.f32 fb_s2, fb_s2;\n" +
+        "neg.f32 l1, l1;\n" +
+        "fma.rn.f32 fb_s1, fb_s1, %0, l1;\n" +
+        "ex2.approx.ftz.f32 fb_s1, fb_s1;\n" +
+        "fma.rn.f32 fb_s3, fb_s3, %0, l1;\n" +
+        "ex2.approx.ftz.f32 fb_s3, fb_s3;\n" +
+        "}\n";
+
+    // dS and dropout(P) with dropout; %0 prefix, %1 threshold, %2 1 / (1 − p), %3 %4 indices, %5 T, %6 = 8t.
+    public const string Tf32x3BackwardGradientsDropped =
+        "{\n" +
+        ".reg .b64 i, o;\n" +
+        ".reg .u32 lo, hi, h, x;\n" +
+        ".reg .pred p;\n" +
+        ".reg .u32 a;\n" +
+        ".reg .f32 dot<2>, v;\n" +
+        "mov.u32 a, fz_smem;\n" +
+        "add.u32 a, a, %6;\n" +
+        "add.u32 a, a, 43552;\n" +
+        "ld.shared.f32 dot0, [a+0];\n" +
+        "ld.shared.f32 dot1, [a+4];\n" +
+        "mul.lo.s64 o, %5, 0;\n" +
+        "add.s64 i, %3, o;\n" +
+        "mov.b64 {lo, hi}, i;\n" +
+        "xor.b32 h, %0, lo;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "xor.b32 h, h, hi;\n" +
+        "xor.b32 h, h, 0x27D4EB2F;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "shr.u32 h, h, 8;\n" +
+        "setp.ge.u32 p, h, %1;\n" +
+        "mul.f32 v, fb_d0, %2;\n" +
+        "selp.f32 fb_d0, v, 0f00000000, p;\n" +
+        "sub.f32 fb_d0, fb_d0, dot0;\n" +
+        "mul.f32 fb_d0, fb_d0, fb_s0;\n" +
+        "mul.f32 v, fb_s0, %2;\n" +
+        "selp.f32 fb_s0, v, 0f00000000, p;\n" +
+        "mul.lo.s64 o, %5, 1;\n" +
+        "add.s64 i, %3, o;\n" +
+        "mov.b64 {lo, hi}, i;\n" +
+        "xor.b32 h, %0, lo;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "xor.b32 h, h, hi;\n" +
+        "xor.b32 h, h, 0x27D4EB2F;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "shr.u32 h, h, 8;\n" +
+        "setp.ge.u32 p, h, %1;\n" +
+        "mul.f32 v, fb_d1, %2;\n" +
+        "selp.f32 fb_d1, v, 0f00000000, p;\n" +
+        "sub.f32 fb_d1, fb_d1, dot1;\n" +
+        "mul.f32 fb_d1, fb_d1, fb_s1;\n" +
+        "mul.f32 v, fb_s1, %2;\n" +
+        "selp.f32 fb_s1, v, 0f00000000, p;\n" +
+        "mul.lo.s64 o, %5, 0;\n" +
+        "add.s64 i, %4, o;\n" +
+        "mov.b64 {lo, hi}, i;\n" +
+        "xor.b32 h, %0, lo;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "xor.b32 h, h, hi;\n" +
+        "xor.b32 h, h, 0x27D4EB2F;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "shr.u32 h, h, 8;\n" +
+        "setp.ge.u32 p, h, %1;\n" +
+        "mul.f32 v, fb_d2, %2;\n" +
+        "selp.f32 fb_d2, v, 0f00000000, p;\n" +
+        "sub.f32 fb_d2, fb_d2, dot0;\n" +
+        "mul.f32 fb_d2, fb_d2, fb_s2;\n" +
+        "mul.f32 v, fb_s2, %2;\n" +
+        "selp.f32 fb_s2, v, 0f00000000, p;\n" +
+        "mul.lo.s64 o, %5, 1;\n" +
+        "add.s64 i, %4, o;\n" +
+        "mov.b64 {lo, hi}, i;\n" +
+        "xor.b32 h, %0, lo;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "xor.b32 h, h, hi;\n" +
+        "xor.b32 h, h, 0x27D4EB2F;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0x85EBCA6B;\n" +
+        "shr.u32 x, h, 13;\n" +
+        "xor.b32 h, h, x;\n" +
+        "mul.lo.u32 h, h, 0xC2B2AE35;\n" +
+        "shr.u32 x, h, 16;\n" +
+        "xor.b32 h, h, x;\n" +
+        "shr.u32 h, h, 8;\n" +
+        "setp.ge.u32 p, h, %1;\n" +
+        "mul.f32 v, fb_d3, %2;\n" +
+        "selp.f32 fb_d3, v, 0f00000000, p;\n" +
+        "sub.f32 fb_d3, fb_d3, dot1;\n" +
+        "mul.f32 fb_d3, fb_d3, fb_s3;\n" +
+        "mul.f32 v, fb_s3, %2;\n" +
+        "selp.f32 fb_s3, v, 0f00000000, p;\n" +
+        "}\n";
+
+    // dS (P as it is); %0 = 8t.
+    public const string Tf32x3BackwardGradients =
+        "{\n" +
+        ".reg .u32 a;\n" +
+        ".reg .f32 dot<2>, v;\n" +
+        "mov.u32 a, fz_smem;\n" +
+        "add.u32 a, a, %0;\n" +
+        "add.u32 a, a, 43552;\n" +
+        "ld.shared.f32 dot0, [a+0];\n" +
+        "ld.shared.f32 dot1, [a+4];\n" +
+        "sub.f32 fb_d0, fb_d0, dot0;\n" +
+        "mul.f32 fb_d0, fb_d0, fb_s0;\n" +
+        "sub.f32 fb_d1, fb_d1, dot1;\n" +
+        "mul.f32 fb_d1, fb_d1, fb_s1;\n" +
+        "sub.f32 fb_d2, fb_d2, dot0;\n" +
+        "mul.f32 fb_d2, fb_d2, fb_s2;\n" +
+        "sub.f32 fb_d3, fb_d3, dot1;\n" +
+        "mul.f32 fb_d3, fb_d3, fb_s3;\n" +
+        "}\n";
+
+    // scale · dS to the scratch; %0 address, %1 4T, %2 keys left, %3 queries left, %4 scale.
+    public const string Tf32x3BackwardStoreScores =
+        "{\n" +
+        ".reg .b64 r, o;\n" +
+        ".reg .f32 v;\n" +
+        ".reg .pred k<2>, q, p;\n" +
+        "setp.gt.s32 k0, %2, 0;\n" +
+        "setp.gt.s32 k1, %2, 8;\n" +
+        "setp.gt.s32 q, %3, 0;\n" +
+        "mul.lo.s64 o, %1, 0;\n" +
+        "add.s64 r, %0, o;\n" +
+        "and.pred p, q, k0;\n" +
+        "mul.f32 v, fb_d0, %4;\n" +
+        "@p st.global.f32 [r+0], v;\n" +
+        "and.pred p, q, k1;\n" +
+        "mul.f32 v, fb_d2, %4;\n" +
+        "@p st.global.f32 [r+32], v;\n" +
+        "setp.gt.s32 q, %3, 1;\n" +
+        "mul.lo.s64 o, %1, 1;\n" +
+        "add.s64 r, %0, o;\n" +
+        "and.pred p, q, k0;\n" +
+        "mul.f32 v, fb_d1, %4;\n" +
+        "@p st.global.f32 [r+0], v;\n" +
+        "and.pred p, q, k1;\n" +
+        "mul.f32 v, fb_d3, %4;\n" +
+        "@p st.global.f32 [r+32], v;\n" +
+        "}\n";
+
+    // dv += dropout(P) · doutput, dk += dS · q in 3xTF32; %0 the lane's B fragment offset (row 2t, column g).
+    public const string Tf32x3BackwardValues =
+        "{\n" +
+        ".reg .b32 p<4>, s<4>, b<2>, c<2>;\n" +
+        ".reg .f32 r;\n" +
+        ".reg .u32 a;\n" +
+        "cvt.rna.tf32.f32 p0, fb_s0;\n" +
+        "sub.f32 r, fb_s0, p0;\n" +
+        "cvt.rna.tf32.f32 s0, r;\n" +
+        "cvt.rna.tf32.f32 p1, fb_s2;\n" +
+        "sub.f32 r, fb_s2, p1;\n" +
+        "cvt.rna.tf32.f32 s1, r;\n" +
+        "cvt.rna.tf32.f32 p2, fb_s1;\n" +
+        "sub.f32 r, fb_s1, p2;\n" +
+        "cvt.rna.tf32.f32 s2, r;\n" +
+        "cvt.rna.tf32.f32 p3, fb_s3;\n" +
+        "sub.f32 r, fb_s3, p3;\n" +
+        "cvt.rna.tf32.f32 s3, r;\n" +
+        "mov.u32 a, fz_smem;\n" +
+        "add.u32 a, a, 39168;\n" +
+        "add.u32 a, a, %0;\n" +
+        "ld.shared.b32 b0, [a+0];\n" +
+        "ld.shared.b32 b1, [a+272];\n" +
+        "ld.shared.b32 c0, [a+2176];\n" +
+        "ld.shared.b32 c1, [a+2448];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv0, fb_dv1, fb_dv2, fb_dv3}, {s0, s1, s2, s3}, {b0, b1}, {fb_dv0, fb_dv1, fb_dv2, fb_dv3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv0, fb_dv1, fb_dv2, fb_dv3}, {p0, p1, p2, p3}, {c0, c1}, {fb_dv0, fb_dv1, fb_dv2, fb_dv3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv0, fb_dv1, fb_dv2, fb_dv3}, {p0, p1, p2, p3}, {b0, b1}, {fb_dv0, fb_dv1, fb_dv2, fb_dv3};\n" +
+        "ld.shared.b32 b0, [a+32];\n" +
+        "ld.shared.b32 b1, [a+304];\n" +
+        "ld.shared.b32 c0, [a+2208];\n" +
+        "ld.shared.b32 c1, [a+2480];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv4, fb_dv5, fb_dv6, fb_dv7}, {s0, s1, s2, s3}, {b0, b1}, {fb_dv4, fb_dv5, fb_dv6, fb_dv7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv4, fb_dv5, fb_dv6, fb_dv7}, {p0, p1, p2, p3}, {c0, c1}, {fb_dv4, fb_dv5, fb_dv6, fb_dv7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv4, fb_dv5, fb_dv6, fb_dv7}, {p0, p1, p2, p3}, {b0, b1}, {fb_dv4, fb_dv5, fb_dv6, fb_dv7};\n" +
+        "ld.shared.b32 b0, [a+64];\n" +
+        "ld.shared.b32 b1, [a+336];\n" +
+        "ld.shared.b32 c0, [a+2240];\n" +
+        "ld.shared.b32 c1, [a+2512];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv8, fb_dv9, fb_dv10, fb_dv11}, {s0, s1, s2, s3}, {b0, b1}, {fb_dv8, fb_dv9, fb_dv10, fb_dv11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv8, fb_dv9, fb_dv10, fb_dv11}, {p0, p1, p2, p3}, {c0, c1}, {fb_dv8, fb_dv9, fb_dv10, fb_dv11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv8, fb_dv9, fb_dv10, fb_dv11}, {p0, p1, p2, p3}, {b0, b1}, {fb_dv8, fb_dv9, fb_dv10, fb_dv11};\n" +
+        "ld.shared.b32 b0, [a+96];\n" +
+        "ld.shared.b32 b1, [a+368];\n" +
+        "ld.shared.b32 c0, [a+2272];\n" +
+        "ld.shared.b32 c1, [a+2544];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv12, fb_dv13, fb_dv14, fb_dv15}, {s0, s1, s2, s3}, {b0, b1}, {fb_dv12, fb_dv13, fb_dv14, fb_dv15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv12, fb_dv13, fb_dv14, fb_dv15}, {p0, p1, p2, p3}, {c0, c1}, {fb_dv12, fb_dv13, fb_dv14, fb_dv15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv12, fb_dv13, fb_dv14, fb_dv15}, {p0, p1, p2, p3}, {b0, b1}, {fb_dv12, fb_dv13, fb_dv14, fb_dv15};\n" +
+        "ld.shared.b32 b0, [a+128];\n" +
+        "ld.shared.b32 b1, [a+400];\n" +
+        "ld.shared.b32 c0, [a+2304];\n" +
+        "ld.shared.b32 c1, [a+2576];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv16, fb_dv17, fb_dv18, fb_dv19}, {s0, s1, s2, s3}, {b0, b1}, {fb_dv16, fb_dv17, fb_dv18, fb_dv19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv16, fb_dv17, fb_dv18, fb_dv19}, {p0, p1, p2, p3}, {c0, c1}, {fb_dv16, fb_dv17, fb_dv18, fb_dv19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv16, fb_dv17, fb_dv18, fb_dv19}, {p0, p1, p2, p3}, {b0, b1}, {fb_dv16, fb_dv17, fb_dv18, fb_dv19};\n" +
+        "ld.shared.b32 b0, [a+160];\n" +
+        "ld.shared.b32 b1, [a+432];\n" +
+        "ld.shared.b32 c0, [a+2336];\n" +
+        "ld.shared.b32 c1, [a+2608];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv20, fb_dv21, fb_dv22, fb_dv23}, {s0, s1, s2, s3}, {b0, b1}, {fb_dv20, fb_dv21, fb_dv22, fb_dv23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv20, fb_dv21, fb_dv22, fb_dv23}, {p0, p1, p2, p3}, {c0, c1}, {fb_dv20, fb_dv21, fb_dv22, fb_dv23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv20, fb_dv21, fb_dv22, fb_dv23}, {p0, p1, p2, p3}, {b0, b1}, {fb_dv20, fb_dv21, fb_dv22, fb_dv23};\n" +
+        "ld.shared.b32 b0, [a+192];\n" +
+        "ld.shared.b32 b1, [a+464];\n" +
+        "ld.shared.b32 c0, [a+2368];\n" +
+        "ld.shared.b32 c1, [a+2640];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv24, fb_dv25, fb_dv26, fb_dv27}, {s0, s1, s2, s3}, {b0, b1}, {fb_dv24, fb_dv25, fb_dv26, fb_dv27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv24, fb_dv25, fb_dv26, fb_dv27}, {p0, p1, p2, p3}, {c0, c1}, {fb_dv24, fb_dv25, fb_dv26, fb_dv27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv24, fb_dv25, fb_dv26, fb_dv27}, {p0, p1, p2, p3}, {b0, b1}, {fb_dv24, fb_dv25, fb_dv26, fb_dv27};\n" +
+        "ld.shared.b32 b0, [a+224];\n" +
+        "ld.shared.b32 b1, [a+496];\n" +
+        "ld.shared.b32 c0, [a+2400];\n" +
+        "ld.shared.b32 c1, [a+2672];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv28, fb_dv29, fb_dv30, fb_dv31}, {s0, s1, s2, s3}, {b0, b1}, {fb_dv28, fb_dv29, fb_dv30, fb_dv31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv28, fb_dv29, fb_dv30, fb_dv31}, {p0, p1, p2, p3}, {c0, c1}, {fb_dv28, fb_dv29, fb_dv30, fb_dv31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv28, fb_dv29, fb_dv30, fb_dv31}, {p0, p1, p2, p3}, {b0, b1}, {fb_dv28, fb_dv29, fb_dv30, fb_dv31};\n" +
+        "cvt.rna.tf32.f32 p0, fb_d0;\n" +
+        "sub.f32 r, fb_d0, p0;\n" +
+        "cvt.rna.tf32.f32 s0, r;\n" +
+        "cvt.rna.tf32.f32 p1, fb_d2;\n" +
+        "sub.f32 r, fb_d2, p1;\n" +
+        "cvt.rna.tf32.f32 s1, r;\n" +
+        "cvt.rna.tf32.f32 p2, fb_d1;\n" +
+        "sub.f32 r, fb_d1, p2;\n" +
+        "cvt.rna.tf32.f32 s2, r;\n" +
+        "cvt.rna.tf32.f32 p3, fb_d3;\n" +
+        "sub.f32 r, fb_d3, p3;\n" +
+        "cvt.rna.tf32.f32 s3, r;\n" +
+        "mov.u32 a, fz_smem;\n" +
+        "add.u32 a, a, 34816;\n" +
+        "add.u32 a, a, %0;\n" +
+        "ld.shared.b32 b0, [a+0];\n" +
+        "ld.shared.b32 b1, [a+272];\n" +
+        "ld.shared.b32 c0, [a+2176];\n" +
+        "ld.shared.b32 c1, [a+2448];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk0, fb_dk1, fb_dk2, fb_dk3}, {s0, s1, s2, s3}, {b0, b1}, {fb_dk0, fb_dk1, fb_dk2, fb_dk3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk0, fb_dk1, fb_dk2, fb_dk3}, {p0, p1, p2, p3}, {c0, c1}, {fb_dk0, fb_dk1, fb_dk2, fb_dk3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk0, fb_dk1, fb_dk2, fb_dk3}, {p0, p1, p2, p3}, {b0, b1}, {fb_dk0, fb_dk1, fb_dk2, fb_dk3};\n" +
+        "ld.shared.b32 b0, [a+32];\n" +
+        "ld.shared.b32 b1, [a+304];\n" +
+        "ld.shared.b32 c0, [a+2208];\n" +
+        "ld.shared.b32 c1, [a+2480];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk4, fb_dk5, fb_dk6, fb_dk7}, {s0, s1, s2, s3}, {b0, b1}, {fb_dk4, fb_dk5, fb_dk6, fb_dk7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk4, fb_dk5, fb_dk6, fb_dk7}, {p0, p1, p2, p3}, {c0, c1}, {fb_dk4, fb_dk5, fb_dk6, fb_dk7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk4, fb_dk5, fb_dk6, fb_dk7}, {p0, p1, p2, p3}, {b0, b1}, {fb_dk4, fb_dk5, fb_dk6, fb_dk7};\n" +
+        "ld.shared.b32 b0, [a+64];\n" +
+        "ld.shared.b32 b1, [a+336];\n" +
+        "ld.shared.b32 c0, [a+2240];\n" +
+        "ld.shared.b32 c1, [a+2512];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk8, fb_dk9, fb_dk10, fb_dk11}, {s0, s1, s2, s3}, {b0, b1}, {fb_dk8, fb_dk9, fb_dk10, fb_dk11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk8, fb_dk9, fb_dk10, fb_dk11}, {p0, p1, p2, p3}, {c0, c1}, {fb_dk8, fb_dk9, fb_dk10, fb_dk11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk8, fb_dk9, fb_dk10, fb_dk11}, {p0, p1, p2, p3}, {b0, b1}, {fb_dk8, fb_dk9, fb_dk10, fb_dk11};\n" +
+        "ld.shared.b32 b0, [a+96];\n" +
+        "ld.shared.b32 b1, [a+368];\n" +
+        "ld.shared.b32 c0, [a+2272];\n" +
+        "ld.shared.b32 c1, [a+2544];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk12, fb_dk13, fb_dk14, fb_dk15}, {s0, s1, s2, s3}, {b0, b1}, {fb_dk12, fb_dk13, fb_dk14, fb_dk15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk12, fb_dk13, fb_dk14, fb_dk15}, {p0, p1, p2, p3}, {c0, c1}, {fb_dk12, fb_dk13, fb_dk14, fb_dk15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk12, fb_dk13, fb_dk14, fb_dk15}, {p0, p1, p2, p3}, {b0, b1}, {fb_dk12, fb_dk13, fb_dk14, fb_dk15};\n" +
+        "ld.shared.b32 b0, [a+128];\n" +
+        "ld.shared.b32 b1, [a+400];\n" +
+        "ld.shared.b32 c0, [a+2304];\n" +
+        "ld.shared.b32 c1, [a+2576];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk16, fb_dk17, fb_dk18, fb_dk19}, {s0, s1, s2, s3}, {b0, b1}, {fb_dk16, fb_dk17, fb_dk18, fb_dk19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk16, fb_dk17, fb_dk18, fb_dk19}, {p0, p1, p2, p3}, {c0, c1}, {fb_dk16, fb_dk17, fb_dk18, fb_dk19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk16, fb_dk17, fb_dk18, fb_dk19}, {p0, p1, p2, p3}, {b0, b1}, {fb_dk16, fb_dk17, fb_dk18, fb_dk19};\n" +
+        "ld.shared.b32 b0, [a+160];\n" +
+        "ld.shared.b32 b1, [a+432];\n" +
+        "ld.shared.b32 c0, [a+2336];\n" +
+        "ld.shared.b32 c1, [a+2608];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk20, fb_dk21, fb_dk22, fb_dk23}, {s0, s1, s2, s3}, {b0, b1}, {fb_dk20, fb_dk21, fb_dk22, fb_dk23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk20, fb_dk21, fb_dk22, fb_dk23}, {p0, p1, p2, p3}, {c0, c1}, {fb_dk20, fb_dk21, fb_dk22, fb_dk23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk20, fb_dk21, fb_dk22, fb_dk23}, {p0, p1, p2, p3}, {b0, b1}, {fb_dk20, fb_dk21, fb_dk22, fb_dk23};\n" +
+        "ld.shared.b32 b0, [a+192];\n" +
+        "ld.shared.b32 b1, [a+464];\n" +
+        "ld.shared.b32 c0, [a+2368];\n" +
+        "ld.shared.b32 c1, [a+2640];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk24, fb_dk25, fb_dk26, fb_dk27}, {s0, s1, s2, s3}, {b0, b1}, {fb_dk24, fb_dk25, fb_dk26, fb_dk27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk24, fb_dk25, fb_dk26, fb_dk27}, {p0, p1, p2, p3}, {c0, c1}, {fb_dk24, fb_dk25, fb_dk26, fb_dk27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk24, fb_dk25, fb_dk26, fb_dk27}, {p0, p1, p2, p3}, {b0, b1}, {fb_dk24, fb_dk25, fb_dk26, fb_dk27};\n" +
+        "ld.shared.b32 b0, [a+224];\n" +
+        "ld.shared.b32 b1, [a+496];\n" +
+        "ld.shared.b32 c0, [a+2400];\n" +
+        "ld.shared.b32 c1, [a+2672];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk28, fb_dk29, fb_dk30, fb_dk31}, {s0, s1, s2, s3}, {b0, b1}, {fb_dk28, fb_dk29, fb_dk30, fb_dk31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk28, fb_dk29, fb_dk30, fb_dk31}, {p0, p1, p2, p3}, {c0, c1}, {fb_dk28, fb_dk29, fb_dk30, fb_dk31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk28, fb_dk29, fb_dk30, fb_dk31}, {p0, p1, p2, p3}, {b0, b1}, {fb_dk28, fb_dk29, fb_dk30, fb_dk31};\n" +
         "}\n";
 
     // Declares fy_smem and dq's accumulators (QueriesStore's), zeroed.
