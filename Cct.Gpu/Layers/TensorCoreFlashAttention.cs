@@ -14,8 +14,9 @@ namespace Cct.Gpu.Layers;
 /// PyTorch's bf16 autocast runs attention's matrix products) and every sum is fp32; backward is a key-major kernel (dk,
 /// dv and scale · dS to the shared scratch) and a query-major one for dq = that · k, where the fp32 path runs dq on
 /// MatMul's batched tiles; the row dots stay FlashAttention's. In <see cref="GemmPrecision.Tf32x3"/> and
-/// <see cref="GemmPrecision.Tf32"/> the forward runs in 3xTF32 (mma.sync m16n8k8, each product as small·big + big·small
-/// + big·big: as exact as fp32), and the backward stays on FlashAttention's fp32 kernels.
+/// <see cref="GemmPrecision.Tf32"/> the same three kernels run in 3xTF32 (mma.sync m16n8k8, each product as small·big +
+/// big·small + big·big, big = tf32(x) and small = tf32(x − big): as exact as fp32), the key-major backward walking 8
+/// queries a step so that its tiles fit under 48 KB of static shared memory.
 /// </summary>
 /// <remarks>
 /// Written as TensorCoreGemm is, and for the same reason (ILGPU 1.5.3 puts by-ref asm operands in local memory): the
@@ -48,7 +49,8 @@ internal sealed class TensorCoreFlashAttention
 
     // Four groups an SM cap ptxas at 65,536 / (4 · 128) = 128 registers a thread: 16 query fragments, 32 accumulators,
     // 16 scores and the step's fragments fit the forward in 127. The backward holds 64 accumulators (dv, dk) and 32 of the
-    // step (scores, dP̃): at 128 it spilled 104 bytes (ptxas 11.8, sm_90), so it runs two groups an SM.
+    // step (scores, dP̃): at 128 it spilled 104 bytes (ptxas 11.8, sm_90), so it runs two groups an SM; so does the 3xTF32
+    // backward, whose 64 k fragments beside dv and dk take 196.
     internal static KernelSpecialization Specialization { get; } = new(Threads, 4);
 
     private static KernelSpecialization TwoGroupSpecialization { get; } = new(Threads, 2);

@@ -6,8 +6,8 @@ using Cct.Training.Check;
 namespace Cct.Tests.Layers;
 
 /// <summary>
-/// TensorCoreFlashAttention, fused attention on tensor cores (inline PTX): forward and key-major backward in bf16, the
-/// forward in 3xTF32 for tf32x3 and tf32. On the CPU: where it loads and which shapes and views it takes. On a CUDA GPU
+/// TensorCoreFlashAttention, fused attention's forward and backward on tensor cores (inline PTX): in bf16, and in 3xTF32
+/// for tf32x3 and tf32. On the CPU: where it loads and which shapes and views it takes. On a CUDA GPU
 /// (category "Gpu", which the default test command excludes with <c>--filter "TestCategory!=Gpu"</c>): each precision
 /// against the fp32 fused kernels on the same GPU, bf16 within <see cref="Tolerance.Bf16Attention"/> and 3xTF32 within
 /// the fp32 checks' <see cref="Tolerance.Reduction"/>, and bit-identical reruns. Without a GPU its PTX is run warp by
@@ -47,8 +47,7 @@ public sealed class TensorCoreFlashAttentionTests
 
     /// <summary>
     /// cct-2/3x2's attention (49 tokens) and cct-7/3x1's (196, 4 heads) at batch 8, with and without dropout, in bf16 and
-    /// tf32x3: output, log-sum-exp and dqkv (dq, dk, dv accumulated into zeros) against the fp32 kernels. In tf32x3 only
-    /// the forward is on the tensor cores; dqkv is then the fp32 kernels' backward from its log-sum-exp.
+    /// tf32x3: output, log-sum-exp and dqkv (dq, dk, dv accumulated into zeros) against the fp32 kernels.
     /// </summary>
     [TestCase(8, 49, 128, 2, 0.1f, GemmPrecision.Bf16)]
     [TestCase(8, 196, 256, 4, 0.1f, GemmPrecision.Bf16)]

@@ -27,8 +27,8 @@ public sealed class TensorCoreModelTests
     /// probabilities and their gradients in bf16); its losses move by ~1e-2, so 5e-2 absolute and 2 % relative.
     /// Every Linear with 4-aligned features must have run on the tensor cores: 8 products forward and 16 backward a step
     /// (qkv, proj and the two MLP Linears of 2 blocks; the 10-class head and the 1-wide pool stay fp32); in bf16 each
-    /// block's attention as well, forward and backward (TensorCoreFlashAttention); in tf32x3 and tf32 each block's
-    /// attention forward and dq's product (in 3xTF32, fp32-accurate, so tf32x3 stays within <see cref="Tolerance.Model"/>).
+    /// block's attention as well, forward and backward (TensorCoreFlashAttention), which in tf32x3 and tf32 runs in 3xTF32
+    /// (fp32-accurate, so tf32x3 stays within <see cref="Tolerance.Model"/>).
     /// </summary>
     [TestCase(GemmPrecision.Tf32x3)]
     [TestCase(GemmPrecision.Tf32)]
