@@ -62,7 +62,7 @@ internal sealed class TensorCoreFlashAttention
 
     /// <summary>The specialisation <paramref name="kernel"/> (one of this class's) is loaded with.</summary>
     internal static KernelSpecialization SpecializationOf(System.Reflection.MethodInfo kernel)
-        => kernel.Name is nameof(BackwardKernel) or nameof(Tf32x3BackwardKernel) ? TwoGroupSpecialization
+        => kernel.Name == nameof(BackwardKernel) ? TwoGroupSpecialization
             : kernel.IsGenericMethod && kernel.GetGenericArguments()[0] == typeof(Tf32x3Tiles)
                 ? (kernel.GetGenericArguments()[1] == typeof(Dropped) ? TwoGroupSpecialization : Tf32x3Specialization)
             : Specialization;
@@ -84,16 +84,16 @@ internal sealed class TensorCoreFlashAttention
         {
             dropped = a.LoadStreamKernel<ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout>(Kernel<Tf32x3Tiles, Dropped>, TwoGroupSpecialization);
             undropped = a.LoadStreamKernel<ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout>(Kernel<Tf32x3Tiles, Undropped>, Tf32x3Specialization);
-            backwardDropped = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout>(Tf32x3BackwardKernel<Tf32x3DroppedGradients>, TwoGroupSpecialization);
-            backwardUndropped = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout>(Tf32x3BackwardKernel<Tf32x3UndroppedGradients>, TwoGroupSpecialization);
+            backwardDropped = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout>(BackwardKernel<Tf32x3BackwardTiles, Tf32x3DroppedGradients>, TwoGroupSpecialization);
+            backwardUndropped = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout>(BackwardKernel<Tf32x3BackwardTiles, Tf32x3UndroppedGradients>, TwoGroupSpecialization);
             queryGradients = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients>(Tf32x3QueryGradientsKernel, Specialization);
             return;
         }
 
         dropped = a.LoadStreamKernel<ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout>(Kernel<Bf16Tiles, Dropped>, Specialization);
         undropped = a.LoadStreamKernel<ArrayView<float>, AttentionShape, TensorCoreAttentionProblem, GemmDropout>(Kernel<Bf16Tiles, Undropped>, Specialization);
-        backwardDropped = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout>(BackwardKernel<DroppedGradients>, TwoGroupSpecialization);
-        backwardUndropped = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout>(BackwardKernel<UndroppedGradients>, TwoGroupSpecialization);
+        backwardDropped = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout>(BackwardKernel<Bf16BackwardTiles, DroppedGradients>, TwoGroupSpecialization);
+        backwardUndropped = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients, GemmDropout>(BackwardKernel<Bf16BackwardTiles, UndroppedGradients>, TwoGroupSpecialization);
         queryGradients = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, AttentionShape, TensorCoreAttentionGradients>(QueryGradientsKernel, Specialization);
     }
 
@@ -215,52 +215,51 @@ internal sealed class TensorCoreFlashAttention
         }
     }
 
-    // Group (x, y): keys 64·x … of head y, warp w their rows 16·w …, walking the queries 32 a step; lane l keys g = l / 4
-    // and g + 8 of the warp's, queries 2·(l % 4) and one more of each tile. Per step: dP̃ᵀ = v·doutputᵀ and the scores
-    // k·qᵀ (16 mma each), P from the saved log-sum-exp, dS = P ∘ (dropout(dP̃) − D), scale · dS stored for dq's product,
-    // then dv += dropout(P)ᵀ·doutput and dk += dSᵀ·q (16 mma each), as FlashAttention's fp32 key-major kernel does.
-    private static void BackwardKernel<TGradients>(ArrayView<float> qkv, ArrayView<float> doutput, ArrayView<float> logSumExp, ArrayView<float> rowDots, AttentionShape s, TensorCoreAttentionGradients p, GemmDropout dropout)
+    // Group (x, y): keys 64·x … of head y, warp w their rows 16·w …, walking the queries (TTiles.StepRows a step); lane l
+    // keys g = l / 4 and g + 8 of the warp's, queries 2·(l % 4) and one more of each tile. Per step: dP̃ᵀ = v·doutputᵀ and
+    // the scores k·qᵀ, P from the saved log-sum-exp, dS = P ∘ (dropout(dP̃) − D), scale · dS stored for dq's product,
+    // then dv += dropout(P)ᵀ·doutput and dk += dSᵀ·q, as FlashAttention's fp32 key-major kernel does. TTiles is the
+    // precision (bf16 or 3xTF32) and TGradients its dS step, with or without dropout.
+    private static void BackwardKernel<TTiles, TGradients>(ArrayView<float> qkv, ArrayView<float> doutput, ArrayView<float> logSumExp, ArrayView<float> rowDots, AttentionShape s, TensorCoreAttentionGradients p, GemmDropout dropout)
+        where TTiles : struct, IBackwardTiles
         where TGradients : struct, IStepGradients
     {
-        CudaAsm.Emit(Asm.BackwardInit);
+        default(TTiles).Init();
         var prefix = dropout.Resolved().Prefix;
         var (t, c) = (s.Tokens, s.Channels);
         var tile = TensorCoreAttentionTile.Current(s);
         var (head, key0, thread, warp, lane) = (tile.Head, tile.FirstRow, tile.Thread, tile.Warp, tile.Lane);
         var (qkvRows, outputRows, headColumn) = (tile.QkvRows, tile.OutputRows, tile.HeadColumn);
-        Stage<BackwardTiles>(qkv, qkvRows + c + headColumn, 3 * c, key0, t, 0, QueryRows, thread);
-        Stage<BackwardTiles>(qkv, qkvRows + (2 * c) + headColumn, 3 * c, key0, t, Asm.BackwardValuesAt, QueryRows, thread);
 
-        // As in the forward: A fragments (k and v rows), B fragments (q and doutput rows as n) and, for dv and dk,
-        // B fragments by ldmatrix.trans (doutput and q rows as k).
+        // The same in all of a warp's lanes, so the mma inside run with the whole warp.
         var active = key0 + (16 * warp) < t;
-        var aFragment = AFragment(warp, lane);
-        var bFragment = BFragment(lane);
-        var transFragment = TransFragment(lane);
+        var aFragment = default(TTiles).AFragment(warp, lane);
+        default(TTiles).StageKeysAndValues(qkv, qkvRows + c + headColumn, qkvRows + (2 * c) + headColumn, 3 * c, key0, t, thread, active, aFragment);
+        var bFragment = default(TTiles).BFragment(lane);
+        var valuesFragment = default(TTiles).ValuesFragment(lane);
         var column = 2 * (lane % 4);
         var key = key0 + (16 * warp) + (lane / 4);
-        for (var query0 = 0; query0 < t; query0 += KeyRows)
+        var rows = default(TTiles).StepRows;
+        for (var query0 = 0; query0 < t; query0 += rows)
         {
             Group.Barrier(); // the last step's reads of the query tiles and statistics are done
-            Stage<BackwardTiles>(qkv, qkvRows + headColumn, 3 * c, query0, t, Asm.BackwardQueriesAt, KeyRows, thread);
-            Stage<BackwardTiles>(doutput, outputRows + headColumn, c, query0, t, Asm.BackwardOutputGradientsAt, KeyRows, thread);
-            if (thread < KeyRows)
+            default(TTiles).StageStep(qkv, doutput, qkvRows + headColumn, outputRows + headColumn, 3 * c, c, query0, t, thread);
+            if (thread < rows)
             {
                 var row = query0 + thread;
                 var inside = row < t;
-                CudaAsm.Emit(Asm.BackwardStatistic, inside ? logSumExp[((long)head * t) + row] * Log2E : 0f, Asm.BackwardLogSumExpsAt + (4 * thread));
-                CudaAsm.Emit(Asm.BackwardStatistic, inside ? rowDots[((long)head * t) + row] : 0f, Asm.BackwardRowDotsAt + (4 * thread));
+                default(TTiles).StoreStatistics(inside ? logSumExp[((long)head * t) + row] * Log2E : 0f, inside ? rowDots[((long)head * t) + row] : 0f, thread);
             }
 
             Group.Barrier();
             if (active)
             {
-                CudaAsm.Emit(Asm.BackwardScores, aFragment, bFragment, t - query0 - column);
-                CudaAsm.Emit(Asm.BackwardProbabilities, p.ScaleLog2, 4 * column);
+                default(TTiles).Scores(aFragment, bFragment, t - query0 - column);
+                default(TTiles).Probabilities(p.ScaleLog2, 4 * column);
                 var index = ((((long)head * t) + query0 + column) * t) + key; // (query 2t, key g) of the (B, H, T, T) matrix
                 default(TGradients).Apply(prefix, p.Threshold, p.KeepScale, index, index + 8, t, 4 * column);
-                CudaAsm.Emit(Asm.BackwardStoreScores, p.ScoreGradients + (index * sizeof(float)), 4L * t, t - key, t - query0 - column, p.Scale);
-                CudaAsm.Emit(Asm.BackwardValues, transFragment);
+                default(TTiles).StoreScores(p.ScoreGradients + (index * sizeof(float)), 4L * t, t - key, t - query0 - column, p.Scale);
+                default(TTiles).Values(valuesFragment);
             }
         }
 
@@ -270,64 +269,126 @@ internal sealed class TensorCoreFlashAttention
         }
     }
 
-    // Group (x, y): keys 64·x … of head y, warp w their rows 16·w …, walking the queries 8 a step: BackwardKernel's work in
-    // 3xTF32. k's big and small A fragments are loaded once into registers (staged where v then goes), v's are read from
-    // shared each step; per step 48 mma each for the scores k·qᵀ and dP̃ᵀ = v·doutputᵀ and, after P and dS, for dv and dk.
-    private static void Tf32x3BackwardKernel<TGradients>(ArrayView<float> qkv, ArrayView<float> doutput, ArrayView<float> logSumExp, ArrayView<float> rowDots, AttentionShape s, TensorCoreAttentionGradients p, GemmDropout dropout)
-        where TGradients : struct, IStepGradients
+    // The backward's precision: its shared tiles, their staging, the products' asm and the step's statistics, P and
+    // scale · dS stores (which name its shared array or its step's tile count).
+    private interface IBackwardTiles
     {
-        CudaAsm.Emit(Asm.Tf32x3BackwardInit);
-        var prefix = dropout.Resolved().Prefix;
-        var (t, c) = (s.Tokens, s.Channels);
-        var tile = TensorCoreAttentionTile.Current(s);
-        var (head, key0, thread, warp, lane) = (tile.Head, tile.FirstRow, tile.Thread, tile.Warp, tile.Lane);
-        var (qkvRows, outputRows, headColumn) = (tile.QkvRows, tile.OutputRows, tile.HeadColumn);
-        var active = key0 + (16 * warp) < t;
-        var aFragment = AFragment(warp, lane, Asm.Tf32x3RowBytes);
-        StageSplit<BackwardSplit>(qkv, qkvRows + c + headColumn, 3 * c, key0, t, 0, Asm.Tf32x3BackwardSmall, QueryRows, thread);
-        Group.Barrier();
-        if (active)
+        int StepRows { get; }
+
+        void Init();
+
+        int AFragment(int warp, int lane);
+
+        int BFragment(int lane);
+
+        int ValuesFragment(int lane);
+
+        void StageKeysAndValues(ArrayView<float> qkv, long keyStart, long valueStart, int rowLength, int key0, int tokens, int thread, bool active, int aFragment);
+
+        void StageStep(ArrayView<float> qkv, ArrayView<float> doutput, long queryStart, long outputStart, int rowLength, int outputRowLength, int query0, int tokens, int thread);
+
+        void StoreStatistics(float logSumExpLog2, float rowDot, int slot);
+
+        void Scores(int aFragment, int bFragment, int queriesLeft);
+
+        void Probabilities(float scaleLog2, int statistics);
+
+        void StoreScores(long address, long rowBytes, int keysLeft, int queriesLeft, float scale);
+
+        void Values(int valuesFragment);
+    }
+
+    // bf16: k and v staged once, a step of 32 queries; A fragments (k and v rows), B fragments (q and doutput rows as n)
+    // and, for dv and dk, B fragments by ldmatrix.trans (doutput and q rows as k).
+    private readonly struct Bf16BackwardTiles : IBackwardTiles
+    {
+        public int StepRows => KeyRows;
+
+        public void Init() => CudaAsm.Emit(Asm.BackwardInit);
+
+        public int AFragment(int warp, int lane) => TensorCoreFlashAttention.AFragment(warp, lane);
+
+        public int BFragment(int lane) => TensorCoreFlashAttention.BFragment(lane);
+
+        public int ValuesFragment(int lane) => TransFragment(lane);
+
+        public void StageKeysAndValues(ArrayView<float> qkv, long keyStart, long valueStart, int rowLength, int key0, int tokens, int thread, bool active, int aFragment)
         {
-            CudaAsm.Emit(Asm.Tf32x3BackwardLoadKeys, aFragment);
+            Stage<BackwardTiles>(qkv, keyStart, rowLength, key0, tokens, 0, QueryRows, thread);
+            Stage<BackwardTiles>(qkv, valueStart, rowLength, key0, tokens, Asm.BackwardValuesAt, QueryRows, thread);
         }
 
-        Group.Barrier(); // k's fragments are read before v takes its place
-        StageSplit<BackwardSplit>(qkv, qkvRows + (2 * c) + headColumn, 3 * c, key0, t, 0, Asm.Tf32x3BackwardSmall, QueryRows, thread);
-
-        // B fragments of the scores (query rows as n, one ldmatrix.x4 two k-steps) and of dv, dk (rows 2t, 2t + 1 as k).
-        var bFragment = ((lane % 8) * Asm.Tf32x3RowBytes) + (16 * (lane / 8));
-        var rowFragment = (2 * (lane % 4) * Asm.Tf32x3RowBytes) + (4 * (lane / 4));
-        var column = 2 * (lane % 4);
-        var key = key0 + (16 * warp) + (lane / 4);
-        for (var query0 = 0; query0 < t; query0 += Tf32x3BackwardQueryRows)
+        public void StageStep(ArrayView<float> qkv, ArrayView<float> doutput, long queryStart, long outputStart, int rowLength, int outputRowLength, int query0, int tokens, int thread)
         {
-            Group.Barrier(); // the last step's reads of the query tiles and statistics are done
-            StageSplit<BackwardSplit>(qkv, qkvRows + headColumn, 3 * c, query0, t, Asm.Tf32x3BackwardQueriesAt, Asm.Tf32x3BackwardStepSmall, Tf32x3BackwardQueryRows, thread);
-            StageSplit<BackwardSplit>(doutput, outputRows + headColumn, c, query0, t, Asm.Tf32x3BackwardOutputGradientsAt, Asm.Tf32x3BackwardStepSmall, Tf32x3BackwardQueryRows, thread);
-            if (thread < Tf32x3BackwardQueryRows)
-            {
-                var row = query0 + thread;
-                var inside = row < t;
-                CudaAsm.Emit(Asm.Tf32x3BackwardStatistic, inside ? logSumExp[((long)head * t) + row] * Log2E : 0f, Asm.Tf32x3BackwardLogSumExpsAt + (4 * thread));
-                CudaAsm.Emit(Asm.Tf32x3BackwardStatistic, inside ? rowDots[((long)head * t) + row] : 0f, Asm.Tf32x3BackwardRowDotsAt + (4 * thread));
-            }
+            Stage<BackwardTiles>(qkv, queryStart, rowLength, query0, tokens, Asm.BackwardQueriesAt, KeyRows, thread);
+            Stage<BackwardTiles>(doutput, outputStart, outputRowLength, query0, tokens, Asm.BackwardOutputGradientsAt, KeyRows, thread);
+        }
 
+        public void StoreStatistics(float logSumExpLog2, float rowDot, int slot)
+        {
+            CudaAsm.Emit(Asm.BackwardStatistic, logSumExpLog2, Asm.BackwardLogSumExpsAt + (4 * slot));
+            CudaAsm.Emit(Asm.BackwardStatistic, rowDot, Asm.BackwardRowDotsAt + (4 * slot));
+        }
+
+        public void Scores(int aFragment, int bFragment, int queriesLeft) => CudaAsm.Emit(Asm.BackwardScores, aFragment, bFragment, queriesLeft);
+
+        public void Probabilities(float scaleLog2, int statistics) => CudaAsm.Emit(Asm.BackwardProbabilities, scaleLog2, statistics);
+
+        public void StoreScores(long address, long rowBytes, int keysLeft, int queriesLeft, float scale)
+            => CudaAsm.Emit(Asm.BackwardStoreScores, address, rowBytes, keysLeft, queriesLeft, scale);
+
+        public void Values(int valuesFragment) => CudaAsm.Emit(Asm.BackwardValues, valuesFragment);
+    }
+
+    // 3xTF32: k's big and small A fragments are loaded once into registers (staged where v then goes), v's are read from
+    // shared each step; a step of 8 queries, 48 mma each for the scores k·qᵀ and dP̃ᵀ = v·doutputᵀ and, after P and dS,
+    // for dv and dk. B fragments of the scores: query rows as n, one ldmatrix.x4 two k-steps; of dv and dk: rows 2t,
+    // 2t + 1 as k, column g.
+    private readonly struct Tf32x3BackwardTiles : IBackwardTiles
+    {
+        public int StepRows => Tf32x3BackwardQueryRows;
+
+        public void Init() => CudaAsm.Emit(Asm.Tf32x3BackwardInit);
+
+        public int AFragment(int warp, int lane) => TensorCoreFlashAttention.AFragment(warp, lane, Asm.Tf32x3RowBytes);
+
+        public int BFragment(int lane) => ((lane % 8) * Asm.Tf32x3RowBytes) + (16 * (lane / 8));
+
+        public int ValuesFragment(int lane) => (2 * (lane % 4) * Asm.Tf32x3RowBytes) + (4 * (lane / 4));
+
+        public void StageKeysAndValues(ArrayView<float> qkv, long keyStart, long valueStart, int rowLength, int key0, int tokens, int thread, bool active, int aFragment)
+        {
+            StageSplit<BackwardSplit>(qkv, keyStart, rowLength, key0, tokens, 0, Asm.Tf32x3BackwardSmall, QueryRows, thread);
             Group.Barrier();
             if (active)
             {
-                CudaAsm.Emit(Asm.Tf32x3BackwardScores, aFragment, bFragment, t - query0 - column);
-                CudaAsm.Emit(Asm.Tf32x3BackwardProbabilities, p.ScaleLog2, 4 * column);
-                var index = ((((long)head * t) + query0 + column) * t) + key; // (query 2t, key g) of the (B, H, T, T) matrix
-                default(TGradients).Apply(prefix, p.Threshold, p.KeepScale, index, index + 8, t, 4 * column);
-                CudaAsm.Emit(Asm.Tf32x3BackwardStoreScores, p.ScoreGradients + (index * sizeof(float)), 4L * t, t - key, t - query0 - column, p.Scale);
-                CudaAsm.Emit(Asm.Tf32x3BackwardValues, rowFragment);
+                CudaAsm.Emit(Asm.Tf32x3BackwardLoadKeys, aFragment);
             }
+
+            Group.Barrier(); // k's fragments are read before v takes its place
+            StageSplit<BackwardSplit>(qkv, valueStart, rowLength, key0, tokens, 0, Asm.Tf32x3BackwardSmall, QueryRows, thread);
         }
 
-        if (active)
+        public void StageStep(ArrayView<float> qkv, ArrayView<float> doutput, long queryStart, long outputStart, int rowLength, int outputRowLength, int query0, int tokens, int thread)
         {
-            CudaAsm.Emit(Asm.BackwardStore, p.Dqkv + ((qkvRows + ((long)key * 3 * c) + c + headColumn + column) * sizeof(float)), 8L * 3 * c * sizeof(float), t - key, (long)c * sizeof(float), p.Scale);
+            StageSplit<BackwardSplit>(qkv, queryStart, rowLength, query0, tokens, Asm.Tf32x3BackwardQueriesAt, Asm.Tf32x3BackwardStepSmall, Tf32x3BackwardQueryRows, thread);
+            StageSplit<BackwardSplit>(doutput, outputStart, outputRowLength, query0, tokens, Asm.Tf32x3BackwardOutputGradientsAt, Asm.Tf32x3BackwardStepSmall, Tf32x3BackwardQueryRows, thread);
         }
+
+        public void StoreStatistics(float logSumExpLog2, float rowDot, int slot)
+        {
+            CudaAsm.Emit(Asm.Tf32x3BackwardStatistic, logSumExpLog2, Asm.Tf32x3BackwardLogSumExpsAt + (4 * slot));
+            CudaAsm.Emit(Asm.Tf32x3BackwardStatistic, rowDot, Asm.Tf32x3BackwardRowDotsAt + (4 * slot));
+        }
+
+        public void Scores(int aFragment, int bFragment, int queriesLeft) => CudaAsm.Emit(Asm.Tf32x3BackwardScores, aFragment, bFragment, queriesLeft);
+
+        public void Probabilities(float scaleLog2, int statistics) => CudaAsm.Emit(Asm.Tf32x3BackwardProbabilities, scaleLog2, statistics);
+
+        public void StoreScores(long address, long rowBytes, int keysLeft, int queriesLeft, float scale)
+            => CudaAsm.Emit(Asm.Tf32x3BackwardStoreScores, address, rowBytes, keysLeft, queriesLeft, scale);
+
+        public void Values(int valuesFragment) => CudaAsm.Emit(Asm.Tf32x3BackwardValues, valuesFragment);
     }
 
     // Group (x, y): queries 64·x … of head y, warp w their rows 16·w …, walking the keys 32 a step: dq += (scale · dS) ·
