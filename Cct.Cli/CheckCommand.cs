@@ -23,7 +23,7 @@ internal static class CheckCommand
           accelerator on the same inputs, then trains the tiny PyTorch-fixture models one step and five
           AdamW steps and compares logits, loss, gradients and parameters with PyTorch's float64 values.
           Prints op, max abs error, max rel error, tolerance and pass; exits with 1 if any check fails.
-          --precision P   the target's Linear products on tensor cores (CUDA), bounded for P
+          --precision P   the target's Linear products and fused attention on tensor cores (CUDA), bounded for P
           --fixtures DIR  model_official/model_postnorm.safetensors (default: check-fixtures/ beside cct)
           --json FILE     also write the rows as JSON
         """;

@@ -270,7 +270,8 @@ internal static class TrainCommand
                   prints the training time to it (compilation, evaluation and data loading excluded; metrics.jsonl too).
           --precision computes the Linear products on CUDA tensor cores (compute capability 8.0+): tf32x3 keeps
                   fp32's accuracy, tf32 rounds operands to TF32 (about 5e-4 a product), bf16 to bfloat16 (4e-3),
-                  and bf16 runs fused attention on them too (head size 64); fp32 everywhere else.
+                  and fused attention runs on them too (head size 64: in bf16 for bf16, in 3xTF32 for tf32x3 and
+                  tf32); fp32 everywhere else.
           --cuda-graphs replays each training step and evaluation batch as one CUDA graph (CUDA only): the same
                   kernels with the same arguments as plain launches, one launch a step; if the driver refuses a
                   capture, one line says so and training goes on with plain launches.

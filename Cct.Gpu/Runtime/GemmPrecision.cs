@@ -2,7 +2,8 @@ namespace Cct.Gpu.Runtime;
 
 /// <summary>
 /// How a device computes a model's Linear products (its matrix multiplies), as PyTorch's
-/// <c>torch.set_float32_matmul_precision</c> does for a process. Every other kernel computes in fp32 whatever the setting.
+/// <c>torch.set_float32_matmul_precision</c> does for a process, and on CUDA its fused attention's products where the
+/// head size is 64. Every other kernel computes in fp32 whatever the setting.
 /// </summary>
 public enum GemmPrecision
 {
@@ -11,13 +12,15 @@ public enum GemmPrecision
 
     /// <summary>
     /// 3xTF32 on CUDA tensor cores (compute capability 8.0 or later), as CUTLASS's example 27: each operand is split into
-    /// a TF32 big part and a TF32 small part and three products are summed, which keeps fp32's accuracy.
+    /// a TF32 big part and a TF32 small part and three products are summed, which keeps fp32's accuracy. Fused attention
+    /// runs on them too where the head size is 64, in 3xTF32.
     /// </summary>
     Tf32x3,
 
     /// <summary>
     /// TF32 on CUDA tensor cores (compute capability 8.0 or later): operands rounded to TF32's 10-bit mantissa, sums in fp32,
-    /// as PyTorch with <c>torch.backends.cuda.matmul.allow_tf32 = True</c>. About 5e-4 relative error a product.
+    /// as PyTorch with <c>torch.backends.cuda.matmul.allow_tf32 = True</c>. About 5e-4 relative error a product. Fused
+    /// attention, where the head size is 64, runs on the tensor cores in 3xTF32 (as exact as fp32), as in <see cref="Tf32x3"/>.
     /// </summary>
     Tf32,
 
