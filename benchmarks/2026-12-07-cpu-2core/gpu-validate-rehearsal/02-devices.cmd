@@ -1,1 +1,1 @@
-/tmp/b/cct-bundle/cct devices 
+/tmp/rb/cct-bundle/cct devices 

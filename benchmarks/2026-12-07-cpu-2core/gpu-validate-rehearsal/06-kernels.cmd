@@ -1,1 +1,1 @@
-/tmp/b/cct-bundle/bench/Cct.Bench kernels --size small --accelerator cpu --json /tmp/validate/kernels.json 
+/tmp/rb/cct-bundle/bench/Cct.Bench kernels --size small --accelerator cpu --json /tmp/validate/kernels.json 
