@@ -564,7 +564,9 @@ def references(qkv, shape, scale, probability, prefix):
     return out_exact, out_tiled, lse_exact, lse_tiled
 
 
-def case(name, shape, probability, seed):
+def forward_run(shape, probability, seed, tiles):
+    # The forward kernel in `tiles`' precision on random inputs from the seed: its output and log-sum-exp, how many of
+    # their elements it left unset, and the references.
     batch, t, c, heads = shape
     rng = np.random.default_rng(seed)
     qkv = rng.standard_normal((batch, t, 3 * c)).astype(F32)
@@ -572,9 +574,14 @@ def case(name, shape, probability, seed):
     prefix = int(rng.integers(0, 2 ** 32))
     output = np.full((batch, t, c), np.nan, dtype=F32)
     lse = np.full((batch * heads, t), np.nan, dtype=F32)
-    kernel(qkv, shape, scale, probability, prefix, output, lse, Bf16)
-    out_exact, out_tiled, lse_exact, lse_tiled = references(qkv, shape, scale, probability, prefix)
+    kernel(qkv, shape, scale, probability, prefix, output, lse, tiles)
     unset = int(np.isnan(output).sum() + np.isnan(lse).sum())
+    return output, lse, unset, references(qkv, shape, scale, probability, prefix)
+
+
+def case(name, shape, probability, seed):
+    batch, t, c, heads = shape
+    output, lse, unset, (out_exact, out_tiled, lse_exact, lse_tiled) = forward_run(shape, probability, seed, Bf16)
     e_tiled = float(np.nanmax(np.abs(output - out_tiled)))
     e_lse = float(np.nanmax(np.abs(lse - lse_tiled)))
     e_exact = float(np.nanmax(np.abs(output - out_exact)))
@@ -591,15 +598,7 @@ def tf32x3_case(name, shape, probability, seed):
     # the bound 2e-5 is twenty times the fp32 roundings of a 64-term dot and a 196-key sum of unit-sized terms, where
     # plain TF32 (the small terms dropped) errs by 1e-3 and a wrong index, mask or dropout element by 1e-2 or more.
     batch, t, c, heads = shape
-    rng = np.random.default_rng(seed)
-    qkv = rng.standard_normal((batch, t, 3 * c)).astype(F32)
-    scale = F32(1.0 / math.sqrt(HEAD))
-    prefix = int(rng.integers(0, 2 ** 32))
-    output = np.full((batch, t, c), np.nan, dtype=F32)
-    lse = np.full((batch * heads, t), np.nan, dtype=F32)
-    kernel(qkv, shape, scale, probability, prefix, output, lse, Tf32x3)
-    out_exact, _, lse_exact, _ = references(qkv, shape, scale, probability, prefix)
-    unset = int(np.isnan(output).sum() + np.isnan(lse).sum())
+    output, lse, unset, (out_exact, _, lse_exact, _) = forward_run(shape, probability, seed, Tf32x3)
     e_out = float(np.nanmax(np.abs(output - out_exact)))
     e_lse = float(np.nanmax(np.abs(lse - lse_exact)))
     ok = unset == 0 and e_out <= 2e-5 and e_lse <= 2e-5
