@@ -607,108 +607,90 @@ def tf32x3_case(name, shape, probability, seed):
     return ok
 
 
-def backward_kernel(qkv, dout, lse, dots, shape, scale, probability, prefix, dqkv, scratch):
-    # TensorCoreFlashAttention.BackwardKernel, group by group; addresses as the host passes them.
-    batch, t, c, heads = shape
-    DQKV_AT, SCRATCH_AT = 0x100000, 0x80000000
-    memory = Global()
-    memory.put(DQKV_AT, dqkv)
-    memory.put(SCRATCH_AT, scratch)
-    log2e = F32(1.0 / math.log(2.0))
-    scale_log2, threshold, keep = launch_terms(scale, probability)
-    lane = LANES
-    for head, key0, (qkv_rows, output_rows, head_column), warps in groups(shape, memory, B_DOT + 128, 'BackwardInit'):
+class Bf16Backward:
+    # TensorCoreFlashAttention.Bf16BackwardTiles: asm names without a prefix, a step of 32 queries.
+    prefix, shared, rows, lse_at, dot_at = '', B_DOT + 128, KEY_ROWS, B_LSE, B_DOT
 
-        stage(warps, 'BackwardStage', qkv, qkv_rows + c + head_column, 3 * c, key0, t, 0, QUERY_ROWS)
-        stage(warps, 'BackwardStage', qkv, qkv_rows + 2 * c + head_column, 3 * c, key0, t, B_V, QUERY_ROWS)
-        active = [key0 + 16 * wi < t for wi in range(4)]
-        a_fragment = lambda wi: (16 * wi + lane % 16) * ROW + 16 * (lane // 16)
-        b_fragment = ((lane % 8) + 8 * (lane // 16)) * ROW + 16 * ((lane // 8) % 2)
-        trans_fragment = ((lane % 8) + 8 * ((lane // 8) % 2)) * ROW + 16 * (lane // 16)
-        column = 2 * (lane % 4)
-        for query0 in range(0, t, KEY_ROWS):
-            stage(warps, 'BackwardStage', qkv, qkv_rows + head_column, 3 * c, query0, t, B_Q, KEY_ROWS)
-            stage(warps, 'BackwardStage', dout, output_rows + head_column, c, query0, t, B_DO, KEY_ROWS)
-            row = query0 + lane
-            inside = row < t
-            at = np.where(inside, head * t + row, 0)
-            l2 = np.where(inside, (lse.reshape(-1)[at] * log2e).astype(F32), F32(0)).astype(F32)
-            d = np.where(inside, dots.reshape(-1)[at], F32(0)).astype(F32)
-            warps[0].run(ASM['BackwardStatistic'], [l2.view(U32), as_u32(B_LSE + 4 * lane)])
-            warps[0].run(ASM['BackwardStatistic'], [d.view(U32), as_u32(B_DOT + 4 * lane)])
-            for wi, w in enumerate(warps):
-                if not active[wi]:
-                    continue
-                key = key0 + 16 * wi + lane // 4
-                w.run(ASM['BackwardScores'], [as_u32(a_fragment(wi)), as_u32(b_fragment), as_u32(t - query0 - column)])
-                w.run(ASM['BackwardProbabilities'], [as_f32(scale_log2), as_u32(4 * column)])
-                index = ((head * t) + query0 + column) * t + key
-                if probability > 0:
-                    w.run(ASM['BackwardGradientsDropped'], [np.full(32, prefix, dtype=np.uint64), np.full(32, threshold), as_f32(keep),
-                                                            index.astype(np.uint64), (index + 8).astype(np.uint64),
-                                                            np.full(32, t, dtype=np.uint64), as_u32(4 * column)])
-                else:
-                    w.run(ASM['BackwardGradients'], [as_u32(4 * column)])
-                w.run(ASM['BackwardStoreScores'], [(SCRATCH_AT + index * 4).astype(np.uint64), np.full(32, 4 * t, dtype=np.uint64),
-                                                   as_u32(t - key), as_u32(t - query0 - column), as_f32(scale)])
-                w.run(ASM['BackwardValues'], [as_u32(trans_fragment)])
-        for wi, w in enumerate(warps):
-            if active[wi]:
-                key = key0 + 16 * wi + lane // 4
-                w.run(ASM['BackwardStore'], [(DQKV_AT + (qkv_rows + key * 3 * c + c + head_column + column) * 4).astype(np.uint64),
-                                             np.full(32, 8 * 3 * c * 4, dtype=np.uint64), as_u32(t - key),
-                                             np.full(32, c * 4, dtype=np.uint64), as_f32(scale)])
+    def stage_keys_values(warps, qkv, key_start, value_start, row_length, key0, t, active):
+        stage(warps, 'BackwardStage', qkv, key_start, row_length, key0, t, 0, QUERY_ROWS)
+        stage(warps, 'BackwardStage', qkv, value_start, row_length, key0, t, B_V, QUERY_ROWS)
+
+    def stage_step(warps, qkv, dout, query_start, output_start, row_length, output_row_length, query0, t):
+        stage(warps, 'BackwardStage', qkv, query_start, row_length, query0, t, B_Q, KEY_ROWS)
+        stage(warps, 'BackwardStage', dout, output_start, output_row_length, query0, t, B_DO, KEY_ROWS)
+
+    def a_fragment(wi):
+        return a_fragment(wi, ROW)
+
+    b_fragment = b_fragment(ROW)
+    values_fragment = ((LANES % 8) + 8 * ((LANES // 8) % 2)) * ROW + 16 * (LANES // 16)
 
 
-def tf32x3_backward_kernel(qkv, dout, lse, dots, shape, scale, probability, prefix, dqkv, scratch):
-    # TensorCoreFlashAttention.Tf32x3BackwardKernel, group by group; addresses as the host passes them.
-    batch, t, c, heads = shape
-    DQKV_AT, SCRATCH_AT = 0x100000, 0x80000000
-    memory = Global()
-    memory.put(DQKV_AT, dqkv)
-    memory.put(SCRATCH_AT, scratch)
-    log2e = F32(1.0 / math.log(2.0))
-    scale_log2, threshold, keep = launch_terms(scale, probability)
-    lane = LANES
-    split = 'Tf32x3BackwardStage'
-    for head, key0, (qkv_rows, output_rows, head_column), warps in groups(shape, memory, Z_DOT + 32, 'Tf32x3BackwardInit'):
-        active = [key0 + 16 * wi < t for wi in range(4)]
-        stage_split(warps, qkv, qkv_rows + c + head_column, 3 * c, key0, t, 0, Z_SMALL, QUERY_ROWS, split)
+class Tf32x3Backward:
+    # TensorCoreFlashAttention.Tf32x3BackwardTiles: asm names prefixed Tf32x3, a step of 8 queries.
+    prefix, shared, rows, lse_at, dot_at = 'Tf32x3', Z_DOT + 32, Z_QUERY_ROWS, Z_LSE, Z_DOT
+
+    def stage_keys_values(warps, qkv, key_start, value_start, row_length, key0, t, active):
+        stage_split(warps, qkv, key_start, row_length, key0, t, 0, Z_SMALL, QUERY_ROWS, 'Tf32x3BackwardStage')
         for wi, w in enumerate(warps):
             if active[wi]:
                 w.run(ASM['Tf32x3BackwardLoadKeys'], [as_u32(a_fragment(wi, X_ROW))])
-        stage_split(warps, qkv, qkv_rows + 2 * c + head_column, 3 * c, key0, t, 0, Z_SMALL, QUERY_ROWS, split)
-        b_fragment = (lane % 8) * X_ROW + 16 * (lane // 8)
-        row_fragment = 2 * (lane % 4) * X_ROW + 4 * (lane // 4)
+        stage_split(warps, qkv, value_start, row_length, key0, t, 0, Z_SMALL, QUERY_ROWS, 'Tf32x3BackwardStage')
+
+    def stage_step(warps, qkv, dout, query_start, output_start, row_length, output_row_length, query0, t):
+        stage_split(warps, qkv, query_start, row_length, query0, t, Z_Q, Z_STEP_SMALL, Z_QUERY_ROWS, 'Tf32x3BackwardStage')
+        stage_split(warps, dout, output_start, output_row_length, query0, t, Z_DO, Z_STEP_SMALL, Z_QUERY_ROWS, 'Tf32x3BackwardStage')
+
+    def a_fragment(wi):
+        return a_fragment(wi, X_ROW)
+
+    b_fragment = (LANES % 8) * X_ROW + 16 * (LANES // 8)
+    values_fragment = 2 * (LANES % 4) * X_ROW + 4 * (LANES // 4)
+
+
+def backward_kernel(qkv, dout, lse, dots, shape, scale, probability, prefix, dqkv, scratch, tiles):
+    # TensorCoreFlashAttention.BackwardKernel<tiles>, group by group; addresses as the host passes them.
+    batch, t, c, heads = shape
+    DQKV_AT, SCRATCH_AT = 0x100000, 0x80000000
+    memory = Global()
+    memory.put(DQKV_AT, dqkv)
+    memory.put(SCRATCH_AT, scratch)
+    log2e = F32(1.0 / math.log(2.0))
+    scale_log2, threshold, keep = launch_terms(scale, probability)
+    lane = LANES
+    asm = lambda name: ASM[tiles.prefix + name]
+    for head, key0, (qkv_rows, output_rows, head_column), warps in groups(shape, memory, tiles.shared, tiles.prefix + 'BackwardInit'):
+        active = [key0 + 16 * wi < t for wi in range(4)]
+        tiles.stage_keys_values(warps, qkv, qkv_rows + c + head_column, qkv_rows + 2 * c + head_column, 3 * c, key0, t, active)
         column = 2 * (lane % 4)
-        for query0 in range(0, t, Z_QUERY_ROWS):
-            stage_split(warps, qkv, qkv_rows + head_column, 3 * c, query0, t, Z_Q, Z_STEP_SMALL, Z_QUERY_ROWS, split)
-            stage_split(warps, dout, output_rows + head_column, c, query0, t, Z_DO, Z_STEP_SMALL, Z_QUERY_ROWS, split)
-            # Threads 0-7 store (thread < 8): the emulator runs a statement in all 32 lanes, so lanes 8-31 repeat lane 7's store.
-            slot = np.minimum(lane, Z_QUERY_ROWS - 1)
+        for query0 in range(0, t, tiles.rows):
+            tiles.stage_step(warps, qkv, dout, qkv_rows + head_column, output_rows + head_column, 3 * c, c, query0, t)
+            # Threads below the step's rows store (thread < rows): the emulator runs a statement in all 32 lanes, so
+            # lanes past them repeat the last one's store.
+            slot = np.minimum(lane, tiles.rows - 1)
             row = query0 + slot
             inside = row < t
             at = np.where(inside, head * t + row, 0)
             l2 = np.where(inside, (lse.reshape(-1)[at] * log2e).astype(F32), F32(0)).astype(F32)
             d = np.where(inside, dots.reshape(-1)[at], F32(0)).astype(F32)
-            warps[0].run(ASM['Tf32x3BackwardStatistic'], [l2.view(U32), as_u32(Z_LSE + 4 * slot)])
-            warps[0].run(ASM['Tf32x3BackwardStatistic'], [d.view(U32), as_u32(Z_DOT + 4 * slot)])
+            warps[0].run(asm('BackwardStatistic'), [l2.view(U32), as_u32(tiles.lse_at + 4 * slot)])
+            warps[0].run(asm('BackwardStatistic'), [d.view(U32), as_u32(tiles.dot_at + 4 * slot)])
             for wi, w in enumerate(warps):
                 if not active[wi]:
                     continue
                 key = key0 + 16 * wi + lane // 4
-                w.run(ASM['Tf32x3BackwardScores'], [as_u32(a_fragment(wi, X_ROW)), as_u32(b_fragment), as_u32(t - query0 - column)])
-                w.run(ASM['Tf32x3BackwardProbabilities'], [as_f32(scale_log2), as_u32(4 * column)])
+                w.run(asm('BackwardScores'), [as_u32(tiles.a_fragment(wi)), as_u32(tiles.b_fragment), as_u32(t - query0 - column)])
+                w.run(asm('BackwardProbabilities'), [as_f32(scale_log2), as_u32(4 * column)])
                 index = ((head * t) + query0 + column) * t + key
                 if probability > 0:
-                    w.run(ASM['Tf32x3BackwardGradientsDropped'], [np.full(32, prefix, dtype=np.uint64), np.full(32, threshold), as_f32(keep),
-                                                                  index.astype(np.uint64), (index + 8).astype(np.uint64),
-                                                                  np.full(32, t, dtype=np.uint64), as_u32(4 * column)])
+                    w.run(asm('BackwardGradientsDropped'), [np.full(32, prefix, dtype=np.uint64), np.full(32, threshold), as_f32(keep),
+                                                            index.astype(np.uint64), (index + 8).astype(np.uint64),
+                                                            np.full(32, t, dtype=np.uint64), as_u32(4 * column)])
                 else:
-                    w.run(ASM['Tf32x3BackwardGradients'], [as_u32(4 * column)])
-                w.run(ASM['Tf32x3BackwardStoreScores'], [(SCRATCH_AT + index * 4).astype(np.uint64), np.full(32, 4 * t, dtype=np.uint64),
-                                                         as_u32(t - key), as_u32(t - query0 - column), as_f32(scale)])
-                w.run(ASM['Tf32x3BackwardValues'], [as_u32(row_fragment)])
+                    w.run(asm('BackwardGradients'), [as_u32(4 * column)])
+                w.run(asm('BackwardStoreScores'), [(SCRATCH_AT + index * 4).astype(np.uint64), np.full(32, 4 * t, dtype=np.uint64),
+                                                   as_u32(t - key), as_u32(t - query0 - column), as_f32(scale)])
+                w.run(asm('BackwardValues'), [as_u32(tiles.values_fragment)])
         for wi, w in enumerate(warps):
             if active[wi]:
                 key = key0 + 16 * wi + lane // 4
@@ -794,7 +776,7 @@ def backward_case(name, shape, probability, seed, tf32x3=False):
     dqkv0 = rng.standard_normal((batch, t, 3 * c)).astype(F32)
     dqkv = dqkv0.copy()
     scratch = np.full((batch * heads, t, t), np.nan, dtype=F32)
-    (tf32x3_backward_kernel if tf32x3 else backward_kernel)(qkv, dout, lse, dots, shape, scale, probability, prefix, dqkv, scratch)
+    backward_kernel(qkv, dout, lse, dots, shape, scale, probability, prefix, dqkv, scratch, Tf32x3Backward if tf32x3 else Bf16Backward)
     dq_exact, ds_exact, dq_tiled, ds_tiled = backward_references(qkv, dout, lse, dots, shape, scale, probability, prefix, dqkv0)
     unset = int(np.isnan(dqkv).sum() + np.isnan(scratch).sum())
     q_part = float(np.abs(dqkv.reshape(batch, t, 3, c)[:, :, 0] - dqkv0.reshape(batch, t, 3, c)[:, :, 0]).max())
