@@ -800,63 +800,63 @@ def backward_case(name, shape, probability, seed, tf32x3=False):
     return ok
 
 
-def query_kernel(scores, qkv, shape, dqkv):
-    # TensorCoreFlashAttention.QueryGradientsKernel: dqkv's q part += scores (B, H, T, T) · k, group by group.
+class Bf16Queries:
+    # QueryGradientsKernel: bf16 pairs of dS (rows of 80 bytes), the keys by Stage, the keys' fragments by .trans.
+    init, shared, width = 'QueriesInit', C_K + KEY_ROWS * ROW, 2
+
+    def stage_scores(w, xs, row, index):
+        w.run(ASM['QueriesStage'], xs + [as_u32(row * SCORE_ROW + 4 * index)])
+
+    def stage_keys(warps, qkv, start, row_length, key0, t):
+        stage(warps, 'QueriesStage', qkv, start, row_length, key0, t, C_K, KEY_ROWS)
+
+    def step(w, wi):
+        trans_fragment = ((LANES % 8) + 8 * ((LANES // 8) % 2)) * ROW + 16 * (LANES // 16)
+        w.run(ASM['QueriesStep'], [as_u32((16 * wi + LANES % 16) * SCORE_ROW + 16 * (LANES // 16)), as_u32(trans_fragment)])
+
+
+class Tf32x3Queries:
+    # Tf32x3QueryGradientsKernel: dS split in quads (rows of 144 bytes), the keys transposed in key order.
+    init, shared, width = 'Tf32x3QueriesInit', 2 * Y_K, 4
+
+    def stage_scores(w, xs, row, index):
+        w.run(ASM['Tf32x3QueriesStage'], xs + [as_u32(row * XT_ROW + 16 * index), as_u32(np.full(32, Y_SMALL))])
+
+    def stage_keys(warps, qkv, start, row_length, key0, t):
+        stage_transposed(warps, qkv, start, row_length, key0, t, keys_in_order)
+
+    def step(w, wi):
+        w.run(ASM['Tf32x3QueriesStep'], [as_u32(a_fragment(wi, XT_ROW)), as_u32(b_fragment(XT_ROW))])
+
+
+def query_kernel(scores, qkv, shape, dqkv, tiles):
+    # TensorCoreFlashAttention's dq kernel in `tiles`' precision: dqkv's q part += scores (B, H, T, T) · k, group by
+    # group. Element e = thread + 128·j of a step's dS is query row e / (32 / width), keys width·(e % (32 / width)) on;
+    # past the matrix, zeros.
     batch, t, c, heads = shape
     DQKV_AT = 0x100000
     memory = Global()
     memory.put(DQKV_AT, dqkv)
     flat = scores.reshape(-1)
     lane = LANES
-    for head, query0, (qkv_rows, output_rows, head_column), warps in groups(shape, memory, C_K + KEY_ROWS * ROW, 'QueriesInit'):
+    per_row = KEY_ROWS // tiles.width
+    for head, query0, (qkv_rows, output_rows, head_column), warps in groups(shape, memory, tiles.shared, tiles.init):
         active = [query0 + 16 * wi < t for wi in range(4)]
         matrix = head * t * t
         for key0 in range(0, t, KEY_ROWS):
-            for e0 in range(0, QUERY_ROWS * (KEY_ROWS // 2), THREADS):
+            for e0 in range(0, QUERY_ROWS * per_row, THREADS):
                 for wi, w in enumerate(warps):
                     e = e0 + 32 * wi + lane
-                    row, pair = e // (KEY_ROWS // 2), e % (KEY_ROWS // 2)
-                    query, key = query0 + row, key0 + 2 * pair
+                    row, index = e // per_row, e % per_row
+                    query, key = query0 + row, key0 + tiles.width * index
                     at = matrix + query * t + key
-                    x = np.where((query < t) & (key < t), flat[np.minimum(at, flat.size - 1)], F32(0)).astype(F32)
-                    y = np.where((query < t) & (key + 1 < t), flat[np.minimum(at + 1, flat.size - 1)], F32(0)).astype(F32)
-                    w.run(ASM['QueriesStage'], [x.view(U32), y.view(U32), as_u32(row * SCORE_ROW + 4 * pair)])
-            stage(warps, 'QueriesStage', qkv, qkv_rows + c + head_column, 3 * c, key0, t, C_K, KEY_ROWS)
-            trans_fragment = ((lane % 8) + 8 * ((lane // 8) % 2)) * ROW + 16 * (lane // 16)
+                    xs = [np.where((query < t) & (key + q < t), flat[np.minimum(at + q, flat.size - 1)], F32(0)).astype(F32).view(U32)
+                          for q in range(tiles.width)]
+                    tiles.stage_scores(w, xs, row, index)
+            tiles.stage_keys(warps, qkv, qkv_rows + c + head_column, 3 * c, key0, t)
             for wi, w in enumerate(warps):
                 if active[wi]:
-                    w.run(ASM['QueriesStep'], [as_u32((16 * wi + lane % 16) * SCORE_ROW + 16 * (lane // 16)), as_u32(trans_fragment)])
-        for wi, w in enumerate(warps):
-            if active[wi]:
-                row = query0 + 16 * wi + lane // 4
-                at = qkv_rows + row * 3 * c + head_column + 2 * (lane % 4)
-                w.run(ASM['QueriesStore'], [(DQKV_AT + at * 4).astype(np.uint64), np.full(32, 8 * 3 * c * 4, dtype=np.uint64), as_u32(t - row)])
-
-
-def tf32x3_query_kernel(scores, qkv, shape, dqkv):
-    # TensorCoreFlashAttention.Tf32x3QueryGradientsKernel: dqkv's q part += scores (B, H, T, T) · k in 3xTF32.
-    batch, t, c, heads = shape
-    DQKV_AT = 0x100000
-    memory = Global()
-    memory.put(DQKV_AT, dqkv)
-    flat = scores.reshape(-1)
-    lane = LANES
-    for head, query0, (qkv_rows, output_rows, head_column), warps in groups(shape, memory, 2 * Y_K, 'Tf32x3QueriesInit'):
-        active = [query0 + 16 * wi < t for wi in range(4)]
-        matrix = head * t * t
-        for key0 in range(0, t, KEY_ROWS):
-            for e0 in range(0, QUERY_ROWS * (KEY_ROWS // 4), THREADS):
-                for wi, w in enumerate(warps):
-                    e = e0 + 32 * wi + lane
-                    row, quad = e // (KEY_ROWS // 4), e % (KEY_ROWS // 4)
-                    query, key = query0 + row, key0 + 4 * quad
-                    at = matrix + query * t + key
-                    xs = [np.where((query < t) & (key + q < t), flat[np.minimum(at + q, flat.size - 1)], F32(0)).astype(F32).view(U32) for q in range(4)]
-                    w.run(ASM['Tf32x3QueriesStage'], xs + [as_u32(row * XT_ROW + 16 * quad), as_u32(np.full(32, Y_SMALL))])
-            stage_transposed(warps, qkv, qkv_rows + c + head_column, 3 * c, key0, t, keys_in_order)
-            for wi, w in enumerate(warps):
-                if active[wi]:
-                    w.run(ASM['Tf32x3QueriesStep'], [as_u32(a_fragment(wi, XT_ROW)), as_u32(b_fragment(XT_ROW))])
+                    tiles.step(w, wi)
         for wi, w in enumerate(warps):
             if active[wi]:
                 row = query0 + 16 * wi + lane // 4
@@ -871,7 +871,7 @@ def query_case(name, shape, seed, tf32x3=False):
     scores = (0.05 * rng.standard_normal((batch * heads, t, t))).astype(F32)
     dqkv0 = rng.standard_normal((batch, t, 3 * c)).astype(F32)
     dqkv = dqkv0.copy()
-    (tf32x3_query_kernel if tf32x3 else query_kernel)(scores, qkv, shape, dqkv)
+    query_kernel(scores, qkv, shape, dqkv, Tf32x3Queries if tf32x3 else Bf16Queries)
     kb = bf16(qkv).reshape(batch, t, 3, heads, HEAD).astype(np.float64)
     k = qkv.reshape(batch, t, 3, heads, HEAD).astype(np.float64)
     tiled = dqkv0.reshape(batch, t, 3, heads, HEAD).copy()
