@@ -412,10 +412,14 @@ def tf32x3_load_q():
     return lines + [f"{LDSM} {regs('fa_q', 32 + 4 * j)}, [a+{X_Q_SMALL + 32 * j}];" for j in range(HEAD // 8)] + ["}"]
 
 
-def three_products(lines, acc, a_big, a_small, b_big, b_small):
-    # acc += a·b in 3xTF32: the small terms first, then big·big.
-    for a, b in ((a_small, b_big), (a_big, b_small), (a_big, b_big)):
-        lines.append(f"{MMA_TF32} {acc}, {a}, {b}, {acc};")
+def three_products(lines, items):
+    # acc += a·b in 3xTF32 for each item (acc, a_big, a_small, b_big, b_small): the small terms first, then big·big, a
+    # term at a time across the items, so that an accumulator's dependent mma are len(items) apart (back to back, ptxas
+    # put 120 NOPs in the forward's step).
+    for term in range(3):
+        for acc, a_big, a_small, b_big, b_small in items:
+            a, b = ((a_small, b_big), (a_big, b_small), (a_big, b_big))[term]
+            lines.append(f"{MMA_TF32} {acc}, {a}, {b}, {acc};")
 
 
 def tf32x3_scores():
@@ -429,9 +433,8 @@ def tf32x3_scores():
         for pair in range(2):
             at = 16 * X_ROW * pair + 32 * j
             lines += [f"{LDSM} {regs('b', 4 * pair)}, [a+{at}];", f"{LDSM} {regs('c', 4 * pair)}, [a+{X_K_SMALL + at}];"]
-        for n in range(4):
-            three_products(lines, regs('fa_s', 4 * n), regs('fa_q', 4 * j), regs('fa_q', 32 + 4 * j),
-                           f"{{b{2 * n}, b{2 * n + 1}}}", f"{{c{2 * n}, c{2 * n + 1}}}")
+        three_products(lines, [(regs('fa_s', 4 * n), regs('fa_q', 4 * j), regs('fa_q', 32 + 4 * j), f"{{b{2 * n}, b{2 * n + 1}}}",
+                                f"{{c{2 * n}, c{2 * n + 1}}}") for n in range(4)])
     return lines + mask_past("fa_s", "%1") + ["}"]
 
 
@@ -440,18 +443,19 @@ def tf32x3_values():
     # (g, t + 4), (g + 8, t), (g + 8, t + 4), split into big and small. %0 the lane's fragment offset in the transposed
     # values' big tile (column lane % 8 + 8·(lane / 16) of v, words 4·((lane / 8) % 2) on: one ldmatrix.x4 gives
     # column tiles 2p and 2p + 1 the words of keys 2t and 2t + 1).
-    lines = ["{", ".reg .b32 p<4>, s<4>, b<4>, c<4>;", ".reg .f32 r;", ".reg .u32 a;", "mov.u32 a, fx_smem;", f"add.u32 a, a, {X_V_AT};",
+    lines = ["{", ".reg .b32 p<4>, s<4>, b<8>, c<8>;", ".reg .f32 r;", ".reg .u32 a;", "mov.u32 a, fx_smem;", f"add.u32 a, a, {X_V_AT};",
              "add.u32 a, a, %0;"]
     for n in range(4):
         for i, e in enumerate((0, 2, 1, 3)):
             split(lines, f"p{i}", f"s{i}", f"fa_s{4 * n + e}")
-        for pair in range(HEAD // 16):
-            at = 16 * XT_ROW * pair + 32 * n
-            lines += [f"{LDSM} {regs('b', 0)}, [a+{at}];", f"{LDSM} {regs('c', 0)}, [a+{X_V_SMALL - X_V_AT + at}];"]
-            for half in range(2):
-                m = 2 * pair + half
-                three_products(lines, regs('fa_o', 4 * m), regs('p', 0), regs('s', 0), f"{{b{2 * half}, b{2 * half + 1}}}",
-                               f"{{c{2 * half}, c{2 * half + 1}}}")
+        for pairs in range(HEAD // 32):
+            items = []
+            for q in range(2):
+                at = 16 * XT_ROW * (2 * pairs + q) + 32 * n
+                lines += [f"{LDSM} {regs('b', 4 * q)}, [a+{at}];", f"{LDSM} {regs('c', 4 * q)}, [a+{X_V_SMALL - X_V_AT + at}];"]
+                items += [(regs('fa_o', 4 * (4 * pairs + 2 * q + half)), regs('p', 0), regs('s', 0), f"{{b{4 * q + 2 * half}, b{4 * q + 2 * half + 1}}}",
+                           f"{{c{4 * q + 2 * half}, c{4 * q + 2 * half + 1}}}") for half in range(2)]
+            three_products(lines, items)
     return lines + ["}"]
 
 
@@ -492,37 +496,48 @@ def tf32x3_backward_scores():
     # fb_s = k·qᵀ and fb_d = v·doutputᵀ for the warp's 16 keys and the step's 8 queries; queries past the end -inf in
     # fb_s. %0 the lane's A fragment offset in v's big tile (as k's), %1 its B fragment offset in the q tile (query
     # lane % 8, words 4·(lane / 8) on: one ldmatrix.x4 gives k-steps 2i and 2i + 1), %2 the queries left from its first
-    # column (2t).
-    lines = ["{", ".reg .b32 a<4>, e<4>, b<4>, c<4>;", ".reg .u32 x, y;", ".reg .pred p;"]
-    lines += [f"mov.f32 fb_s{i}, {ZERO};" for i in range(4)] + [f"mov.f32 fb_d{i}, {ZERO};" for i in range(4)]
+    # column (2t). A step's 8 queries are one accumulator tile a product, so each of the three terms sums into its own
+    # (s·b and b·s in sa, sb and da, db; b·b in fb_s and fb_d), added at the end, and the two products alternate: six
+    # chains of 8 dependent mma rather than two of 24 (ptxas put 70 NOPs in the step with two).
+    lines = ["{", ".reg .b32 a<4>, e<4>, b<4>, c<4>, f<4>, g<4>;", ".reg .f32 sa<4>, sb<4>, da<4>, db<4>;", ".reg .u32 x, y;", ".reg .pred p;"]
+    lines += [f"mov.f32 {acc}{i}, {ZERO};" for acc in ("fb_s", "fb_d", "sa", "sb", "da", "db") for i in range(4)]
     lines += ["mov.u32 x, fz_smem;", "add.u32 y, x, %1;", "add.u32 x, x, %0;", f"add.u32 y, y, {Z_Q};"]
     for i in range(HEAD // 16):
-        lines += [f"{LDSM} {regs('b', 0)}, [y+{64 * i}];", f"{LDSM} {regs('c', 0)}, [y+{Z_STEP_SMALL + 64 * i}];"]
-        for h in range(2):
-            j = 2 * i + h
-            three_products(lines, regs('fb_s', 0), regs('fz_k', 4 * j), regs('fz_k', 32 + 4 * j), f"{{b{2 * h}, b{2 * h + 1}}}",
-                           f"{{c{2 * h}, c{2 * h + 1}}}")
-    for i in range(HEAD // 16):
-        lines += [f"{LDSM} {regs('b', 0)}, [y+{Z_DO - Z_Q + 64 * i}];", f"{LDSM} {regs('c', 0)}, [y+{Z_DO - Z_Q + Z_STEP_SMALL + 64 * i}];"]
+        lines += [f"{LDSM} {regs('b', 0)}, [y+{64 * i}];", f"{LDSM} {regs('c', 0)}, [y+{Z_STEP_SMALL + 64 * i}];",
+                  f"{LDSM} {regs('f', 0)}, [y+{Z_DO - Z_Q + 64 * i}];", f"{LDSM} {regs('g', 0)}, [y+{Z_DO - Z_Q + Z_STEP_SMALL + 64 * i}];"]
         for h in range(2):
             j = 2 * i + h
             lines += [f"{LDSM} {regs('a', 0)}, [x+{32 * j}];", f"{LDSM} {regs('e', 0)}, [x+{Z_SMALL + 32 * j}];"]
-            three_products(lines, regs('fb_d', 0), regs('a', 0), regs('e', 0), f"{{b{2 * h}, b{2 * h + 1}}}", f"{{c{2 * h}, c{2 * h + 1}}}")
+            b_big, b_small = f"{{b{2 * h}, b{2 * h + 1}}}", f"{{c{2 * h}, c{2 * h + 1}}}"
+            d_big, d_small = f"{{f{2 * h}, f{2 * h + 1}}}", f"{{g{2 * h}, g{2 * h + 1}}}"
+            k_big, k_small = regs('fz_k', 4 * j), regs('fz_k', 32 + 4 * j)
+            for acc, a, b in ((regs('sa', 0), k_small, b_big), (regs('da', 0), regs('e', 0), d_big), (regs('sb', 0), k_big, b_small),
+                              (regs('db', 0), regs('a', 0), d_small), (regs('fb_s', 0), k_big, b_big), (regs('fb_d', 0), regs('a', 0), d_big)):
+                lines.append(f"{MMA_TF32} {acc}, {a}, {b}, {acc};")
+    for acc, x, y in (("fb_s", "sa", "sb"), ("fb_d", "da", "db")):
+        for i in range(4):
+            lines += [f"add.f32 {x}{i}, {x}{i}, {y}{i};", f"add.f32 {acc}{i}, {acc}{i}, {x}{i};"]
     return lines + mask_past("fb_s", "%2", tiles=1) + ["}"]
 
 
 def tf32x3_backward_values():
     # fb_dv += dropout(P)ᵀ·doutput and fb_dk += dSᵀ·q: %0 the lane's B fragment offset, row 2t at column g (bytes), in the
     # doutput and q tiles.
-    lines = ["{", ".reg .b32 p<4>, s<4>, b<2>, c<2>;", ".reg .f32 r;", ".reg .u32 a;"]
-    for acc, src, at in (("fb_dv", "fb_s", Z_DO), ("fb_dk", "fb_d", Z_Q)):
+    # dv's and dk's tiles alternate, two column tiles of each at a time.
+    lines = ["{", ".reg .b32 p<8>, s<8>, b<8>, c<8>;", ".reg .f32 r;", ".reg .u32 a;", "mov.u32 a, fz_smem;", "add.u32 a, a, %0;"]
+    products = (("fb_dv", "fb_s", Z_DO), ("fb_dk", "fb_d", Z_Q))
+    for x, (acc, src, at) in enumerate(products):
         for i, e in enumerate((0, 2, 1, 3)):
-            split(lines, f"p{i}", f"s{i}", f"{src}{e}")
-        lines += ["mov.u32 a, fz_smem;", f"add.u32 a, a, {at};", "add.u32 a, a, %0;"]
-        for m in range(HEAD // 8):
-            lines += [f"ld.shared.b32 b{r}, [a+{32 * m + Z_ROW * r}];" for r in range(2)]
-            lines += [f"ld.shared.b32 c{r}, [a+{Z_STEP_SMALL + 32 * m + Z_ROW * r}];" for r in range(2)]
-            three_products(lines, regs(acc, 4 * m), regs('p', 0), regs('s', 0), "{b0, b1}", "{c0, c1}")
+            split(lines, f"p{4 * x + i}", f"s{4 * x + i}", f"{src}{e}")
+    for m0 in range(0, HEAD // 8, 2):
+        items = []
+        for x, (acc, src, at) in enumerate(products):
+            for h in range(2):
+                m, r0 = m0 + h, 4 * x + 2 * h
+                lines += [f"ld.shared.b32 b{r0 + r}, [a+{at + 32 * m + Z_ROW * r}];" for r in range(2)]
+                lines += [f"ld.shared.b32 c{r0 + r}, [a+{at + Z_STEP_SMALL + 32 * m + Z_ROW * r}];" for r in range(2)]
+                items.append((regs(acc, 4 * m), regs('p', 4 * x), regs('s', 4 * x), f"{{b{r0}, b{r0 + 1}}}", f"{{c{r0}, c{r0 + 1}}}"))
+        three_products(lines, items)
     return lines + ["}"]
 
 
@@ -542,16 +557,17 @@ def tf32x3_queries_init():
 def tf32x3_queries_step():
     # fc_dq += the step's dS rows (A fragments by ldmatrix: row 16·warp + lane % 16, words 4·(lane / 16) on, at %0) · its
     # keys (B fragments from the transposed tile: column lane % 8 + 8·(lane / 16) of k, words 4·((lane / 8) % 2) on, at %1).
-    lines = ["{", ".reg .b32 a<4>, s<4>, b<4>, c<4>;", ".reg .u32 x, y;", "mov.u32 x, fy_smem;", "add.u32 y, x, %1;",
+    lines = ["{", ".reg .b32 a<4>, s<4>, b<16>, c<16>;", ".reg .u32 x, y;", "mov.u32 x, fy_smem;", "add.u32 y, x, %1;",
              f"add.u32 y, y, {Y_K};", "add.u32 x, x, %0;"]
     for j in range(KEY_STEP // 8):
         lines += [f"{LDSM} {regs('a', 0)}, [x+{32 * j}];", f"{LDSM} {regs('s', 0)}, [x+{Y_SMALL + 32 * j}];"]
+        items = []
         for pair in range(HEAD // 16):
             at = 16 * XT_ROW * pair + 32 * j
-            lines += [f"{LDSM} {regs('b', 0)}, [y+{at}];", f"{LDSM} {regs('c', 0)}, [y+{Y_SMALL + at}];"]
-            for half in range(2):
-                three_products(lines, regs('fc_dq', 4 * (2 * pair + half)), regs('a', 0), regs('s', 0),
-                               f"{{b{2 * half}, b{2 * half + 1}}}", f"{{c{2 * half}, c{2 * half + 1}}}")
+            lines += [f"{LDSM} {regs('b', 4 * pair)}, [y+{at}];", f"{LDSM} {regs('c', 4 * pair)}, [y+{Y_SMALL + at}];"]
+            items += [(regs('fc_dq', 4 * (2 * pair + half)), regs('a', 0), regs('s', 0), f"{{b{4 * pair + 2 * half}, b{4 * pair + 2 * half + 1}}}",
+                       f"{{c{4 * pair + 2 * half}, c{4 * pair + 2 * half + 1}}}") for half in range(2)]
+        three_products(lines, items)
     return lines + ["}"]
 
 

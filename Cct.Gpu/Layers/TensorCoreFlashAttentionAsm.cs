@@ -2328,128 +2328,128 @@ internal static class TensorCoreFlashAttentionAsm
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [a+4352];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [a+13056];\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q32, fa_q33, fa_q34, fa_q35}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q0, fa_q1, fa_q2, fa_q3}, {c0, c1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q0, fa_q1, fa_q2, fa_q3}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q32, fa_q33, fa_q34, fa_q35}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q0, fa_q1, fa_q2, fa_q3}, {c2, c3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q0, fa_q1, fa_q2, fa_q3}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q32, fa_q33, fa_q34, fa_q35}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q0, fa_q1, fa_q2, fa_q3}, {c4, c5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q0, fa_q1, fa_q2, fa_q3}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q32, fa_q33, fa_q34, fa_q35}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q0, fa_q1, fa_q2, fa_q3}, {c0, c1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q0, fa_q1, fa_q2, fa_q3}, {c2, c3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q0, fa_q1, fa_q2, fa_q3}, {c4, c5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q0, fa_q1, fa_q2, fa_q3}, {c6, c7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q0, fa_q1, fa_q2, fa_q3}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q0, fa_q1, fa_q2, fa_q3}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q0, fa_q1, fa_q2, fa_q3}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q0, fa_q1, fa_q2, fa_q3}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+32];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+8736];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [a+4384];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [a+13088];\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q36, fa_q37, fa_q38, fa_q39}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q4, fa_q5, fa_q6, fa_q7}, {c0, c1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q4, fa_q5, fa_q6, fa_q7}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q36, fa_q37, fa_q38, fa_q39}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q4, fa_q5, fa_q6, fa_q7}, {c2, c3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q4, fa_q5, fa_q6, fa_q7}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q36, fa_q37, fa_q38, fa_q39}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q4, fa_q5, fa_q6, fa_q7}, {c4, c5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q4, fa_q5, fa_q6, fa_q7}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q36, fa_q37, fa_q38, fa_q39}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q4, fa_q5, fa_q6, fa_q7}, {c0, c1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q4, fa_q5, fa_q6, fa_q7}, {c2, c3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q4, fa_q5, fa_q6, fa_q7}, {c4, c5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q4, fa_q5, fa_q6, fa_q7}, {c6, c7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q4, fa_q5, fa_q6, fa_q7}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q4, fa_q5, fa_q6, fa_q7}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q4, fa_q5, fa_q6, fa_q7}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q4, fa_q5, fa_q6, fa_q7}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+64];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+8768];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [a+4416];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [a+13120];\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q40, fa_q41, fa_q42, fa_q43}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q8, fa_q9, fa_q10, fa_q11}, {c0, c1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q8, fa_q9, fa_q10, fa_q11}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q40, fa_q41, fa_q42, fa_q43}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q8, fa_q9, fa_q10, fa_q11}, {c2, c3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q8, fa_q9, fa_q10, fa_q11}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q40, fa_q41, fa_q42, fa_q43}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q8, fa_q9, fa_q10, fa_q11}, {c4, c5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q8, fa_q9, fa_q10, fa_q11}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q40, fa_q41, fa_q42, fa_q43}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q8, fa_q9, fa_q10, fa_q11}, {c0, c1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q8, fa_q9, fa_q10, fa_q11}, {c2, c3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q8, fa_q9, fa_q10, fa_q11}, {c4, c5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q8, fa_q9, fa_q10, fa_q11}, {c6, c7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q8, fa_q9, fa_q10, fa_q11}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q8, fa_q9, fa_q10, fa_q11}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q8, fa_q9, fa_q10, fa_q11}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q8, fa_q9, fa_q10, fa_q11}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+96];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+8800];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [a+4448];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [a+13152];\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q44, fa_q45, fa_q46, fa_q47}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q12, fa_q13, fa_q14, fa_q15}, {c0, c1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q12, fa_q13, fa_q14, fa_q15}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q44, fa_q45, fa_q46, fa_q47}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q12, fa_q13, fa_q14, fa_q15}, {c2, c3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q12, fa_q13, fa_q14, fa_q15}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q44, fa_q45, fa_q46, fa_q47}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q12, fa_q13, fa_q14, fa_q15}, {c4, c5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q12, fa_q13, fa_q14, fa_q15}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q44, fa_q45, fa_q46, fa_q47}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q12, fa_q13, fa_q14, fa_q15}, {c0, c1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q12, fa_q13, fa_q14, fa_q15}, {c2, c3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q12, fa_q13, fa_q14, fa_q15}, {c4, c5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q12, fa_q13, fa_q14, fa_q15}, {c6, c7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q12, fa_q13, fa_q14, fa_q15}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q12, fa_q13, fa_q14, fa_q15}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q12, fa_q13, fa_q14, fa_q15}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q12, fa_q13, fa_q14, fa_q15}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+128];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+8832];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [a+4480];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [a+13184];\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q48, fa_q49, fa_q50, fa_q51}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q16, fa_q17, fa_q18, fa_q19}, {c0, c1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q16, fa_q17, fa_q18, fa_q19}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q48, fa_q49, fa_q50, fa_q51}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q16, fa_q17, fa_q18, fa_q19}, {c2, c3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q16, fa_q17, fa_q18, fa_q19}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q48, fa_q49, fa_q50, fa_q51}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q16, fa_q17, fa_q18, fa_q19}, {c4, c5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q16, fa_q17, fa_q18, fa_q19}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q48, fa_q49, fa_q50, fa_q51}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q16, fa_q17, fa_q18, fa_q19}, {c0, c1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q16, fa_q17, fa_q18, fa_q19}, {c2, c3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q16, fa_q17, fa_q18, fa_q19}, {c4, c5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q16, fa_q17, fa_q18, fa_q19}, {c6, c7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q16, fa_q17, fa_q18, fa_q19}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q16, fa_q17, fa_q18, fa_q19}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q16, fa_q17, fa_q18, fa_q19}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q16, fa_q17, fa_q18, fa_q19}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+160];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+8864];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [a+4512];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [a+13216];\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q52, fa_q53, fa_q54, fa_q55}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q20, fa_q21, fa_q22, fa_q23}, {c0, c1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q20, fa_q21, fa_q22, fa_q23}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q52, fa_q53, fa_q54, fa_q55}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q20, fa_q21, fa_q22, fa_q23}, {c2, c3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q20, fa_q21, fa_q22, fa_q23}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q52, fa_q53, fa_q54, fa_q55}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q20, fa_q21, fa_q22, fa_q23}, {c4, c5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q20, fa_q21, fa_q22, fa_q23}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q52, fa_q53, fa_q54, fa_q55}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q20, fa_q21, fa_q22, fa_q23}, {c0, c1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q20, fa_q21, fa_q22, fa_q23}, {c2, c3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q20, fa_q21, fa_q22, fa_q23}, {c4, c5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q20, fa_q21, fa_q22, fa_q23}, {c6, c7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q20, fa_q21, fa_q22, fa_q23}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q20, fa_q21, fa_q22, fa_q23}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q20, fa_q21, fa_q22, fa_q23}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q20, fa_q21, fa_q22, fa_q23}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+192];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+8896];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [a+4544];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [a+13248];\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q56, fa_q57, fa_q58, fa_q59}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q24, fa_q25, fa_q26, fa_q27}, {c0, c1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q24, fa_q25, fa_q26, fa_q27}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q56, fa_q57, fa_q58, fa_q59}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q24, fa_q25, fa_q26, fa_q27}, {c2, c3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q24, fa_q25, fa_q26, fa_q27}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q56, fa_q57, fa_q58, fa_q59}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q24, fa_q25, fa_q26, fa_q27}, {c4, c5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q24, fa_q25, fa_q26, fa_q27}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q56, fa_q57, fa_q58, fa_q59}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q24, fa_q25, fa_q26, fa_q27}, {c0, c1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q24, fa_q25, fa_q26, fa_q27}, {c2, c3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q24, fa_q25, fa_q26, fa_q27}, {c4, c5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q24, fa_q25, fa_q26, fa_q27}, {c6, c7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q24, fa_q25, fa_q26, fa_q27}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q24, fa_q25, fa_q26, fa_q27}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q24, fa_q25, fa_q26, fa_q27}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q24, fa_q25, fa_q26, fa_q27}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+224];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+8928];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [a+4576];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [a+13280];\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q60, fa_q61, fa_q62, fa_q63}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q28, fa_q29, fa_q30, fa_q31}, {c0, c1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q28, fa_q29, fa_q30, fa_q31}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q60, fa_q61, fa_q62, fa_q63}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q28, fa_q29, fa_q30, fa_q31}, {c2, c3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q28, fa_q29, fa_q30, fa_q31}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q60, fa_q61, fa_q62, fa_q63}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q28, fa_q29, fa_q30, fa_q31}, {c4, c5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q28, fa_q29, fa_q30, fa_q31}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q60, fa_q61, fa_q62, fa_q63}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q28, fa_q29, fa_q30, fa_q31}, {c0, c1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q28, fa_q29, fa_q30, fa_q31}, {c2, c3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q28, fa_q29, fa_q30, fa_q31}, {c4, c5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q28, fa_q29, fa_q30, fa_q31}, {c6, c7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s0, fa_s1, fa_s2, fa_s3}, {fa_q28, fa_q29, fa_q30, fa_q31}, {b0, b1}, {fa_s0, fa_s1, fa_s2, fa_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s4, fa_s5, fa_s6, fa_s7}, {fa_q28, fa_q29, fa_q30, fa_q31}, {b2, b3}, {fa_s4, fa_s5, fa_s6, fa_s7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s8, fa_s9, fa_s10, fa_s11}, {fa_q28, fa_q29, fa_q30, fa_q31}, {b4, b5}, {fa_s8, fa_s9, fa_s10, fa_s11};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_s12, fa_s13, fa_s14, fa_s15}, {fa_q28, fa_q29, fa_q30, fa_q31}, {b6, b7}, {fa_s12, fa_s13, fa_s14, fa_s15};\n" +
         "setp.gt.s32 p, %1, 0;\n" +
         "selp.f32 fa_s0, fa_s0, 0fFF800000, p;\n" +
@@ -2480,7 +2480,7 @@ internal static class TensorCoreFlashAttentionAsm
     // The output accumulators += probabilities · values in 3xTF32; %0 the lane's fragment offset in the transposed values.
     public const string Tf32x3Values =
         "{\n" +
-        ".reg .b32 p<4>, s<4>, b<4>, c<4>;\n" +
+        ".reg .b32 p<4>, s<4>, b<8>, c<8>;\n" +
         ".reg .f32 r;\n" +
         ".reg .u32 a;\n" +
         "mov.u32 a, fx_smem;\n" +
@@ -2500,36 +2500,36 @@ internal static class TensorCoreFlashAttentionAsm
         "cvt.rna.tf32.f32 s3, r;\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+0];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+9216];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [a+2304];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [a+11520];\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {s0, s1, s2, s3}, {b0, b1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {p0, p1, p2, p3}, {c0, c1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {p0, p1, p2, p3}, {b0, b1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o4, fa_o5, fa_o6, fa_o7}, {s0, s1, s2, s3}, {b2, b3}, {fa_o4, fa_o5, fa_o6, fa_o7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {s0, s1, s2, s3}, {b4, b5}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {s0, s1, s2, s3}, {b6, b7}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {p0, p1, p2, p3}, {c0, c1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o4, fa_o5, fa_o6, fa_o7}, {p0, p1, p2, p3}, {c2, c3}, {fa_o4, fa_o5, fa_o6, fa_o7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {p0, p1, p2, p3}, {c4, c5}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {p0, p1, p2, p3}, {c6, c7}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {p0, p1, p2, p3}, {b0, b1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o4, fa_o5, fa_o6, fa_o7}, {p0, p1, p2, p3}, {b2, b3}, {fa_o4, fa_o5, fa_o6, fa_o7};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+2304];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+11520];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {s0, s1, s2, s3}, {b0, b1}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {p0, p1, p2, p3}, {c0, c1}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {p0, p1, p2, p3}, {b0, b1}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {s0, s1, s2, s3}, {b2, b3}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {p0, p1, p2, p3}, {c2, c3}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {p0, p1, p2, p3}, {b2, b3}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {p0, p1, p2, p3}, {b4, b5}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {p0, p1, p2, p3}, {b6, b7}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+4608];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+13824];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [a+6912];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [a+16128];\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {s0, s1, s2, s3}, {b0, b1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {p0, p1, p2, p3}, {c0, c1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {p0, p1, p2, p3}, {b0, b1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o20, fa_o21, fa_o22, fa_o23}, {s0, s1, s2, s3}, {b2, b3}, {fa_o20, fa_o21, fa_o22, fa_o23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {s0, s1, s2, s3}, {b4, b5}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {s0, s1, s2, s3}, {b6, b7}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {p0, p1, p2, p3}, {c0, c1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o20, fa_o21, fa_o22, fa_o23}, {p0, p1, p2, p3}, {c2, c3}, {fa_o20, fa_o21, fa_o22, fa_o23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {p0, p1, p2, p3}, {c4, c5}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {c6, c7}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {p0, p1, p2, p3}, {b0, b1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o20, fa_o21, fa_o22, fa_o23}, {p0, p1, p2, p3}, {b2, b3}, {fa_o20, fa_o21, fa_o22, fa_o23};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+6912];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+16128];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {s0, s1, s2, s3}, {b0, b1}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {p0, p1, p2, p3}, {c0, c1}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {p0, p1, p2, p3}, {b0, b1}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {s0, s1, s2, s3}, {b2, b3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {c2, c3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {b2, b3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {p0, p1, p2, p3}, {b4, b5}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {b6, b7}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
         "cvt.rna.tf32.f32 p0, fa_s4;\n" +
         "sub.f32 r, fa_s4, p0;\n" +
         "cvt.rna.tf32.f32 s0, r;\n" +
@@ -2544,36 +2544,36 @@ internal static class TensorCoreFlashAttentionAsm
         "cvt.rna.tf32.f32 s3, r;\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+32];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+9248];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [a+2336];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [a+11552];\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {s0, s1, s2, s3}, {b0, b1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {p0, p1, p2, p3}, {c0, c1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {p0, p1, p2, p3}, {b0, b1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o4, fa_o5, fa_o6, fa_o7}, {s0, s1, s2, s3}, {b2, b3}, {fa_o4, fa_o5, fa_o6, fa_o7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {s0, s1, s2, s3}, {b4, b5}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {s0, s1, s2, s3}, {b6, b7}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {p0, p1, p2, p3}, {c0, c1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o4, fa_o5, fa_o6, fa_o7}, {p0, p1, p2, p3}, {c2, c3}, {fa_o4, fa_o5, fa_o6, fa_o7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {p0, p1, p2, p3}, {c4, c5}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {p0, p1, p2, p3}, {c6, c7}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {p0, p1, p2, p3}, {b0, b1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o4, fa_o5, fa_o6, fa_o7}, {p0, p1, p2, p3}, {b2, b3}, {fa_o4, fa_o5, fa_o6, fa_o7};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+2336];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+11552];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {s0, s1, s2, s3}, {b0, b1}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {p0, p1, p2, p3}, {c0, c1}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {p0, p1, p2, p3}, {b0, b1}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {s0, s1, s2, s3}, {b2, b3}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {p0, p1, p2, p3}, {c2, c3}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {p0, p1, p2, p3}, {b2, b3}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {p0, p1, p2, p3}, {b4, b5}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {p0, p1, p2, p3}, {b6, b7}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+4640];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+13856];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [a+6944];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [a+16160];\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {s0, s1, s2, s3}, {b0, b1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {p0, p1, p2, p3}, {c0, c1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {p0, p1, p2, p3}, {b0, b1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o20, fa_o21, fa_o22, fa_o23}, {s0, s1, s2, s3}, {b2, b3}, {fa_o20, fa_o21, fa_o22, fa_o23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {s0, s1, s2, s3}, {b4, b5}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {s0, s1, s2, s3}, {b6, b7}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {p0, p1, p2, p3}, {c0, c1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o20, fa_o21, fa_o22, fa_o23}, {p0, p1, p2, p3}, {c2, c3}, {fa_o20, fa_o21, fa_o22, fa_o23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {p0, p1, p2, p3}, {c4, c5}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {c6, c7}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {p0, p1, p2, p3}, {b0, b1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o20, fa_o21, fa_o22, fa_o23}, {p0, p1, p2, p3}, {b2, b3}, {fa_o20, fa_o21, fa_o22, fa_o23};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+6944];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+16160];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {s0, s1, s2, s3}, {b0, b1}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {p0, p1, p2, p3}, {c0, c1}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {p0, p1, p2, p3}, {b0, b1}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {s0, s1, s2, s3}, {b2, b3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {c2, c3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {b2, b3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {p0, p1, p2, p3}, {b4, b5}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {b6, b7}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
         "cvt.rna.tf32.f32 p0, fa_s8;\n" +
         "sub.f32 r, fa_s8, p0;\n" +
         "cvt.rna.tf32.f32 s0, r;\n" +
@@ -2588,36 +2588,36 @@ internal static class TensorCoreFlashAttentionAsm
         "cvt.rna.tf32.f32 s3, r;\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+64];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+9280];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [a+2368];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [a+11584];\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {s0, s1, s2, s3}, {b0, b1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {p0, p1, p2, p3}, {c0, c1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {p0, p1, p2, p3}, {b0, b1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o4, fa_o5, fa_o6, fa_o7}, {s0, s1, s2, s3}, {b2, b3}, {fa_o4, fa_o5, fa_o6, fa_o7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {s0, s1, s2, s3}, {b4, b5}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {s0, s1, s2, s3}, {b6, b7}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {p0, p1, p2, p3}, {c0, c1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o4, fa_o5, fa_o6, fa_o7}, {p0, p1, p2, p3}, {c2, c3}, {fa_o4, fa_o5, fa_o6, fa_o7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {p0, p1, p2, p3}, {c4, c5}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {p0, p1, p2, p3}, {c6, c7}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {p0, p1, p2, p3}, {b0, b1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o4, fa_o5, fa_o6, fa_o7}, {p0, p1, p2, p3}, {b2, b3}, {fa_o4, fa_o5, fa_o6, fa_o7};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+2368];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+11584];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {s0, s1, s2, s3}, {b0, b1}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {p0, p1, p2, p3}, {c0, c1}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {p0, p1, p2, p3}, {b0, b1}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {s0, s1, s2, s3}, {b2, b3}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {p0, p1, p2, p3}, {c2, c3}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {p0, p1, p2, p3}, {b2, b3}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {p0, p1, p2, p3}, {b4, b5}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {p0, p1, p2, p3}, {b6, b7}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+4672];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+13888];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [a+6976];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [a+16192];\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {s0, s1, s2, s3}, {b0, b1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {p0, p1, p2, p3}, {c0, c1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {p0, p1, p2, p3}, {b0, b1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o20, fa_o21, fa_o22, fa_o23}, {s0, s1, s2, s3}, {b2, b3}, {fa_o20, fa_o21, fa_o22, fa_o23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {s0, s1, s2, s3}, {b4, b5}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {s0, s1, s2, s3}, {b6, b7}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {p0, p1, p2, p3}, {c0, c1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o20, fa_o21, fa_o22, fa_o23}, {p0, p1, p2, p3}, {c2, c3}, {fa_o20, fa_o21, fa_o22, fa_o23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {p0, p1, p2, p3}, {c4, c5}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {c6, c7}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {p0, p1, p2, p3}, {b0, b1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o20, fa_o21, fa_o22, fa_o23}, {p0, p1, p2, p3}, {b2, b3}, {fa_o20, fa_o21, fa_o22, fa_o23};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+6976];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+16192];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {s0, s1, s2, s3}, {b0, b1}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {p0, p1, p2, p3}, {c0, c1}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {p0, p1, p2, p3}, {b0, b1}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {s0, s1, s2, s3}, {b2, b3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {c2, c3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {b2, b3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {p0, p1, p2, p3}, {b4, b5}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {b6, b7}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
         "cvt.rna.tf32.f32 p0, fa_s12;\n" +
         "sub.f32 r, fa_s12, p0;\n" +
         "cvt.rna.tf32.f32 s0, r;\n" +
@@ -2632,36 +2632,36 @@ internal static class TensorCoreFlashAttentionAsm
         "cvt.rna.tf32.f32 s3, r;\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+96];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+9312];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [a+2400];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [a+11616];\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {s0, s1, s2, s3}, {b0, b1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {p0, p1, p2, p3}, {c0, c1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {p0, p1, p2, p3}, {b0, b1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o4, fa_o5, fa_o6, fa_o7}, {s0, s1, s2, s3}, {b2, b3}, {fa_o4, fa_o5, fa_o6, fa_o7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {s0, s1, s2, s3}, {b4, b5}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {s0, s1, s2, s3}, {b6, b7}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {p0, p1, p2, p3}, {c0, c1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o4, fa_o5, fa_o6, fa_o7}, {p0, p1, p2, p3}, {c2, c3}, {fa_o4, fa_o5, fa_o6, fa_o7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {p0, p1, p2, p3}, {c4, c5}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {p0, p1, p2, p3}, {c6, c7}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o0, fa_o1, fa_o2, fa_o3}, {p0, p1, p2, p3}, {b0, b1}, {fa_o0, fa_o1, fa_o2, fa_o3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o4, fa_o5, fa_o6, fa_o7}, {p0, p1, p2, p3}, {b2, b3}, {fa_o4, fa_o5, fa_o6, fa_o7};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+2400];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+11616];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {s0, s1, s2, s3}, {b0, b1}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {p0, p1, p2, p3}, {c0, c1}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {p0, p1, p2, p3}, {b0, b1}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {s0, s1, s2, s3}, {b2, b3}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {p0, p1, p2, p3}, {c2, c3}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {p0, p1, p2, p3}, {b2, b3}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o8, fa_o9, fa_o10, fa_o11}, {p0, p1, p2, p3}, {b4, b5}, {fa_o8, fa_o9, fa_o10, fa_o11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o12, fa_o13, fa_o14, fa_o15}, {p0, p1, p2, p3}, {b6, b7}, {fa_o12, fa_o13, fa_o14, fa_o15};\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+4704];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+13920];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [a+7008];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [a+16224];\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {s0, s1, s2, s3}, {b0, b1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {p0, p1, p2, p3}, {c0, c1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {p0, p1, p2, p3}, {b0, b1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o20, fa_o21, fa_o22, fa_o23}, {s0, s1, s2, s3}, {b2, b3}, {fa_o20, fa_o21, fa_o22, fa_o23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {s0, s1, s2, s3}, {b4, b5}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {s0, s1, s2, s3}, {b6, b7}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {p0, p1, p2, p3}, {c0, c1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o20, fa_o21, fa_o22, fa_o23}, {p0, p1, p2, p3}, {c2, c3}, {fa_o20, fa_o21, fa_o22, fa_o23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {p0, p1, p2, p3}, {c4, c5}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {c6, c7}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o16, fa_o17, fa_o18, fa_o19}, {p0, p1, p2, p3}, {b0, b1}, {fa_o16, fa_o17, fa_o18, fa_o19};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o20, fa_o21, fa_o22, fa_o23}, {p0, p1, p2, p3}, {b2, b3}, {fa_o20, fa_o21, fa_o22, fa_o23};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [a+7008];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [a+16224];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {s0, s1, s2, s3}, {b0, b1}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {p0, p1, p2, p3}, {c0, c1}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {p0, p1, p2, p3}, {b0, b1}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {s0, s1, s2, s3}, {b2, b3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {c2, c3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {b2, b3}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o24, fa_o25, fa_o26, fa_o27}, {p0, p1, p2, p3}, {b4, b5}, {fa_o24, fa_o25, fa_o26, fa_o27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fa_o28, fa_o29, fa_o30, fa_o31}, {p0, p1, p2, p3}, {b6, b7}, {fa_o28, fa_o29, fa_o30, fa_o31};\n" +
         "}\n";
 
     // Declares fz_smem and the 3xTF32 backward's registers across statements: dv and dk zeroed.
@@ -2798,7 +2798,8 @@ internal static class TensorCoreFlashAttentionAsm
     // The step's scores and dP̃ in 3xTF32; %0, %1 the lane's A and B fragment offsets, %2 the queries left from its first column.
     public const string Tf32x3BackwardScores =
         "{\n" +
-        ".reg .b32 a<4>, e<4>, b<4>, c<4>;\n" +
+        ".reg .b32 a<4>, e<4>, b<4>, c<4>, f<4>, g<4>;\n" +
+        ".reg .f32 sa<4>, sb<4>, da<4>, db<4>;\n" +
         ".reg .u32 x, y;\n" +
         ".reg .pred p;\n" +
         "mov.f32 fb_s0, 0f00000000;\n" +
@@ -2809,90 +2810,122 @@ internal static class TensorCoreFlashAttentionAsm
         "mov.f32 fb_d1, 0f00000000;\n" +
         "mov.f32 fb_d2, 0f00000000;\n" +
         "mov.f32 fb_d3, 0f00000000;\n" +
+        "mov.f32 sa0, 0f00000000;\n" +
+        "mov.f32 sa1, 0f00000000;\n" +
+        "mov.f32 sa2, 0f00000000;\n" +
+        "mov.f32 sa3, 0f00000000;\n" +
+        "mov.f32 sb0, 0f00000000;\n" +
+        "mov.f32 sb1, 0f00000000;\n" +
+        "mov.f32 sb2, 0f00000000;\n" +
+        "mov.f32 sb3, 0f00000000;\n" +
+        "mov.f32 da0, 0f00000000;\n" +
+        "mov.f32 da1, 0f00000000;\n" +
+        "mov.f32 da2, 0f00000000;\n" +
+        "mov.f32 da3, 0f00000000;\n" +
+        "mov.f32 db0, 0f00000000;\n" +
+        "mov.f32 db1, 0f00000000;\n" +
+        "mov.f32 db2, 0f00000000;\n" +
+        "mov.f32 db3, 0f00000000;\n" +
         "mov.u32 x, fz_smem;\n" +
         "add.u32 y, x, %1;\n" +
         "add.u32 x, x, %0;\n" +
         "add.u32 y, y, 34816;\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+0];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+2176];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k32, fz_k33, fz_k34, fz_k35}, {b0, b1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k0, fz_k1, fz_k2, fz_k3}, {c0, c1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k0, fz_k1, fz_k2, fz_k3}, {b0, b1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k36, fz_k37, fz_k38, fz_k39}, {b2, b3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k4, fz_k5, fz_k6, fz_k7}, {c2, c3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k4, fz_k5, fz_k6, fz_k7}, {b2, b3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+64];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+2240];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k40, fz_k41, fz_k42, fz_k43}, {b0, b1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k8, fz_k9, fz_k10, fz_k11}, {c0, c1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k8, fz_k9, fz_k10, fz_k11}, {b0, b1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k44, fz_k45, fz_k46, fz_k47}, {b2, b3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k12, fz_k13, fz_k14, fz_k15}, {c2, c3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k12, fz_k13, fz_k14, fz_k15}, {b2, b3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+128];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+2304];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k48, fz_k49, fz_k50, fz_k51}, {b0, b1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k16, fz_k17, fz_k18, fz_k19}, {c0, c1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k16, fz_k17, fz_k18, fz_k19}, {b0, b1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k52, fz_k53, fz_k54, fz_k55}, {b2, b3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k20, fz_k21, fz_k22, fz_k23}, {c2, c3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k20, fz_k21, fz_k22, fz_k23}, {b2, b3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+192];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+2368];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k56, fz_k57, fz_k58, fz_k59}, {b0, b1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k24, fz_k25, fz_k26, fz_k27}, {c0, c1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k24, fz_k25, fz_k26, fz_k27}, {b0, b1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k60, fz_k61, fz_k62, fz_k63}, {b2, b3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k28, fz_k29, fz_k30, fz_k31}, {c2, c3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k28, fz_k29, fz_k30, fz_k31}, {b2, b3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+4352];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+6528];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {f0, f1, f2, f3}, [y+4352];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {g0, g1, g2, g3}, [y+6528];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+0];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {e0, e1, e2, e3}, [x+17408];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {e0, e1, e2, e3}, {b0, b1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {c0, c1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {b0, b1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {sa0, sa1, sa2, sa3}, {fz_k32, fz_k33, fz_k34, fz_k35}, {b0, b1}, {sa0, sa1, sa2, sa3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {da0, da1, da2, da3}, {e0, e1, e2, e3}, {f0, f1}, {da0, da1, da2, da3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {sb0, sb1, sb2, sb3}, {fz_k0, fz_k1, fz_k2, fz_k3}, {c0, c1}, {sb0, sb1, sb2, sb3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {db0, db1, db2, db3}, {a0, a1, a2, a3}, {g0, g1}, {db0, db1, db2, db3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k0, fz_k1, fz_k2, fz_k3}, {b0, b1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {f0, f1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+32];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {e0, e1, e2, e3}, [x+17440];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {e0, e1, e2, e3}, {b2, b3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {c2, c3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {b2, b3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+4416];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+6592];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {sa0, sa1, sa2, sa3}, {fz_k36, fz_k37, fz_k38, fz_k39}, {b2, b3}, {sa0, sa1, sa2, sa3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {da0, da1, da2, da3}, {e0, e1, e2, e3}, {f2, f3}, {da0, da1, da2, da3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {sb0, sb1, sb2, sb3}, {fz_k4, fz_k5, fz_k6, fz_k7}, {c2, c3}, {sb0, sb1, sb2, sb3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {db0, db1, db2, db3}, {a0, a1, a2, a3}, {g2, g3}, {db0, db1, db2, db3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k4, fz_k5, fz_k6, fz_k7}, {b2, b3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {f2, f3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+64];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+2240];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {f0, f1, f2, f3}, [y+4416];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {g0, g1, g2, g3}, [y+6592];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+64];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {e0, e1, e2, e3}, [x+17472];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {e0, e1, e2, e3}, {b0, b1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {c0, c1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {b0, b1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {sa0, sa1, sa2, sa3}, {fz_k40, fz_k41, fz_k42, fz_k43}, {b0, b1}, {sa0, sa1, sa2, sa3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {da0, da1, da2, da3}, {e0, e1, e2, e3}, {f0, f1}, {da0, da1, da2, da3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {sb0, sb1, sb2, sb3}, {fz_k8, fz_k9, fz_k10, fz_k11}, {c0, c1}, {sb0, sb1, sb2, sb3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {db0, db1, db2, db3}, {a0, a1, a2, a3}, {g0, g1}, {db0, db1, db2, db3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k8, fz_k9, fz_k10, fz_k11}, {b0, b1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {f0, f1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+96];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {e0, e1, e2, e3}, [x+17504];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {e0, e1, e2, e3}, {b2, b3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {c2, c3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {b2, b3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+4480];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+6656];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {sa0, sa1, sa2, sa3}, {fz_k44, fz_k45, fz_k46, fz_k47}, {b2, b3}, {sa0, sa1, sa2, sa3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {da0, da1, da2, da3}, {e0, e1, e2, e3}, {f2, f3}, {da0, da1, da2, da3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {sb0, sb1, sb2, sb3}, {fz_k12, fz_k13, fz_k14, fz_k15}, {c2, c3}, {sb0, sb1, sb2, sb3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {db0, db1, db2, db3}, {a0, a1, a2, a3}, {g2, g3}, {db0, db1, db2, db3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k12, fz_k13, fz_k14, fz_k15}, {b2, b3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {f2, f3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+128];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+2304];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {f0, f1, f2, f3}, [y+4480];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {g0, g1, g2, g3}, [y+6656];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+128];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {e0, e1, e2, e3}, [x+17536];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {e0, e1, e2, e3}, {b0, b1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {c0, c1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {b0, b1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {sa0, sa1, sa2, sa3}, {fz_k48, fz_k49, fz_k50, fz_k51}, {b0, b1}, {sa0, sa1, sa2, sa3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {da0, da1, da2, da3}, {e0, e1, e2, e3}, {f0, f1}, {da0, da1, da2, da3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {sb0, sb1, sb2, sb3}, {fz_k16, fz_k17, fz_k18, fz_k19}, {c0, c1}, {sb0, sb1, sb2, sb3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {db0, db1, db2, db3}, {a0, a1, a2, a3}, {g0, g1}, {db0, db1, db2, db3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k16, fz_k17, fz_k18, fz_k19}, {b0, b1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {f0, f1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+160];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {e0, e1, e2, e3}, [x+17568];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {e0, e1, e2, e3}, {b2, b3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {c2, c3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {b2, b3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+4544];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+6720];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {sa0, sa1, sa2, sa3}, {fz_k52, fz_k53, fz_k54, fz_k55}, {b2, b3}, {sa0, sa1, sa2, sa3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {da0, da1, da2, da3}, {e0, e1, e2, e3}, {f2, f3}, {da0, da1, da2, da3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {sb0, sb1, sb2, sb3}, {fz_k20, fz_k21, fz_k22, fz_k23}, {c2, c3}, {sb0, sb1, sb2, sb3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {db0, db1, db2, db3}, {a0, a1, a2, a3}, {g2, g3}, {db0, db1, db2, db3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k20, fz_k21, fz_k22, fz_k23}, {b2, b3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {f2, f3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+192];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+2368];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {f0, f1, f2, f3}, [y+4544];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {g0, g1, g2, g3}, [y+6720];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+192];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {e0, e1, e2, e3}, [x+17600];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {e0, e1, e2, e3}, {b0, b1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {c0, c1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {b0, b1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {sa0, sa1, sa2, sa3}, {fz_k56, fz_k57, fz_k58, fz_k59}, {b0, b1}, {sa0, sa1, sa2, sa3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {da0, da1, da2, da3}, {e0, e1, e2, e3}, {f0, f1}, {da0, da1, da2, da3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {sb0, sb1, sb2, sb3}, {fz_k24, fz_k25, fz_k26, fz_k27}, {c0, c1}, {sb0, sb1, sb2, sb3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {db0, db1, db2, db3}, {a0, a1, a2, a3}, {g0, g1}, {db0, db1, db2, db3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k24, fz_k25, fz_k26, fz_k27}, {b0, b1}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {f0, f1}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+224];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {e0, e1, e2, e3}, [x+17632];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {e0, e1, e2, e3}, {b2, b3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {c2, c3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {b2, b3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {sa0, sa1, sa2, sa3}, {fz_k60, fz_k61, fz_k62, fz_k63}, {b2, b3}, {sa0, sa1, sa2, sa3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {da0, da1, da2, da3}, {e0, e1, e2, e3}, {f2, f3}, {da0, da1, da2, da3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {sb0, sb1, sb2, sb3}, {fz_k28, fz_k29, fz_k30, fz_k31}, {c2, c3}, {sb0, sb1, sb2, sb3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {db0, db1, db2, db3}, {a0, a1, a2, a3}, {g2, g3}, {db0, db1, db2, db3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_s0, fb_s1, fb_s2, fb_s3}, {fz_k28, fz_k29, fz_k30, fz_k31}, {b2, b3}, {fb_s0, fb_s1, fb_s2, fb_s3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_d0, fb_d1, fb_d2, fb_d3}, {a0, a1, a2, a3}, {f2, f3}, {fb_d0, fb_d1, fb_d2, fb_d3};\n" +
+        "add.f32 sa0, sa0, sb0;\n" +
+        "add.f32 fb_s0, fb_s0, sa0;\n" +
+        "add.f32 sa1, sa1, sb1;\n" +
+        "add.f32 fb_s1, fb_s1, sa1;\n" +
+        "add.f32 sa2, sa2, sb2;\n" +
+        "add.f32 fb_s2, fb_s2, sa2;\n" +
+        "add.f32 sa3, sa3, sb3;\n" +
+        "add.f32 fb_s3, fb_s3, sa3;\n" +
+        "add.f32 da0, da0, db0;\n" +
+        "add.f32 fb_d0, fb_d0, da0;\n" +
+        "add.f32 da1, da1, db1;\n" +
+        "add.f32 fb_d1, fb_d1, da1;\n" +
+        "add.f32 da2, da2, db2;\n" +
+        "add.f32 fb_d2, fb_d2, da2;\n" +
+        "add.f32 da3, da3, db3;\n" +
+        "add.f32 fb_d3, fb_d3, da3;\n" +
         "setp.gt.s32 p, %2, 0;\n" +
         "selp.f32 fb_s0, fb_s0, 0fFF800000, p;\n" +
         "selp.f32 fb_s2, fb_s2, 0fFF800000, p;\n" +
@@ -3109,9 +3142,11 @@ internal static class TensorCoreFlashAttentionAsm
     // dv += dropout(P) · doutput, dk += dS · q in 3xTF32; %0 the lane's B fragment offset (row 2t, column g).
     public const string Tf32x3BackwardValues =
         "{\n" +
-        ".reg .b32 p<4>, s<4>, b<2>, c<2>;\n" +
+        ".reg .b32 p<8>, s<8>, b<8>, c<8>;\n" +
         ".reg .f32 r;\n" +
         ".reg .u32 a;\n" +
+        "mov.u32 a, fz_smem;\n" +
+        "add.u32 a, a, %0;\n" +
         "cvt.rna.tf32.f32 p0, fb_s0;\n" +
         "sub.f32 r, fb_s0, p0;\n" +
         "cvt.rna.tf32.f32 s0, r;\n" +
@@ -3124,136 +3159,130 @@ internal static class TensorCoreFlashAttentionAsm
         "cvt.rna.tf32.f32 p3, fb_s3;\n" +
         "sub.f32 r, fb_s3, p3;\n" +
         "cvt.rna.tf32.f32 s3, r;\n" +
-        "mov.u32 a, fz_smem;\n" +
-        "add.u32 a, a, 39168;\n" +
-        "add.u32 a, a, %0;\n" +
-        "ld.shared.b32 b0, [a+0];\n" +
-        "ld.shared.b32 b1, [a+272];\n" +
-        "ld.shared.b32 c0, [a+2176];\n" +
-        "ld.shared.b32 c1, [a+2448];\n" +
+        "cvt.rna.tf32.f32 p4, fb_d0;\n" +
+        "sub.f32 r, fb_d0, p4;\n" +
+        "cvt.rna.tf32.f32 s4, r;\n" +
+        "cvt.rna.tf32.f32 p5, fb_d2;\n" +
+        "sub.f32 r, fb_d2, p5;\n" +
+        "cvt.rna.tf32.f32 s5, r;\n" +
+        "cvt.rna.tf32.f32 p6, fb_d1;\n" +
+        "sub.f32 r, fb_d1, p6;\n" +
+        "cvt.rna.tf32.f32 s6, r;\n" +
+        "cvt.rna.tf32.f32 p7, fb_d3;\n" +
+        "sub.f32 r, fb_d3, p7;\n" +
+        "cvt.rna.tf32.f32 s7, r;\n" +
+        "ld.shared.b32 b0, [a+39168];\n" +
+        "ld.shared.b32 b1, [a+39440];\n" +
+        "ld.shared.b32 c0, [a+41344];\n" +
+        "ld.shared.b32 c1, [a+41616];\n" +
+        "ld.shared.b32 b2, [a+39200];\n" +
+        "ld.shared.b32 b3, [a+39472];\n" +
+        "ld.shared.b32 c2, [a+41376];\n" +
+        "ld.shared.b32 c3, [a+41648];\n" +
+        "ld.shared.b32 b4, [a+34816];\n" +
+        "ld.shared.b32 b5, [a+35088];\n" +
+        "ld.shared.b32 c4, [a+36992];\n" +
+        "ld.shared.b32 c5, [a+37264];\n" +
+        "ld.shared.b32 b6, [a+34848];\n" +
+        "ld.shared.b32 b7, [a+35120];\n" +
+        "ld.shared.b32 c6, [a+37024];\n" +
+        "ld.shared.b32 c7, [a+37296];\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv0, fb_dv1, fb_dv2, fb_dv3}, {s0, s1, s2, s3}, {b0, b1}, {fb_dv0, fb_dv1, fb_dv2, fb_dv3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv4, fb_dv5, fb_dv6, fb_dv7}, {s0, s1, s2, s3}, {b2, b3}, {fb_dv4, fb_dv5, fb_dv6, fb_dv7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk0, fb_dk1, fb_dk2, fb_dk3}, {s4, s5, s6, s7}, {b4, b5}, {fb_dk0, fb_dk1, fb_dk2, fb_dk3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk4, fb_dk5, fb_dk6, fb_dk7}, {s4, s5, s6, s7}, {b6, b7}, {fb_dk4, fb_dk5, fb_dk6, fb_dk7};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv0, fb_dv1, fb_dv2, fb_dv3}, {p0, p1, p2, p3}, {c0, c1}, {fb_dv0, fb_dv1, fb_dv2, fb_dv3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv4, fb_dv5, fb_dv6, fb_dv7}, {p0, p1, p2, p3}, {c2, c3}, {fb_dv4, fb_dv5, fb_dv6, fb_dv7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk0, fb_dk1, fb_dk2, fb_dk3}, {p4, p5, p6, p7}, {c4, c5}, {fb_dk0, fb_dk1, fb_dk2, fb_dk3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk4, fb_dk5, fb_dk6, fb_dk7}, {p4, p5, p6, p7}, {c6, c7}, {fb_dk4, fb_dk5, fb_dk6, fb_dk7};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv0, fb_dv1, fb_dv2, fb_dv3}, {p0, p1, p2, p3}, {b0, b1}, {fb_dv0, fb_dv1, fb_dv2, fb_dv3};\n" +
-        "ld.shared.b32 b0, [a+32];\n" +
-        "ld.shared.b32 b1, [a+304];\n" +
-        "ld.shared.b32 c0, [a+2208];\n" +
-        "ld.shared.b32 c1, [a+2480];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv4, fb_dv5, fb_dv6, fb_dv7}, {s0, s1, s2, s3}, {b0, b1}, {fb_dv4, fb_dv5, fb_dv6, fb_dv7};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv4, fb_dv5, fb_dv6, fb_dv7}, {p0, p1, p2, p3}, {c0, c1}, {fb_dv4, fb_dv5, fb_dv6, fb_dv7};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv4, fb_dv5, fb_dv6, fb_dv7}, {p0, p1, p2, p3}, {b0, b1}, {fb_dv4, fb_dv5, fb_dv6, fb_dv7};\n" +
-        "ld.shared.b32 b0, [a+64];\n" +
-        "ld.shared.b32 b1, [a+336];\n" +
-        "ld.shared.b32 c0, [a+2240];\n" +
-        "ld.shared.b32 c1, [a+2512];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv4, fb_dv5, fb_dv6, fb_dv7}, {p0, p1, p2, p3}, {b2, b3}, {fb_dv4, fb_dv5, fb_dv6, fb_dv7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk0, fb_dk1, fb_dk2, fb_dk3}, {p4, p5, p6, p7}, {b4, b5}, {fb_dk0, fb_dk1, fb_dk2, fb_dk3};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk4, fb_dk5, fb_dk6, fb_dk7}, {p4, p5, p6, p7}, {b6, b7}, {fb_dk4, fb_dk5, fb_dk6, fb_dk7};\n" +
+        "ld.shared.b32 b0, [a+39232];\n" +
+        "ld.shared.b32 b1, [a+39504];\n" +
+        "ld.shared.b32 c0, [a+41408];\n" +
+        "ld.shared.b32 c1, [a+41680];\n" +
+        "ld.shared.b32 b2, [a+39264];\n" +
+        "ld.shared.b32 b3, [a+39536];\n" +
+        "ld.shared.b32 c2, [a+41440];\n" +
+        "ld.shared.b32 c3, [a+41712];\n" +
+        "ld.shared.b32 b4, [a+34880];\n" +
+        "ld.shared.b32 b5, [a+35152];\n" +
+        "ld.shared.b32 c4, [a+37056];\n" +
+        "ld.shared.b32 c5, [a+37328];\n" +
+        "ld.shared.b32 b6, [a+34912];\n" +
+        "ld.shared.b32 b7, [a+35184];\n" +
+        "ld.shared.b32 c6, [a+37088];\n" +
+        "ld.shared.b32 c7, [a+37360];\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv8, fb_dv9, fb_dv10, fb_dv11}, {s0, s1, s2, s3}, {b0, b1}, {fb_dv8, fb_dv9, fb_dv10, fb_dv11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv12, fb_dv13, fb_dv14, fb_dv15}, {s0, s1, s2, s3}, {b2, b3}, {fb_dv12, fb_dv13, fb_dv14, fb_dv15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk8, fb_dk9, fb_dk10, fb_dk11}, {s4, s5, s6, s7}, {b4, b5}, {fb_dk8, fb_dk9, fb_dk10, fb_dk11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk12, fb_dk13, fb_dk14, fb_dk15}, {s4, s5, s6, s7}, {b6, b7}, {fb_dk12, fb_dk13, fb_dk14, fb_dk15};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv8, fb_dv9, fb_dv10, fb_dv11}, {p0, p1, p2, p3}, {c0, c1}, {fb_dv8, fb_dv9, fb_dv10, fb_dv11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv12, fb_dv13, fb_dv14, fb_dv15}, {p0, p1, p2, p3}, {c2, c3}, {fb_dv12, fb_dv13, fb_dv14, fb_dv15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk8, fb_dk9, fb_dk10, fb_dk11}, {p4, p5, p6, p7}, {c4, c5}, {fb_dk8, fb_dk9, fb_dk10, fb_dk11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk12, fb_dk13, fb_dk14, fb_dk15}, {p4, p5, p6, p7}, {c6, c7}, {fb_dk12, fb_dk13, fb_dk14, fb_dk15};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv8, fb_dv9, fb_dv10, fb_dv11}, {p0, p1, p2, p3}, {b0, b1}, {fb_dv8, fb_dv9, fb_dv10, fb_dv11};\n" +
-        "ld.shared.b32 b0, [a+96];\n" +
-        "ld.shared.b32 b1, [a+368];\n" +
-        "ld.shared.b32 c0, [a+2272];\n" +
-        "ld.shared.b32 c1, [a+2544];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv12, fb_dv13, fb_dv14, fb_dv15}, {s0, s1, s2, s3}, {b0, b1}, {fb_dv12, fb_dv13, fb_dv14, fb_dv15};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv12, fb_dv13, fb_dv14, fb_dv15}, {p0, p1, p2, p3}, {c0, c1}, {fb_dv12, fb_dv13, fb_dv14, fb_dv15};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv12, fb_dv13, fb_dv14, fb_dv15}, {p0, p1, p2, p3}, {b0, b1}, {fb_dv12, fb_dv13, fb_dv14, fb_dv15};\n" +
-        "ld.shared.b32 b0, [a+128];\n" +
-        "ld.shared.b32 b1, [a+400];\n" +
-        "ld.shared.b32 c0, [a+2304];\n" +
-        "ld.shared.b32 c1, [a+2576];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv12, fb_dv13, fb_dv14, fb_dv15}, {p0, p1, p2, p3}, {b2, b3}, {fb_dv12, fb_dv13, fb_dv14, fb_dv15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk8, fb_dk9, fb_dk10, fb_dk11}, {p4, p5, p6, p7}, {b4, b5}, {fb_dk8, fb_dk9, fb_dk10, fb_dk11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk12, fb_dk13, fb_dk14, fb_dk15}, {p4, p5, p6, p7}, {b6, b7}, {fb_dk12, fb_dk13, fb_dk14, fb_dk15};\n" +
+        "ld.shared.b32 b0, [a+39296];\n" +
+        "ld.shared.b32 b1, [a+39568];\n" +
+        "ld.shared.b32 c0, [a+41472];\n" +
+        "ld.shared.b32 c1, [a+41744];\n" +
+        "ld.shared.b32 b2, [a+39328];\n" +
+        "ld.shared.b32 b3, [a+39600];\n" +
+        "ld.shared.b32 c2, [a+41504];\n" +
+        "ld.shared.b32 c3, [a+41776];\n" +
+        "ld.shared.b32 b4, [a+34944];\n" +
+        "ld.shared.b32 b5, [a+35216];\n" +
+        "ld.shared.b32 c4, [a+37120];\n" +
+        "ld.shared.b32 c5, [a+37392];\n" +
+        "ld.shared.b32 b6, [a+34976];\n" +
+        "ld.shared.b32 b7, [a+35248];\n" +
+        "ld.shared.b32 c6, [a+37152];\n" +
+        "ld.shared.b32 c7, [a+37424];\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv16, fb_dv17, fb_dv18, fb_dv19}, {s0, s1, s2, s3}, {b0, b1}, {fb_dv16, fb_dv17, fb_dv18, fb_dv19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv20, fb_dv21, fb_dv22, fb_dv23}, {s0, s1, s2, s3}, {b2, b3}, {fb_dv20, fb_dv21, fb_dv22, fb_dv23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk16, fb_dk17, fb_dk18, fb_dk19}, {s4, s5, s6, s7}, {b4, b5}, {fb_dk16, fb_dk17, fb_dk18, fb_dk19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk20, fb_dk21, fb_dk22, fb_dk23}, {s4, s5, s6, s7}, {b6, b7}, {fb_dk20, fb_dk21, fb_dk22, fb_dk23};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv16, fb_dv17, fb_dv18, fb_dv19}, {p0, p1, p2, p3}, {c0, c1}, {fb_dv16, fb_dv17, fb_dv18, fb_dv19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv20, fb_dv21, fb_dv22, fb_dv23}, {p0, p1, p2, p3}, {c2, c3}, {fb_dv20, fb_dv21, fb_dv22, fb_dv23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk16, fb_dk17, fb_dk18, fb_dk19}, {p4, p5, p6, p7}, {c4, c5}, {fb_dk16, fb_dk17, fb_dk18, fb_dk19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk20, fb_dk21, fb_dk22, fb_dk23}, {p4, p5, p6, p7}, {c6, c7}, {fb_dk20, fb_dk21, fb_dk22, fb_dk23};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv16, fb_dv17, fb_dv18, fb_dv19}, {p0, p1, p2, p3}, {b0, b1}, {fb_dv16, fb_dv17, fb_dv18, fb_dv19};\n" +
-        "ld.shared.b32 b0, [a+160];\n" +
-        "ld.shared.b32 b1, [a+432];\n" +
-        "ld.shared.b32 c0, [a+2336];\n" +
-        "ld.shared.b32 c1, [a+2608];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv20, fb_dv21, fb_dv22, fb_dv23}, {s0, s1, s2, s3}, {b0, b1}, {fb_dv20, fb_dv21, fb_dv22, fb_dv23};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv20, fb_dv21, fb_dv22, fb_dv23}, {p0, p1, p2, p3}, {c0, c1}, {fb_dv20, fb_dv21, fb_dv22, fb_dv23};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv20, fb_dv21, fb_dv22, fb_dv23}, {p0, p1, p2, p3}, {b0, b1}, {fb_dv20, fb_dv21, fb_dv22, fb_dv23};\n" +
-        "ld.shared.b32 b0, [a+192];\n" +
-        "ld.shared.b32 b1, [a+464];\n" +
-        "ld.shared.b32 c0, [a+2368];\n" +
-        "ld.shared.b32 c1, [a+2640];\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv20, fb_dv21, fb_dv22, fb_dv23}, {p0, p1, p2, p3}, {b2, b3}, {fb_dv20, fb_dv21, fb_dv22, fb_dv23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk16, fb_dk17, fb_dk18, fb_dk19}, {p4, p5, p6, p7}, {b4, b5}, {fb_dk16, fb_dk17, fb_dk18, fb_dk19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk20, fb_dk21, fb_dk22, fb_dk23}, {p4, p5, p6, p7}, {b6, b7}, {fb_dk20, fb_dk21, fb_dk22, fb_dk23};\n" +
+        "ld.shared.b32 b0, [a+39360];\n" +
+        "ld.shared.b32 b1, [a+39632];\n" +
+        "ld.shared.b32 c0, [a+41536];\n" +
+        "ld.shared.b32 c1, [a+41808];\n" +
+        "ld.shared.b32 b2, [a+39392];\n" +
+        "ld.shared.b32 b3, [a+39664];\n" +
+        "ld.shared.b32 c2, [a+41568];\n" +
+        "ld.shared.b32 c3, [a+41840];\n" +
+        "ld.shared.b32 b4, [a+35008];\n" +
+        "ld.shared.b32 b5, [a+35280];\n" +
+        "ld.shared.b32 c4, [a+37184];\n" +
+        "ld.shared.b32 c5, [a+37456];\n" +
+        "ld.shared.b32 b6, [a+35040];\n" +
+        "ld.shared.b32 b7, [a+35312];\n" +
+        "ld.shared.b32 c6, [a+37216];\n" +
+        "ld.shared.b32 c7, [a+37488];\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv24, fb_dv25, fb_dv26, fb_dv27}, {s0, s1, s2, s3}, {b0, b1}, {fb_dv24, fb_dv25, fb_dv26, fb_dv27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv28, fb_dv29, fb_dv30, fb_dv31}, {s0, s1, s2, s3}, {b2, b3}, {fb_dv28, fb_dv29, fb_dv30, fb_dv31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk24, fb_dk25, fb_dk26, fb_dk27}, {s4, s5, s6, s7}, {b4, b5}, {fb_dk24, fb_dk25, fb_dk26, fb_dk27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk28, fb_dk29, fb_dk30, fb_dk31}, {s4, s5, s6, s7}, {b6, b7}, {fb_dk28, fb_dk29, fb_dk30, fb_dk31};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv24, fb_dv25, fb_dv26, fb_dv27}, {p0, p1, p2, p3}, {c0, c1}, {fb_dv24, fb_dv25, fb_dv26, fb_dv27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv28, fb_dv29, fb_dv30, fb_dv31}, {p0, p1, p2, p3}, {c2, c3}, {fb_dv28, fb_dv29, fb_dv30, fb_dv31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk24, fb_dk25, fb_dk26, fb_dk27}, {p4, p5, p6, p7}, {c4, c5}, {fb_dk24, fb_dk25, fb_dk26, fb_dk27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk28, fb_dk29, fb_dk30, fb_dk31}, {p4, p5, p6, p7}, {c6, c7}, {fb_dk28, fb_dk29, fb_dk30, fb_dk31};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv24, fb_dv25, fb_dv26, fb_dv27}, {p0, p1, p2, p3}, {b0, b1}, {fb_dv24, fb_dv25, fb_dv26, fb_dv27};\n" +
-        "ld.shared.b32 b0, [a+224];\n" +
-        "ld.shared.b32 b1, [a+496];\n" +
-        "ld.shared.b32 c0, [a+2400];\n" +
-        "ld.shared.b32 c1, [a+2672];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv28, fb_dv29, fb_dv30, fb_dv31}, {s0, s1, s2, s3}, {b0, b1}, {fb_dv28, fb_dv29, fb_dv30, fb_dv31};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv28, fb_dv29, fb_dv30, fb_dv31}, {p0, p1, p2, p3}, {c0, c1}, {fb_dv28, fb_dv29, fb_dv30, fb_dv31};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv28, fb_dv29, fb_dv30, fb_dv31}, {p0, p1, p2, p3}, {b0, b1}, {fb_dv28, fb_dv29, fb_dv30, fb_dv31};\n" +
-        "cvt.rna.tf32.f32 p0, fb_d0;\n" +
-        "sub.f32 r, fb_d0, p0;\n" +
-        "cvt.rna.tf32.f32 s0, r;\n" +
-        "cvt.rna.tf32.f32 p1, fb_d2;\n" +
-        "sub.f32 r, fb_d2, p1;\n" +
-        "cvt.rna.tf32.f32 s1, r;\n" +
-        "cvt.rna.tf32.f32 p2, fb_d1;\n" +
-        "sub.f32 r, fb_d1, p2;\n" +
-        "cvt.rna.tf32.f32 s2, r;\n" +
-        "cvt.rna.tf32.f32 p3, fb_d3;\n" +
-        "sub.f32 r, fb_d3, p3;\n" +
-        "cvt.rna.tf32.f32 s3, r;\n" +
-        "mov.u32 a, fz_smem;\n" +
-        "add.u32 a, a, 34816;\n" +
-        "add.u32 a, a, %0;\n" +
-        "ld.shared.b32 b0, [a+0];\n" +
-        "ld.shared.b32 b1, [a+272];\n" +
-        "ld.shared.b32 c0, [a+2176];\n" +
-        "ld.shared.b32 c1, [a+2448];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk0, fb_dk1, fb_dk2, fb_dk3}, {s0, s1, s2, s3}, {b0, b1}, {fb_dk0, fb_dk1, fb_dk2, fb_dk3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk0, fb_dk1, fb_dk2, fb_dk3}, {p0, p1, p2, p3}, {c0, c1}, {fb_dk0, fb_dk1, fb_dk2, fb_dk3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk0, fb_dk1, fb_dk2, fb_dk3}, {p0, p1, p2, p3}, {b0, b1}, {fb_dk0, fb_dk1, fb_dk2, fb_dk3};\n" +
-        "ld.shared.b32 b0, [a+32];\n" +
-        "ld.shared.b32 b1, [a+304];\n" +
-        "ld.shared.b32 c0, [a+2208];\n" +
-        "ld.shared.b32 c1, [a+2480];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk4, fb_dk5, fb_dk6, fb_dk7}, {s0, s1, s2, s3}, {b0, b1}, {fb_dk4, fb_dk5, fb_dk6, fb_dk7};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk4, fb_dk5, fb_dk6, fb_dk7}, {p0, p1, p2, p3}, {c0, c1}, {fb_dk4, fb_dk5, fb_dk6, fb_dk7};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk4, fb_dk5, fb_dk6, fb_dk7}, {p0, p1, p2, p3}, {b0, b1}, {fb_dk4, fb_dk5, fb_dk6, fb_dk7};\n" +
-        "ld.shared.b32 b0, [a+64];\n" +
-        "ld.shared.b32 b1, [a+336];\n" +
-        "ld.shared.b32 c0, [a+2240];\n" +
-        "ld.shared.b32 c1, [a+2512];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk8, fb_dk9, fb_dk10, fb_dk11}, {s0, s1, s2, s3}, {b0, b1}, {fb_dk8, fb_dk9, fb_dk10, fb_dk11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk8, fb_dk9, fb_dk10, fb_dk11}, {p0, p1, p2, p3}, {c0, c1}, {fb_dk8, fb_dk9, fb_dk10, fb_dk11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk8, fb_dk9, fb_dk10, fb_dk11}, {p0, p1, p2, p3}, {b0, b1}, {fb_dk8, fb_dk9, fb_dk10, fb_dk11};\n" +
-        "ld.shared.b32 b0, [a+96];\n" +
-        "ld.shared.b32 b1, [a+368];\n" +
-        "ld.shared.b32 c0, [a+2272];\n" +
-        "ld.shared.b32 c1, [a+2544];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk12, fb_dk13, fb_dk14, fb_dk15}, {s0, s1, s2, s3}, {b0, b1}, {fb_dk12, fb_dk13, fb_dk14, fb_dk15};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk12, fb_dk13, fb_dk14, fb_dk15}, {p0, p1, p2, p3}, {c0, c1}, {fb_dk12, fb_dk13, fb_dk14, fb_dk15};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk12, fb_dk13, fb_dk14, fb_dk15}, {p0, p1, p2, p3}, {b0, b1}, {fb_dk12, fb_dk13, fb_dk14, fb_dk15};\n" +
-        "ld.shared.b32 b0, [a+128];\n" +
-        "ld.shared.b32 b1, [a+400];\n" +
-        "ld.shared.b32 c0, [a+2304];\n" +
-        "ld.shared.b32 c1, [a+2576];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk16, fb_dk17, fb_dk18, fb_dk19}, {s0, s1, s2, s3}, {b0, b1}, {fb_dk16, fb_dk17, fb_dk18, fb_dk19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk16, fb_dk17, fb_dk18, fb_dk19}, {p0, p1, p2, p3}, {c0, c1}, {fb_dk16, fb_dk17, fb_dk18, fb_dk19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk16, fb_dk17, fb_dk18, fb_dk19}, {p0, p1, p2, p3}, {b0, b1}, {fb_dk16, fb_dk17, fb_dk18, fb_dk19};\n" +
-        "ld.shared.b32 b0, [a+160];\n" +
-        "ld.shared.b32 b1, [a+432];\n" +
-        "ld.shared.b32 c0, [a+2336];\n" +
-        "ld.shared.b32 c1, [a+2608];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk20, fb_dk21, fb_dk22, fb_dk23}, {s0, s1, s2, s3}, {b0, b1}, {fb_dk20, fb_dk21, fb_dk22, fb_dk23};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk20, fb_dk21, fb_dk22, fb_dk23}, {p0, p1, p2, p3}, {c0, c1}, {fb_dk20, fb_dk21, fb_dk22, fb_dk23};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk20, fb_dk21, fb_dk22, fb_dk23}, {p0, p1, p2, p3}, {b0, b1}, {fb_dk20, fb_dk21, fb_dk22, fb_dk23};\n" +
-        "ld.shared.b32 b0, [a+192];\n" +
-        "ld.shared.b32 b1, [a+464];\n" +
-        "ld.shared.b32 c0, [a+2368];\n" +
-        "ld.shared.b32 c1, [a+2640];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk24, fb_dk25, fb_dk26, fb_dk27}, {s0, s1, s2, s3}, {b0, b1}, {fb_dk24, fb_dk25, fb_dk26, fb_dk27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk24, fb_dk25, fb_dk26, fb_dk27}, {p0, p1, p2, p3}, {c0, c1}, {fb_dk24, fb_dk25, fb_dk26, fb_dk27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk24, fb_dk25, fb_dk26, fb_dk27}, {p0, p1, p2, p3}, {b0, b1}, {fb_dk24, fb_dk25, fb_dk26, fb_dk27};\n" +
-        "ld.shared.b32 b0, [a+224];\n" +
-        "ld.shared.b32 b1, [a+496];\n" +
-        "ld.shared.b32 c0, [a+2400];\n" +
-        "ld.shared.b32 c1, [a+2672];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk28, fb_dk29, fb_dk30, fb_dk31}, {s0, s1, s2, s3}, {b0, b1}, {fb_dk28, fb_dk29, fb_dk30, fb_dk31};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk28, fb_dk29, fb_dk30, fb_dk31}, {p0, p1, p2, p3}, {c0, c1}, {fb_dk28, fb_dk29, fb_dk30, fb_dk31};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk28, fb_dk29, fb_dk30, fb_dk31}, {p0, p1, p2, p3}, {b0, b1}, {fb_dk28, fb_dk29, fb_dk30, fb_dk31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dv28, fb_dv29, fb_dv30, fb_dv31}, {p0, p1, p2, p3}, {b2, b3}, {fb_dv28, fb_dv29, fb_dv30, fb_dv31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk24, fb_dk25, fb_dk26, fb_dk27}, {p4, p5, p6, p7}, {b4, b5}, {fb_dk24, fb_dk25, fb_dk26, fb_dk27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fb_dk28, fb_dk29, fb_dk30, fb_dk31}, {p4, p5, p6, p7}, {b6, b7}, {fb_dk28, fb_dk29, fb_dk30, fb_dk31};\n" +
         "}\n";
 
     // Declares fy_smem and dq's accumulators (QueriesStore's), zeroed.
@@ -3351,7 +3380,7 @@ internal static class TensorCoreFlashAttentionAsm
     // dq += the step's dS · k in 3xTF32; %0 the lane's A fragment offset, %1 its B fragment offset in the transposed keys.
     public const string Tf32x3QueriesStep =
         "{\n" +
-        ".reg .b32 a<4>, s<4>, b<4>, c<4>;\n" +
+        ".reg .b32 a<4>, s<4>, b<16>, c<16>;\n" +
         ".reg .u32 x, y;\n" +
         "mov.u32 x, fy_smem;\n" +
         "add.u32 y, x, %1;\n" +
@@ -3361,137 +3390,137 @@ internal static class TensorCoreFlashAttentionAsm
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {s0, s1, s2, s3}, [x+9216];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+0];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+9216];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [y+2304];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [y+11520];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b8, b9, b10, b11}, [y+4608];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c8, c9, c10, c11}, [y+13824];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b12, b13, b14, b15}, [y+6912];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c12, c13, c14, c15}, [y+16128];\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq4, fc_dq5, fc_dq6, fc_dq7}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq4, fc_dq5, fc_dq6, fc_dq7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {s0, s1, s2, s3}, {b4, b5}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {s0, s1, s2, s3}, {b6, b7}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {s0, s1, s2, s3}, {b8, b9}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {s0, s1, s2, s3}, {b10, b11}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {s0, s1, s2, s3}, {b12, b13}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {s0, s1, s2, s3}, {b14, b15}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq4, fc_dq5, fc_dq6, fc_dq7}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq4, fc_dq5, fc_dq6, fc_dq7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {a0, a1, a2, a3}, {c4, c5}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {a0, a1, a2, a3}, {c6, c7}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {a0, a1, a2, a3}, {c8, c9}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {a0, a1, a2, a3}, {c10, c11}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {a0, a1, a2, a3}, {c12, c13}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {a0, a1, a2, a3}, {c14, c15}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq4, fc_dq5, fc_dq6, fc_dq7}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq4, fc_dq5, fc_dq6, fc_dq7};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+2304];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+11520];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+4608];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+13824];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+6912];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+16128];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {a0, a1, a2, a3}, {b4, b5}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {a0, a1, a2, a3}, {b6, b7}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {a0, a1, a2, a3}, {b8, b9}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {a0, a1, a2, a3}, {b10, b11}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {a0, a1, a2, a3}, {b12, b13}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {a0, a1, a2, a3}, {b14, b15}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+32];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {s0, s1, s2, s3}, [x+9248];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+32];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+9248];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [y+2336];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [y+11552];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b8, b9, b10, b11}, [y+4640];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c8, c9, c10, c11}, [y+13856];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b12, b13, b14, b15}, [y+6944];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c12, c13, c14, c15}, [y+16160];\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq4, fc_dq5, fc_dq6, fc_dq7}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq4, fc_dq5, fc_dq6, fc_dq7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {s0, s1, s2, s3}, {b4, b5}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {s0, s1, s2, s3}, {b6, b7}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {s0, s1, s2, s3}, {b8, b9}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {s0, s1, s2, s3}, {b10, b11}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {s0, s1, s2, s3}, {b12, b13}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {s0, s1, s2, s3}, {b14, b15}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq4, fc_dq5, fc_dq6, fc_dq7}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq4, fc_dq5, fc_dq6, fc_dq7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {a0, a1, a2, a3}, {c4, c5}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {a0, a1, a2, a3}, {c6, c7}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {a0, a1, a2, a3}, {c8, c9}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {a0, a1, a2, a3}, {c10, c11}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {a0, a1, a2, a3}, {c12, c13}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {a0, a1, a2, a3}, {c14, c15}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq4, fc_dq5, fc_dq6, fc_dq7}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq4, fc_dq5, fc_dq6, fc_dq7};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+2336];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+11552];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+4640];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+13856];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+6944];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+16160];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {a0, a1, a2, a3}, {b4, b5}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {a0, a1, a2, a3}, {b6, b7}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {a0, a1, a2, a3}, {b8, b9}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {a0, a1, a2, a3}, {b10, b11}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {a0, a1, a2, a3}, {b12, b13}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {a0, a1, a2, a3}, {b14, b15}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+64];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {s0, s1, s2, s3}, [x+9280];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+64];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+9280];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [y+2368];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [y+11584];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b8, b9, b10, b11}, [y+4672];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c8, c9, c10, c11}, [y+13888];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b12, b13, b14, b15}, [y+6976];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c12, c13, c14, c15}, [y+16192];\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq4, fc_dq5, fc_dq6, fc_dq7}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq4, fc_dq5, fc_dq6, fc_dq7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {s0, s1, s2, s3}, {b4, b5}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {s0, s1, s2, s3}, {b6, b7}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {s0, s1, s2, s3}, {b8, b9}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {s0, s1, s2, s3}, {b10, b11}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {s0, s1, s2, s3}, {b12, b13}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {s0, s1, s2, s3}, {b14, b15}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq4, fc_dq5, fc_dq6, fc_dq7}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq4, fc_dq5, fc_dq6, fc_dq7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {a0, a1, a2, a3}, {c4, c5}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {a0, a1, a2, a3}, {c6, c7}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {a0, a1, a2, a3}, {c8, c9}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {a0, a1, a2, a3}, {c10, c11}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {a0, a1, a2, a3}, {c12, c13}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {a0, a1, a2, a3}, {c14, c15}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq4, fc_dq5, fc_dq6, fc_dq7}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq4, fc_dq5, fc_dq6, fc_dq7};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+2368];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+11584];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+4672];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+13888];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+6976];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+16192];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {a0, a1, a2, a3}, {b4, b5}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {a0, a1, a2, a3}, {b6, b7}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {a0, a1, a2, a3}, {b8, b9}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {a0, a1, a2, a3}, {b10, b11}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {a0, a1, a2, a3}, {b12, b13}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {a0, a1, a2, a3}, {b14, b15}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {a0, a1, a2, a3}, [x+96];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {s0, s1, s2, s3}, [x+9312];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+96];\n" +
         "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+9312];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b4, b5, b6, b7}, [y+2400];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c4, c5, c6, c7}, [y+11616];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b8, b9, b10, b11}, [y+4704];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c8, c9, c10, c11}, [y+13920];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b12, b13, b14, b15}, [y+7008];\n" +
+        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c12, c13, c14, c15}, [y+16224];\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq4, fc_dq5, fc_dq6, fc_dq7}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq4, fc_dq5, fc_dq6, fc_dq7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {s0, s1, s2, s3}, {b4, b5}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {s0, s1, s2, s3}, {b6, b7}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {s0, s1, s2, s3}, {b8, b9}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {s0, s1, s2, s3}, {b10, b11}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {s0, s1, s2, s3}, {b12, b13}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {s0, s1, s2, s3}, {b14, b15}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq4, fc_dq5, fc_dq6, fc_dq7}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq4, fc_dq5, fc_dq6, fc_dq7};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {a0, a1, a2, a3}, {c4, c5}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {a0, a1, a2, a3}, {c6, c7}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {a0, a1, a2, a3}, {c8, c9}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {a0, a1, a2, a3}, {c10, c11}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {a0, a1, a2, a3}, {c12, c13}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {a0, a1, a2, a3}, {c14, c15}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq0, fc_dq1, fc_dq2, fc_dq3}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq0, fc_dq1, fc_dq2, fc_dq3};\n" +
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq4, fc_dq5, fc_dq6, fc_dq7}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq4, fc_dq5, fc_dq6, fc_dq7};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+2400];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+11616];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+4704];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+13920];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {b0, b1, b2, b3}, [y+7008];\n" +
-        "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {c0, c1, c2, c3}, [y+16224];\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {s0, s1, s2, s3}, {b0, b1}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {a0, a1, a2, a3}, {c0, c1}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {a0, a1, a2, a3}, {b0, b1}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {s0, s1, s2, s3}, {b2, b3}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {a0, a1, a2, a3}, {c2, c3}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {a0, a1, a2, a3}, {b2, b3}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq8, fc_dq9, fc_dq10, fc_dq11}, {a0, a1, a2, a3}, {b4, b5}, {fc_dq8, fc_dq9, fc_dq10, fc_dq11};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq12, fc_dq13, fc_dq14, fc_dq15}, {a0, a1, a2, a3}, {b6, b7}, {fc_dq12, fc_dq13, fc_dq14, fc_dq15};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq16, fc_dq17, fc_dq18, fc_dq19}, {a0, a1, a2, a3}, {b8, b9}, {fc_dq16, fc_dq17, fc_dq18, fc_dq19};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq20, fc_dq21, fc_dq22, fc_dq23}, {a0, a1, a2, a3}, {b10, b11}, {fc_dq20, fc_dq21, fc_dq22, fc_dq23};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq24, fc_dq25, fc_dq26, fc_dq27}, {a0, a1, a2, a3}, {b12, b13}, {fc_dq24, fc_dq25, fc_dq26, fc_dq27};\n" +
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {fc_dq28, fc_dq29, fc_dq30, fc_dq31}, {a0, a1, a2, a3}, {b14, b15}, {fc_dq28, fc_dq29, fc_dq30, fc_dq31};\n" +
         "}\n";
 }
