@@ -15,10 +15,16 @@ namespace Cct.Bench;
 /// falls below --min-ffma-share, or any GEMM's below --min-ffma-share-every, or an inner product loop of fused
 /// attention below --min-fused-ffma-share (CI's ratchets), and when a tensor-core
 /// kernel (<see cref="KernelCatalog.IsTensorCore"/>) has no HMMA in its SASS, any LDL/STL, a stack frame, or
-/// <c>.local</c> in its PTX: inline-PTX fragments that fall into local memory cost more than the tensor cores gain.
+/// <c>.local</c> in its PTX: inline-PTX fragments that fall into local memory cost more than the tensor cores gain. It
+/// also fails when a tensor-core K step holds more than <see cref="MaxStepNops"/> NOPs: ptxas pads mma that wait on the
+/// one before them (3xTF32 attention's terms issued back to back into one accumulator put 121, 70 and 65 NOPs in its
+/// three kernels' steps; issued a term at a time across the tiles, 1 each).
 /// </summary>
 internal static partial class PtxReport
 {
+    // Every tensor-core K step holds 1 NOP (ptxas 11.8, sm_90, 2026-12-07); a chain of dependent mma puts dozens there.
+    private const int MaxStepNops = 4;
+
     // H100 (sm_90) per SM: registers, shared memory a kernel can use, resident threads and groups.
     private const int RegistersPerSm = 65536;
     private const int SharedPerSm = 228 * 1024;
@@ -156,7 +162,8 @@ internal static partial class PtxReport
             opcodes.Count(o => o.StartsWith("LDL", StringComparison.Ordinal) || o.StartsWith("STL", StringComparison.Ordinal)),
             StackFrame().Match(ptxasOutput) is { Success: true } m ? int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0,
             ptx.Split('\n').Count(l => l.Contains(".local", StringComparison.Ordinal)),
-            step.Count);
+            step.Count,
+            step.Count(o => o == "NOP"));
 
         static bool IsHmma(string opcode) => opcode.StartsWith("HMMA", StringComparison.Ordinal);
     }
@@ -165,14 +172,14 @@ internal static partial class PtxReport
     {
         var text = new StringBuilder();
         text.AppendLine();
-        text.AppendLine("Tensor-core kernels (inline PTX; --check fails on no HMMA, any LDL/STL, a stack frame or `.local` in the PTX):");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Tensor-core kernels (inline PTX; --check fails on no HMMA, any LDL/STL, a stack frame or `.local` in the PTX, or more than {MaxStepNops} NOPs in the K step):");
         text.AppendLine();
-        text.AppendLine("| kernel | registers | HMMA, all | K step: instructions | K step: HMMA | K step: LDSM | LDGSTS, all | LDL+STL, all | stack B | `.local` lines |");
-        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        text.AppendLine("| kernel | registers | HMMA, all | K step: instructions | K step: HMMA | K step: LDSM | K step: NOP | LDGSTS, all | LDL+STL, all | stack B | `.local` lines |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in rows.Where(r => r.TensorCore is not null))
         {
             var t = r.TensorCore!;
-            text.AppendLine(CultureInfo.InvariantCulture, $"| {r.Name} | {r.Registers} | {t.Hmma} | {t.StepInstructions} | {t.StepHmma} | {t.StepLdsm} | {t.Ldgsts} | {t.LocalAccesses} | {t.StackBytes} | {t.PtxLocalLines} |");
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {r.Name} | {r.Registers} | {t.Hmma} | {t.StepInstructions} | {t.StepHmma} | {t.StepLdsm} | {t.StepNops} | {t.Ldgsts} | {t.LocalAccesses} | {t.StackBytes} | {t.PtxLocalLines} |");
         }
 
         return text.ToString();
@@ -258,6 +265,11 @@ internal static partial class PtxReport
             {
                 failures.Add($"tensor-core kernel {r.Name}: {t.Hmma} HMMA (needs > 0), {t.LocalAccesses} LDL/STL, {t.StackBytes}-byte stack frame, {t.PtxLocalLines} .local lines in its PTX (all need 0)");
             }
+
+            if (t.StepNops > MaxStepNops)
+            {
+                failures.Add($"tensor-core kernel {r.Name}: {t.StepNops} NOPs in its K step (at most {MaxStepNops}): its mma wait on each other; issue independent accumulators' mma between them");
+            }
         }
 
         failures.AddRange(rows.Where(r => r.SpillBytes > 0 && !r.OpenClCpuOnly).Select(r => $"{r.Name} spills {r.SpillBytes} bytes"));
@@ -289,7 +301,7 @@ internal static partial class PtxReport
             Console.Error.WriteLine($"cct-bench ptx: {failure}");
         }
 
-        Console.WriteLine(failures.Count == 0 ? "ptx check: no spills in the kernels CUDA launches, no fp64, GEMM and fused-attention FFMA shares at or above the ratchets, tensor-core kernels on HMMA with no local memory" : $"ptx check: {failures.Count} failure(s)");
+        Console.WriteLine(failures.Count == 0 ? "ptx check: no spills in the kernels CUDA launches, no fp64, GEMM and fused-attention FFMA shares at or above the ratchets, tensor-core kernels on HMMA with no local memory and no mma chains" : $"ptx check: {failures.Count} failure(s)");
         return failures.Count == 0 ? 0 : 1;
     }
 
@@ -350,6 +362,6 @@ internal static partial class PtxReport
     }
 
     // HMMA and local-memory accesses over the whole SASS, the stack frame ptxas reports, `.local` lines of the PTX, and the
-    // K step's (the shortest loop with the most HMMA) instructions, HMMA and LDSM; LDGSTS (cp.async) over the whole kernel.
-    private sealed record TensorCoreRow(int Hmma, int StepHmma, int StepLdsm, int Ldgsts, int LocalAccesses, int StackBytes, int PtxLocalLines, int StepInstructions);
+    // K step's (the shortest loop with the most HMMA) instructions, HMMA, LDSM and NOPs; LDGSTS (cp.async) over the whole kernel.
+    private sealed record TensorCoreRow(int Hmma, int StepHmma, int StepLdsm, int Ldgsts, int LocalAccesses, int StackBytes, int PtxLocalLines, int StepInstructions, int StepNops);
 }
