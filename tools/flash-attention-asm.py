@@ -25,8 +25,9 @@ NEG_INF, ZERO, LN2 = "0fFF800000", "0f00000000", "0f3F317218"
 
 
 
-def init():
-    lines = [f".shared .align 16 .b8 fa_smem[{SHARED}];", ".reg .b32 fa_q<16>;", ".reg .f32 fa_o<32>;",
+def init(smem="fa_smem", size=SHARED, queries=16):
+    # The forward's shared array and registers across statements (bf16's; 3xTF32's holds 64 query fragment registers).
+    lines = [f".shared .align 16 .b8 {smem}[{size}];", f".reg .b32 fa_q<{queries}>;", ".reg .f32 fa_o<32>;",
              ".reg .f32 fa_s<16>;", ".reg .f32 fa_m<2>;", ".reg .f32 fa_l<2>;"]
     lines += [f"mov.f32 fa_o{i}, {ZERO};" for i in range(32)]
     return lines + [f"mov.f32 fa_m{r}, {NEG_INF};" for r in range(2)] + [f"mov.f32 fa_l{r}, {ZERO};" for r in range(2)]
@@ -194,9 +195,11 @@ B_DOT = B_LSE + 128
 B_SHARED = B_DOT + 128
 
 
-def backward_init():
-    lines = [f".shared .align 16 .b8 fb_smem[{B_SHARED}];", ".reg .f32 fb_dv<32>;", ".reg .f32 fb_dk<32>;", ".reg .f32 fb_s<16>;",
-             ".reg .f32 fb_d<16>;"]
+def backward_init(smem="fb_smem", size=B_SHARED, tiles=4, keys=()):
+    # The key-major backward's shared array and registers across statements: `keys` declares 3xTF32's k fragments, and
+    # the step's scores and dP̃ are `tiles` accumulator tiles (bf16's 32 queries, 3xTF32's 8).
+    lines = [f".shared .align 16 .b8 {smem}[{size}];", *keys, ".reg .f32 fb_dv<32>;", ".reg .f32 fb_dk<32>;", f".reg .f32 fb_s<{4 * tiles}>;",
+             f".reg .f32 fb_d<{4 * tiles}>;"]
     return lines + [f"mov.f32 fb_dv{i}, {ZERO};" for i in range(32)] + [f"mov.f32 fb_dk{i}, {ZERO};" for i in range(32)]
 
 
@@ -323,8 +326,8 @@ C_K = 64 * SCORE_ROW
 C_SHARED = C_K + 32 * ROW
 
 
-def queries_init():
-    return [f".shared .align 16 .b8 fc_smem[{C_SHARED}];", ".reg .f32 fc_dq<32>;"] + [f"mov.f32 fc_dq{i}, {ZERO};" for i in range(32)]
+def queries_init(smem="fc_smem", size=C_SHARED):
+    return [f".shared .align 16 .b8 {smem}[{size}];", ".reg .f32 fc_dq<32>;"] + [f"mov.f32 fc_dq{i}, {ZERO};" for i in range(32)]
 
 
 def queries_step():
@@ -370,13 +373,6 @@ X_V_SMALL = X_V_AT + 64 * XT_ROW
 X_SHARED = X_V_SMALL + 64 * XT_ROW
 MMA_TF32 = "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32"
 KEY_STEP = 32
-
-
-def tf32x3_init():
-    lines = [f".shared .align 16 .b8 fx_smem[{X_SHARED}];", ".reg .b32 fa_q<64>;", ".reg .f32 fa_o<32>;",
-             ".reg .f32 fa_s<16>;", ".reg .f32 fa_m<2>;", ".reg .f32 fa_l<2>;"]
-    lines += [f"mov.f32 fa_o{i}, {ZERO};" for i in range(32)]
-    return lines + [f"mov.f32 fa_m{r}, {NEG_INF};" for r in range(2)] + [f"mov.f32 fa_l{r}, {ZERO};" for r in range(2)]
 
 
 def split(lines, big, small, x):
@@ -479,12 +475,6 @@ Z_DOT = Z_LSE + 32
 Z_SHARED = Z_DOT + 32
 
 
-def tf32x3_backward_init():
-    lines = [f".shared .align 16 .b8 fz_smem[{Z_SHARED}];", ".reg .b32 fz_k<64>;", ".reg .f32 fb_dv<32>;", ".reg .f32 fb_dk<32>;",
-             ".reg .f32 fb_s<4>;", ".reg .f32 fb_d<4>;"]
-    return lines + [f"mov.f32 fb_dv{i}, {ZERO};" for i in range(32)] + [f"mov.f32 fb_dk{i}, {ZERO};" for i in range(32)]
-
-
 def tf32x3_backward_load_keys():
     # %0 the lane's A fragment offset (key row 16·warp + lane % 16, words 4·(lane / 16) on) in k's big tile.
     lines = ["{", ".reg .u32 a;", "mov.u32 a, fz_smem;", "add.u32 a, a, %0;"]
@@ -550,10 +540,6 @@ Y_K = 2 * Y_SMALL
 Y_SHARED = 2 * Y_K
 
 
-def tf32x3_queries_init():
-    return [f".shared .align 16 .b8 fy_smem[{Y_SHARED}];", ".reg .f32 fc_dq<32>;"] + [f"mov.f32 fc_dq{i}, {ZERO};" for i in range(32)]
-
-
 def tf32x3_queries_step():
     # fc_dq += the step's dS rows (A fragments by ldmatrix: row 16·warp + lane % 16, words 4·(lane / 16) on, at %0) · its
     # keys (B fragments from the transposed tile: column lane % 8 + 8·(lane / 16) of k, words 4·((lane / 8) % 2) on, at %1).
@@ -593,13 +579,13 @@ parts = [cs("Init", init(), "Declares fa_smem and the registers that live across
          cs("QueriesStage", stage("fc_smem"), "Rounds two consecutive floats (%0, %1) to a bf16 pair at shared offset %2."),
          cs("QueriesStep", queries_step(), "dq += the step's dS · k; %0 the lane's A fragment offset, %1 its .trans fragment offset in the key tile."),
          cs("QueriesStore", queries_store(), "dqkv += dq; %0 query g's q address, %1 8 rows' bytes, %2 queries left."),
-         cs("Tf32x3Init", tf32x3_init(), "Declares fx_smem and the 3xTF32 forward's registers across statements (Softmax, Dropout and Store's): output 0, maxima -inf, sums 0."),
+         cs("Tf32x3Init", init("fx_smem", X_SHARED, 64), "Declares fx_smem and the 3xTF32 forward's registers across statements (Softmax, Dropout and Store's): output 0, maxima -inf, sums 0."),
          cs("Tf32x3Stage", tf32x3_stage(), "Splits four consecutive floats (%0..%3) into big and small at shared offset %4 and %4 + %5."),
          cs("Tf32x3StageValues", tf32x3_stage_values(), "Splits four consecutive floats of a value row (%0..%3) down the transposed tiles' rows from shared offset %4."),
          cs("Tf32x3LoadQueries", tf32x3_load_q(), "The warp's q fragments, big and small, from shared; %0 the lane's offset."),
          cs("Tf32x3Scores", tf32x3_scores(), "The step's scores in 3xTF32, keys past the end -inf; %0 the lane's key fragment offset, %1 the keys left from its first column."),
          cs("Tf32x3Values", tf32x3_values(), "The output accumulators += probabilities · values in 3xTF32; %0 the lane's fragment offset in the transposed values."),
-         cs("Tf32x3BackwardInit", tf32x3_backward_init(), "Declares fz_smem and the 3xTF32 backward's registers across statements: dv and dk zeroed."),
+         cs("Tf32x3BackwardInit", backward_init("fz_smem", Z_SHARED, 1, [".reg .b32 fz_k<64>;"]), "Declares fz_smem and the 3xTF32 backward's registers across statements: dv and dk zeroed."),
          cs("Tf32x3BackwardStage", tf32x3_stage("fz_smem"), "Splits four consecutive floats (%0..%3) into big and small at shared offset %4 and %4 + %5."),
          cs("Tf32x3BackwardStatistic", backward_statistic("fz_smem"), "Stores the float %0 at shared offset %1."),
          cs("Tf32x3BackwardLoadKeys", tf32x3_backward_load_keys(), "The warp's k fragments, big and small, from shared; %0 the lane's offset."),
@@ -609,7 +595,7 @@ parts = [cs("Init", init(), "Declares fa_smem and the registers that live across
          cs("Tf32x3BackwardGradients", backward_gradients(False, "fz_smem", Z_DOT, 1), "dS (P as it is); %0 = 8t."),
          cs("Tf32x3BackwardStoreScores", backward_store_scores(1), "scale · dS to the scratch; %0 address, %1 4T, %2 keys left, %3 queries left, %4 scale."),
          cs("Tf32x3BackwardValues", tf32x3_backward_values(), "dv += dropout(P) · doutput, dk += dS · q in 3xTF32; %0 the lane's B fragment offset (row 2t, column g)."),
-         cs("Tf32x3QueriesInit", tf32x3_queries_init(), "Declares fy_smem and dq's accumulators (QueriesStore's), zeroed."),
+         cs("Tf32x3QueriesInit", queries_init("fy_smem", Y_SHARED), "Declares fy_smem and dq's accumulators (QueriesStore's), zeroed."),
          cs("Tf32x3QueriesStage", tf32x3_stage("fy_smem"), "Splits four consecutive floats (%0..%3) into big and small at shared offset %4 and %4 + %5."),
          cs("Tf32x3QueriesStageKeys", tf32x3_stage_values("fy_smem"), "Splits four consecutive floats of a key row (%0..%3) down the transposed tiles' rows from shared offset %4."),
          cs("Tf32x3QueriesStep", tf32x3_queries_step(), "dq += the step's dS · k in 3xTF32; %0 the lane's A fragment offset, %1 its B fragment offset in the transposed keys.")]
