@@ -2,7 +2,7 @@
 # Validates an unpacked Cct bundle on a CUDA machine in about 8 minutes, most telling first: devices, `cct check` in
 # fp32 and in a tensor-core precision, the bench pair against PyTorch where BENCHMARKS.md sets its speed targets
 # (cct-7/3x1 at batch 128, cct-2/3x2 at 512; Cct in fp32, tf32x3 and bf16, PyTorch in fp32, TF32 and bf16), the
-# GPU tests, the kernels timed in both precisions, a training step with and without CUDA graphs, and short training
+# GPU tests, the kernels timed in both precisions, the target cases replayed as CUDA graphs, and short training
 # runs of cct-2/3x2 on full FashionMNIST in each precision from one seed, with test accuracy per epoch (does a
 # tensor-core precision train as well as fp32?). Needs no .NET; the bench pair needs a Python with torch.
 #
@@ -37,10 +37,11 @@
 #                              --filter syntax): the GPU category but CheckCommandTests.CudaCheckPasses, which runs
 #                              `cct check --accelerator cuda` again after the check step
 #   CCT_VALIDATE_CHECK_SECONDS [45], CCT_VALIDATE_TESTS_SECONDS [90], CCT_VALIDATE_KERNELS_SECONDS [40],
-#   CCT_VALIDATE_BENCH_SECONDS [170], CCT_VALIDATE_GRAPHS_SECONDS [40],
+#   CCT_VALIDATE_BENCH_SECONDS [170], CCT_VALIDATE_GRAPHS_SECONDS [50],
 #   CCT_VALIDATE_EVAL_SECONDS [30]  caps of the other steps
 #   CCT_VALIDATE_KERNELS_SIZE  [cct] `Cct.Bench kernels --size`: cct (CCT's shapes) or small (a CPU rehearsal)
-#   CCT_VALIDATE_GRAPHS_MODEL, CCT_VALIDATE_GRAPHS_BATCH [cct-2/3x2, 128] the graphs step's preset and batch
+#   CCT_VALIDATE_GRAPHS_CASES  [cct-7/3x1:128:tf32x3 cct-2/3x2:512:tf32x3 cct-7/3x1:128:bf16 on cuda, else
+#                              cct-2/3x2:128:fp32] the graphs step's runs, PRESET:BATCH:PRECISION, space-separated
 #   CCT_VALIDATE_SKIP          [] step names to leave out, space-separated: env devices check check-tc bench tests
 #                              kernels kernels-tc graphs train (every train-P) train-P eval
 #   CCT_VALIDATE_ARCHIVE       [] a .tar.gz file to pack OUT_DIR into at the end (checkpoints left out)
@@ -73,7 +74,7 @@ case $accelerator in
     cuda | opencl | cpu | auto) ;;
     *) die "CCT_VALIDATE_ACCELERATOR must be cuda, opencl, cpu or auto, not '$accelerator'" ;;
 esac
-budget=0 epochs=0 train_seconds=0 check_seconds=0 tests_seconds=0 kernels_seconds=0 bench_seconds=0 eval_seconds=0 graphs_seconds=0 graphs_batch=0
+budget=0 epochs=0 train_seconds=0 check_seconds=0 tests_seconds=0 kernels_seconds=0 bench_seconds=0 eval_seconds=0 graphs_seconds=0
 int_env budget CCT_VALIDATE_BUDGET 480
 if [[ -n ${CCT_VALIDATE_PRECISION+set} ]]; then tensor_precision=$CCT_VALIDATE_PRECISION
 elif [[ $accelerator == cuda ]]; then tensor_precision=tf32x3
@@ -102,9 +103,14 @@ kernels_size=${CCT_VALIDATE_KERNELS_SIZE:-cct}
 [[ $kernels_size == cct || $kernels_size == small ]] || die "CCT_VALIDATE_KERNELS_SIZE must be cct or small, not '$kernels_size'"
 int_env bench_seconds CCT_VALIDATE_BENCH_SECONDS 170
 int_env eval_seconds CCT_VALIDATE_EVAL_SECONDS 30
-int_env graphs_seconds CCT_VALIDATE_GRAPHS_SECONDS 40
-graphs_model=${CCT_VALIDATE_GRAPHS_MODEL:-cct-2/3x2}
-int_env graphs_batch CCT_VALIDATE_GRAPHS_BATCH 128
+int_env graphs_seconds CCT_VALIDATE_GRAPHS_SECONDS 50
+if [[ -n ${CCT_VALIDATE_GRAPHS_CASES:-} ]]; then read -r -a graphs_cases <<<"$CCT_VALIDATE_GRAPHS_CASES"
+elif [[ $accelerator == cuda ]]; then graphs_cases=(cct-7/3x1:128:tf32x3 cct-2/3x2:512:tf32x3 cct-7/3x1:128:bf16)
+else graphs_cases=(cct-2/3x2:128:fp32); fi
+for case in "${graphs_cases[@]}"; do
+    [[ $case =~ ^[^:]+:[1-9][0-9]*:(fp32|tf32x3|tf32|bf16)$ ]] \
+        || die "CCT_VALIDATE_GRAPHS_CASES must list PRESET:BATCH:PRECISION (precision fp32, tf32x3, tf32 or bf16), not '$case'"
+done
 test_filter=${CCT_VALIDATE_TEST_FILTER:-TestCategory=Gpu&FullyQualifiedName!~CudaCheckPasses}
 read -r -a train_extra <<<"${CCT_VALIDATE_TRAIN_ARGS:-}"
 skip=" ${CCT_VALIDATE_SKIP:-} "
@@ -339,23 +345,40 @@ else
     record kernels "bench/Cct.Bench is not in the bundle"
 fi
 
-# 7. graphs: cct-2/3x2's training step at batch 128 (the step most bound by launches: 1.97x PyTorch there, and a
-# third of cct-7/3x1's device operations in a much shorter step) timed with plain launches and replayed as a CUDA
-# graph, one Cct.Bench run each (about 12 s with its compile). Bit-identity is the tests step's (GraphReplayTests).
-# Off CUDA only the plain run is made (a rehearsal of the command and its JSON), since graphs need CUDA.
+# 7. graphs: BENCHMARKS.md's target cases in the precisions their targets take (tf32x3 for both, bf16 for cct-7/3x1),
+# replayed as CUDA graphs, one Cct.Bench run each (about 12 s with its compile). The bench step's plain runs of the
+# same cases are their baseline, and compare.py over bench/ and graphs/ (graphs/comparison.md) judges the targets by
+# the faster of the two. Bit-identity is the tests step's (GraphReplayTests). Off CUDA the runs launch plainly (a
+# rehearsal of the commands, the JSON and the comparison), since graphs need CUDA.
 if [[ -x $bundle/bench/Cct.Bench ]]; then
-    modes="plain graphs"
-    [[ $accelerator == cuda ]] || modes=plain
+    mode=graphs
+    [[ $accelerator == cuda ]] || mode=plain
     mkdir -p "$out/graphs"
     run_step graphs "$graphs_seconds" "$train_reserve" TERM bash -c '
-        for mode in $4; do
-            flag=; [[ $mode == graphs ]] && flag=--cuda-graphs
-            "$1/bench/Cct.Bench" train --model "$5" --batch "$6" --accelerator "$3" --steps 30 --warmup 3 --repeats 3 \
-                --profile-steps 1 $flag --json "$2/${5//\//-}-b$6-$mode.json" || exit
-        done' graphs "$bundle" "$out/graphs" "$accelerator" "$modes" "$graphs_model" "$graphs_batch"
-    note=$(grep -hE '^(training|graphs):' "$step_base.stdout" 2>/dev/null | tr -s ' ' | tr '\n' ';' | sed 's/;$//')
+        bundle=$1 dir=$2 accelerator=$3 mode=$4
+        shift 4
+        flag=; [[ $mode == graphs ]] && flag=--cuda-graphs
+        for case in "$@"; do
+            IFS=: read -r preset batch precision <<<"$case"
+            echo "=== $preset, batch $batch, $precision, $mode ==="
+            "$bundle/bench/Cct.Bench" train --model "$preset" --batch "$batch" --accelerator "$accelerator" --precision "$precision" \
+                --steps 20 --warmup 3 --repeats 3 --profile-steps 1 $flag --json "$dir/cct-${preset//\//_}-b$batch-$precision-$mode.json" || exit
+        done' graphs "$bundle" "$out/graphs" "$accelerator" "$mode" "${graphs_cases[@]}"
+    graphs_status=$step_status
+    note=$(grep -hE '^(===|training|graphs):? ' "$step_base.stdout" 2>/dev/null | sed -E 's/^=== (.*) ===$/\1:/' | tr -s ' ' | tr '\n' ' ' | sed 's/ $//')
     [[ $accelerator == cuda ]] || note="${note:+$note; }plain launches only: CUDA graphs need --accelerator cuda"
     [[ $step_status == FAIL ]] && note=$(last_line "$step_base.stderr")
+    # The targets again with these runs beside the bench's plain ones (whatever either step left).
+    compare_py=$bundle/tools/bench/compare.py
+    [[ -f $compare_py ]] || compare_py=$here/bench/compare.py
+    if [[ $step_status != skip && -f $compare_py ]] && command -v python3 >/dev/null; then
+        compare_args=("$out/graphs")
+        [[ -d $out/bench ]] && compare_args=("$out/bench" "$out/graphs")
+        [[ -n ${CCT_BENCH_PEAK_TFLOPS:-} ]] && compare_args+=(--peak-tflops "$CCT_BENCH_PEAK_TFLOPS")
+        python3 "$compare_py" "${compare_args[@]}" --markdown "$out/graphs/comparison.md" >"$out/graphs/compare.log" 2>&1 \
+            && note="${note:+$note; }graphs/comparison.md" || note="${note:+$note; }compare.py failed: $(last_line "$out/graphs/compare.log")"
+    fi
+    step_status=$graphs_status
     record graphs "$note"
 else
     step_number=$((step_number + 1)); step_status=skip; step_rc=; step_seconds=0
@@ -425,7 +448,7 @@ else
     record eval "no checkpoint-best (no epoch completed)"
 fi
 
-# The summary: one row per step, test accuracy per epoch, the bench ratio table.
+# The summary: one row per step, test accuracy per epoch, the bench ratio table, the targets with graphs.
 {
     echo "Cct GPU validation, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -n), accelerator $accelerator"
     echo "bundle: $bundle ($(sed -n '2p' "$bundle/BUNDLE.txt" 2>/dev/null))"
@@ -451,6 +474,10 @@ fi
         echo "bench pair (bench/comparison.md):"
         cat "$out/bench/comparison.md"
         echo
+    fi
+    if [[ -f $out/graphs/comparison.md ]] && grep -q '^Targets' "$out/graphs/comparison.md"; then
+        echo "the targets again, with the graphs step's runs (graphs/comparison.md):"
+        awk '/^Targets/ { on = 1 } on { print; if ($0 == "" && ++blank == 2) exit }' "$out/graphs/comparison.md"
     fi
     echo "result: $failures step(s) failed, $skipped skipped"
 } >"$out/summary.txt"

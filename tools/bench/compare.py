@@ -5,7 +5,8 @@ usage: compare.py DIR_OR_JSON... [--markdown FILE] [--top N] [--peak-tflops X]
 
 Reads every Cct JSON (implementation "cct-ilgpu") and PyTorch JSON (implementation "pytorch-eager") given or
 found in the given folders, pairs them by (architecture, batch, device class), a row per Cct precision ("precision":
-fp32, tf32x3, tf32 or bf16 for its Linear products; fp32 in reports from before it), and prints: throughput and
+fp32, tf32x3, tf32 or bf16 for its Linear products; fp32 in reports from before it) and launch mode (a run replayed
+as CUDA graphs, "cuda_graphs": true, is its own row, "tf32x3+graphs"), and prints: throughput and
 its ratio Cct / PyTorch (above 1 = Cct faster) for training and inference against each PyTorch precision
 mode found (fp32, tf32, bf16, compile; "default" in reports from before those modes), with "not run" or
 "skipped: reason" where a report lacks a mode or could not run it; training compute in GFLOP/s from Cct's
@@ -81,6 +82,16 @@ def json_files(paths):
     return files
 
 
+def cct_precision(data):
+    """A Cct report's row name: its precision, with "+graphs" when its steps were replayed as CUDA graphs."""
+    return data.get("precision", "fp32") + ("+graphs" if data.get("cuda_graphs") else "")
+
+
+def precision_of(row_name):
+    """The precision of a row name from cct_precision: graph replay launches the same kernels, so the same numerics."""
+    return row_name.split("+")[0]
+
+
 def load(paths):
     """(Cct results keyed by (architecture, batch, device class, Cct precision), PyTorch results keyed by the first three)."""
     ours, theirs = {}, {}
@@ -95,7 +106,7 @@ def load(paths):
             continue  # other JSON in the folder
         key = (model_key(data), data.get("batch"), DEVICE_CLASS.get(data.get("kind"), data.get("kind")))
         if data.get("implementation") == "cct-ilgpu":
-            ours[key + (data.get("precision", "fp32"),)] = data
+            ours[key + (cct_precision(data),)] = data
         elif data.get("implementation") == "pytorch-eager":
             theirs[key] = data
     return ours, theirs
@@ -296,6 +307,9 @@ def notes_for(rows, names, ours, theirs):
         elif a.get("parameters") != t.get("parameters"):
             notes.append("%s: parameter counts differ (Cct %s, PyTorch %s): not the same model"
                          % (what, a.get("parameters"), t.get("parameters")))
+        if a and a.get("cuda_graphs") and not a.get("graph_replays"):
+            notes.append("%s: asked for CUDA graphs, but no graph was replayed (capture failed, or the run stopped first):"
+                         " its figures are plain launches" % what)
         for side, report in (("Cct", a), ("PyTorch", t)):
             if report and report.get("complete") is False:
                 notes.append("%s: the %s run was cut short; only the figures it reached are shown" % (what, side))
@@ -314,8 +328,8 @@ def verdict(value, bound, at_most=False):
 
 def targets_table(rows, ours, theirs):
     """BENCHMARKS.md's speed targets and the memory target, each met or missed by the figures of these rows."""
-    lines = ["Targets (BENCHMARKS.md; a GPU run's figures): Cct's best fp32-accurate precision is the faster of %s."
-             % " and ".join(FP32_ACCURATE), "",
+    lines = ["Targets (BENCHMARKS.md; a GPU run's figures): Cct's best fp32-accurate precision is the faster of %s,"
+             " with plain launches or replayed as CUDA graphs." % " and ".join(FP32_ACCURATE), "",
              row(["target", "Cct", "PyTorch", "ratio", "needed", "verdict"]), row(["---", "---", "---", "---:", "---:", "---"])]
 
     def cct_rows(preset, batch):
@@ -324,7 +338,7 @@ def targets_table(rows, ours, theirs):
     for target in TARGETS:
         best = None
         for key in cct_rows(target.preset, target.batch):
-            if key[3] not in target.precisions:
+            if precision_of(key[3]) not in target.precisions:
                 continue
             mine = field(ours.get(key), "train_images_per_second")
             other, _ = mode_figure(theirs.get(key[:3]), target.mode, "train_images_per_second")
