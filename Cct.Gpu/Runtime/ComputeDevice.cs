@@ -291,7 +291,7 @@ public sealed class ComputeDevice : IDisposable
         return buffer;
     }
 
-/// <summary>Waits until every launched kernel and copy has finished.</summary>
+    /// <summary>Waits until every launched kernel and copy has finished.</summary>
     /// <exception cref="ObjectDisposedException">the device is disposed</exception>
     public void Synchronize() => Accelerator.Synchronize();
 
