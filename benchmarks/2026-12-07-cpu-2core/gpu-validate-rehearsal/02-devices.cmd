@@ -1,1 +1,1 @@
-/tmp/rb/cct-bundle/cct devices 
+/tmp/b/cct-bundle/cct devices 

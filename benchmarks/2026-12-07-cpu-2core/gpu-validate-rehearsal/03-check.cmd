@@ -1,1 +1,1 @@
-/tmp/rb/cct-bundle/cct check --accelerator cpu 
+/tmp/b/cct-bundle/cct check --accelerator cpu 

@@ -1,1 +1,1 @@
-/tmp/rb/cct-bundle/bench/Cct.Bench kernels --size small --accelerator cpu --json /tmp/validate/kernels.json 
+/tmp/b/cct-bundle/bench/Cct.Bench kernels --size small --accelerator cpu --json /tmp/validate/kernels.json 
