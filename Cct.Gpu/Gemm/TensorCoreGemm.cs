@@ -54,6 +54,22 @@ internal sealed class TensorCoreGemm
     // Feature counts at or above this fall back to fp32 (Fits): 64·4·2^22 bytes is 2^30, inside the int byte steps.
     private const int MaxFeatures = 1 << 22;
 
+    /// <summary>
+    /// The most terms one 3xTF32 accumulator sums on the tensor cores before fp32 takes over. The tensor cores truncate
+    /// each mma's sum toward zero (H100 and H200: 8 products and c aligned to the largest exponent with 2 extra bits, the
+    /// result cut to fp32; A100: two such blocks of 4 with 1 extra bit; Khattak and Mikaitis, arXiv:2512.07004, whose
+    /// models match the GPUs' stored outputs bit for bit), and 3xTF32's three mma a k step cut the accumulator three
+    /// times, always toward zero, so the error grows with n·|sum| instead of a random walk's √n. Against fp32 FFMA over
+    /// uniform [−1, 1] inputs, as the largest share of SumOver's bound used over 4,096 outputs (tools/tensorcore-accuracy.py;
+    /// H100, then the A100 model): 0.72 and 0.94 at 768 terms, 1.1 and 1.4 at 1,024, 5.3 and 6.7 at 2,288, 20 and 26 at
+    /// 25,088; a second sample gave 0.59 and 0.79 at 768. So a weight gradient's K is split into chunks of at most this
+    /// (<see cref="SplitK"/>; 25,088 rows in 33: 0.35 and 0.52, where 11 chunks of 2,288 gave 1.7 and 2.2), each summed
+    /// from zero and the chunks added in fp32, and a Linear whose forward or dinput would sum more runs on the fp32 tiles
+    /// (<see cref="Runs"/>). 768 is the presets' longest such sum (cct-7/3x1's qkv dinput). TF32 and bf16 need no cap: the
+    /// rounding of their operands, which their bounds allow for, outweighs the truncation (0.24–0.32 at 25,088).
+    /// </summary>
+    internal const int MaxChain = 768;
+
     // The shared layouts' row strides (tools/tensorcore-asm.py): TF32 [128][20] floats, bf16 [128][24] b16, k contiguous.
     private const int KRowsStride = 20;
     private const int Bf16RowBytes = 48;
@@ -122,6 +138,18 @@ internal sealed class TensorCoreGemm
         => inFeatures > 0 && outFeatures > 0 && inFeatures % 4 == 0 && outFeatures % 4 == 0 && inFeatures < MaxFeatures && outFeatures < MaxFeatures
             && views.All(v => Address(v) % 16 == 0);
 
+    /// <summary>
+    /// Whether this device's kernels run a Linear of these features over these views: <see cref="Fits"/>, and in 3xTF32
+    /// each product's K (inFeatures forward, outFeatures for dinput) at most <see cref="MaxChain"/>, to stay within fp32's
+    /// bound on the tensor cores' truncating sums (<see cref="ChainsFit"/>).
+    /// </summary>
+    public bool Runs(int inFeatures, int outFeatures, params ArrayView<float>[] views)
+        => ChainsFit(device.Profile.Precision, inFeatures, outFeatures) && Fits(inFeatures, outFeatures, views);
+
+    /// <summary>Whether a Linear's forward and dinput sums (inFeatures and outFeatures terms) are short enough for <paramref name="precision"/> (<see cref="MaxChain"/>).</summary>
+    internal static bool ChainsFit(GemmPrecision precision, int inFeatures, int outFeatures)
+        => precision != GemmPrecision.Tf32x3 || (inFeatures <= MaxChain && outFeatures <= MaxChain);
+
     /// <summary>How many products (forward, dinput or dweight) ran on the tensor cores: the Gpu tests check the model's Linears did.</summary>
     internal long Products { get; private set; }
 
@@ -157,7 +185,8 @@ internal sealed class TensorCoreGemm
     /// dweight (outFeatures, inFeatures) += doutput (rows, outFeatures)ᵀ · input (rows, inFeatures). Few tiles split the rows:
     /// each split writes its (outFeatures, inFeatures) partial product into the device's scratch buffer, and
     /// <see cref="MatMul.AddSplits"/> adds them into dweight in split order right after, so the result does not depend on
-    /// scheduling and the partials take one product's room (17 MB for qkv's 22 splits), not a whole backward pass's.
+    /// scheduling and the partials take one product's room (17 MB for qkv's 22 splits in TF32, 26 MB for its 33 in 3xTF32), not a whole
+    /// backward pass's.
     /// </summary>
     public void WeightGradient(ArrayView<float> dweight, ArrayView<float> doutput, ArrayView<float> input, int rows, int inFeatures, int outFeatures)
     {
@@ -168,7 +197,8 @@ internal sealed class TensorCoreGemm
 
         Check(dweight, (long)outFeatures * inFeatures, doutput, (long)rows * outFeatures, input, (long)rows * inFeatures);
         Products++;
-        var (splits, chunk) = SplitK(outFeatures, inFeatures, rows, device.Accelerator.NumMultiprocessors * weightGroupsPerMultiprocessor);
+        var maxChunk = device.Profile.Precision == GemmPrecision.Tf32x3 ? MaxChain : int.MaxValue;
+        var (splits, chunk) = SplitK(outFeatures, inFeatures, rows, device.Accelerator.NumMultiprocessors * weightGroupsPerMultiprocessor, maxChunk);
         if (splits == 1)
         {
             var problem = new TensorCoreProblem(Address(dweight), Address(doutput), Address(input), 0, outFeatures, inFeatures, rows, chunk);
@@ -186,13 +216,14 @@ internal sealed class TensorCoreGemm
     /// <summary>
     /// How a weight gradient's K = <paramref name="rows"/> is split for <paramref name="slots"/> groups at once (the SMs times
     /// the groups an SM holds of the precision's dweight kernel): enough splits for (m, n)'s tiles to fill them, none shorter
-    /// than 256 rows; each chunk a multiple of 16 (whole K steps), so (splits, chunk) covers K with the last split the shortest.
+    /// than 256 rows, none longer than <paramref name="maxChunk"/> (3xTF32's <see cref="MaxChain"/>); each chunk a multiple
+    /// of 16 (whole K steps), so (splits, chunk) covers K with the last split the shortest.
     /// </summary>
-    internal static (int Splits, int Chunk) SplitK(int m, int n, int rows, int slots)
+    internal static (int Splits, int Chunk) SplitK(int m, int n, int rows, int slots, int maxChunk)
     {
         var tiles = (long)((m + TileM - 1) / TileM) * ((n + TileN - 1) / TileN);
         var wanted = (int)Math.Clamp(slots / tiles, 1, Math.Max(1, rows / MinSplitK));
-        var chunk = (((rows + wanted - 1) / wanted) + TileK - 1) / TileK * TileK;
+        var chunk = Math.Min((((rows + wanted - 1) / wanted) + TileK - 1) / TileK * TileK, maxChunk / TileK * TileK);
         return ((rows + chunk - 1) / chunk, chunk);
     }
 

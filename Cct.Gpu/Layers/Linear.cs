@@ -48,7 +48,7 @@ internal sealed class Linear
     public void Forward(ArrayView<float> output, ArrayView<float> input, WeightAndBias parameters, bool hasBias, int rows, int inFeatures, int outFeatures)
     {
         using var profile = device.Time("Linear.Forward");
-        if (tensorCores is not null && TensorCoreGemm.Fits(inFeatures, outFeatures, output, input, parameters.Weight, hasBias ? parameters.Bias : default))
+        if (tensorCores is not null && tensorCores.Runs(inFeatures, outFeatures, output, input, parameters.Weight, hasBias ? parameters.Bias : default))
         {
             tensorCores.Forward(output, input, parameters.Weight, parameters.Bias, hasBias, rows, inFeatures, outFeatures);
             return;
@@ -65,7 +65,7 @@ internal sealed class Linear
     public void ForwardGelu(ArrayView<float> output, ArrayView<float> activated, ArrayView<float> input, WeightAndBias parameters, int rows, int inFeatures, int outFeatures)
     {
         // The tensor-core product has no GELU epilogue: it writes output, and GELU follows in its own launch.
-        if (tensorCores is not null && TensorCoreGemm.Fits(inFeatures, outFeatures, output, input, parameters.Weight, parameters.Bias))
+        if (tensorCores is not null && tensorCores.Runs(inFeatures, outFeatures, output, input, parameters.Weight, parameters.Bias))
         {
             ForwardThenGelu(output, activated, input, parameters.Weight, parameters.Bias, rows, inFeatures, outFeatures);
             return;
@@ -103,7 +103,7 @@ internal sealed class Linear
     internal void Backward(ArrayView<float> dinput, WeightAndBiasGradients gradients, ArrayView<float> doutput, ArrayView<float> input, ArrayView<float> weight, bool hasBias, int rows, int inFeatures, int outFeatures, int chunks, int? splits = null)
     {
         using var profile = device.Time("Linear.Backward");
-        if (tensorCores is not null && TensorCoreGemm.Fits(inFeatures, outFeatures, dinput, gradients.Weight, doutput, input, weight))
+        if (tensorCores is not null && tensorCores.Runs(inFeatures, outFeatures, dinput, gradients.Weight, doutput, input, weight))
         {
             TensorCoreProducts(dinput, gradients.Weight, doutput, input, weight, rows, inFeatures, outFeatures);
             if (hasBias)
@@ -170,7 +170,7 @@ internal sealed class Linear
     {
         using var profile = device.Time("Linear.BackwardThroughGelu");
         BiasBackward(geluBiasBackward, gradients.Bias, dpreactivation, dactivation, preactivation, rows, outFeatures, chunks);
-        if (tensorCores is not null && TensorCoreGemm.Fits(inFeatures, outFeatures, dinput, gradients.Weight, dpreactivation, input, weight))
+        if (tensorCores is not null && tensorCores.Runs(inFeatures, outFeatures, dinput, gradients.Weight, dpreactivation, input, weight))
         {
             TensorCoreProducts(dinput, gradients.Weight, dpreactivation, input, weight, rows, inFeatures, outFeatures);
             return;

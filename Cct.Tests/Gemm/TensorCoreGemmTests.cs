@@ -63,16 +63,22 @@ public sealed class TensorCoreGemmTests
     /// <summary>
     /// The K split of a weight gradient covers K exactly once, in whole K steps of at least 256 rows, with about enough
     /// splits for its tiles to fill the GPU: qkv's 768x256 dweight at cct-7/3x1's 25,088 rows has 12 tiles for 264 group
-    /// slots (132 SMs x 2), so 22 splits; the check case's 96x32 at 3,136 rows has 1 tile, and 12 splits of 272.
+    /// slots (132 SMs x 2), so 22 splits; the check case's 96x32 at 3,136 rows has 1 tile, and 12 splits of 272. In
+    /// 3xTF32 (one group an SM, 132 slots) no chunk is longer than <see cref="TensorCoreGemm.MaxChain"/>: the same qkv
+    /// dweight takes 33 chunks of 768 where 11 would have filled the GPU.
     /// </summary>
-    [TestCase(768, 256, 25088, 264, 22)]
-    [TestCase(96, 32, 3136, 264, 12)]
-    [TestCase(96, 32, 200, 264, 1)]
-    [TestCase(4096, 4096, 100000, 264, 1)]
-    [TestCase(128, 128, 17, 264, 1)]
-    public void SplitsKInWholeStepsThatCoverIt(int m, int n, int rows, int slots, int expectedSplits)
+    [TestCase(768, 256, 25088, 264, int.MaxValue, 22)]
+    [TestCase(96, 32, 3136, 264, int.MaxValue, 12)]
+    [TestCase(96, 32, 200, 264, int.MaxValue, 1)]
+    [TestCase(4096, 4096, 100000, 264, int.MaxValue, 1)]
+    [TestCase(128, 128, 17, 264, int.MaxValue, 1)]
+    [TestCase(768, 256, 25088, 132, TensorCoreGemm.MaxChain, 33)]
+    [TestCase(96, 32, 3136, 132, TensorCoreGemm.MaxChain, 12)]
+    [TestCase(4096, 4096, 100000, 132, TensorCoreGemm.MaxChain, 131)]
+    [TestCase(128, 128, 2000, 2, TensorCoreGemm.MaxChain, 3)]
+    public void SplitsKInWholeStepsThatCoverIt(int m, int n, int rows, int slots, int maxChunk, int expectedSplits)
     {
-        var (splits, chunk) = TensorCoreGemm.SplitK(m, n, rows, slots);
+        var (splits, chunk) = TensorCoreGemm.SplitK(m, n, rows, slots, maxChunk);
         Assert.Multiple(() =>
         {
             Assert.That(splits, Is.EqualTo(expectedSplits));
@@ -80,8 +86,22 @@ public sealed class TensorCoreGemmTests
             Assert.That((long)splits * chunk, Is.GreaterThanOrEqualTo(rows), "the splits cover K");
             Assert.That((long)(splits - 1) * chunk, Is.LessThan(rows), "no split is empty");
             Assert.That(splits == 1 || chunk >= 256, Is.True, "no split shorter than 256 rows");
+            Assert.That(chunk, Is.LessThanOrEqualTo(maxChunk), "no split longer than the cap");
         });
     }
+
+    /// <summary>
+    /// In 3xTF32 a Linear runs on the tensor cores only where its forward and dinput sums are at most
+    /// <see cref="TensorCoreGemm.MaxChain"/> terms (cct-7/3x1's largest, qkv's dinput, is 768); TF32 and bf16 take any.
+    /// </summary>
+    [TestCase(GemmPrecision.Tf32x3, 256, 768, true)]
+    [TestCase(GemmPrecision.Tf32x3, 768, 256, true)]
+    [TestCase(GemmPrecision.Tf32x3, 772, 256, false)]
+    [TestCase(GemmPrecision.Tf32x3, 256, 1024, false)]
+    [TestCase(GemmPrecision.Tf32, 4096, 4096, true)]
+    [TestCase(GemmPrecision.Bf16, 4096, 4096, true)]
+    public void ThreeTf32SumsAtMostMaxChainTerms(GemmPrecision precision, int inFeatures, int outFeatures, bool fits)
+        => Assert.That(TensorCoreGemm.ChainsFit(precision, inFeatures, outFeatures), Is.EqualTo(fits));
 
     [TestCase(32, 96, true)]
     [TestCase(36, 132, true)]

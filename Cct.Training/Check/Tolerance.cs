@@ -51,10 +51,14 @@ public readonly record struct Tolerance(string Name, double Atol, double Rtol)
     /// GEMM: the same bound as <see cref="SumOver"/>. Each x is split into big = tf32(x), within 2⁻¹¹·|x| (10 mantissa bits,
     /// round to nearest), and small = tf32(x − big), within 2⁻¹¹·|x − big| ≤ 2⁻²²·|x|; a·b is summed as small·big +
     /// big·small + big·big, so it misses a's and b's residuals and the dropped small·small, ≲ 3·2⁻²² ≈ 7e-7 of |a·b| — about
-    /// ten fp32 roundings (u ≈ 6e-8), accumulated in fp32 on the tensor cores. Over n terms of spread σ (≈ 0.33 for the
-    /// cases' uniform [−1, 1] inputs) these errors random-walk to ≈ √n·7e-7·σ: 4e-6 for n = 256, 1.3e-5 for n = 3,136, a
-    /// tenth of SumOver's 1e-4 there, and SumOver's absolute part grows with n faster than √n beyond. A wrong fragment index
-    /// errs by O(σ·√n), and plain TF32 (no small parts) by ≈ √n·2⁻¹¹·σ ≈ 3e-3 at n = 256: both far outside.
+    /// ten fp32 roundings (u ≈ 6e-8). Over n terms of spread σ (≈ 0.33 for the cases' uniform [−1, 1] inputs) these
+    /// errors random-walk to ≈ √n·7e-7·σ: 4e-6 for n = 256, 1.3e-5 for n = 3,136, a tenth of SumOver's 1e-4 there. The
+    /// tensor cores' own sums are the larger part: each mma truncates toward zero (Khattak and Mikaitis' H100 and A100
+    /// models), three times a k step, so that error grows with n; TensorCoreGemm therefore sums at most
+    /// <see cref="Cct.Gpu.Gemm.TensorCoreGemm.MaxChain"/> = 768 terms on them before fp32 adds take over, where the
+    /// modelled H100 uses up to 0.72 of this bound and the A100 0.94 over uniform inputs (tools/tensorcore-accuracy.py;
+    /// at 256 terms, more than fused attention's longest chain of 224, 0.12 and 0.17). A wrong fragment index errs by O(σ·√n), and plain
+    /// TF32 (no small parts) by ≈ √n·2⁻¹¹·σ ≈ 3e-3 at n = 256: both far outside.
     /// </summary>
     internal static Tolerance ThreeTf32Sum(long terms) => SumOver(terms) with { Name = $"3xTF32 sum of {terms}" };
 
