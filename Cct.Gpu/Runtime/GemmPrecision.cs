@@ -12,8 +12,9 @@ public enum GemmPrecision
 
     /// <summary>
     /// 3xTF32 on CUDA tensor cores (compute capability 8.0 or later), as CUTLASS's example 27: each operand is split into
-    /// a TF32 big part and a TF32 small part and three products are summed, which keeps fp32's accuracy. Fused attention
-    /// runs on them too where the head size is 64, in 3xTF32.
+    /// a TF32 big part and a TF32 small part and three products are summed, which keeps fp32's accuracy. The tensor cores
+    /// truncate their sums, so at most 768 terms are summed on them before fp32 takes over: a Linear with more than 768
+    /// features in or out runs in fp32. Fused attention runs on them too where the head size is 64, in 3xTF32.
     /// </summary>
     Tf32x3,
 
