@@ -50,7 +50,12 @@ pessimistic reading should the 8-term TF32 block not hold (the stored H100 TF32 
 --validate DIR checks the hardware block, bit for bit, against the GPU outputs stored in the model code's
 model_validation folder (DIR/<GPU>/<tf32|bf16>/{a,b,c,d}_*.txt, 5,000 vectors each) for the H100, H200 and A100.
 
-usage: python3 tools/tensorcore-accuracy.py [--gpu h100|a100] [--tf32-fma N] [--validate DIR]
+--check (CI) reads TensorCoreGemm.MaxChain from Cct.Gpu/Gemm/TensorCoreGemm.cs and fails unless, on both GPU models,
+3xTF32 stays below its bound against fp32 FMA for one accumulator of MaxChain terms and for 25,088 rows split into
+chunks of MaxChain (the weight gradient's split), and one accumulator of twice MaxChain terms fails it (so the check can
+tell a cap from none); about 10 s.
+
+usage: python3 tools/tensorcore-accuracy.py [--gpu h100|a100] [--tf32-fma N] [--validate DIR | --check]
        (needs numpy: Debian's python3-numpy; about half a minute)
 """
 import argparse
@@ -257,15 +262,50 @@ def validate(root):
     return ok
 
 
+# ---------------------------------------------------------------- --check
+def max_chain(source):
+    import re
+    with open(source) as f:
+        found = re.search(r"internal const int MaxChain = (\d+);", f.read())
+    if not found:
+        raise SystemExit(f"tensorcore-accuracy.py: no 'internal const int MaxChain = N;' in {source}")
+    return int(found.group(1))
+
+
+def check():
+    cap = max_chain(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Cct.Gpu", "Gemm", "TensorCoreGemm.cs"))
+    rows = 25088
+    rng = np.random.default_rng(2024)
+    a = rng.uniform(-1, 1, (M, rows)).astype(np.float32)
+    b = rng.uniform(-1, 1, (rows, N)).astype(np.float32)
+    cases = [("one accumulator of MaxChain terms", cap, None, True), (f"{rows} rows in chunks of MaxChain", rows, cap, True),
+             ("one accumulator of 2 x MaxChain terms", 2 * cap, None, False)]
+    ok = True
+    print(f"TensorCoreGemm.MaxChain = {cap}; 3xTF32 against fp32 FMA, share of SumOver's bound (must be below 1, or above for the last):")
+    for name, gpu in sorted(GPUS.items()):
+        for what, K, chunk, passes in cases:
+            atol, rtol = tolerance('3xTF32', K)
+            got = tensor_core('3xTF32', 'hardware', a[:, :K], b[:K], [K], chunk, gpu, gpu['tf32'])[K]
+            ref = fp32_fma(a[:, :K], b[:K], [K], chunk)[K]
+            share = ratio(got, ref, atol, rtol)
+            good = share < 1 if passes else share >= 1
+            ok &= good
+            print(f"  {name}: {what} (K = {K}): {share:.2f} {'ok' if good else 'FAILED'}")
+    return ok
+
+
 # ---------------------------------------------------------------- main
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--gpu', choices=sorted(GPUS), default='h100')
     ap.add_argument('--tf32-fma', type=int, default=None, help='TF32 block size (default: the GPU\'s)')
     ap.add_argument('--validate', metavar='DIR', help='MATLAB-tensor-core model_validation folder')
+    ap.add_argument('--check', action='store_true', help='fail unless TensorCoreGemm.MaxChain keeps 3xTF32 within its bound (CI)')
     args = ap.parse_args()
     if args.validate:
         sys.exit(0 if validate(args.validate) else 1)
+    if args.check:
+        sys.exit(0 if check() else 1)
     gpu = GPUS[args.gpu]
     tf32_fma = args.tf32_fma or gpu['tf32']
     start = time.time()
