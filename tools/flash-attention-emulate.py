@@ -9,9 +9,43 @@
 #     here), where a wrong index, a wrong mask element or a misplaced fragment errs by 1e-3 or more;
 #   - "exact": softmax attention of the unrounded inputs, which shows bf16's own error (printed, bound 2.5e-2).
 # Dropout's mask is RngKey.Uniform's hash (Cct.Gpu/Runtime/RngKey.cs), recomputed here.
-# usage: /usr/bin/python3 tools/flash-attention-emulate.py [ASM.cs]      (needs numpy: Debian's python3-numpy; about a minute)
-import math, os, re, sys
+# An mma rounds its sum to nearest here. CCT_EMULATE_MMA=h100 (or a100) sums as those tensor cores do instead, by the
+# block model in tools/tensorcore-accuracy.py (truncating: Khattak and Mikaitis). The 3xTF32 cases keep their bounds
+# against exact attention. The bf16 cases are then held to their exact bounds only: their "tiled" reference assumes
+# nearest, and one cut in fp32 can flip a later bf16 rounding of P or dS.
+# usage: [CCT_EMULATE_MMA=nearest|h100|a100] /usr/bin/python3 tools/flash-attention-emulate.py [ASM.cs]
+#        (needs numpy: Debian's python3-numpy; about a minute)
+import importlib.util, math, os, re, sys
 import numpy as np
+
+
+def hardware_model(name):
+    # tools/tensorcore-accuracy.py's block model and the GPU's parameters, or None to round to nearest.
+    if name == 'nearest':
+        return None
+    spec = importlib.util.spec_from_file_location('tensorcore_accuracy', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'tensorcore-accuracy.py'))
+    model = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(model)
+    if name not in model.GPUS:
+        raise SystemExit(f"CCT_EMULATE_MMA must be nearest or one of {', '.join(sorted(model.GPUS))}, not '{name}'")
+    return model, model.GPUS[name]
+
+
+MMA_MODEL = os.environ.get('CCT_EMULATE_MMA', 'nearest')
+HARDWARE = hardware_model(MMA_MODEL)
+
+
+def mma_sum(A, B, C, fmt):
+    # d = A·B + C for one mma (A (16, K), B (K, 8), C (16, 8) in float64), as fp32.
+    if HARDWARE is None:
+        return (A @ B + C).astype(np.float32)
+    model, gpu = HARDWARE
+    p = (A[:, None, :] * B.T[None, :, :]).reshape(-1, A.shape[1])
+    e = (model.exponent(A)[:, None, :] + model.exponent(B).T[None, :, :]).reshape(-1, A.shape[1])
+    d = C.ravel().astype(np.float32)
+    for j in range(0, A.shape[1], gpu[fmt]):
+        d = model.block_hardware(p[:, j:j + gpu[fmt]], e[:, j:j + gpu[fmt]], d.astype(np.float64), gpu['neab'])
+    return d.reshape(C.shape)
 
 SRC = open(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), '..', 'Cct.Gpu', 'Layers', 'TensorCoreFlashAttentionAsm.cs')).read()
 
@@ -338,7 +372,7 @@ class Warp:
             B[2 * t + dk, g], B[2 * t + dk + 1, g] = lo, hi
         for i, (dr, dc) in enumerate([(0, 0), (0, 1), (8, 0), (8, 1)]):
             C[g + dr, 2 * t + dc] = self.f(c[i], None)
-        D = (A @ B + C).astype(F32)
+        D = mma_sum(A, B, C, 'bf16')
         for i, (dr, dc) in enumerate([(0, 0), (0, 1), (8, 0), (8, 1)]):
             self.set(d[i], D[g + dr, 2 * t + dc].view(U32))
 
@@ -357,7 +391,7 @@ class Warp:
             B[t + dk, g] = tf32(b[i])
         for i, (dr, dc) in enumerate([(0, 0), (0, 1), (8, 0), (8, 1)]):
             C[g + dr, 2 * t + dc] = self.f(c[i], None)
-        D = (A @ B + C).astype(F32)
+        D = mma_sum(A, B, C, 'tf32')
         for i, (dr, dc) in enumerate([(0, 0), (0, 1), (8, 0), (8, 1)]):
             self.set(d[i], D[g + dr, 2 * t + dc].view(U32))
 
@@ -586,7 +620,7 @@ def case(name, shape, probability, seed):
     e_lse = float(np.nanmax(np.abs(lse - lse_tiled)))
     e_exact = float(np.nanmax(np.abs(output - out_exact)))
     e_lse_exact = float(np.nanmax(np.abs(lse - lse_exact)))
-    ok = unset == 0 and e_tiled <= 1e-4 and e_lse <= 1e-4 and e_exact <= 2.5e-2 and e_lse_exact <= 2.5e-2
+    ok = unset == 0 and (HARDWARE is not None or (e_tiled <= 1e-4 and e_lse <= 1e-4)) and e_exact <= 2.5e-2 and e_lse_exact <= 2.5e-2
     print(f"{'ok  ' if ok else 'FAIL'} {name}: {batch}x{t}x{c} h{heads} p={probability}: output vs tiled {e_tiled:.1e}, "
           f"log-sum-exp vs tiled {e_lse:.1e}; vs exact (bf16's own error) {e_exact:.1e} and {e_lse_exact:.1e}; {unset} unset")
     return ok
@@ -794,7 +828,7 @@ def backward_case(name, shape, probability, seed, tf32x3=False):
     e_exact = float(np.nanmax(np.abs(dqkv - dq_exact)))
     e_ds_exact = float(np.nanmax(np.abs(scratch - ds_exact)))
     q_part = float(np.abs(dqkv.reshape(batch, t, 3, c)[:, :, 0] - dqkv0.reshape(batch, t, 3, c)[:, :, 0]).max())
-    ok = unset == 0 and q_part == 0 and e_tiled <= 1e-5 and e_ds <= 1e-5 and e_exact <= 5e-2 and e_ds_exact <= 5e-2
+    ok = unset == 0 and q_part == 0 and (HARDWARE is not None or (e_tiled <= 1e-5 and e_ds <= 1e-5)) and e_exact <= 5e-2 and e_ds_exact <= 5e-2
     print(f"{'ok  ' if ok else 'FAIL'} backward, {name}: {batch}x{t}x{c} h{heads} p={probability}: dqkv vs tiled {e_tiled:.1e}, "
           f"scale·dS vs tiled {e_ds:.1e}; vs exact (bf16's own error) {e_exact:.1e} and {e_ds_exact:.1e}; q part changed by {q_part:.1e}; {unset} unset")
     return ok
@@ -889,7 +923,7 @@ def query_case(name, shape, seed, tf32x3=False):
         ok = e_exact <= 1e-5 and kv_part == 0
         print(f"{'ok  ' if ok else 'FAIL'} 3xTF32 dq, {name}: {batch}x{t}x{c} h{heads}: vs exact {e_exact:.1e}; k and v parts changed by {kv_part:.1e}")
         return ok
-    ok = e_tiled <= 1e-5 and e_exact <= 5e-2 and kv_part == 0
+    ok = (HARDWARE is not None or e_tiled <= 1e-5) and e_exact <= 5e-2 and kv_part == 0
     print(f"{'ok  ' if ok else 'FAIL'} dq, {name}: {batch}x{t}x{c} h{heads}: vs tiled {e_tiled:.1e}; vs exact (bf16's own error) "
           f"{e_exact:.1e}; k and v parts changed by {kv_part:.1e}")
     return ok
@@ -916,5 +950,5 @@ results += [query_case(n, shape, seed + 20, tf32x3=True) for n, shape, seed in q
 tf32x3_backward_cases = backward_cases[:4] + [(f"{t} tokens, the last step's queries {(t - 1) % 8 + 1}", (1, t, 64, 1), p, 65 + t)
                                               for t, p in [(50, 0.1), (63, 0.0), (41, 0.2), (44, 0.1), (64, 0.1), (47, 0.1)]]
 results += [backward_case(n, shape, p, seed + 40, tf32x3=True) for n, shape, p, seed in tf32x3_backward_cases]
-print(f"{sum(results)} of {len(results)} cases ok")
+print(f"{sum(results)} of {len(results)} cases ok (mma sums: {MMA_MODEL})")
 sys.exit(0 if all(results) else 1)
