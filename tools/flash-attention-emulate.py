@@ -19,20 +19,17 @@ import importlib.util, math, os, re, sys
 import numpy as np
 
 
-def hardware_model(name):
-    # tools/tensorcore-accuracy.py's block model and the GPU's parameters, or None to round to nearest.
-    if name == 'nearest':
-        return None
+def mma_model(name):
+    # tools/tensorcore-accuracy.py's block model and the GPU's parameters (its load_model), or None to round to nearest.
     spec = importlib.util.spec_from_file_location('tensorcore_accuracy', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'tensorcore-accuracy.py'))
     model = importlib.util.module_from_spec(spec)
+    sys.modules['tensorcore_accuracy'] = model
     spec.loader.exec_module(model)
-    if name not in model.GPUS:
-        raise SystemExit(f"CCT_EMULATE_MMA must be nearest or one of {', '.join(sorted(model.GPUS))}, not '{name}'")
-    return model, model.GPUS[name]
+    return model.load_model(name)
 
 
 MMA_MODEL = os.environ.get('CCT_EMULATE_MMA', 'nearest')
-HARDWARE = hardware_model(MMA_MODEL)
+HARDWARE = mma_model(MMA_MODEL)
 
 
 def mma_sum(A, B, C, fmt):
@@ -40,12 +37,8 @@ def mma_sum(A, B, C, fmt):
     if HARDWARE is None:
         return (A @ B + C).astype(np.float32)
     model, gpu = HARDWARE
-    p = (A[:, None, :] * B.T[None, :, :]).reshape(-1, A.shape[1])
-    e = (model.exponent(A)[:, None, :] + model.exponent(B).T[None, :, :]).reshape(-1, A.shape[1])
-    d = C.ravel().astype(np.float32)
-    for j in range(0, A.shape[1], gpu[fmt]):
-        d = model.block_hardware(p[:, j:j + gpu[fmt]], e[:, j:j + gpu[fmt]], d.astype(np.float64), gpu['neab'])
-    return d.reshape(C.shape)
+    return model.hardware_mma(A, B, C, gpu, fmt)
+
 
 SRC = open(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), '..', 'Cct.Gpu', 'Layers', 'TensorCoreFlashAttentionAsm.cs')).read()
 

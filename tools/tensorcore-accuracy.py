@@ -120,6 +120,26 @@ def block_hardware(p, ea_eb, c, neab):
     return to_f32_rz(np.ldexp(tp + tc, -s))
 
 
+def hardware_mma(A, B, C, gpu, fmt):
+    """One mma as the emulators run it: d (16, 8) = A (16, K) · B (K, 8) + C (16, 8), float64 operands as the tensor
+    core sees them, summed by block_hardware in blocks of the GPU's `fmt` ('tf32' or 'bf16') size; fp32."""
+    p = (A[:, None, :] * B.T[None, :, :]).reshape(-1, A.shape[1])
+    e = (exponent(A)[:, None, :] + exponent(B).T[None, :, :]).reshape(-1, A.shape[1])
+    d = C.ravel().astype(np.float32)
+    for j in range(0, A.shape[1], gpu[fmt]):
+        d = block_hardware(p[:, j:j + gpu[fmt]], e[:, j:j + gpu[fmt]], d.astype(np.float64), gpu['neab'])
+    return d.reshape(C.shape)
+
+
+def load_model(name):
+    """(this module, GPUS[name]) for the emulators' CCT_EMULATE_MMA, or None for 'nearest'."""
+    if name == 'nearest':
+        return None
+    if name not in GPUS:
+        raise SystemExit(f"CCT_EMULATE_MMA must be nearest or one of {', '.join(sorted(GPUS))}, not '{name}'")
+    return sys.modules[__name__], GPUS[name]
+
+
 def exponent(x):
     """floor(log2|x|) for nonzero normal x (the inputs here are never subnormal), NO_EXP for 0."""
     _, e = np.frexp(x)
