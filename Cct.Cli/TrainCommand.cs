@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Cct.CommandLine;
 using Cct.Gpu.Model;
 using Cct.Gpu.Runtime;
@@ -66,6 +67,17 @@ internal static class TrainCommand
             cancellation.Cancel();
         };
         Console.CancelKeyPress += onCancel;
+
+        // SIGTERM (kill, timeout, docker stop, systemd) stops the run the same way, where .NET's default would exit at
+        // once and lose the epoch so far; a second one terminates. A job started in the background by a shell without job
+        // control ignores SIGINT from birth, so a harness's only clean way to stop it is SIGTERM.
+        var terminated = false;
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = !cancellation.IsCancellationRequested;
+            terminated = true;
+            cancellation.Cancel();
+        });
         try
         {
             var result = trainer.Fit(data, folder.State, folder, new ConsoleProgress(), cancellation.Token);
@@ -84,8 +96,8 @@ internal static class TrainCommand
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
-            Console.WriteLine($"interrupted: saved {RunFolder.LastCheckpointName} at epoch {folder.State.Epoch + 1}, batch {folder.State.BatchInEpoch}; continue with --resume");
-            return 130;
+            Console.WriteLine($"interrupted{(terminated ? " by SIGTERM" : string.Empty)}: saved {RunFolder.LastCheckpointName} at epoch {folder.State.Epoch + 1}, batch {folder.State.BatchInEpoch}; continue with --resume");
+            return terminated ? 128 + 15 : 130;
         }
         finally
         {

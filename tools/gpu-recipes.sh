@@ -3,7 +3,7 @@
 # recipes of cct train (Cct.Training's TrainingRecipes), each capped in wall time so the whole run fits:
 #   1. speed: its model (cct-4/3x2), SEEDS seeds to 93 % test accuracy (--target-accuracy 0.93), through
 #      tools/time-to-accuracy.sh: time to target per seed and as mean ± spread, and the final accuracy;
-#   2. best: cct-7/3x1 with its recipe, one seed, stopped at its cap (SIGINT: checkpoint-last is saved);
+#   2. best: cct-7/3x1 with its recipe, one seed, stopped at its cap (SIGTERM: checkpoint-last is saved);
 #   3. seed: the seed notebook's model with its recipe, one seed, stopped at its cap.
 # Then summary.md: a table of every run's test accuracy by epoch and its time to target, read from metrics.jsonl.
 #
@@ -58,11 +58,11 @@ CCT="${cct[*]}" CCT_RUN_SECONDS=$speed_seconds "$here/time-to-accuracy.sh" "$out
     > "$out/speed.stdout" 2> "$out/speed.stderr"
 echo "speed: rc $?" | tee -a "$out/progress.log"
 
-# A capped run: SIGINT at the cap saves checkpoint-last and the epochs so far stay in metrics.jsonl (exit 130).
+# A capped run: SIGTERM at the cap saves checkpoint-last and the epochs so far stay in metrics.jsonl (exit 143).
 capped() { # NAME SECONDS RECIPE
     local name=$1 seconds=$2 recipe=$3 rc=0
     echo "gpu-recipes: $name, recipe $recipe, ${seconds} s" | tee -a "$out/progress.log"
-    timeout --signal=INT --kill-after=30 "$seconds" "${cct[@]}" train --recipe "$recipe" "${model[@]}" --data "$data" \
+    timeout --signal=TERM --kill-after=30 "$seconds" "${cct[@]}" train --recipe "$recipe" "${model[@]}" --data "$data" \
         --accelerator "$accelerator" --out "$out/$name" "${extra[@]}" > "$out/$name.stdout" 2> "$out/$name.stderr" || rc=$?
     echo "$name: rc $rc" | tee -a "$out/progress.log"
 }

@@ -2,7 +2,7 @@
 # Validates an unpacked Cct bundle on a CUDA machine in about 8 minutes, most telling first: devices, `cct check` in
 # fp32 and in a tensor-core precision, the bench pair against PyTorch where BENCHMARKS.md sets its speed targets
 # (cct-7/3x1 at batch 128, cct-2/3x2 at 512; Cct in fp32, tf32x3 and bf16, PyTorch in fp32, TF32 and bf16), the
-# GPU tests, the kernels timed in both precisions, the target cases replayed as CUDA graphs, and short training
+# target cases replayed as CUDA graphs, the GPU tests, the kernels timed in both precisions, and short training
 # runs of cct-2/3x2 on full FashionMNIST in each precision from one seed, with test accuracy per epoch (does a
 # tensor-core precision train as well as fp32?). Needs no .NET; the bench pair needs a Python with torch.
 #
@@ -31,7 +31,7 @@
 #   CCT_VALIDATE_TRAIN_PRECISIONS [fp32 tf32x3 bf16 on cuda, else fp32] the training runs' --precision, one step
 #                              each (train-fp32, ...); the eval step reports the first one's checkpoint-best
 #   CCT_VALIDATE_EPOCHS        [5] epochs asked for in each run; its time budget may stop it earlier
-#   CCT_VALIDATE_TRAIN_SECONDS [45] each training run's time budget; then SIGINT (Ctrl+C) saves checkpoint-last
+#   CCT_VALIDATE_TRAIN_SECONDS [45] each training run's time budget; then SIGTERM saves checkpoint-last
 #   CCT_VALIDATE_TRAIN_ARGS    [] more `cct train` arguments, e.g. "--train-limit 512 --val-split 0"
 #   CCT_VALIDATE_TEST_FILTER   [TestCategory=Gpu&FullyQualifiedName!~CudaCheckPasses] test filter (Microsoft.Testing.Platform
 #                              --filter syntax): the GPU category but CheckCommandTests.CudaCheckPasses, which runs
@@ -42,8 +42,8 @@
 #   CCT_VALIDATE_KERNELS_SIZE  [cct] `Cct.Bench kernels --size`: cct (CCT's shapes) or small (a CPU rehearsal)
 #   CCT_VALIDATE_GRAPHS_CASES  [cct-7/3x1:128:tf32x3 cct-2/3x2:512:tf32x3 cct-7/3x1:128:bf16 on cuda, else
 #                              cct-2/3x2:128:fp32] the graphs step's runs, PRESET:BATCH:PRECISION, space-separated
-#   CCT_VALIDATE_SKIP          [] step names to leave out, space-separated: env devices check check-tc bench tests
-#                              kernels kernels-tc graphs train (every train-P) train-P eval
+#   CCT_VALIDATE_SKIP          [] step names to leave out, space-separated: env devices check check-tc bench graphs
+#                              tests kernels kernels-tc train (every train-P) train-P eval
 #   CCT_VALIDATE_ARCHIVE       [] a .tar.gz file to pack OUT_DIR into at the end (checkpoints left out)
 #   CCT_BENCH_*                passed on to tools/bench/run-bench-pair.sh; defaults here fit the bench step's cap:
 #                              CASES "cct-7/3x1:128 cct-2/3x2:512" (unless PRESETS or BATCHES is set), TIMEOUT 45,
@@ -159,7 +159,7 @@ export PYTHONDONTWRITEBYTECODE=1
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 start=$(date +%s)
 deadline=$((start + budget))
-kill_grace=20 # after SIGINT/SIGTERM, seconds to save a checkpoint or flush JSON before SIGKILL
+kill_grace=20 # after SIGTERM, seconds to save a checkpoint or flush JSON before SIGKILL
 bench_reserve=120 # held back for the bench by every step before it: the targets' figures come first
 train_reserve=$((25 * ${#train_precisions[@]})) # held back for the training runs by kernels, kernels-tc and graphs
 step_number=0
@@ -203,7 +203,7 @@ run_step() {
     printf '[%s] %-12s (up to %s s) ... ' "$(date +%H:%M:%S)" "$name" "$limit"
     local t0
     t0=$(date +%s)
-    # --preserve-status: the command's own exit code (cct train exits 130 after a SIGINT), not timeout's 124.
+    # --preserve-status: the command's own exit code (cct train exits 143 after a SIGTERM), not timeout's 124.
     timeout --preserve-status -s "$signal" -k "$kill_grace" "$limit" "$@" >"$base.stdout" 2>"$base.stderr" </dev/null
     step_rc=$?
     step_seconds=$(($(date +%s) - t0))
@@ -309,43 +309,7 @@ else
     record bench "tools/bench/run-bench-pair.sh is not in the bundle"
 fi
 
-# 5. tests: the suite's GPU category. Exit 8 means no test matched the filter.
-if [[ -x $bundle/tests/Cct.Tests ]]; then
-    run_step tests "$tests_seconds" 0 TERM "$bundle/tests/Cct.Tests" --filter "$test_filter" \
-        --results-directory "$out/tests" --no-ansi --no-progress
-    # The runner's closing lines: "  total: N", "  failed: N", "  succeeded: N", "  skipped: N".
-    note=$(grep -E '^\s+(total|failed|succeeded|skipped):' "$step_base.stdout" 2>/dev/null | tr -s ' ' | tr '\n' ',' | sed 's/^ //; s/,$//; s/, / /g')
-    if [[ $step_rc == 8 ]]; then
-        step_status=none
-        note="no test matches '$test_filter'"
-    fi
-    record tests "${note:-$(last_line "$step_base.stderr")}"
-else
-    step_number=$((step_number + 1)); step_status=FAIL; step_rc=; step_seconds=0
-    record tests "$bundle/tests/Cct.Tests is missing"
-fi
-
-# 6. kernels: the check's registry cases timed alone at CCT sizes (GFLOP/s, GB/s) after a comparison with the CPU accelerator, for tuning.
-if [[ -x $bundle/bench/Cct.Bench ]]; then
-    run_step kernels "$kernels_seconds" "$train_reserve" TERM "$bundle/bench/Cct.Bench" kernels --size "$kernels_size" --accelerator "$accelerator" --json "$out/kernels.json"
-    # Cct.Bench exits 1 when a case fails its comparison; those lines say "FAILED validation".
-    note="kernels.json; $(grep -c 'FAILED' "$step_base.stdout" 2>/dev/null) case(s) failed validation"
-    [[ $step_status == FAIL && -s $step_base.stderr ]] && note=$(last_line "$step_base.stderr")
-    record kernels "$note"
-    # 6'. kernels-tc: the same cases with the Linear rows on the tensor cores, to set beside kernels.json.
-    if [[ $tensor_precision != none ]]; then
-        run_step kernels-tc "$kernels_seconds" "$train_reserve" TERM "$bundle/bench/Cct.Bench" kernels --size "$kernels_size" --accelerator "$accelerator" \
-            --precision "$tensor_precision" --json "$out/kernels-$tensor_precision.json"
-        note="kernels-$tensor_precision.json; $(grep -c 'FAILED' "$step_base.stdout" 2>/dev/null) case(s) failed validation"
-        [[ $step_status == FAIL && -s $step_base.stderr ]] && note=$(last_line "$step_base.stderr")
-        record kernels-tc "$note"
-    fi
-else
-    step_number=$((step_number + 1)); step_status=skip; step_rc=; step_seconds=0
-    record kernels "bench/Cct.Bench is not in the bundle"
-fi
-
-# 7. graphs: BENCHMARKS.md's target cases in the precisions their targets take (tf32x3 for both, bf16 for cct-7/3x1),
+# 5. graphs: BENCHMARKS.md's target cases in the precisions their targets take (tf32x3 for both, bf16 for cct-7/3x1),
 # replayed as CUDA graphs, one Cct.Bench run each (about 12 s with its compile). The bench step's plain runs of the
 # same cases are their baseline, and compare.py over bench/ and graphs/ (graphs/comparison.md) judges the targets by
 # the faster of the two. Bit-identity is the tests step's (GraphReplayTests). Off CUDA the runs launch plainly (a
@@ -385,19 +349,56 @@ else
     record graphs "bench/Cct.Bench is not in the bundle"
 fi
 
-# 8. train-P: the model from seed 0 in each training precision, each for a fixed time budget, then SIGINT, which
-# `cct train` takes as Ctrl+C (saves checkpoint-last, exit 130). The same seed and data order in every precision, so
-# the test accuracies per epoch differ only by the precision's arithmetic.
+# 6. tests: the suite's GPU category. Exit 8 means no test matched the filter.
+if [[ -x $bundle/tests/Cct.Tests ]]; then
+    run_step tests "$tests_seconds" 0 TERM "$bundle/tests/Cct.Tests" --filter "$test_filter" \
+        --results-directory "$out/tests" --no-ansi --no-progress
+    # The runner's closing lines: "  total: N", "  failed: N", "  succeeded: N", "  skipped: N".
+    note=$(grep -E '^\s+(total|failed|succeeded|skipped):' "$step_base.stdout" 2>/dev/null | tr -s ' ' | tr '\n' ',' | sed 's/^ //; s/,$//; s/, / /g')
+    if [[ $step_rc == 8 ]]; then
+        step_status=none
+        note="no test matches '$test_filter'"
+    fi
+    record tests "${note:-$(last_line "$step_base.stderr")}"
+else
+    step_number=$((step_number + 1)); step_status=FAIL; step_rc=; step_seconds=0
+    record tests "$bundle/tests/Cct.Tests is missing"
+fi
+
+# 7. kernels: the check's registry cases timed alone at CCT sizes (GFLOP/s, GB/s) after a comparison with the CPU accelerator, for tuning.
+if [[ -x $bundle/bench/Cct.Bench ]]; then
+    run_step kernels "$kernels_seconds" "$train_reserve" TERM "$bundle/bench/Cct.Bench" kernels --size "$kernels_size" --accelerator "$accelerator" --json "$out/kernels.json"
+    # Cct.Bench exits 1 when a case fails its comparison; those lines say "FAILED validation".
+    note="kernels.json; $(grep -c 'FAILED' "$step_base.stdout" 2>/dev/null) case(s) failed validation"
+    [[ $step_status == FAIL && -s $step_base.stderr ]] && note=$(last_line "$step_base.stderr")
+    record kernels "$note"
+    # 7'. kernels-tc: the same cases with the Linear rows on the tensor cores, to set beside kernels.json.
+    if [[ $tensor_precision != none ]]; then
+        run_step kernels-tc "$kernels_seconds" "$train_reserve" TERM "$bundle/bench/Cct.Bench" kernels --size "$kernels_size" --accelerator "$accelerator" \
+            --precision "$tensor_precision" --json "$out/kernels-$tensor_precision.json"
+        note="kernels-$tensor_precision.json; $(grep -c 'FAILED' "$step_base.stdout" 2>/dev/null) case(s) failed validation"
+        [[ $step_status == FAIL && -s $step_base.stderr ]] && note=$(last_line "$step_base.stderr")
+        record kernels-tc "$note"
+    fi
+else
+    step_number=$((step_number + 1)); step_status=skip; step_rc=; step_seconds=0
+    record kernels "bench/Cct.Bench is not in the bundle"
+fi
+
+# 8. train-P: the model from seed 0 in each training precision, each for a fixed time budget, then SIGTERM, which
+# `cct train` takes as it takes Ctrl+C (saves checkpoint-last, exit 143; 130 after a SIGINT). Not SIGINT: a job that a
+# shell without job control starts in the background ignores SIGINT from birth, and .NET keeps it ignored. The same
+# seed and data order in every precision, so the test accuracies per epoch differ only by the precision's arithmetic.
 train_step() { # PRECISION: runs and records step train-PRECISION into OUT_DIR/train-PRECISION
     local precision=$1 metrics completed note best_acc
-    run_step "train-$precision" "$train_seconds" 0 INT "$bundle/cct" train --model "$model" --epochs "$epochs" --seed 0 \
+    run_step "train-$precision" "$train_seconds" 0 TERM "$bundle/cct" train --model "$model" --epochs "$epochs" --seed 0 \
         --precision "$precision" --data "$data" --out "$out/train-$precision" --accelerator "$accelerator" "${train_extra[@]}"
     metrics=$out/train-$precision/metrics.jsonl
     completed=0
     [[ -f $metrics ]] && completed=$(grep -c . "$metrics")
     if [[ $step_status == skip ]]; then
         note=
-    elif [[ $step_rc == 130 ]]; then
+    elif [[ $step_rc == 143 || $step_rc == 130 ]]; then
         step_status=ok
         note="stopped by the time budget after $completed epoch(s)"
         if [[ $completed -eq 0 ]]; then

@@ -13,7 +13,7 @@
 #
 # Environment:
 #   CCT     [dotnet Cct.Cli/bin/Release/net10.0/cct.dll] how to run cct (a bundle: BUNDLE_DIR/cct)
-#   CCT_RUN_SECONDS [0] wall-time cap per run (0: none); at the cap SIGINT saves checkpoint-last and the run counts as missed
+#   CCT_RUN_SECONDS [0] wall-time cap per run (0: none); at the cap SIGTERM saves checkpoint-last and the run counts as missed
 #
 # Rehearse on the CPU with a tiny model and small data, e.g.:
 #   tools/time-to-accuracy.sh /tmp/tta 3 0.3 --model cct-tiny --epochs 2 --train-limit 512 --test-limit 256 --accelerator cpu
@@ -39,7 +39,7 @@ for ((seed = 0; seed < seeds; seed++)); do
     echo "time-to-accuracy: seed $seed: $cct train $* --seed $seed --target-accuracy $target --out $run" >&2
     rc=0
     if [[ "$cap" -gt 0 ]]; then
-        timeout --signal=INT --kill-after=30 "$cap" $cct train "$@" --seed "$seed" --target-accuracy "$target" --out "$run" \
+        timeout --signal=TERM --kill-after=30 "$cap" $cct train "$@" --seed "$seed" --target-accuracy "$target" --out "$run" \
             > "$out/seed-$seed.stdout" 2> "$out/seed-$seed.stderr" || rc=$?
     else
         $cct train "$@" --seed "$seed" --target-accuracy "$target" --out "$run" > "$out/seed-$seed.stdout" 2> "$out/seed-$seed.stderr" || rc=$?

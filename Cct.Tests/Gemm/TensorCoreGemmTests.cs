@@ -28,11 +28,6 @@ public sealed class TensorCoreGemmTests
 
     private static readonly GemmPrecision[] TensorCorePrecisions = [GemmPrecision.Tf32x3, GemmPrecision.Tf32, GemmPrecision.Bf16];
 
-    private readonly CudaDevices cuda = new();
-
-    [OneTimeTearDown]
-    public void DisposeDevices() => cuda.Dispose();
-
     [Test]
     public void TheCpuAcceleratorComputesInFp32()
     {
@@ -135,7 +130,7 @@ public sealed class TensorCoreGemmTests
     public void ALinearMatchesFp32OnCuda([ValueSource(nameof(TensorCorePrecisions))] GemmPrecision precision, [ValueSource(nameof(LinearShapes))] object[] shape)
     {
         var (rows, inFeatures, outFeatures, hasBias) = ((int)shape[0], (int)shape[1], (int)shape[2], (bool)shape[3]);
-        var (fp32, tensorCores) = (cuda[GemmPrecision.Fp32], cuda[precision]);
+        var (fp32, tensorCores) = (TestDevices.Cuda(GemmPrecision.Fp32), TestDevices.Cuda(precision));
         Assume.That(TensorCoreGemm.Fits(inFeatures, outFeatures), Is.True);
         var expected = RunLinear(fp32, rows, inFeatures, outFeatures, hasBias);
         var before = TensorCoreGemm.For(tensorCores).Products;
@@ -156,7 +151,7 @@ public sealed class TensorCoreGemmTests
     [Category("Gpu")]
     public void TensorCoreProductsRepeatBitForBitOnCuda(GemmPrecision precision)
     {
-        var device = cuda[precision];
+        var device = TestDevices.Cuda(precision);
         var first = RunLinear(device, 196 * 128, 256, 768, hasBias: false);
         var second = RunLinear(device, 196 * 128, 256, 768, hasBias: false);
         Assert.Multiple(() =>

@@ -17,11 +17,6 @@ public sealed class TensorCoreFlashAttentionTests
 {
     private static readonly RngKey Key = new(11, 2, 5);
 
-    private readonly CudaDevices cuda = new();
-
-    [OneTimeTearDown]
-    public void DisposeDevices() => cuda.Dispose();
-
     [Test]
     public void LoadsOnlyOnCudaInATensorCorePrecision()
     {
@@ -61,8 +56,8 @@ public sealed class TensorCoreFlashAttentionTests
         var shape = new AttentionShape(batch, tokens, channels, heads);
         var qkv = KernelCases.Uniform(100, (long)batch * tokens * 3 * channels, 2f);
         var dout = KernelCases.Uniform(102, (long)batch * tokens * channels);
-        var expected = Run(cuda[GemmPrecision.Fp32], qkv, dout, shape, p);
-        var actual = Run(cuda[precision], qkv, dout, shape, p);
+        var expected = Run(TestDevices.Cuda(GemmPrecision.Fp32), qkv, dout, shape, p);
+        var actual = Run(TestDevices.Cuda(precision), qkv, dout, shape, p);
         var name = $"tensor_core_attention.{precision}.{batch}x{tokens}x{channels}h{heads}p{p}";
         var bound = precision == GemmPrecision.Bf16 ? Tolerance.Bf16Attention : Tolerance.Reduction;
         Assert.Multiple(() =>
@@ -82,7 +77,7 @@ public sealed class TensorCoreFlashAttentionTests
         var shape = new AttentionShape(8, 196, 256, 4);
         var qkv = KernelCases.Uniform(103, 8L * 196 * 3 * 256, 2f);
         var dout = KernelCases.Uniform(104, 8L * 196 * 256);
-        var device = cuda[precision];
+        var device = TestDevices.Cuda(precision);
         var first = Run(device, qkv, dout, shape, 0.1f);
         var again = Run(device, qkv, dout, shape, 0.1f);
         Assert.Multiple(() =>

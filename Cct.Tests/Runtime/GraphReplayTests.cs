@@ -24,7 +24,7 @@ public sealed class GraphReplayTests
     [Test]
     public void ReplayedStepsAndBatchesAreBitIdenticalToPlainLaunches()
     {
-        using var plain = ComputeDevice.Create(AcceleratorKind.Cuda, GemmPrecision.Fp32, cudaGraphs: false);
+        var plain = TestDevices.Cuda(GemmPrecision.Fp32);
         using var graphed = ComputeDevice.Create(AcceleratorKind.Cuda, GemmPrecision.Fp32, cudaGraphs: true);
         Assert.That(graphed.ReplaysGraphs && !plain.ReplaysGraphs);
         var (plainParameters, plainLosses, _, _) = Run(plain);

@@ -17,6 +17,7 @@ public static class TestDevices
     private static ComputeDevice? registerTilesCpu;
     private static ComputeDevice? accelerator;
     private static ComputeDevice? acceleratorGpuKernels;
+    private static readonly Dictionary<GemmPrecision, ComputeDevice> CudaDevices = [];
 
     /// <summary>The CPU simulator in its fast default shape (barrier-free kernels).</summary>
     public static ComputeDevice Cpu => Overridden ?? (cpu ??= ComputeDevice.Create(AcceleratorKind.Cpu));
@@ -33,6 +34,21 @@ public static class TestDevices
     /// </summary>
     public static ComputeDevice RegisterTilesCpu => Overridden ?? (registerTilesCpu ??= ComputeDevice.Create(AcceleratorKind.Cpu, cpuShape: null, KernelFamily.RegisterTiles));
 
+    /// <summary>
+    /// The CUDA GPU in <paramref name="precision"/>, one device per precision for the whole run, made on first use: each
+    /// device costs a context and its kernels' JIT (about 12 s for a whole model's set on an H200), and the Gpu category's
+    /// fixtures, which used to make their own, made about 17 of them, more than tools/gpu-validate.sh's tests step allows.
+    /// </summary>
+    public static ComputeDevice Cuda(GemmPrecision precision = GemmPrecision.Fp32)
+    {
+        if (!CudaDevices.TryGetValue(precision, out var device))
+        {
+            CudaDevices[precision] = device = ComputeDevice.Create(AcceleratorKind.Cuda, precision);
+        }
+
+        return device;
+    }
+
     /// <summary>The accelerator named by CCT_TEST_ACCELERATOR, if any.</summary>
     public static AcceleratorKind? OverrideKind => Override;
 
@@ -43,6 +59,12 @@ public static class TestDevices
 
     public static void DisposeAll()
     {
+        foreach (var device in CudaDevices.Values)
+        {
+            device.Dispose();
+        }
+
+        CudaDevices.Clear();
         acceleratorGpuKernels?.Dispose();
         accelerator?.Dispose();
         gpuKernelsCpu?.Dispose();

@@ -328,11 +328,7 @@ public sealed class RecipeTests
     [TestCase("seed")]
     [TestCase("cct-7/3x1")]
     [Category("Gpu")]
-    public void PredictionsAtBatchOneEqualThoseOfABatchOf1000OnCuda(string preset)
-    {
-        using var device = ComputeDevice.Create(AcceleratorKind.Cuda);
-        CheckBatchIndependence(device, preset, 1000);
-    }
+    public void PredictionsAtBatchOneEqualThoseOfABatchOf1000OnCuda(string preset) => CheckBatchIndependence(TestDevices.Cuda(), preset, 1000);
 
     private static void CheckBatchIndependence(ComputeDevice device, string preset, int batch)
     {

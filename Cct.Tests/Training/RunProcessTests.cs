@@ -104,6 +104,32 @@ public sealed class RunProcessTests
         Assert.That(Directory.GetFiles(run, ".*.tmp"), Is.Empty, "the killed save's temporary file is cleaned up");
     }
 
+    /// <summary>
+    /// SIGTERM (what kill, timeout and docker stop send) stops a run as Ctrl+C does: the step finishes, checkpoint-last
+    /// holds the exact batch, the exit code is 143 (128 + 15); without a handler .NET exits at once and the epoch so far is
+    /// lost. The resumed run ends with the reference's checkpoints.
+    /// </summary>
+    [Test]
+    public void TerminatedRunSavesItsBatchAndResumesToIdenticalCheckpoints()
+    {
+        var run = Path.Combine(root, "terminated");
+        var last = Path.Combine(run, RunFolder.LastCheckpointName);
+
+        var terminated = CliProcess.Run(Command(run), fault: $"sigterm-at-step:{StepsPerEpoch + 2}");
+        Assert.That(terminated.ExitCode, Is.EqualTo(128 + 15), terminated.Error);
+        Assert.That(terminated.Out, Does.Contain("interrupted by SIGTERM: saved checkpoint-last"));
+        var state = Checkpoint.Load(last).State;
+        Assert.Multiple(() =>
+        {
+            Assert.That(state.Epoch, Is.EqualTo(1), "in epoch 2");
+            Assert.That(state.BatchInEpoch, Is.InRange(3, StepsPerEpoch - 1), "stopped inside the epoch, after the signal's step");
+        });
+
+        var finished = CliProcess.Run([.. Command(run), "--resume", last]);
+        Assert.That(finished.ExitCode, Is.Zero, finished.Error);
+        AssertSameCheckpoints(run);
+    }
+
     /// <summary>A second `cct train` into a folder that a live one is writing is refused; once that one dies (SIGKILL), the lock is free.</summary>
     [Test]
     public void ASecondTrainIntoALiveRunFolderIsRefused()

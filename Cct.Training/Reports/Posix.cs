@@ -10,6 +10,9 @@ internal static partial class Posix
     /// <summary>SIGINT, the signal Ctrl+C sends.</summary>
     public const int Interrupt = 2;
 
+    /// <summary>SIGTERM, what `kill`, `timeout`, `docker stop` and systemd send to stop a process.</summary>
+    public const int Terminate = 15;
+
     /// <summary>SIGKILL, which no handler sees.</summary>
     public const int Kill = 9;
 

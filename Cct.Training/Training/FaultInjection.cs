@@ -8,6 +8,7 @@ namespace Cct.Training.Training;
 /// $CCT_TEST_FAULT to one of
 ///   sigkill-at-step:N  — the process SIGKILLs itself right after launching optimizer step N (0-based, counted over the run);
 ///   sigint-at-step:N   — it sends itself SIGINT (what Ctrl+C sends) there, so the real interrupt path runs;
+///   sigterm-at-step:N  — it sends itself SIGTERM there (what kill, timeout and docker stop send);
 ///   sigkill-in-save:N  — it SIGKILLs itself in its N-th checkpoint write (1-based), after the temporary file
 ///                        is written and fsynced and before the rename.
 /// Unset (the normal case) nothing happens; any other value is an error, so a typo cannot pass silently.
@@ -36,10 +37,10 @@ internal sealed class FaultInjection
         }
 
         var parts = value.Split(':');
-        if (parts.Length != 2 || parts[0] is not ("sigkill-at-step" or "sigint-at-step" or "sigkill-in-save")
+        if (parts.Length != 2 || parts[0] is not ("sigkill-at-step" or "sigint-at-step" or "sigterm-at-step" or "sigkill-in-save")
             || !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var at))
         {
-            throw new InvalidOperationException($"${Variable} must be sigkill-at-step:N, sigint-at-step:N or sigkill-in-save:N, not '{value}'");
+            throw new InvalidOperationException($"${Variable} must be sigkill-at-step:N, sigint-at-step:N, sigterm-at-step:N or sigkill-in-save:N, not '{value}'");
         }
 
         return new FaultInjection(parts[0], at);
@@ -60,6 +61,10 @@ internal sealed class FaultInjection
         else if (kind == "sigint-at-step")
         {
             Posix.SignalSelf(Posix.Interrupt);
+        }
+        else if (kind == "sigterm-at-step")
+        {
+            Posix.SignalSelf(Posix.Terminate);
         }
     }
 

@@ -191,6 +191,18 @@ torch_device() { # CCT_JSON
     esac
 }
 
+# The tables of what was measured: at the end, or when a time limit stops the script (gpu-validate.sh's bench step
+# sends SIGTERM to the process group; bash runs the trap once the run in progress has exited, which has written its JSON).
+tables() {
+    if [[ $simulator_too == yes ]]; then
+        "$python" "$here/opencl_table.py" "$out_dir" --markdown "$out_dir/opencl.md" || failures=$((failures + 1))
+    fi
+    local compare=("$python" "$here/compare.py" "$out_dir" --markdown "$out_dir/comparison.md")
+    [[ -n $peak_tflops ]] && compare+=(--peak-tflops "$peak_tflops")
+    "${compare[@]}" || failures=$((failures + 1))
+}
+trap 'echo "run-bench-pair.sh: stopped by SIGTERM; the tables have what was measured" >&2; tables; exit 143' TERM
+
 failures=0
 run_failed() { # WHAT RC LOG
     local why="exit $2"
@@ -242,12 +254,8 @@ for case in "${cases[@]}"; do
 done
 
 echo
-if [[ $simulator_too == yes ]]; then
-    "$python" "$here/opencl_table.py" "$out_dir" --markdown "$out_dir/opencl.md" || failures=$((failures + 1))
-fi
-compare=("$python" "$here/compare.py" "$out_dir" --markdown "$out_dir/comparison.md")
-[[ -n $peak_tflops ]] && compare+=(--peak-tflops "$peak_tflops")
-"${compare[@]}" || failures=$((failures + 1))
+trap - TERM
+tables
 if [[ $failures -gt 0 ]]; then
     echo "run-bench-pair.sh: $failures run(s) failed; the tables have gaps where they are missing" >&2
     exit 1
