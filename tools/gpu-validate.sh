@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Validates an unpacked Cct bundle on a CUDA machine in about 8 minutes, most telling first: devices, `cct check` in
+# Validates an unpacked Cct bundle on a CUDA machine in about 9 minutes, most telling first: devices, `cct check` in
 # fp32 and in a tensor-core precision, the bench pair against PyTorch where BENCHMARKS.md sets its speed targets
 # (cct-7/3x1 at batch 128, cct-2/3x2 at 512; Cct in fp32, tf32x3 and bf16, PyTorch in fp32, TF32 and bf16), the
 # target cases replayed as CUDA graphs, the GPU tests, the kernels timed in both precisions, and short training
@@ -20,7 +20,7 @@
 #
 # Environment (defaults in brackets; the CPU values in docs/gpu-bundle.md rehearse the script without a GPU):
 #   CCT_VALIDATE_ACCELERATOR   [cuda] accelerator for every step: cuda, opencl, cpu or auto
-#   CCT_VALIDATE_BUDGET        [480] seconds for the whole script; later steps shrink to fit it: every step before
+#   CCT_VALIDATE_BUDGET        [540] seconds for the whole script; later steps shrink to fit it: every step before
 #                              the bench holds back 120 s for it, and kernels, kernels-tc and graphs hold back 25 s
 #                              a training run
 #   CCT_VALIDATE_PRECISION     [tf32x3 on cuda, else none] a tensor-core precision (tf32x3, tf32 or bf16) for the
@@ -31,13 +31,13 @@
 #   CCT_VALIDATE_TRAIN_PRECISIONS [fp32 tf32x3 bf16 on cuda, else fp32] the training runs' --precision, one step
 #                              each (train-fp32, ...); the eval step reports the first one's checkpoint-best
 #   CCT_VALIDATE_EPOCHS        [5] epochs asked for in each run; its time budget may stop it earlier
-#   CCT_VALIDATE_TRAIN_SECONDS [45] each training run's time budget; then SIGTERM saves checkpoint-last
+#   CCT_VALIDATE_TRAIN_SECONDS [30] each training run's time budget; then SIGTERM saves checkpoint-last
 #   CCT_VALIDATE_TRAIN_ARGS    [] more `cct train` arguments, e.g. "--train-limit 512 --val-split 0"
 #   CCT_VALIDATE_TEST_FILTER   [TestCategory=Gpu&FullyQualifiedName!~CudaCheckPasses] test filter (Microsoft.Testing.Platform
 #                              --filter syntax): the GPU category but CheckCommandTests.CudaCheckPasses, which runs
 #                              `cct check --accelerator cuda` again after the check step
 #   CCT_VALIDATE_CHECK_SECONDS [45], CCT_VALIDATE_TESTS_SECONDS [90], CCT_VALIDATE_KERNELS_SECONDS [40],
-#   CCT_VALIDATE_BENCH_SECONDS [170], CCT_VALIDATE_GRAPHS_SECONDS [50],
+#   CCT_VALIDATE_BENCH_SECONDS [170], CCT_VALIDATE_GRAPHS_SECONDS [60],
 #   CCT_VALIDATE_EVAL_SECONDS [30]  caps of the other steps
 #   CCT_VALIDATE_KERNELS_SIZE  [cct] `Cct.Bench kernels --size`: cct (CCT's shapes) or small (a CPU rehearsal)
 #   CCT_VALIDATE_GRAPHS_CASES  [cct-7/3x1:128:tf32x3 cct-2/3x2:512:tf32x3 cct-7/3x1:128:bf16 on cuda, else
@@ -75,7 +75,7 @@ case $accelerator in
     *) die "CCT_VALIDATE_ACCELERATOR must be cuda, opencl, cpu or auto, not '$accelerator'" ;;
 esac
 budget=0 epochs=0 train_seconds=0 check_seconds=0 tests_seconds=0 kernels_seconds=0 bench_seconds=0 eval_seconds=0 graphs_seconds=0
-int_env budget CCT_VALIDATE_BUDGET 480
+int_env budget CCT_VALIDATE_BUDGET 540
 if [[ -n ${CCT_VALIDATE_PRECISION+set} ]]; then tensor_precision=$CCT_VALIDATE_PRECISION
 elif [[ $accelerator == cuda ]]; then tensor_precision=tf32x3
 else tensor_precision=none; fi
@@ -95,7 +95,7 @@ for p in "${train_precisions[@]}"; do
     seen+="$p "
 done
 int_env epochs CCT_VALIDATE_EPOCHS 5
-int_env train_seconds CCT_VALIDATE_TRAIN_SECONDS 45
+int_env train_seconds CCT_VALIDATE_TRAIN_SECONDS 30
 int_env check_seconds CCT_VALIDATE_CHECK_SECONDS 45
 int_env tests_seconds CCT_VALIDATE_TESTS_SECONDS 90
 int_env kernels_seconds CCT_VALIDATE_KERNELS_SECONDS 40
@@ -103,7 +103,7 @@ kernels_size=${CCT_VALIDATE_KERNELS_SIZE:-cct}
 [[ $kernels_size == cct || $kernels_size == small ]] || die "CCT_VALIDATE_KERNELS_SIZE must be cct or small, not '$kernels_size'"
 int_env bench_seconds CCT_VALIDATE_BENCH_SECONDS 170
 int_env eval_seconds CCT_VALIDATE_EVAL_SECONDS 30
-int_env graphs_seconds CCT_VALIDATE_GRAPHS_SECONDS 50
+int_env graphs_seconds CCT_VALIDATE_GRAPHS_SECONDS 60
 if [[ -n ${CCT_VALIDATE_GRAPHS_CASES:-} ]]; then read -r -a graphs_cases <<<"$CCT_VALIDATE_GRAPHS_CASES"
 elif [[ $accelerator == cuda ]]; then graphs_cases=(cct-7/3x1:128:tf32x3 cct-2/3x2:512:tf32x3 cct-7/3x1:128:bf16)
 else graphs_cases=(cct-2/3x2:128:fp32); fi
