@@ -1,1 +1,1 @@
-/tmp/b/cct-bundle/cct devices 
+/tmp/cct-bundle/cct devices 

@@ -1,1 +1,1 @@
-/tmp/b/cct-bundle/cct check --accelerator cpu 
+/tmp/cct-bundle/cct check --accelerator cpu 

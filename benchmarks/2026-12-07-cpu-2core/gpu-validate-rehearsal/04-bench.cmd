@@ -1,1 +1,1 @@
-env CCT_BENCH_CCT_PRECISION=fp32 bash /tmp/b/cct-bundle/tools/bench/run-bench-pair.sh /tmp/b/cct-bundle /tmp/validate/bench cpu 
+env CCT_BENCH_CCT_PRECISION=fp32 bash /tmp/cct-bundle/tools/bench/run-bench-pair.sh /tmp/cct-bundle /tmp/validate/bench cpu 

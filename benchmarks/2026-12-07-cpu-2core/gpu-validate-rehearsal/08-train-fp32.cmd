@@ -1,1 +1,1 @@
-/tmp/b/cct-bundle/cct train --model cct-tiny --epochs 3 --seed 0 --precision fp32 --data /usr/share/datasets/fashion-mnist --out /tmp/validate/train-fp32 --accelerator cpu --batch 8 --train-limit 48 --test-limit 16 --val-split 0 
+/tmp/cct-bundle/cct train --model cct-tiny --epochs 3 --seed 0 --precision fp32 --data /usr/share/datasets/fashion-mnist --out /tmp/validate/train-fp32 --accelerator cpu --batch 8 --train-limit 48 --test-limit 16 --val-split 0 

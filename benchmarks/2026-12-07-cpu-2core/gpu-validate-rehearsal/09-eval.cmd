@@ -1,1 +1,1 @@
-/tmp/b/cct-bundle/cct eval --checkpoint /tmp/validate/train-fp32/checkpoint-best.safetensors --data /usr/share/datasets/fashion-mnist --out /tmp/validate/eval --accelerator cpu --test-limit 16 
+/tmp/cct-bundle/cct eval --checkpoint /tmp/validate/train-fp32/checkpoint-best.safetensors --data /usr/share/datasets/fashion-mnist --out /tmp/validate/eval --accelerator cpu --test-limit 16 

@@ -1,1 +1,0 @@
-/tmp/b/cct-bundle/tests/Cct.Tests --filter FullyQualifiedName~Gelu\|FullyQualifiedName~TensorCoreFlashAttentionTests.LoadsOnly\|FullyQualifiedName~TensorCoreFlashAttentionTests.Fits --results-directory /tmp/validate/tests --no-ansi --no-progress 

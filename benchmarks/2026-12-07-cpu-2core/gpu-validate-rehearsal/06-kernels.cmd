@@ -1,1 +1,0 @@
-/tmp/b/cct-bundle/bench/Cct.Bench kernels --size small --accelerator cpu --json /tmp/validate/kernels.json 

@@ -1,0 +1,1 @@
+/tmp/cct-bundle/cct train --model cct-tiny --epochs 50 --seed 0 --precision fp32 --data /usr/share/datasets/fashion-mnist --out /tmp/validate2/train-fp32 --accelerator cpu --batch 8 --train-limit 480 --test-limit 16 --val-split 0 
