@@ -352,9 +352,13 @@ fi
 # 6. tests: the suite's GPU category. Exit 8 means no test matched the filter.
 if [[ -x $bundle/tests/Cct.Tests ]]; then
     run_step tests "$tests_seconds" 0 TERM "$bundle/tests/Cct.Tests" --filter "$test_filter" \
-        --results-directory "$out/tests" --no-ansi --no-progress
-    # The runner's closing lines: "  total: N", "  failed: N", "  succeeded: N", "  skipped: N".
+        --results-directory "$out/tests" --no-ansi --no-progress --output Detailed
+    # The runner's closing lines: "  total: N", "  failed: N", "  succeeded: N", "  skipped: N". A run its limit cut
+    # short has none; --output Detailed printed a "passed NAME" or "failed NAME" line as each test ended.
     note=$(grep -E '^\s+(total|failed|succeeded|skipped):' "$step_base.stdout" 2>/dev/null | tr -s ' ' | tr '\n' ',' | sed 's/^ //; s/,$//; s/, / /g')
+    if [[ -z $note && -n $step_timed_out ]]; then
+        note="$(grep -c '^passed ' "$step_base.stdout") passed, $(grep -c '^failed ' "$step_base.stdout") failed before the limit"
+    fi
     if [[ $step_rc == 8 ]]; then
         step_status=none
         note="no test matches '$test_filter'"
