@@ -19,7 +19,8 @@ Precision modes, each on a fresh model with the same seed, as PyTorch users run 
     step stay fp32;
   * "compile": torch.compile(model) with the default (inductor) backend, fp32 with TF32 off. PyTorch 1.13 has
     no torch.compile: the mode is then recorded as skipped; a compilation error is recorded as failed, and
-    the other modes still run.
+    the other modes still run. From PyTorch 2.9 on it runs in a child process with the legacy TF32 switches
+    (precision_switches says why).
 All four run on CUDA by default; on the CPU only "fp32" (TF32 does not exist there: "tf32" is recorded as
 skipped; "bf16" and "compile" run when asked).
 
@@ -78,6 +79,19 @@ class Fail(Exception):
 MODES = ("fp32", "tf32", "bf16", "compile")
 
 
+# Set in the child process that runs the compile mode alone (compile_in_own_process): its switches use the legacy API.
+LEGACY_SWITCHES = "CCT_BENCH_LEGACY_TF32_API"
+
+
+def has_new_switches():
+    """Whether this PyTorch has the per-backend `fp32_precision` strings (2.9 and later)."""
+    try:
+        getattr(torch.backends.cuda.matmul, "fp32_precision")
+        return True
+    except (AttributeError, AssertionError):  # 1.13 answers unknown attributes with AssertionError
+        return False
+
+
 def precision_switches():
     """The TF32 switches of cuBLAS matmuls and cuDNN, as ((name, object, attribute) list, API name,
     (value for TF32 off, value for TF32 on)).
@@ -85,12 +99,12 @@ def precision_switches():
     PyTorch 2.9 added per-backend `fp32_precision` strings ("ieee" = pure fp32, "tf32" = TF32 allowed) and
     raises when code reads the legacy `allow_tf32` flags after the new API was used; 1.13 has only the legacy
     flags. So use the new API where it exists and the legacy one otherwise, never both. cuDNN RNN is set
-    with conv because 2.9+ rejects a cuDNN-wide TF32 query while the two disagree.
+    with conv because 2.9+ rejects a cuDNN-wide TF32 query while the two disagree. Inductor itself (2.9 to
+    2.11 at least, pytorch/pytorch#166387) reads the legacy flags, so a process that wrote the new API cannot
+    compile: the compile mode runs in a process of its own that uses the legacy API (compile_in_own_process).
     """
     backends = torch.backends
-    try:
-        getattr(backends.cuda.matmul, "fp32_precision")
-    except (AttributeError, AssertionError):  # 1.13 answers unknown attributes with AssertionError
+    if not has_new_switches() or os.environ.get(LEGACY_SWITCHES) == "1":
         return [("cuda.matmul.allow_tf32", backends.cuda.matmul, "allow_tf32"),
                 ("cudnn.allow_tf32", backends.cudnn, "allow_tf32")], "allow_tf32", (False, True)
     return [("cuda.matmul.fp32_precision", backends.cuda.matmul, "fp32_precision"),
@@ -330,6 +344,24 @@ def mode_settings(mode, device):
     }
 
 
+def compile_in_own_process(argv, args):
+    """The compile mode's run from a child process that runs it alone with the legacy TF32 switches (see
+    precision_switches), read back from the child's JSON; stdout and stderr pass through."""
+    child_json = (args.json or os.path.join(os.getcwd(), "pytorch-bench")) + ".compile.json"
+    command = [sys.executable, os.path.abspath(__file__)] + list(argv) + ["--precision", "compile", "--json", child_json]
+    env = dict(os.environ, **{LEGACY_SWITCHES: "1"})
+    print("[compile] in its own process with the legacy TF32 switches (PyTorch %s's inductor reads them)" % torch.__version__,
+          flush=True)
+    code = subprocess.run(command, env=env).returncode
+    try:
+        with open(child_json) as f:
+            runs = json.load(f)["runs"]
+        os.remove(child_json)
+    except (OSError, ValueError, KeyError) as e:
+        return {"mode": "compile", "status": "failed", "reason": "its process exited %d and left no report (%s)" % (code, e)}
+    return runs[0] if runs else {"mode": "compile", "status": "failed", "reason": "its process exited %d before it ran" % code}
+
+
 def run_mode(mode, cfg, args, device):
     """One mode's run: measured, or "skipped" with its reason, or for compile "failed" with the error's first line."""
     reason = skip_reason(mode, device)
@@ -556,8 +588,20 @@ def main(argv=None):
         "software": {"torch": torch.__version__, "python": platform.python_version(), "os": platform.platform()},
         "time": datetime.datetime.now(datetime.timezone.utc).isoformat(),
     }
+    # The arguments the child process of the compile mode gets: these, less --precision and --json, which it sets.
+    child_argv, skip = [], False
+    for a in (sys.argv[1:] if argv is None else argv):
+        if skip:
+            skip = False
+        elif a in ("--precision", "--json"):
+            skip = True
+        elif not a.startswith(("--precision=", "--json=")):
+            child_argv.append(a)
     for mode in modes:
-        run = run_mode(mode, cfg, args, device)
+        # CCT_BENCH_COMPILE_PROCESS=1 takes that path on any PyTorch, to rehearse it where there is no 2.9.
+        own_process = mode == "compile" and os.environ.get(LEGACY_SWITCHES) != "1" and (
+            has_new_switches() or os.environ.get("CCT_BENCH_COMPILE_PROCESS") == "1")
+        run = compile_in_own_process(child_argv, args) if own_process else run_mode(mode, cfg, args, device)
         report["runs"].append(run)
         report["complete"] = len(report["runs"]) == len(modes)
         # Rewritten after each mode, so a run stopped by a time limit keeps the modes it finished.
