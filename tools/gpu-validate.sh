@@ -4,7 +4,8 @@
 # (cct-7/3x1 at batch 128, cct-2/3x2 at 512; Cct in fp32, tf32x3 and bf16, PyTorch in fp32, TF32 and bf16), the
 # target cases replayed as CUDA graphs, the GPU tests, the kernels timed in both precisions, and short training
 # runs of cct-2/3x2 on full FashionMNIST in each precision from one seed, with test accuracy per epoch (does a
-# tensor-core precision train as well as fp32?). Needs no .NET; the bench pair needs a Python with torch.
+# tensor-core precision train as well as fp32?), then, on what time is left, PyTorch's torch.compile at one case.
+# Needs no .NET; the bench pair needs a Python with torch.
 #
 # usage: tools/gpu-validate.sh BUNDLE_DIR DATA_DIR OUT_DIR
 #   BUNDLE_DIR  an unpacked bundle (tools/publish-bundle.sh): BUNDLE_DIR/cct, BUNDLE_DIR/tests/Cct.Tests, ...
@@ -42,8 +43,11 @@
 #   CCT_VALIDATE_KERNELS_SIZE  [cct] `Cct.Bench kernels --size`: cct (CCT's shapes) or small (a CPU rehearsal)
 #   CCT_VALIDATE_GRAPHS_CASES  [cct-7/3x1:128:tf32x3 cct-2/3x2:512:tf32x3 cct-7/3x1:128:bf16 on cuda, else
 #                              cct-2/3x2:128:fp32] the graphs step's runs, PRESET:BATCH:PRECISION, space-separated
+#   CCT_VALIDATE_COMPILE_SECONDS [120] cap of the last step, compile, which gets only what the budget has left
+#   CCT_VALIDATE_COMPILE_CASE  [cct-7/3x1:128 on cuda, else cct-2/3x2:128] PRESET:BATCH of the compile step: PyTorch's
+#                              torch.compile mode beside a Cct fp32 run (the bench step leaves compile out, below)
 #   CCT_VALIDATE_SKIP          [] step names to leave out, space-separated: env devices check check-tc bench graphs
-#                              tests kernels kernels-tc train (every train-P) train-P eval
+#                              tests kernels kernels-tc train (every train-P) train-P eval compile
 #   CCT_VALIDATE_ARCHIVE       [] a .tar.gz file to pack OUT_DIR into at the end (checkpoints left out)
 #   CCT_BENCH_*                passed on to tools/bench/run-bench-pair.sh; defaults here fit the bench step's cap:
 #                              CASES "cct-7/3x1:128 cct-2/3x2:512" (unless PRESETS or BATCHES is set), TIMEOUT 45,
@@ -74,7 +78,7 @@ case $accelerator in
     cuda | opencl | cpu | auto) ;;
     *) die "CCT_VALIDATE_ACCELERATOR must be cuda, opencl, cpu or auto, not '$accelerator'" ;;
 esac
-budget=0 epochs=0 train_seconds=0 check_seconds=0 tests_seconds=0 kernels_seconds=0 bench_seconds=0 eval_seconds=0 graphs_seconds=0
+budget=0 epochs=0 train_seconds=0 check_seconds=0 tests_seconds=0 kernels_seconds=0 bench_seconds=0 eval_seconds=0 graphs_seconds=0 compile_seconds=0
 int_env budget CCT_VALIDATE_BUDGET 540
 if [[ -n ${CCT_VALIDATE_PRECISION+set} ]]; then tensor_precision=$CCT_VALIDATE_PRECISION
 elif [[ $accelerator == cuda ]]; then tensor_precision=tf32x3
@@ -104,6 +108,11 @@ kernels_size=${CCT_VALIDATE_KERNELS_SIZE:-cct}
 int_env bench_seconds CCT_VALIDATE_BENCH_SECONDS 170
 int_env eval_seconds CCT_VALIDATE_EVAL_SECONDS 30
 int_env graphs_seconds CCT_VALIDATE_GRAPHS_SECONDS 60
+int_env compile_seconds CCT_VALIDATE_COMPILE_SECONDS 120
+if [[ -n ${CCT_VALIDATE_COMPILE_CASE:-} ]]; then compile_case=$CCT_VALIDATE_COMPILE_CASE
+elif [[ $accelerator == cuda ]]; then compile_case=cct-7/3x1:128
+else compile_case=cct-2/3x2:128; fi
+[[ $compile_case =~ ^[^:\ ]+:[1-9][0-9]*$ ]] || die "CCT_VALIDATE_COMPILE_CASE must be PRESET:BATCH, not '$compile_case'"
 if [[ -n ${CCT_VALIDATE_GRAPHS_CASES:-} ]]; then read -r -a graphs_cases <<<"$CCT_VALIDATE_GRAPHS_CASES"
 elif [[ $accelerator == cuda ]]; then graphs_cases=(cct-7/3x1:128:tf32x3 cct-2/3x2:512:tf32x3 cct-7/3x1:128:bf16)
 else graphs_cases=(cct-2/3x2:128:fp32); fi
@@ -123,9 +132,10 @@ archive=${CCT_VALIDATE_ARCHIVE:-}
 # fp32 rates, 35 x 28.5 ms + 31 x 9.2 ms = 1.3 s a mode, so a run is mostly Python's start, CUDA's and cuDNN's.
 # Before, 4 cases at 6 steps and 2 repeats took 260 s; 2 cases at 10 steps and 3 repeats give steadier medians in
 # about half. compile is left out: its first training step and first eval call compile the model with inductor,
-# uncached on a fresh machine, which takes tens of seconds (not measured here). CCT_BENCH_PRECISION=all with larger
-# CCT_VALIDATE_BENCH_SECONDS and CCT_BENCH_TIMEOUT includes it. On the CPU (a rehearsal) tf32 is recorded as
-# skipped and bf16 runs under the CPU's autocast.
+# uncached on a fresh machine, which takes tens of seconds (not measured here). The last step, compile, runs it at
+# one case with whatever the budget has left; CCT_BENCH_PRECISION=all with larger CCT_VALIDATE_BENCH_SECONDS and
+# CCT_BENCH_TIMEOUT puts it in the bench step instead. On the CPU (a rehearsal) tf32 is recorded as skipped and bf16
+# runs under the CPU's autocast.
 if [[ -z ${CCT_BENCH_CASES:-}${CCT_BENCH_PRESETS:-}${CCT_BENCH_BATCHES:-} ]]; then
     export CCT_BENCH_CASES="cct-7/3x1:128 cct-2/3x2:512"
 fi
@@ -343,6 +353,7 @@ if [[ -x $bundle/bench/Cct.Bench ]]; then
             && note="${note:+$note; }graphs/comparison.md" || note="${note:+$note; }compare.py failed: $(last_line "$out/graphs/compare.log")"
     fi
     step_status=$graphs_status
+    [[ $step_status == skip ]] && note= # record says why
     record graphs "$note"
 else
     step_number=$((step_number + 1)); step_status=skip; step_rc=; step_seconds=0
@@ -375,6 +386,7 @@ if [[ -x $bundle/bench/Cct.Bench ]]; then
     # Cct.Bench exits 1 when a case fails its comparison; those lines say "FAILED validation".
     note="kernels.json; $(grep -c 'FAILED' "$step_base.stdout" 2>/dev/null) case(s) failed validation"
     [[ $step_status == FAIL && -s $step_base.stderr ]] && note=$(last_line "$step_base.stderr")
+    [[ $step_status == skip ]] && note=
     record kernels "$note"
     # 7'. kernels-tc: the same cases with the Linear rows on the tensor cores, to set beside kernels.json.
     if [[ $tensor_precision != none ]]; then
@@ -382,6 +394,7 @@ if [[ -x $bundle/bench/Cct.Bench ]]; then
             --precision "$tensor_precision" --json "$out/kernels-$tensor_precision.json"
         note="kernels-$tensor_precision.json; $(grep -c 'FAILED' "$step_base.stdout" 2>/dev/null) case(s) failed validation"
         [[ $step_status == FAIL && -s $step_base.stderr ]] && note=$(last_line "$step_base.stderr")
+        [[ $step_status == skip ]] && note=
         record kernels-tc "$note"
     fi
 else
@@ -453,6 +466,35 @@ else
     record eval "no checkpoint-best (no epoch completed)"
 fi
 
+# 10. compile: PyTorch's torch.compile mode (inductor, fp32, TF32 off) beside a Cct fp32 run at one case, in
+# compile/comparison.md. Last and with no time held back for it: no target is judged on it, and inductor's first
+# compile on a fresh machine takes tens of seconds, so it runs on what the steps before it left of the budget (or is
+# skipped, saying so). PyTorch before 2.0 has no torch.compile: its report says skipped, and the step is ok.
+if [[ -n $bench_script ]]; then
+    run_step compile "$compile_seconds" 0 TERM env -u CCT_BENCH_PRESETS -u CCT_BENCH_BATCHES CCT_BENCH_CASES="$compile_case" \
+        CCT_BENCH_PRECISION=compile CCT_BENCH_CCT_PRECISION=fp32 CCT_BENCH_TIMEOUT="$compile_seconds" \
+        bash "$bench_script" "$bundle" "$out/compile" "$accelerator"
+    note=
+    if [[ $step_status != skip && -f $out/compile/comparison.md ]]; then
+        # The PyTorch report's compile run: its status, and its training rate when it ran.
+        note=$(python3 - "$out/compile" <<'PY' 2>/dev/null
+import glob, json, sys
+for name in glob.glob(sys.argv[1] + "/pytorch-*.json"):
+    report = json.load(open(name))
+    for run in report.get("runs", []):
+        if run.get("mode") == "compile":
+            rate = run.get("train_images_per_second")
+            reason = run.get("reason") or run.get("error") or ""
+            print("%s %s: %s%s" % (report.get("preset"), report.get("batch"), run.get("status"),
+                                   ", training %.0f img/s" % rate if rate else "; " + reason if reason else ""))
+PY
+)
+        note="${note:+$note; }compile/comparison.md"
+    fi
+    [[ $step_status == FAIL ]] && note="${note:+$note; }$(last_line "$step_base.stderr")"
+    record compile "$note"
+fi
+
 # The summary: one row per step, test accuracy per epoch, the bench ratio table, the targets with graphs.
 {
     echo "Cct GPU validation, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -n), accelerator $accelerator"
@@ -478,6 +520,11 @@ fi
     if [[ -f $out/bench/comparison.md ]]; then
         echo "bench pair (bench/comparison.md):"
         cat "$out/bench/comparison.md"
+        echo
+    fi
+    if [[ -f $out/compile/comparison.md ]]; then
+        echo "torch.compile beside Cct fp32 (compile/comparison.md), first table:"
+        awk '/^\|/ { on = 1; print; next } on { exit }' "$out/compile/comparison.md"
         echo
     fi
     if [[ -f $out/graphs/comparison.md ]] && grep -q '^Targets' "$out/graphs/comparison.md"; then
