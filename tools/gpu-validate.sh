@@ -475,9 +475,14 @@ if [[ -n $bench_script ]]; then
         CCT_BENCH_PRECISION=compile CCT_BENCH_CCT_PRECISION=fp32 CCT_BENCH_TIMEOUT="$compile_seconds" \
         bash "$bench_script" "$bundle" "$out/compile" "$accelerator"
     note=
+    if [[ $step_rc == 143 && -n $step_timed_out ]]; then
+        # Cut by the budget it runs on, as it may be: not a failure. run-bench-pair.sh wrote the tables of what it measured.
+        step_status=ok
+        note="stopped by the time budget at $step_timed_out s"
+    fi
     if [[ $step_status != skip && -f $out/compile/comparison.md ]]; then
         # The PyTorch report's compile run: its status, and its training rate when it ran.
-        note=$(python3 - "$out/compile" <<'PY' 2>/dev/null
+        compile_note=$(python3 - "$out/compile" <<'PY' 2>/dev/null
 import glob, json, sys
 for name in glob.glob(sys.argv[1] + "/pytorch-*.json"):
     report = json.load(open(name))
@@ -489,7 +494,7 @@ for name in glob.glob(sys.argv[1] + "/pytorch-*.json"):
                                    ", training %.0f img/s" % rate if rate else "; " + reason if reason else ""))
 PY
 )
-        note="${note:+$note; }compile/comparison.md"
+        note="${note:+$note; }${compile_note:+$compile_note; }compile/comparison.md"
     fi
     [[ $step_status == FAIL ]] && note="${note:+$note; }$(last_line "$step_base.stderr")"
     record compile "$note"
